@@ -1,0 +1,88 @@
+"""ComCEP: the community of practice of France's career counsellors."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from config import Config, config_from_env
+
+_ROOT = Path(__file__).resolve().parent.parent
+MIGRATIONS_DIR = str(_ROOT / "migrations")
+
+
+def create_app(config: type[Config] | None = None, **overrides: object) -> Flask:
+    """Build the application; tests pass TestConfig and overrides."""
+    config = config or config_from_env()
+    app = Flask(
+        __name__,
+        instance_path=str(overrides.get("INSTANCE_PATH", config.INSTANCE_PATH)),
+        template_folder=str(_ROOT / "templates"),
+        static_folder=str(_ROOT / "static"),
+    )
+    app.config.from_object(config)
+    app.config.update(overrides)
+    if app.config.get("ENV_NAME") == "production" and not app.config.get("SECRET_KEY"):
+        raise RuntimeError("COMCEP_SECRET_KEY doit être défini en production.")
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    if app.config["PROXY_COUNT"]:
+        count = app.config["PROXY_COUNT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
+
+    _init_extensions(app)
+    _register_blueprints(app)
+
+    from comcep import errors, filters, security
+
+    errors.init_app(app)
+    filters.init_app(app)
+    security.init_app(app)
+    logging.getLogger(__name__).debug("ComCEP app created (%s)", app.config["ENV_NAME"])
+    return app
+
+
+def _init_extensions(app: Flask) -> None:
+    from sqlalchemy import event
+
+    from comcep.extensions import csrf, db, limiter, login_manager, migrate
+
+    uri = app.config["SQLALCHEMY_DATABASE_URI"]
+    if uri.startswith("sqlite"):
+        options = app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
+        options.setdefault("connect_args", {}).setdefault("timeout", 30)
+    db.init_app(app)
+    if uri.startswith("sqlite"):
+        with app.app_context():
+            event.listen(db.engine, "connect", _sqlite_pragmas)
+    migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "members.login"
+    login_manager.login_message = "Connectez-vous pour accéder à la ComCEP."
+    login_manager.login_message_category = "info"
+
+    from comcep.members.queries import load_member
+
+    login_manager.user_loader(load_member)
+
+
+def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
+    """WAL and a busy timeout let several workers write the embedded database in turn."""
+    cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def _register_blueprints(app: Flask) -> None:
+    from comcep.forum.views import bp as forum_bp
+    from comcep.members.views import bp as members_bp
+
+    app.register_blueprint(members_bp)
+    app.register_blueprint(forum_bp)

@@ -1,0 +1,74 @@
+"""French error pages; a hidden object answers exactly like a missing one."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, render_template, request
+from flask.typing import ResponseReturnValue
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from comcep.extensions import db
+
+logger = logging.getLogger(__name__)
+
+
+class ComcepError(Exception):
+    """A refused action, with a French message fit for the person who asked."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+MESSAGES = {
+    400: ("Requête invalide", "La requête n'a pas pu être traitée."),
+    403: ("Action non autorisée", "Vous n'avez pas le droit de faire cela."),
+    404: ("Page introuvable", "Cette page n'existe pas ou n'est pas accessible."),
+    405: ("Méthode non autorisée", "Cette adresse ne s'utilise pas ainsi."),
+    413: ("Envoi trop volumineux", "Ce que vous avez envoyé dépasse la taille permise."),
+    429: (
+        "Trop de tentatives",
+        "Vous avez fait trop de demandes en peu de temps. Patientez un moment puis réessayez.",
+    ),
+    500: ("Erreur du serveur", "Une erreur inattendue s'est produite. Réessayez plus tard."),
+}
+
+
+def _page(code: int, detail: str | None = None) -> ResponseReturnValue:
+    title, default = MESSAGES.get(code, MESSAGES[400])
+    # A 404 never says why: its body is the same for missing and hidden content.
+    message = default if code == 404 or not detail else detail
+    if request.accept_mimetypes.best == "application/json":
+        return {"error": title, "message": message}, code
+    return render_template("errors/error.html", code=code, title=title, message=message), code
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def csrf_error(_error: CSRFError) -> ResponseReturnValue:
+        return _page(
+            400,
+            "Le formulaire a expiré ou n'est pas valide (jeton de sécurité manquant). "
+            "Rechargez la page et recommencez.",
+        )
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException) -> ResponseReturnValue:
+        if error.code is None or error.code < 400:
+            return error
+        detail = error.description if error.code in (400, 403) and _is_french(error) else None
+        return _page(error.code, detail)
+
+    @app.errorhandler(Exception)
+    def server_error(error: Exception) -> ResponseReturnValue:
+        db.session.rollback()
+        logger.exception("Unhandled error on %s", request.path)
+        return _page(500)
+
+
+def _is_french(error: HTTPException) -> bool:
+    """Only our own descriptions (French, set by the policy) are shown to users."""
+    default = type(error).description
+    return bool(error.description) and error.description != default

@@ -1,0 +1,1 @@
+"""The forum itself: thèmes and rubriques, topics, posts and read tracking."""

@@ -1,0 +1,71 @@
+"""`comcep seed-demo`: demo members of every kind and realistic French topics."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import click
+from flask.cli import with_appcontext
+from sqlalchemy import select
+
+from comcep.extensions import db, utcnow
+from comcep.forum import services
+from comcep.forum.demo_content import DEMO_MEMBERS, DEMO_PASSWORD, DEMO_TOPICS
+from comcep.forum.models import Category
+from comcep.members.models import Member
+from comcep.members.services import create_member
+
+
+@click.command("seed-demo")
+@with_appcontext
+def seed_demo() -> None:
+    """Charger les données de démonstration (sans effet si elles sont déjà là)."""
+    created = load_demo_data()
+    click.echo(
+        "Données de démonstration chargées."
+        if created
+        else "Données de démonstration déjà présentes."
+    )
+    click.echo(f"\nComptes de démonstration (mot de passe : {DEMO_PASSWORD}) :")
+    for spec in DEMO_MEMBERS:
+        click.echo(f"  {spec['email']:<42} {spec['description']}")
+
+
+def load_demo_data() -> bool:
+    """Create the demo members and topics once; return False when they already exist."""
+    first_email = DEMO_MEMBERS[0]["email"]
+    if db.session.scalar(select(Member.id).where(Member.email == first_email)) is not None:
+        return False
+    now = utcnow()
+    members: dict[str, Member] = {}
+    for spec in DEMO_MEMBERS:
+        member = create_member(
+            email=spec["email"],
+            name=spec["name"],
+            statut=spec["statut"],
+            network_code=spec["network"],
+            region_code=spec["region"],
+            password=DEMO_PASSWORD,
+            roles=spec["roles"],
+            groups=spec["groups"],
+            organisation=spec["organisation"],
+        )
+        member.created_at = now - timedelta(days=200)
+        members[spec["key"]] = member
+    categories = {c.slug: c for c in db.session.scalars(select(Category))}
+    for spec in sorted(DEMO_TOPICS, key=lambda t: -t["days_ago"]):
+        opened = now - timedelta(days=spec["days_ago"])
+        topic = services.create_topic(
+            members[spec["author"]],
+            categories[spec["category"]],
+            spec["title"],
+            spec["body"],
+            at=opened,
+        )
+        topic.is_pinned = bool(spec.get("pinned"))
+        for answer in spec["replies"]:
+            at = min(opened + timedelta(hours=answer["hours_after"]), now)
+            services.reply(members[answer["author"]], topic, answer["body"], at=at)
+    services.refresh_category_counters()
+    db.session.commit()
+    return True

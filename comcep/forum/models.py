@@ -1,0 +1,150 @@
+"""Forum tables; counters and « dernier message » are kept on rows so pages stay cheap."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.orm import Mapped, WriteOnlyMapped, mapped_column, relationship
+
+from comcep.extensions import UTCDateTime, db
+from comcep.members.models import Group, Member
+
+
+class Category(db.Model):
+    """A thème (top level, `parent_id` is None) or a rubrique; the wall is set here."""
+
+    __tablename__ = "categories"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("categories.id"), index=True)
+    slug: Mapped[str] = mapped_column(String(80), unique=True)
+    name: Mapped[str] = mapped_column(String(160))
+    description: Mapped[str] = mapped_column(Text, default="")
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    open_to_hors_pairs: Mapped[bool] = mapped_column(Boolean, default=False)
+    staff_only: Mapped[bool] = mapped_column(Boolean, default=False)
+    group_id: Mapped[int | None] = mapped_column(ForeignKey("groups.id"), index=True)
+    read_only: Mapped[bool] = mapped_column(Boolean, default=False)
+    staff_topics_only: Mapped[bool] = mapped_column(Boolean, default=False)
+    topic_count: Mapped[int] = mapped_column(Integer, default=0)
+    post_count: Mapped[int] = mapped_column(Integer, default=0)
+    last_post_id: Mapped[int | None] = mapped_column(
+        ForeignKey("posts.id", use_alter=True, ondelete="SET NULL"), index=True
+    )
+
+    parent: Mapped[Category | None] = relationship(remote_side=[id], lazy="joined", innerjoin=False)
+    group: Mapped[Group | None] = relationship(lazy="raise")
+    last_post: Mapped[Post | None] = relationship(foreign_keys=[last_post_id], lazy="raise")
+
+    @property
+    def is_theme(self) -> bool:
+        return self.parent_id is None
+
+
+class Topic(db.Model):
+    __tablename__ = "topics"
+    __table_args__ = (
+        Index("ix_topics_category_activity", "category_id", "is_pinned", "last_post_at"),
+        Index("ix_topics_activity", "last_post_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    category_id: Mapped[int] = mapped_column(ForeignKey("categories.id"), index=True)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"), index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    slug: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    is_pinned: Mapped[bool] = mapped_column(Boolean, default=False)
+    is_announcement: Mapped[bool] = mapped_column(Boolean, default=False)
+    is_locked: Mapped[bool] = mapped_column(Boolean, default=False)
+    is_hidden: Mapped[bool] = mapped_column(Boolean, default=False)
+    post_count: Mapped[int] = mapped_column(
+        Integer, default=0
+    )  # visible posts, opening one included
+    last_number: Mapped[int] = mapped_column(Integer, default=0)  # highest post number ever given
+    last_post_id: Mapped[int | None] = mapped_column(
+        ForeignKey("posts.id", use_alter=True, ondelete="SET NULL"), index=True
+    )
+    last_post_number: Mapped[int] = mapped_column(Integer, default=0)
+    last_post_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_poster_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"), index=True)
+
+    category: Mapped[Category] = relationship(lazy="raise")
+    author: Mapped[Member | None] = relationship(foreign_keys=[author_id], lazy="raise")
+    last_poster: Mapped[Member | None] = relationship(foreign_keys=[last_poster_id], lazy="raise")
+    posts: WriteOnlyMapped[Post] = relationship(
+        back_populates="topic", foreign_keys="Post.topic_id"
+    )
+
+    @property
+    def reply_count(self) -> int:
+        return max(self.post_count - 1, 0)
+
+
+class Post(db.Model):
+    """A message; `number` is its stable place in the topic (pages are ranges of numbers)."""
+
+    __tablename__ = "posts"
+    __table_args__ = (
+        UniqueConstraint("topic_id", "number", name="uq_posts_topic_number"),
+        Index("ix_posts_author_created", "author_id", "created_at"),
+        Index("ix_posts_created", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    topic_id: Mapped[int] = mapped_column(ForeignKey("topics.id"))
+    number: Mapped[int] = mapped_column(Integer)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+    body_source: Mapped[str] = mapped_column(Text)
+    body_html: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    edited_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    edited_by_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"), index=True)
+    revision_count: Mapped[int] = mapped_column(Integer, default=0)
+    is_hidden: Mapped[bool] = mapped_column(Boolean, default=False)
+    hidden_reason: Mapped[str] = mapped_column(Text, default="")
+
+    topic: Mapped[Topic] = relationship(
+        back_populates="posts", foreign_keys=[topic_id], lazy="raise"
+    )
+    author: Mapped[Member | None] = relationship(foreign_keys=[author_id], lazy="raise")
+
+
+class PostRevision(db.Model):
+    """A previous version of a post, kept whenever it is edited (nothing is ever lost)."""
+
+    __tablename__ = "post_revisions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id"), index=True)
+    editor_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=func.now())
+    title: Mapped[str | None] = mapped_column(String(200))
+    body_source: Mapped[str] = mapped_column(Text)
+
+    editor: Mapped[Member | None] = relationship(lazy="raise")
+
+
+class TopicRead(db.Model):
+    """How far a member has read a topic (the highest post number seen)."""
+
+    __tablename__ = "topic_reads"
+
+    member_id: Mapped[int] = mapped_column(
+        ForeignKey("members.id", ondelete="CASCADE"), primary_key=True
+    )
+    topic_id: Mapped[int] = mapped_column(
+        ForeignKey("topics.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    last_read_number: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=func.now())

@@ -1,0 +1,260 @@
+"""Forum reads. Each one applies the policy in SQL and loads what the page shows in a
+fixed number of queries, whatever the size of the forum."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from flask import current_app
+from flask_sqlalchemy.pagination import Pagination, SelectPagination
+from sqlalchemy import ColumnElement, Select, and_, case, func, select
+from sqlalchemy.orm import aliased, contains_eager, joinedload
+from werkzeug.exceptions import NotFound
+
+from comcep import policy
+from comcep.extensions import db
+from comcep.forum.models import Category, Post, PostRevision, Topic, TopicRead
+from comcep.members.models import Member
+from comcep.policy import Viewer
+
+
+@dataclass
+class CategoryRow:
+    """A rubrique (or a thème without rubriques) as a row of the index."""
+
+    category: Category
+    last_post: Post | None = None
+    last_topic: Topic | None = None
+    last_author: Member | None = None
+
+
+@dataclass
+class ThemeBlock:
+    theme: Category
+    rows: list[CategoryRow] = field(default_factory=list)
+
+    @property
+    def topic_count(self) -> int:
+        return sum(row.category.topic_count for row in self.rows)
+
+    @property
+    def post_count(self) -> int:
+        return sum(row.category.post_count for row in self.rows)
+
+
+def _category_rows(viewer: Viewer, where: object = None) -> list[CategoryRow]:
+    """Visible categories with their last post, topic and author: one query."""
+    last_post = aliased(Post)
+    last_topic = aliased(Topic)
+    last_author = aliased(Member)
+    query = (
+        select(Category, last_post, last_topic, last_author)
+        .outerjoin(last_post, last_post.id == Category.last_post_id)
+        .outerjoin(last_topic, last_topic.id == last_post.topic_id)
+        .outerjoin(last_author, last_author.id == last_post.author_id)
+        .where(Category.id.in_(sorted(policy.visible_category_ids(viewer))))
+        .order_by(Category.position, Category.id)
+    )
+    if where is not None:
+        query = query.where(where)
+    return [CategoryRow(*row) for row in db.session.execute(query)]
+
+
+def index_blocks(viewer: Viewer) -> list[ThemeBlock]:
+    """The index: each visible thème with its visible rubriques (or itself when it has none)."""
+    rows = _category_rows(viewer)
+    themes = {row.category.id: ThemeBlock(row.category) for row in rows if row.category.is_theme}
+    children: dict[int, list[CategoryRow]] = {}
+    for row in rows:
+        if row.category.parent_id is not None and row.category.parent_id in themes:
+            children.setdefault(row.category.parent_id, []).append(row)
+    blocks = []
+    for row in rows:
+        if not row.category.is_theme:
+            continue
+        block = themes[row.category.id]
+        block.rows = children.get(row.category.id) or [row]
+        blocks.append(block)
+    blocks.sort(key=lambda block: block.theme.position)
+    return blocks
+
+
+def get_category_or_404(viewer: Viewer, slug: str) -> Category:
+    category = db.session.scalar(select(Category).where(Category.slug == slug))
+    return policy.check_see_category(viewer, category)
+
+
+def subcategory_rows(viewer: Viewer, category: Category) -> list[CategoryRow]:
+    if not category.is_theme:
+        return []
+    return _category_rows(viewer, Category.parent_id == category.id)
+
+
+@dataclass
+class TopicRow:
+    """A topic in a list, with its authors and the viewer's read state."""
+
+    topic: Topic
+    author: Member | None
+    last_poster: Member | None
+    category: Category | None
+    last_read_number: int | None
+
+    @property
+    def unread(self) -> bool:
+        return (self.last_read_number or 0) < self.topic.last_post_number
+
+    @property
+    def first_unread_number(self) -> int:
+        return (self.last_read_number or 0) + 1
+
+
+def _topic_rows_query(viewer: Viewer, member: Member) -> Select:
+    """Topics the viewer may see, joined to authors, rubrique and read state."""
+    author = aliased(Member)
+    last_poster = aliased(Member)
+    read_number = _read_number_column(member)
+    query = (
+        select(Topic, author, last_poster, Category, read_number)
+        .outerjoin(author, author.id == Topic.author_id)
+        .outerjoin(last_poster, last_poster.id == Topic.last_poster_id)
+        .join(Category, Category.id == Topic.category_id)
+        .outerjoin(
+            TopicRead, and_(TopicRead.topic_id == Topic.id, TopicRead.member_id == member.id)
+        )
+        .where(policy.visible_topics(viewer))
+    )
+    return query
+
+
+def _read_number_column(member: Member) -> ColumnElement[int]:
+    """The member's last read post number: the higher of the explicit mark and the
+    « tout marquer comme lu » date."""
+    explicit = func.coalesce(TopicRead.last_read_number, 0)
+    if member.marked_read_at is None:
+        return explicit.label("last_read_number")
+    by_date = case((Topic.last_post_at <= member.marked_read_at, Topic.last_post_number), else_=0)
+    return case((explicit > by_date, explicit), else_=by_date).label("last_read_number")
+
+
+def category_topics(viewer: Viewer, member: Member, category: Category, page: int) -> Pagination:
+    query = _topic_rows_query(viewer, member).where(Topic.category_id == category.id)
+    query = query.order_by(Topic.is_pinned.desc(), Topic.last_post_at.desc(), Topic.id.desc())
+    return _rows_page(query, page)
+
+
+def active_topics(viewer: Viewer, member: Member, page: int) -> Pagination:
+    query = _topic_rows_query(viewer, member).order_by(Topic.last_post_at.desc(), Topic.id.desc())
+    return _rows_page(query, page)
+
+
+def unread_topics(viewer: Viewer, member: Member, page: int) -> Pagination:
+    read_number = _read_number_column(member)
+    query = (
+        _topic_rows_query(viewer, member)
+        .where(read_number < Topic.last_post_number)
+        .order_by(Topic.last_post_at.desc(), Topic.id.desc())
+    )
+    return _rows_page(query, page)
+
+
+class RowPagination(SelectPagination):
+    """Pagination over multi-entity rows (db.paginate keeps only the first entity)."""
+
+    def _query_items(self) -> list[TopicRow]:
+        select_ = self._query_args["select"].limit(self.per_page).offset(self._query_offset)
+        return [TopicRow(*row) for row in self._query_args["session"].execute(select_)]
+
+
+def _rows_page(query: Select, page: int) -> Pagination:
+    return RowPagination(
+        select=query,
+        session=db.session(),
+        page=page,
+        per_page=current_app.config["TOPICS_PER_PAGE"],
+        error_out=False,
+    )
+
+
+def get_topic_or_404(viewer: Viewer, topic_id: int) -> Topic:
+    topic = db.session.scalar(
+        select(Topic)
+        .join(Topic.category)
+        .options(contains_eager(Topic.category))
+        .where(Topic.id == topic_id)
+    )
+    return policy.check_see_topic(viewer, topic)
+
+
+def get_post_or_404(viewer: Viewer, post_id: int) -> tuple[Post, Topic]:
+    row = db.session.execute(
+        select(Post, Topic)
+        .join(Topic, Topic.id == Post.topic_id)
+        .join(Topic.category)
+        .options(contains_eager(Topic.category), joinedload(Post.author))
+        .where(Post.id == post_id)
+    ).one_or_none()
+    if row is None:
+        raise NotFound()
+    post, topic = row
+    policy.check_see_post(viewer, post, topic)
+    if post.is_hidden and not viewer.is_staff and post.author_id != viewer.member_id:
+        raise NotFound()
+    return post, topic
+
+
+def topic_page_count(topic: Topic) -> int:
+    per_page = current_app.config["POSTS_PER_PAGE"]
+    return max(1, -(-topic.last_number // per_page))
+
+
+def page_of_number(number: int) -> int:
+    return max(1, -(-number // current_app.config["POSTS_PER_PAGE"]))
+
+
+def topic_posts(topic: Topic, page: int) -> list[Post]:
+    """Posts of one page: a range of post numbers, so any page costs the same (keyset)."""
+    per_page = current_app.config["POSTS_PER_PAGE"]
+    first = (page - 1) * per_page + 1
+    return list(
+        db.session.scalars(
+            select(Post)
+            .options(joinedload(Post.author))
+            .where(Post.topic_id == topic.id, Post.number.between(first, first + per_page - 1))
+            .order_by(Post.number)
+        )
+    )
+
+
+def last_read_number(member: Member, topic: Topic) -> int:
+    """How far the member has read this topic (explicit mark or « all read » date)."""
+    explicit = db.session.scalar(
+        select(TopicRead.last_read_number).where(
+            TopicRead.member_id == member.id, TopicRead.topic_id == topic.id
+        )
+    )
+    by_date = 0
+    if member.marked_read_at is not None and topic.last_post_at <= member.marked_read_at:
+        by_date = topic.last_post_number
+    return max(explicit or 0, by_date)
+
+
+def first_unread_post_id(member: Member, topic: Topic) -> int | None:
+    number = last_read_number(member, topic)
+    return db.session.scalar(
+        select(Post.id)
+        .where(Post.topic_id == topic.id, Post.number > number, Post.is_hidden.is_(False))
+        .order_by(Post.number)
+        .limit(1)
+    )
+
+
+def post_revisions(post: Post) -> list[PostRevision]:
+    return list(
+        db.session.scalars(
+            select(PostRevision)
+            .options(joinedload(PostRevision.editor))
+            .where(PostRevision.post_id == post.id)
+            .order_by(PostRevision.id.desc())
+        )
+    )

@@ -1,0 +1,175 @@
+"""Forum writes. Services flush, never commit: the caller commits once, so a post, its
+counters and its side-effect rows share one transaction."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import case, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from comcep.extensions import db, utcnow
+from comcep.forum.models import Category, Post, PostRevision, Topic, TopicRead
+from comcep.members.models import Member
+from comcep.rendering import render_markdown, slugify
+
+TITLE_MIN, TITLE_MAX = 5, 200
+BODY_MIN, BODY_MAX = 1, 50_000
+
+
+def create_topic(
+    actor: Member, category: Category, title: str, body: str, *, at: datetime | None = None
+) -> Topic:
+    """Open a topic with its first post and update the rubrique's counters."""
+    now = at or utcnow()
+    title = title.strip()
+    topic = Topic(
+        category_id=category.id,
+        author_id=actor.id,
+        title=title,
+        slug=slugify(title),
+        created_at=now,
+        last_post_at=now,
+        post_count=0,
+        last_number=0,
+        last_post_number=0,
+    )
+    db.session.add(topic)
+    db.session.flush()
+    _add_post(actor, topic, body, now, new_topic=True)
+    return topic
+
+
+def reply(actor: Member, topic: Topic, body: str, *, at: datetime | None = None) -> Post:
+    """Add a post to a topic and move « dernier message » of the topic and its rubrique."""
+    return _add_post(actor, topic, body, at or utcnow(), new_topic=False)
+
+
+def _add_post(actor: Member, topic: Topic, body: str, now: datetime, *, new_topic: bool) -> Post:
+    # Taking the next number is an atomic UPDATE … RETURNING: concurrent replies never clash.
+    number = db.session.execute(
+        update(Topic)
+        .where(Topic.id == topic.id)
+        .values(last_number=Topic.last_number + 1)
+        .returning(Topic.last_number)
+    ).scalar_one()
+    post = Post(
+        topic_id=topic.id,
+        number=number,
+        author_id=actor.id,
+        body_source=body,
+        body_html=render_markdown(body),
+        created_at=now,
+    )
+    db.session.add(post)
+    db.session.flush()
+    db.session.execute(
+        update(Topic)
+        .where(Topic.id == topic.id)
+        .values(
+            post_count=Topic.post_count + 1,
+            last_post_id=post.id,
+            last_post_number=number,
+            last_post_at=now,
+            last_poster_id=actor.id,
+        )
+    )
+    db.session.execute(
+        update(Category)
+        .where(Category.id == topic.category_id)
+        .values(
+            post_count=Category.post_count + 1,
+            topic_count=Category.topic_count + (1 if new_topic else 0),
+            last_post_id=post.id,
+        )
+    )
+    db.session.refresh(topic)
+    mark_read(actor, topic, number)
+    return post
+
+
+def edit_post(actor: Member, post: Post, topic: Topic, body: str, title: str | None = None) -> Post:
+    """Change a post, keeping the previous version (and title) as a revision."""
+    new_title = title.strip() if title is not None and post.number == 1 else None
+    title_changed = new_title is not None and new_title != topic.title
+    if body == post.body_source and not title_changed:
+        return post
+    db.session.add(
+        PostRevision(
+            post_id=post.id,
+            editor_id=actor.id,
+            created_at=utcnow(),
+            title=topic.title if title_changed else None,
+            body_source=post.body_source,
+        )
+    )
+    post.body_source = body
+    post.body_html = render_markdown(body)
+    post.edited_at = utcnow()
+    post.edited_by_id = actor.id
+    post.revision_count = post.revision_count + 1
+    if title_changed:
+        topic.title = new_title
+        topic.slug = slugify(new_title)
+    db.session.flush()
+    return post
+
+
+def mark_read(member: Member, topic: Topic, number: int) -> None:
+    """Record that the member has read the topic up to `number` (one upsert, never back)."""
+    dialect = db.session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(TopicRead).values(
+        member_id=member.id, topic_id=topic.id, last_read_number=number, updated_at=utcnow()
+    )
+    statement = statement.on_conflict_do_update(
+        index_elements=[TopicRead.member_id, TopicRead.topic_id],
+        set_={
+            "last_read_number": case(
+                (
+                    statement.excluded.last_read_number > TopicRead.last_read_number,
+                    statement.excluded.last_read_number,
+                ),
+                else_=TopicRead.last_read_number,
+            ),
+            "updated_at": statement.excluded.updated_at,
+        },
+    )
+    db.session.execute(statement)
+
+
+def mark_all_read(member: Member) -> None:
+    """« Marquer les forums comme lus »: everything up to now counts as read."""
+    member.marked_read_at = utcnow()
+    db.session.flush()
+
+
+def category_by_slug(slug: str) -> Category | None:
+    return db.session.scalar(select(Category).where(Category.slug == slug))
+
+
+def refresh_category_counters(category_ids: list[int] | None = None) -> None:
+    """Recompute rubrique counters and « dernier message » from the rows (after moderation,
+    moves or bulk loads): visible topics and posts only."""
+    query = select(Category.id)
+    if category_ids is not None:
+        query = query.where(Category.id.in_(category_ids))
+    for category_id in db.session.scalars(query).all():
+        visible = (Topic.category_id == category_id) & Topic.is_hidden.is_(False)
+        topic_count, post_count = db.session.execute(
+            select(func.count(Topic.id), func.coalesce(func.sum(Topic.post_count), 0)).where(
+                visible
+            )
+        ).one()
+        last_post_id = db.session.scalar(
+            select(Post.id)
+            .join(Topic, Topic.id == Post.topic_id)
+            .where(visible, Post.is_hidden.is_(False))
+            .order_by(Post.created_at.desc(), Post.id.desc())
+            .limit(1)
+        )
+        db.session.execute(
+            update(Category)
+            .where(Category.id == category_id)
+            .values(topic_count=topic_count, post_count=post_count, last_post_id=last_post_id)
+        )

@@ -1,0 +1,106 @@
+"""Member accounts and the reference tables they point to (networks, regions, groups)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask_login import UserMixin
+from sqlalchemy import Boolean, Column, ForeignKey, Integer, String, Table, Text, func
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from comcep.extensions import UTCDateTime, db
+
+STATUTS = ("pair", "hors_pair")
+ROLES = ("animation", "validation", "comite", "admin")
+STATES = ("pending", "active", "suspended", "left")
+STAFF_ROLES = frozenset({"animation", "admin"})
+
+
+class Network(db.Model):
+    """A network of pairs (`kind="pair"`) or an organisation type of hors pairs."""
+
+    __tablename__ = "networks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    kind: Mapped[str] = mapped_column(String(10))  # "pair" or "hors_pair"
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Region(db.Model):
+    __tablename__ = "regions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(60), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Group(db.Model):
+    """A named group of members that a rubrique may be restricted to (« Groupe pilote »)."""
+
+    __tablename__ = "groups"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(80), unique=True)
+
+
+member_groups = Table(
+    "member_groups",
+    db.metadata,
+    Column("member_id", ForeignKey("members.id", ondelete="CASCADE"), primary_key=True),
+    Column("group_id", ForeignKey("groups.id", ondelete="CASCADE"), primary_key=True, index=True),
+)
+
+
+class Member(UserMixin, db.Model):
+    """A person with an account; `statut` decides which side of the wall they stand on."""
+
+    __tablename__ = "members"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255), default="")
+    display_name: Mapped[str] = mapped_column(String(80))
+    statut: Mapped[str] = mapped_column(String(10), default="pair")
+    network_id: Mapped[int | None] = mapped_column(ForeignKey("networks.id"), index=True)
+    organisation: Mapped[str] = mapped_column(String(160), default="")
+    region_id: Mapped[int | None] = mapped_column(ForeignKey("regions.id"), index=True)
+    roles: Mapped[str] = mapped_column(String(80), default="")  # space-separated role names
+    validation_network_id: Mapped[int | None] = mapped_column(ForeignKey("networks.id"), index=True)
+    state: Mapped[str] = mapped_column(String(12), default="active", index=True)
+    motivation: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=func.now())
+    marked_read_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    network: Mapped[Network | None] = relationship(foreign_keys=[network_id], lazy="joined")
+    region: Mapped[Region | None] = relationship(lazy="joined")
+    groups: Mapped[list[Group]] = relationship(secondary=member_groups, lazy="select")
+
+    @property
+    def role_set(self) -> frozenset[str]:
+        return frozenset(self.roles.split())
+
+    def set_roles(self, roles: set[str] | frozenset[str] | list[str]) -> None:
+        self.roles = " ".join(sorted(set(roles)))
+
+    def set_password(self, password: str) -> None:
+        self.password_hash = generate_password_hash(password)
+
+    def check_password(self, password: str) -> bool:
+        return bool(self.password_hash) and check_password_hash(self.password_hash, password)
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login: only active members hold a session
+        return self.state == "active"
+
+    @property
+    def is_staff(self) -> bool:
+        return bool(self.role_set & STAFF_ROLES)
+
+    @property
+    def statut_label(self) -> str:
+        return "pair" if self.statut == "pair" else "hors pair"

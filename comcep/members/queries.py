@@ -1,0 +1,92 @@
+"""Reads about members, each filtered by what the viewer may see."""
+
+from __future__ import annotations
+
+from flask import current_app
+from flask_sqlalchemy.pagination import Pagination
+from sqlalchemy import func, select
+
+from comcep import policy
+from comcep.extensions import db
+from comcep.forum.models import Post, Topic
+from comcep.members.models import Member, Network, Region
+from comcep.policy import Viewer
+
+
+def load_member(member_id: str) -> Member | None:
+    """Flask-Login's loader: one query (network and region joined, groups in one more)."""
+    try:
+        key = int(member_id)
+    except (TypeError, ValueError):
+        return None
+    return db.session.get(Member, key)
+
+
+def get_member_by_email(email: str) -> Member | None:
+    return db.session.scalar(select(Member).where(Member.email == email.strip().lower()))
+
+
+def networks(kind: str | None = None) -> list[Network]:
+    query = select(Network).order_by(Network.position)
+    if kind:
+        query = query.where(Network.kind == kind)
+    return list(db.session.scalars(query))
+
+
+def regions() -> list[Region]:
+    return list(db.session.scalars(select(Region).order_by(Region.position)))
+
+
+def member_list(
+    viewer: Viewer,
+    page: int,
+    network_code: str | None = None,
+    region_code: str | None = None,
+    name: str | None = None,
+) -> Pagination:
+    query = select(Member).where(policy.visible_members(viewer)).order_by(Member.display_name)
+    if network_code:
+        query = query.where(Member.network.has(Network.code == network_code))
+    if region_code:
+        query = query.where(Member.region.has(Region.code == region_code))
+    if name:
+        pattern = "%" + name.strip().lower().replace("%", "").replace("_", "") + "%"
+        query = query.where(func.lower(Member.display_name).like(pattern))
+    return db.paginate(
+        query, page=page, per_page=current_app.config["MEMBERS_PER_PAGE"], error_out=False
+    )
+
+
+def get_visible_member_or_404(viewer: Viewer, member_id: int) -> Member:
+    member = db.session.scalar(
+        select(Member).where(Member.id == member_id, policy.visible_members(viewer))
+    )
+    if member is None:
+        from werkzeug.exceptions import NotFound
+
+        raise NotFound()
+    return member
+
+
+def profile_counts(viewer: Viewer, member_id: int) -> tuple[int, int]:
+    """Topics and posts of a member that the viewer may see (one aggregate query)."""
+    row = db.session.execute(
+        select(
+            func.count(Post.id),
+            func.count(Post.id).filter(Post.number == 1),
+        )
+        .join(Topic, Topic.id == Post.topic_id)
+        .where(Post.author_id == member_id, policy.visible_posts(viewer))
+    ).one()
+    return int(row[1]), int(row[0])
+
+
+def recent_posts(viewer: Viewer, member_id: int, limit: int = 10) -> list[tuple[Post, Topic]]:
+    rows = db.session.execute(
+        select(Post, Topic)
+        .join(Topic, Topic.id == Post.topic_id)
+        .where(Post.author_id == member_id, policy.visible_posts(viewer))
+        .order_by(Post.created_at.desc(), Post.id.desc())
+        .limit(limit)
+    )
+    return [(post, topic) for post, topic in rows]

@@ -1,0 +1,68 @@
+"""Writes about members; callers commit."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from comcep.errors import ComcepError
+from comcep.extensions import db, utcnow
+from comcep.members.models import ROLES, STATUTS, Group, Member, Network, Region
+
+
+def create_member(
+    *,
+    email: str,
+    name: str,
+    statut: str,
+    network_code: str,
+    region_code: str,
+    password: str,
+    roles: list[str] | tuple[str, ...] = (),
+    groups: list[str] | tuple[str, ...] = (),
+    organisation: str = "",
+) -> Member:
+    """Create an active member, checking every reference so the CLI can say what is wrong."""
+    email = email.strip().lower()
+    if "@" not in email or len(email) > 254:
+        raise ComcepError(f"Adresse e-mail invalide : {email!r}.")
+    if not name.strip() or len(name) > 80:
+        raise ComcepError("Le nom est obligatoire (80 caractères au plus).")
+    if statut not in STATUTS:
+        raise ComcepError(f"Statut inconnu : {statut!r} (attendu : pair ou hors_pair).")
+    network = db.session.scalar(select(Network).where(Network.code == network_code))
+    if network is None:
+        raise ComcepError(f"Réseau ou organisation inconnu : {network_code!r}.")
+    region = db.session.scalar(select(Region).where(Region.code == region_code))
+    if region is None:
+        raise ComcepError(f"Région inconnue : {region_code!r}.")
+    unknown = [role for role in roles if role not in ROLES]
+    if unknown:
+        raise ComcepError(f"Rôle inconnu : {', '.join(unknown)} (attendu : {', '.join(ROLES)}).")
+    if len(password) < 8:
+        raise ComcepError("Le mot de passe doit compter au moins 8 caractères.")
+    if db.session.scalar(select(Member.id).where(Member.email == email)) is not None:
+        raise ComcepError(f"Un membre utilise déjà l'adresse {email}.")
+    member = Member(
+        email=email,
+        display_name=name.strip(),
+        statut=statut,
+        network=network,
+        region=region,
+        organisation=organisation,
+        state="active",
+        created_at=utcnow(),
+        marked_read_at=None,
+    )
+    member.set_roles(roles)
+    if "validation" in roles:
+        member.validation_network_id = network.id
+    member.set_password(password)
+    for group_name in groups:
+        group = db.session.scalar(select(Group).where(Group.name == group_name))
+        if group is None:
+            group = Group(name=group_name)
+            db.session.add(group)
+        member.groups.append(group)
+    db.session.add(member)
+    db.session.flush()
+    return member

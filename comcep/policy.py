@@ -1,0 +1,229 @@
+"""Who may see and do what (SPEC §2): the only module that decides visibility.
+
+Every listing, count and « dernier message » asks these predicates and applies them in
+SQL; hidden content raises the same 404 as content that does not exist.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from flask import g
+from flask_login import current_user
+from sqlalchemy import ColumnElement, and_, false, or_, select, true
+from sqlalchemy.orm import aliased
+from werkzeug.exceptions import Forbidden, NotFound
+
+from comcep.extensions import db
+from comcep.forum.models import Category, Post, Topic
+from comcep.members.models import STAFF_ROLES, Member
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """What the policy needs to know about the person asking, built once per request."""
+
+    member_id: int | None = None
+    statut: str | None = None
+    roles: frozenset[str] = frozenset()
+    group_ids: frozenset[int] = frozenset()
+    validation_network_id: int | None = None
+
+    @classmethod
+    def for_member(cls, member: Member | None) -> Viewer:
+        if member is None or not member.is_active:
+            return ANONYMOUS
+        return cls(
+            member_id=member.id,
+            statut=member.statut,
+            roles=member.role_set,
+            group_ids=frozenset(group.id for group in member.groups),
+            validation_network_id=member.validation_network_id,
+        )
+
+    @property
+    def is_authenticated(self) -> bool:
+        return self.member_id is not None
+
+    @property
+    def is_staff(self) -> bool:
+        return bool(self.roles & STAFF_ROLES)
+
+    @property
+    def is_admin(self) -> bool:
+        return "admin" in self.roles
+
+    @property
+    def is_pair(self) -> bool:
+        return self.statut == "pair"
+
+
+ANONYMOUS = Viewer()
+
+
+def current_viewer() -> Viewer:
+    """The viewer of the current request, computed once and kept on `g`."""
+    viewer = g.get("_comcep_viewer")
+    if viewer is None:
+        member = current_user._get_current_object() if current_user.is_authenticated else None
+        viewer = Viewer.for_member(member)
+        g._comcep_viewer = viewer
+    return viewer
+
+
+# --- SQL predicates -----------------------------------------------------------------
+
+
+def _category_rule(viewer: Viewer, category: type[Category]) -> ColumnElement[bool]:
+    """One category's own flags against the viewer (SPEC §2: open_to_hors_pairs, group, staff)."""
+    if not viewer.is_authenticated:
+        return false()
+    if viewer.is_staff:
+        return true()
+    group_ok = or_(category.group_id.is_(None), category.group_id.in_(viewer.group_ids))
+    rule = and_(category.staff_only.is_(False), group_ok)
+    if viewer.statut != "pair":
+        rule = and_(rule, category.open_to_hors_pairs.is_(True))
+    return rule
+
+
+def visible_categories(viewer: Viewer) -> ColumnElement[bool]:
+    """A rubrique is visible when its own flags and those of its thème admit the viewer."""
+    parent = aliased(Category)
+    parent_ok = select(parent.id).where(
+        parent.id == Category.parent_id, _category_rule(viewer, parent)
+    )
+    return and_(
+        _category_rule(viewer, Category),
+        or_(Category.parent_id.is_(None), parent_ok.exists()),
+    )
+
+
+def visible_category_ids(viewer: Viewer) -> frozenset[int]:
+    """Ids of the categories the viewer may read; one small query, cached for the request."""
+    cache = g.setdefault("_comcep_visible_ids", {})
+    if viewer not in cache:
+        if not viewer.is_authenticated:
+            cache[viewer] = frozenset()
+        else:
+            rows = db.session.scalars(select(Category.id).where(visible_categories(viewer)))
+            cache[viewer] = frozenset(rows)
+    return cache[viewer]
+
+
+def visible_topics(viewer: Viewer) -> ColumnElement[bool]:
+    """Topics in visible rubriques; moderated (hidden) topics only for staff."""
+    rule = Topic.category_id.in_(sorted(visible_category_ids(viewer)))
+    if not viewer.is_staff:
+        rule = and_(rule, Topic.is_hidden.is_(False))
+    return rule
+
+
+def visible_posts(viewer: Viewer) -> ColumnElement[bool]:
+    """Posts of visible topics, hidden ones only for staff; to be joined with Topic."""
+    rule = visible_topics(viewer)
+    if not viewer.is_staff:
+        rule = and_(rule, Post.is_hidden.is_(False))
+    return rule
+
+
+def visible_members(viewer: Viewer) -> ColumnElement[bool]:
+    """Members listed to the viewer: pairs see every member; a hors pair sees members who
+    posted where it can read, and itself (SPEC §4)."""
+    if not viewer.is_authenticated:
+        return false()
+    listed = Member.state.in_(("active", "suspended"))
+    if viewer.is_pair or viewer.is_staff:
+        return listed
+    posted = (
+        select(Post.id)
+        .join(Topic, Topic.id == Post.topic_id)
+        .where(Post.author_id == Member.id, visible_posts(viewer))
+        .exists()
+    )
+    return and_(listed, or_(Member.id == viewer.member_id, posted))
+
+
+# --- Checks: raise NotFound to hide, Forbidden to refuse ------------------------------
+
+
+def check_see_category(viewer: Viewer, category: Category | None) -> Category:
+    if category is None or category.id not in visible_category_ids(viewer):
+        raise NotFound()
+    return category
+
+
+def check_see_topic(viewer: Viewer, topic: Topic | None) -> Topic:
+    if (
+        topic is None
+        or topic.category_id not in visible_category_ids(viewer)
+        or (topic.is_hidden and not viewer.is_staff)
+    ):
+        raise NotFound()
+    return topic
+
+
+def check_see_post(viewer: Viewer, post: Post | None, topic: Topic | None) -> Post:
+    check_see_topic(viewer, topic)
+    if post is None:
+        raise NotFound()
+    return post
+
+
+def check_create_topic(viewer: Viewer, category: Category) -> None:
+    check_see_category(viewer, category)
+    if viewer.is_staff:
+        return
+    if category.read_only:
+        raise Forbidden(description="Cette rubrique est en lecture seule.")
+    if category.staff_topics_only:
+        raise Forbidden(
+            description="Seule l'équipe d'animation ouvre des sujets dans cette rubrique."
+        )
+
+
+def check_reply(viewer: Viewer, topic: Topic) -> None:
+    check_see_topic(viewer, topic)
+    if viewer.is_staff:
+        return
+    if topic.is_locked:
+        raise Forbidden(description="Ce sujet est verrouillé : on ne peut plus y répondre.")
+    if topic.category.read_only:
+        raise Forbidden(description="Cette rubrique est en lecture seule.")
+
+
+def check_edit_post(viewer: Viewer, post: Post, topic: Topic) -> None:
+    check_see_post(viewer, post, topic)
+    if viewer.is_staff:
+        return
+    if post.author_id is None or post.author_id != viewer.member_id:
+        raise Forbidden(description="Vous ne pouvez modifier que vos propres messages.")
+    if post.is_hidden:
+        raise Forbidden(description="Ce message a été masqué par la modération.")
+    if topic.is_locked:
+        raise Forbidden(description="Ce sujet est verrouillé.")
+
+
+def can(check: Callable[..., object], *args: object) -> bool:
+    """Turn a check into a boolean for templates (computed once per page, in the view)."""
+    try:
+        check(*args)
+    except (NotFound, Forbidden):
+        return False
+    return True
+
+
+@dataclass(frozen=True)
+class TopicActions:
+    """What the viewer may do on a topic page, computed once for the template."""
+
+    reply: bool
+    moderate: bool
+
+    @classmethod
+    def for_topic(cls, viewer: Viewer, topic: Topic) -> TopicActions:
+        return cls(reply=can(check_reply, viewer, topic), moderate=viewer.is_staff)

@@ -1,0 +1,111 @@
+"""Markdown → sanitised HTML, done once when a post is written; pages render the result.
+
+bleach (whose 6.x line is final) is used in `sanitise_html` only, so that it can be
+replaced in one place; tests/test_rendering.py guards that function against XSS.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+import bleach
+from markdown_it import MarkdownIt
+
+_markdown = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
+_markdown.enable(["table", "strikethrough"])
+
+ALLOWED_TAGS = frozenset(
+    {
+        "a",
+        "abbr",
+        "b",
+        "blockquote",
+        "br",
+        "code",
+        "del",
+        "em",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "hr",
+        "i",
+        "li",
+        "ol",
+        "p",
+        "pre",
+        "s",
+        "strong",
+        "sub",
+        "sup",
+        "table",
+        "tbody",
+        "td",
+        "th",
+        "thead",
+        "tr",
+        "ul",
+        "img",
+    }
+)
+ALLOWED_ATTRIBUTES = {
+    "a": ["href", "title"],
+    "abbr": ["title"],
+    "img": ["src", "alt", "title"],
+    "th": ["align"],
+    "td": ["align"],
+    "ol": ["start"],
+}
+ALLOWED_PROTOCOLS = frozenset({"http", "https", "mailto"})
+
+_cleaner = bleach.Cleaner(
+    tags=ALLOWED_TAGS,
+    attributes=ALLOWED_ATTRIBUTES,
+    protocols=ALLOWED_PROTOCOLS,
+    strip=True,
+    strip_comments=True,
+)
+
+
+def _harden_links(attrs: dict, new: bool = False) -> dict:
+    href = attrs.get((None, "href"), "")
+    if href.startswith(("http://", "https://")):
+        attrs[(None, "rel")] = "nofollow noopener noreferrer ugc"
+    return attrs
+
+
+_linker = bleach.Linker(callbacks=[_harden_links], skip_tags={"pre", "code"}, parse_email=False)
+
+
+def sanitise_html(html: str) -> str:
+    """Keep only harmless markup: the one function that stands between users and XSS."""
+    return _linker.linkify(_cleaner.clean(html))
+
+
+def render_markdown(source: str) -> str:
+    """Render a post's Markdown to the HTML that is stored and shown as is."""
+    return sanitise_html(_markdown.render(source))
+
+
+def plain_text(source: str) -> str:
+    """The text of a post without markup, for search and short excerpts."""
+    html = render_markdown(source)
+    text = bleach.clean(html, tags=set(), strip=True)
+    text = text.replace("&amp;", "&").replace("&lt;", "<").replace("&gt;", ">")
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def slugify(text: str, max_length: int = 80) -> str:
+    """ASCII, lower-case, hyphenated: « Le premier entretien ! » → le-premier-entretien."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
+    return slug[:max_length].rstrip("-") or "sujet"
+
+
+def quote_markdown(author_name: str, source: str) -> str:
+    """The Markdown a reply starts with when quoting a post."""
+    quoted = "\n".join(f"> {line}" if line else ">" for line in source.strip().splitlines())
+    return f"**{author_name}** a écrit :\n\n{quoted}\n\n"

@@ -1,0 +1,89 @@
+"""Configuration classes, every value read from COMCEP_* environment variables."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+_HERE = Path(__file__).resolve().parent
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(f"COMCEP_{name}")
+    return value if value not in (None, "") else default
+
+
+def _instance_path() -> str:
+    return str(Path(_env("INSTANCE_PATH", str(_HERE / "instance"))).resolve())
+
+
+def normalise_database_url(url: str) -> str:
+    """Accept the usual postgres:// spellings and always use the psycopg 3 driver."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+class Config:
+    """Development defaults: SQLite and Whoosh in the instance folder, no service to start."""
+
+    ENV_NAME = "development"
+    INSTANCE_PATH = _instance_path()
+    SECRET_KEY = _env("SECRET_KEY", "dev-only-not-secret")
+    SQLALCHEMY_DATABASE_URI = normalise_database_url(
+        _env("DATABASE_URL", f"sqlite:///{Path(INSTANCE_PATH) / 'comcep.sqlite3'}")
+    )
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+    SEARCH_BACKEND = _env("SEARCH_BACKEND")
+    SEARCH_INDEX_PATH = str(Path(INSTANCE_PATH) / "search-index")
+    JOBS = _env("JOBS", "inline")
+    MAIL_URL = _env("MAIL_URL")
+    REDIS_URL = _env("REDIS_URL")
+    RATELIMIT_STORAGE_URI = _env("RATELIMIT_STORAGE_URL", REDIS_URL or "memory://")
+    RATELIMIT_ENABLED = True
+    RATELIMIT_HEADERS_ENABLED = True
+    LOGIN_RATE_LIMIT = "10 per minute;50 per hour"
+    UPLOAD_PATH = _env("UPLOAD_PATH", str(Path(INSTANCE_PATH) / "uploads"))
+    UPLOAD_MAX_MB = int(_env("UPLOAD_MAX_MB", "10"))
+    PROXY_COUNT = int(_env("PROXY_COUNT", "0"))
+    METRICS_ALLOW = _env("METRICS_ALLOW", "127.0.0.1,::1")
+    WTF_CSRF_TIME_LIMIT = None
+    WTF_I18N_ENABLED = False
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    TOPICS_PER_PAGE = 25
+    POSTS_PER_PAGE = 20
+    MEMBERS_PER_PAGE = 30
+    EDIT_WINDOW_HOURS = 0  # 0: authors may edit their posts at any time (history is kept)
+
+
+class TestConfig(Config):
+    """Tests: a database of their own (COMCEP_TEST_DATABASE_URL or a temporary SQLite file)."""
+
+    ENV_NAME = "testing"
+    TESTING = True
+    SECRET_KEY = "test-secret-key"  # noqa: S105 - tests only
+    SQLALCHEMY_DATABASE_URI = normalise_database_url(
+        os.environ.get("COMCEP_TEST_DATABASE_URL") or "sqlite://"
+    )
+    RATELIMIT_ENABLED = False
+    RATELIMIT_STORAGE_URI = "memory://"
+    SERVER_NAME = None
+
+
+class ProductionConfig(Config):
+    """Production: refuses to start without a real secret key; cookies only over HTTPS."""
+
+    ENV_NAME = "production"
+    SECRET_KEY = _env("SECRET_KEY")
+    SESSION_COOKIE_SECURE = True
+    REMEMBER_COOKIE_SECURE = True
+
+
+def config_from_env() -> type[Config]:
+    """Pick the configuration class named by COMCEP_ENV (development by default)."""
+    name = (_env("ENV", "development") or "development").lower()
+    return {"production": ProductionConfig, "testing": TestConfig}.get(name, Config)

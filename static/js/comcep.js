@@ -1,0 +1,1 @@
+/* ComCEP: progressive enhancement only; every feature works without JavaScript. */

@@ -1,0 +1,195 @@
+"""Shared fixtures: one real database per run (SQLite file, or PostgreSQL through
+COMCEP_TEST_DATABASE_URL), migrated with Alembic, emptied and re-seeded after each test."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from flask_login import FlaskLoginClient
+from sqlalchemy import event, text
+
+from comcep import create_app
+from comcep.defaults import seed_reference_data
+from comcep.extensions import db
+from comcep.members.models import Member
+from comcep.members.services import create_member
+from config import TestConfig, normalise_database_url
+
+PASSWORD = "mot-de-passe-solide"
+
+
+def _database_url(tmp_root: Path) -> str:
+    url = os.environ.get("COMCEP_TEST_DATABASE_URL")
+    return url or f"sqlite:///{tmp_root / 'test.sqlite3'}"
+
+
+@pytest.fixture(scope="session")
+def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
+    root = tmp_path_factory.mktemp("instance")
+    url = _database_url(root)
+    app = create_app(
+        TestConfig,
+        SQLALCHEMY_DATABASE_URI=normalise_database_url(url),
+        INSTANCE_PATH=str(root),
+        SEARCH_INDEX_PATH=str(root / "search-index"),
+        UPLOAD_PATH=str(root / "uploads"),
+        WTF_CSRF_ENABLED=False,
+    )
+    app.test_client_class = FlaskLoginClient
+    with app.app_context():
+        _reset_schema()
+        from flask_migrate import upgrade
+
+        upgrade()
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+def _reset_schema() -> None:
+    """Start each run from an empty database, whatever an earlier run left."""
+    if db.engine.dialect.name == "postgresql":
+        with db.engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+    else:
+        db.drop_all()
+        with db.engine.begin() as conn:
+            conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+
+
+@pytest.fixture(autouse=True)
+def _clean_database(app: Flask) -> Iterator[None]:
+    with app.app_context():
+        yield
+        db.session.rollback()
+        db.session.remove()
+        with db.engine.begin() as conn:
+            if conn.dialect.name == "sqlite":
+                conn.execute(text("PRAGMA foreign_keys=OFF"))
+            else:
+                conn.execute(text("SET CONSTRAINTS ALL DEFERRED"))
+            names = [t.name for t in reversed(db.metadata.sorted_tables)]
+            if conn.dialect.name == "postgresql":
+                conn.execute(text(f"TRUNCATE {', '.join(names)} RESTART IDENTITY CASCADE"))
+            else:
+                for name in names:
+                    conn.execute(text(f"DELETE FROM {name}"))
+            seed_reference_data(conn)
+            if conn.dialect.name == "sqlite":
+                conn.execute(text("PRAGMA foreign_keys=ON"))
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask):  # noqa: ANN201 - FlaskCliRunner
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def make_member() -> Callable[..., Member]:
+    counter = {"n": 0}
+
+    def make(
+        statut: str = "pair",
+        network: str | None = None,
+        region: str = "bretagne",
+        roles: tuple[str, ...] = (),
+        groups: tuple[str, ...] = (),
+        name: str | None = None,
+        email: str | None = None,
+        state: str = "active",
+    ) -> Member:
+        counter["n"] += 1
+        n = counter["n"]
+        member = create_member(
+            email=email or f"membre{n}@exemple.fr",
+            name=name or f"Membre {n}",
+            statut=statut,
+            network_code=network or ("france-travail" if statut == "pair" else "carif-oref"),
+            region_code=region,
+            password=PASSWORD,
+            roles=roles,
+            groups=groups,
+        )
+        member.state = state
+        db.session.commit()
+        return member
+
+    return make
+
+
+ROLE_SPECS: dict[str, dict] = {
+    "pair": {"statut": "pair", "network": "france-travail", "name": "Paire Un"},
+    "other_pair": {"statut": "pair", "network": "apec", "name": "Paire Deux"},
+    "pilot_pair": {
+        "statut": "pair",
+        "network": "missions-locales",
+        "groups": ("Groupe pilote",),
+        "name": "Paire Pilote",
+    },
+    "hors_pair": {"statut": "hors_pair", "network": "carif-oref", "name": "Hors Pair"},
+    "animation": {
+        "statut": "pair",
+        "network": "cap-emploi",
+        "roles": ("animation",),
+        "name": "Animatrice",
+    },
+    "referent_apec": {
+        "statut": "pair",
+        "network": "apec",
+        "roles": ("validation",),
+        "name": "Référent Apec",
+    },
+    "comite": {"statut": "hors_pair", "network": "dgefp", "roles": ("comite",), "name": "Comité"},
+    "admin": {"statut": "hors_pair", "network": "uodc", "roles": ("admin",), "name": "Admin"},
+    "pending": {"statut": "pair", "network": "apec", "state": "pending", "name": "En Attente"},
+    "suspended": {"statut": "pair", "network": "apec", "state": "suspended", "name": "Suspendu"},
+}
+
+
+@pytest.fixture
+def members(make_member: Callable[..., Member]) -> dict[str, Member]:
+    """One member of every kind, keyed by role name (see ROLE_SPECS)."""
+    return {key: make_member(**spec) for key, spec in ROLE_SPECS.items()}
+
+
+@pytest.fixture
+def client_for(app: Flask) -> Callable[[Member | None], FlaskClient]:
+    def make(member: Member | None) -> FlaskClient:
+        if member is None:
+            return app.test_client()
+        return app.test_client(user=member)
+
+    return make
+
+
+@pytest.fixture
+def count_queries(app: Flask) -> Callable[[], object]:
+    """Context manager counting the SQL statements run inside it."""
+
+    @contextmanager
+    def counter() -> Iterator[list[str]]:
+        statements: list[str] = []
+
+        def listener(_conn, _cursor, statement, *_args) -> None:  # noqa: ANN001
+            statements.append(statement)
+
+        event.listen(db.engine, "before_cursor_execute", listener)
+        try:
+            yield statements
+        finally:
+            event.remove(db.engine, "before_cursor_execute", listener)
+
+    return counter
