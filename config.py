@@ -71,6 +71,7 @@ class TestConfig(Config):
     )
     RATELIMIT_ENABLED = False
     RATELIMIT_STORAGE_URI = "memory://"
+    PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"  # noqa: S105 - fast hashing for tests
     SERVER_NAME = None
 
 

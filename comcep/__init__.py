@@ -35,8 +35,12 @@ def create_app(config: type[Config] | None = None, **overrides: object) -> Flask
     _init_extensions(app)
     _register_blueprints(app)
 
-    from comcep import errors, filters, security
+    from comcep import errors, filters, outbox, policy, security
+    from comcep.cli import register_commands
 
+    register_commands(app)
+    policy.init_app(app)
+    outbox.init_app(app)
     errors.init_app(app)
     filters.init_app(app)
     security.init_app(app)
@@ -83,6 +87,8 @@ def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
 def _register_blueprints(app: Flask) -> None:
     from comcep.forum.views import bp as forum_bp
     from comcep.members.views import bp as members_bp
+    from comcep.search.views import bp as search_bp
 
     app.register_blueprint(members_bp)
     app.register_blueprint(forum_bp)
+    app.register_blueprint(search_bp)

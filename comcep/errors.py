@@ -64,6 +64,8 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(Exception)
     def server_error(error: Exception) -> ResponseReturnValue:
         db.session.rollback()
+        if app.testing:  # let tests see the traceback instead of a polite page
+            raise error
         logger.exception("Unhandled error on %s", request.path)
         return _page(500)
 

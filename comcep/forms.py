@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from flask_wtf import FlaskForm
+from wtforms.fields.choices import SelectChoice
 
 
 class BaseForm(FlaskForm):
@@ -12,3 +15,8 @@ class BaseForm(FlaskForm):
 
 class ConfirmForm(BaseForm):
     """A form with only the CSRF token, for POST-only buttons (log out, mark read)."""
+
+
+def choices(pairs: Iterable[tuple[str, str]]) -> list[SelectChoice]:
+    """Select options from (value, label) pairs, in the form WTForms 3.3+ expects."""
+    return [SelectChoice(value, label) for value, label in pairs]

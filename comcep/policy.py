@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from flask import g
+from flask import Flask, g
 from flask_login import current_user
 from sqlalchemy import ColumnElement, and_, false, or_, select, true
 from sqlalchemy.orm import aliased
@@ -63,6 +63,19 @@ class Viewer:
 
 
 ANONYMOUS = Viewer()
+
+_CACHE_KEYS = ("_comcep_viewer", "_comcep_visible_ids")
+
+
+def clear_request_cache(*_args: object) -> None:
+    """Forget the viewer and its visible rubriques: they hold for one request only."""
+    for key in _CACHE_KEYS:
+        g.pop(key, None)
+
+
+def init_app(app: Flask) -> None:
+    app.before_request(clear_request_cache)
+    app.teardown_request(clear_request_cache)
 
 
 def current_viewer() -> Viewer:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from html import unescape
 
 import bleach
 from markdown_it import MarkdownIt
@@ -92,10 +93,7 @@ def render_markdown(source: str) -> str:
 
 def plain_text(source: str) -> str:
     """The text of a post without markup, for search and short excerpts."""
-    html = render_markdown(source)
-    text = bleach.clean(html, tags=set(), strip=True)
-    text = text.replace("&amp;", "&").replace("&lt;", "<").replace("&gt;", ">")
-    return re.sub(r"\s+", " ", text).strip()
+    return html_to_text(render_markdown(source))
 
 
 def slugify(text: str, max_length: int = 80) -> str:
@@ -109,3 +107,9 @@ def quote_markdown(author_name: str, source: str) -> str:
     """The Markdown a reply starts with when quoting a post."""
     quoted = "\n".join(f"> {line}" if line else ">" for line in source.strip().splitlines())
     return f"**{author_name}** a écrit :\n\n{quoted}\n\n"
+
+
+def html_to_text(html: str) -> str:
+    """Plain text of stored (already sanitised) post HTML, for the search index."""
+    text = re.sub(r"<[^>]+>", " ", html)
+    return re.sub(r"\s+", " ", unescape(text)).strip()

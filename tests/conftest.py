@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from flask import Flask
+from flask import Flask, g
 from flask.testing import FlaskClient
 from flask_login import FlaskLoginClient
 from sqlalchemy import event, text
@@ -19,6 +19,7 @@ from comcep.defaults import seed_reference_data
 from comcep.extensions import db
 from comcep.members.models import Member
 from comcep.members.services import create_member
+from comcep.policy import clear_request_cache
 from config import TestConfig, normalise_database_url
 
 PASSWORD = "mot-de-passe-solide"
@@ -42,6 +43,9 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
         WTF_CSRF_ENABLED=False,
     )
     app.test_client_class = FlaskLoginClient
+    # Requests made inside a test share the test's app context, hence its `g`: forget the
+    # previous request's user and viewer, as a real server (one context per request) does.
+    app.before_request_funcs.setdefault(None, []).insert(0, _forget_previous_request)
     with app.app_context():
         _reset_schema()
         from flask_migrate import upgrade
@@ -51,6 +55,11 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
     with app.app_context():
         db.session.remove()
         db.engine.dispose()
+
+
+def _forget_previous_request() -> None:
+    g.pop("_login_user", None)
+    clear_request_cache()
 
 
 def _reset_schema() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from comcep import outbox
 from comcep.extensions import db
 from comcep.forum import services
 from comcep.forum.models import Category, Post, Topic
@@ -25,10 +26,12 @@ def make_topic(
     for replier, text in replies or []:
         services.reply(replier, topic, text)
     db.session.commit()
+    outbox.process()  # as the app does after a request
     return topic
 
 
 def make_reply(author: Member, topic: Topic, body: str = "Une réponse.") -> Post:
     post = services.reply(author, topic, body)
     db.session.commit()
+    outbox.process()
     return post

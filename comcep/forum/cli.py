@@ -8,6 +8,7 @@ import click
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
+from comcep import outbox
 from comcep.extensions import db, utcnow
 from comcep.forum import services
 from comcep.forum.demo_content import DEMO_MEMBERS, DEMO_PASSWORD, DEMO_TOPICS
@@ -68,4 +69,5 @@ def load_demo_data() -> bool:
             services.reply(members[answer["author"]], topic, answer["body"], at=at)
     services.refresh_category_counters()
     db.session.commit()
+    outbox.process()  # index the demo posts now: no request follows to do it
     return True

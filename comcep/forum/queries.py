@@ -258,3 +258,33 @@ def post_revisions(post: Post) -> list[PostRevision]:
             .order_by(PostRevision.id.desc())
         )
     )
+
+
+def visible_categories_flat(viewer: Viewer) -> list[Category]:
+    """Visible thèmes each followed by their rubriques, for filter menus."""
+    rows = list(
+        db.session.scalars(
+            select(Category).where(Category.id.in_(sorted(policy.visible_category_ids(viewer))))
+        )
+    )
+    themes = sorted((c for c in rows if c.parent_id is None), key=lambda c: c.position)
+    ordered: list[Category] = []
+    for theme in themes:
+        ordered.append(theme)
+        ordered.extend(
+            sorted((c for c in rows if c.parent_id == theme.id), key=lambda c: c.position)
+        )
+    return ordered
+
+
+def topics_by_id(viewer: Viewer, topic_ids: set[int]) -> dict[int, Topic]:
+    """Topics of a page of search hits, with their rubrique, visibility re-applied."""
+    if not topic_ids:
+        return {}
+    rows = db.session.scalars(
+        select(Topic)
+        .join(Topic.category)
+        .options(contains_eager(Topic.category))
+        .where(Topic.id.in_(sorted(topic_ids)), policy.visible_topics(viewer))
+    )
+    return {topic.id: topic for topic in rows}

@@ -12,6 +12,7 @@ from comcep.extensions import db, utcnow
 from comcep.forum.models import Category, Post, PostRevision, Topic, TopicRead
 from comcep.members.models import Member
 from comcep.rendering import render_markdown, slugify
+from comcep.search import indexing
 
 TITLE_MIN, TITLE_MAX = 5, 200
 BODY_MIN, BODY_MAX = 1, 50_000
@@ -85,6 +86,7 @@ def _add_post(actor: Member, topic: Topic, body: str, now: datetime, *, new_topi
     )
     db.session.refresh(topic)
     mark_read(actor, topic, number)
+    indexing.enqueue_posts([post.id])
     return post
 
 
@@ -111,6 +113,9 @@ def edit_post(actor: Member, post: Post, topic: Topic, body: str, title: str | N
     if title_changed:
         topic.title = new_title
         topic.slug = slugify(new_title)
+        indexing.enqueue_topics([topic.id])
+    else:
+        indexing.enqueue_posts([post.id])
     db.session.flush()
     return post
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import current_app
 from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import func, select
+from werkzeug.exceptions import NotFound
 
 from comcep import policy
 from comcep.extensions import db
@@ -58,12 +59,8 @@ def member_list(
 
 
 def get_visible_member_or_404(viewer: Viewer, member_id: int) -> Member:
-    member = db.session.scalar(
-        select(Member).where(Member.id == member_id, policy.visible_members(viewer))
-    )
+    member = find_visible_member(viewer, member_id)
     if member is None:
-        from werkzeug.exceptions import NotFound
-
         raise NotFound()
     return member
 
@@ -90,3 +87,9 @@ def recent_posts(viewer: Viewer, member_id: int, limit: int = 10) -> list[tuple[
         .limit(limit)
     )
     return [(post, topic) for post, topic in rows]
+
+
+def find_visible_member(viewer: Viewer, member_id: int) -> Member | None:
+    return db.session.scalar(
+        select(Member).where(Member.id == member_id, policy.visible_members(viewer))
+    )

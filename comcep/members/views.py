@@ -7,7 +7,7 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required, login_user, logout_user
 
 from comcep.extensions import limiter
-from comcep.forms import ConfirmForm
+from comcep.forms import ConfirmForm, choices
 from comcep.members import queries
 from comcep.members.forms import LoginForm, MemberFilterForm
 from comcep.policy import current_viewer
@@ -67,12 +67,12 @@ def logout() -> ResponseReturnValue:
 @login_required
 def member_list() -> ResponseReturnValue:
     form = MemberFilterForm(request.args)
-    form.network.choices = [("", "Tous les réseaux")] + [
-        (n.code, n.name) for n in queries.networks()
-    ]
-    form.region.choices = [("", "Toutes les régions")] + [
-        (r.code, r.name) for r in queries.regions()
-    ]
+    form.network.choices = choices(
+        [("", "Tous les réseaux")] + [(n.code, n.name) for n in queries.networks()]
+    )
+    form.region.choices = choices(
+        [("", "Toutes les régions")] + [(r.code, r.name) for r in queries.regions()]
+    )
     form.validate()
     page = request.args.get("page", 1, type=int)
     members = queries.member_list(

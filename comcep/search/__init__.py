@@ -1,0 +1,1 @@
+"""Full-text search: one interface (backend.py), Whoosh for the embedded default."""

@@ -1,0 +1,35 @@
+"""The search form (GET, no CSRF: it changes nothing)."""
+
+from __future__ import annotations
+
+from wtforms import BooleanField, DateField, IntegerField, SearchField, SelectField
+from wtforms.validators import Length, Optional
+
+from comcep.forms import BaseForm, choices
+from comcep.search.backend import MAX_QUERY_LENGTH, MESSAGE_TOO_LONG
+
+
+class SearchForm(BaseForm):
+    class Meta:
+        csrf = False
+
+    q = SearchField(
+        "Rechercher",
+        validators=[
+            Length(
+                max=MAX_QUERY_LENGTH,
+                message=MESSAGE_TOO_LONG,
+            )
+        ],
+    )
+    rubrique = SelectField("Rubrique", validators=[Optional()], validate_choice=False)
+    auteur = IntegerField("Auteur", validators=[Optional()])
+    du = DateField("Du", validators=[Optional()], format="%Y-%m-%d")
+    au = DateField("Au", validators=[Optional()], format="%Y-%m-%d")
+    titres = BooleanField("Dans les titres seulement")
+    tri = SelectField(
+        "Trier par",
+        choices=choices([("relevance", "Pertinence"), ("date", "Date (plus récents d'abord)")]),
+        validators=[Optional()],
+        validate_choice=False,
+    )

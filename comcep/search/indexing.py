@@ -1,0 +1,180 @@
+"""The bridge between the database (the truth) and the search backend: builds documents
+from rows, applies the outbox, rebuilds and checks the index."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from flask import current_app
+from sqlalchemy import Select, func, select
+
+from comcep import outbox
+from comcep.extensions import db
+from comcep.forum.models import Category, Post, Topic
+from comcep.rendering import html_to_text
+from comcep.search.backend import SearchBackend, SearchDocument, fingerprint
+from comcep.search.whoosh_backend import WhooshBackend
+
+POST_KIND = "search.post"
+TOPIC_KIND = "search.topic"
+
+
+def get_backend() -> SearchBackend:
+    """The app's backend, opened once per process and kept in app.extensions."""
+    app = current_app._get_current_object()
+    backend = app.extensions.get("comcep_search")
+    if backend is None:
+        backend = WhooshBackend(app.config["SEARCH_INDEX_PATH"])
+        app.extensions["comcep_search"] = backend
+    return backend
+
+
+def enqueue_posts(post_ids: list[int] | set[int]) -> None:
+    outbox.enqueue(POST_KIND, post_ids)
+
+
+def enqueue_topics(topic_ids: list[int] | set[int]) -> None:
+    """Reindex every post of these topics (moved, renamed, hidden, merged…)."""
+    outbox.enqueue(TOPIC_KIND, topic_ids)
+
+
+def _documents_query() -> Select:
+    return (
+        select(
+            Post.id,
+            Post.topic_id,
+            Topic.category_id,
+            func.coalesce(Category.parent_id, Category.id),
+            Post.author_id,
+            Topic.title,
+            Post.body_html,
+            Post.created_at,
+            Post.is_hidden,
+            Topic.is_hidden,
+            Post.number,
+        )
+        .join(Topic, Topic.id == Post.topic_id)
+        .join(Category, Category.id == Topic.category_id)
+    )
+
+
+def _document(row: tuple) -> SearchDocument:
+    (
+        post_id,
+        topic_id,
+        category_id,
+        theme_id,
+        author_id,
+        title,
+        html,
+        created_at,
+        post_hidden,
+        topic_hidden,
+        number,
+    ) = row
+    return SearchDocument(
+        post_id=post_id,
+        topic_id=topic_id,
+        category_id=category_id,
+        theme_id=theme_id,
+        author_id=author_id,
+        title=title,
+        body=html_to_text(html),
+        created_at=created_at,
+        is_hidden=bool(post_hidden or topic_hidden),
+        is_first_post=number == 1,
+    )
+
+
+def _apply_posts(post_ids: list[int]) -> None:
+    rows = db.session.execute(_documents_query().where(Post.id.in_(post_ids))).all()
+    docs = [_document(row) for row in rows]
+    found = {doc.post_id for doc in docs}
+    backend = get_backend()
+    backend.upsert(docs)
+    missing = [post_id for post_id in post_ids if post_id not in found]
+    if missing:
+        backend.delete(missing)
+
+
+def _apply_topics(topic_ids: list[int]) -> None:
+    post_ids = list(db.session.scalars(select(Post.id).where(Post.topic_id.in_(topic_ids))))
+    if post_ids:
+        _apply_posts(post_ids)
+
+
+outbox.register(POST_KIND, _apply_posts)
+outbox.register(TOPIC_KIND, _apply_topics)
+
+
+def sync() -> int:
+    """Apply every pending search row (what a crash or a busy lock left behind)."""
+    return outbox.process(kinds=(POST_KIND, TOPIC_KIND))
+
+
+def iter_documents(batch_size: int = 2000) -> Iterator[SearchDocument]:
+    """Every post as a document, in id order, streamed in keyset batches."""
+    last_id = 0
+    while True:
+        rows = db.session.execute(
+            _documents_query().where(Post.id > last_id).order_by(Post.id).limit(batch_size)
+        ).all()
+        if not rows:
+            return
+        for row in rows:
+            yield _document(row)
+        last_id = rows[-1][0]
+
+
+def rebuild(progress: Callable[[int], None] | None = None, batch_size: int = 2000) -> int:
+    """Empty the index and index every post again from the database."""
+    backend = get_backend()
+    backend.clear()
+    count = 0
+    batch: list[SearchDocument] = []
+    for doc in iter_documents(batch_size):
+        batch.append(doc)
+        if len(batch) >= batch_size:
+            backend.upsert(batch)
+            count += len(batch)
+            batch = []
+            if progress:
+                progress(count)
+    if batch:
+        backend.upsert(batch)
+        count += len(batch)
+        if progress:
+            progress(count)
+    return count
+
+
+def post_count() -> int:
+    return db.session.scalar(select(func.count(Post.id))) or 0
+
+
+@dataclass
+class CheckReport:
+    missing: list[int]  # in the database, not in the index
+    stale: list[int]  # indexed with outdated content
+    extra: list[int]  # in the index, not in the database
+
+    @property
+    def ok(self) -> bool:
+        return not (self.missing or self.stale or self.extra)
+
+
+def check() -> CheckReport:
+    """Compare the index with the database, post by post."""
+    indexed = get_backend().indexed_versions()
+    missing, stale = [], []
+    seen = set()
+    for doc in iter_documents():
+        seen.add(doc.post_id)
+        version = indexed.get(doc.post_id)
+        if version is None:
+            missing.append(doc.post_id)
+        elif version != fingerprint(doc):
+            stale.append(doc.post_id)
+    extra = sorted(set(indexed) - seen)
+    return CheckReport(missing=missing, stale=stale, extra=extra)

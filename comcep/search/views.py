@@ -1,0 +1,72 @@
+"""/recherche: full-text search, filtered by the wall inside the engine's query."""
+
+from __future__ import annotations
+
+from flask import Blueprint, render_template, request
+from flask.typing import ResponseReturnValue
+from flask_login import login_required
+
+from comcep import policy
+from comcep.forms import choices
+from comcep.forum import queries as forum_queries
+from comcep.members import queries as member_queries
+from comcep.policy import current_viewer
+from comcep.search.backend import SearchQuery, SearchQueryError
+from comcep.search.forms import SearchForm
+from comcep.search.indexing import get_backend
+
+bp = Blueprint("search", __name__)
+
+PER_PAGE = 20
+
+
+@bp.get("/recherche")
+@login_required
+def search() -> ResponseReturnValue:
+    viewer = current_viewer()
+    form = SearchForm(request.args)
+    categories = forum_queries.visible_categories_flat(viewer)
+    form.rubrique.choices = choices(
+        [("", "Toutes les rubriques")]
+        + [(c.slug, ("— " if c.parent_id else "") + c.name) for c in categories]
+    )
+    text = (form.q.data or "").strip()
+    if not text:
+        return render_template("search/results.html", form=form, results=None, error=None)
+    if not form.validate():
+        return render_template("search/results.html", form=form, results=None, error=None), 400
+    chosen = next((c for c in categories if c.slug == form.rubrique.data), None)
+    author = None
+    if form.auteur.data:
+        author = member_queries.find_visible_member(viewer, form.auteur.data)
+    query = SearchQuery(
+        text=text,
+        category_ids=policy.visible_category_ids(viewer),
+        include_hidden=viewer.is_staff,
+        category_id=chosen.id if chosen and chosen.parent_id else None,
+        theme_id=chosen.id if chosen and not chosen.parent_id else None,
+        author_id=form.auteur.data if form.auteur.data else None,
+        date_from=form.du.data,
+        date_to=form.au.data,
+        titles_only=bool(form.titres.data),
+        sort="date" if form.tri.data == "date" else "relevance",
+        page=max(request.args.get("page", 1, type=int) or 1, 1),
+        per_page=PER_PAGE,
+    )
+    try:
+        results = get_backend().search(query)
+    except SearchQueryError as error:
+        return render_template(
+            "search/results.html", form=form, results=None, error=error.message
+        ), 400
+    topics = forum_queries.topics_by_id(viewer, {hit.topic_id for hit in results.hits})
+    return render_template(
+        "search/results.html",
+        form=form,
+        results=results,
+        error=None,
+        topics=topics,
+        author=author,
+        filtered=bool(chosen or form.auteur.data or form.du.data or form.au.data)
+        or bool(form.titres.data),
+    )

@@ -1,0 +1,222 @@
+"""Search through the app: French matching, the wall inside the query, the outbox that
+keeps the index in step with the database, and the CLI that checks it."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import func, select, update
+
+from comcep import outbox
+from comcep.extensions import db
+from comcep.forum import services
+from comcep.forum.models import Topic
+from comcep.outbox import OutboxEvent
+from comcep.search import indexing
+from tests.factories import category, make_reply, make_topic
+
+
+@pytest.fixture(autouse=True)
+def _empty_index(app):
+    with app.app_context():
+        indexing.get_backend().clear()
+
+
+def _count(text: str) -> str:
+    match = re.search(r'class="search-count"[^>]*>([^<]*)', text)
+    return match.group(1).strip() if match else ""
+
+
+@pytest.fixture
+def forum(members):
+    pairs_topic = make_topic(
+        members["pair"],
+        slug="premier-entretien",
+        title="Combien de temps pour un premier entretien ?",
+        body="Mes entretiens d'évolution professionnelle durent une heure. CANARIPAIRS",
+        replies=[(members["other_pair"], "Pour une RECONVERSION, je prévois deux entretiens.")],
+    )
+    hors_topic = make_topic(
+        members["hors_pair"],
+        slug="echanges",
+        title="Les données régionales sur la reconversion",
+        body="Le Carif-Oref publie un entretien annuel sur l'évolution des métiers.",
+        replies=[(members["pair"], "Merci, très utile pour nos entretiens.")],
+    )
+    return {"pairs": pairs_topic, "hors": hors_topic}
+
+
+def test_new_posts_are_searchable_right_after_the_request(members, client_for):
+    client = client_for(members["pair"])
+    response = client.post(
+        "/r/premier-entretien/nouveau-sujet",
+        data={"title": "Bilan de compétences et VAE", "body": "Une question…", "submit": "1"},
+    )
+    assert response.status_code == 302
+    assert db.session.scalar(select(func.count(OutboxEvent.id))) == 0
+    page = client.get("/recherche", query_string={"q": "compétence"})
+    assert "1 résultat" in _count(page.text)
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("entretien", "entretiens"),
+        ("evolution", "évolution"),
+        ("reconversion", "RECONVERSION"),
+        ('"premier entretien"', "premier"),
+    ],
+    ids=["plural", "accents", "case", "phrase"],
+)
+def test_pair_finds_other_inflections(forum, members, client_for, query, expected):
+    page = client_for(members["other_pair"]).get("/recherche", query_string={"q": query})
+    assert page.status_code == 200
+    assert "<mark>" in page.text
+    assert "Aucun résultat" not in page.text
+
+
+def test_hors_pair_finds_only_the_hors_pairs_topic(forum, members, client_for):
+    client = client_for(members["hors_pair"])
+    for query in ["entretien", "evolution", "reconversion", "premier entretien", "heure"]:
+        page = client.get("/recherche", query_string={"q": query})
+        assert "CANARIPAIRS" not in page.text
+        assert "Combien de temps" not in page.text
+        assert "deux entretiens" not in page.text
+    page = client.get("/recherche", query_string={"q": "entretien"})
+    assert _count(page.text).startswith("2 résultats")
+    canary = client.get("/recherche", query_string={"q": "CANARIPAIRS"})
+    assert "Aucun résultat" in canary.text
+    assert "<mark>" not in canary.text
+
+
+def test_topic_moved_across_the_wall_changes_results_at_once(forum, members, client_for):
+    hors = client_for(members["hors_pair"])
+    assert "Aucun résultat" not in hors.get("/recherche", query_string={"q": "Carif"}).text
+    topic = db.session.get(Topic, forum["hors"].id)
+    topic.category_id = category("premier-entretien").id
+    indexing.enqueue_topics([topic.id])
+    services.refresh_category_counters()
+    db.session.commit()
+    outbox.process()
+    assert "Aucun résultat" in hors.get("/recherche", query_string={"q": "Carif"}).text
+    pair_page = client_for(members["pair"]).get("/recherche", query_string={"q": "Carif"})
+    assert "Aucun résultat" not in pair_page.text
+
+
+def test_filters_by_rubrique_and_titles_only(forum, members, client_for):
+    client = client_for(members["pair"])
+    page = client.get("/recherche", query_string={"q": "entretien", "rubrique": "echanges"})
+    assert "Combien de temps" not in page.text
+    assert "Les données régionales" in page.text
+    page = client.get("/recherche", query_string={"q": "reconversion", "titres": "y"})
+    assert _count(page.text).startswith("1 résultat")
+
+
+def test_unknown_rubrique_filter_and_bad_dates_never_fail(forum, members, client_for):
+    client = client_for(members["pair"])
+    assert client.get("/recherche?q=entretien&rubrique=nope").status_code == 200
+    assert client.get("/recherche?q=entretien&du=31-02-2020").status_code == 400
+    assert client.get("/recherche?q=entretien&page=-4").status_code == 200
+    assert client.get("/recherche?q=entretien&auteur=abc").status_code == 400
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        '"non fermé',
+        "title:foo",
+        "post_id:1",
+        "*",
+        "AND OR NOT",
+        "-",
+        "-entretien",
+        "((",
+        "le la",
+        "a" * 3000,
+        "'; DROP TABLE posts; --",
+        "\x00\x07",
+        "é" * 499,
+        "[1 TO 9]",
+        "entretien^9",
+    ],
+    ids=[
+        "quote",
+        "field",
+        "field-id",
+        "star",
+        "operators",
+        "lone-minus",
+        "only-negation",
+        "parens",
+        "stop-words",
+        "huge",
+        "sql",
+        "control",
+        "long-accents",
+        "range",
+        "boost",
+    ],
+)
+def test_malformed_queries_never_fail(forum, members, client_for, query):
+    client = client_for(members["pair"])
+    page = client.get("/recherche", query_string={"q": query})
+    assert page.status_code in (200, 400)
+    assert "Traceback" not in page.text
+    assert client.get("/recherche", query_string={"q": "entretien"}).status_code == 200
+
+
+def test_hidden_posts_are_found_by_staff_only(forum, members, client_for):
+    post = make_reply(members["pair"], forum["pairs"], "Un message sur le handicap.")
+    db.session.execute(update(type(post)).where(type(post).id == post.id).values(is_hidden=True))
+    indexing.enqueue_posts([post.id])
+    db.session.commit()
+    outbox.process()
+    assert "Aucun résultat" in client_for(members["other_pair"]).get("/recherche?q=handicap").text
+    staff_page = client_for(members["animation"]).get("/recherche?q=handicap")
+    assert "Aucun résultat" not in staff_page.text
+
+
+def test_failure_after_commit_leaves_the_work_in_the_outbox(forum, members, monkeypatch, runner):
+    def broken(_ids):
+        raise RuntimeError("index verrouillé")
+
+    monkeypatch.setitem(outbox.HANDLERS, indexing.POST_KIND, broken)
+    post = make_reply(members["pair"], forum["pairs"], "Parler de la mobilité géographique.")
+    outbox.process()
+    event = db.session.scalar(select(OutboxEvent).where(OutboxEvent.ref_id == post.id))
+    assert event is not None
+    assert event.attempts == 1
+    assert "verrouillé" in event.last_error
+    result = runner.invoke(args=["search", "check"])
+    assert result.exit_code != 0
+    monkeypatch.undo()
+    db.session.execute(update(OutboxEvent).values(available_at=event.created_at))
+    db.session.commit()
+    assert runner.invoke(args=["search", "sync"]).exit_code == 0
+    assert runner.invoke(args=["search", "check"]).exit_code == 0
+    assert db.session.scalar(select(func.count(OutboxEvent.id))) == 0
+
+
+def test_check_reports_drift_and_rebuild_repairs_it(forum, runner):
+    assert runner.invoke(args=["search", "check"]).exit_code == 0
+    indexing.get_backend().clear()
+    result = runner.invoke(args=["search", "check"])
+    assert result.exit_code == 1
+    assert "manquants" in result.output
+    result = runner.invoke(args=["search", "rebuild"])
+    assert result.exit_code == 0
+    assert "4 messages indexés" in result.output
+    assert runner.invoke(args=["search", "check"]).exit_code == 0
+
+
+def test_edited_title_is_reindexed_for_the_whole_topic(forum, members, client_for):
+    client = client_for(members["pair"])
+    first_post_id = db.session.get(Topic, forum["pairs"].id).last_post_id - 1
+    response = client.post(
+        f"/p/{first_post_id}/modifier",
+        data={"title": "Durée du premier rendez-vous", "body": "Texte revu.", "submit": "1"},
+    )
+    assert response.status_code == 302
+    page = client.get("/recherche", query_string={"q": "rendez-vous"})
+    assert "Durée du premier" in page.text
