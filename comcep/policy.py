@@ -221,6 +221,20 @@ def check_edit_post(viewer: Viewer, post: Post, topic: Topic) -> None:
         raise Forbidden(description="Ce sujet est verrouillé.")
 
 
+def check_view_analytics(viewer: Viewer) -> None:
+    """The comité's anonymised analyses (SPEC §8): role comite or admin only."""
+    if not viewer.is_authenticated:
+        raise NotFound()
+    if not viewer.roles & {"comite", "admin"}:
+        raise Forbidden(description="Les analyses sont réservées au comité opérationnel.")
+
+
+def check_moderate(viewer: Viewer) -> None:
+    """Moderation tools (SPEC §6): the animatrice and admins; others get a 404."""
+    if not viewer.is_staff:
+        raise NotFound()
+
+
 def can(check: Callable[..., object], *args: object) -> bool:
     """Turn a check into a boolean for templates (computed once per page, in the view)."""
     try:
