@@ -87,8 +87,10 @@ def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
 def _register_blueprints(app: Flask) -> None:
     from comcep.forum.views import bp as forum_bp
     from comcep.members.views import bp as members_bp
+    from comcep.moderation.views import bp as moderation_bp
     from comcep.search.views import bp as search_bp
 
     app.register_blueprint(members_bp)
     app.register_blueprint(forum_bp)
     app.register_blueprint(search_bp)
+    app.register_blueprint(moderation_bp)

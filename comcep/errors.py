@@ -7,6 +7,7 @@ import logging
 from flask import Flask, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import DataError
 from werkzeug.exceptions import HTTPException
 
 from comcep.extensions import db
@@ -60,6 +61,18 @@ def init_app(app: Flask) -> None:
             return error
         detail = error.description if error.code in (400, 403) and _is_french(error) else None
         return _page(error.code, detail)
+
+    @app.errorhandler(DataError)
+    @app.errorhandler(OverflowError)
+    def value_out_of_range(_error: Exception) -> ResponseReturnValue:
+        # A number the database cannot hold (/t/99999999999, ?page=10**20) or a NUL byte,
+        # which PostgreSQL refuses in text: bad input, not a server error.
+        db.session.rollback()
+        return _page(
+            400,
+            "L'adresse ou le formulaire contient une valeur invalide (nombre trop grand "
+            "ou caractère interdit).",
+        )
 
     @app.errorhandler(Exception)
     def server_error(error: Exception) -> ResponseReturnValue:

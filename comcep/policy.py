@@ -7,15 +7,16 @@ SQL; hidden content raises the same 404 as content that does not exist.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from flask import Flask, g
+from flask import Flask, current_app, g
 from flask_login import current_user
 from sqlalchemy import ColumnElement, and_, false, or_, select, true
 from sqlalchemy.orm import aliased
 from werkzeug.exceptions import Forbidden, NotFound
 
-from comcep.extensions import db
+from comcep.extensions import db, utcnow
 from comcep.forum.models import Category, Post, Topic
 from comcep.members.models import STAFF_ROLES, Member
 
@@ -32,6 +33,7 @@ class Viewer:
     roles: frozenset[str] = frozenset()
     group_ids: frozenset[int] = frozenset()
     validation_network_id: int | None = None
+    is_silenced: bool = False
 
     @classmethod
     def for_member(cls, member: Member | None) -> Viewer:
@@ -43,6 +45,7 @@ class Viewer:
             roles=member.role_set,
             group_ids=frozenset(group.id for group in member.groups),
             validation_network_id=member.validation_network_id,
+            is_silenced=member.is_silenced,
         )
 
     @property
@@ -174,7 +177,7 @@ def check_see_topic(viewer: Viewer, topic: Topic | None) -> Topic:
     if (
         topic is None
         or topic.category_id not in visible_category_ids(viewer)
-        or (topic.is_hidden and not viewer.is_staff)
+        or (topic.is_hidden and topic.merged_into_id is None and not viewer.is_staff)
     ):
         raise NotFound()
     return topic
@@ -187,10 +190,19 @@ def check_see_post(viewer: Viewer, post: Post | None, topic: Topic | None) -> Po
     return post
 
 
+def _check_not_silenced(viewer: Viewer) -> None:
+    if viewer.is_silenced:
+        raise Forbidden(
+            description="Votre compte est en lecture seule pour le moment : "
+            "vous ne pouvez pas publier."
+        )
+
+
 def check_create_topic(viewer: Viewer, category: Category) -> None:
     check_see_category(viewer, category)
     if viewer.is_staff:
         return
+    _check_not_silenced(viewer)
     if category.read_only:
         raise Forbidden(description="Cette rubrique est en lecture seule.")
     if category.staff_topics_only:
@@ -203,6 +215,7 @@ def check_reply(viewer: Viewer, topic: Topic) -> None:
     check_see_topic(viewer, topic)
     if viewer.is_staff:
         return
+    _check_not_silenced(viewer)
     if topic.is_locked:
         raise Forbidden(description="Ce sujet est verrouillé : on ne peut plus y répondre.")
     if topic.category.read_only:
@@ -219,6 +232,18 @@ def check_edit_post(viewer: Viewer, post: Post, topic: Topic) -> None:
         raise Forbidden(description="Ce message a été masqué par la modération.")
     if topic.is_locked:
         raise Forbidden(description="Ce sujet est verrouillé.")
+    window = current_app.config.get("EDIT_WINDOW_HOURS", 0)
+    if window and utcnow() - post.created_at > timedelta(hours=window):
+        raise Forbidden(description=f"Un message ne se modifie que dans les {window} heures.")
+
+
+def check_report(viewer: Viewer, post: Post, topic: Topic) -> None:
+    """Any member who sees a post may flag it, except their own."""
+    check_see_post(viewer, post, topic)
+    if post.is_hidden and not viewer.is_staff:
+        raise NotFound()
+    if post.author_id == viewer.member_id:
+        raise Forbidden(description="Vous ne pouvez pas signaler votre propre message.")
 
 
 def check_view_analytics(viewer: Viewer) -> None:

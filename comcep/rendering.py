@@ -78,7 +78,9 @@ def _harden_links(attrs: dict, new: bool = False) -> dict:
     return attrs
 
 
-_linker = bleach.Linker(callbacks=[_harden_links], skip_tags={"pre", "code"}, parse_email=False)
+# No `skip_tags`: bleach 6 escapes entities twice inside skipped tags (`a < b` in a code
+# block would show as `a &lt; b`); a URL in code becoming a link is the lesser harm.
+_linker = bleach.Linker(callbacks=[_harden_links], parse_email=False)
 
 
 def sanitise_html(html: str) -> str:

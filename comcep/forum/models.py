@@ -78,6 +78,7 @@ class Topic(db.Model):
     last_post_number: Mapped[int] = mapped_column(Integer, default=0)
     last_post_at: Mapped[datetime] = mapped_column(UTCDateTime())
     last_poster_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"), index=True)
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("topics.id"), index=True)
 
     category: Mapped[Category] = relationship(lazy="raise")
     author: Mapped[Member | None] = relationship(foreign_keys=[author_id], lazy="raise")
@@ -112,7 +113,10 @@ class Post(db.Model):
     edited_by_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"), index=True)
     revision_count: Mapped[int] = mapped_column(Integer, default=0)
     is_hidden: Mapped[bool] = mapped_column(Boolean, default=False)
+    is_pending: Mapped[bool] = mapped_column(Boolean, default=False)  # awaiting pre-moderation
     hidden_reason: Mapped[str] = mapped_column(Text, default="")
+    hidden_by_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"), index=True)
+    hidden_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     topic: Mapped[Topic] = relationship(
         back_populates="posts", foreign_keys=[topic_id], lazy="raise"

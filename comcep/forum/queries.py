@@ -288,3 +288,15 @@ def topics_by_id(viewer: Viewer, topic_ids: set[int]) -> dict[int, Topic]:
         .where(Topic.id.in_(sorted(topic_ids)), policy.visible_topics(viewer))
     )
     return {topic.id: topic for topic in rows}
+
+
+def all_topic_posts(topic: Topic) -> list[Post]:
+    """Every post of a topic (moderation's split form; topics stay a few hundred posts)."""
+    return list(
+        db.session.scalars(
+            select(Post)
+            .options(joinedload(Post.author))
+            .where(Post.topic_id == topic.id)
+            .order_by(Post.number)
+        )
+    )

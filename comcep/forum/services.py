@@ -11,6 +11,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from comcep.extensions import db, utcnow
 from comcep.forum.models import Category, Post, PostRevision, Topic, TopicRead
 from comcep.members.models import Member
+from comcep.moderation import settings
 from comcep.rendering import render_markdown, slugify
 from comcep.search import indexing
 
@@ -46,6 +47,9 @@ def reply(actor: Member, topic: Topic, body: str, *, at: datetime | None = None)
     return _add_post(actor, topic, body, at or utcnow(), new_topic=False)
 
 
+PENDING_REASON = "En attente de validation par l'équipe d'animation."
+
+
 def _add_post(actor: Member, topic: Topic, body: str, now: datetime, *, new_topic: bool) -> Post:
     # Taking the next number is an atomic UPDATE … RETURNING: concurrent replies never clash.
     number = db.session.execute(
@@ -62,15 +66,32 @@ def _add_post(actor: Member, topic: Topic, body: str, now: datetime, *, new_topi
         body_html=render_markdown(body),
         created_at=now,
     )
+    pending = settings.needs_premoderation(actor)
+    if pending:  # pre-moderation: invisible to others until approved, counters untouched
+        post.is_hidden = post.is_pending = True
+        post.hidden_reason = PENDING_REASON
+        if new_topic:
+            topic.is_hidden = True
     db.session.add(post)
     db.session.flush()
+    if not pending:
+        _count_new_post(topic, post, actor, now, new_topic=new_topic)
+    db.session.refresh(topic)
+    mark_read(actor, topic, number)
+    indexing.enqueue_posts([post.id])
+    return post
+
+
+def _count_new_post(
+    topic: Topic, post: Post, actor: Member, now: datetime, *, new_topic: bool
+) -> None:
     db.session.execute(
         update(Topic)
         .where(Topic.id == topic.id)
         .values(
             post_count=Topic.post_count + 1,
             last_post_id=post.id,
-            last_post_number=number,
+            last_post_number=post.number,
             last_post_at=now,
             last_poster_id=actor.id,
         )
@@ -84,10 +105,6 @@ def _add_post(actor: Member, topic: Topic, body: str, now: datetime, *, new_topi
             last_post_id=post.id,
         )
     )
-    db.session.refresh(topic)
-    mark_read(actor, topic, number)
-    indexing.enqueue_posts([post.id])
-    return post
 
 
 def edit_post(actor: Member, post: Post, topic: Topic, body: str, title: str | None = None) -> Post:
@@ -178,3 +195,27 @@ def refresh_category_counters(category_ids: list[int] | None = None) -> None:
             .where(Category.id == category_id)
             .values(topic_count=topic_count, post_count=post_count, last_post_id=last_post_id)
         )
+
+
+def refresh_topic_stats(topic_ids: list[int]) -> None:
+    """Recompute a topic's visible post count and « dernier message » from its rows."""
+    for topic_id in topic_ids:
+        visible = (Post.topic_id == topic_id) & Post.is_hidden.is_(False)
+        count = db.session.scalar(select(func.count(Post.id)).where(visible)) or 0
+        last = db.session.execute(
+            select(Post.id, Post.number, Post.created_at, Post.author_id)
+            .where(visible)
+            .order_by(Post.number.desc())
+            .limit(1)
+        ).first()
+        values: dict = {"post_count": count}
+        if last is not None:
+            values.update(
+                last_post_id=last.id,
+                last_post_number=last.number,
+                last_post_at=last.created_at,
+                last_poster_id=last.author_id,
+            )
+        else:
+            values.update(last_post_id=None, last_post_number=0)
+        db.session.execute(update(Topic).where(Topic.id == topic_id).values(**values))

@@ -76,6 +76,8 @@ def new_topic(slug: str) -> ResponseReturnValue:
 def topic(topic_id: int, slug: str | None = None) -> ResponseReturnValue:
     viewer = current_viewer()
     topic = queries.get_topic_or_404(viewer, topic_id)
+    if topic.merged_into_id:
+        return redirect(url_for("forum.topic", topic_id=topic.merged_into_id), 301)
     page_count = queries.topic_page_count(topic)
     page = min(_page_arg(), page_count)
     posts = queries.topic_posts(topic, page)
@@ -91,6 +93,7 @@ def topic(topic_id: int, slug: str | None = None) -> ResponseReturnValue:
         actions=TopicActions.for_topic(viewer, topic),
         viewer=viewer,
         reply_form=ReplyForm(formdata=None),
+        mod_form=ConfirmForm(),
     )
 
 

@@ -10,7 +10,7 @@ from sqlalchemy import Boolean, Column, ForeignKey, Integer, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from comcep.extensions import UTCDateTime, db
+from comcep.extensions import UTCDateTime, db, utcnow
 
 STATUTS = ("pair", "hors_pair")
 ROLES = ("animation", "validation", "comite", "admin")
@@ -76,6 +76,9 @@ class Member(UserMixin, db.Model):
     motivation: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=func.now())
     marked_read_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    suspended_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    silenced_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    moderation_reason: Mapped[str] = mapped_column(Text, default="")
 
     network: Mapped[Network | None] = relationship(foreign_keys=[network_id], lazy="joined")
     region: Mapped[Region | None] = relationship(lazy="joined")
@@ -97,7 +100,13 @@ class Member(UserMixin, db.Model):
 
     @property
     def is_active(self) -> bool:  # Flask-Login: only active members hold a session
+        if self.state == "suspended" and self.suspended_until is not None:
+            return self.suspended_until <= utcnow()  # a suspension for a period ends by itself
         return self.state == "active"
+
+    @property
+    def is_silenced(self) -> bool:
+        return self.silenced_until is not None and self.silenced_until > utcnow()
 
     @property
     def is_staff(self) -> bool:

@@ -20,7 +20,9 @@ def load_member(member_id: str) -> Member | None:
         key = int(member_id)
     except (TypeError, ValueError):
         return None
-    return db.session.get(Member, key)
+    member = db.session.get(Member, key)
+    # A session ends as soon as its member is suspended or leaves.
+    return member if member is not None and member.is_active else None
 
 
 def get_member_by_email(email: str) -> Member | None:
@@ -93,3 +95,11 @@ def find_visible_member(viewer: Viewer, member_id: int) -> Member | None:
     return db.session.scalar(
         select(Member).where(Member.id == member_id, policy.visible_members(viewer))
     )
+
+
+def get_member_any_state_or_404(member_id: int) -> Member:
+    """For staff tools: a member whatever their state (suspended ones included)."""
+    member = db.session.get(Member, member_id)
+    if member is None:
+        raise NotFound()
+    return member

@@ -38,7 +38,7 @@ def login() -> ResponseReturnValue:
     if member is None or not member.check_password(form.password.data or ""):
         form.password.errors.append("Adresse e-mail ou mot de passe incorrect.")
         return render_template("members/login.html", form=form), 400
-    if member.state != "active":
+    if not member.is_active:
         form.email.errors.append(STATE_MESSAGES.get(member.state, STATE_MESSAGES["left"]))
         return render_template("members/login.html", form=form), 403
     login_user(member, remember=bool(form.remember.data))

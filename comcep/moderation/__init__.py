@@ -1,0 +1,1 @@
+"""Moderation: reports, the review queue, post/topic/member actions and their log."""

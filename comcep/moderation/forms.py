@@ -1,0 +1,123 @@
+"""Moderation forms."""
+
+from __future__ import annotations
+
+from wtforms import (
+    IntegerField,
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+    widgets,
+)
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+
+from comcep.forms import BaseForm, choices
+from comcep.forum.forms import _title_field
+from comcep.moderation.models import REPORT_REASONS
+
+
+class ReportForm(BaseForm):
+    reason = RadioField(
+        "Raison du signalement",
+        choices=choices(REPORT_REASONS.items()),
+        validators=[InputRequired("Choisissez une raison.")],
+    )
+    comment = TextAreaField(
+        "Précisions (facultatif, obligatoire pour « Autre raison »)",
+        validators=[Optional(), Length(max=2000, message="2 000 caractères au plus.")],
+    )
+
+
+class ReasonForm(BaseForm):
+    reason = TextAreaField(
+        "Raison (montrée à l'auteur)",
+        validators=[
+            DataRequired("Indiquez la raison."),
+            Length(max=2000, message="2 000 caractères au plus."),
+        ],
+    )
+
+
+class OptionalReasonForm(BaseForm):
+    reason = StringField("Raison (facultatif)", validators=[Optional(), Length(max=2000)])
+
+
+class MoveForm(BaseForm):
+    category = SelectField(
+        "Nouvelle rubrique",
+        validators=[DataRequired("Choisissez une rubrique.")],
+        validate_choice=True,
+    )
+    reason = StringField("Raison (facultatif)", validators=[Optional(), Length(max=2000)])
+
+
+class RenameForm(BaseForm):
+    title = _title_field()
+
+
+class SplitForm(BaseForm):
+    posts = SelectMultipleField(
+        "Messages à déplacer dans un nouveau sujet",
+        coerce=int,
+        validate_choice=True,
+        widget=widgets.ListWidget(prefix_label=False),
+        option_widget=widgets.CheckboxInput(),
+        validators=[DataRequired("Sélectionnez au moins un message.")],
+    )
+    title = _title_field()
+    category = SelectField("Rubrique du nouveau sujet", validate_choice=True)
+
+
+class MergeForm(BaseForm):
+    target = IntegerField(
+        "Numéro du sujet dans lequel fusionner",
+        validators=[InputRequired("Indiquez le numéro du sujet cible."), NumberRange(min=1)],
+    )
+    reason = StringField("Raison (facultatif)", validators=[Optional(), Length(max=2000)])
+
+
+class RelayForm(BaseForm):
+    category = SelectField("Rubrique des pairs où publier le relais", validate_choice=True)
+    summary = TextAreaField(
+        "Votre résumé de l'échange",
+        validators=[
+            DataRequired("Rédigez un court résumé."),
+            Length(max=5000, message="5 000 caractères au plus."),
+        ],
+    )
+
+
+class MemberModerationForm(BaseForm):
+    action = RadioField(
+        "Action",
+        choices=choices(
+            [
+                ("suspend", "Suspendre le compte"),
+                ("silence", "Mettre en lecture seule"),
+                ("lift", "Lever la suspension et la lecture seule"),
+            ]
+        ),
+        validators=[InputRequired("Choisissez une action.")],
+    )
+    days = IntegerField(
+        "Durée en jours (vide : suspension sans limite)",
+        validators=[Optional(), NumberRange(min=1, max=3650, message="Entre 1 et 3 650 jours.")],
+    )
+    reason = TextAreaField("Raison", validators=[Optional(), Length(max=2000)])
+
+
+class SettingsForm(BaseForm):
+    premoderation_posts = IntegerField(
+        "Nombre de premiers messages d'un nouveau membre soumis à validation (0 : aucun)",
+        validators=[InputRequired("Indiquez un nombre."), NumberRange(min=0, max=100)],
+    )
+
+
+class LogFilterForm(BaseForm):
+    class Meta:
+        csrf = False
+
+    action = SelectField("Action", validators=[Optional()], validate_choice=False)
+    acteur = IntegerField("Numéro du membre", validators=[Optional()])

@@ -1,0 +1,76 @@
+"""Reports, the moderation log and site settings. Nothing here is ever hard-deleted."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from comcep.extensions import UTCDateTime, db
+from comcep.members.models import Member
+
+REPORT_REASONS = {
+    "off_topic": "Hors sujet",
+    "inappropriate": "Contenu inapproprié",
+    "personal_data": "Données personnelles d'un bénéficiaire",
+    "spam": "Spam ou publicité",
+    "other": "Autre raison",
+}
+RESOLUTIONS = {"kept": "conservé", "hidden": "masqué", "edited": "modifié"}
+
+
+class Report(db.Model):
+    """A member's flag on a post (« signaler »), open until the animatrice decides."""
+
+    __tablename__ = "reports"
+    __table_args__ = (Index("ix_reports_status_post", "status", "post_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id"), index=True)
+    reporter_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"), index=True)
+    reason: Mapped[str] = mapped_column(String(20))
+    comment: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    status: Mapped[str] = mapped_column(String(10), default="open")  # open | closed
+    resolution: Mapped[str] = mapped_column(String(10), default="")
+    resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"), index=True)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    reporter: Mapped[Member | None] = relationship(foreign_keys=[reporter_id], lazy="raise")
+
+    @property
+    def reason_label(self) -> str:
+        return REPORT_REASONS.get(self.reason, self.reason)
+
+    @property
+    def resolution_label(self) -> str:
+        return RESOLUTIONS.get(self.resolution, "en attente d'examen")
+
+
+class ModerationLog(db.Model):
+    """Who did what, when, on what and why (SPEC §6); visible to staff only."""
+
+    __tablename__ = "moderation_log"
+    __table_args__ = (Index("ix_moderation_log_created", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"), index=True)
+    action: Mapped[str] = mapped_column(String(40), index=True)
+    target_type: Mapped[str] = mapped_column(String(20))  # post | topic | member | report
+    target_id: Mapped[int] = mapped_column(Integer)
+    topic_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    details: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    actor: Mapped[Member | None] = relationship(lazy="raise")
+
+
+class Setting(db.Model):
+    """A site setting changed by admins (e.g. how many first posts are pre-moderated)."""
+
+    __tablename__ = "settings"
+
+    key: Mapped[str] = mapped_column(String(60), primary_key=True)
+    value: Mapped[str] = mapped_column(Text, default="")

@@ -1,0 +1,99 @@
+"""Reads for the moderation pages (staff only: callers check the policy first)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask_sqlalchemy.pagination import Pagination
+from sqlalchemy import func, select
+from sqlalchemy.orm import contains_eager, joinedload
+
+from comcep.extensions import db
+from comcep.forum.models import Post, Topic
+from comcep.members.models import Member
+from comcep.moderation.models import ModerationLog, Report
+
+
+@dataclass
+class QueueItem:
+    post: Post
+    topic: Topic
+    reports: list[Report]
+
+
+def review_queue() -> list[QueueItem]:
+    """Open reports grouped by post (oldest first), with the post in context: 2 queries."""
+    reports = list(
+        db.session.scalars(
+            select(Report)
+            .options(joinedload(Report.reporter))
+            .where(Report.status == "open")
+            .order_by(Report.created_at)
+        )
+    )
+    post_ids = list(dict.fromkeys(r.post_id for r in reports))
+    if not post_ids:
+        return []
+    rows = db.session.execute(
+        select(Post, Topic)
+        .join(Topic, Topic.id == Post.topic_id)
+        .join(Topic.category)
+        .options(contains_eager(Topic.category), joinedload(Post.author))
+        .where(Post.id.in_(post_ids))
+    ).all()
+    by_post = {post.id: (post, topic) for post, topic in rows}
+    return [
+        QueueItem(*by_post[pid], [r for r in reports if r.post_id == pid])
+        for pid in post_ids
+        if pid in by_post
+    ]
+
+
+def pending_posts() -> list[tuple[Post, Topic]]:
+    rows = db.session.execute(
+        select(Post, Topic)
+        .join(Topic, Topic.id == Post.topic_id)
+        .join(Topic.category)
+        .options(contains_eager(Topic.category), joinedload(Post.author))
+        .where(Post.is_pending.is_(True))
+        .order_by(Post.created_at)
+    ).all()
+    return [(post, topic) for post, topic in rows]
+
+
+def log_page(page: int, action: str | None, actor_id: int | None) -> Pagination:
+    query = (
+        select(ModerationLog)
+        .options(joinedload(ModerationLog.actor))
+        .order_by(ModerationLog.created_at.desc(), ModerationLog.id.desc())
+    )
+    if action:
+        query = query.where(ModerationLog.action == action)
+    if actor_id:
+        query = query.where(ModerationLog.actor_id == actor_id)
+    return db.paginate(query, page=page, per_page=50, error_out=False)
+
+
+def log_actions() -> list[str]:
+    return list(db.session.scalars(select(ModerationLog.action).distinct().order_by("action")))
+
+
+def my_reports(member: Member) -> list[tuple[Report, Post, Topic]]:
+    rows = db.session.execute(
+        select(Report, Post, Topic)
+        .join(Post, Post.id == Report.post_id)
+        .join(Topic, Topic.id == Post.topic_id)
+        .where(Report.reporter_id == member.id)
+        .order_by(Report.created_at.desc())
+        .limit(100)
+    ).all()
+    return [(r, p, t) for r, p, t in rows]
+
+
+def open_report_count() -> int:
+    return (
+        db.session.scalar(
+            select(func.count(func.distinct(Report.post_id))).where(Report.status == "open")
+        )
+        or 0
+    )

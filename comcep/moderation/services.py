@@ -1,0 +1,313 @@
+"""Moderation actions. Each one changes rows, keeps counters and the search index right,
+and writes its ModerationLog entry in the same transaction. Nothing is ever deleted."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+from sqlalchemy import func, select, update
+
+from comcep.errors import ComcepError
+from comcep.extensions import db, utcnow
+from comcep.forum import services as forum_services
+from comcep.forum.models import Category, Post, Topic
+from comcep.members.models import Member
+from comcep.moderation.models import REPORT_REASONS, ModerationLog, Report
+from comcep.rendering import slugify
+from comcep.search import indexing
+
+AUTO_HIDE_REPORTERS = 3
+AUTO_HIDE_REASON = "Masqué automatiquement après plusieurs signalements, en attente d'examen."
+
+
+def log(
+    actor: Member | None,
+    action: str,
+    target_type: str,
+    target_id: int,
+    *,
+    topic_id: int | None = None,
+    reason: str = "",
+    details: dict | None = None,
+) -> ModerationLog:
+    entry = ModerationLog(
+        actor_id=actor.id if actor else None,
+        action=action,
+        target_type=target_type,
+        target_id=target_id,
+        topic_id=topic_id,
+        reason=reason,
+        details=json.dumps(details, ensure_ascii=False) if details else "",
+        created_at=utcnow(),
+    )
+    db.session.add(entry)
+    return entry
+
+
+def _topics_changed(topics: list[Topic], category_ids: set[int]) -> None:
+    """After any change of visibility or place: counters, « dernier message », index."""
+    db.session.flush()
+    forum_services.refresh_topic_stats([t.id for t in topics])
+    forum_services.refresh_category_counters(sorted(category_ids))
+    indexing.enqueue_topics([t.id for t in topics])
+
+
+# --- Reports -------------------------------------------------------------------------
+
+
+def report_post(reporter: Member, post: Post, topic: Topic, reason: str, comment: str) -> Report:
+    """Flag a post; three different members hide it until the animatrice has looked."""
+    if reason not in REPORT_REASONS:
+        raise ComcepError("Choisissez une raison dans la liste.")
+    if reason == "other" and not comment.strip():
+        raise ComcepError("Précisez la raison de votre signalement.")
+    already = db.session.scalar(
+        select(Report.id).where(
+            Report.post_id == post.id, Report.reporter_id == reporter.id, Report.status == "open"
+        )
+    )
+    if already is not None:
+        raise ComcepError("Vous avez déjà signalé ce message ; l'animatrice va l'examiner.")
+    report = Report(
+        post_id=post.id,
+        reporter_id=reporter.id,
+        reason=reason,
+        comment=comment.strip(),
+        created_at=utcnow(),
+    )
+    db.session.add(report)
+    db.session.flush()
+    reporters = db.session.scalar(
+        select(func.count(func.distinct(Report.reporter_id))).where(
+            Report.post_id == post.id, Report.status == "open"
+        )
+    )
+    if reporters >= AUTO_HIDE_REPORTERS and not post.is_hidden:
+        hide_post(None, post, topic, AUTO_HIDE_REASON)
+    return report
+
+
+def close_reports(actor: Member, post: Post, resolution: str, reason: str = "") -> int:
+    """Close every open report on a post with the decision taken (the reporters see it)."""
+    reports = list(
+        db.session.scalars(select(Report).where(Report.post_id == post.id, Report.status == "open"))
+    )
+    for report in reports:
+        report.status = "closed"
+        report.resolution = resolution
+        report.resolved_by_id = actor.id
+        report.resolved_at = utcnow()
+    if reports:
+        log(
+            actor,
+            f"report_{resolution}",
+            "post",
+            post.id,
+            topic_id=post.topic_id,
+            reason=reason,
+            details={"reports": [r.id for r in reports]},
+        )
+    return len(reports)
+
+
+# --- Posts ---------------------------------------------------------------------------
+
+
+def hide_post(actor: Member | None, post: Post, topic: Topic, reason: str) -> None:
+    """Soft-delete: the text stays in the database; hiding the opening post hides the topic."""
+    if not reason.strip():
+        raise ComcepError("Indiquez la raison : elle sera montrée à l'auteur.")
+    post.is_hidden = True
+    post.hidden_reason = reason.strip()
+    post.hidden_by_id = actor.id if actor else None
+    post.hidden_at = utcnow()
+    if post.number == 1:
+        topic.is_hidden = True
+    log(actor, "hide_post", "post", post.id, topic_id=topic.id, reason=reason)
+    _topics_changed([topic], {topic.category_id})
+
+
+def restore_post(actor: Member, post: Post, topic: Topic, reason: str = "") -> None:
+    post.is_hidden = False
+    post.is_pending = False
+    post.hidden_reason = ""
+    if post.number == 1:
+        topic.is_hidden = False
+    log(actor, "restore_post", "post", post.id, topic_id=topic.id, reason=reason)
+    _topics_changed([topic], {topic.category_id})
+
+
+def approve_post(actor: Member, post: Post, topic: Topic) -> None:
+    """Publish a pre-moderated post."""
+    if not post.is_pending:
+        raise ComcepError("Ce message n'est pas en attente de validation.")
+    restore_post(actor, post, topic, "Message validé (pré-modération).")
+
+
+# --- Topics --------------------------------------------------------------------------
+
+
+def set_locked(actor: Member, topic: Topic, locked: bool, reason: str = "") -> None:
+    topic.is_locked = locked
+    log(actor, "lock" if locked else "unlock", "topic", topic.id, topic_id=topic.id, reason=reason)
+
+
+def set_pinned(actor: Member, topic: Topic, pinned: bool, announcement: bool = False) -> None:
+    """Pin in its rubrique, or everywhere as an announcement."""
+    topic.is_pinned = pinned
+    topic.is_announcement = pinned and announcement
+    action = ("announce" if announcement else "pin") if pinned else "unpin"
+    log(actor, action, "topic", topic.id, topic_id=topic.id)
+
+
+def rename_topic(actor: Member, topic: Topic, title: str) -> None:
+    old = topic.title
+    topic.title = title.strip()
+    topic.slug = slugify(topic.title)
+    log(actor, "rename", "topic", topic.id, topic_id=topic.id, details={"avant": old})
+    db.session.flush()
+    indexing.enqueue_topics([topic.id])
+
+
+def move_topic(actor: Member, topic: Topic, category: Category, reason: str = "") -> None:
+    """Move a topic; the wall follows at once (listings, counts and search)."""
+    if category.id == topic.category_id:
+        raise ComcepError("Le sujet est déjà dans cette rubrique.")
+    old = topic.category_id
+    topic.category_id = category.id
+    log(
+        actor,
+        "move",
+        "topic",
+        topic.id,
+        topic_id=topic.id,
+        reason=reason,
+        details={"de": old, "vers": category.id},
+    )
+    _topics_changed([topic], {old, category.id})
+
+
+def _renumber(topic_id: int) -> None:
+    """Give a topic's posts the numbers 1..n in date order (after a split or a merge)."""
+    db.session.flush()
+    db.session.execute(
+        update(Post).where(Post.topic_id == topic_id).values(number=-Post.number - 1_000_000)
+    )
+    ids = db.session.scalars(
+        select(Post.id).where(Post.topic_id == topic_id).order_by(Post.created_at, Post.id)
+    ).all()
+    for number, post_id in enumerate(ids, start=1):
+        db.session.execute(update(Post).where(Post.id == post_id).values(number=number))
+    db.session.execute(update(Topic).where(Topic.id == topic_id).values(last_number=len(ids)))
+
+
+def split_topic(
+    actor: Member, topic: Topic, post_ids: list[int], title: str, category: Category
+) -> Topic:
+    """Move the selected replies into a new topic; the opening post stays."""
+    posts = list(
+        db.session.scalars(
+            select(Post)
+            .where(Post.topic_id == topic.id, Post.id.in_(post_ids))
+            .order_by(Post.created_at, Post.id)
+        )
+    )
+    if not posts:
+        raise ComcepError("Sélectionnez au moins un message à déplacer.")
+    if any(post.number == 1 for post in posts):
+        raise ComcepError("Le premier message reste dans le sujet d'origine.")
+    first = posts[0]
+    new = Topic(
+        category_id=category.id,
+        author_id=first.author_id,
+        title=title.strip(),
+        slug=slugify(title),
+        created_at=first.created_at,
+        last_post_at=first.created_at,
+    )
+    db.session.add(new)
+    db.session.flush()
+    for post in posts:
+        post.topic_id = new.id
+    _renumber(new.id)
+    _renumber(topic.id)
+    log(
+        actor,
+        "split",
+        "topic",
+        topic.id,
+        topic_id=topic.id,
+        details={"nouveau_sujet": new.id, "messages": [p.id for p in posts]},
+    )
+    _topics_changed([topic, new], {topic.category_id, category.id})
+    return new
+
+
+def merge_topics(actor: Member, source: Topic, target: Topic, reason: str = "") -> None:
+    """Move every post of `source` into `target`; `source` stays as a hidden pointer."""
+    if source.id == target.id:
+        raise ComcepError("Choisissez deux sujets différents.")
+    db.session.execute(update(Post).where(Post.topic_id == source.id).values(topic_id=target.id))
+    _renumber(target.id)
+    source.is_hidden = True
+    source.merged_into_id = target.id
+    source.last_number = 0
+    log(
+        actor,
+        "merge",
+        "topic",
+        source.id,
+        topic_id=target.id,
+        reason=reason,
+        details={"fusionne_dans": target.id},
+    )
+    _topics_changed([source, target], {source.category_id, target.category_id})
+
+
+def relay_topic(actor: Member, topic: Topic, category: Category, summary: str) -> Topic:
+    """« Relayer aux pairs »: an announcement in the pairs' forum linking to the exchange."""
+    if not topic.category.open_to_hors_pairs:
+        raise ComcepError("Seuls les échanges hors pairs peuvent être relayés.")
+    if category.open_to_hors_pairs:
+        raise ComcepError("Choisissez une rubrique des pairs pour le relais.")
+    body = (
+        f"{summary.strip()}\n\n[Lire l'échange avec les partenaires : {topic.title}](/t/{topic.id})"
+    )
+    relay = forum_services.create_topic(actor, category, f"Relais : {topic.title}"[:200], body)
+    relay.is_pinned = True
+    log(actor, "relay", "topic", topic.id, topic_id=topic.id, details={"relais": relay.id})
+    return relay
+
+
+# --- Members -------------------------------------------------------------------------
+
+
+def suspend_member(actor: Member, member: Member, days: int | None, reason: str) -> None:
+    if member.id == actor.id:
+        raise ComcepError("Vous ne pouvez pas vous suspendre vous-même.")
+    if not reason.strip():
+        raise ComcepError("Indiquez la raison de la suspension.")
+    member.state = "suspended"
+    member.suspended_until = utcnow() + timedelta(days=days) if days else None
+    member.moderation_reason = reason.strip()
+    log(actor, "suspend", "member", member.id, reason=reason, details={"jours": days})
+
+
+def lift_suspension(actor: Member, member: Member) -> None:
+    member.state = "active"
+    member.suspended_until = None
+    log(actor, "unsuspend", "member", member.id)
+
+
+def silence_member(actor: Member, member: Member, days: int, reason: str) -> None:
+    if not reason.strip():
+        raise ComcepError("Indiquez la raison de la mise en lecture seule.")
+    member.silenced_until = utcnow() + timedelta(days=max(days, 1))
+    member.moderation_reason = reason.strip()
+    log(actor, "silence", "member", member.id, reason=reason, details={"jours": days})
+
+
+def lift_silence(actor: Member, member: Member) -> None:
+    member.silenced_until = None
+    log(actor, "unsilence", "member", member.id)

@@ -1,0 +1,397 @@
+"""The animatrice's tools: review queue, post/topic/member actions, log, settings."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_login import current_user, login_required
+from werkzeug.exceptions import NotFound
+from wtforms import Field
+
+from comcep import policy
+from comcep.errors import ComcepError
+from comcep.extensions import db
+from comcep.forms import ConfirmForm, choices
+from comcep.forum import queries as forum_queries
+from comcep.forum.models import Category, Topic
+from comcep.members import queries as member_queries
+from comcep.moderation import forms, queries, services, settings
+from comcep.policy import current_viewer
+
+bp = Blueprint("moderation", __name__)
+
+
+@bp.app_context_processor
+def navigation() -> dict:
+    """Header flags for every page: staff see the queue link and its count (one query)."""
+    viewer = current_viewer()
+    staff = viewer.is_staff
+    return {
+        "nav": {"moderation": staff, "open_reports": queries.open_report_count() if staff else 0}
+    }
+
+
+def _staff() -> None:
+    policy.check_moderate(current_viewer())
+
+
+def _category_choices(pairs_only: bool = False) -> list:
+    categories = forum_queries.visible_categories_flat(current_viewer())
+    return choices(
+        (str(c.id), ("— " if c.parent_id else "") + c.name)
+        for c in categories
+        if not (pairs_only and c.open_to_hors_pairs)
+    )
+
+
+def _category(form_field: Field) -> Category:
+    category = next(
+        (
+            c
+            for c in forum_queries.visible_categories_flat(current_viewer())
+            if str(c.id) == form_field.data
+        ),
+        None,
+    )
+    if category is None:
+        raise NotFound()
+    return category
+
+
+def _done(message: str, target: str) -> ResponseReturnValue:
+    db.session.commit()
+    flash(message, "success")
+    return redirect(target)
+
+
+# --- Reports (any member) ------------------------------------------------------------
+
+
+@bp.route("/p/<int:post_id>/signaler", methods=["GET", "POST"])
+@login_required
+def report(post_id: int) -> ResponseReturnValue:
+    viewer = current_viewer()
+    post, topic = forum_queries.get_post_or_404(viewer, post_id)
+    policy.check_report(viewer, post, topic)
+    form = forms.ReportForm()
+    if form.validate_on_submit():
+        try:
+            services.report_post(
+                current_user, post, topic, form.reason.data, form.comment.data or ""
+            )
+        except ComcepError as error:
+            db.session.rollback()
+            flash(error.message, "error")
+            return render_template("moderation/report.html", form=form, post=post, topic=topic), 409
+        return _done(
+            "Merci : votre signalement est transmis à l'équipe d'animation.",
+            url_for("forum.topic", topic_id=topic.id, slug=topic.slug),
+        )
+    status = 400 if request.method == "POST" else 200
+    return render_template("moderation/report.html", form=form, post=post, topic=topic), status
+
+
+@bp.get("/signalements")
+@login_required
+def my_reports() -> ResponseReturnValue:
+    return render_template("moderation/my_reports.html", rows=queries.my_reports(current_user))
+
+
+# --- Queue ---------------------------------------------------------------------------
+
+
+@bp.get("/moderation")
+@login_required
+def queue() -> ResponseReturnValue:
+    _staff()
+    return render_template(
+        "moderation/queue.html",
+        items=queries.review_queue(),
+        pending=queries.pending_posts(),
+        form=ConfirmForm(),
+    )
+
+
+@bp.post("/moderation/signalements/<int:post_id>")
+@login_required
+def decide_reports(post_id: int) -> ResponseReturnValue:
+    _staff()
+    post, topic = forum_queries.get_post_or_404(current_viewer(), post_id)
+    form = forms.OptionalReasonForm()
+    decision = request.form.get("decision")
+    if not form.validate_on_submit() or decision not in ("kept", "hidden", "edited"):
+        flash("Décision invalide.", "error")
+        return redirect(url_for("moderation.queue")), 303
+    try:
+        if decision == "hidden" and not post.is_hidden:
+            services.hide_post(current_user, post, topic, form.reason.data or "Contenu signalé.")
+        elif decision == "kept" and post.is_hidden and not post.is_pending:
+            services.restore_post(current_user, post, topic, form.reason.data or "")
+        services.close_reports(current_user, post, decision, form.reason.data or "")
+    except ComcepError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        return redirect(url_for("moderation.queue")), 303
+    return _done("Signalement traité.", url_for("moderation.queue"))
+
+
+# --- Posts ---------------------------------------------------------------------------
+
+
+@bp.route("/p/<int:post_id>/masquer", methods=["GET", "POST"])
+@login_required
+def hide(post_id: int) -> ResponseReturnValue:
+    _staff()
+    post, topic = forum_queries.get_post_or_404(current_viewer(), post_id)
+    form = forms.ReasonForm()
+    if form.validate_on_submit():
+        services.hide_post(current_user, post, topic, form.reason.data)
+        services.close_reports(current_user, post, "hidden", form.reason.data)
+        return _done(
+            "Le message est masqué ; son texte reste conservé.",
+            url_for("forum.post", post_id=post.id),
+        )
+    status = 400 if request.method == "POST" else 200
+    return render_template("moderation/hide.html", form=form, post=post, topic=topic), status
+
+
+@bp.post("/p/<int:post_id>/restaurer")
+@login_required
+def restore(post_id: int) -> ResponseReturnValue:
+    _staff()
+    post, topic = forum_queries.get_post_or_404(current_viewer(), post_id)
+    form = forms.OptionalReasonForm()
+    if not form.validate_on_submit():
+        return redirect(url_for("forum.post", post_id=post.id)), 303
+    if post.is_pending:
+        services.approve_post(current_user, post, topic)
+        return _done("Le message est validé et publié.", url_for("moderation.queue"))
+    services.restore_post(current_user, post, topic, form.reason.data or "")
+    return _done("Le message est de nouveau visible.", url_for("forum.post", post_id=post.id))
+
+
+# --- Topics --------------------------------------------------------------------------
+
+
+def _topic_for_staff(topic_id: int) -> Topic:
+    _staff()
+    return forum_queries.get_topic_or_404(current_viewer(), topic_id)
+
+
+@bp.post("/t/<int:topic_id>/moderer")
+@login_required
+def topic_toggle(topic_id: int) -> ResponseReturnValue:
+    """Lock, unlock, pin, announce and unpin: one POST with an `action` field."""
+    topic = _topic_for_staff(topic_id)
+    form = forms.OptionalReasonForm()
+    action = request.form.get("action")
+    target = url_for("forum.topic", topic_id=topic.id, slug=topic.slug)
+    if not form.validate_on_submit():
+        return redirect(target), 303
+    messages = {
+        "lock": "Le sujet est verrouillé.",
+        "unlock": "Le sujet est déverrouillé.",
+        "pin": "Le sujet est épinglé dans sa rubrique.",
+        "announce": "Le sujet est épinglé comme annonce.",
+        "unpin": "Le sujet n'est plus épinglé.",
+    }
+    if action not in messages:
+        flash("Action inconnue.", "error")
+        return redirect(target), 303
+    if action in ("lock", "unlock"):
+        services.set_locked(current_user, topic, action == "lock", form.reason.data or "")
+    else:
+        services.set_pinned(current_user, topic, action != "unpin", action == "announce")
+    return _done(messages[action], target)
+
+
+@bp.route("/t/<int:topic_id>/deplacer", methods=["GET", "POST"])
+@login_required
+def move(topic_id: int) -> ResponseReturnValue:
+    topic = _topic_for_staff(topic_id)
+    form = forms.MoveForm(data={"category": str(topic.category_id)})
+    form.category.choices = _category_choices()
+    if form.validate_on_submit():
+        try:
+            services.move_topic(
+                current_user, topic, _category(form.category), form.reason.data or ""
+            )
+        except ComcepError as error:
+            db.session.rollback()
+            form.category.errors.append(error.message)
+        else:
+            return _done("Le sujet est déplacé.", url_for("forum.topic", topic_id=topic.id))
+    status = 400 if request.method == "POST" else 200
+    return render_template(
+        "moderation/topic_form.html", form=form, topic=topic, heading="Déplacer le sujet"
+    ), status
+
+
+@bp.route("/t/<int:topic_id>/renommer", methods=["GET", "POST"])
+@login_required
+def rename(topic_id: int) -> ResponseReturnValue:
+    topic = _topic_for_staff(topic_id)
+    form = forms.RenameForm(data={"title": topic.title})
+    if form.validate_on_submit():
+        services.rename_topic(current_user, topic, form.title.data)
+        return _done("Le sujet est renommé.", url_for("forum.topic", topic_id=topic.id))
+    status = 400 if request.method == "POST" else 200
+    return render_template(
+        "moderation/topic_form.html", form=form, topic=topic, heading="Renommer le sujet"
+    ), status
+
+
+@bp.route("/t/<int:topic_id>/diviser", methods=["GET", "POST"])
+@login_required
+def split(topic_id: int) -> ResponseReturnValue:
+    topic = _topic_for_staff(topic_id)
+    posts = forum_queries.all_topic_posts(topic)
+    form = forms.SplitForm(data={"category": str(topic.category_id)})
+    form.posts.choices = choices(
+        (
+            str(p.id),
+            f"n° {p.number} — {p.author.display_name if p.author else 'Ancien membre'} : "
+            f"{p.body_source[:80]}",
+        )
+        for p in posts
+        if p.number != 1
+    )
+    form.category.choices = _category_choices()
+    if form.validate_on_submit():
+        try:
+            new = services.split_topic(
+                current_user, topic, form.posts.data, form.title.data, _category(form.category)
+            )
+        except ComcepError as error:
+            db.session.rollback()
+            form.posts.errors.append(error.message)
+        else:
+            return _done(
+                "Les messages sont déplacés dans un nouveau sujet.",
+                url_for("forum.topic", topic_id=new.id),
+            )
+    status = 400 if request.method == "POST" else 200
+    return render_template(
+        "moderation/topic_form.html", form=form, topic=topic, heading="Diviser le sujet"
+    ), status
+
+
+@bp.route("/t/<int:topic_id>/fusionner", methods=["GET", "POST"])
+@login_required
+def merge(topic_id: int) -> ResponseReturnValue:
+    topic = _topic_for_staff(topic_id)
+    form = forms.MergeForm()
+    if form.validate_on_submit():
+        try:
+            target = forum_queries.get_topic_or_404(current_viewer(), form.target.data)
+            services.merge_topics(current_user, topic, target, form.reason.data or "")
+        except NotFound:
+            form.target.errors.append("Aucun sujet ne porte ce numéro.")
+        except ComcepError as error:
+            db.session.rollback()
+            form.target.errors.append(error.message)
+        else:
+            return _done("Les sujets sont fusionnés.", url_for("forum.topic", topic_id=target.id))
+    status = 400 if request.method == "POST" else 200
+    return render_template(
+        "moderation/topic_form.html",
+        form=form,
+        topic=topic,
+        heading="Fusionner ce sujet dans un autre",
+    ), status
+
+
+@bp.route("/t/<int:topic_id>/relayer", methods=["GET", "POST"])
+@login_required
+def relay(topic_id: int) -> ResponseReturnValue:
+    topic = _topic_for_staff(topic_id)
+    form = forms.RelayForm()
+    form.category.choices = _category_choices(pairs_only=True)
+    if form.validate_on_submit():
+        try:
+            new = services.relay_topic(
+                current_user, topic, _category(form.category), form.summary.data
+            )
+        except ComcepError as error:
+            db.session.rollback()
+            form.category.errors.append(error.message)
+        else:
+            return _done(
+                "Le relais est publié chez les pairs.", url_for("forum.topic", topic_id=new.id)
+            )
+    status = 400 if request.method == "POST" else 200
+    return render_template(
+        "moderation/topic_form.html", form=form, topic=topic, heading="Relayer aux pairs"
+    ), status
+
+
+# --- Members, log, settings ----------------------------------------------------------
+
+
+@bp.route("/membres/<int:member_id>/moderer", methods=["GET", "POST"])
+@login_required
+def moderate_member(member_id: int) -> ResponseReturnValue:
+    _staff()
+    member = member_queries.get_member_any_state_or_404(member_id)
+    form = forms.MemberModerationForm()
+    if form.validate_on_submit():
+        try:
+            if form.action.data == "suspend":
+                services.suspend_member(
+                    current_user, member, form.days.data, form.reason.data or ""
+                )
+            elif form.action.data == "silence":
+                services.silence_member(
+                    current_user, member, form.days.data or 7, form.reason.data or ""
+                )
+            else:
+                services.lift_suspension(current_user, member)
+                services.lift_silence(current_user, member)
+        except ComcepError as error:
+            db.session.rollback()
+            form.reason.errors.append(error.message)
+        else:
+            return _done(
+                "La décision est enregistrée.",
+                url_for("moderation.moderate_member", member_id=member.id),
+            )
+    status = 400 if request.method == "POST" else 200
+    return render_template("moderation/member.html", form=form, member=member), status
+
+
+@bp.get("/moderation/journal")
+@login_required
+def log() -> ResponseReturnValue:
+    _staff()
+    form = forms.LogFilterForm(request.args)
+    form.action.choices = choices([("", "Toutes")] + [(a, a) for a in queries.log_actions()])
+    form.validate()
+    entries = queries.log_page(
+        max(request.args.get("page", 1, type=int) or 1, 1),
+        form.action.data or None,
+        form.acteur.data if not form.acteur.errors else None,
+    )
+    return render_template("moderation/log.html", entries=entries, form=form)
+
+
+@bp.route("/moderation/reglages", methods=["GET", "POST"])
+@login_required
+def settings_page() -> ResponseReturnValue:
+    viewer = current_viewer()
+    if not viewer.is_admin:
+        raise NotFound()
+    form = forms.SettingsForm(
+        data={"premoderation_posts": settings.get_int(settings.PREMODERATION_POSTS)}
+    )
+    if form.validate_on_submit():
+        settings.set_value(settings.PREMODERATION_POSTS, str(form.premoderation_posts.data))
+        services.log(
+            current_user,
+            "settings",
+            "site",
+            0,
+            details={"premoderation_posts": form.premoderation_posts.data},
+        )
+        return _done("Réglages enregistrés.", url_for("moderation.settings_page"))
+    status = 400 if request.method == "POST" else 200
+    return render_template("moderation/settings.html", form=form), status
