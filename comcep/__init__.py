@@ -35,7 +35,7 @@ def create_app(config: type[Config] | None = None, **overrides: object) -> Flask
     _init_extensions(app)
     _register_blueprints(app)
 
-    from comcep import errors, filters, outbox, policy, security
+    from comcep import errors, filters, mail, outbox, policy, security  # noqa: F401 - mail registers its outbox handler
     from comcep.cli import register_commands
 
     register_commands(app)

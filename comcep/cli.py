@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 from flask import Flask
-from flask.cli import FlaskGroup
+from flask.cli import FlaskGroup, with_appcontext
 
 from comcep import create_app
 
@@ -18,8 +18,41 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(user)
     app.cli.add_command(search)
     app.cli.add_command(seed_demo)
+    app.cli.add_command(mail_group)
+    app.cli.add_command(members_group)
 
 
 @click.group(cls=FlaskGroup, create_app=create_app)
 def main() -> None:
     """ComCEP : administration de la communauté."""
+
+
+@click.group("mail")
+def mail_group() -> None:
+    """Envoi des e-mails."""
+
+
+@mail_group.command("send")
+@with_appcontext
+def mail_send() -> None:
+    """Envoyer les e-mails en attente (ceux qu'un échec SMTP a laissés)."""
+    from comcep.mail import send_pending
+
+    click.echo(f"{send_pending()} e-mail(s) envoyé(s).")
+
+
+@click.group("members")
+def members_group() -> None:
+    """Tâches sur les membres."""
+
+
+@members_group.command("expire")
+@with_appcontext
+def members_expire() -> None:
+    """Faire expirer les demandes d'inscription non confirmées depuis 7 jours."""
+    from comcep.extensions import db
+    from comcep.members.membership import expire_registrations
+
+    count = expire_registrations()
+    db.session.commit()
+    click.echo(f"{count} demande(s) expirée(s).")

@@ -260,6 +260,37 @@ def check_moderate(viewer: Viewer) -> None:
         raise NotFound()
 
 
+def visible_registrations(viewer: Viewer) -> ColumnElement[bool]:
+    """Registration requests a validator may decide: a référent sees only their network's."""
+    if viewer.is_staff:
+        return true()
+    if "validation" in viewer.roles and viewer.validation_network_id is not None:
+        return Member.network_id == viewer.validation_network_id
+    return false()
+
+
+def check_validate_registrations(viewer: Viewer) -> None:
+    if not (viewer.is_staff or "validation" in viewer.roles):
+        raise NotFound()
+
+
+def check_decide_registration(viewer: Viewer, member: Member) -> None:
+    check_validate_registrations(viewer)
+    if not viewer.is_staff and member.network_id != viewer.validation_network_id:
+        raise NotFound()
+
+
+def check_invite(viewer: Viewer) -> None:
+    """Hors pairs join by invitation from an admin (or the animatrice) (SPEC §4)."""
+    if not viewer.is_staff:
+        raise NotFound()
+
+
+def check_administer(viewer: Viewer) -> None:
+    if not viewer.is_admin:
+        raise NotFound()
+
+
 def can(check: Callable[..., object], *args: object) -> bool:
     """Turn a check into a boolean for templates (computed once per page, in the view)."""
     try:

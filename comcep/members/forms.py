@@ -1,18 +1,54 @@
-"""Member forms."""
+"""Member forms: login, registration, password and e-mail changes, validation, invitations."""
 
 from __future__ import annotations
 
-from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
-from wtforms.validators import DataRequired, Length, Optional
+import re
 
-from comcep.forms import BaseForm
+from wtforms import (
+    BooleanField,
+    EmailField,
+    PasswordField,
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+    widgets,
+)
+from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
+
+from comcep.forms import BaseForm, choices
+
+_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
+
+
+def _email_ok(_form: BaseForm, field: EmailField) -> None:
+    if field.data and not _EMAIL.match(field.data.strip()):
+        raise ValidationError("Adresse e-mail invalide.")
+
+
+def _email_field(label: str = "Adresse e-mail") -> EmailField:
+    return EmailField(
+        label,
+        validators=[
+            DataRequired("Indiquez votre adresse e-mail."),
+            Length(max=254, message="254 caractères au plus."),
+            _email_ok,
+        ],
+        filters=[lambda v: v.strip().lower() if isinstance(v, str) else v],
+    )
+
+
+def _new_password(label: str = "Mot de passe") -> PasswordField:
+    return PasswordField(
+        label,
+        validators=[DataRequired("Choisissez un mot de passe."), Length(max=200)],
+        description="10 caractères au moins, mêlant minuscules, majuscules, chiffres ou symboles.",
+    )
 
 
 class LoginForm(BaseForm):
-    email = EmailField(
-        "Adresse e-mail",
-        validators=[DataRequired("Indiquez votre adresse e-mail."), Length(max=254)],
-    )
+    email = _email_field()
     password = PasswordField(
         "Mot de passe",
         validators=[DataRequired("Indiquez votre mot de passe."), Length(max=1000)],
@@ -27,3 +63,99 @@ class MemberFilterForm(BaseForm):
     q = StringField("Nom", validators=[Optional(), Length(max=80)])
     network = SelectField("Réseau", validators=[Optional()], validate_choice=False)
     region = SelectField("Région", validators=[Optional()], validate_choice=False)
+
+
+class RegistrationForm(BaseForm):
+    name = StringField(
+        "Nom et prénom",
+        validators=[DataRequired("Indiquez votre nom."), Length(min=2, max=80)],
+    )
+    email = _email_field("Adresse e-mail professionnelle")
+    network = SelectField("Réseau", validators=[DataRequired("Choisissez votre réseau.")])
+    organisation = StringField(
+        "Structure",
+        validators=[DataRequired("Indiquez votre structure."), Length(max=160)],
+    )
+    region = SelectField("Région", validators=[DataRequired("Choisissez votre région.")])
+    motivation = TextAreaField(
+        "Motivation",
+        validators=[
+            DataRequired("Dites en quelques mots pourquoi vous souhaitez rejoindre la ComCEP."),
+            Length(max=2000, message="2 000 caractères au plus."),
+        ],
+    )
+    password = _new_password()
+
+
+class EmailOnlyForm(BaseForm):
+    email = _email_field()
+
+
+class NewPasswordForm(BaseForm):
+    password = _new_password("Nouveau mot de passe")
+
+
+class ChangePasswordForm(BaseForm):
+    current = PasswordField("Mot de passe actuel", validators=[DataRequired("Indiquez-le.")])
+    password = _new_password("Nouveau mot de passe")
+
+
+class ChangeEmailForm(BaseForm):
+    email = _email_field("Nouvelle adresse e-mail")
+    password = PasswordField("Mot de passe", validators=[DataRequired("Indiquez-le.")])
+
+
+class LeaveForm(BaseForm):
+    password = PasswordField("Mot de passe", validators=[DataRequired("Indiquez-le.")])
+    confirm = BooleanField(
+        "Je comprends que mon compte sera anonymisé et que je ne pourrai plus me connecter.",
+        validators=[InputRequired("Cochez la case pour confirmer.")],
+    )
+
+
+class DecisionForm(BaseForm):
+    decision = RadioField(
+        "Décision",
+        choices=choices([("approve", "Valider"), ("refuse", "Refuser")]),
+        validators=[InputRequired("Choisissez une décision.")],
+    )
+    reason = TextAreaField(
+        "Raison du refus (envoyée au demandeur)", validators=[Optional(), Length(max=2000)]
+    )
+
+
+class InvitationForm(BaseForm):
+    email = _email_field()
+    name = StringField(
+        "Nom et prénom", validators=[DataRequired("Indiquez le nom."), Length(max=80)]
+    )
+    statut = SelectField(
+        "Statut",
+        choices=choices([("hors_pair", "Hors pair (partenaire)"), ("pair", "Pair (conseiller)")]),
+    )
+    network = SelectField("Réseau ou organisation", validators=[DataRequired()])
+    region = SelectField("Région", validators=[DataRequired()])
+    organisation = StringField("Structure", validators=[Optional(), Length(max=160)])
+
+
+class AdminMemberForm(BaseForm):
+    statut = SelectField("Statut", choices=choices([("pair", "Pair"), ("hors_pair", "Hors pair")]))
+    network = SelectField("Réseau ou organisation")
+    roles = SelectMultipleField(
+        "Rôles",
+        choices=choices(
+            [
+                ("animation", "Animation"),
+                ("validation", "Validation (référent du réseau)"),
+                ("comite", "Comité opérationnel"),
+                ("admin", "Administration"),
+            ]
+        ),
+        widget=widgets.ListWidget(prefix_label=False),
+        option_widget=widgets.CheckboxInput(),
+    )
+    groups = SelectMultipleField(
+        "Groupes",
+        widget=widgets.ListWidget(prefix_label=False),
+        option_widget=widgets.CheckboxInput(),
+    )

@@ -10,7 +10,7 @@ from werkzeug.exceptions import NotFound
 from comcep import policy
 from comcep.extensions import db
 from comcep.forum.models import Post, Topic
-from comcep.members.models import Member, Network, Region
+from comcep.members.models import Group, Member, Network, Region
 from comcep.policy import Viewer
 
 
@@ -103,3 +103,22 @@ def get_member_any_state_or_404(member_id: int) -> Member:
     if member is None:
         raise NotFound()
     return member
+
+
+def registrations(viewer: Viewer) -> list[Member]:
+    """Confirmed requests waiting for a decision that this validator may take."""
+    return list(
+        db.session.scalars(
+            select(Member)
+            .where(
+                Member.state == "pending",
+                Member.registration_status == "awaiting",
+                policy.visible_registrations(viewer),
+            )
+            .order_by(Member.created_at)
+        )
+    )
+
+
+def groups() -> list[Group]:
+    return list(db.session.scalars(select(Group).order_by(Group.name)))

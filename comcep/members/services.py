@@ -66,3 +66,35 @@ def create_member(
     db.session.add(member)
     db.session.flush()
     return member
+
+
+def update_member(
+    actor: Member,
+    member: Member,
+    *,
+    statut: str,
+    network_code: str,
+    roles: list[str],
+    group_ids: list[int],
+) -> None:
+    """Admin changes to statut, network, roles and groups, written to the log."""
+    from comcep.moderation.services import log
+
+    network = db.session.scalar(select(Network).where(Network.code == network_code))
+    if network is None or network.kind != statut:
+        raise ComcepError("Le réseau ou l'organisation ne correspond pas au statut choisi.")
+    if member.id == actor.id and "admin" not in roles:
+        raise ComcepError("Vous ne pouvez pas retirer votre propre rôle d'administrateur.")
+    before = {
+        "statut": member.statut,
+        "reseau": member.network.code if member.network else None,
+        "roles": sorted(member.role_set),
+        "groupes": sorted(g.id for g in member.groups),
+    }
+    member.statut = statut
+    member.network = network
+    member.set_roles([role for role in roles if role in ROLES])
+    member.validation_network_id = network.id if "validation" in roles else None
+    member.groups = list(db.session.scalars(select(Group).where(Group.id.in_(group_ids))))
+    log(actor, "update_member", "member", member.id, details={"avant": before})
+    db.session.flush()

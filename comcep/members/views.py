@@ -2,23 +2,67 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+import json
+
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required, login_user, logout_user
 
-from comcep.extensions import limiter
+from comcep import policy
+from comcep.errors import ComcepError
+from comcep.extensions import db, limiter
+from comcep.filters import date_fr
 from comcep.forms import ConfirmForm, choices
-from comcep.members import queries
-from comcep.members.forms import LoginForm, MemberFilterForm
+from comcep.members import membership, queries
+from comcep.members import services as admin_services
+from comcep.members.forms import (
+    AdminMemberForm,
+    ChangeEmailForm,
+    ChangePasswordForm,
+    DecisionForm,
+    EmailOnlyForm,
+    InvitationForm,
+    LeaveForm,
+    LoginForm,
+    MemberFilterForm,
+    NewPasswordForm,
+    RegistrationForm,
+)
+from comcep.members.models import Member
 from comcep.policy import current_viewer
 
 bp = Blueprint("members", __name__)
 
-STATE_MESSAGES = {
-    "pending": "Votre demande d'inscription est en attente de validation par votre réseau.",
-    "suspended": "Votre compte est suspendu. Contactez l'animatrice de la ComCEP.",
-    "left": "Ce compte a été fermé.",
+PENDING_MESSAGES = {
+    "unconfirmed": "Confirmez d'abord votre adresse e-mail : cliquez sur le lien que nous vous "
+    "avons envoyé.",
+    "awaiting": "Votre adresse est confirmée ; votre demande attend la validation du référent "
+    "de votre réseau. Vous recevrez un e-mail dès qu'elle sera traitée.",
+    "expired": "Votre demande a expiré faute de confirmation : inscrivez-vous de nouveau.",
+    "invited": "Utilisez le lien de votre invitation pour choisir votre mot de passe.",
 }
+
+
+def _state_message(member: Member) -> str:
+    """Where an account that cannot log in stands, in French."""
+    if member.state == "suspended":
+        until = f" jusqu'au {date_fr(member.suspended_until)}" if member.suspended_until else ""
+        reason = f" Raison : {member.moderation_reason}" if member.moderation_reason else ""
+        return f"Votre compte est suspendu{until}.{reason}"
+    if member.state == "pending" and member.registration_status == "refused":
+        return f"Votre demande d'inscription a été refusée. Raison : {member.refusal_reason}"
+    if member.state == "pending":
+        return PENDING_MESSAGES.get(member.registration_status, PENDING_MESSAGES["awaiting"])
+    return "Ce compte a été fermé."
 
 
 def _login_limit() -> str:
@@ -39,7 +83,7 @@ def login() -> ResponseReturnValue:
         form.password.errors.append("Adresse e-mail ou mot de passe incorrect.")
         return render_template("members/login.html", form=form), 400
     if not member.is_active:
-        form.email.errors.append(STATE_MESSAGES.get(member.state, STATE_MESSAGES["left"]))
+        form.email.errors.append(_state_message(member))
         return render_template("members/login.html", form=form), 403
     login_user(member, remember=bool(form.remember.data))
     flash(f"Bienvenue, {member.display_name}.", "success")
@@ -47,8 +91,15 @@ def login() -> ResponseReturnValue:
 
 
 def _safe_next(target: str | None) -> str:
-    """Only same-site paths are followed after login (no open redirect)."""
-    if target and target.startswith("/") and not target.startswith(("//", "/\\")):
+    """Only same-site paths are followed after login (no open redirect). Browsers drop tabs
+    and newlines from URLs and read `\\` as `/`, so `/<tab>/evil.example` is off-site."""
+    if (
+        target
+        and target.startswith("/")
+        and not target.startswith("//")
+        and "\\" not in target
+        and target.isprintable()
+    ):
         return target
     return url_for("forum.index")
 
@@ -100,3 +151,330 @@ def profile(member_id: int) -> ResponseReturnValue:
         posts=posts,
         is_self=member.id == viewer.member_id,
     )
+
+
+# --- Registration, invitation, passwords ---------------------------------------------
+
+
+def _network_choices(kind: str | None) -> list:
+    return choices([("", "Choisissez…")] + [(n.code, n.name) for n in queries.networks(kind)])
+
+
+def _region_choices() -> list:
+    return choices([("", "Choisissez…")] + [(r.code, r.name) for r in queries.regions()])
+
+
+@bp.route("/inscription", methods=["GET", "POST"])
+@limiter.limit("10 per hour", methods=["POST"], error_message="Trop de demandes d'inscription.")
+def register() -> ResponseReturnValue:
+    if current_user.is_authenticated:
+        return redirect(url_for("forum.index"))
+    form = RegistrationForm()
+    form.network.choices = _network_choices("pair")
+    form.region.choices = _region_choices()
+    if form.validate_on_submit():
+        try:
+            membership.register(
+                name=form.name.data,
+                email=form.email.data,
+                network_code=form.network.data,
+                organisation=form.organisation.data,
+                region_code=form.region.data,
+                motivation=form.motivation.data,
+                password=form.password.data,
+            )
+        except ComcepError as error:
+            db.session.rollback()
+            form.password.errors.append(error.message)
+        else:
+            db.session.commit()
+            return render_template("members/registered.html", email=form.email.data)
+    status = 400 if request.method == "POST" else 200
+    return render_template("members/register.html", form=form), status
+
+
+@bp.get("/inscription/confirmer/<token>")
+def confirm(token: str) -> ResponseReturnValue:
+    try:
+        membership.confirm_email(token)
+    except ComcepError as error:
+        db.session.rollback()
+        return render_template(
+            "members/message.html", title="Lien invalide", message=error.message
+        ), 400
+    db.session.commit()
+    return render_template(
+        "members/message.html",
+        title="Adresse confirmée",
+        message="Merci ! Votre demande est transmise au référent de votre réseau. Vous recevrez "
+        "un e-mail dès qu'elle sera validée.",
+    )
+
+
+@bp.route("/invitation/<token>", methods=["GET", "POST"])
+def accept_invitation(token: str) -> ResponseReturnValue:
+    form = NewPasswordForm()
+    if form.validate_on_submit():
+        try:
+            member = membership.accept_invitation(token, form.password.data)
+        except ComcepError as error:
+            db.session.rollback()
+            form.password.errors.append(error.message)
+        else:
+            db.session.commit()
+            login_user(member)
+            flash("Bienvenue sur la ComCEP ! Votre compte est activé.", "success")
+            return redirect(url_for("forum.index"))
+    status = 400 if request.method == "POST" else 200
+    return render_template(
+        "members/new_password.html", form=form, title="Choisissez votre mot de passe"
+    ), status
+
+
+@bp.route("/mot-de-passe-oublie", methods=["GET", "POST"])
+@limiter.limit("10 per hour", methods=["POST"], error_message="Trop de demandes.")
+def forgot_password() -> ResponseReturnValue:
+    form = EmailOnlyForm()
+    if form.validate_on_submit():
+        membership.request_password_reset(form.email.data)
+        db.session.commit()
+        return render_template(
+            "members/message.html",
+            title="Vérifiez votre messagerie",
+            message="Si cette adresse correspond à un compte actif, un lien pour choisir un "
+            "nouveau mot de passe vient de lui être envoyé. Il est valable une heure.",
+        )
+    status = 400 if request.method == "POST" else 200
+    return render_template("members/forgot.html", form=form), status
+
+
+@bp.route("/mot-de-passe/<token>", methods=["GET", "POST"])
+def reset_password(token: str) -> ResponseReturnValue:
+    form = NewPasswordForm()
+    if form.validate_on_submit():
+        try:
+            membership.reset_password(token, form.password.data)
+        except ComcepError as error:
+            db.session.rollback()
+            form.password.errors.append(error.message)
+        else:
+            db.session.commit()
+            flash("Votre mot de passe est changé : connectez-vous.", "success")
+            return redirect(url_for("members.login"))
+    status = 400 if request.method == "POST" else 200
+    return render_template(
+        "members/new_password.html", form=form, title="Nouveau mot de passe"
+    ), status
+
+
+# --- Own account (RGPD) --------------------------------------------------------------
+
+
+def _account_page(status: int = 200, **forms: object) -> ResponseReturnValue:
+    forms.setdefault("password_form", ChangePasswordForm(formdata=None))
+    forms.setdefault("email_form", ChangeEmailForm(formdata=None))
+    forms.setdefault("leave_form", LeaveForm(formdata=None))
+    return render_template("members/account.html", **forms), status
+
+
+@bp.get("/compte")
+@login_required
+def account() -> ResponseReturnValue:
+    return _account_page()
+
+
+@bp.post("/compte/mot-de-passe")
+@login_required
+def change_password() -> ResponseReturnValue:
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        try:
+            membership.change_password(current_user, form.current.data, form.password.data)
+        except ComcepError as error:
+            db.session.rollback()
+            form.password.errors.append(error.message)
+        else:
+            db.session.commit()
+            flash("Votre mot de passe est changé.", "success")
+            return redirect(url_for("members.account"))
+    return _account_page(400, password_form=form)
+
+
+@bp.post("/compte/adresse")
+@login_required
+def change_email() -> ResponseReturnValue:
+    form = ChangeEmailForm()
+    if form.validate_on_submit():
+        try:
+            membership.request_email_change(current_user, form.email.data, form.password.data)
+        except ComcepError as error:
+            db.session.rollback()
+            form.email.errors.append(error.message)
+        else:
+            db.session.commit()
+            flash(
+                "Un lien de confirmation est envoyé à la nouvelle adresse ; elle remplacera "
+                "l'actuelle une fois confirmée.",
+                "info",
+            )
+            return redirect(url_for("members.account"))
+    return _account_page(400, email_form=form)
+
+
+@bp.get("/compte/adresse/<token>")
+def confirm_email_change(token: str) -> ResponseReturnValue:
+    try:
+        membership.confirm_email_change(token)
+    except ComcepError as error:
+        db.session.rollback()
+        return render_template(
+            "members/message.html", title="Lien invalide", message=error.message
+        ), 400
+    db.session.commit()
+    return render_template(
+        "members/message.html",
+        title="Adresse changée",
+        message="Votre nouvelle adresse est confirmée : utilisez-la pour vous connecter.",
+    )
+
+
+@bp.get("/compte/export")
+@login_required
+def export() -> ResponseReturnValue:
+    data = json.dumps(membership.export_data(current_user), ensure_ascii=False, indent=2)
+    return Response(
+        data,
+        mimetype="application/json",
+        headers={"Content-Disposition": 'attachment; filename="comcep-mes-donnees.json"'},
+    )
+
+
+@bp.post("/compte/quitter")
+@login_required
+def leave() -> ResponseReturnValue:
+    form = LeaveForm()
+    if form.validate_on_submit() and current_user.check_password(form.password.data):
+        membership.anonymise(current_user)
+        db.session.commit()
+        logout_user()
+        flash("Votre compte est fermé et anonymisé. Merci pour vos contributions.", "info")
+        return redirect(url_for("forum.index"))
+    if form.password.data and not form.password.errors:
+        form.password.errors.append("Le mot de passe est incorrect.")
+    return _account_page(400, leave_form=form)
+
+
+@bp.get("/confidentialite")
+def privacy() -> ResponseReturnValue:
+    return render_template("members/privacy.html")
+
+
+# --- Validation, invitations, administration -----------------------------------------
+
+
+@bp.get("/moderation/inscriptions")
+@login_required
+def registrations() -> ResponseReturnValue:
+    viewer = current_viewer()
+    policy.check_validate_registrations(viewer)
+    return render_template(
+        "members/registrations.html",
+        requests=queries.registrations(viewer),
+        form=DecisionForm(formdata=None),
+    )
+
+
+@bp.post("/moderation/inscriptions/<int:member_id>")
+@login_required
+def decide(member_id: int) -> ResponseReturnValue:
+    viewer = current_viewer()
+    member = queries.get_member_any_state_or_404(member_id)
+    policy.check_decide_registration(viewer, member)
+    form = DecisionForm()
+    if form.validate_on_submit():
+        try:
+            if form.decision.data == "approve":
+                membership.approve_registration(current_user, member)
+            else:
+                membership.refuse_registration(current_user, member, form.reason.data or "")
+        except ComcepError as error:
+            db.session.rollback()
+            flash(error.message, "error")
+            return redirect(url_for("members.registrations")), 303
+        db.session.commit()
+        flash("La décision est enregistrée et le demandeur prévenu par e-mail.", "success")
+        return redirect(url_for("members.registrations"))
+    flash("Choisissez une décision.", "error")
+    return redirect(url_for("members.registrations")), 303
+
+
+@bp.route("/moderation/invitations", methods=["GET", "POST"])
+@login_required
+def invitations() -> ResponseReturnValue:
+    policy.check_invite(current_viewer())
+    form = InvitationForm()
+    form.network.choices = _network_choices(None)
+    form.region.choices = _region_choices()
+    if form.validate_on_submit():
+        try:
+            membership.invite(
+                current_user,
+                email=form.email.data,
+                name=form.name.data,
+                statut=form.statut.data,
+                network_code=form.network.data,
+                region_code=form.region.data,
+                organisation=form.organisation.data or "",
+            )
+        except ComcepError as error:
+            db.session.rollback()
+            form.email.errors.append(error.message)
+        else:
+            db.session.commit()
+            flash(f"L'invitation est envoyée à {form.email.data}.", "success")
+            return redirect(url_for("members.invitations"))
+    status = 400 if request.method == "POST" else 200
+    return render_template("members/invitations.html", form=form), status
+
+
+@bp.route("/admin/membres/<int:member_id>", methods=["GET", "POST"])
+@login_required
+def administer(member_id: int) -> ResponseReturnValue:
+    policy.check_administer(current_viewer())
+    member = queries.get_member_any_state_or_404(member_id)
+    form = AdminMemberForm(
+        data={
+            "statut": member.statut,
+            "network": member.network.code if member.network else "",
+            "roles": sorted(member.role_set),
+            "groups": [str(g.id) for g in member.groups],
+        }
+    )
+    form.network.choices = _network_choices(None)
+    form.groups.choices = choices((str(g.id), g.name) for g in queries.groups())
+    if request.method == "POST" and request.form.get("anonymise") and ConfirmForm().validate():
+        membership.anonymise(member, current_user)
+        db.session.commit()
+        flash("Le compte est anonymisé.", "success")
+        return redirect(url_for("members.administer", member_id=member.id))
+    if form.validate_on_submit():
+        try:
+            admin_services.update_member(
+                current_user,
+                member,
+                statut=form.statut.data,
+                network_code=form.network.data,
+                roles=form.roles.data,
+                group_ids=[int(g) for g in form.groups.data],
+            )
+        except ComcepError as error:
+            db.session.rollback()
+            form.network.errors.append(error.message)
+        else:
+            db.session.commit()
+            flash("Le membre est mis à jour.", "success")
+            return redirect(url_for("members.administer", member_id=member.id))
+    status = 400 if request.method == "POST" else 200
+    return render_template(
+        "members/administer.html", form=form, member=member, confirm_form=ConfirmForm()
+    ), status

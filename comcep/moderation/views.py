@@ -27,7 +27,11 @@ def navigation() -> dict:
     viewer = current_viewer()
     staff = viewer.is_staff
     return {
-        "nav": {"moderation": staff, "open_reports": queries.open_report_count() if staff else 0}
+        "nav": {
+            "moderation": staff,
+            "open_reports": queries.open_report_count() if staff else 0,
+            "validation": staff or "validation" in viewer.roles,
+        }
     }
 
 

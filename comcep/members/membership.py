@@ -1,0 +1,365 @@
+"""The membership life cycle (SPEC §4): registration request, e-mail confirmation,
+validation by the network, invitations, password reset, e-mail change, leaving (RGPD).
+
+Services flush, never commit; every e-mail is queued in the same transaction.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from flask import url_for
+from sqlalchemy import select, update
+
+from comcep.errors import ComcepError
+from comcep.extensions import db, utcnow
+from comcep.forum.models import Post, Topic
+from comcep.mail import queue_mail
+from comcep.members.models import Group, Member, Network, Region
+from comcep.members.tokens import make_token, new_nonce, use_token
+from comcep.moderation.services import log
+
+REGISTRATION_DAYS = 7
+FORMER_MEMBER = "Ancien membre"
+_COMMON_PASSWORDS = {
+    "motdepasse",
+    "motdepasse1",
+    "azertyuiop",
+    "123456789",
+    "1234567890",
+    "password123",
+    "azerty123",
+    "soleil123",
+    "bonjour123",
+    "comcep2026",
+    "conseiller1",
+}
+
+
+def check_password_strength(password: str, email: str = "", name: str = "") -> None:
+    """At least 10 characters, three kinds of characters (or 16+), nothing obvious."""
+    if len(password) < 10:
+        raise ComcepError("Le mot de passe doit compter au moins 10 caractères.")
+    if len(password) > 200:
+        raise ComcepError("Le mot de passe ne peut pas dépasser 200 caractères.")
+    kinds = sum(
+        bool(re.search(pattern, password))
+        for pattern in (r"[a-zà-ÿ]", r"[A-ZÀ-Ý]", r"[0-9]", r"[^A-Za-zÀ-ÿ0-9]")
+    )
+    if kinds < 3 and len(password) < 16:
+        raise ComcepError(
+            "Le mot de passe doit mêler au moins trois sortes de caractères (minuscules, "
+            "majuscules, chiffres, symboles), ou compter 16 caractères ou plus."
+        )
+    lowered = password.lower()
+    local = email.split("@")[0].lower()
+    if lowered in _COMMON_PASSWORDS or (len(local) >= 4 and local in lowered):
+        raise ComcepError("Ce mot de passe est trop facile à deviner.")
+    if name and len(name) >= 4 and name.lower().replace(" ", "") in lowered.replace(" ", ""):
+        raise ComcepError("Le mot de passe ne doit pas contenir votre nom.")
+
+
+def _lookup(model: type, code: str, label: str) -> Network | Region:
+    row = db.session.scalar(select(model).where(model.code == code))
+    if row is None:
+        raise ComcepError(f"{label} inconnu·e : choisissez dans la liste.")
+    return row
+
+
+def register(
+    *,
+    name: str,
+    email: str,
+    network_code: str,
+    organisation: str,
+    region_code: str,
+    motivation: str,
+    password: str,
+) -> Member | None:
+    """A pair's registration request; the confirmation e-mail is queued.
+
+    Returns None when the address is already taken: that person gets an e-mail instead,
+    so the page never reveals whether an address is registered.
+    """
+    email = email.strip().lower()
+    network = _lookup(Network, network_code, "Réseau")
+    if network.kind != "pair":
+        raise ComcepError("L'inscription est réservée aux conseillers des réseaux du CEP.")
+    region = _lookup(Region, region_code, "Région")
+    check_password_strength(password, email, name)
+    existing = db.session.scalar(select(Member).where(Member.email == email))
+    if existing is not None and not (
+        existing.state == "pending" and existing.registration_status in ("unconfirmed", "expired")
+    ):
+        queue_mail(
+            email,
+            "Votre compte ComCEP existe déjà",
+            "already_registered",
+            member=existing,
+            login_url=url_for("members.login", _external=True),
+        )
+        return None
+    member = existing or Member(email=email, created_at=utcnow())
+    member.display_name = name.strip()
+    member.statut = "pair"
+    member.network = network
+    member.region = region
+    member.organisation = organisation.strip()
+    member.motivation = motivation.strip()
+    member.state = "pending"
+    member.registration_status = "unconfirmed"
+    member.created_at = utcnow()
+    member.token_nonce = new_nonce()
+    member.set_password(password)
+    if existing is None:
+        db.session.add(member)
+    db.session.flush()
+    link = url_for("members.confirm", token=make_token(member, "confirm"), _external=True)
+    queue_mail(email, "Confirmez votre adresse e-mail", "confirm", member=member, link=link)
+    return member
+
+
+def confirm_email(token: str) -> Member:
+    member, _ = use_token(token, "confirm")
+    if member.registration_status != "unconfirmed":
+        raise ComcepError("Cette adresse est déjà confirmée.")
+    member.email_confirmed_at = utcnow()
+    member.registration_status = "awaiting"
+    referents = db.session.scalars(
+        select(Member).where(
+            Member.validation_network_id == member.network_id, Member.state == "active"
+        )
+    )
+    for referent in referents:
+        queue_mail(
+            referent.email,
+            "Une demande d'inscription attend votre validation",
+            "to_validate",
+            member=member,
+            link=url_for("members.registrations", _external=True),
+        )
+    db.session.flush()
+    return member
+
+
+def expire_registrations() -> int:
+    """Requests left unconfirmed for 7 days expire (the address may register again)."""
+    limit = utcnow() - timedelta(days=REGISTRATION_DAYS)
+    result = db.session.execute(
+        update(Member)
+        .where(Member.registration_status == "unconfirmed", Member.created_at < limit)
+        .values(registration_status="expired", token_nonce="")
+    )
+    return result.rowcount or 0
+
+
+def approve_registration(actor: Member, member: Member) -> None:
+    if member.registration_status != "awaiting":
+        raise ComcepError("Cette demande n'attend pas de validation.")
+    member.state = "active"
+    member.registration_status = "approved"
+    member.decided_by_id = actor.id
+    member.decided_at = utcnow()
+    member.marked_read_at = None
+    log(actor, "approve_registration", "member", member.id)
+    queue_mail(
+        member.email,
+        "Bienvenue sur la ComCEP",
+        "approved",
+        member=member,
+        login_url=url_for("members.login", _external=True),
+    )
+
+
+def refuse_registration(actor: Member, member: Member, reason: str) -> None:
+    if member.registration_status != "awaiting":
+        raise ComcepError("Cette demande n'attend pas de validation.")
+    if not reason.strip():
+        raise ComcepError("Indiquez la raison du refus : elle est envoyée au demandeur.")
+    member.registration_status = "refused"
+    member.refusal_reason = reason.strip()
+    member.decided_by_id = actor.id
+    member.decided_at = utcnow()
+    log(actor, "refuse_registration", "member", member.id, reason=reason)
+    queue_mail(
+        member.email,
+        "Votre demande d'inscription à la ComCEP",
+        "refused",
+        member=member,
+        reason=reason.strip(),
+    )
+
+
+def invite(
+    actor: Member,
+    *,
+    email: str,
+    name: str,
+    statut: str,
+    network_code: str,
+    region_code: str,
+    organisation: str,
+    groups: list[str] | None = None,
+) -> Member:
+    """Invite a hors pair (or, by an admin, a pair); the link lets them set a password."""
+    email = email.strip().lower()
+    if statut == "pair" and "admin" not in actor.role_set:
+        raise ComcepError("Seul un administrateur peut inviter un pair.")
+    network = _lookup(Network, network_code, "Réseau ou organisation")
+    if network.kind != statut:
+        raise ComcepError("Le réseau ou l'organisation ne correspond pas au statut choisi.")
+    region = _lookup(Region, region_code, "Région")
+    if db.session.scalar(select(Member.id).where(Member.email == email)) is not None:
+        raise ComcepError("Un membre utilise déjà cette adresse.")
+    member = Member(
+        email=email,
+        display_name=name.strip(),
+        statut=statut,
+        network=network,
+        region=region,
+        organisation=organisation.strip(),
+        state="pending",
+        registration_status="invited",
+        created_at=utcnow(),
+        token_nonce=new_nonce(),
+    )
+    for group_name in groups or []:
+        group = db.session.scalar(select(Group).where(Group.name == group_name))
+        if group is not None:
+            member.groups.append(group)
+    db.session.add(member)
+    db.session.flush()
+    log(actor, "invite", "member", member.id, details={"statut": statut})
+    link = url_for("members.accept_invitation", token=make_token(member, "invite"), _external=True)
+    queue_mail(
+        email,
+        "Invitation à rejoindre la ComCEP",
+        "invitation",
+        member=member,
+        inviter=actor,
+        link=link,
+    )
+    return member
+
+
+def accept_invitation(token: str, password: str) -> Member:
+    member, _ = use_token(token, "invite")
+    if member.registration_status != "invited":
+        raise ComcepError("Cette invitation a déjà été utilisée.")
+    check_password_strength(password, member.email, member.display_name)
+    member.set_password(password)
+    member.state = "active"
+    member.registration_status = "approved"
+    member.email_confirmed_at = utcnow()
+    db.session.flush()
+    return member
+
+
+def request_password_reset(email: str) -> None:
+    """Queue a reset link if the address belongs to an active member; say nothing else."""
+    member = db.session.scalar(select(Member).where(Member.email == email.strip().lower()))
+    if member is None or member.state != "active":
+        return
+    link = url_for("members.reset_password", token=make_token(member, "reset"), _external=True)
+    queue_mail(member.email, "Réinitialiser votre mot de passe", "reset", member=member, link=link)
+
+
+def reset_password(token: str, password: str) -> Member:
+    member, _ = use_token(token, "reset")
+    check_password_strength(password, member.email, member.display_name)
+    member.set_password(password)
+    db.session.flush()
+    return member
+
+
+def change_password(member: Member, current: str, new: str) -> None:
+    if not member.check_password(current):
+        raise ComcepError("Le mot de passe actuel est incorrect.")
+    check_password_strength(new, member.email, member.display_name)
+    member.set_password(new)
+    member.token_nonce = new_nonce()  # pending reset links stop working
+
+
+def request_email_change(member: Member, new_email: str, password: str) -> None:
+    """The new address becomes the login only once confirmed from that mailbox."""
+    if not member.check_password(password):
+        raise ComcepError("Le mot de passe est incorrect.")
+    new_email = new_email.strip().lower()
+    if new_email == member.email:
+        raise ComcepError("C'est déjà votre adresse.")
+    member.pending_email = new_email
+    link = url_for(
+        "members.confirm_email_change", token=make_token(member, "email", new_email), _external=True
+    )
+    if db.session.scalar(select(Member.id).where(Member.email == new_email)) is None:
+        queue_mail(
+            new_email, "Confirmez votre nouvelle adresse", "email_change", member=member, link=link
+        )
+
+
+def confirm_email_change(token: str) -> Member:
+    member, new_email = use_token(token, "email")
+    if member.pending_email != new_email:
+        raise ComcepError("Ce lien n'est plus valide.")
+    if db.session.scalar(select(Member.id).where(Member.email == new_email)) is not None:
+        raise ComcepError("Cette adresse est déjà utilisée par un autre membre.")
+    member.email = new_email
+    member.pending_email = ""
+    db.session.flush()
+    return member
+
+
+def export_data(member: Member) -> dict:
+    """Everything a member wrote and their profile (RGPD right of access)."""
+    posts = db.session.execute(
+        select(Post, Topic)
+        .join(Topic, Topic.id == Post.topic_id)
+        .where(Post.author_id == member.id)
+        .order_by(Post.created_at)
+    ).all()
+    return {
+        "profil": {
+            "nom": member.display_name,
+            "email": member.email,
+            "statut": member.statut,
+            "reseau": member.network.code if member.network else None,
+            "structure": member.organisation,
+            "region": member.region.code if member.region else None,
+            "motivation": member.motivation,
+            "inscription": member.created_at.isoformat(),
+            "roles": sorted(member.role_set),
+        },
+        "messages": [
+            {
+                "id": post.id,
+                "sujet": topic.title,
+                "sujet_id": topic.id,
+                "ouvre_le_sujet": post.number == 1,
+                "date": post.created_at.isoformat(),
+                "modifie": post.edited_at.isoformat() if post.edited_at else None,
+                "masque": post.is_hidden,
+                "texte": post.body_source,
+            }
+            for post, topic in posts
+        ],
+    }
+
+
+def anonymise(member: Member, actor: Member | None = None) -> None:
+    """Leave ComCEP: name, e-mail and profile are erased; posts stay, signed « Ancien membre »."""
+    member.display_name = FORMER_MEMBER
+    member.email = f"ancien-membre-{member.id}@invalid.comcep"
+    member.pending_email = ""
+    member.organisation = ""
+    member.motivation = ""
+    member.password_hash = ""
+    member.token_nonce = ""
+    member.set_roles([])
+    member.validation_network_id = None
+    member.groups.clear()
+    member.state = "left"
+    member.left_at = utcnow()
+    if actor is not None and actor.id != member.id:
+        log(actor, "anonymise", "member", member.id)
+    db.session.flush()

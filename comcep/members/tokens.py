@@ -1,0 +1,54 @@
+"""Signed, expiring, single-use links (e-mail confirmation, invitation, password reset).
+
+A token carries the member's current `token_nonce`; every use rotates the nonce, so a link
+works once and never twice.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from flask import current_app
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy import select
+
+from comcep.errors import ComcepError
+from comcep.extensions import db
+from comcep.members.models import Member
+
+MAX_AGE = {
+    "confirm": 7 * 24 * 3600,
+    "invite": 14 * 24 * 3600,
+    "reset": 3600,
+    "email": 24 * 3600,
+}
+
+
+def _serializer(purpose: str) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=f"comcep-{purpose}")
+
+
+def new_nonce() -> str:
+    return secrets.token_urlsafe(16)
+
+
+def make_token(member: Member, purpose: str, extra: str = "") -> str:
+    if not member.token_nonce:
+        member.token_nonce = new_nonce()
+        db.session.flush()
+    return _serializer(purpose).dumps([member.id, member.token_nonce, extra])
+
+
+def use_token(token: str, purpose: str) -> tuple[Member, str]:
+    """Check a link and consume it; a French error says why it cannot be used."""
+    try:
+        member_id, nonce, extra = _serializer(purpose).loads(token, max_age=MAX_AGE[purpose])
+    except SignatureExpired as error:
+        raise ComcepError("Ce lien a expiré. Faites une nouvelle demande.") from error
+    except (BadSignature, ValueError, TypeError) as error:
+        raise ComcepError("Ce lien n'est pas valide.") from error
+    member = db.session.scalar(select(Member).where(Member.id == member_id))
+    if member is None or not member.token_nonce or member.token_nonce != nonce:
+        raise ComcepError("Ce lien a déjà été utilisé ou n'est plus valide.")
+    member.token_nonce = new_nonce()
+    return member, extra
