@@ -57,6 +57,7 @@ class Config:
     TOPICS_PER_PAGE = 25
     POSTS_PER_PAGE = 20
     MEMBERS_PER_PAGE = 30
+    NOTIFY_EMAIL_DELAY_SECONDS = 120  # lets an author fix a typo; groups what arrives meanwhile
     EDIT_WINDOW_HOURS = 0  # 0: authors may edit their posts at any time (history is kept)
 
 
@@ -71,6 +72,7 @@ class TestConfig(Config):
     )
     RATELIMIT_ENABLED = False
     RATELIMIT_STORAGE_URI = "memory://"
+    NOTIFY_EMAIL_DELAY_SECONDS = 0
     PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"  # noqa: S105 - fast hashing for tests
     SERVER_NAME = None
 

@@ -88,9 +88,11 @@ def _register_blueprints(app: Flask) -> None:
     from comcep.forum.views import bp as forum_bp
     from comcep.members.views import bp as members_bp
     from comcep.moderation.views import bp as moderation_bp
+    from comcep.notifications.views import bp as notifications_bp
     from comcep.search.views import bp as search_bp
 
     app.register_blueprint(members_bp)
     app.register_blueprint(forum_bp)
     app.register_blueprint(search_bp)
     app.register_blueprint(moderation_bp)
+    app.register_blueprint(notifications_bp)

@@ -20,6 +20,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(seed_demo)
     app.cli.add_command(mail_group)
     app.cli.add_command(members_group)
+    app.cli.add_command(notifications_group)
 
 
 @click.group(cls=FlaskGroup, create_app=create_app)
@@ -56,3 +57,20 @@ def members_expire() -> None:
     count = expire_registrations()
     db.session.commit()
     click.echo(f"{count} demande(s) expirée(s).")
+
+
+@click.group("notifications")
+def notifications_group() -> None:
+    """Notifications par e-mail."""
+
+
+@notifications_group.command("digest")
+@with_appcontext
+def notifications_digest() -> None:
+    """Préparer les résumés quotidiens et hebdomadaires dus (à lancer chaque heure)."""
+    from comcep import outbox
+    from comcep.notifications.services import send_digests
+
+    count = send_digests()
+    outbox.process()
+    click.echo(f"{count} résumé(s) envoyé(s).")

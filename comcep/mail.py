@@ -39,12 +39,14 @@ class MailMessage(db.Model):
     body_text: Mapped[str] = mapped_column(Text)
     body_html: Mapped[str] = mapped_column(Text, default="")
     message_id: Mapped[str] = mapped_column(String(255), default="")
+    list_unsubscribe: Mapped[str] = mapped_column(String(500), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 def queue_mail(recipient: str, subject: str, template: str, **context: object) -> MailMessage:
-    """Render `templates/mail/<template>.txt` (and `.html`) and queue the message."""
+    """Render `templates/mail/<template>.txt` (and `.html`) and queue the message; an
+    `unsubscribe_url` in the context also becomes a one-click List-Unsubscribe header."""
     context.setdefault("subject", subject)
     text = render_template(f"mail/{template}.txt", **context)
     html = render_template(f"mail/{template}.html", **context)
@@ -54,6 +56,7 @@ def queue_mail(recipient: str, subject: str, template: str, **context: object) -
         body_text=text,
         body_html=html,
         message_id=make_msgid(domain="comcep.fr"),
+        list_unsubscribe=str(context.get("unsubscribe_url") or ""),
         created_at=utcnow(),
     )
     db.session.add(message)
@@ -69,6 +72,9 @@ def _as_email(message: MailMessage) -> EmailMessage:
     email["Subject"] = message.subject
     email["Message-ID"] = message.message_id
     email["Date"] = format_datetime(message.created_at)
+    if message.list_unsubscribe:
+        email["List-Unsubscribe"] = f"<{message.list_unsubscribe}>"
+        email["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     email.set_content(message.body_text)
     if message.body_html:
         email.add_alternative(message.body_html, subtype="html")

@@ -45,15 +45,19 @@ def register(kind: str, handler: Callable[[list[int]], None]) -> None:
     HANDLERS[kind] = handler
 
 
-def enqueue(kind: str, ref_ids: list[int] | tuple[int, ...] | set[int]) -> None:
-    """Add work to the current transaction; it runs only if the transaction commits."""
+def enqueue(
+    kind: str, ref_ids: list[int] | tuple[int, ...] | set[int], delay_seconds: float = 0
+) -> None:
+    """Add work to the current transaction; it runs only if the transaction commits (and not
+    before `delay_seconds`, e.g. to let an author fix a typo before e-mails go out)."""
     now = utcnow()
+    available = now + timedelta(seconds=delay_seconds)
     rows = [
         {
             "kind": kind,
             "ref_id": ref_id,
             "created_at": now,
-            "available_at": now,
+            "available_at": available,
             "attempts": 0,
             "last_error": "",
             "parked": False,
@@ -97,8 +101,7 @@ def process(kinds: tuple[str, ...] | None = None, batch_size: int = 500) -> int:
             db.session.execute(delete(OutboxEvent).where(OutboxEvent.id.in_(ids)))
             db.session.commit()
             done += len(ids)
-        if len(rows) < batch_size:
-            return done
+        # Handlers may queue follow-up work (a post → notifications → e-mails): loop again.
 
 
 def _postpone(ids: list[int], error: str) -> None:

@@ -105,10 +105,11 @@ def slugify(text: str, max_length: int = 80) -> str:
     return slug[:max_length].rstrip("-") or "sujet"
 
 
-def quote_markdown(author_name: str, source: str) -> str:
-    """The Markdown a reply starts with when quoting a post."""
+def quote_markdown(author_name: str, source: str, post_id: int) -> str:
+    """The Markdown a reply starts with when quoting a post (the link lets the quoted
+    author be notified)."""
     quoted = "\n".join(f"> {line}" if line else ">" for line in source.strip().splitlines())
-    return f"**{author_name}** a écrit :\n\n{quoted}\n\n"
+    return f"[**{author_name}**](/p/{post_id}) a écrit :\n\n{quoted}\n\n"
 
 
 def html_to_text(html: str) -> str:

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import click
 from flask.cli import with_appcontext
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from comcep import outbox
 from comcep.extensions import db, utcnow
@@ -15,6 +15,7 @@ from comcep.forum.demo_content import DEMO_MEMBERS, DEMO_PASSWORD, DEMO_TOPICS
 from comcep.forum.models import Category
 from comcep.members.models import Member
 from comcep.members.services import create_member
+from comcep.notifications.models import Notification
 
 
 @click.command("seed-demo")
@@ -69,5 +70,8 @@ def load_demo_data() -> bool:
             services.reply(members[answer["author"]], topic, answer["body"], at=at)
     services.refresh_category_counters()
     db.session.commit()
-    outbox.process()  # index the demo posts now: no request follows to do it
+    outbox.process()  # index the demo posts and build their notifications now
+    # The demo's notifications stay in the bell, but nobody is e-mailed about old posts.
+    db.session.execute(update(Notification).values(emailed_at=utcnow()))
+    db.session.commit()
     return True

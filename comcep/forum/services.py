@@ -6,8 +6,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import case, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
+from comcep import outbox
+from comcep.dialects import upsert
 from comcep.extensions import db, utcnow
 from comcep.forum.models import Category, Post, PostRevision, Topic, TopicRead
 from comcep.members.models import Member
@@ -76,6 +77,7 @@ def _add_post(actor: Member, topic: Topic, body: str, now: datetime, *, new_topi
     db.session.flush()
     if not pending:
         _count_new_post(topic, post, actor, now, new_topic=new_topic)
+        outbox.enqueue("notify.post", [post.id])
     db.session.refresh(topic)
     mark_read(actor, topic, number)
     indexing.enqueue_posts([post.id])
@@ -139,9 +141,7 @@ def edit_post(actor: Member, post: Post, topic: Topic, body: str, title: str | N
 
 def mark_read(member: Member, topic: Topic, number: int) -> None:
     """Record that the member has read the topic up to `number` (one upsert, never back)."""
-    dialect = db.session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(TopicRead).values(
+    statement = upsert(TopicRead).values(
         member_id=member.id, topic_id=topic.id, last_read_number=number, updated_at=utcnow()
     )
     statement = statement.on_conflict_do_update(

@@ -11,6 +11,8 @@ from comcep.extensions import db
 from comcep.forms import ConfirmForm
 from comcep.forum import queries, services
 from comcep.forum.forms import EditPostForm, ReplyForm, TopicForm
+from comcep.notifications.models import LEVEL_LABELS
+from comcep.notifications.services import topic_level
 from comcep.policy import TopicActions, current_viewer
 from comcep.rendering import quote_markdown, render_markdown
 
@@ -94,6 +96,8 @@ def topic(topic_id: int, slug: str | None = None) -> ResponseReturnValue:
         viewer=viewer,
         reply_form=ReplyForm(formdata=None),
         mod_form=ConfirmForm(),
+        level=topic_level(current_user, topic),
+        levels=LEVEL_LABELS,
     )
 
 
@@ -120,7 +124,7 @@ def reply(topic_id: int) -> ResponseReturnValue:
             quoted, quoted_topic = queries.get_post_or_404(viewer, quoted_id)
             if quoted_topic.id == topic.id and not quoted.is_hidden:
                 name = quoted.author.display_name if quoted.author else "Ancien membre"
-                form.body.data = quote_markdown(name, quoted.body_source)
+                form.body.data = quote_markdown(name, quoted.body_source, quoted.id)
     if request.method == "GET" or form.preview.data or not form.validate_on_submit():
         status = 400 if request.method == "POST" and form.errors else 200
         return render_template(

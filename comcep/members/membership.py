@@ -19,6 +19,7 @@ from comcep.mail import queue_mail
 from comcep.members.models import Group, Member, Network, Region
 from comcep.members.tokens import make_token, new_nonce, use_token
 from comcep.moderation.services import log
+from comcep.notifications import services as notifications
 
 REGISTRATION_DAYS = 7
 FORMER_MEMBER = "Ancien membre"
@@ -163,6 +164,8 @@ def approve_registration(actor: Member, member: Member) -> None:
     member.decided_at = utcnow()
     member.marked_read_at = None
     log(actor, "approve_registration", "member", member.id)
+    db.session.flush()
+    notifications.notify(member, "registration", actor=actor)
     queue_mail(
         member.email,
         "Bienvenue sur la ComCEP",

@@ -85,6 +85,8 @@ class Member(UserMixin, db.Model):
     pending_email: Mapped[str] = mapped_column(String(254), default="")
     token_nonce: Mapped[str] = mapped_column(String(40), default="")
     left_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    email_frequency: Mapped[str] = mapped_column(String(10), default="immediate")
+    last_digest_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     suspended_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     silenced_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     moderation_reason: Mapped[str] = mapped_column(Text, default="")

@@ -14,6 +14,7 @@ from comcep.forum import services as forum_services
 from comcep.forum.models import Category, Post, Topic
 from comcep.members.models import Member
 from comcep.moderation.models import REPORT_REASONS, ModerationLog, Report
+from comcep.notifications import services as notifications
 from comcep.rendering import slugify
 from comcep.search import indexing
 
@@ -139,10 +140,11 @@ def restore_post(actor: Member, post: Post, topic: Topic, reason: str = "") -> N
 
 
 def approve_post(actor: Member, post: Post, topic: Topic) -> None:
-    """Publish a pre-moderated post."""
+    """Publish a pre-moderated post (its notifications go out now)."""
     if not post.is_pending:
         raise ComcepError("Ce message n'est pas en attente de validation.")
     restore_post(actor, post, topic, "Message validé (pré-modération).")
+    notifications.enqueue_post(post.id)
 
 
 # --- Topics --------------------------------------------------------------------------
@@ -276,6 +278,10 @@ def relay_topic(actor: Member, topic: Topic, category: Category, summary: str) -
     )
     relay = forum_services.create_topic(actor, category, f"Relais : {topic.title}"[:200], body)
     relay.is_pinned = True
+    if topic.author_id is not None:
+        author = db.session.get(Member, topic.author_id)
+        if author is not None:
+            notifications.notify(author, "relay", actor=actor, topic=relay)
     log(actor, "relay", "topic", topic.id, topic_id=topic.id, details={"relais": relay.id})
     return relay
 

@@ -15,11 +15,14 @@ reader seeing 15 rubriques out of 30:
 
 - `searcher.search(filter=<query>)` rebuilds that set by walking the filter query for every
   search: about 0.6 s per query.
-- the filter inside the query (`Require`, `And`) is wrong in whoosh-reloaded 2.7.5:
-  `RequireMatcher.skip_to_quality` trips an assertion, `AndNot(Require(...))` counted a
-  document of a hidden rubrique, and a `TopCollector` that "replaces" matchers on the fly
-  (its default) silently drops documents from `total`. Hence the collectors built below with
-  `usequality=False, replace=0`, and tests that compare totals with a brute-force count.
+- the filter inside the query (`Require`, `AndNot`) is wrong in whoosh-reloaded 2.7.5:
+  `RequireMatcher.skip_to_quality` trips an assertion, and `AndNotMatcher` never checks the
+  first positive document of a segment against the excluded ones (`_find_first`), which let
+  a document of a hidden rubrique into a count. Exclusions typed by the reader (`-mot`) are
+  therefore subtracted from the allow-set too, never given to `AndNot`;
+- a `TopCollector` "replaces" matchers on the fly by default, which silently drops documents
+  from `total`: hence the collectors built below with `usequality=False, replace=0`, and a
+  test that compares totals and hits with a brute-force count.
 """
 
 from __future__ import annotations
@@ -41,7 +44,7 @@ from whoosh.columns import VarBytesColumn
 from whoosh.fields import BOOLEAN, COLUMN, DATETIME, ID, KEYWORD, STORED, TEXT, Schema
 from whoosh.filedb.filestore import FileStorage
 from whoosh.highlight import ContextFragmenter, Formatter, WholeFragmenter, get_text, highlight
-from whoosh.query import And, AndNot, DateRange, Or, Phrase, Query, Term
+from whoosh.query import And, DateRange, Or, Phrase, Query, Term
 from whoosh.reading import IndexReader
 from whoosh.searching import Hit, Searcher
 from whoosh.writing import CLEAR
@@ -300,7 +303,7 @@ class WhooshBackend:
     def search(self, query: SearchQuery) -> SearchResults:
         """Run a reader's query with every filter inside Whoosh (see `SearchBackend`)."""
         fields = ("title",) if query.titles_only else ("title", "body")
-        text_query, terms = self._text_query(query.text, fields)
+        text_query, terms, excluded = self._text_query(query.text, fields)
         page = max(1, query.page)
         per_page = min(max(1, query.per_page), MAX_PER_PAGE)
         if not query.category_ids:
@@ -308,6 +311,8 @@ class WhooshBackend:
 
         searcher = self._searcher()
         allowed = self._allowed_docs(searcher, query)
+        if excluded:
+            allowed = allowed - self._excluded_docs(searcher, excluded, fields)
         if not allowed:  # Whoosh would read an empty allow-set as "no filter"
             return SearchResults(hits=[], total=0, page=page, per_page=per_page)
         inner: collectors.Collector
@@ -322,35 +327,51 @@ class WhooshBackend:
         hits = [self._hit(hit, terms) for hit in results[start : start + per_page]]
         return SearchResults(hits=hits, total=len(results), page=page, per_page=per_page)
 
-    def _text_query(self, text: str, fields: Sequence[str]) -> tuple[Query, frozenset[str]]:
-        """Build the Whoosh query from the reader's clauses; return it with the terms to mark.
+    def _text_query(
+        self, text: str, fields: Sequence[str]
+    ) -> tuple[Query, frozenset[str], list[list[str]]]:
+        """Build the Whoosh query from the reader's clauses.
+
+        Returns the query of wanted words and phrases, the terms to mark in snippets, and the
+        analysed excluded clauses (applied as a set, see the module docstring).
 
         :raises SearchQueryError: nothing searchable is left after analysis.
         """
         wanted: list[Query] = []
-        excluded: list[Query] = []
+        excluded: list[list[str]] = []
         terms: set[str] = set()
         analyzer = self._query_analyzer()
         for clause in parse_query_text(text):
             words = [token.text for token in analyzer(clause.text, mode="query")]
             if not words:
                 continue
+            if clause.negated:
+                excluded.append(words)
+                continue
             if len(words) == 1:
                 parts: list[Query] = [Term(field, words[0]) for field in fields]
             else:
                 parts = [Phrase(field, words) for field in fields]
-            clause_query = parts[0] if len(parts) == 1 else Or(parts)
-            if clause.negated:
-                excluded.append(clause_query)
-            else:
-                wanted.append(clause_query)
-                terms.update(words)
+            wanted.append(parts[0] if len(parts) == 1 else Or(parts))
+            terms.update(words)
         if not wanted:
             raise SearchQueryError(MESSAGE_ONLY_EXCLUSIONS if excluded else MESSAGE_EMPTY)
         query: Query = wanted[0] if len(wanted) == 1 else And(wanted)
-        if excluded:
-            query = AndNot(query, excluded[0] if len(excluded) == 1 else Or(excluded))
-        return query, frozenset(terms)
+        return query, frozenset(terms), excluded
+
+    def _excluded_docs(
+        self, searcher: Searcher, excluded: list[list[str]], fields: Sequence[str]
+    ) -> set[int]:
+        """Documents holding any excluded word or phrase in the searched fields."""
+        reader = searcher.reader()
+        docs: set[int] = set()
+        for words in excluded:
+            for field in fields:
+                if len(words) == 1:
+                    docs |= self._term_docs(reader, field, words, cache=False)
+                else:
+                    docs.update(searcher.docs_for_query(Phrase(field, words)))
+        return docs
 
     def _allowed_docs(self, searcher: Searcher, query: SearchQuery) -> set[int]:
         """Document numbers the reader may see that pass their filters, for this searcher.
@@ -409,11 +430,14 @@ class WhooshBackend:
         self._allowed.clear()
         self._filter_generation = generation
 
-    def _term_docs(self, reader: IndexReader, field: str, values: Iterable[Any]) -> set[int]:
+    def _term_docs(
+        self, reader: IndexReader, field: str, values: Iterable[Any], *, cache: bool = True
+    ) -> set[int]:
         """Global document numbers holding any of these exact values, cached per segment.
 
         Deleted documents may be included: the allow-set only restricts what the text query
-        matches, and deleted documents never match.
+        matches, and deleted documents never match. Words typed by readers are not cached
+        (`cache=False`): their number is unbounded.
         """
         fieldobj = reader.schema[field]
         btexts = [fieldobj.to_bytes(value if field == "hidden" else str(value)) for value in values]
@@ -427,7 +451,8 @@ class WhooshBackend:
                     local = array("I")
                     if (field, btext) in leaf:
                         local.extend(leaf.postings(field, btext).all_ids())
-                    self._segment_docs[key] = local
+                    if cache:
+                        self._segment_docs[key] = local
                 docs.update(map(offset.__add__, local))
         return docs
 

@@ -1,0 +1,1 @@
+"""How members hear about what concerns them: subscriptions, notifications, e-mails."""

@@ -1,0 +1,371 @@
+"""Who hears about a post, through the wall: notifications are created by an outbox
+handler after the post is committed, and e-mails are grouped after a short delay."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from flask import current_app, url_for
+from itsdangerous import BadSignature, URLSafeSerializer
+from sqlalchemy import and_, func, select
+
+from comcep import outbox, policy
+from comcep.dialects import upsert
+from comcep.extensions import db, utcnow
+from comcep.forum.models import Post, Topic
+from comcep.mail import queue_mail
+from comcep.members.models import Member
+from comcep.notifications.models import CategorySubscription, Notification, TopicSubscription
+from comcep.policy import Viewer
+from comcep.rendering import html_to_text
+
+POST_KIND = "notify.post"
+EMAIL_KIND = "notify.email"
+_PRIORITY = {"mention": 0, "quote": 1, "my_topic": 2, "reply": 3}
+_QUOTE = re.compile(r"\]\(/p/(\d+)\) a écrit")
+_MENTION = re.compile(r"(?<![\w@])@([A-Za-zÀ-ÖØ-öø-ÿ'’-]+(?: [A-Za-zÀ-ÖØ-öø-ÿ'’-]+)?)")
+
+
+def enqueue_post(post_id: int) -> None:
+    outbox.enqueue(POST_KIND, [post_id])
+
+
+def set_topic_level(member: Member, topic_id: int, level: str) -> None:
+    statement = upsert(TopicSubscription).values(
+        member_id=member.id, topic_id=topic_id, level=level
+    )
+    db.session.execute(
+        statement.on_conflict_do_update(
+            index_elements=["member_id", "topic_id"], set_={"level": level}
+        )
+    )
+
+
+def set_category_level(member: Member, category_id: int, level: str) -> None:
+    statement = upsert(CategorySubscription).values(
+        member_id=member.id, category_id=category_id, level=level
+    )
+    db.session.execute(
+        statement.on_conflict_do_update(
+            index_elements=["member_id", "category_id"], set_={"level": level}
+        )
+    )
+
+
+def topic_level(member: Member, topic: Topic) -> str:
+    """The effective level: the topic's own, else the rubrique's, else normal."""
+    level = db.session.scalar(
+        select(TopicSubscription.level).where(
+            TopicSubscription.member_id == member.id, TopicSubscription.topic_id == topic.id
+        )
+    )
+    if level:
+        return level
+    return (
+        db.session.scalar(
+            select(CategorySubscription.level).where(
+                CategorySubscription.member_id == member.id,
+                CategorySubscription.category_id == topic.category_id,
+            )
+        )
+        or "normal"
+    )
+
+
+def mentioned_names(source: str) -> set[str]:
+    """Candidate display names after « @ » (one or two words)."""
+    names = set()
+    for match in _MENTION.finditer(source):
+        words = match.group(1).split(" ")
+        names.add(" ".join(words).lower())
+        names.add(words[0].lower())
+    return names
+
+
+def can_read(member: Member, topic: Topic) -> bool:
+    """The wall, asked of the policy for a recipient rather than for the current viewer."""
+    return policy.can(policy.check_see_topic, Viewer.for_member(member), topic)
+
+
+def notify(
+    member: Member,
+    kind: str,
+    *,
+    actor: Member | None = None,
+    topic: Topic | None = None,
+    post_id: int | None = None,
+) -> Notification | None:
+    """Record one notification and schedule its e-mail; nothing across the wall."""
+    if not member.is_active or (actor is not None and actor.id == member.id):
+        return None
+    if topic is not None and not can_read(member, topic):
+        return None
+    notification = Notification(
+        member_id=member.id,
+        kind=kind,
+        actor_id=actor.id if actor else None,
+        topic_id=topic.id if topic else None,
+        post_id=post_id,
+        created_at=utcnow(),
+    )
+    db.session.add(notification)
+    if member.email_frequency == "immediate":
+        outbox.enqueue(
+            EMAIL_KIND, [member.id], delay_seconds=current_app.config["NOTIFY_EMAIL_DELAY_SECONDS"]
+        )
+    return notification
+
+
+def _recipients(post: Post, topic: Topic) -> dict[int, str]:
+    """Member id → the strongest reason to tell them about this post."""
+    reasons: dict[int, str] = {}
+
+    def add(member_id: int | None, kind: str) -> None:
+        if member_id is None or member_id == post.author_id:
+            return
+        if member_id not in reasons or _PRIORITY[kind] < _PRIORITY[reasons[member_id]]:
+            reasons[member_id] = kind
+
+    watchers = db.session.execute(
+        select(TopicSubscription.member_id).where(
+            TopicSubscription.topic_id == topic.id, TopicSubscription.level == "watching"
+        )
+    ).scalars()
+    for member_id in watchers:
+        add(member_id, "my_topic" if member_id == topic.author_id else "reply")
+    category_watchers = db.session.execute(
+        select(CategorySubscription.member_id)
+        .outerjoin(
+            TopicSubscription,
+            and_(
+                TopicSubscription.member_id == CategorySubscription.member_id,
+                TopicSubscription.topic_id == topic.id,
+            ),
+        )
+        .where(
+            CategorySubscription.category_id == topic.category_id,
+            CategorySubscription.level == "watching",
+            TopicSubscription.member_id.is_(None),
+        )
+    ).scalars()
+    for member_id in category_watchers:
+        add(member_id, "reply")
+    quoted = [int(pid) for pid in _QUOTE.findall(post.body_source)]
+    if quoted:
+        for author_id in db.session.scalars(select(Post.author_id).where(Post.id.in_(quoted))):
+            add(author_id, "quote")
+    names = mentioned_names(post.body_source)
+    if names:
+        mentioned = db.session.scalars(
+            select(Member.id).where(func.lower(Member.display_name).in_(sorted(names)))
+        )
+        for member_id in mentioned:
+            add(member_id, "mention")
+    return reasons
+
+
+def handle_new_posts(post_ids: list[int]) -> None:
+    """Outbox handler: default subscriptions, then notifications for each new post."""
+    rows = db.session.execute(
+        select(Post, Topic).join(Topic, Topic.id == Post.topic_id).where(Post.id.in_(post_ids))
+    ).all()
+    for post, topic in rows:
+        if post.is_hidden or topic.is_hidden or post.author_id is None:
+            continue
+        author = db.session.get(Member, post.author_id)
+        if author is not None and topic_level(author, topic) == "normal":
+            set_topic_level(author, topic.id, "watching")  # Discourse's default
+        reasons = _recipients(post, topic)
+        if not reasons:
+            continue
+        members = db.session.scalars(select(Member).where(Member.id.in_(list(reasons))))
+        for member in members:
+            level = topic_level(member, topic)
+            kind = reasons[member.id]
+            if level == "muted" or (kind == "reply" and level != "watching"):
+                continue
+            notify(member, kind, actor=author, topic=topic, post_id=post.id)
+    db.session.commit()
+
+
+outbox.register(POST_KIND, handle_new_posts)
+
+
+# --- Reading notifications, through the wall ---------------------------------------------
+
+
+def _visible(viewer: Viewer):  # noqa: ANN202 - SQL expression
+    """A notification shows only while its topic is readable (moved topics drop out)."""
+    topic_ok = (
+        select(Topic.id).where(Topic.id == Notification.topic_id, policy.visible_topics(viewer))
+    ).exists()
+    return (Notification.member_id == viewer.member_id) & (
+        Notification.topic_id.is_(None) | topic_ok
+    )
+
+
+def unread_count(viewer: Viewer) -> int:
+    return (
+        db.session.scalar(
+            select(func.count(Notification.id)).where(
+                _visible(viewer), Notification.read_at.is_(None)
+            )
+        )
+        or 0
+    )
+
+
+def notifications_page(viewer: Viewer, page: int):  # noqa: ANN201 - Pagination of rows
+    from sqlalchemy.orm import joinedload
+
+    query = (
+        select(Notification)
+        .options(joinedload(Notification.actor))
+        .where(_visible(viewer))
+        .order_by(Notification.id.desc())
+    )
+    return db.paginate(query, page=page, per_page=30, error_out=False)
+
+
+def topic_titles(viewer: Viewer, topic_ids: set[int]) -> dict[int, str]:
+    if not topic_ids:
+        return {}
+    rows = db.session.execute(
+        select(Topic.id, Topic.title).where(
+            Topic.id.in_(sorted(topic_ids)), policy.visible_topics(viewer)
+        )
+    )
+    return dict(rows.all())
+
+
+def mark_all_read(member: Member) -> None:
+    db.session.execute(
+        Notification.__table__.update()
+        .where(Notification.member_id == member.id, Notification.read_at.is_(None))
+        .values(read_at=utcnow())
+    )
+
+
+# --- E-mail: grouped notifications, digests, one-click unsubscribe ------------------------
+
+
+def unsubscribe_token(member: Member) -> str:
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="unsubscribe").dumps(member.id)
+
+
+def unsubscribe(token: str) -> Member | None:
+    try:
+        member_id = URLSafeSerializer(current_app.config["SECRET_KEY"], salt="unsubscribe").loads(
+            token
+        )
+    except BadSignature:
+        return None
+    member = db.session.get(Member, member_id)
+    if member is not None:
+        member.email_frequency = "never"
+    return member
+
+
+def _email_items(member: Member) -> list[dict]:
+    """Unsent notifications of a member that are still readable, as e-mail items; the
+    others are marked as handled without being sent."""
+    viewer = Viewer.for_member(member)
+    notifications = list(
+        db.session.scalars(
+            select(Notification)
+            .where(Notification.member_id == member.id, Notification.emailed_at.is_(None))
+            .order_by(Notification.id)
+        )
+    )
+    now = utcnow()
+    items = []
+    for notification in notifications:
+        notification.emailed_at = now
+    visible = {
+        n.id
+        for n in db.session.scalars(
+            select(Notification).where(
+                Notification.id.in_([n.id for n in notifications]), _visible(viewer)
+            )
+        )
+    }
+    post_ids = [n.post_id for n in notifications if n.id in visible and n.post_id]
+    posts = {p.id: p for p in db.session.scalars(select(Post).where(Post.id.in_(post_ids)))}
+    titles = topic_titles(viewer, {n.topic_id for n in notifications if n.topic_id})
+    actors = {
+        m.id: m
+        for m in db.session.scalars(
+            select(Member).where(Member.id.in_([n.actor_id for n in notifications if n.actor_id]))
+        )
+    }
+    for notification in notifications:
+        if notification.id not in visible:
+            continue
+        post = posts.get(notification.post_id)
+        if post is not None and post.is_hidden:
+            continue
+        actor = actors.get(notification.actor_id)
+        items.append(
+            {
+                "who": actor.display_name if actor else "L'équipe de la ComCEP",
+                "what": notification.label,
+                "title": titles.get(notification.topic_id, ""),
+                "excerpt": html_to_text(post.body_html)[:600] if post else "",
+                "link": url_for("forum.post", post_id=post.id, _external=True)
+                if post
+                else url_for("notifications.index", _external=True),
+            }
+        )
+    return items
+
+
+def send_email_for(member_ids: list[int]) -> None:
+    """Outbox handler: one e-mail per member grouping what arrived during the delay."""
+    for member in db.session.scalars(select(Member).where(Member.id.in_(member_ids))):
+        if member.email_frequency != "immediate" or not member.is_active:
+            continue
+        items = _email_items(member)
+        if items:
+            _queue(member, items, "Du nouveau sur la ComCEP")
+    db.session.commit()
+
+
+outbox.register(EMAIL_KIND, send_email_for)
+
+
+def _queue(member: Member, items: list[dict], subject: str) -> None:
+    queue_mail(
+        member.email,
+        subject,
+        "notifications",
+        member=member,
+        items=items,
+        unsubscribe_url=url_for(
+            "notifications.unsubscribe", token=unsubscribe_token(member), _external=True
+        ),
+        settings_url=url_for("notifications.index", _external=True),
+    )
+
+
+def send_digests() -> int:
+    """Daily and weekly summaries of what was not e-mailed yet (run by the worker or cron)."""
+    now = utcnow()
+    sent = 0
+    for frequency, period in (("daily", timedelta(days=1)), ("weekly", timedelta(days=7))):
+        due = db.session.scalars(
+            select(Member).where(
+                Member.email_frequency == frequency,
+                Member.state == "active",
+                (Member.last_digest_at.is_(None)) | (Member.last_digest_at <= now - period),
+            )
+        ).all()
+        for member in due:
+            items = _email_items(member)
+            member.last_digest_at = now
+            if items:
+                label = "du jour" if frequency == "daily" else "de la semaine"
+                _queue(member, items, f"Votre résumé {label} sur la ComCEP")
+                sent += 1
+    db.session.commit()
+    return sent

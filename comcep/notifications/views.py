@@ -1,0 +1,139 @@
+"""The bell, the notifications page, subscription levels and e-mail preferences."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_login import current_user, login_required
+from sqlalchemy import func, select
+
+from comcep import policy
+from comcep.extensions import csrf, db, utcnow
+from comcep.forms import ConfirmForm
+from comcep.forum import queries as forum_queries
+from comcep.members.models import Member
+from comcep.notifications import services
+from comcep.notifications.models import EMAIL_FREQUENCIES, LEVELS, Notification
+from comcep.policy import current_viewer
+
+bp = Blueprint("notifications", __name__)
+
+
+@bp.app_context_processor
+def bell() -> dict:
+    """The unread count in the header: one query per page, through the wall."""
+    viewer = current_viewer()
+    if not viewer.is_authenticated:
+        return {"bell_count": 0}
+    return {"bell_count": services.unread_count(viewer)}
+
+
+@bp.get("/notifications")
+@login_required
+def index() -> ResponseReturnValue:
+    viewer = current_viewer()
+    page = services.notifications_page(viewer, max(request.args.get("page", 1, type=int) or 1, 1))
+    titles = services.topic_titles(viewer, {n.topic_id for n in page.items if n.topic_id})
+    return render_template(
+        "notifications/index.html",
+        notifications=page,
+        titles=titles,
+        form=ConfirmForm(),
+        frequencies=EMAIL_FREQUENCIES,
+    )
+
+
+@bp.get("/notifications/<int:notification_id>")
+@login_required
+def open_notification(notification_id: int) -> ResponseReturnValue:
+    notification = db.session.get(Notification, notification_id)
+    if notification is None or notification.member_id != current_user.id:
+        abort(404)
+    if notification.read_at is None:
+        notification.read_at = utcnow()
+        db.session.commit()
+    if notification.post_id:
+        return redirect(url_for("forum.post", post_id=notification.post_id))
+    if notification.topic_id:
+        return redirect(url_for("forum.topic", topic_id=notification.topic_id))
+    return redirect(url_for("notifications.index"))
+
+
+@bp.post("/notifications/lues")
+@login_required
+def mark_read() -> ResponseReturnValue:
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    services.mark_all_read(current_user)
+    db.session.commit()
+    flash("Toutes vos notifications sont marquées comme lues.", "success")
+    return redirect(url_for("notifications.index"))
+
+
+@bp.post("/t/<int:topic_id>/abonnement")
+@login_required
+def topic_subscription(topic_id: int) -> ResponseReturnValue:
+    topic = forum_queries.get_topic_or_404(current_viewer(), topic_id)
+    level = request.form.get("level", "")
+    if not ConfirmForm().validate_on_submit() or level not in LEVELS:
+        abort(400)
+    services.set_topic_level(current_user, topic.id, level)
+    db.session.commit()
+    flash("Votre suivi de ce sujet est enregistré.", "success")
+    return redirect(url_for("forum.topic", topic_id=topic.id, slug=topic.slug))
+
+
+@bp.post("/r/<slug>/abonnement")
+@login_required
+def category_subscription(slug: str) -> ResponseReturnValue:
+    category = forum_queries.get_category_or_404(current_viewer(), slug)
+    level = request.form.get("level", "")
+    if not ConfirmForm().validate_on_submit() or level not in LEVELS:
+        abort(400)
+    services.set_category_level(current_user, category.id, level)
+    db.session.commit()
+    flash("Votre suivi de cette rubrique est enregistré.", "success")
+    return redirect(url_for("forum.category", slug=category.slug))
+
+
+@bp.post("/compte/notifications")
+@login_required
+def email_preferences() -> ResponseReturnValue:
+    frequency = request.form.get("frequency", "")
+    if not ConfirmForm().validate_on_submit() or frequency not in EMAIL_FREQUENCIES:
+        abort(400)
+    current_user.email_frequency = frequency
+    db.session.commit()
+    flash("Vos préférences d'e-mail sont enregistrées.", "success")
+    return redirect(url_for("notifications.index"))
+
+
+@bp.route("/notifications/desabonner/<token>", methods=["GET", "POST"])
+@csrf.exempt  # one-click unsubscribe (RFC 8058): the signed token is the authority
+def unsubscribe(token: str) -> ResponseReturnValue:
+    if request.method == "GET":
+        return render_template("notifications/unsubscribe.html", token=token)
+    member = services.unsubscribe(token)
+    if member is None:
+        abort(404)
+    db.session.commit()
+    return render_template("notifications/unsubscribed.html")
+
+
+@bp.get("/membres/suggestions")
+@login_required
+def mention_suggestions() -> ResponseReturnValue:
+    """Names for @mention completion, among the members the viewer may see only."""
+    prefix = (request.args.get("q") or "").strip().lower()[:40]
+    if len(prefix) < 2:
+        return {"noms": []}
+    pattern = prefix.replace("%", "").replace("_", "") + "%"
+    names = db.session.scalars(
+        select(Member.display_name)
+        .where(
+            policy.visible_members(current_viewer()), func.lower(Member.display_name).like(pattern)
+        )
+        .order_by(Member.display_name)
+        .limit(8)
+    )
+    return {"noms": list(names)}
