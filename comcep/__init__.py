@@ -87,6 +87,7 @@ def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
 def _register_blueprints(app: Flask) -> None:
     from comcep.forum.views import bp as forum_bp
     from comcep.members.views import bp as members_bp
+    from comcep.messages.views import bp as messages_bp
     from comcep.moderation.views import bp as moderation_bp
     from comcep.notifications.views import bp as notifications_bp
     from comcep.search.views import bp as search_bp
@@ -96,3 +97,4 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(search_bp)
     app.register_blueprint(moderation_bp)
     app.register_blueprint(notifications_bp)
+    app.register_blueprint(messages_bp)

@@ -291,6 +291,28 @@ def check_administer(viewer: Viewer) -> None:
         raise NotFound()
 
 
+def check_see_conversation(viewer: Viewer, participant_ids: set[int]) -> None:
+    """Only participants open a conversation; anyone else gets the same 404 as nothing."""
+    if viewer.member_id is None or viewer.member_id not in participant_ids:
+        raise NotFound()
+
+
+def check_write_to(viewer: Viewer, recipients: list[Member]) -> None:
+    """A member writes to members they may see (a hors pair: only those who posted where it
+    reads, SPEC §4); the animatrice may open a conversation with any member."""
+    if not viewer.is_authenticated:
+        raise NotFound()
+    _check_not_silenced(viewer)
+    if viewer.is_staff:
+        return
+    ids = [m.id for m in recipients]
+    visible = set(
+        db.session.scalars(select(Member.id).where(Member.id.in_(ids), visible_members(viewer)))
+    )
+    if set(ids) - visible:
+        raise NotFound()
+
+
 def can(check: Callable[..., object], *args: object) -> bool:
     """Turn a check into a boolean for templates (computed once per page, in the view)."""
     try:

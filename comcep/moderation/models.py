@@ -27,7 +27,8 @@ class Report(db.Model):
     __table_args__ = (Index("ix_reports_status_post", "status", "post_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id"), index=True)
+    post_id: Mapped[int | None] = mapped_column(ForeignKey("posts.id"), index=True)
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("private_messages.id"), index=True)
     reporter_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"), index=True)
     reason: Mapped[str] = mapped_column(String(20))
     comment: Mapped[str] = mapped_column(Text, default="")

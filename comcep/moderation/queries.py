@@ -8,10 +8,13 @@ from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import func, select
 from sqlalchemy.orm import contains_eager, joinedload
 
+from comcep import policy
 from comcep.extensions import db
 from comcep.forum.models import Post, Topic
 from comcep.members.models import Member
+from comcep.messages.models import PrivateMessage
 from comcep.moderation.models import ModerationLog, Report
+from comcep.policy import Viewer
 
 
 @dataclass
@@ -21,13 +24,37 @@ class QueueItem:
     reports: list[Report]
 
 
+def reported_messages() -> list[tuple[PrivateMessage, list[Report]]]:
+    """Reported private messages (the message alone, never its conversation)."""
+    reports = list(
+        db.session.scalars(
+            select(Report)
+            .options(joinedload(Report.reporter))
+            .where(Report.status == "open", Report.message_id.is_not(None))
+            .order_by(Report.created_at)
+        )
+    )
+    ids = list(dict.fromkeys(r.message_id for r in reports))
+    if not ids:
+        return []
+    messages = {
+        m.id: m
+        for m in db.session.scalars(
+            select(PrivateMessage)
+            .options(joinedload(PrivateMessage.author))
+            .where(PrivateMessage.id.in_(ids))
+        )
+    }
+    return [(messages[i], [r for r in reports if r.message_id == i]) for i in ids if i in messages]
+
+
 def review_queue() -> list[QueueItem]:
     """Open reports grouped by post (oldest first), with the post in context: 2 queries."""
     reports = list(
         db.session.scalars(
             select(Report)
             .options(joinedload(Report.reporter))
-            .where(Report.status == "open")
+            .where(Report.status == "open", Report.post_id.is_not(None))
             .order_by(Report.created_at)
         )
     )
@@ -83,7 +110,7 @@ def my_reports(member: Member) -> list[tuple[Report, Post, Topic]]:
         select(Report, Post, Topic)
         .join(Post, Post.id == Report.post_id)
         .join(Topic, Topic.id == Post.topic_id)
-        .where(Report.reporter_id == member.id)
+        .where(Report.reporter_id == member.id, policy.visible_topics(Viewer.for_member(member)))
         .order_by(Report.created_at.desc())
         .limit(100)
     ).all()

@@ -13,6 +13,7 @@ from comcep.extensions import db, utcnow
 from comcep.forum import services as forum_services
 from comcep.forum.models import Category, Post, Topic
 from comcep.members.models import Member
+from comcep.messages.models import PrivateMessage
 from comcep.moderation.models import REPORT_REASONS, ModerationLog, Report
 from comcep.notifications import services as notifications
 from comcep.rendering import slugify
@@ -87,6 +88,48 @@ def report_post(reporter: Member, post: Post, topic: Topic, reason: str, comment
     if reporters >= AUTO_HIDE_REPORTERS and not post.is_hidden:
         hide_post(None, post, topic, AUTO_HIDE_REASON)
     return report
+
+
+def report_message(reporter: Member, message: PrivateMessage, reason: str, comment: str) -> Report:
+    """Flag a private message: the animatrice sees that message only, not the conversation."""
+    if reason not in REPORT_REASONS:
+        raise ComcepError("Choisissez une raison dans la liste.")
+    if message.author_id == reporter.id:
+        raise ComcepError("Vous ne pouvez pas signaler votre propre message.")
+    already = db.session.scalar(
+        select(Report.id).where(
+            Report.message_id == message.id,
+            Report.reporter_id == reporter.id,
+            Report.status == "open",
+        )
+    )
+    if already is not None:
+        raise ComcepError("Vous avez déjà signalé ce message ; l'animatrice va l'examiner.")
+    report = Report(
+        message_id=message.id,
+        reporter_id=reporter.id,
+        reason=reason,
+        comment=comment.strip(),
+        created_at=utcnow(),
+    )
+    db.session.add(report)
+    db.session.flush()
+    return report
+
+
+def decide_message_reports(actor: Member, message: PrivateMessage, hide: bool, reason: str) -> None:
+    if hide:
+        message.is_hidden = True
+        message.hidden_reason = reason.strip() or "Contenu signalé."
+    reports = db.session.scalars(
+        select(Report).where(Report.message_id == message.id, Report.status == "open")
+    ).all()
+    for report in reports:
+        report.status = "closed"
+        report.resolution = "hidden" if hide else "kept"
+        report.resolved_by_id = actor.id
+        report.resolved_at = utcnow()
+    log(actor, "hide_message" if hide else "keep_message", "message", message.id, reason=reason)
 
 
 def close_reports(actor: Member, post: Post, resolution: str, reason: str = "") -> int:

@@ -15,6 +15,8 @@ from comcep.forms import ConfirmForm, choices
 from comcep.forum import queries as forum_queries
 from comcep.forum.models import Category, Topic
 from comcep.members import queries as member_queries
+from comcep.messages import queries as message_queries
+from comcep.messages.models import PrivateMessage
 from comcep.moderation import forms, queries, services, settings
 from comcep.policy import current_viewer
 
@@ -95,6 +97,44 @@ def report(post_id: int) -> ResponseReturnValue:
     return render_template("moderation/report.html", form=form, post=post, topic=topic), status
 
 
+@bp.route("/messages/m/<int:message_id>/signaler", methods=["GET", "POST"])
+@login_required
+def report_message(message_id: int) -> ResponseReturnValue:
+    message, conversation = message_queries.get_message_or_404(current_viewer(), message_id)
+    form = forms.ReportForm()
+    if form.validate_on_submit():
+        try:
+            services.report_message(
+                current_user, message, form.reason.data, form.comment.data or ""
+            )
+        except ComcepError as error:
+            db.session.rollback()
+            flash(error.message, "error")
+            return redirect(url_for("messages.show", conversation_id=conversation.id)), 303
+        return _done(
+            "Merci : votre signalement est transmis à l'équipe d'animation.",
+            url_for("messages.show", conversation_id=conversation.id),
+        )
+    status = 400 if request.method == "POST" else 200
+    return render_template("moderation/report_message.html", form=form, message=message), status
+
+
+@bp.post("/moderation/messages/<int:message_id>")
+@login_required
+def decide_message(message_id: int) -> ResponseReturnValue:
+    _staff()
+    message = db.session.get(PrivateMessage, message_id)
+    form = forms.OptionalReasonForm()
+    decision = request.form.get("decision")
+    if message is None or not form.validate_on_submit() or decision not in ("kept", "hidden"):
+        flash("Décision invalide.", "error")
+        return redirect(url_for("moderation.queue")), 303
+    services.decide_message_reports(
+        current_user, message, decision == "hidden", form.reason.data or ""
+    )
+    return _done("Signalement traité.", url_for("moderation.queue"))
+
+
 @bp.get("/signalements")
 @login_required
 def my_reports() -> ResponseReturnValue:
@@ -111,6 +151,7 @@ def queue() -> ResponseReturnValue:
     return render_template(
         "moderation/queue.html",
         items=queries.review_queue(),
+        messages=queries.reported_messages(),
         pending=queries.pending_posts(),
         form=ConfirmForm(),
     )

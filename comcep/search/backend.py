@@ -119,8 +119,9 @@ class SearchQueryError(ValueError):
 class SearchBackend(Protocol):
     """A full-text engine behind the forum's search page, CLI and outbox worker.
 
-    Implementations must apply every filter of a `SearchQuery` inside the engine's query, so
-    that hits, snippets and `total` never reveal a post outside `category_ids`.
+    Implementations must apply every filter of a `SearchQuery` inside the engine, before
+    ranking, paging and counting (never by filtering a page afterwards), so that hits,
+    snippets and `total` never reveal a post outside `category_ids`.
     """
 
     def upsert(self, docs: Iterable[SearchDocument]) -> None:

@@ -301,7 +301,7 @@ class WhooshBackend:
         }
 
     def search(self, query: SearchQuery) -> SearchResults:
-        """Run a reader's query with every filter inside Whoosh (see `SearchBackend`)."""
+        """Run a reader's query; filters restrict what Whoosh collects (see the module doc)."""
         fields = ("title",) if query.titles_only else ("title", "body")
         text_query, terms, excluded = self._text_query(query.text, fields)
         page = max(1, query.page)

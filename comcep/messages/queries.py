@@ -1,0 +1,101 @@
+"""Private message reads: always scoped to the viewer's own conversations."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy.orm import joinedload
+
+from comcep import policy
+from comcep.extensions import db
+from comcep.members.models import Member
+from comcep.messages.models import Conversation, ConversationMember, PrivateMessage
+from comcep.policy import Viewer
+
+
+@dataclass
+class ConversationRow:
+    conversation: Conversation
+    last_read_at: datetime | None
+    participants: list[Member]
+
+    @property
+    def unread(self) -> bool:
+        return self.last_read_at is None or self.conversation.last_message_at > self.last_read_at
+
+
+def _unread() -> ColumnElement[bool]:
+    return or_(
+        ConversationMember.last_read_at.is_(None),
+        Conversation.last_message_at > ConversationMember.last_read_at,
+    )
+
+
+def unread_count(viewer: Viewer) -> int:
+    return (
+        db.session.scalar(
+            select(func.count(Conversation.id))
+            .join(ConversationMember, ConversationMember.conversation_id == Conversation.id)
+            .where(ConversationMember.member_id == viewer.member_id, _unread())
+        )
+        or 0
+    )
+
+
+def conversations(viewer: Viewer, page: int):  # noqa: ANN201 - a Pagination
+    query = (
+        select(Conversation, ConversationMember.last_read_at)
+        .join(ConversationMember, ConversationMember.conversation_id == Conversation.id)
+        .where(ConversationMember.member_id == viewer.member_id)
+        .order_by(Conversation.last_message_at.desc(), Conversation.id.desc())
+    )
+    total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = db.session.execute(query.limit(30).offset((page - 1) * 30)).all()
+    ids = [conversation.id for conversation, _ in rows]
+    members = _participants(ids)
+    return total, [ConversationRow(c, read, members.get(c.id, [])) for c, read in rows]
+
+
+def _participants(conversation_ids: list[int]) -> dict[int, list[Member]]:
+    if not conversation_ids:
+        return {}
+    rows = db.session.execute(
+        select(ConversationMember.conversation_id, Member)
+        .join(Member, Member.id == ConversationMember.member_id)
+        .where(ConversationMember.conversation_id.in_(conversation_ids))
+        .order_by(Member.display_name)
+    ).all()
+    result: dict[int, list[Member]] = {}
+    for conversation_id, member in rows:
+        result.setdefault(conversation_id, []).append(member)
+    return result
+
+
+def get_conversation_or_404(
+    viewer: Viewer, conversation_id: int
+) -> tuple[Conversation, list[Member]]:
+    conversation = db.session.get(Conversation, conversation_id)
+    participants = _participants([conversation_id]).get(conversation_id, [])
+    policy.check_see_conversation(viewer, {m.id for m in participants})
+    return conversation, participants
+
+
+def messages(conversation: Conversation) -> list[PrivateMessage]:
+    return list(
+        db.session.scalars(
+            select(PrivateMessage)
+            .options(joinedload(PrivateMessage.author))
+            .where(PrivateMessage.conversation_id == conversation.id)
+            .order_by(PrivateMessage.id)
+        )
+    )
+
+
+def get_message_or_404(viewer: Viewer, message_id: int) -> tuple[PrivateMessage, Conversation]:
+    message = db.session.get(PrivateMessage, message_id)
+    if message is None:
+        policy.check_see_conversation(viewer, set())
+    conversation, _ = get_conversation_or_404(viewer, message.conversation_id)
+    return message, conversation

@@ -1,0 +1,94 @@
+"""Private message writes; callers commit."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select, update
+
+from comcep.dialects import upsert
+from comcep.errors import ComcepError
+from comcep.extensions import db, utcnow
+from comcep.members.models import Member
+from comcep.messages.models import Conversation, ConversationMember, PrivateMessage
+from comcep.rendering import render_markdown
+
+MAX_RECIPIENTS = 20
+
+
+def resolve_recipients(actor: Member, names: str, ids: list[int]) -> list[Member]:
+    """Members named in the form (comma-separated display names) or given by id."""
+    wanted = [n.strip().lower() for n in names.split(",") if n.strip()]
+    members: dict[int, Member] = {}
+    if ids:
+        for member in db.session.scalars(select(Member).where(Member.id.in_(ids))):
+            members[member.id] = member
+    for name in wanted:
+        found = list(
+            db.session.scalars(
+                select(Member).where(
+                    func.lower(Member.display_name) == name, Member.state == "active"
+                )
+            )
+        )
+        if not found:
+            raise ComcepError("Aucun membre ne correspond à ce destinataire.")
+        if len(found) > 1:
+            raise ComcepError(
+                f"Plusieurs membres s'appellent « {name} » : écrivez-leur depuis leur profil."
+            )
+        members[found[0].id] = found[0]
+    members.pop(actor.id, None)
+    if not members:
+        raise ComcepError("Indiquez au moins un destinataire.")
+    if len(members) > MAX_RECIPIENTS:
+        raise ComcepError(f"{MAX_RECIPIENTS} destinataires au plus.")
+    if any(not m.is_active for m in members.values()):
+        raise ComcepError("Un des destinataires n'est plus membre actif.")
+    return list(members.values())
+
+
+def start_conversation(
+    actor: Member, recipients: list[Member], subject: str, body: str
+) -> Conversation:
+    now = utcnow()
+    conversation = Conversation(
+        subject=subject.strip(), created_by_id=actor.id, created_at=now, last_message_at=now
+    )
+    db.session.add(conversation)
+    db.session.flush()
+    for member in [actor, *recipients]:
+        db.session.add(ConversationMember(conversation_id=conversation.id, member_id=member.id))
+    db.session.flush()
+    add_message(actor, conversation, body)
+    return conversation
+
+
+def add_message(actor: Member, conversation: Conversation, body: str) -> PrivateMessage:
+    now = utcnow()
+    message = PrivateMessage(
+        conversation_id=conversation.id,
+        author_id=actor.id,
+        body_source=body,
+        body_html=render_markdown(body),
+        created_at=now,
+    )
+    db.session.add(message)
+    db.session.execute(
+        update(Conversation)
+        .where(Conversation.id == conversation.id)
+        .values(last_message_at=now, message_count=Conversation.message_count + 1)
+    )
+    mark_read(actor, conversation.id)
+    db.session.flush()
+    return message
+
+
+def mark_read(member: Member, conversation_id: int) -> None:
+    statement = upsert(ConversationMember).values(
+        conversation_id=conversation_id, member_id=member.id, last_read_at=utcnow()
+    )
+    db.session.execute(
+        statement.on_conflict_do_update(
+            index_elements=["conversation_id", "member_id"],
+            set_={"last_read_at": statement.excluded.last_read_at},
+        )
+    )

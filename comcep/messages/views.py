@@ -1,0 +1,86 @@
+"""/messages: conversations between members, behind the participants-only rule."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_login import current_user, login_required
+from werkzeug.exceptions import NotFound
+
+from comcep import policy
+from comcep.errors import ComcepError
+from comcep.extensions import db
+from comcep.members.queries import find_visible_member
+from comcep.messages import queries, services
+from comcep.messages.forms import MessageReplyForm, NewConversationForm
+from comcep.policy import current_viewer
+
+bp = Blueprint("messages", __name__)
+
+UNKNOWN_RECIPIENT = "Aucun membre ne correspond à ce destinataire."
+
+
+@bp.app_context_processor
+def unread_messages() -> dict:
+    viewer = current_viewer()
+    return {"unread_messages": queries.unread_count(viewer) if viewer.is_authenticated else 0}
+
+
+@bp.get("/messages")
+@login_required
+def index() -> ResponseReturnValue:
+    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    total, rows = queries.conversations(current_viewer(), page)
+    return render_template("messages/index.html", rows=rows, total=total, page=page)
+
+
+@bp.route("/messages/nouveau", methods=["GET", "POST"])
+@login_required
+def new() -> ResponseReturnValue:
+    viewer = current_viewer()
+    form = NewConversationForm()
+    ids = [i for i in request.values.getlist("a", type=int) if i]
+    if form.validate_on_submit():
+        try:
+            recipients = services.resolve_recipients(current_user, form.recipients.data or "", ids)
+            policy.check_write_to(viewer, recipients)
+        except ComcepError as error:
+            form.recipients.errors.append(error.message)
+        except NotFound:  # the same words whether a hidden member exists or not
+            form.recipients.errors.append(UNKNOWN_RECIPIENT)
+        else:
+            conversation = services.start_conversation(
+                current_user, recipients, form.subject.data, form.body.data
+            )
+            db.session.commit()
+            flash("Votre message est envoyé.", "success")
+            return redirect(url_for("messages.show", conversation_id=conversation.id))
+    preset = [m for m in (find_visible_member(viewer, i) for i in ids) if m]
+    status = 400 if request.method == "POST" else 200
+    return render_template("messages/new.html", form=form, preset=preset), status
+
+
+@bp.route("/messages/<int:conversation_id>", methods=["GET", "POST"])
+@login_required
+def show(conversation_id: int) -> ResponseReturnValue:
+    viewer = current_viewer()
+    conversation, participants = queries.get_conversation_or_404(viewer, conversation_id)
+    form = MessageReplyForm()
+    if request.method == "POST":
+        if form.validate_on_submit():
+            policy.check_write_to(viewer, [m for m in participants if m.id != viewer.member_id])
+            services.add_message(current_user, conversation, form.body.data)
+            db.session.commit()
+            flash("Votre réponse est envoyée.", "success")
+            return redirect(url_for("messages.show", conversation_id=conversation.id))
+    else:
+        services.mark_read(current_user, conversation.id)
+        db.session.commit()
+    status = 400 if request.method == "POST" else 200
+    return render_template(
+        "messages/show.html",
+        conversation=conversation,
+        participants=participants,
+        messages=queries.messages(conversation),
+        form=form,
+    ), status
