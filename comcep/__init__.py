@@ -25,6 +25,8 @@ def create_app(config: type[Config] | None = None, **overrides: object) -> Flask
     )
     app.config.from_object(config)
     app.config.update(overrides)
+    # Up to 5 files of UPLOAD_MAX_MB each, plus the form: bigger bodies get a French 413.
+    app.config.setdefault("MAX_CONTENT_LENGTH", (app.config["UPLOAD_MAX_MB"] * 5 + 2) * 2**20)
     if app.config.get("ENV_NAME") == "production" and not app.config.get("SECRET_KEY"):
         raise RuntimeError("COMCEP_SECRET_KEY doit être défini en production.")
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
@@ -85,6 +87,7 @@ def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from comcep.attachments.views import bp as attachments_bp
     from comcep.forum.views import bp as forum_bp
     from comcep.members.views import bp as members_bp
     from comcep.messages.views import bp as messages_bp
@@ -98,3 +101,4 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(moderation_bp)
     app.register_blueprint(notifications_bp)
     app.register_blueprint(messages_bp)
+    app.register_blueprint(attachments_bp)

@@ -21,6 +21,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(mail_group)
     app.cli.add_command(members_group)
     app.cli.add_command(notifications_group)
+    app.cli.add_command(attachments_group)
 
 
 @click.group(cls=FlaskGroup, create_app=create_app)
@@ -74,3 +75,17 @@ def notifications_digest() -> None:
     count = send_digests()
     outbox.process()
     click.echo(f"{count} résumé(s) envoyé(s).")
+
+
+@click.group("attachments")
+def attachments_group() -> None:
+    """Pièces jointes."""
+
+
+@attachments_group.command("gc")
+@with_appcontext
+def attachments_gc() -> None:
+    """Supprimer les fichiers stockés auxquels aucun message ne renvoie."""
+    from comcep.attachments.services import garbage_collect
+
+    click.echo(f"{garbage_collect()} fichier(s) supprimé(s).")

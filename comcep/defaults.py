@@ -51,6 +51,32 @@ REGIONS = [
 
 GROUPS = ["Groupe pilote"]
 
+TAGS = [
+    ("cpf", "CPF"),
+    ("vae", "VAE"),
+    ("bilan-de-competences", "Bilan de compétences"),
+    ("transition-professionnelle", "Transition professionnelle"),
+    ("reconversion", "Reconversion"),
+    ("creation-entreprise", "Création d'entreprise"),
+    ("handicap", "Handicap"),
+    ("jeunes", "Jeunes"),
+    ("seniors", "Seniors"),
+    ("demandeurs-emploi", "Demandeurs d'emploi"),
+    ("salaries", "Salariés"),
+    ("financement", "Financement"),
+    ("formation", "Formation"),
+    ("outils-numeriques", "Outils numériques"),
+    ("orientation", "Orientation"),
+]
+
+# Rubriques (and their thèmes) where the asker may mark « réponse retenue » (issue 11).
+SOLUTION_THEMES = [
+    "bienvenue",
+    "echanges-de-pratiques",
+    "se-professionnaliser",
+    "echanges-hors-pairs",
+]
+
 # (slug, name, description, flags, children); flags: open, staff, group, read_only, staff_topics
 CATEGORY_TREE: list[tuple[str, str, str, dict, list[tuple[str, str, str]]]] = [
     (
@@ -288,3 +314,40 @@ def seed_reference_data(conn: Connection) -> None:
                     "staff_topics_only": False,
                 },
             )
+
+
+_tags = sa.table(
+    "tags",
+    sa.column("slug", sa.String),
+    sa.column("name", sa.String),
+    sa.column("retired", sa.Boolean),
+)
+
+
+def seed_knowledge_data(conn: Connection) -> None:
+    """Mots-clés and the rubriques that accept solutions (the migration of issue 11)."""
+    conn.execute(_tags.insert(), [{"slug": s, "name": n, "retired": False} for s, n in TAGS])
+    categories = sa.table(
+        "categories",
+        sa.column("id", sa.Integer),
+        sa.column("parent_id", sa.Integer),
+        sa.column("slug", sa.String),
+        sa.column("accepts_solutions", sa.Boolean),
+    )
+    theme_ids = [
+        row[0]
+        for row in conn.execute(
+            sa.select(categories.c.id).where(categories.c.slug.in_(SOLUTION_THEMES))
+        )
+    ]
+    conn.execute(
+        categories.update()
+        .where(sa.or_(categories.c.id.in_(theme_ids), categories.c.parent_id.in_(theme_ids)))
+        .values(accepts_solutions=True)
+    )
+
+
+def seed_all(conn: Connection) -> None:
+    """Everything a fresh database holds after `comcep db upgrade` (tests reset with it)."""
+    seed_reference_data(conn)
+    seed_knowledge_data(conn)

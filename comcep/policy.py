@@ -246,6 +246,25 @@ def check_report(viewer: Viewer, post: Post, topic: Topic) -> None:
         raise Forbidden(description="Vous ne pouvez pas signaler votre propre message.")
 
 
+def check_mark_solution(viewer: Viewer, topic: Topic) -> None:
+    """The asker or the animatrice marks « réponse retenue », in rubriques that accept it."""
+    check_see_topic(viewer, topic)
+    if not topic.category.accepts_solutions:
+        raise Forbidden(description="Cette rubrique n'accepte pas de réponse retenue.")
+    if not viewer.is_staff and topic.author_id != viewer.member_id:
+        raise Forbidden(description="Seul l'auteur du sujet ou l'animatrice choisit la réponse.")
+
+
+def check_attach(viewer: Viewer, category: Category) -> None:
+    if not category.attachments_enabled and not viewer.is_staff:
+        raise Forbidden(description="Les pièces jointes sont désactivées dans cette rubrique.")
+
+
+def check_manage_tags(viewer: Viewer) -> None:
+    if not viewer.is_staff:
+        raise NotFound()
+
+
 def check_view_analytics(viewer: Viewer) -> None:
     """The comité's anonymised analyses (SPEC §8): role comite or admin only."""
     if not viewer.is_authenticated:

@@ -65,6 +65,7 @@ def load_demo_data() -> bool:
             at=opened,
         )
         topic.is_pinned = bool(spec.get("pinned"))
+        services.set_tags(topic, spec.get("tags", []))
         for answer in spec["replies"]:
             at = min(opened + timedelta(hours=answer["hours_after"]), now)
             services.reply(members[answer["author"]], topic, answer["body"], at=at)

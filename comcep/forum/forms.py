@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from wtforms import StringField, SubmitField, TextAreaField
+from flask_wtf.file import MultipleFileField
+from wtforms import SelectMultipleField, StringField, SubmitField, TextAreaField, widgets
 from wtforms.validators import DataRequired, Length, ValidationError
 
 from comcep.forms import BaseForm
@@ -47,15 +48,35 @@ def _body_field() -> TextAreaField:
     )
 
 
+def _tags_field() -> SelectMultipleField:
+    return SelectMultipleField(
+        "Mots-clés (5 au plus)",
+        validate_choice=True,
+        widget=widgets.ListWidget(prefix_label=False),
+        option_widget=widgets.CheckboxInput(),
+    )
+
+
+def _attachments_field() -> MultipleFileField:
+    return MultipleFileField(
+        "Pièces jointes",
+        description="5 fichiers au plus : PDF, documents OpenDocument ou Office, images PNG, "
+        "JPEG ou WebP, texte ou CSV.",
+    )
+
+
 class TopicForm(BaseForm):
     title = _title_field()
     body = _body_field()
+    tags = _tags_field()
+    attachments = _attachments_field()
     preview = SubmitField("Prévisualiser")
     submit = SubmitField("Publier le sujet")
 
 
 class ReplyForm(BaseForm):
     body = _body_field()
+    attachments = _attachments_field()
     preview = SubmitField("Prévisualiser")
     submit = SubmitField("Publier la réponse")
 
@@ -63,5 +84,6 @@ class ReplyForm(BaseForm):
 class EditPostForm(BaseForm):
     title = _title_field()
     body = _body_field()
+    tags = _tags_field()
     preview = SubmitField("Prévisualiser")
     submit = SubmitField("Enregistrer les modifications")

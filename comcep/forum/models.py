@@ -6,10 +6,12 @@ from datetime import datetime
 
 from sqlalchemy import (
     Boolean,
+    Column,
     ForeignKey,
     Index,
     Integer,
     String,
+    Table,
     Text,
     UniqueConstraint,
     func,
@@ -36,6 +38,8 @@ class Category(db.Model):
     group_id: Mapped[int | None] = mapped_column(ForeignKey("groups.id"), index=True)
     read_only: Mapped[bool] = mapped_column(Boolean, default=False)
     staff_topics_only: Mapped[bool] = mapped_column(Boolean, default=False)
+    accepts_solutions: Mapped[bool] = mapped_column(Boolean, default=False)
+    attachments_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     topic_count: Mapped[int] = mapped_column(Integer, default=0)
     post_count: Mapped[int] = mapped_column(Integer, default=0)
     last_post_id: Mapped[int | None] = mapped_column(
@@ -79,12 +83,19 @@ class Topic(db.Model):
     last_post_at: Mapped[datetime] = mapped_column(UTCDateTime())
     last_poster_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"), index=True)
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("topics.id"), index=True)
+    solution_post_id: Mapped[int | None] = mapped_column(
+        ForeignKey("posts.id", use_alter=True, ondelete="SET NULL"), index=True
+    )
+    solved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     category: Mapped[Category] = relationship(lazy="raise")
     author: Mapped[Member | None] = relationship(foreign_keys=[author_id], lazy="raise")
     last_poster: Mapped[Member | None] = relationship(foreign_keys=[last_poster_id], lazy="raise")
     posts: WriteOnlyMapped[Post] = relationship(
         back_populates="topic", foreign_keys="Post.topic_id"
+    )
+    tags: Mapped[list[Tag]] = relationship(
+        secondary="topic_tags", lazy="raise", order_by="Tag.name"
     )
 
     @property
@@ -152,3 +163,22 @@ class TopicRead(db.Model):
     )
     last_read_number: Mapped[int] = mapped_column(Integer, default=0)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=func.now())
+
+
+class Tag(db.Model):
+    """A mot-clé across rubriques (CPF, VAE…), curated by the animatrice."""
+
+    __tablename__ = "tags"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(60), unique=True)
+    name: Mapped[str] = mapped_column(String(80))
+    retired: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+topic_tags = Table(
+    "topic_tags",
+    db.metadata,
+    Column("topic_id", ForeignKey("topics.id", ondelete="CASCADE"), primary_key=True),
+    Column("tag_id", ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True, index=True),
+)

@@ -13,7 +13,7 @@ from werkzeug.exceptions import NotFound
 
 from comcep import policy
 from comcep.extensions import db
-from comcep.forum.models import Category, Post, PostRevision, Topic, TopicRead
+from comcep.forum.models import Category, Post, PostRevision, Tag, Topic, TopicRead, topic_tags
 from comcep.members.models import Member
 from comcep.policy import Viewer
 
@@ -137,14 +137,34 @@ def _read_number_column(member: Member) -> ColumnElement[int]:
     return case((explicit > by_date, explicit), else_=by_date).label("last_read_number")
 
 
-def category_topics(viewer: Viewer, member: Member, category: Category, page: int) -> Pagination:
+LIST_FILTERS = {"sans-reponse": "Sans réponse", "non-resolus": "Non résolus"}
+
+
+def _filtered(query: Select, list_filter: str | None) -> Select:
+    """« sans réponse »: only the opening post; « non résolus »: no réponse retenue yet, in
+    rubriques that accept one."""
+    if list_filter == "sans-reponse":
+        return query.where(Topic.post_count <= 1)
+    if list_filter == "non-resolus":
+        return query.where(Topic.solution_post_id.is_(None), Category.accepts_solutions.is_(True))
+    return query
+
+
+def category_topics(
+    viewer: Viewer, member: Member, category: Category, page: int, list_filter: str | None = None
+) -> Pagination:
     query = _topic_rows_query(viewer, member).where(Topic.category_id == category.id)
+    query = _filtered(query, list_filter)
     query = query.order_by(Topic.is_pinned.desc(), Topic.last_post_at.desc(), Topic.id.desc())
     return _rows_page(query, page)
 
 
-def active_topics(viewer: Viewer, member: Member, page: int) -> Pagination:
-    query = _topic_rows_query(viewer, member).order_by(Topic.last_post_at.desc(), Topic.id.desc())
+def active_topics(
+    viewer: Viewer, member: Member, page: int, list_filter: str | None = None
+) -> Pagination:
+    query = _filtered(_topic_rows_query(viewer, member), list_filter).order_by(
+        Topic.last_post_at.desc(), Topic.id.desc()
+    )
     return _rows_page(query, page)
 
 
@@ -161,9 +181,10 @@ def unread_topics(viewer: Viewer, member: Member, page: int) -> Pagination:
 class RowPagination(SelectPagination):
     """Pagination over multi-entity rows (db.paginate keeps only the first entity)."""
 
-    def _query_items(self) -> list[TopicRow]:
+    def _query_items(self) -> list:
         select_ = self._query_args["select"].limit(self.per_page).offset(self._query_offset)
-        return [TopicRow(*row) for row in self._query_args["session"].execute(select_)]
+        row_type = self._query_args.get("row_type", TopicRow)
+        return [row_type(*row) for row in self._query_args["session"].execute(select_)]
 
 
 def _rows_page(query: Select, page: int) -> Pagination:
@@ -300,3 +321,27 @@ def all_topic_posts(topic: Topic) -> list[Post]:
             .order_by(Post.number)
         )
     )
+
+
+def first_post_id(topic: Topic) -> int | None:
+    return db.session.scalar(select(Post.id).where(Post.topic_id == topic.id, Post.number == 1))
+
+
+def solution_post(topic: Topic) -> Post | None:
+    if topic.solution_post_id is None:
+        return None
+    post = db.session.scalar(
+        select(Post).options(joinedload(Post.author)).where(Post.id == topic.solution_post_id)
+    )
+    return post if post is not None and not post.is_hidden else None
+
+
+def tag_topics(viewer: Viewer, member: Member, tag: Tag, page: int) -> Pagination:
+    """Topics carrying a mot-clé, across rubriques, the wall applied in SQL."""
+    query = (
+        _topic_rows_query(viewer, member)
+        .join(topic_tags, topic_tags.c.topic_id == Topic.id)
+        .where(topic_tags.c.tag_id == tag.id)
+        .order_by(Topic.last_post_at.desc(), Topic.id.desc())
+    )
+    return _rows_page(query, page)

@@ -9,8 +9,9 @@ from sqlalchemy import case, func, select, update
 
 from comcep import outbox
 from comcep.dialects import upsert
+from comcep.errors import ComcepError
 from comcep.extensions import db, utcnow
-from comcep.forum.models import Category, Post, PostRevision, Topic, TopicRead
+from comcep.forum.models import Category, Post, PostRevision, Tag, Topic, TopicRead, topic_tags
 from comcep.members.models import Member
 from comcep.moderation import settings
 from comcep.rendering import render_markdown, slugify
@@ -219,3 +220,68 @@ def refresh_topic_stats(topic_ids: list[int]) -> None:
         else:
             values.update(last_post_id=None, last_post_number=0)
         db.session.execute(update(Topic).where(Topic.id == topic_id).values(**values))
+
+
+# --- Solutions and mots-clés (issue 11) ---------------------------------------------
+
+MAX_TAGS = 5
+
+
+def set_tags(topic: Topic, slugs: list[str]) -> None:
+    """Replace a topic's mots-clés (0 to 5 active ones, given by slug)."""
+    slugs = list(dict.fromkeys(s for s in slugs if s))
+    if len(slugs) > MAX_TAGS:
+        raise ComcepError(f"{MAX_TAGS} mots-clés au plus par sujet.")
+    tags = list(db.session.scalars(select(Tag).where(Tag.slug.in_(slugs), Tag.retired.is_(False))))
+    if len(tags) != len(slugs):
+        raise ComcepError("Mot-clé inconnu : choisissez dans la liste.")
+    db.session.execute(topic_tags.delete().where(topic_tags.c.topic_id == topic.id))
+    if tags:
+        db.session.execute(
+            topic_tags.insert(), [{"topic_id": topic.id, "tag_id": tag.id} for tag in tags]
+        )
+    indexing.enqueue_topics([topic.id])
+
+
+def mark_solution(actor: Member, topic: Topic, post: Post) -> None:
+    """« Réponse retenue »: one reply per topic; marking another one replaces it."""
+    if post.topic_id != topic.id or post.number == 1 or post.is_hidden:
+        raise ComcepError("Choisissez une réponse visible de ce sujet.")
+    topic.solution_post_id = post.id
+    topic.solved_at = utcnow()
+    db.session.flush()
+
+
+def withdraw_solution(topic: Topic) -> None:
+    topic.solution_post_id = None
+    topic.solved_at = None
+    db.session.flush()
+
+
+def create_tag(name: str) -> Tag:
+    slug = slugify(name, 60)
+    if db.session.scalar(select(Tag.id).where(Tag.slug == slug)) is not None:
+        raise ComcepError("Ce mot-clé existe déjà.")
+    tag = Tag(slug=slug, name=name.strip(), retired=False)
+    db.session.add(tag)
+    db.session.flush()
+    return tag
+
+
+def merge_tags(source: Tag, target: Tag) -> list[int]:
+    """Move every topic of `source` to `target`, then retire `source` (nothing deleted)."""
+    if source.id == target.id:
+        raise ComcepError("Choisissez deux mots-clés différents.")
+    topic_ids = list(
+        db.session.scalars(select(topic_tags.c.topic_id).where(topic_tags.c.tag_id == source.id))
+    )
+    already = set(
+        db.session.scalars(select(topic_tags.c.topic_id).where(topic_tags.c.tag_id == target.id))
+    )
+    db.session.execute(topic_tags.delete().where(topic_tags.c.tag_id == source.id))
+    new_rows = [{"topic_id": t, "tag_id": target.id} for t in topic_ids if t not in already]
+    if new_rows:
+        db.session.execute(topic_tags.insert(), new_rows)
+    source.retired = True
+    indexing.enqueue_topics(topic_ids)
+    return topic_ids

@@ -7,13 +7,19 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 
 from comcep import policy
+from comcep.attachments.services import attach, read_uploads
+from comcep.errors import ComcepError
 from comcep.extensions import db
-from comcep.forms import ConfirmForm
-from comcep.forum import queries, services
+from comcep.forms import ConfirmForm, choices
+from comcep.forum import knowledge, queries, services
 from comcep.forum.forms import EditPostForm, ReplyForm, TopicForm
+from comcep.forum.models import Category
+from comcep.members.models import Member
+from comcep.moderation.services import log
+from comcep.notifications import services as notifications
 from comcep.notifications.models import LEVEL_LABELS
 from comcep.notifications.services import topic_level
-from comcep.policy import TopicActions, current_viewer
+from comcep.policy import TopicActions, Viewer, current_viewer
 from comcep.rendering import quote_markdown, render_markdown
 
 bp = Blueprint("forum", __name__)
@@ -22,6 +28,11 @@ bp = Blueprint("forum", __name__)
 def _page_arg() -> int:
     page = request.args.get("page", 1, type=int)
     return page if page and page > 0 else 1
+
+
+def _list_filter() -> str | None:
+    value = request.args.get("filtre")
+    return value if value in queries.LIST_FILTERS else None
 
 
 def _preview_of(form: TopicForm | ReplyForm | EditPostForm) -> str | None:
@@ -44,9 +55,13 @@ def index() -> ResponseReturnValue:
 def category(slug: str) -> ResponseReturnValue:
     viewer = current_viewer()
     category = queries.get_category_or_404(viewer, slug)
-    topics = queries.category_topics(viewer, current_user, category, _page_arg())
+    list_filter = _list_filter()
+    topics = queries.category_topics(viewer, current_user, category, _page_arg(), list_filter)
     return render_template(
         "forum/category.html",
+        list_filter=list_filter,
+        filters=queries.LIST_FILTERS,
+        tags=knowledge.tags_by_topic([row.topic.id for row in topics.items]),
         category=category,
         subcategories=queries.subcategory_rows(viewer, category),
         topics=topics,
@@ -61,15 +76,41 @@ def new_topic(slug: str) -> ResponseReturnValue:
     category = queries.get_category_or_404(viewer, slug)
     policy.check_create_topic(viewer, category)
     form = TopicForm()
-    if request.method == "GET" or form.preview.data or not form.validate_on_submit():
-        status = 400 if request.method == "POST" and form.errors else 200
-        return render_template(
-            "forum/new_topic.html", category=category, form=form, preview=_preview_of(form)
-        ), status
-    topic = services.create_topic(current_user, category, form.title.data, form.body.data)
-    db.session.commit()
-    flash("Votre sujet est publié.", "success")
-    return redirect(url_for("forum.topic", topic_id=topic.id, slug=topic.slug))
+    form.tags.choices = _tag_choices()
+    if request.method == "POST" and not form.preview.data and form.validate_on_submit():
+        try:
+            uploads = _uploads(viewer, category)
+            topic = services.create_topic(current_user, category, form.title.data, form.body.data)
+            services.set_tags(topic, form.tags.data or [])
+            if uploads:
+                attach(current_user, queries.first_post_id(topic), uploads)
+        except ComcepError as error:
+            db.session.rollback()
+            form.attachments.errors.append(error.message)
+        else:
+            db.session.commit()
+            flash("Votre sujet est publié.", "success")
+            return redirect(url_for("forum.topic", topic_id=topic.id, slug=topic.slug))
+    status = 400 if request.method == "POST" and form.errors else 200
+    return render_template(
+        "forum/new_topic.html",
+        category=category,
+        form=form,
+        preview=_preview_of(form),
+        can_attach=policy.can(policy.check_attach, viewer, category),
+    ), status
+
+
+def _tag_choices() -> list:
+    return choices((tag.slug, tag.name) for tag in knowledge.active_tags())
+
+
+def _uploads(viewer: Viewer, category: Category) -> list:
+    """Read and check the files first: no database lock is held while bytes arrive."""
+    uploads = read_uploads(request.files.getlist("attachments"))
+    if uploads and not policy.can(policy.check_attach, viewer, category):
+        raise ComcepError("Les pièces jointes sont désactivées dans cette rubrique.")
+    return uploads
 
 
 @bp.get("/t/<int:topic_id>")
@@ -90,6 +131,10 @@ def topic(topic_id: int, slug: str | None = None) -> ResponseReturnValue:
         "forum/topic.html",
         topic=topic,
         posts=posts,
+        attachments=knowledge.attachments_by_post([p.id for p in posts]),
+        tags=knowledge.tags_by_topic([topic.id]).get(topic.id, []),
+        solution=queries.solution_post(topic),
+        can_mark=policy.can(policy.check_mark_solution, viewer, topic),
         page=page,
         page_count=page_count,
         actions=TopicActions.for_topic(viewer, topic),
@@ -125,15 +170,27 @@ def reply(topic_id: int) -> ResponseReturnValue:
             if quoted_topic.id == topic.id and not quoted.is_hidden:
                 name = quoted.author.display_name if quoted.author else "Ancien membre"
                 form.body.data = quote_markdown(name, quoted.body_source, quoted.id)
-    if request.method == "GET" or form.preview.data or not form.validate_on_submit():
-        status = 400 if request.method == "POST" and form.errors else 200
-        return render_template(
-            "forum/reply.html", topic=topic, form=form, preview=_preview_of(form)
-        ), status
-    post = services.reply(current_user, topic, form.body.data)
-    db.session.commit()
-    flash("Votre réponse est publiée.", "success")
-    return redirect(url_for("forum.post", post_id=post.id))
+    if request.method == "POST" and not form.preview.data and form.validate_on_submit():
+        try:
+            uploads = _uploads(viewer, topic.category)
+            post = services.reply(current_user, topic, form.body.data)
+            if uploads:
+                attach(current_user, post.id, uploads)
+        except ComcepError as error:
+            db.session.rollback()
+            form.attachments.errors.append(error.message)
+        else:
+            db.session.commit()
+            flash("Votre réponse est publiée.", "success")
+            return redirect(url_for("forum.post", post_id=post.id))
+    status = 400 if request.method == "POST" and form.errors else 200
+    return render_template(
+        "forum/reply.html",
+        topic=topic,
+        form=form,
+        preview=_preview_of(form),
+        can_attach=policy.can(policy.check_attach, viewer, topic.category),
+    ), status
 
 
 @bp.get("/p/<int:post_id>")
@@ -153,16 +210,29 @@ def edit_post(post_id: int) -> ResponseReturnValue:
     viewer = current_viewer()
     post, topic = queries.get_post_or_404(viewer, post_id)
     policy.check_edit_post(viewer, post, topic)
-    form = EditPostForm(data={"title": topic.title, "body": post.body_source})
+    current_tags = [t.slug for t in knowledge.tags_by_topic([topic.id]).get(topic.id, [])]
+    form = EditPostForm(data={"title": topic.title, "body": post.body_source, "tags": current_tags})
     if post.number != 1:
         del form.title
+        del form.tags
+    else:
+        form.tags.choices = _tag_choices()
     if request.method == "GET" or form.preview.data or not form.validate_on_submit():
         status = 400 if request.method == "POST" and form.errors else 200
         return render_template(
             "forum/edit_post.html", topic=topic, post=post, form=form, preview=_preview_of(form)
         ), status
     title = form.title.data if post.number == 1 else None
-    services.edit_post(current_user, post, topic, form.body.data, title)
+    try:
+        services.edit_post(current_user, post, topic, form.body.data, title)
+        if post.number == 1:
+            services.set_tags(topic, form.tags.data or [])
+    except ComcepError as error:
+        db.session.rollback()
+        form.body.errors.append(error.message)
+        return render_template(
+            "forum/edit_post.html", topic=topic, post=post, form=form, preview=None
+        ), 400
     db.session.commit()
     flash("Le message est modifié ; la version précédente est conservée.", "success")
     return redirect(url_for("forum.post", post_id=post.id))
@@ -186,6 +256,7 @@ def unread() -> ResponseReturnValue:
     return render_template(
         "forum/topic_list.html",
         topics=topics,
+        tags=knowledge.tags_by_topic([row.topic.id for row in topics.items]),
         title="Messages non lus",
         empty="Vous avez tout lu. Bravo !",
         mark_form=ConfirmForm(),
@@ -195,10 +266,14 @@ def unread() -> ResponseReturnValue:
 @bp.get("/actifs")
 @login_required
 def active() -> ResponseReturnValue:
-    topics = queries.active_topics(current_viewer(), current_user, _page_arg())
+    list_filter = _list_filter()
+    topics = queries.active_topics(current_viewer(), current_user, _page_arg(), list_filter)
     return render_template(
         "forum/topic_list.html",
         topics=topics,
+        list_filter=list_filter,
+        filters=queries.LIST_FILTERS,
+        tags=knowledge.tags_by_topic([row.topic.id for row in topics.items]),
         title="Sujets actifs",
         empty="Aucun sujet pour le moment.",
         mark_form=ConfirmForm(),
@@ -215,3 +290,106 @@ def mark_all_read() -> ResponseReturnValue:
     db.session.commit()
     flash("Tous les forums sont marqués comme lus.", "success")
     return redirect(url_for("forum.index"))
+
+
+@bp.post("/p/<int:post_id>/solution")
+@login_required
+def solution(post_id: int) -> ResponseReturnValue:
+    """Mark (or withdraw) « réponse retenue »: the asker or the animatrice."""
+    viewer = current_viewer()
+    post, topic = queries.get_post_or_404(viewer, post_id)
+    policy.check_mark_solution(viewer, topic)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        if topic.solution_post_id == post.id:
+            services.withdraw_solution(topic)
+            message = "La réponse retenue est retirée."
+        else:
+            services.mark_solution(current_user, topic, post)
+            if post.author_id and post.author_id != current_user.id:
+                author = db.session.get(Member, post.author_id)
+                notifications.notify(
+                    author, "solution", actor=current_user, topic=topic, post_id=post.id
+                )
+            message = "Cette réponse est retenue comme solution."
+        if viewer.is_staff and topic.author_id != viewer.member_id:
+            log(current_user, "solution", "post", post.id, topic_id=topic.id)
+    except ComcepError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        return redirect(url_for("forum.post", post_id=post.id)), 303
+    db.session.commit()
+    flash(message, "success")
+    return redirect(url_for("forum.post", post_id=post.id))
+
+
+@bp.get("/outils")
+@login_required
+def tools() -> ResponseReturnValue:
+    family = request.args.get("type") or None
+    tag_slug = request.args.get("mot-cle") or None
+    tag = next((t for t in knowledge.active_tags() if t.slug == tag_slug), None)
+    rows = knowledge.tools(current_viewer(), _page_arg(), family, tag)
+    return render_template(
+        "forum/tools.html",
+        rows=rows,
+        families=knowledge.FAMILIES,
+        family=family,
+        tag=tag,
+        all_tags=knowledge.active_tags(),
+    )
+
+
+@bp.get("/mots-cles")
+@login_required
+def tags() -> ResponseReturnValue:
+    return render_template("forum/tags.html", tags=knowledge.tag_counts(current_viewer()))
+
+
+@bp.get("/mots-cles/<slug>")
+@login_required
+def tag(slug: str) -> ResponseReturnValue:
+    viewer = current_viewer()
+    tag = knowledge.get_tag_or_404(slug)
+    topics = queries.tag_topics(viewer, current_user, tag, _page_arg())
+    return render_template(
+        "forum/tag.html",
+        tag=tag,
+        topics=topics,
+        tags=knowledge.tags_by_topic([row.topic.id for row in topics.items]),
+    )
+
+
+@bp.route("/mots-cles/gestion", methods=["GET", "POST"])
+@login_required
+def manage_tags() -> ResponseReturnValue:
+    """The animatrice curates the list: create, rename, merge, retire (journaled)."""
+    policy.check_manage_tags(current_viewer())
+    if request.method == "POST":
+        if not ConfirmForm().validate_on_submit():
+            abort(400)
+        action = request.form.get("action")
+        name = (request.form.get("name") or "").strip()
+        by_id = {str(t.id): t for t in knowledge.all_tags()}
+        tag = by_id.get(request.form.get("tag", ""))
+        try:
+            if action == "create" and 2 <= len(name) <= 80:
+                tag = services.create_tag(name)
+            elif action == "rename" and tag and 2 <= len(name) <= 80:
+                tag.name = name
+            elif action == "merge" and tag and request.form.get("target") in by_id:
+                services.merge_tags(tag, by_id[request.form["target"]])
+            elif action in ("retire", "restore") and tag:
+                tag.retired = action == "retire"
+            else:
+                raise ComcepError("Action ou nom invalide (2 à 80 caractères).")
+            log(current_user, f"tag_{action}", "tag", tag.id, details={"nom": name or tag.name})
+        except ComcepError as error:
+            db.session.rollback()
+            flash(error.message, "error")
+            return redirect(url_for("forum.manage_tags")), 303
+        db.session.commit()
+        flash("La liste des mots-clés est mise à jour.", "success")
+        return redirect(url_for("forum.manage_tags"))
+    return render_template("forum/tags_manage.html", tags=knowledge.all_tags(), form=ConfirmForm())

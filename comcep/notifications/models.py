@@ -23,6 +23,7 @@ KINDS = {
     "quote": "a cité votre message",
     "mention": "vous a mentionné·e",
     "relay": "a relayé votre échange auprès des pairs",
+    "solution": "a retenu votre réponse comme solution",
     "report_decided": "a traité votre signalement",
     "registration": "a traité votre demande d'inscription",
 }

@@ -11,7 +11,7 @@ from sqlalchemy import Select, func, select
 
 from comcep import outbox
 from comcep.extensions import db
-from comcep.forum.models import Category, Post, Topic
+from comcep.forum.models import Category, Post, Tag, Topic, topic_tags
 from comcep.rendering import html_to_text
 from comcep.search.backend import SearchBackend, SearchDocument, fingerprint
 from comcep.search.whoosh_backend import WhooshBackend
@@ -59,7 +59,27 @@ def _documents_query() -> Select:
     )
 
 
-def _document(row: tuple) -> SearchDocument:
+def _tags_for(topic_ids: set[int]) -> dict[int, tuple[str, ...]]:
+    if not topic_ids:
+        return {}
+    rows = db.session.execute(
+        select(topic_tags.c.topic_id, Tag.slug)
+        .join(Tag, Tag.id == topic_tags.c.tag_id)
+        .where(topic_tags.c.topic_id.in_(sorted(topic_ids)))
+        .order_by(Tag.slug)
+    )
+    result: dict[int, tuple[str, ...]] = {}
+    for topic_id, slug in rows:
+        result[topic_id] = (*result.get(topic_id, ()), slug)
+    return result
+
+
+def _documents(rows: list) -> list[SearchDocument]:
+    tags = _tags_for({row[1] for row in rows})
+    return [_document(row, tags.get(row[1], ())) for row in rows]
+
+
+def _document(row: tuple, tags: tuple[str, ...] = ()) -> SearchDocument:
     (
         post_id,
         topic_id,
@@ -84,12 +104,13 @@ def _document(row: tuple) -> SearchDocument:
         created_at=created_at,
         is_hidden=bool(post_hidden or topic_hidden),
         is_first_post=number == 1,
+        tags=tags,
     )
 
 
 def _apply_posts(post_ids: list[int]) -> None:
     rows = db.session.execute(_documents_query().where(Post.id.in_(post_ids))).all()
-    docs = [_document(row) for row in rows]
+    docs = _documents(rows)
     found = {doc.post_id for doc in docs}
     backend = get_backend()
     backend.upsert(docs)
@@ -122,8 +143,7 @@ def iter_documents(batch_size: int = 2000) -> Iterator[SearchDocument]:
         ).all()
         if not rows:
             return
-        for row in rows:
-            yield _document(row)
+        yield from _documents(rows)
         last_id = rows[-1][0]
 
 

@@ -49,6 +49,7 @@ def search() -> ResponseReturnValue:
         date_from=form.du.data,
         date_to=form.au.data,
         titles_only=bool(form.titres.data),
+        tag=(request.args.get("tag") or None),
         sort="date" if form.tri.data == "date" else "relevance",
         page=max(request.args.get("page", 1, type=int) or 1, 1),
         per_page=PER_PAGE,

@@ -1,0 +1,455 @@
+"""Aggregate SQL for the comité's analyses: every figure is a GROUP BY, never a loop over posts.
+
+Definitions (SPEC §8; also written on the page):
+
+- a **message** is a visible post: the post is not hidden (moderated or awaiting
+  pre-moderation) and its topic is not hidden; the opening post counts as a message;
+- a **topic** counts when it is not hidden; it belongs to the period of its creation, a message
+  to the period of its posting;
+- the **thème** of a topic is the top-level category of its rubrique *at report time* (a topic
+  moved since is counted where it is now); a topic sitting directly in a thème belongs to it;
+- a **member** is an admitted account (registration approved; active, suspended, or left after
+  being a member), counted from its admission (`decided_at`, or `created_at` for accounts made
+  by an admin) until it leaves (`left_at`);
+- the **first reply** of a topic is its earliest visible post (by date, then number) with
+  number > 1 whose author is not the topic's author; it may come after the period's end (delays
+  are measured at report time). A topic without one is « sans réponse »;
+- a first reply is **cross-network** when the replier's network (or organisation) differs from
+  the asker's; topics where either network is unknown are left out of that share.
+
+Periods are half-open UTC intervals [start, end) computed by `report.Period` from Europe/Paris
+calendar dates; months are Europe/Paris months (see `month_of`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Float,
+    Integer,
+    String,
+    and_,
+    case,
+    cast,
+    extract,
+    func,
+    literal,
+    or_,
+    select,
+    union_all,
+)
+from sqlalchemy.orm import aliased
+
+from comcep.extensions import UTCDateTime, db
+from comcep.forum.models import Category, Post, Topic
+from comcep.members.models import Member, Network
+
+TIMEZONE = "Europe/Paris"
+BEFORE = "0000-00"  # month bucket of what happened before the period (cumulative baselines)
+FIRST_REPLY_TARGET_SECONDS = 48 * 3600
+
+
+def _dialect() -> str:
+    return db.session.get_bind().dialect.name
+
+
+def _at(value: datetime) -> ColumnElement[datetime]:
+    """A bound timestamp processed like the columns (naive UTC text on SQLite)."""
+    return literal(value, UTCDateTime())
+
+
+def month_of(column: ColumnElement[Any]) -> ColumnElement[str]:
+    """'YYYY-MM' of a UTC timestamp, in Europe/Paris time.
+
+    PostgreSQL converts with the time zone database. SQLite has none: a UTC instant belongs to
+    the Paris month of the instant shifted by the offset in force at the *next* month start,
+    which is +2 h for UTC months March to September (1 April … 1 October fall in summer time)
+    and +1 h otherwise. Month starts never fall inside a DST change (EU rules, last Sundays of
+    March and October), so the shift is exact for every date since 1996.
+    """
+    if _dialect() == "postgresql":
+        return func.to_char(func.timezone(TIMEZONE, column), "YYYY-MM")
+    utc_month = cast(func.strftime("%m", column), Integer)
+    shift = case((utc_month.between(3, 9), "+2 hours"), else_="+1 hours")
+    return func.strftime("%Y-%m", column, shift)
+
+
+def _seconds_between(later: ColumnElement[Any], earlier: ColumnElement[Any]) -> ColumnElement:
+    """Whole seconds from `earlier` to `later`, as a float, on both databases."""
+    if _dialect() == "postgresql":
+        return cast(func.round(extract("epoch", later - earlier)), Float)
+    return cast(func.round((func.julianday(later) - func.julianday(earlier)) * 86400.0), Float)
+
+
+def _visible_topic() -> ColumnElement[bool]:
+    return Topic.is_hidden.is_(False)
+
+
+def _visible_post() -> ColumnElement[bool]:
+    return and_(Post.is_hidden.is_(False), Topic.is_hidden.is_(False))
+
+
+def _between(column: ColumnElement[Any], start: datetime, end: datetime) -> ColumnElement[bool]:
+    return and_(column >= _at(start), column < _at(end))
+
+
+# --- Categories and content ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CategoryInfo:
+    id: int
+    parent_id: int | None
+    name: str
+    position: int
+
+
+def category_tree() -> list[CategoryInfo]:
+    """Every category (thèmes and rubriques) in display order; names only, no content."""
+    rows = db.session.execute(
+        select(Category.id, Category.parent_id, Category.name, Category.position).order_by(
+            Category.position, Category.id
+        )
+    ).all()
+    return [CategoryInfo(*row) for row in rows]
+
+
+@dataclass(frozen=True)
+class Tally:
+    """A count and the number of distinct members behind it (for suppression)."""
+
+    count: int = 0
+    people: int = 0
+
+
+@dataclass(frozen=True)
+class ContentCounts:
+    topics: dict[int, Tally]  # by category id
+    messages: dict[int, Tally]  # by category id
+    theme_messages: dict[int, Tally]  # by thème id: people are the thème's distinct writers
+    total_messages: Tally
+
+
+def content_counts(start: datetime, end: datetime) -> ContentCounts:
+    """Topics and messages of the period by category, thème and overall, in one query.
+
+    Distinct writers cannot be added up across rubriques, so the thème and overall levels are
+    grouped on their own (UNION ALL of four GROUP BYs).
+    """
+    theme_id = func.coalesce(Category.parent_id, Category.id)
+    topics = (
+        select(
+            literal("topics", String).label("level"),
+            Topic.category_id.label("key"),
+            func.count(Topic.id).label("n"),
+            func.count(Topic.author_id.distinct()).label("people"),
+        )
+        .where(_visible_topic(), _between(Topic.created_at, start, end))
+        .group_by(Topic.category_id)
+    )
+
+    def messages(level: str, key: ColumnElement[Any]) -> Any:
+        query = (
+            select(
+                literal(level, String),
+                key,
+                func.count(Post.id),
+                func.count(Post.author_id.distinct()),
+            )
+            .select_from(Post)
+            .join(Topic, Topic.id == Post.topic_id)
+            .where(_visible_post(), _between(Post.created_at, start, end))
+        )
+        if level == "themes":
+            query = query.join(Category, Category.id == Topic.category_id)
+        return query.group_by(key) if level != "total" else query
+
+    rows = db.session.execute(
+        union_all(
+            topics,
+            messages("messages", Topic.category_id),
+            messages("themes", theme_id),
+            messages("total", literal(0, Integer)),
+        )
+    ).all()
+    result: dict[str, dict[int, Tally]] = {"topics": {}, "messages": {}, "themes": {}, "total": {}}
+    for level, key, n, people in rows:
+        result[level][key] = Tally(n, people)
+    return ContentCounts(
+        topics=result["topics"],
+        messages=result["messages"],
+        theme_messages=result["themes"],
+        total_messages=result["total"].get(0, Tally()),
+    )
+
+
+# --- Members ---------------------------------------------------------------------------
+
+
+def _admitted() -> ColumnElement[bool]:
+    return and_(
+        Member.registration_status == "approved",
+        Member.state.in_(("active", "suspended", "left")),
+    )
+
+
+def _joined_at() -> ColumnElement[datetime]:
+    return func.coalesce(Member.decided_at, Member.created_at, type_=UTCDateTime())
+
+
+def _member_at(end: datetime) -> ColumnElement[bool]:
+    """Admitted before `end` and not gone before it."""
+    return and_(
+        _admitted(),
+        _joined_at() < _at(end),
+        or_(Member.left_at.is_(None), Member.left_at >= _at(end)),
+    )
+
+
+@dataclass(frozen=True)
+class NetworkCount:
+    id: int
+    code: str
+    name: str
+    kind: str
+    members: int
+
+
+def members_by_network(end: datetime) -> list[NetworkCount]:
+    """Every network and organisation with its members at `end` (zero rows included)."""
+    counted = (
+        select(Member.network_id, func.count(Member.id).label("members"))
+        .where(_member_at(end))
+        .group_by(Member.network_id)
+        .subquery()
+    )
+    rows = db.session.execute(
+        select(
+            Network.id,
+            Network.code,
+            Network.name,
+            Network.kind,
+            func.coalesce(counted.c.members, 0),
+        )
+        .outerjoin(counted, counted.c.network_id == Network.id)
+        .where(or_(Network.active.is_(True), counted.c.members > 0))
+        .order_by(Network.position, Network.id)
+    ).all()
+    return [NetworkCount(*row) for row in rows]
+
+
+@dataclass(frozen=True)
+class MemberMonth:
+    statut: str
+    month: str  # 'YYYY-MM', or BEFORE for the baseline
+    joined: int
+    left: int
+
+
+def member_growth(start: datetime, end: datetime) -> list[MemberMonth]:
+    """Admissions and departures by statut and Paris month, with a baseline before `start`."""
+
+    def bucket(column: ColumnElement[datetime]) -> ColumnElement[str]:
+        return case((column < _at(start), BEFORE), else_=month_of(column))
+
+    joined = _joined_at()
+    events = union_all(
+        select(
+            Member.statut.label("statut"),
+            bucket(joined).label("month"),
+            literal(1, Integer).label("joined"),
+            literal(0, Integer).label("left"),
+        ).where(_admitted(), joined < _at(end)),
+        select(
+            Member.statut, bucket(Member.left_at), literal(0, Integer), literal(1, Integer)
+        ).where(_admitted(), Member.left_at.is_not(None), Member.left_at < _at(end)),
+    ).subquery()
+    rows = db.session.execute(
+        select(
+            events.c.statut,
+            events.c.month,
+            func.sum(events.c.joined),
+            func.sum(events.c.left),
+        ).group_by(events.c.statut, events.c.month)
+    ).all()
+    return [MemberMonth(statut, month, int(j), int(lft)) for statut, month, j, lft in rows]
+
+
+def messages_by_month(start: datetime, end: datetime) -> dict[str, Tally]:
+    """Visible messages posted in each Paris month of the period, with their distinct authors."""
+    month = month_of(Post.created_at)
+    rows = db.session.execute(
+        select(month, func.count(Post.id), func.count(Post.author_id.distinct()))
+        .join(Topic, Topic.id == Post.topic_id)
+        .where(_visible_post(), _between(Post.created_at, start, end))
+        .group_by(month)
+    ).all()
+    return {m: Tally(n, people) for m, n, people in rows}
+
+
+# --- Responsiveness --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Responsiveness:
+    topics: int
+    askers: int
+    answered: int
+    repliers: int
+    within_48h: int
+    cross_network: int
+    cross_network_base: int
+    median_seconds: float | None
+
+
+def responsiveness(start: datetime, end: datetime) -> Responsiveness:
+    """First-reply figures for the topics opened in the period, in one query.
+
+    One row per topic (its first reply found with ROW_NUMBER), then one aggregate row. The
+    median is PostgreSQL's percentile_cont; SQLite has no median, so there it is the middle
+    row(s) of the per-topic delays taken with ORDER BY … LIMIT/OFFSET, still in SQL.
+    """
+    asked = (
+        select(
+            Topic.id.label("topic_id"),
+            Topic.author_id.label("asker_id"),
+            Topic.created_at.label("asked_at"),
+        )
+        .where(_visible_topic(), _between(Topic.created_at, start, end))
+        .cte("asked")
+    )
+    other_author = or_(
+        asked.c.asker_id.is_(None),
+        Post.author_id.is_(None),
+        Post.author_id != asked.c.asker_id,
+    )
+    replies = (
+        select(
+            Post.topic_id,
+            Post.author_id,
+            Post.created_at,
+            func.row_number()
+            .over(partition_by=Post.topic_id, order_by=(Post.created_at, Post.number))
+            .label("rank"),
+        )
+        .join(asked, asked.c.topic_id == Post.topic_id)
+        .where(Post.number > 1, Post.is_hidden.is_(False), other_author)
+        .subquery("replies")
+    )
+    asker = aliased(Member)
+    replier = aliased(Member)
+    per_topic = (
+        select(
+            asked.c.topic_id,
+            asked.c.asker_id,
+            asker.network_id.label("asker_network"),
+            replies.c.author_id.label("replier_id"),
+            replier.network_id.label("replier_network"),
+            _seconds_between(replies.c.created_at, asked.c.asked_at).label("delay"),
+            replies.c.created_at.label("replied_at"),
+        )
+        .select_from(asked)
+        .outerjoin(replies, and_(replies.c.topic_id == asked.c.topic_id, replies.c.rank == 1))
+        .outerjoin(asker, asker.id == asked.c.asker_id)
+        .outerjoin(replier, replier.id == replies.c.author_id)
+        .cte("per_topic")
+    )
+    t = per_topic.c
+    answered = t.replied_at.is_not(None)
+    both_known = and_(answered, t.asker_network.is_not(None), t.replier_network.is_not(None))
+    row = db.session.execute(
+        select(
+            func.count(t.topic_id),
+            func.count(t.asker_id.distinct()),
+            func.count(t.replied_at),
+            func.count(t.replier_id.distinct()),
+            func.coalesce(
+                func.sum(case((t.delay <= FIRST_REPLY_TARGET_SECONDS, 1), else_=0)), 0
+            ),
+            func.coalesce(
+                func.sum(
+                    case((and_(both_known, t.asker_network != t.replier_network), 1), else_=0)
+                ),
+                0,
+            ),
+            func.coalesce(func.sum(case((both_known, 1), else_=0)), 0),
+            _median(per_topic),
+        ).select_from(per_topic)
+    ).one()
+    median = float(row[7]) if row[7] is not None else None
+    return Responsiveness(*(int(v) for v in row[:7]), median_seconds=median)
+
+
+def _median(per_topic: Any) -> ColumnElement[Any]:
+    delay = per_topic.c.delay
+    if _dialect() == "postgresql":
+        return func.percentile_cont(0.5).within_group(delay)
+    count = select(func.count(delay)).select_from(per_topic).scalar_subquery()
+    middle = (
+        select(delay.label("delay"))
+        .where(delay.is_not(None))
+        .order_by(delay)
+        .limit(2 - count % 2)
+        .offset((count - 1) / 2)
+        .subquery("middle")
+    )
+    return select(func.avg(middle.c.delay)).scalar_subquery()
+
+
+# --- Activity by network ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NetworkActivity:
+    topics: Tally
+    replies: Tally
+
+
+def activity_by_network(start: datetime, end: datetime) -> dict[int | None, NetworkActivity]:
+    """Topics opened and replies given in the period by the members of each network."""
+    opened = select(
+        Topic.author_id.label("author_id"), literal(1, Integer).label("is_topic")
+    ).where(_visible_topic(), _between(Topic.created_at, start, end))
+    replied = (
+        select(Post.author_id, literal(0, Integer))
+        .join(Topic, Topic.id == Post.topic_id)
+        .where(_visible_post(), Post.number > 1, _between(Post.created_at, start, end))
+    )
+    items = union_all(opened, replied).subquery()
+    is_topic = items.c.is_topic == 1
+    rows = db.session.execute(
+        select(
+            Member.network_id,
+            func.coalesce(func.sum(items.c.is_topic), 0),
+            func.count(case((is_topic, items.c.author_id)).distinct()),
+            func.coalesce(func.sum(1 - items.c.is_topic), 0),
+            func.count(case((~is_topic, items.c.author_id)).distinct()),
+        )
+        .select_from(items)
+        .join(Member, Member.id == items.c.author_id)
+        .group_by(Member.network_id)
+    ).all()
+    return {
+        network_id: NetworkActivity(Tally(int(t), tp), Tally(int(r), rp))
+        for network_id, t, tp, r, rp in rows
+    }
+
+
+def first_activity() -> datetime | None:
+    """When the community started: the earliest admission or message (one query)."""
+    first_member = select(func.min(_joined_at())).where(_admitted()).scalar_subquery()
+    first_post = select(func.min(Post.created_at)).scalar_subquery()
+    row = db.session.execute(select(first_member, first_post)).one()
+    values = [_as_datetime(v) for v in row if v is not None]
+    return min(values) if values else None
+
+
+def _as_datetime(value: datetime | str) -> datetime:
+    """min() over SQLite text may come back untyped; parse it as the stored UTC text."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)

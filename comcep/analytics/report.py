@@ -1,0 +1,266 @@
+"""The comité's report: periods, the anonymised tables, and their JSON and CSV forms.
+
+The same functions feed the page, its CSV downloads and `comcep analytics report`, so the three
+always agree. Every figure goes through `anonymise` before it leaves this module.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date
+
+from comcep.analytics import queries
+from comcep.analytics.anonymise import (
+    SMALL,
+    count_cell,
+    is_small,
+    member_cell,
+    rounded,
+    share,
+)
+from comcep.analytics.queries import Tally
+
+PARIS = ZoneInfo(queries.TIMEZONE)
+
+PRESETS = {
+    "trimestre": "Dernier trimestre complet",
+    "annee": "Cette année",
+    "lancement": "Depuis le lancement",
+    "dates": "Dates choisies",
+}
+DEFAULT_PRESET = "trimestre"
+
+
+# --- Periods ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Period:
+    """Calendar dates in Europe/Paris, both included: [first 00:00, last + 1 day 00:00)."""
+
+    first: date
+    last: date
+    preset: str = "dates"
+
+    @property
+    def start(self) -> datetime:
+        """The first instant of the period, in UTC."""
+        return datetime.combine(self.first, time(0), tzinfo=PARIS).astimezone(UTC)
+
+    @property
+    def end(self) -> datetime:
+        """The first instant after the period (excluded), in UTC."""
+        following = self.last + timedelta(days=1)
+        return datetime.combine(following, time(0), tzinfo=PARIS).astimezone(UTC)
+
+    @property
+    def months(self) -> list[str]:
+        """Every Paris month the period touches, 'YYYY-MM', in order."""
+        year, month = self.first.year, self.first.month
+        months = []
+        while (year, month) <= (self.last.year, self.last.month):
+            months.append(f"{year:04d}-{month:02d}")
+            year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+        return months
+
+    @property
+    def label(self) -> str:
+        return f"du {_date_fr(self.first)} au {_date_fr(self.last)}"
+
+    @property
+    def query_args(self) -> dict[str, str]:
+        """Explicit dates, so that a link (a CSV download) keeps meaning the same period."""
+        return {"du": self.first.isoformat(), "au": self.last.isoformat()}
+
+    def as_json(self) -> dict[str, str]:
+        return {"from": self.first.isoformat(), "to": self.last.isoformat(), "timezone": "Europe/Paris"}
+
+
+def _date_fr(value: date) -> str:
+    text = format_date(value, "d MMMM yyyy", locale="fr_FR")
+    return "1er" + text[1:] if value.day == 1 else text
+
+
+def month_label(month: str) -> str:
+    """'2025-01' → « janv. 2025 »."""
+    year, number = (int(part) for part in month.split("-"))
+    return format_date(date(year, number, 1), "MMM yyyy", locale="fr_FR")
+
+
+def paris_today() -> date:
+    return datetime.now(PARIS).date()
+
+
+def last_quarter(today: date) -> Period:
+    """The last complete calendar quarter before `today`."""
+    quarter_start = date(today.year, 3 * ((today.month - 1) // 3) + 1, 1)
+    last = quarter_start - timedelta(days=1)
+    first = date(last.year, 3 * ((last.month - 1) // 3) + 1, 1)
+    return Period(first, last, "trimestre")
+
+
+def preset_period(preset: str, today: date) -> Period:
+    """The period a preset means on `today` (`lancement` asks the database when it began)."""
+    if preset == "annee":
+        return Period(date(today.year, 1, 1), today, "annee")
+    if preset == "lancement":
+        started = queries.first_activity()
+        first = started.astimezone(PARIS).date() if started else today
+        return Period(min(first, today), today, "lancement")
+    return last_quarter(today)
+
+
+# --- Tables ----------------------------------------------------------------------------
+
+
+def _hours(seconds: float | None) -> float | None:
+    return None if seconds is None else rounded(seconds / 3600)
+
+
+def theme_tables(period: Period) -> tuple[list[dict], list[dict], dict]:
+    """The 2016 table « Thématiques du forum », live: thèmes, rubriques and totals.
+
+    Shares are of all topics (messages) of the period; a rubrique's share is of the same
+    total, so a thème's share is the sum of its rubriques'.
+    """
+    categories = queries.category_tree()
+    counts = queries.content_counts(period.start, period.end)
+    total_topics = sum(t.count for t in counts.topics.values())
+    total_messages = counts.total_messages.count
+    children: dict[int, list[queries.CategoryInfo]] = defaultdict(list)
+    for category in categories:
+        if category.parent_id is not None:
+            children[category.parent_id].append(category)
+
+    def row(topics: int, messages: int, people: int) -> dict[str, Any]:
+        hidden = is_small(topics + messages, people)
+        return {
+            "topics": SMALL if hidden else topics,
+            "topics_pct": share(topics, total_topics, hidden=hidden),
+            "messages": SMALL if hidden else messages,
+            "messages_pct": share(messages, total_messages, hidden=hidden),
+        }
+
+    themes, rubriques = [], []
+    for theme in (c for c in categories if c.parent_id is None):
+        kids = children[theme.id]
+        ids = [theme.id, *(k.id for k in kids)]
+        topics = sum(counts.topics.get(i, Tally()).count for i in ids)
+        writers = counts.theme_messages.get(theme.id, Tally())
+        themes.append({"theme": theme.name, **row(topics, writers.count, writers.people)})
+        direct_topics = counts.topics.get(theme.id, Tally()).count
+        direct = counts.messages.get(theme.id, Tally())
+        rows = [(k, counts.topics.get(k.id, Tally()).count, counts.messages.get(k.id, Tally()))
+                for k in kids]
+        if not kids or direct_topics or direct.count:
+            rows.insert(0, (theme, direct_topics, direct))
+        for category, topics, messages in rows:
+            rubriques.append(
+                {
+                    "theme": theme.name,
+                    "rubrique": category.name,
+                    **row(topics, messages.count, messages.people),
+                }
+            )
+    everyone = counts.total_messages
+    hidden = is_small(total_topics + total_messages, everyone.people)
+    totals = {
+        "topics": SMALL if hidden else total_topics,
+        "messages": SMALL if hidden else total_messages,
+    }
+    return themes, rubriques, totals
+
+
+def network_table(period: Period) -> list[dict]:
+    """Members of each network (pairs) and organisation (hors pairs) at the period's end;
+    shares are within the kind."""
+    networks = queries.members_by_network(period.end)
+    totals: dict[str, int] = defaultdict(int)
+    for network in networks:
+        totals[network.kind] += network.members
+    return [
+        {
+            "network": n.code,
+            "name": n.name,
+            "kind": n.kind,
+            "members": member_cell(n.members),
+            "members_pct": share(
+                n.members, totals[n.kind], hidden=member_cell(n.members) == SMALL
+            ),
+        }
+        for n in networks
+    ]
+
+
+def growth_table(period: Period) -> list[dict]:
+    """Per Paris month: members at the month's end (cumulative) by statut, and the messages
+    posted during the month. The last month ends with the period."""
+    changes: dict[tuple[str, str], int] = defaultdict(int)
+    for row in queries.member_growth(period.start, period.end):
+        changes[(row.statut, row.month)] += row.joined - row.left
+    messages = queries.messages_by_month(period.start, period.end)
+    running = {s: changes[(s, queries.BEFORE)] for s in ("pair", "hors_pair")}
+    table = []
+    for month in period.months:
+        for statut in running:
+            running[statut] += changes[(statut, month)]
+        tally = messages.get(month, Tally())
+        table.append(
+            {
+                "month": month,
+                "pairs": member_cell(running["pair"]),
+                "hors_pairs": member_cell(running["hors_pair"]),
+                "messages": count_cell(tally.count, tally.people),
+            }
+        )
+    return table
+
+
+def responsiveness_figures(period: Period) -> dict[str, Any]:
+    """Median hours to the first reply, % answered within 48 h, % unanswered and % of first
+    replies from another network, for the topics opened in the period."""
+    r = queries.responsiveness(period.start, period.end)
+    few_askers = is_small(r.topics, r.askers)
+    few = few_askers or is_small(r.answered, r.repliers)
+    return {
+        "topics": count_cell(r.topics, r.askers),
+        "median_first_reply_hours": SMALL if few else _hours(r.median_seconds),
+        "answered_within_48h_pct": SMALL if few else share(r.within_48h, r.topics),
+        "unanswered_pct": SMALL if few_askers else share(r.topics - r.answered, r.topics),
+        "cross_network_first_reply_pct": (
+            SMALL if few else share(r.cross_network, r.cross_network_base)
+        ),
+    }
+
+
+def activity_table(period: Period, networks: list[dict]) -> list[dict]:
+    """Topics opened and replies given in the period by each network's members."""
+    activity = queries.activity_by_network(period.start, period.end)
+    ids = {n.code: n.id for n in queries.members_by_network(period.end)} if False else None
+    del ids
+    by_code = {row.code: row for row in _network_refs()}
+    table = []
+    for network in networks:
+        ref = by_code.get(network["network"])
+        found = activity.get(ref.id if ref else None)
+        topics = found.topics if found else Tally()
+        replies = found.replies if found else Tally()
+        table.append(
+            {
+                "network": network["network"],
+                "name": network["name"],
+                "kind": network["kind"],
+                "topics": count_cell(topics.count, topics.people),
+                "replies": count_cell(replies.count, replies.people),
+            }
+        )
+    return table
+
+
+def _network_refs() -> list[queries.NetworkCount]:
+    raise NotImplementedError

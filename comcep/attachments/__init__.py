@@ -1,0 +1,1 @@
+"""Attachments (« pièces jointes »): shared tools, stored by content hash, behind the wall."""

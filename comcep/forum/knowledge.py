@@ -1,0 +1,141 @@
+"""Reads for the body of knowledge: mots-clés, the tool library (/outils), solutions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask_sqlalchemy.pagination import Pagination
+from sqlalchemy import func, select
+from sqlalchemy.orm import contains_eager
+from werkzeug.exceptions import NotFound
+
+from comcep import policy
+from comcep.attachments.models import Attachment
+from comcep.extensions import db
+from comcep.forum.models import Post, Tag, Topic, topic_tags
+from comcep.forum.queries import RowPagination
+from comcep.policy import Viewer
+
+
+def active_tags() -> list[Tag]:
+    return list(db.session.scalars(select(Tag).where(Tag.retired.is_(False)).order_by(Tag.name)))
+
+
+def all_tags() -> list[Tag]:
+    return list(db.session.scalars(select(Tag).order_by(Tag.retired, Tag.name)))
+
+
+def tag_counts(viewer: Viewer) -> list[tuple[Tag, int]]:
+    """Each active mot-clé with the number of topics the viewer may see (one query)."""
+    visible = (
+        select(topic_tags.c.tag_id, func.count(Topic.id).label("n"))
+        .join(Topic, Topic.id == topic_tags.c.topic_id)
+        .where(policy.visible_topics(viewer))
+        .group_by(topic_tags.c.tag_id)
+        .subquery()
+    )
+    rows = db.session.execute(
+        select(Tag, func.coalesce(visible.c.n, 0))
+        .outerjoin(visible, visible.c.tag_id == Tag.id)
+        .where(Tag.retired.is_(False))
+        .order_by(Tag.name)
+    )
+    return [(tag, count) for tag, count in rows]
+
+
+def get_tag_or_404(slug: str) -> Tag:
+    tag = db.session.scalar(select(Tag).where(Tag.slug == slug))
+    if tag is None:
+        raise NotFound()
+    return tag
+
+
+def tags_by_topic(topic_ids: list[int]) -> dict[int, list[Tag]]:
+    """Mots-clés of a page of topics in one query (chips on lists)."""
+    if not topic_ids:
+        return {}
+    rows = db.session.execute(
+        select(topic_tags.c.topic_id, Tag)
+        .join(Tag, Tag.id == topic_tags.c.tag_id)
+        .where(topic_tags.c.topic_id.in_(topic_ids))
+        .order_by(Tag.name)
+    )
+    result: dict[int, list[Tag]] = {}
+    for topic_id, tag in rows:
+        result.setdefault(topic_id, []).append(tag)
+    return result
+
+
+@dataclass
+class ToolRow:
+    attachment: Attachment
+    topic: Topic
+
+
+FAMILIES = {
+    "pdf": "PDF",
+    "text": "Documents texte",
+    "sheet": "Tableurs",
+    "slides": "Présentations",
+    "image": "Images",
+    "csv": "CSV",
+}
+
+
+def tools(viewer: Viewer, page: int, family: str | None, tag: Tag | None) -> Pagination:
+    """Every attachment the viewer may see, newest first (the wall in SQL)."""
+    query = (
+        select(Attachment, Topic)
+        .join(Post, Post.id == Attachment.post_id)
+        .join(Topic, Topic.id == Post.topic_id)
+        .join(Topic.category)
+        .options(contains_eager(Topic.category))
+        .where(policy.visible_posts(viewer))
+        .order_by(Attachment.created_at.desc(), Attachment.id.desc())
+    )
+    if not viewer.is_staff:
+        query = query.where(Post.is_hidden.is_(False))
+    if family in FAMILIES:
+        query = query.where(Attachment.family == family)
+    if tag is not None:
+        query = query.where(
+            select(topic_tags.c.topic_id)
+            .where(topic_tags.c.topic_id == Topic.id, topic_tags.c.tag_id == tag.id)
+            .exists()
+        )
+    return RowPagination(
+        select=query,
+        session=db.session(),
+        page=page,
+        per_page=30,
+        error_out=False,
+        row_type=ToolRow,
+    )
+
+
+def attachments_by_post(post_ids: list[int]) -> dict[int, list[Attachment]]:
+    if not post_ids:
+        return {}
+    result: dict[int, list[Attachment]] = {}
+    for attachment in db.session.scalars(
+        select(Attachment).where(Attachment.post_id.in_(post_ids)).order_by(Attachment.id)
+    ):
+        result.setdefault(attachment.post_id, []).append(attachment)
+    return result
+
+
+def get_attachment_or_404(viewer: Viewer, attachment_id: int) -> Attachment:
+    """A file answers exactly like a missing one when its post is out of reach."""
+    row = db.session.execute(
+        select(Attachment, Post, Topic)
+        .join(Post, Post.id == Attachment.post_id)
+        .join(Topic, Topic.id == Post.topic_id)
+        .where(Attachment.id == attachment_id)
+    ).one_or_none()
+    if row is None:
+        raise NotFound()
+    attachment, post, topic = row
+    policy.check_see_post(viewer, post, topic)
+    if post.is_hidden and not viewer.is_staff:
+        raise NotFound()
+    return attachment
