@@ -87,6 +87,7 @@ def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from comcep.analytics.views import bp as analytics_bp
     from comcep.attachments.views import bp as attachments_bp
     from comcep.forum.views import bp as forum_bp
     from comcep.members.views import bp as members_bp
@@ -99,6 +100,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(forum_bp)
     app.register_blueprint(search_bp)
     app.register_blueprint(moderation_bp)
+    app.register_blueprint(analytics_bp)
     app.register_blueprint(notifications_bp)
     app.register_blueprint(messages_bp)
     app.register_blueprint(attachments_bp)

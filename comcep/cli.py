@@ -11,6 +11,7 @@ from comcep import create_app
 
 def register_commands(app: Flask) -> None:
     """Attach each domain's command group to the app (so `flask --app comcep` has them)."""
+    from comcep.analytics.cli import analytics
     from comcep.forum.cli import seed_demo
     from comcep.members.cli import user
     from comcep.search.cli import search
@@ -18,6 +19,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(user)
     app.cli.add_command(search)
     app.cli.add_command(seed_demo)
+    app.cli.add_command(analytics)
     app.cli.add_command(mail_group)
     app.cli.add_command(members_group)
     app.cli.add_command(notifications_group)

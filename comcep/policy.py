@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from flask import Flask, current_app, g
+from flask import Flask, current_app, g, has_request_context
 from flask_login import current_user
 from sqlalchemy import ColumnElement, and_, false, or_, select, true
 from sqlalchemy.orm import aliased
@@ -18,7 +18,7 @@ from werkzeug.exceptions import Forbidden, NotFound
 
 from comcep.extensions import db, utcnow
 from comcep.forum.models import Category, Post, Topic
-from comcep.members.models import STAFF_ROLES, Member
+from comcep.members.models import STAFF_ROLES, Member, member_groups
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -67,7 +67,7 @@ class Viewer:
 
 ANONYMOUS = Viewer()
 
-_CACHE_KEYS = ("_comcep_viewer", "_comcep_visible_ids")
+_CACHE_KEYS = ("_comcep_viewer", "_comcep_visible_ids", "_comcep_header_counts")
 
 
 def clear_request_cache(*_args: object) -> None:
@@ -83,6 +83,8 @@ def init_app(app: Flask) -> None:
 
 def current_viewer() -> Viewer:
     """The viewer of the current request, computed once and kept on `g`."""
+    if not has_request_context():  # CLI and workers render e-mails for nobody in particular
+        return ANONYMOUS
     viewer = g.get("_comcep_viewer")
     if viewer is None:
         member = current_user._get_current_object() if current_user.is_authenticated else None
@@ -145,6 +147,43 @@ def visible_posts(viewer: Viewer) -> ColumnElement[bool]:
     if not viewer.is_staff:
         rule = and_(rule, Post.is_hidden.is_(False))
     return rule
+
+
+def _staff_member() -> ColumnElement[bool]:
+    padded = " " + Member.roles + " "
+    return or_(*(padded.contains(f" {role} ") for role in sorted(STAFF_ROLES)))
+
+
+def _member_rule(category: Category) -> ColumnElement[bool]:
+    """The same rule as `_category_rule`, seen from the members' side (SPEC §2)."""
+    rule = true()
+    if category.staff_only:
+        rule = false()
+    if category.group_id is not None:
+        in_group = (
+            select(member_groups.c.member_id)
+            .where(
+                member_groups.c.member_id == Member.id,
+                member_groups.c.group_id == category.group_id,
+            )
+            .exists()
+        )
+        rule = and_(rule, in_group)
+    if not category.open_to_hors_pairs:
+        rule = and_(rule, Member.statut == "pair")
+    return rule
+
+
+def readers_of(topic: Topic) -> ColumnElement[bool]:
+    """Members who may read a topic (for notifications and e-mails, applied in SQL);
+    `topic.category` (and its parent) must be loaded."""
+    category = topic.category
+    rule = _member_rule(category)
+    if category.parent is not None:
+        rule = and_(rule, _member_rule(category.parent))
+    if topic.is_hidden:
+        rule = false()
+    return and_(Member.state == "active", or_(_staff_member(), rule))
 
 
 def visible_members(viewer: Viewer) -> ColumnElement[bool]:

@@ -367,9 +367,7 @@ def responsiveness(start: datetime, end: datetime) -> Responsiveness:
             func.count(t.asker_id.distinct()),
             func.count(t.replied_at),
             func.count(t.replier_id.distinct()),
-            func.coalesce(
-                func.sum(case((t.delay <= FIRST_REPLY_TARGET_SECONDS, 1), else_=0)), 0
-            ),
+            func.coalesce(func.sum(case((t.delay <= FIRST_REPLY_TARGET_SECONDS, 1), else_=0)), 0),
             func.coalesce(
                 func.sum(
                     case((and_(both_known, t.asker_network != t.replier_network), 1), else_=0)

@@ -6,6 +6,8 @@ always agree. Every figure goes through `anonymise` before it leaves this module
 
 from __future__ import annotations
 
+import csv
+import io
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -78,7 +80,11 @@ class Period:
         return {"du": self.first.isoformat(), "au": self.last.isoformat()}
 
     def as_json(self) -> dict[str, str]:
-        return {"from": self.first.isoformat(), "to": self.last.isoformat(), "timezone": "Europe/Paris"}
+        return {
+            "from": self.first.isoformat(),
+            "to": self.last.isoformat(),
+            "timezone": "Europe/Paris",
+        }
 
 
 def _date_fr(value: date) -> str:
@@ -155,8 +161,10 @@ def theme_tables(period: Period) -> tuple[list[dict], list[dict], dict]:
         themes.append({"theme": theme.name, **row(topics, writers.count, writers.people)})
         direct_topics = counts.topics.get(theme.id, Tally()).count
         direct = counts.messages.get(theme.id, Tally())
-        rows = [(k, counts.topics.get(k.id, Tally()).count, counts.messages.get(k.id, Tally()))
-                for k in kids]
+        rows = [
+            (k, counts.topics.get(k.id, Tally()).count, counts.messages.get(k.id, Tally()))
+            for k in kids
+        ]
         if not kids or direct_topics or direct.count:
             rows.insert(0, (theme, direct_topics, direct))
         for category, topics, messages in rows:
@@ -176,10 +184,9 @@ def theme_tables(period: Period) -> tuple[list[dict], list[dict], dict]:
     return themes, rubriques, totals
 
 
-def network_table(period: Period) -> list[dict]:
+def network_table(networks: list[queries.NetworkCount]) -> list[dict]:
     """Members of each network (pairs) and organisation (hors pairs) at the period's end;
     shares are within the kind."""
-    networks = queries.members_by_network(period.end)
     totals: dict[str, int] = defaultdict(int)
     for network in networks:
         totals[network.kind] += network.members
@@ -189,9 +196,7 @@ def network_table(period: Period) -> list[dict]:
             "name": n.name,
             "kind": n.kind,
             "members": member_cell(n.members),
-            "members_pct": share(
-                n.members, totals[n.kind], hidden=member_cell(n.members) == SMALL
-            ),
+            "members_pct": share(n.members, totals[n.kind], hidden=is_small(n.members, n.members)),
         }
         for n in networks
     ]
@@ -238,29 +243,104 @@ def responsiveness_figures(period: Period) -> dict[str, Any]:
     }
 
 
-def activity_table(period: Period, networks: list[dict]) -> list[dict]:
+def activity_table(period: Period, networks: list[queries.NetworkCount]) -> list[dict]:
     """Topics opened and replies given in the period by each network's members."""
     activity = queries.activity_by_network(period.start, period.end)
-    ids = {n.code: n.id for n in queries.members_by_network(period.end)} if False else None
-    del ids
-    by_code = {row.code: row for row in _network_refs()}
     table = []
     for network in networks:
-        ref = by_code.get(network["network"])
-        found = activity.get(ref.id if ref else None)
-        topics = found.topics if found else Tally()
-        replies = found.replies if found else Tally()
+        found = activity.get(network.id, queries.NetworkActivity(Tally(), Tally()))
         table.append(
             {
-                "network": network["network"],
-                "name": network["name"],
-                "kind": network["kind"],
-                "topics": count_cell(topics.count, topics.people),
-                "replies": count_cell(replies.count, replies.people),
+                "network": network.code,
+                "name": network.name,
+                "kind": network.kind,
+                "topics": count_cell(found.topics.count, found.topics.people),
+                "replies": count_cell(found.replies.count, found.replies.people),
             }
         )
     return table
 
 
-def _network_refs() -> list[queries.NetworkCount]:
-    raise NotImplementedError
+# --- The whole report, and its exports --------------------------------------------------
+
+
+def build_report(period: Period) -> dict[str, Any]:
+    """Every table of the page, in the JSON shape of `comcep analytics report` (SPEC §10)."""
+    themes, rubriques, totals = theme_tables(period)
+    networks = queries.members_by_network(period.end)
+    return {
+        "period": period.as_json(),
+        "totals": totals,
+        "themes": themes,
+        "rubriques": rubriques,
+        "members_by_network": network_table(networks),
+        "growth": growth_table(period),
+        "responsiveness": responsiveness_figures(period),
+        "activity_by_network": activity_table(period, networks),
+    }
+
+
+# table name → (report key, columns); the columns are the JSON keys, in order
+TABLES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "themes": ("themes", ("theme", "topics", "topics_pct", "messages", "messages_pct")),
+    "rubriques": (
+        "rubriques",
+        ("theme", "rubrique", "topics", "topics_pct", "messages", "messages_pct"),
+    ),
+    "networks": ("members_by_network", ("network", "name", "kind", "members", "members_pct")),
+    "growth": ("growth", ("month", "pairs", "hors_pairs", "messages")),
+    "responsiveness": (
+        "responsiveness",
+        (
+            "topics",
+            "median_first_reply_hours",
+            "answered_within_48h_pct",
+            "unanswered_pct",
+            "cross_network_first_reply_pct",
+        ),
+    ),
+    "activity": ("activity_by_network", ("network", "name", "kind", "topics", "replies")),
+}
+
+
+def build_table(period: Period, table: str) -> list[dict]:
+    """One table of the report, computing only what it needs (for a CSV download)."""
+    if table in ("themes", "rubriques"):
+        themes, rubriques, _totals = theme_tables(period)
+        return themes if table == "themes" else rubriques
+    if table == "growth":
+        return growth_table(period)
+    if table == "responsiveness":
+        return [responsiveness_figures(period)]
+    networks = queries.members_by_network(period.end)
+    if table == "activity":
+        return activity_table(period, networks)
+    return network_table(networks)
+
+
+def table_rows(report: dict[str, Any], table: str) -> list[dict]:
+    rows = report[TABLES[table][0]]
+    return rows if isinstance(rows, list) else [rows]
+
+
+def to_csv(rows: list[dict], table: str, *, semicolon: bool = False, bom: bool = False) -> str:
+    """CSV text: `,` and decimal points, or `;` and decimal commas for French spreadsheets;
+    suppressed cells read « < 5 », undefined ones are empty; a BOM makes Excel read UTF-8."""
+    columns = TABLES[table][1]
+    out = io.StringIO()
+    if bom:
+        out.write("\ufeff")
+    writer = csv.writer(out, delimiter=";" if semicolon else ",", lineterminator="\r\n")
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow([_csv_value(row[column], semicolon) for column in columns])
+    return out.getvalue()
+
+
+def _csv_value(value: object, decimal_comma: bool) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        text = f"{value:.1f}"
+        return text.replace(".", ",") if decimal_comma else text
+    return str(value)

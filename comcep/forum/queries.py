@@ -156,7 +156,9 @@ def category_topics(
     query = _topic_rows_query(viewer, member).where(Topic.category_id == category.id)
     query = _filtered(query, list_filter)
     query = query.order_by(Topic.is_pinned.desc(), Topic.last_post_at.desc(), Topic.id.desc())
-    return _rows_page(query, page)
+    # Category.topic_count is exactly what a non-staff viewer sees here (visible topics).
+    total = category.topic_count if not (viewer.is_staff or list_filter) else None
+    return _rows_page(query, page, total=total)
 
 
 def active_topics(
@@ -165,7 +167,14 @@ def active_topics(
     query = _filtered(_topic_rows_query(viewer, member), list_filter).order_by(
         Topic.last_post_at.desc(), Topic.id.desc()
     )
-    return _rows_page(query, page)
+    total = None
+    if not (viewer.is_staff or list_filter):  # visible topics = sum of the counters
+        total = db.session.scalar(
+            select(func.coalesce(func.sum(Category.topic_count), 0)).where(
+                Category.id.in_(sorted(policy.visible_category_ids(viewer)))
+            )
+        )
+    return _rows_page(query, page, total=total)
 
 
 def unread_topics(viewer: Viewer, member: Member, page: int) -> Pagination:
@@ -179,21 +188,49 @@ def unread_topics(viewer: Viewer, member: Member, page: int) -> Pagination:
 
 
 class RowPagination(SelectPagination):
-    """Pagination over multi-entity rows (db.paginate keeps only the first entity)."""
+    """Pagination over multi-entity rows (db.paginate keeps only the first entity).
+
+    Optional arguments keep big lists cheap: `total` (a count already known, from the
+    denormalised counters), and `key` (the primary key of the listed rows: the page's keys
+    are found first, on the indexes only, and the joins run for those rows alone; the count
+    selects that key instead of every column of every join).
+    """
 
     def _query_items(self) -> list:
-        select_ = self._query_args["select"].limit(self.per_page).offset(self._query_offset)
+        select_ = self._query_args["select"]
+        key = self._query_args.get("key")
+        if key is not None:  # deferred join: the offset skips index entries, not joined rows
+            keys = (
+                select_.with_only_columns(key)
+                .limit(self.per_page)
+                .offset(self._query_offset)
+                .scalar_subquery()
+            )
+            select_ = select_.where(key.in_(keys))
+        else:
+            select_ = select_.limit(self.per_page).offset(self._query_offset)
         row_type = self._query_args.get("row_type", TopicRow)
         return [row_type(*row) for row in self._query_args["session"].execute(select_)]
 
+    def _query_count(self) -> int:
+        if self._query_args.get("total") is not None:
+            return int(self._query_args["total"])
+        key = self._query_args.get("key")
+        if key is None:
+            return super()._query_count()
+        keys = self._query_args["select"].with_only_columns(key).order_by(None).subquery()
+        return self._query_args["session"].scalar(select(func.count()).select_from(keys))
 
-def _rows_page(query: Select, page: int) -> Pagination:
+
+def _rows_page(query: Select, page: int, total: int | None = None) -> Pagination:
     return RowPagination(
         select=query,
         session=db.session(),
         page=page,
         per_page=current_app.config["TOPICS_PER_PAGE"],
         error_out=False,
+        key=Topic.id,
+        total=total,
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import current_app
 from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
 from werkzeug.exceptions import NotFound
 
 from comcep import policy
@@ -20,7 +21,10 @@ def load_member(member_id: str) -> Member | None:
         key = int(member_id)
     except (TypeError, ValueError):
         return None
-    member = db.session.get(Member, key)
+    # One query: the member with network, region and groups (the viewer needs them).
+    member = db.session.execute(
+        select(Member).options(joinedload(Member.groups)).where(Member.id == key)
+    ).unique().scalar_one_or_none()
     # A session ends as soon as its member is suspended or leaves.
     return member if member is not None and member.is_active else None
 

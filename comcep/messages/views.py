@@ -20,12 +20,6 @@ bp = Blueprint("messages", __name__)
 UNKNOWN_RECIPIENT = "Aucun membre ne correspond à ce destinataire."
 
 
-@bp.app_context_processor
-def unread_messages() -> dict:
-    viewer = current_viewer()
-    return {"unread_messages": queries.unread_count(viewer) if viewer.is_authenticated else 0}
-
-
 @bp.get("/messages")
 @login_required
 def index() -> ResponseReturnValue:

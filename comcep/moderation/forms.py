@@ -29,6 +29,15 @@ class ReportForm(BaseForm):
         validators=[Optional(), Length(max=2000, message="2 000 caractères au plus.")],
     )
 
+    def validate(self, extra_validators: dict | None = None) -> bool:
+        """« Autre raison » needs its text: a bad request (400), not a conflict."""
+        if not super().validate(extra_validators):
+            return False
+        if self.reason.data == "other" and not (self.comment.data or "").strip():
+            self.comment.errors.append("Précisez la raison de votre signalement.")
+            return False
+        return True
+
 
 class ReasonForm(BaseForm):
     reason = TextAreaField(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask_sqlalchemy.pagination import Pagination
-from sqlalchemy import func, select
+from sqlalchemy import ScalarSelect, func, select
 from sqlalchemy.orm import contains_eager, joinedload
 
 from comcep import policy
@@ -110,17 +110,18 @@ def my_reports(member: Member) -> list[tuple[Report, Post, Topic]]:
         select(Report, Post, Topic)
         .join(Post, Post.id == Report.post_id)
         .join(Topic, Topic.id == Post.topic_id)
-        .where(Report.reporter_id == member.id, policy.visible_topics(Viewer.for_member(member)))
+        .where(
+            Report.reporter_id == member.id,
+            # The wall still applies; a topic hidden after the report keeps its outcome shown.
+            Topic.category_id.in_(sorted(policy.visible_category_ids(Viewer.for_member(member)))),
+        )
         .order_by(Report.created_at.desc())
         .limit(100)
     ).all()
     return [(r, p, t) for r, p, t in rows]
 
 
-def open_report_count() -> int:
-    return (
-        db.session.scalar(
-            select(func.count(func.distinct(Report.post_id))).where(Report.status == "open")
-        )
-        or 0
-    )
+def open_report_count_query() -> ScalarSelect[int]:
+    """Open reports (on posts and private messages), for the header's single query."""
+    return select(func.count(Report.id)).where(Report.status == "open").scalar_subquery()
+

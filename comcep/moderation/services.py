@@ -142,10 +142,16 @@ def close_reports(actor: Member, post: Post, resolution: str, reason: str = "") 
         report.resolution = resolution
         report.resolved_by_id = actor.id
         report.resolved_at = utcnow()
+    reporter_ids = {r.reporter_id for r in reports if r.reporter_id}
+    if reporter_ids:
+        topic = db.session.get(Topic, post.topic_id)
+        for reporter in db.session.scalars(select(Member).where(Member.id.in_(reporter_ids))):
+            notifications.notify(reporter, "report_decided", actor=actor, topic=topic)
     if reports:
         log(
             actor,
             f"report_{resolution}",
+
             "post",
             post.id,
             topic_id=post.topic_id,
@@ -163,6 +169,7 @@ def hide_post(actor: Member | None, post: Post, topic: Topic, reason: str) -> No
     if not reason.strip():
         raise ComcepError("Indiquez la raison : elle sera montrée à l'auteur.")
     post.is_hidden = True
+    post.is_pending = False  # refusing a pre-moderated post takes it off the waiting list
     post.hidden_reason = reason.strip()
     post.hidden_by_id = actor.id if actor else None
     post.hidden_at = utcnow()
@@ -293,7 +300,12 @@ def merge_topics(actor: Member, source: Topic, target: Topic, reason: str = "") 
     """Move every post of `source` into `target`; `source` stays as a hidden pointer."""
     if source.id == target.id:
         raise ComcepError("Choisissez deux sujets différents.")
-    db.session.execute(update(Post).where(Post.topic_id == source.id).values(topic_id=target.id))
+    # Out of the target's range first: (topic_id, number) is unique, _renumber orders by date.
+    db.session.execute(
+        update(Post)
+        .where(Post.topic_id == source.id)
+        .values(topic_id=target.id, number=-Post.number - 2_000_000)
+    )
     _renumber(target.id)
     source.is_hidden = True
     source.merged_into_id = target.id

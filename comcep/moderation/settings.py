@@ -36,6 +36,8 @@ def needs_premoderation(member: Member) -> bool:
     if limit <= 0 or member.is_staff:
         return False
     approved = db.session.scalar(
-        select(func.count(Post.id)).where(Post.author_id == member.id, Post.is_pending.is_(False))
+        select(func.count(Post.id)).where(
+            Post.author_id == member.id, Post.is_pending.is_(False), Post.is_hidden.is_(False)
+        )
     )
     return (approved or 0) < limit

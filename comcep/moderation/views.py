@@ -31,7 +31,6 @@ def navigation() -> dict:
     return {
         "nav": {
             "moderation": staff,
-            "open_reports": queries.open_report_count() if staff else 0,
             "validation": staff or "validation" in viewer.roles,
         }
     }

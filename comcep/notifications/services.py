@@ -8,7 +8,8 @@ from datetime import timedelta
 
 from flask import current_app, url_for
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import and_, func, select
+from sqlalchemy import ScalarSelect, and_, func, select
+from sqlalchemy.orm import aliased, joinedload
 
 from comcep import outbox, policy
 from comcep.dialects import upsert
@@ -32,8 +33,12 @@ def enqueue_post(post_id: int) -> None:
 
 
 def set_topic_level(member: Member, topic_id: int, level: str) -> None:
+    set_topic_level_for(member.id, topic_id, level)
+
+
+def set_topic_level_for(member_id: int, topic_id: int, level: str) -> None:
     statement = upsert(TopicSubscription).values(
-        member_id=member.id, topic_id=topic_id, level=level
+        member_id=member_id, topic_id=topic_id, level=level
     )
     db.session.execute(
         statement.on_conflict_do_update(
@@ -55,22 +60,20 @@ def set_category_level(member: Member, category_id: int, level: str) -> None:
 
 def topic_level(member: Member, topic: Topic) -> str:
     """The effective level: the topic's own, else the rubrique's, else normal."""
-    level = db.session.scalar(
-        select(TopicSubscription.level).where(
-            TopicSubscription.member_id == member.id, TopicSubscription.topic_id == topic.id
-        )
+    own = (
+        select(TopicSubscription.level)
+        .where(TopicSubscription.member_id == member.id, TopicSubscription.topic_id == topic.id)
+        .scalar_subquery()
     )
-    if level:
-        return level
-    return (
-        db.session.scalar(
-            select(CategorySubscription.level).where(
-                CategorySubscription.member_id == member.id,
-                CategorySubscription.category_id == topic.category_id,
-            )
+    inherited = (
+        select(CategorySubscription.level)
+        .where(
+            CategorySubscription.member_id == member.id,
+            CategorySubscription.category_id == topic.category_id,
         )
-        or "normal"
+        .scalar_subquery()
     )
+    return db.session.scalar(select(func.coalesce(own, inherited, "normal")))
 
 
 def mentioned_names(source: str) -> set[str]:
@@ -165,27 +168,74 @@ def _recipients(post: Post, topic: Topic) -> dict[int, str]:
     return reasons
 
 
-def handle_new_posts(post_ids: list[int]) -> None:
-    """Outbox handler: default subscriptions, then notifications for each new post."""
+def _levels(member_ids: list[int], topic: Topic) -> dict[int, str]:
+    """Effective subscription level of many members on one topic, in one query."""
+    own = aliased(TopicSubscription)
+    inherited = aliased(CategorySubscription)
     rows = db.session.execute(
-        select(Post, Topic).join(Topic, Topic.id == Post.topic_id).where(Post.id.in_(post_ids))
+        select(Member.id, func.coalesce(own.level, inherited.level, "normal"))
+        .outerjoin(own, and_(own.member_id == Member.id, own.topic_id == topic.id))
+        .outerjoin(
+            inherited,
+            and_(inherited.member_id == Member.id, inherited.category_id == topic.category_id),
+        )
+        .where(Member.id.in_(member_ids))
+    )
+    return dict(rows.all())
+
+
+def handle_new_posts(post_ids: list[int]) -> None:
+    """Outbox handler: default subscriptions, then notifications for each new post, with a
+    fixed number of queries whatever the number of recipients (the wall applied in SQL)."""
+    rows = db.session.execute(
+        select(Post, Topic)
+        .join(Topic, Topic.id == Post.topic_id)
+        .options(joinedload(Topic.category))
+        .where(Post.id.in_(post_ids))
     ).all()
+    delay = current_app.config["NOTIFY_EMAIL_DELAY_SECONDS"]
     for post, topic in rows:
         if post.is_hidden or topic.is_hidden or post.author_id is None:
             continue
-        author = db.session.get(Member, post.author_id)
-        if author is not None and topic_level(author, topic) == "normal":
-            set_topic_level(author, topic.id, "watching")  # Discourse's default
+        if _levels([post.author_id], topic).get(post.author_id) == "normal":
+            set_topic_level_for(post.author_id, topic.id, "watching")  # Discourse's default
         reasons = _recipients(post, topic)
         if not reasons:
             continue
-        members = db.session.scalars(select(Member).where(Member.id.in_(list(reasons))))
-        for member in members:
-            level = topic_level(member, topic)
-            kind = reasons[member.id]
-            if level == "muted" or (kind == "reply" and level != "watching"):
-                continue
-            notify(member, kind, actor=author, topic=topic, post_id=post.id)
+        readers = db.session.execute(
+            select(Member.id, Member.email_frequency).where(
+                Member.id.in_(list(reasons)), policy.readers_of(topic)
+            )
+        ).all()
+        levels = _levels([member_id for member_id, _ in readers], topic)
+        now = utcnow()
+        chosen = [
+            (member_id, frequency)
+            for member_id, frequency in readers
+            if levels.get(member_id) != "muted"
+            and (reasons[member_id] != "reply" or levels.get(member_id) == "watching")
+        ]
+        if not chosen:
+            continue
+        db.session.execute(
+            Notification.__table__.insert(),
+            [
+                {
+                    "member_id": member_id,
+                    "kind": reasons[member_id],
+                    "actor_id": post.author_id,
+                    "topic_id": topic.id,
+                    "post_id": post.id,
+                    "created_at": now,
+                }
+                for member_id, _ in chosen
+            ],
+        )
+        outbox.enqueue(
+            EMAIL_KIND,
+            [member_id for member_id, frequency in chosen if frequency == "immediate"],
+            delay_seconds=delay,
+        )
     db.session.commit()
 
 
@@ -202,6 +252,15 @@ def _visible(viewer: Viewer):  # noqa: ANN202 - SQL expression
     ).exists()
     return (Notification.member_id == viewer.member_id) & (
         Notification.topic_id.is_(None) | topic_ok
+    )
+
+
+def unread_count_query(viewer: Viewer) -> ScalarSelect[int]:
+    """Unread notifications, as a subquery the header folds into its single query."""
+    return (
+        select(func.count(Notification.id))
+        .where(_visible(viewer), Notification.read_at.is_(None))
+        .scalar_subquery()
     )
 
 
@@ -278,10 +337,15 @@ def _email_items(member: Member) -> list[dict]:
             .order_by(Notification.id)
         )
     )
-    now = utcnow()
     items = []
-    for notification in notifications:
-        notification.emailed_at = now
+    if not notifications:
+        return items
+    db.session.execute(
+        Notification.__table__.update()
+        .where(Notification.id.in_([n.id for n in notifications]))
+        .values(emailed_at=utcnow())
+    )
+
     visible = {
         n.id
         for n in db.session.scalars(

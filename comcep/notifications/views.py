@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
@@ -12,6 +12,8 @@ from comcep.extensions import csrf, db, utcnow
 from comcep.forms import ConfirmForm
 from comcep.forum import queries as forum_queries
 from comcep.members.models import Member
+from comcep.messages import queries as message_queries
+from comcep.moderation import queries as moderation_queries
 from comcep.notifications import services
 from comcep.notifications.models import EMAIL_FREQUENCIES, LEVELS, Notification
 from comcep.policy import current_viewer
@@ -20,12 +22,25 @@ bp = Blueprint("notifications", __name__)
 
 
 @bp.app_context_processor
-def bell() -> dict:
-    """The unread count in the header: one query per page, through the wall."""
+def header_counts() -> dict:
+    """The header's counters (bell, private messages, moderation queue) in one query,
+    each through the wall; computed once per request."""
     viewer = current_viewer()
     if not viewer.is_authenticated:
-        return {"bell_count": 0}
-    return {"bell_count": services.unread_count(viewer)}
+        return {"bell_count": 0, "unread_messages": 0, "open_reports": 0}
+    cached = g.get("_comcep_header_counts")
+    if cached is None:
+        columns = [services.unread_count_query(viewer), message_queries.unread_count_query(viewer)]
+        if viewer.is_staff:
+            columns.append(moderation_queries.open_report_count_query())
+        row = db.session.execute(select(*columns)).one()
+        cached = {
+            "bell_count": row[0],
+            "unread_messages": row[1],
+            "open_reports": row[2] if viewer.is_staff else 0,
+        }
+        g._comcep_header_counts = cached
+    return cached
 
 
 @bp.get("/notifications")
