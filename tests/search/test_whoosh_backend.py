@@ -1,0 +1,675 @@
+"""The Whoosh backend against the `SearchBackend` contract, without the database."""
+
+from __future__ import annotations
+
+import itertools
+import multiprocessing
+import random
+import re
+import threading
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from comcep.search.backend import (
+    MESSAGE_EMPTY,
+    MESSAGE_ONLY_EXCLUSIONS,
+    MESSAGE_TOO_LONG,
+    SearchDocument,
+    SearchQuery,
+    SearchQueryError,
+    SearchResults,
+    fingerprint,
+)
+from comcep.search.whoosh_backend import WhooshBackend
+
+VISIBLE = frozenset({1})
+FRENCH_MESSAGES = {MESSAGE_EMPTY, MESSAGE_ONLY_EXCLUSIONS, MESSAGE_TOO_LONG}
+BASE_TIME = datetime(2024, 3, 1, 9, 0, tzinfo=UTC)
+
+
+def make_doc(post_id: int, **overrides: Any) -> SearchDocument:
+    """A visible opening post in rubrique 1 (thème 10), unless told otherwise."""
+    values: dict[str, Any] = {
+        "post_id": post_id,
+        "topic_id": post_id,
+        "category_id": 1,
+        "theme_id": 10,
+        "author_id": 100,
+        "title": f"Sujet {post_id}",
+        "body": "Un message sans rapport.",
+        "created_at": BASE_TIME + timedelta(hours=post_id),
+        "is_hidden": False,
+        "is_first_post": True,
+        "tags": (),
+    }
+    values.update(overrides)
+    return SearchDocument(**values)
+
+
+@pytest.fixture(autouse=True)
+def _clean_database() -> None:
+    """Replace tests/conftest.py's autouse database fixture: no app or database here."""
+
+
+@pytest.fixture
+def backend(tmp_path: Path) -> Iterator[WhooshBackend]:
+    engine = WhooshBackend(tmp_path / "index")
+    yield engine
+    engine.close()
+
+
+def search(backend: WhooshBackend, text: str, **kwargs: Any) -> SearchResults:
+    kwargs.setdefault("category_ids", VISIBLE)
+    return backend.search(SearchQuery(text=text, **kwargs))
+
+
+def ids(results: SearchResults) -> list[int]:
+    return [hit.post_id for hit in results.hits]
+
+
+def strip_tags(fragment: str) -> str:
+    return re.sub(r"<[^>]+>", "", fragment)
+
+
+# French matching ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("written", "searched"),
+    [
+        ("Le premier entretien s'est bien passé.", "entretiens"),
+        ("Trois entretiens la semaine dernière.", "entretien"),
+        ("Nos conseillères se forment.", "conseillère"),
+        ("Une conseillère m'a appelé.", "conseillères"),
+        ("Les conseillers du réseau.", "conseiller"),
+        ("Retour à l'emploi.", "emplois"),
+        ("Une salariée en CDI.", "salarié"),
+    ],
+    ids=[
+        "plural-finds-singular",
+        "singular-finds-plural",
+        "feminine-plural",
+        "feminine-singular",
+        "conseiller-conseillers",
+        "emploi-emplois",
+        "feminine-participle",
+    ],
+)
+def test_plural_and_feminine_forms_find_each_other(
+    backend: WhooshBackend, written: str, searched: str
+) -> None:
+    backend.upsert([make_doc(1, body=written)])
+    assert ids(search(backend, searched)) == [1]
+
+
+def test_plural_finds_singular(backend: WhooshBackend) -> None:
+    backend.upsert([make_doc(1, body="Le premier entretien.")])
+    assert ids(search(backend, "entretiens")) == [1]
+
+
+@pytest.mark.parametrize(
+    ("written", "searched"),
+    [
+        ("Une évolution professionnelle.", "evolution"),
+        ("Une evolution professionnelle.", "évolution"),
+        ("La filière et la carrière.", "filiere carriere"),
+        ("Un cœur de métier.", "coeur metier"),
+        ("Une e\u0301volution saisie en forme décomposée.", "évolution"),
+        ("Un ﬁnancement copié d'un PDF.", "financement"),
+    ],
+    ids=["unaccented-query", "accented-query", "grave-accents", "ligature", "nfd", "fi-ligature"],
+)
+def test_accents_are_folded_both_ways(backend: WhooshBackend, written: str, searched: str) -> None:
+    backend.upsert([make_doc(1, body=written)])
+    assert ids(search(backend, searched)) == [1]
+
+
+def test_uppercase_query_finds_lowercase_text(backend: WhooshBackend) -> None:
+    backend.upsert([make_doc(1, body="Un projet de reconversion.")])
+    assert ids(search(backend, "RECONVERSION")) == [1]
+
+
+def test_stop_words_are_ignored(backend: WhooshBackend) -> None:
+    backend.upsert([make_doc(1, body="Bilan de compétences")])
+    assert ids(search(backend, "le bilan des compétences")) == [1]
+
+
+def test_a_query_of_stop_words_only_gets_a_french_message(backend: WhooshBackend) -> None:
+    with pytest.raises(SearchQueryError) as caught:
+        search(backend, "le la les de des du et ou")
+    assert caught.value.message == MESSAGE_EMPTY
+
+
+def test_all_words_are_required(backend: WhooshBackend) -> None:
+    backend.upsert(
+        [
+            make_doc(1, body="Financement du bilan de compétences"),
+            make_doc(2, body="Financement d'une formation"),
+        ]
+    )
+    assert ids(search(backend, "financement bilan")) == [1]
+
+
+def test_words_may_match_across_title_and_body(backend: WhooshBackend) -> None:
+    backend.upsert([make_doc(1, title="Financement CPF", body="Et la VAE ?")])
+    assert ids(search(backend, "cpf vae")) == [1]
+
+
+# Phrases and exclusions ---------------------------------------------------------------------
+
+
+def test_exact_phrase_matches_only_adjacent_words(backend: WhooshBackend) -> None:
+    backend.upsert(
+        [
+            make_doc(1, body="Avant le premier entretien individuel."),
+            make_doc(2, body="Un entretien, le premier de la série."),
+        ]
+    )
+    assert ids(search(backend, '"premier entretien"')) == [1]
+    assert sorted(ids(search(backend, "premier entretien"))) == [1, 2]
+
+
+def test_typographic_quotes_make_a_phrase(backend: WhooshBackend) -> None:
+    backend.upsert(
+        [
+            make_doc(1, body="Le premier entretien."),
+            make_doc(2, body="Un entretien, le premier."),
+        ]
+    )
+    assert ids(search(backend, "«\u00a0premier entretien\u00a0»")) == [1]
+
+
+def test_minus_word_excludes(backend: WhooshBackend) -> None:
+    backend.upsert(
+        [
+            make_doc(1, body="Bilan de compétences financé par le CPF"),
+            make_doc(2, body="Bilan de compétences financé par l'employeur"),
+        ]
+    )
+    assert ids(search(backend, "bilan -cpf")) == [2]
+
+
+def test_minus_phrase_excludes_only_the_phrase(backend: WhooshBackend) -> None:
+    backend.upsert(
+        [
+            make_doc(1, body="Projet de transition professionnelle"),
+            make_doc(2, body="Transition vers un projet professionnel"),
+        ]
+    )
+    assert ids(search(backend, 'projet -"transition professionnelle"')) == [2]
+
+
+def test_only_exclusions_get_a_french_message(backend: WhooshBackend) -> None:
+    with pytest.raises(SearchQueryError) as caught:
+        search(backend, "-cpf -vae")
+    assert caught.value.message == MESSAGE_ONLY_EXCLUSIONS
+
+
+# Titles and ranking -------------------------------------------------------------------------
+
+
+def test_a_title_match_ranks_before_body_matches(backend: WhooshBackend) -> None:
+    backend.upsert(
+        [
+            make_doc(1, title="Questions diverses", body="Le financement, encore le financement."),
+            make_doc(2, title="Le financement de la VAE", body="Quelles pistes ?"),
+            make_doc(3, title="Autre sujet", body="Un mot sur le financement des formations."),
+        ]
+    )
+    assert ids(search(backend, "financement"))[0] == 2
+
+
+def test_a_title_match_returns_the_opening_post_once(backend: WhooshBackend) -> None:
+    topic = dict(topic_id=7, title="Accompagner une reconversion")
+    backend.upsert(
+        [make_doc(70, **topic, body="Bonjour à toutes.")]
+        + [make_doc(71 + n, **topic, body="Merci.", is_first_post=False) for n in range(3)]
+    )
+    results = search(backend, "reconversion")
+    assert ids(results) == [70]
+    assert results.total == 1
+
+
+def test_a_reply_shows_its_topic_title(backend: WhooshBackend) -> None:
+    backend.upsert(
+        [make_doc(2, topic_id=1, title="Le CPF", body="Voir le site.", is_first_post=False)]
+    )
+    [hit] = search(backend, "site").hits
+    assert hit.topic_id == 1
+    assert hit.title_html == "Le CPF"
+
+
+def test_titles_only_ignores_bodies(backend: WhooshBackend) -> None:
+    backend.upsert(
+        [
+            make_doc(1, title="Handicap et emploi", body="Rien."),
+            make_doc(2, title="Autre chose", body="Question sur le handicap."),
+        ]
+    )
+    assert ids(search(backend, "handicap", titles_only=True)) == [1]
+
+
+# Visibility ---------------------------------------------------------------------------------
+
+
+def test_other_rubriques_are_never_returned_nor_counted(backend: WhooshBackend) -> None:
+    backend.upsert(
+        [make_doc(n, body="Réunion des pairs", category_id=1) for n in range(1, 31)]
+        + [make_doc(n, body="Réunion des pairs", category_id=2) for n in range(31, 61)]
+    )
+    results = search(backend, "réunion", category_ids=frozenset({1}), per_page=10)
+    assert results.total == 30
+    assert results.pages == 3
+    for page in (1, 2, 3):
+        page_ids = ids(search(backend, "réunion", category_ids=frozenset({1}), page=page))
+        assert all(post_id <= 30 for post_id in page_ids)
+
+
+def test_no_visible_rubrique_means_no_result(backend: WhooshBackend) -> None:
+    backend.upsert([make_doc(1, body="Réunion")])
+    results = search(backend, "réunion", category_ids=frozenset())
+    assert (results.hits, results.total, results.pages) == ([], 0, 0)
+
+
+def test_filtering_on_an_invisible_rubrique_gives_nothing(backend: WhooshBackend) -> None:
+    backend.upsert([make_doc(1, body="Réunion", category_id=2)])
+    assert search(backend, "réunion", category_id=2).total == 0
+
+
+def test_field_syntax_never_reaches_a_field(backend: WhooshBackend) -> None:
+    backend.upsert(
+        [
+            make_doc(1, title="foo", body="Rien."),
+            make_doc(2, body="Secret", category_id=2),
+        ]
+    )
+    assert search(backend, "title:foo").total == 0
+    assert search(backend, "category_id:2 secret").total == 0
+    assert search(backend, "hidden:true OR secret").total == 0
+
+
+def test_hidden_posts_are_excluded_unless_asked(backend: WhooshBackend) -> None:
+    backend.upsert([make_doc(1, body="Cas masqué", is_hidden=True), make_doc(2, body="Cas")])
+    assert ids(search(backend, "cas")) == [2]
+    assert sorted(ids(search(backend, "cas", include_hidden=True))) == [1, 2]
+
+
+def test_moving_a_post_changes_its_visibility(backend: WhooshBackend) -> None:
+    backend.upsert([make_doc(1, body="Consultation", category_id=2)])
+    assert search(backend, "consultation").total == 0
+    backend.upsert([make_doc(1, body="Consultation", category_id=1)])
+    assert ids(search(backend, "consultation")) == [1]
+
+
+def test_totals_and_hits_match_a_brute_force_count(backend: WhooshBackend) -> None:
+    """Many segments, uneven scores, hidden posts, titles and exclusions: Whoosh's totals and
+    hits must agree with plain set algebra (whoosh-reloaded's own shortcuts do not)."""
+    rng = random.Random(20240305)
+    vocab = ["atelier", "bilan", "cpf", "vae", "emploi", "jeunes", "handicap", "projet"]
+    words: dict[int, set[str]] = {}
+    docs = []
+    for post_id in range(1, 601):
+        body, title = rng.choices(vocab, k=rng.randint(1, 25)), rng.choice(vocab)
+        first = post_id % 4 == 1
+        words[post_id] = set(body) | ({title} if first else set())
+        docs.append(
+            make_doc(
+                post_id,
+                title=title,
+                body=" ".join(body),
+                is_first_post=first,
+                category_id=rng.randint(1, 6),
+                is_hidden=rng.random() < 0.1,
+            )
+        )
+    for start in range(0, len(docs), 20):  # many commits: segments and merges
+        backend.upsert(docs[start : start + 20])
+    queries = [(word, None) for word in vocab]
+    queries += [(f"{a} {b}", None) for a, b in itertools.combinations(vocab, 2)]
+    queries += [(a, b) for a, b in itertools.pairwise(vocab)]
+    for visible in (frozenset({1, 2, 3}), frozenset({6})):
+        for wanted, excluded in queries:
+            text = wanted if excluded is None else f"{wanted} -{excluded}"
+            expected = {
+                doc.post_id
+                for doc in docs
+                if doc.category_id in visible
+                and not doc.is_hidden
+                and set(wanted.split()) <= words[doc.post_id]
+                and excluded not in words[doc.post_id]
+            }
+            first_page = search(backend, text, category_ids=visible, per_page=5)
+            assert first_page.total == len(expected), text
+            found = [
+                post_id
+                for page in range(1, len(expected) // 100 + 2)
+                for post_id in ids(
+                    search(backend, text, category_ids=visible, page=page, per_page=100)
+                )
+            ]
+            assert sorted(found) == sorted(expected), text
+
+
+# Filters ------------------------------------------------------------------------------------
+
+
+FILTER_DOCS = [
+    make_doc(1, body="Atelier", category_id=1, theme_id=10, author_id=100, tags=("vae",)),
+    make_doc(2, body="Atelier", category_id=3, theme_id=10, author_id=200, tags=("cpf", "vae")),
+    make_doc(3, body="Atelier", category_id=4, theme_id=20, author_id=None, is_first_post=False),
+    make_doc(4, body="Atelier", created_at=datetime(2024, 3, 5, 23, 30, tzinfo=UTC)),
+    make_doc(5, body="Atelier", created_at=datetime(2024, 3, 7, 12, 0, tzinfo=UTC)),
+]
+
+
+@pytest.mark.parametrize(
+    ("filters", "expected"),
+    [
+        ({"category_id": 3}, [2]),
+        ({"theme_id": 20}, [3]),
+        ({"author_id": 200}, [2]),
+        ({"tag": "vae"}, [1, 2]),
+        ({"tag": "CPF"}, [2]),
+        ({"date_from": date(2024, 3, 6)}, [4, 5]),
+        ({"date_to": date(2024, 3, 5)}, [1, 2, 3]),
+        ({"date_from": date(2024, 3, 6), "date_to": date(2024, 3, 6)}, [4]),
+        ({"date_from": date(2024, 3, 7), "date_to": date(2024, 3, 7)}, [5]),
+        ({"date_from": date(2024, 3, 8), "date_to": date(2024, 3, 1)}, []),
+        ({"theme_id": 10, "tag": "cpf"}, [2]),
+    ],
+    ids=[
+        "rubrique",
+        "theme",
+        "author",
+        "tag",
+        "tag-case",
+        "from-paris-day",
+        "to-paris-day",
+        "single-day",
+        "other-day",
+        "reversed-range",
+        "combined",
+    ],
+)
+def test_filters_narrow_the_results(
+    backend: WhooshBackend, filters: dict[str, Any], expected: list[int]
+) -> None:
+    backend.upsert(FILTER_DOCS)
+    results = search(backend, "atelier", category_ids=frozenset({1, 3, 4}), **filters)
+    assert sorted(ids(results)) == expected
+    assert results.total == len(expected)
+
+
+# Sorting, pagination ------------------------------------------------------------------------
+
+
+def test_sort_by_date_puts_newest_first(backend: WhooshBackend) -> None:
+    backend.upsert(
+        [
+            make_doc(1, title="Formation", created_at=datetime(2024, 1, 1, tzinfo=UTC)),
+            make_doc(2, body="formation", created_at=datetime(2024, 6, 1, tzinfo=UTC)),
+            make_doc(3, body="formation", created_at=datetime(2024, 3, 1, tzinfo=UTC)),
+        ]
+    )
+    assert ids(search(backend, "formation", sort="date")) == [2, 3, 1]
+    assert ids(search(backend, "formation"))[0] == 1
+
+
+def test_pagination_splits_results_and_keeps_the_total(backend: WhooshBackend) -> None:
+    backend.upsert([make_doc(n, body="Orientation") for n in range(1, 46)])
+    pages = [search(backend, "orientation", sort="date", page=p, per_page=20) for p in (1, 2, 3)]
+    assert [len(page.hits) for page in pages] == [20, 20, 5]
+    assert {page.total for page in pages} == {45}
+    assert pages[0].pages == 3
+    assert sorted(post_id for page in pages for post_id in ids(page)) == list(range(1, 46))
+    assert ids(pages[0])[:2] == [45, 44]
+
+
+def test_a_page_past_the_end_is_empty(backend: WhooshBackend) -> None:
+    backend.upsert([make_doc(n, body="Orientation") for n in range(1, 4)])
+    results = search(backend, "orientation", page=5)
+    assert (results.hits, results.total, results.page) == ([], 3, 5)
+
+
+# Highlighting -------------------------------------------------------------------------------
+
+
+def test_snippet_escapes_html_and_marks_terms(backend: WhooshBackend) -> None:
+    body = "<script>alert('x')</script> Un entretien & un <b>bilan</b>."
+    backend.upsert([make_doc(1, title="<i>Entretien</i> & co", body=body)])
+    [hit] = search(backend, "entretiens").hits
+    assert "<script>" not in hit.snippet_html
+    assert "&lt;script&gt;" in hit.snippet_html
+    assert "<mark>entretien</mark>" in hit.snippet_html
+    assert "&lt;b&gt;bilan&lt;/b&gt;" in hit.snippet_html
+    assert hit.title_html == "&lt;i&gt;<mark>Entretien</mark>&lt;/i&gt; &amp; co"
+
+
+def test_snippet_is_the_start_of_the_body_when_only_the_title_matches(
+    backend: WhooshBackend,
+) -> None:
+    backend.upsert([make_doc(1, title="Handicap", body="<p>Bonjour</p> " + "mot " * 200)])
+    [hit] = search(backend, "handicap").hits
+    assert hit.snippet_html.startswith("&lt;p&gt;Bonjour&lt;/p&gt; mot")
+    assert hit.snippet_html.endswith("…")
+    assert len(hit.snippet_html) < 330
+    assert hit.title_html == "<mark>Handicap</mark>"
+
+
+def test_snippet_of_a_long_body_stays_short(backend: WhooshBackend) -> None:
+    body = "Début. " + "Remplissage du texte. " * 200 + "Le point sur la VAE ici. " + "Fin. " * 200
+    backend.upsert([make_doc(1, body=body)])
+    [hit] = search(backend, "vae").hits
+    assert "<mark>VAE</mark>" in hit.snippet_html
+    assert len(strip_tags(hit.snippet_html)) <= 320
+
+
+def test_only_wanted_words_are_marked(backend: WhooshBackend) -> None:
+    backend.upsert([make_doc(1, body="Le CPF finance le bilan.", title="Sujet")])
+    [hit] = search(backend, "bilan -vae").hits
+    assert hit.snippet_html == "Le CPF finance le <mark>bilan</mark>."
+
+
+# Malformed queries --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '"entretien',
+        'entretien "premier',
+        '""',
+        '" "',
+        "-",
+        "- -- ---",
+        "title:foo",
+        "post_id:1",
+        "*",
+        "entre*",
+        "?",
+        "AND OR NOT",
+        "(entretien OR",
+        "[a TO z]",
+        "entretien^10",
+        "entretien~2",
+        "\\",
+        "x" * 3000,
+        "'; DROP TABLE posts; --",
+        "entretien\x00\x07\x1b[31m",
+        "\x00\x01",
+        "le la les",
+        "",
+        "   ",
+        "<script>alert(1)</script>",
+        "%00%27",
+        "🙂 entretien",
+    ],
+)
+def test_malformed_queries_get_a_message_or_a_result(backend: WhooshBackend, text: str) -> None:
+    backend.upsert([make_doc(1, title="Premier entretien", body="Le foo du premier entretien.")])
+    message = None
+    try:
+        results = search(backend, text)
+    except SearchQueryError as error:
+        message = error.message
+    else:
+        assert results.total == len(results.hits)
+    assert message is None or message in FRENCH_MESSAGES
+
+
+def test_an_unbalanced_quote_reads_the_rest_as_words(backend: WhooshBackend) -> None:
+    backend.upsert([make_doc(1, body="Un entretien, le premier.")])
+    assert ids(search(backend, '"premier entretien')) == [1]
+
+
+def test_a_query_over_500_characters_is_refused(backend: WhooshBackend) -> None:
+    with pytest.raises(SearchQueryError) as caught:
+        search(backend, "entretien " * 60)
+    assert caught.value.message == MESSAGE_TOO_LONG
+
+
+# Writes -------------------------------------------------------------------------------------
+
+
+def test_index_directory_is_created_on_first_use(tmp_path: Path) -> None:
+    engine = WhooshBackend(tmp_path / "deep" / "index")
+    assert not (tmp_path / "deep").exists()
+    try:
+        assert engine.indexed_versions() == {}
+    finally:
+        engine.close()
+    assert (tmp_path / "deep" / "index").is_dir()
+
+
+def test_indexed_versions_returns_the_fingerprints(backend: WhooshBackend) -> None:
+    docs = [make_doc(1), make_doc(2, tags=("cpf",), is_first_post=False)]
+    backend.upsert(docs)
+    assert backend.indexed_versions() == {doc.post_id: fingerprint(doc) for doc in docs}
+
+
+def test_fingerprint_follows_what_matters_for_results() -> None:
+    doc = make_doc(1)
+    changes = [
+        {"category_id": 2},
+        {"theme_id": 11},
+        {"topic_id": 9},
+        {"is_hidden": True},
+        {"title": "Autre titre"},
+        {"body": "Autre texte"},
+        {"tags": ("cpf",)},
+        {"author_id": None},
+    ]
+    fingerprints = {fingerprint(replace(doc, **change)) for change in changes}
+    assert len(fingerprints | {fingerprint(doc)}) == len(changes) + 1
+    assert fingerprint(replace(doc, tags=("a", "b"))) == fingerprint(replace(doc, tags=("b", "a")))
+
+
+def test_upsert_replaces_a_document(backend: WhooshBackend) -> None:
+    backend.upsert([make_doc(1, body="Ancienne version")])
+    edited = make_doc(1, body="Nouvelle rédaction")
+    backend.upsert([edited])
+    assert search(backend, "ancienne").total == 0
+    assert ids(search(backend, "nouvelle")) == [1]
+    assert backend.indexed_versions() == {1: fingerprint(edited)}
+
+
+def test_the_last_version_in_a_batch_wins(backend: WhooshBackend) -> None:
+    backend.upsert([make_doc(1, body="Brouillon"), make_doc(1, body="Définitif")])
+    assert backend.indexed_versions() == {1: fingerprint(make_doc(1, body="Définitif"))}
+
+
+def test_delete_removes_documents(backend: WhooshBackend) -> None:
+    backend.upsert([make_doc(1, body="Atelier"), make_doc(2, body="Atelier")])
+    backend.delete([1, 99])
+    assert ids(search(backend, "atelier")) == [2]
+    assert set(backend.indexed_versions()) == {2}
+
+
+def test_clear_empties_the_index(backend: WhooshBackend) -> None:
+    backend.upsert([make_doc(n, body="Atelier") for n in range(1, 6)])
+    backend.clear()
+    assert backend.indexed_versions() == {}
+    assert search(backend, "atelier").total == 0
+    backend.upsert([make_doc(9, body="Atelier")])
+    assert ids(search(backend, "atelier")) == [9]
+
+
+def test_another_process_sees_new_writes(tmp_path: Path) -> None:
+    reader, writer = WhooshBackend(tmp_path), WhooshBackend(tmp_path)
+    try:
+        writer.upsert([make_doc(1, body="Atelier")])
+        assert ids(search(reader, "atelier")) == [1]
+        writer.upsert([make_doc(2, body="Atelier")])
+        assert sorted(ids(search(reader, "atelier"))) == [1, 2]
+        writer.clear()
+        assert search(reader, "atelier").total == 0
+    finally:
+        reader.close()
+        writer.close()
+
+
+def test_a_long_lived_reader_never_counts_a_document_twice(tmp_path: Path) -> None:
+    reader, writer = WhooshBackend(tmp_path), WhooshBackend(tmp_path)
+    try:
+        for post_id in range(1, 31):  # enough commits for Whoosh to merge segments
+            writer.upsert([make_doc(post_id, body="Atelier")])
+            assert search(reader, "atelier").total == post_id
+    finally:
+        reader.close()
+        writer.close()
+
+
+def test_threads_search_while_another_thread_writes(backend: WhooshBackend) -> None:
+    backend.upsert([make_doc(n, body="Atelier collectif") for n in range(1, 21)])
+    errors: list[BaseException] = []
+
+    def read() -> None:
+        try:
+            for _ in range(20):
+                assert search(backend, "ateliers collectifs").total >= 20
+        except BaseException as error:  # reported below, in the test's thread
+            errors.append(error)
+
+    readers = [threading.Thread(target=read) for _ in range(4)]
+    for thread in readers:
+        thread.start()
+    for post_id in range(21, 41):
+        backend.upsert([make_doc(post_id, body="Atelier collectif")])
+    for thread in readers:
+        thread.join()
+    assert errors == []
+    assert search(backend, "atelier").total == 40
+
+
+def _index_one_by_one(index_dir: str, first_id: int, count: int) -> None:
+    """Child process body: one commit per post, as the outbox worker would do."""
+    engine = WhooshBackend(index_dir)
+    try:
+        for post_id in range(first_id, first_id + count):
+            engine.upsert([make_doc(post_id, body="Concurrence")])
+    finally:
+        engine.close()
+
+
+def test_concurrent_writer_processes_lose_nothing(tmp_path: Path) -> None:
+    context = multiprocessing.get_context("spawn")
+    processes = [
+        context.Process(target=_index_one_by_one, args=(str(tmp_path), first, 50))
+        for first in (1, 1001)
+    ]
+    for process in processes:
+        process.start()
+    for process in processes:
+        process.join(timeout=60)
+    assert [process.exitcode for process in processes] == [0, 0]
+    engine = WhooshBackend(tmp_path)
+    try:
+        assert len(engine.indexed_versions()) == 100
+        assert search(engine, "concurrence").total == 100
+    finally:
+        engine.close()
