@@ -39,11 +39,16 @@ class Config:
     SEARCH_INDEX_PATH = str(Path(INSTANCE_PATH) / "search-index")
     JOBS = _env("JOBS", "inline")
     MAIL_URL = _env("MAIL_URL")
+    BASE_URL = _env("BASE_URL", "http://127.0.0.1:5000")  # links in e-mails sent by workers
+
     REDIS_URL = _env("REDIS_URL")
     RATELIMIT_STORAGE_URI = _env("RATELIMIT_STORAGE_URL", REDIS_URL or "memory://")
-    RATELIMIT_ENABLED = True
+    # COMCEP_RATELIMIT_ENABLED=0 switches the limits off (load tests, a trusted intranet).
+    RATELIMIT_ENABLED = (_env("RATELIMIT_ENABLED", "1") or "1").lower() not in ("0", "false", "no")
     RATELIMIT_HEADERS_ENABLED = True
-    LOGIN_RATE_LIMIT = "10 per minute;50 per hour"
+    LOGIN_RATE_LIMIT = "10 per minute;50 per hour"  # per IP address
+    POST_RATE_LIMIT = "20 per minute;200 per day"  # per member: new topics and replies together
+    SEARCH_RATE_LIMIT = "60 per minute"  # per member (per IP address for anonymous requests)
     UPLOAD_PATH = _env("UPLOAD_PATH", str(Path(INSTANCE_PATH) / "uploads"))
     UPLOAD_MAX_MB = int(_env("UPLOAD_MAX_MB", "10"))
     PROXY_COUNT = int(_env("PROXY_COUNT", "0"))
@@ -58,6 +63,8 @@ class Config:
     POSTS_PER_PAGE = 20
     MEMBERS_PER_PAGE = 30
     NOTIFY_EMAIL_DELAY_SECONDS = 120  # lets an author fix a typo; groups what arrives meanwhile
+    OUTBOX_LEASE_SECONDS = int(_env("OUTBOX_LEASE_SECONDS", "300"))
+
     EDIT_WINDOW_HOURS = 0  # 0: authors may edit their posts at any time (history is kept)
 
 

@@ -25,6 +25,12 @@ def create_app(config: type[Config] | None = None, **overrides: object) -> Flask
     )
     app.config.from_object(config)
     app.config.update(overrides)
+    if not app.config.get("SEARCH_BACKEND"):
+        uri = app.config["SQLALCHEMY_DATABASE_URI"]
+        app.config["SEARCH_BACKEND"] = "postgres" if uri.startswith("postgresql") else "whoosh"
+    if app.config["SEARCH_BACKEND"] not in ("whoosh", "postgres"):
+        raise RuntimeError("COMCEP_SEARCH_BACKEND doit valoir « whoosh » ou « postgres ».")
+
     # Up to 5 files of UPLOAD_MAX_MB each, plus the form: bigger bodies get a French 413.
     app.config.setdefault("MAX_CONTENT_LENGTH", (app.config["UPLOAD_MAX_MB"] * 5 + 2) * 2**20)
     if app.config.get("ENV_NAME") == "production" and not app.config.get("SECRET_KEY"):
@@ -37,11 +43,14 @@ def create_app(config: type[Config] | None = None, **overrides: object) -> Flask
     _init_extensions(app)
     _register_blueprints(app)
 
-    from comcep import errors, filters, mail, outbox, policy, security  # noqa: F401 - mail registers its outbox handler
+    from comcep import errors, filters, mail, ops, outbox, policy, security  # noqa: F401 - mail registers its handler
+
+    # noqa: F401 - mail registers its outbox handler
     from comcep.cli import register_commands
 
     register_commands(app)
     policy.init_app(app)
+    ops.init_app(app)
     outbox.init_app(app)
     errors.init_app(app)
     filters.init_app(app)
@@ -94,6 +103,7 @@ def _register_blueprints(app: Flask) -> None:
     from comcep.messages.views import bp as messages_bp
     from comcep.moderation.views import bp as moderation_bp
     from comcep.notifications.views import bp as notifications_bp
+    from comcep.ops import bp as ops_bp
     from comcep.search.views import bp as search_bp
 
     app.register_blueprint(members_bp)
@@ -104,3 +114,4 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(notifications_bp)
     app.register_blueprint(messages_bp)
     app.register_blueprint(attachments_bp)
+    app.register_blueprint(ops_bp)

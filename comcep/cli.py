@@ -24,6 +24,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(members_group)
     app.cli.add_command(notifications_group)
     app.cli.add_command(attachments_group)
+    app.cli.add_command(worker_command)
 
 
 @click.group(cls=FlaskGroup, create_app=create_app)
@@ -91,3 +92,16 @@ def attachments_gc() -> None:
     from comcep.attachments.services import garbage_collect
 
     click.echo(f"{garbage_collect()} fichier(s) supprimé(s).")
+
+
+@click.command("worker")
+@click.option("--once", is_flag=True, help="Une seule passe, puis s'arrêter.")
+@with_appcontext
+def worker_command(once: bool) -> None:
+    """Traiter en continu les tâches en attente (index, e-mails, notifications)."""
+    from flask import current_app
+
+    from comcep.worker import run_worker
+
+    handled = run_worker(current_app._get_current_object(), once=once)
+    click.echo(f"{handled} tâche(s) traitée(s).")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 
 from flask import Flask, render_template, request
 from flask.typing import ResponseReturnValue
@@ -10,7 +11,7 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DataError
 from werkzeug.exceptions import HTTPException
 
-from comcep.extensions import db
+from comcep.extensions import db, limiter
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +60,8 @@ def init_app(app: Flask) -> None:
     def http_error(error: HTTPException) -> ResponseReturnValue:
         if error.code is None or error.code < 400:
             return error
+        if error.code == 429:
+            return _page(429, _too_many_requests_message(error))
         detail = error.description if error.code in (400, 403) and _is_french(error) else None
         return _page(error.code, detail)
 
@@ -81,6 +84,30 @@ def init_app(app: Flask) -> None:
             raise error
         logger.exception("Unhandled error on %s", request.path)
         return _page(500)
+
+
+def _too_many_requests_message(error: HTTPException) -> str:
+    """Which limit was hit (its French `error_message`) and how long to wait before retrying."""
+    limit = getattr(error, "limit", None)
+    lead = (
+        error.description
+        if limit is not None and limit.error_message
+        else "Vous avez fait trop de demandes en peu de temps."
+    )
+    try:
+        current = limiter.current_limit
+        seconds = current.reset_at - int(time.time()) if current else None
+    except Exception:  # noqa: BLE001 - storage unreachable: no delay shown
+        seconds = None
+    if seconds is None:
+        return f"{lead} Patientez un moment puis réessayez."
+    if seconds < 90:
+        wait = f"{max(seconds, 1)} seconde{'s' if seconds > 1 else ''}"
+    elif seconds < 90 * 60:
+        wait = f"{round(seconds / 60)} minutes"
+    else:
+        wait = f"{round(seconds / 3600)} heures"
+    return f"{lead} Vous pourrez réessayer dans {wait}."
 
 
 def _is_french(error: HTTPException) -> bool:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from flask import current_app
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
-from flask_login import LoginManager
+from flask_login import LoginManager, current_user
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
@@ -34,6 +35,20 @@ migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
+
+
+@limiter.request_filter
+def _limits_off_for_this_app() -> bool:
+    """The limiter is one object for every app of the process (tests build several): each app's
+    own RATELIMIT_ENABLED decides, not whichever app was created last."""
+    return not current_app.config.get("RATELIMIT_ENABLED", True)
+
+
+def member_or_ip() -> str:
+    """Rate-limit key: the logged-in member (whatever their address), else the IP address."""
+    if current_user.is_authenticated:
+        return f"membre:{current_user.get_id()}"
+    return get_remote_address()
 
 
 class UTCDateTime(TypeDecorator):

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
-from flask import Flask, Response, current_app
-from sqlalchemy import Integer, String, Text, delete, select, update
+import redis
+from flask import Flask, Response, current_app, has_request_context
+
+from sqlalchemy import Integer, String, Text, delete, func, select, update
 from sqlalchemy.orm import Mapped, mapped_column
 
 from comcep.extensions import UTCDateTime, db, utcnow
@@ -69,27 +71,57 @@ def enqueue(
         db.session.info[_SESSION_FLAG] = True
 
 
-def process(kinds: tuple[str, ...] | None = None, batch_size: int = 500) -> int:
-    """Apply pending rows batch by batch until none is due; return how many were done."""
+def _claim(kinds: tuple[str, ...] | None, batch_size: int) -> list[tuple[int, str, int]]:
+    """Take due rows for this process: their `available_at` moves to the end of a lease, so
+    no other worker takes them (SKIP LOCKED on PostgreSQL; SQLite serialises writers), and
+    a worker that dies leaves them to be taken again once the lease is over."""
+    now = utcnow()
+    candidates = (
+        select(OutboxEvent.id)
+        .where(OutboxEvent.parked.is_(False), OutboxEvent.available_at <= now)
+        .order_by(OutboxEvent.id)
+        .limit(batch_size)
+    )
+    if kinds:
+        candidates = candidates.where(OutboxEvent.kind.in_(kinds))
+    if db.session.get_bind().dialect.name == "postgresql":
+        candidates = candidates.with_for_update(skip_locked=True)
+    lease = now + timedelta(seconds=current_app.config.get("OUTBOX_LEASE_SECONDS", 300))
+    rows = db.session.execute(
+        update(OutboxEvent)
+        .where(OutboxEvent.id.in_(candidates.scalar_subquery()), OutboxEvent.available_at <= now)
+        .values(available_at=lease)
+        .returning(OutboxEvent.id, OutboxEvent.kind, OutboxEvent.ref_id)
+    ).all()
+    db.session.commit()
+    return sorted((row.id, row.kind, row.ref_id) for row in rows)
+
+
+def process(
+    kinds: tuple[str, ...] | None = None,
+    batch_size: int = 500,
+    should_stop: Callable[[], bool] | None = None,
+) -> int:
+    """Apply due rows batch by batch until none is left (or `should_stop()` says so, checked
+    between handlers); return how many were done."""
+    if not has_request_context():
+        # Workers and commands build e-mail links from COMCEP_BASE_URL.
+        with current_app.test_request_context(base_url=current_app.config["BASE_URL"]):
+            return process(kinds, batch_size, should_stop)
     done = 0
     while True:
-        now = utcnow()
-        query = (
-            select(OutboxEvent.id, OutboxEvent.kind, OutboxEvent.ref_id)
-            .where(OutboxEvent.parked.is_(False), OutboxEvent.available_at <= now)
-            .order_by(OutboxEvent.id)
-            .limit(batch_size)
-        )
-        if kinds:
-            query = query.where(OutboxEvent.kind.in_(kinds))
-        rows = db.session.execute(query).all()
-        db.session.rollback()  # release the read snapshot before slow work
+        if should_stop is not None and should_stop():
+            return done
+        rows = _claim(kinds, batch_size)
         if not rows:
             return done
         by_kind: dict[str, list[tuple[int, int]]] = {}
         for event_id, kind, ref_id in rows:
             by_kind.setdefault(kind, []).append((event_id, ref_id))
         for kind, items in by_kind.items():
+            if should_stop is not None and should_stop():
+                _release([event_id for event_id, _ in items])
+                continue
             ids = [event_id for event_id, _ in items]
             try:
                 HANDLERS[kind](sorted({ref_id for _, ref_id in items}))
@@ -104,6 +136,14 @@ def process(kinds: tuple[str, ...] | None = None, batch_size: int = 500) -> int:
         # Handlers may queue follow-up work (a post → notifications → e-mails): loop again.
 
 
+def _release(ids: list[int]) -> None:
+    """Give claimed rows back at once (a worker asked to stop before handling them)."""
+    db.session.execute(
+        update(OutboxEvent).where(OutboxEvent.id.in_(ids)).values(available_at=utcnow())
+    )
+    db.session.commit()
+
+
 def _postpone(ids: list[int], error: str) -> None:
     """Back off exponentially; park a row after MAX_ATTEMPTS so it stays visible."""
     for event in db.session.scalars(select(OutboxEvent).where(OutboxEvent.id.in_(ids))):
@@ -114,10 +154,28 @@ def _postpone(ids: list[int], error: str) -> None:
     db.session.commit()
 
 
-def backlog() -> int:
-    from sqlalchemy import func
+def backlog() -> tuple[int, int, datetime | None]:
+    """(rows waiting, rows parked, creation time of the oldest row) for /sante and /metrics."""
+    waiting, parked, oldest = db.session.execute(
+        select(
+            func.count(OutboxEvent.id),
+            func.count(OutboxEvent.id).filter(OutboxEvent.parked.is_(True)),
+            func.min(OutboxEvent.created_at),
+        )
+    ).one()
+    if isinstance(oldest, str):  # SQLite aggregates lose the column type
+        oldest = datetime.fromisoformat(oldest).replace(tzinfo=UTC)
+    elif oldest is not None and oldest.tzinfo is None:
+        oldest = oldest.replace(tzinfo=UTC)
+    return waiting or 0, parked or 0, oldest
 
-    return db.session.scalar(select(func.count(OutboxEvent.id))) or 0
+
+def parked_rows() -> list[OutboxEvent]:
+    return list(
+        db.session.scalars(
+            select(OutboxEvent).where(OutboxEvent.parked.is_(True)).order_by(OutboxEvent.id)
+        )
+    )
 
 
 def retry_parked() -> int:
@@ -128,15 +186,47 @@ def retry_parked() -> int:
     return result.rowcount or 0
 
 
+WAKE_KEY = "comcep:outbox:wake"
+
+
+def wake_workers() -> None:
+    """Tell `comcep worker`s (through Redis) that work is waiting, so none polls tightly."""
+    client = redis_client()
+    if client is None:
+        return
+    try:
+        pipe = client.pipeline()
+        pipe.rpush(WAKE_KEY, "1")
+        pipe.ltrim(WAKE_KEY, -100, -1)
+        pipe.execute()
+    except Exception:  # noqa: BLE001 - workers also poll: a lost wake-up only delays
+        logger.warning("Could not wake the workers through Redis", exc_info=True)
+
+
+def redis_client() -> redis.Redis | None:
+    url = current_app.config.get("REDIS_URL")
+    if not url:
+        return None
+    client = current_app.extensions.get("comcep_redis")
+    if client is None:
+        client = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=2)
+        current_app.extensions["comcep_redis"] = client
+    return client
+
+
 def init_app(app: Flask) -> None:
-    """In `inline` mode, work caused by a request runs right after its commit."""
+    """After a request that queued work: run it now (`inline`), or wake the workers."""
 
     @app.after_request
-    def run_inline(response: Response) -> Response:
-        if db.session.info.pop(_SESSION_FLAG, False) and current_app.config["JOBS"] == "inline":
-            try:
-                process()
-            except Exception:  # noqa: BLE001 - the rows stay; `comcep search sync` retries
-                logger.exception("Inline outbox processing failed")
-                db.session.rollback()
+    def after_commit(response: Response) -> Response:
+        if not db.session.info.pop(_SESSION_FLAG, False):
+            return response
+        if current_app.config["JOBS"] != "inline":
+            wake_workers()
+            return response
+        try:
+            process()
+        except Exception:  # noqa: BLE001 - the rows stay; `comcep search sync` retries
+            logger.exception("Inline outbox processing failed")
+            db.session.rollback()
         return response

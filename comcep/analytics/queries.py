@@ -392,7 +392,7 @@ def _median(per_topic: Any) -> ColumnElement[Any]:
         .where(delay.is_not(None))
         .order_by(delay)
         .limit(2 - count % 2)
-        .offset((count - 1) / 2)
+        .offset((count - 1) // 2)
         .subquery("middle")
     )
     return select(func.avg(middle.c.delay)).scalar_subquery()

@@ -177,6 +177,9 @@ def active_topics(
     return _rows_page(query, page, total=total)
 
 
+UNREAD_COUNT_CAP = 1000
+
+
 def unread_topics(viewer: Viewer, member: Member, page: int) -> Pagination:
     read_number = _read_number_column(member)
     query = (
@@ -184,16 +187,21 @@ def unread_topics(viewer: Viewer, member: Member, page: int) -> Pagination:
         .where(read_number < Topic.last_post_number)
         .order_by(Topic.last_post_at.desc(), Topic.id.desc())
     )
-    return _rows_page(query, page)
+    if member.marked_read_at is not None:  # implied by read_number; lets the index scan stop
+        query = query.where(Topic.last_post_at > member.marked_read_at)
+    # Counting every unread topic costs a look at every visible topic: the pager counts the
+    # first UNREAD_COUNT_CAP only (40 pages), and the pages themselves stay exact.
+    return _rows_page(query, page, count_cap=UNREAD_COUNT_CAP)
 
 
 class RowPagination(SelectPagination):
     """Pagination over multi-entity rows (db.paginate keeps only the first entity).
 
     Optional arguments keep big lists cheap: `total` (a count already known, from the
-    denormalised counters), and `key` (the primary key of the listed rows: the page's keys
-    are found first, on the indexes only, and the joins run for those rows alone; the count
-    selects that key instead of every column of every join).
+    denormalised counters), `key` (the primary key of the listed rows: the page's keys are
+    found first, on the indexes only, and the joins run for those rows alone; the count
+    selects that key instead of every column of every join) and `count_cap` (count the first
+    rows in list order only).
     """
 
     def _query_items(self) -> list:
@@ -218,11 +226,15 @@ class RowPagination(SelectPagination):
         key = self._query_args.get("key")
         if key is None:
             return super()._query_count()
-        keys = self._query_args["select"].with_only_columns(key).order_by(None).subquery()
-        return self._query_args["session"].scalar(select(func.count()).select_from(keys))
+        keys = self._query_args["select"].with_only_columns(key)
+        cap = self._query_args.get("count_cap")
+        keys = keys.order_by(None) if cap is None else keys.limit(cap)
+        return self._query_args["session"].scalar(select(func.count()).select_from(keys.subquery()))
 
 
-def _rows_page(query: Select, page: int, total: int | None = None) -> Pagination:
+def _rows_page(
+    query: Select, page: int, total: int | None = None, count_cap: int | None = None
+) -> Pagination:
     return RowPagination(
         select=query,
         session=db.session(),
@@ -231,6 +243,7 @@ def _rows_page(query: Select, page: int, total: int | None = None) -> Pagination
         error_out=False,
         key=Topic.id,
         total=total,
+        count_cap=count_cap,
     )
 
 

@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 
 from comcep import policy
 from comcep.attachments.services import attach, read_uploads
 from comcep.errors import ComcepError
-from comcep.extensions import db
+from comcep.extensions import db, limiter, member_or_ip
 from comcep.forms import ConfirmForm, choices
 from comcep.forum import knowledge, queries, services
 from comcep.forum.forms import EditPostForm, ReplyForm, TopicForm
@@ -33,6 +42,21 @@ def _page_arg() -> int:
 def _list_filter() -> str | None:
     value = request.args.get("filtre")
     return value if value in queries.LIST_FILTERS else None
+
+
+def _post_limit() -> str:
+    return current_app.config["POST_RATE_LIMIT"]
+
+
+# New topics and replies share one budget per member (SPEC §9: abuse); previews count too.
+posting_limit = limiter.shared_limit(
+    _post_limit,
+    scope="posting",
+    key_func=member_or_ip,
+    methods=["POST"],
+    error_message="Vous publiez beaucoup en peu de temps : ce message n'est pas enregistré. "
+    "Revenez à la page précédente, où votre texte est conservé, et renvoyez-le un peu plus tard.",
+)
 
 
 def _preview_of(form: TopicForm | ReplyForm | EditPostForm) -> str | None:
@@ -71,6 +95,7 @@ def category(slug: str) -> ResponseReturnValue:
 
 @bp.route("/r/<slug>/nouveau-sujet", methods=["GET", "POST"])
 @login_required
+@posting_limit
 def new_topic(slug: str) -> ResponseReturnValue:
     viewer = current_viewer()
     category = queries.get_category_or_404(viewer, slug)
@@ -158,6 +183,7 @@ def first_unread(topic_id: int) -> ResponseReturnValue:
 
 @bp.route("/t/<int:topic_id>/repondre", methods=["GET", "POST"])
 @login_required
+@posting_limit
 def reply(topic_id: int) -> ResponseReturnValue:
     viewer = current_viewer()
     topic = queries.get_topic_or_404(viewer, topic_id)

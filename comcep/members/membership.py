@@ -14,12 +14,14 @@ from sqlalchemy import select, update
 
 from comcep.errors import ComcepError
 from comcep.extensions import db, utcnow
-from comcep.forum.models import Post, Topic
+from comcep.forum.models import Post, PostRevision, Topic
 from comcep.mail import queue_mail
 from comcep.members.models import Group, Member, Network, Region
 from comcep.members.tokens import make_token, new_nonce, use_token
 from comcep.moderation.services import log
 from comcep.notifications import services as notifications
+from comcep.rendering import render_markdown
+from comcep.search import indexing
 
 REGISTRATION_DAYS = 7
 FORMER_MEMBER = "Ancien membre"
@@ -349,8 +351,36 @@ def export_data(member: Member) -> dict:
     }
 
 
+def _sign_quotes_as_former_member(member: Member) -> None:
+    """Quoting writes the author's name into the reply (`[**Name**](/p/<id>) a écrit :`):
+    in quotes of this member's posts, name « Ancien membre » instead, and re-index them."""
+    marker = f"[**{member.display_name}**](/p/"
+    own = set(db.session.scalars(select(Post.id).where(Post.author_id == member.id)))
+    pattern = re.compile(rf"\[\*\*{re.escape(member.display_name)}\*\*\]\(/p/(\d+)\)")
+
+    def sign(source: str) -> str:
+        return pattern.sub(
+            lambda m: f"[**{FORMER_MEMBER}**](/p/{m[1]})" if int(m[1]) in own else m[0], source
+        )
+
+    changed = []
+    for post in db.session.scalars(
+        select(Post).where(Post.body_source.contains(marker, autoescape=True))
+    ):
+        source = sign(post.body_source)
+        if source != post.body_source:
+            post.body_source, post.body_html = source, render_markdown(source)
+            changed.append(post.id)
+    for revision in db.session.scalars(
+        select(PostRevision).where(PostRevision.body_source.contains(marker, autoescape=True))
+    ):
+        revision.body_source = sign(revision.body_source)
+    indexing.enqueue_posts(changed)
+
+
 def anonymise(member: Member, actor: Member | None = None) -> None:
     """Leave ComCEP: name, e-mail and profile are erased; posts stay, signed « Ancien membre »."""
+    _sign_quotes_as_former_member(member)
     member.display_name = FORMER_MEMBER
     member.email = f"ancien-membre-{member.id}@invalid.comcep"
     member.pending_email = ""

@@ -353,13 +353,13 @@ def export() -> ResponseReturnValue:
 @login_required
 def leave() -> ResponseReturnValue:
     form = LeaveForm()
-    if form.validate_on_submit() and current_user.check_password(form.password.data):
-        membership.anonymise(current_user)
-        db.session.commit()
-        logout_user()
-        flash("Votre compte est fermé et anonymisé. Merci pour vos contributions.", "info")
-        return redirect(url_for("forum.index"))
-    if form.password.data and not form.password.errors:
+    if form.validate_on_submit():
+        if current_user.check_password(form.password.data):
+            membership.anonymise(current_user)
+            db.session.commit()
+            logout_user()
+            flash("Votre compte est fermé et anonymisé. Merci pour vos contributions.", "info")
+            return redirect(url_for("forum.index"))
         form.password.errors.append("Le mot de passe est incorrect.")
     return _account_page(400, leave_form=form)
 

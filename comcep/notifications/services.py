@@ -6,7 +6,8 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-from flask import current_app, url_for
+from flask import current_app, has_request_context, url_for
+
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import ScalarSelect, and_, func, select
 from sqlalchemy.orm import aliased, joinedload
@@ -414,6 +415,9 @@ def _queue(member: Member, items: list[dict], subject: str) -> None:
 
 def send_digests() -> int:
     """Daily and weekly summaries of what was not e-mailed yet (run by the worker or cron)."""
+    if not has_request_context():
+        with current_app.test_request_context(base_url=current_app.config["BASE_URL"]):
+            return send_digests()
     now = utcnow()
     sent = 0
     for frequency, period in (("daily", timedelta(days=1)), ("weekly", timedelta(days=7))):

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template, request
+import time
+
+from flask import Blueprint, current_app, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_login import login_required
 
 from comcep import policy
+from comcep.extensions import limiter, member_or_ip
 from comcep.forms import choices
 from comcep.forum import queries as forum_queries
 from comcep.members import queries as member_queries
+from comcep.ops import observe_search
 from comcep.policy import current_viewer
 from comcep.search.backend import SearchQuery, SearchQueryError
 from comcep.search.forms import SearchForm
@@ -20,8 +24,17 @@ bp = Blueprint("search", __name__)
 PER_PAGE = 20
 
 
+def _search_limit() -> str:
+    return current_app.config["SEARCH_RATE_LIMIT"]
+
+
 @bp.get("/recherche")
 @login_required
+@limiter.limit(
+    _search_limit,
+    key_func=member_or_ip,
+    error_message="Vous lancez beaucoup de recherches en peu de temps.",
+)
 def search() -> ResponseReturnValue:
     viewer = current_viewer()
     form = SearchForm(request.args)
@@ -54,8 +67,10 @@ def search() -> ResponseReturnValue:
         page=max(request.args.get("page", 1, type=int) or 1, 1),
         per_page=PER_PAGE,
     )
+    started = time.perf_counter()
     try:
         results = get_backend().search(query)
+        observe_search(time.perf_counter() - started, current_app.config["SEARCH_BACKEND"])
     except SearchQueryError as error:
         return render_template(
             "search/results.html", form=form, results=None, error=error.message
