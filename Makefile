@@ -30,3 +30,7 @@ lint: $(STAMP)
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache
+
+# Benchmark (bench/README.md): SIZES=10000,100000 limits the sizes; DATABASES=sqlite skips PostgreSQL.
+bench: $(STAMP)
+	nice -n 10 $(BIN)/python bench/run.py $(if $(SIZES),--sizes $(SIZES)) $(if $(DATABASES),--databases $(DATABASES)) $(BENCH_ARGS)

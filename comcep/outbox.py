@@ -13,7 +13,6 @@ from datetime import UTC, datetime, timedelta
 
 import redis
 from flask import Flask, Response, current_app, has_request_context
-
 from sqlalchemy import Integer, String, Text, delete, func, select, update
 from sqlalchemy.orm import Mapped, mapped_column
 

@@ -15,7 +15,7 @@ from flask_login import FlaskLoginClient
 from sqlalchemy import event, text
 
 from comcep import create_app
-from comcep.defaults import seed_reference_data
+from comcep.defaults import seed_all
 from comcep.extensions import db
 from comcep.members.models import Member
 from comcep.members.services import create_member
@@ -91,7 +91,7 @@ def _clean_database(app: Flask) -> Iterator[None]:
             else:
                 for name in names:
                     conn.execute(text(f"DELETE FROM {name}"))
-            seed_reference_data(conn)
+            seed_all(conn)
             if conn.dialect.name == "sqlite":
                 conn.execute(text("PRAGMA foreign_keys=ON"))
 

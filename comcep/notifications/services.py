@@ -7,7 +7,6 @@ import re
 from datetime import timedelta
 
 from flask import current_app, has_request_context, url_for
-
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import ScalarSelect, and_, func, select
 from sqlalchemy.orm import aliased, joinedload
