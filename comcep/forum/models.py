@@ -16,6 +16,7 @@ from sqlalchemy import (
     UniqueConstraint,
     func,
 )
+from sqlalchemy.dialects.postgresql import TSVECTOR
 from sqlalchemy.orm import Mapped, WriteOnlyMapped, mapped_column, relationship
 
 from comcep.extensions import UTCDateTime, db
@@ -111,6 +112,7 @@ class Post(db.Model):
         UniqueConstraint("topic_id", "number", name="uq_posts_topic_number"),
         Index("ix_posts_author_created", "author_id", "created_at"),
         Index("ix_posts_created", "created_at"),
+        Index("ix_posts_search_vector", "search_vector", postgresql_using="gin"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -128,6 +130,9 @@ class Post(db.Model):
     hidden_reason: Mapped[str] = mapped_column(Text, default="")
     hidden_by_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"), index=True)
     hidden_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # PostgreSQL full-text search: weighted vector (title A, body B) and what it was built from.
+    search_vector: Mapped[str | None] = mapped_column(TSVECTOR().with_variant(Text(), "sqlite"))
+    search_fp: Mapped[str] = mapped_column(String(32), default="")
 
     topic: Mapped[Topic] = relationship(
         back_populates="posts", foreign_keys=[topic_id], lazy="raise"

@@ -101,6 +101,7 @@ class SearchResults:
     total: int
     page: int
     per_page: int
+    capped: bool = False  # `total` is a floor: more matched than the backend counts
 
     @property
     def pages(self) -> int:

@@ -14,6 +14,7 @@ from comcep.extensions import db
 from comcep.forum.models import Category, Post, Tag, Topic, topic_tags
 from comcep.rendering import html_to_text
 from comcep.search.backend import SearchBackend, SearchDocument, fingerprint
+from comcep.search.postgres_backend import PostgresBackend
 from comcep.search.whoosh_backend import WhooshBackend
 
 POST_KIND = "search.post"
@@ -21,22 +22,40 @@ TOPIC_KIND = "search.topic"
 
 
 def get_backend() -> SearchBackend:
-    """The app's backend, opened once per process and kept in app.extensions."""
+    """The app's backend (COMCEP_SEARCH_BACKEND), opened once per process."""
     app = current_app._get_current_object()
     backend = app.extensions.get("comcep_search")
     if backend is None:
-        backend = WhooshBackend(app.config["SEARCH_INDEX_PATH"])
+        if app.config["SEARCH_BACKEND"] == "postgres":
+            backend = PostgresBackend()
+        else:
+            backend = WhooshBackend(app.config["SEARCH_INDEX_PATH"])
         app.extensions["comcep_search"] = backend
     return backend
 
 
+def _transactional() -> PostgresBackend | None:
+    backend = get_backend()
+    return backend if getattr(backend, "transactional", False) else None
+
+
 def enqueue_posts(post_ids: list[int] | set[int]) -> None:
-    outbox.enqueue(POST_KIND, post_ids)
+    """Index these posts: now, in the caller's transaction (PostgreSQL), or through the
+    outbox after commit (Whoosh)."""
+    backend = _transactional()
+    if backend is not None:
+        backend.index_posts(post_ids)
+    else:
+        outbox.enqueue(POST_KIND, post_ids)
 
 
 def enqueue_topics(topic_ids: list[int] | set[int]) -> None:
     """Reindex every post of these topics (moved, renamed, hidden, merged…)."""
-    outbox.enqueue(TOPIC_KIND, topic_ids)
+    backend = _transactional()
+    if backend is not None:
+        backend.index_topics(topic_ids)
+    else:
+        outbox.enqueue(TOPIC_KIND, topic_ids)
 
 
 def _documents_query() -> Select:
@@ -150,6 +169,8 @@ def iter_documents(batch_size: int = 2000) -> Iterator[SearchDocument]:
 def rebuild(progress: Callable[[int], None] | None = None, batch_size: int = 2000) -> int:
     """Empty the index and index every post again from the database."""
     backend = get_backend()
+    if isinstance(backend, PostgresBackend):
+        return _rebuild_postgres(backend, progress, batch_size * 10)
     backend.clear()
     count = 0
     batch: list[SearchDocument] = []
@@ -164,6 +185,20 @@ def rebuild(progress: Callable[[int], None] | None = None, batch_size: int = 200
     if batch:
         backend.upsert(batch)
         count += len(batch)
+        if progress:
+            progress(count)
+    return count
+
+
+def _rebuild_postgres(
+    backend: PostgresBackend, progress: Callable[[int], None] | None, batch_size: int
+) -> int:
+    """Recompute the vectors in id ranges, committing as it goes (no long lock)."""
+    last = db.session.scalar(select(func.max(Post.id))) or 0
+    count = 0
+    for first in range(1, last + 1, batch_size):
+        count += backend.rebuild_range(first, first + batch_size - 1)
+        db.session.commit()
         if progress:
             progress(count)
     return count
@@ -186,7 +221,10 @@ class CheckReport:
 
 def check() -> CheckReport:
     """Compare the index with the database, post by post."""
-    indexed = get_backend().indexed_versions()
+    backend = get_backend()
+    if isinstance(backend, PostgresBackend):
+        return CheckReport(missing=[], stale=backend.stale_post_ids(), extra=[])
+    indexed = backend.indexed_versions()
     missing, stale = [], []
     seen = set()
     for doc in iter_documents():

@@ -1,0 +1,277 @@
+"""PostgreSQL full-text search behind the same interface as Whoosh.
+
+Each post carries a weighted `tsvector` (title A, body B, French configuration with
+`unaccent`), written by SQL in the same transaction as the post: there is nothing to lose
+between a commit and an index. The reader's visibility and the filters are joined in the
+same SQL statement; highlights (`ts_headline`) are computed for the rows of the page only,
+and totals stop at 1 000 so that a very common word stays fast.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    case,
+    func,
+    literal_column,
+    or_,
+    select,
+    update,
+)
+
+from comcep.extensions import db
+from comcep.forum.models import Category, Post, Tag, Topic, topic_tags
+from comcep.search.analyzer import analyze
+from comcep.search.backend import (
+    MAX_PER_PAGE,
+    MESSAGE_EMPTY,
+    MESSAGE_ONLY_EXCLUSIONS,
+    SORT_DATE,
+    SearchDocument,
+    SearchHit,
+    SearchQuery,
+    SearchQueryError,
+    SearchResults,
+    day_bounds,
+    parse_query_text,
+)
+
+CONFIG = "comcep_fr"
+_REGCONFIG = literal_column(f"'{CONFIG}'::regconfig")
+TOTAL_CAP = 1000
+_HEADLINE = "StartSel=<mark>, StopSel=</mark>, MaxWords=45, MinWords=20, MaxFragments=2"
+
+
+def _plain(html: ColumnElement[str]) -> ColumnElement[str]:
+    """Stored HTML to text in SQL: tags dropped, the common entities decoded."""
+    stripped = func.regexp_replace(html, "<[^>]+>", " ", "g")
+    for entity, char in (
+        ("&lt;", "<"),
+        ("&gt;", ">"),
+        ("&quot;", '"'),
+        ("&#x27;", "'"),
+        ("&#39;", "'"),
+        ("&amp;", "&"),
+    ):
+        stripped = func.replace(stripped, entity, char)
+    return stripped
+
+
+def _escape(value: ColumnElement[str]) -> ColumnElement[str]:
+    """HTML-escape in SQL (for titles, which are stored as typed)."""
+    for char, entity in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ('"', "&quot;")):
+        value = func.replace(value, char, entity)
+    return value
+
+
+def _title_text() -> ColumnElement[str]:
+    return case((Post.number == 1, Topic.title), else_="")
+
+
+def _vector() -> ColumnElement:
+    title = func.setweight(func.to_tsvector(_REGCONFIG, _title_text()), literal_column("'A'"))
+    body = func.setweight(
+        func.to_tsvector(_REGCONFIG, _plain(Post.body_html)), literal_column("'B'")
+    )
+    return title.op("||")(body)
+
+
+def _fingerprint() -> ColumnElement[str]:
+    return func.md5(func.concat(_title_text(), "\x1f", Post.body_html))
+
+
+class PostgresBackend:
+    """`SearchBackend` on PostgreSQL; `transactional`: index writes join the caller's
+    transaction instead of going through the outbox."""
+
+    transactional = True
+    name = "postgres"
+
+    # -- writes --------------------------------------------------------------------------
+
+    def index_posts(self, post_ids: Iterable[int]) -> None:
+        ids = sorted(set(post_ids))
+        if not ids:
+            return
+        db.session.flush()
+        db.session.execute(
+            update(Post)
+            .where(Post.id.in_(ids), Topic.id == Post.topic_id)
+            .values(search_vector=_vector(), search_fp=_fingerprint())
+            .execution_options(synchronize_session=False)
+        )
+
+    def index_topics(self, topic_ids: Iterable[int]) -> None:
+        ids = sorted(set(topic_ids))
+        if not ids:
+            return
+        db.session.flush()
+        db.session.execute(
+            update(Post)
+            .where(Post.topic_id.in_(ids), Topic.id == Post.topic_id)
+            .values(search_vector=_vector(), search_fp=_fingerprint())
+            .execution_options(synchronize_session=False)
+        )
+
+    def upsert(self, docs: Iterable[SearchDocument]) -> None:
+        self.index_posts(doc.post_id for doc in docs)
+
+    def delete(self, post_ids: Iterable[int]) -> None:
+        ids = sorted(set(post_ids))
+        if ids:
+            db.session.execute(
+                update(Post).where(Post.id.in_(ids)).values(search_vector=None, search_fp="")
+            )
+
+    def clear(self) -> None:
+        db.session.execute(update(Post).values(search_vector=None, search_fp=""))
+
+    def rebuild_range(self, first_id: int, last_id: int) -> int:
+        """Index posts with ids in [first_id, last_id] (the CLI rebuild goes by ranges)."""
+        result = db.session.execute(
+            update(Post)
+            .where(Post.id.between(first_id, last_id), Topic.id == Post.topic_id)
+            .values(search_vector=_vector(), search_fp=_fingerprint())
+            .execution_options(synchronize_session=False)
+        )
+        return result.rowcount or 0
+
+    def stale_post_ids(self) -> list[int]:
+        """Posts whose stored vector does not match their text (or that have none)."""
+        return list(
+            db.session.scalars(
+                select(Post.id)
+                .join(Topic, Topic.id == Post.topic_id)
+                .where(or_(Post.search_vector.is_(None), Post.search_fp != _fingerprint()))
+                .order_by(Post.id)
+            )
+        )
+
+    def indexed_versions(self) -> dict[int, str]:
+        return dict(db.session.execute(select(Post.id, Post.search_fp)).all())
+
+    # -- reads ---------------------------------------------------------------------------
+
+    def _tsqueries(self, text_: str) -> tuple[ColumnElement, list[ColumnElement]]:
+        """The reader's words and phrases as one tsquery, and each exclusion as another
+        (applied as NOT … @@ …); the same query language as the Whoosh backend."""
+        clauses = parse_query_text(text_)
+        positive, negative = None, []
+        for clause in clauses:
+            if not analyze(clause.text):  # only stop words: ignored, as by the Whoosh backend
+                continue
+            function = func.phraseto_tsquery if clause.phrase else func.plainto_tsquery
+            part = function(_REGCONFIG, clause.text)
+            if clause.negated:
+                negative.append(part)
+            else:
+                positive = part if positive is None else positive.op("&&")(part)
+        if positive is None:
+            raise SearchQueryError(MESSAGE_ONLY_EXCLUSIONS if clauses else MESSAGE_EMPTY)
+        return positive, negative
+
+    def search(self, query: SearchQuery) -> SearchResults:
+        page = max(1, query.page)
+        per_page = min(max(1, query.per_page), MAX_PER_PAGE)
+        if not query.category_ids:
+            return SearchResults(hits=[], total=0, page=page, per_page=per_page)
+        tsquery, excluded = self._tsqueries(query.text)
+        if not db.session.scalar(select(func.numnode(tsquery) > 0)):  # only stop words
+            raise SearchQueryError(MESSAGE_EMPTY)
+        matches = self._matches(query, tsquery, excluded)
+        total = (
+            db.session.scalar(
+                select(func.count()).select_from(matches.limit(TOTAL_CAP + 1).subquery())
+            )
+            or 0
+        )
+        rank = func.ts_rank_cd(Post.search_vector, tsquery)
+        order = (
+            (Post.created_at.desc(), Post.id.desc())
+            if query.sort == SORT_DATE
+            else (rank.desc(), Post.created_at.desc(), Post.id.desc())
+        )
+        page_rows = (
+            matches.add_columns(Post.topic_id, Topic.title, Post.body_html)
+            .order_by(*order)
+            .limit(per_page)
+            .offset((page - 1) * per_page)
+            .subquery()
+        )
+        rows = db.session.execute(
+            select(
+                page_rows.c.id,
+                page_rows.c.topic_id,
+                func.ts_headline(
+                    _REGCONFIG,
+                    _escape(page_rows.c.title),
+                    tsquery,
+                    "HighlightAll=true",
+                ),
+                func.ts_headline(
+                    _REGCONFIG,
+                    _escape(_plain(page_rows.c.body_html)),
+                    tsquery,
+                    _HEADLINE,
+                ),
+            )
+        ).all()
+        hits = [
+            SearchHit(post_id=r[0], topic_id=r[1], title_html=r[2], snippet_html=r[3]) for r in rows
+        ]
+        return SearchResults(
+            hits=hits,
+            total=min(total, TOTAL_CAP),
+            page=page,
+            per_page=per_page,
+            capped=total > TOTAL_CAP,
+        )
+
+    def _matches(
+        self, query: SearchQuery, tsquery: ColumnElement, excluded: list[ColumnElement]
+    ) -> Select:
+        """Post ids matching the text, inside the reader's visible rubriques and filters."""
+        stmt = (
+            select(Post.id)
+            .join(Topic, Topic.id == Post.topic_id)
+            .where(
+                Post.search_vector.op("@@")(tsquery),
+                Topic.category_id.in_(sorted(query.category_ids)),
+                *(~Post.search_vector.op("@@")(part) for part in excluded),
+            )
+        )
+        if not query.include_hidden:
+            stmt = stmt.where(Post.is_hidden.is_(False), Topic.is_hidden.is_(False))
+        if query.titles_only:
+            stmt = stmt.where(
+                Post.number == 1,
+                func.to_tsvector(_REGCONFIG, Topic.title).op("@@")(tsquery),
+            )
+        if query.category_id is not None:
+            stmt = stmt.where(Topic.category_id == query.category_id)
+        if query.theme_id is not None:
+            stmt = stmt.where(
+                Topic.category_id.in_(
+                    select(Category.id).where(
+                        or_(Category.id == query.theme_id, Category.parent_id == query.theme_id)
+                    )
+                )
+            )
+        if query.author_id is not None:
+            stmt = stmt.where(Post.author_id == query.author_id)
+        start, end = day_bounds(query.date_from, query.date_to)
+        if start is not None:
+            stmt = stmt.where(Post.created_at >= start)
+        if end is not None:
+            stmt = stmt.where(Post.created_at < end)
+        if query.tag:
+            stmt = stmt.where(
+                select(topic_tags.c.topic_id)
+                .join(Tag, Tag.id == topic_tags.c.tag_id)
+                .where(topic_tags.c.topic_id == Topic.id, Tag.slug == query.tag)
+                .exists()
+            )
+        return stmt
