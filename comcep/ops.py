@@ -12,13 +12,27 @@ import threading
 import time
 from collections import defaultdict
 
-from flask import Blueprint, Flask, Response, current_app, g, request
+from flask import (
+    Blueprint,
+    Flask,
+    Response,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
+from flask_login import login_required
 from sqlalchemy import text
 from werkzeug.exceptions import NotFound
 
-from comcep import outbox
+from comcep import outbox, policy
 from comcep.extensions import csrf, db, utcnow
+from comcep.forms import ConfirmForm
+from comcep.policy import current_viewer
 
 bp = Blueprint("ops", __name__)
 
@@ -148,3 +162,19 @@ def init_app(app: Flask) -> None:
         if started is not None and request.endpoint not in (None, "static", "ops.metrics"):
             REQUESTS.observe((request.endpoint, request.method), time.perf_counter() - started)
         return response
+
+
+@bp.route("/admin/taches", methods=["GET", "POST"])
+@login_required
+def parked_tasks() -> ResponseReturnValue:
+    """Tasks that failed too often: admins see why and can send them back to the queue."""
+    policy.check_administer(current_viewer())
+    form = ConfirmForm()
+    if request.method == "POST" and form.validate_on_submit():
+        count = outbox.retry_parked()
+        flash(f"{count} tâche(s) remise(s) en file.", "success")
+        return redirect(url_for("ops.parked_tasks"))
+    waiting, parked, oldest = outbox.backlog()
+    return render_template(
+        "ops/parked.html", rows=outbox.parked_rows(), waiting=waiting, oldest=oldest, form=form
+    )
