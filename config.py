@@ -43,6 +43,8 @@ class Config:
 
     REDIS_URL = _env("REDIS_URL")
     RATELIMIT_STORAGE_URI = _env("RATELIMIT_STORAGE_URL", REDIS_URL or "memory://")
+    RATELIMIT_KEY_PREFIX = _env("RATELIMIT_KEY_PREFIX", "comcep")
+
     # COMCEP_RATELIMIT_ENABLED=0 switches the limits off (load tests, a trusted intranet).
     RATELIMIT_ENABLED = (_env("RATELIMIT_ENABLED", "1") or "1").lower() not in ("0", "false", "no")
     RATELIMIT_HEADERS_ENABLED = True

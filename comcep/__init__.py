@@ -66,8 +66,10 @@ def _init_extensions(app: Flask) -> None:
 
     uri = app.config["SQLALCHEMY_DATABASE_URI"]
     if uri.startswith("sqlite"):
-        options = app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
-        options.setdefault("connect_args", {}).setdefault("timeout", 30)
+        # A copy: the class attribute is shared by every app built in this process.
+        options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+        options["connect_args"] = {"timeout": 30, **options.get("connect_args", {})}
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
     db.init_app(app)
     if uri.startswith("sqlite"):
         with app.app_context():
@@ -75,6 +77,13 @@ def _init_extensions(app: Flask) -> None:
     migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True)
     csrf.init_app(app)
     limiter.init_app(app)
+
+    @app.before_request
+    def _limiter_for_this_app() -> None:
+        # The limiter is one module-level object: each app (tests build several) says
+        # whether limits apply to its own requests.
+        limiter.enabled = app.config["RATELIMIT_ENABLED"]
+
     login_manager.init_app(app)
     login_manager.login_view = "members.login"
     login_manager.login_message = "Connectez-vous pour accéder à la ComCEP."

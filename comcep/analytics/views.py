@@ -101,6 +101,8 @@ def _charts(data: dict, months: dict[str, str]) -> dict[str, dict]:
             "labels": [row["name"] for row in rows],
             "datasets": [{"label": "Membres", "data": _series(rows, "members")}],
         }
+    for spec in charts.values():
+        spec["empty"] = not any(v for d in spec["datasets"] for v in d["data"] if v is not None)
     return charts
 
 

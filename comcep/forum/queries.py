@@ -156,8 +156,7 @@ def category_topics(
     query = _topic_rows_query(viewer, member).where(Topic.category_id == category.id)
     query = _filtered(query, list_filter)
     query = query.order_by(Topic.is_pinned.desc(), Topic.last_post_at.desc(), Topic.id.desc())
-    # Category.topic_count is exactly what a non-staff viewer sees here (visible topics).
-    total = category.topic_count if not (viewer.is_staff or list_filter) else None
+    total = None if list_filter else _visible_topic_total(viewer, category)
     return _rows_page(query, page, total=total)
 
 
@@ -167,14 +166,26 @@ def active_topics(
     query = _filtered(_topic_rows_query(viewer, member), list_filter).order_by(
         Topic.last_post_at.desc(), Topic.id.desc()
     )
-    total = None
-    if not (viewer.is_staff or list_filter):  # visible topics = sum of the counters
-        total = db.session.scalar(
-            select(func.coalesce(func.sum(Category.topic_count), 0)).where(
-                Category.id.in_(sorted(policy.visible_category_ids(viewer)))
-            )
-        )
+    total = None if list_filter else _visible_topic_total(viewer)
     return _rows_page(query, page, total=total)
+
+
+def _visible_topic_total(viewer: Viewer, category: Category | None = None) -> int:
+    """How many topics the viewer sees in a rubrique (or everywhere), without counting rows:
+    a rubrique's topic_count is exactly its visible topics. Staff also see hidden ones: their
+    count reads the (category_id) index only, not the topics."""
+    if viewer.is_staff:
+        query = select(func.count(Topic.id)).where(policy.visible_topics(viewer))
+        if category is not None:
+            query = query.where(Topic.category_id == category.id)
+        return db.session.scalar(query) or 0
+    if category is not None:
+        return category.topic_count
+    return db.session.scalar(
+        select(func.coalesce(func.sum(Category.topic_count), 0)).where(
+            Category.id.in_(sorted(policy.visible_category_ids(viewer)))
+        )
+    )
 
 
 UNREAD_COUNT_CAP = 1000

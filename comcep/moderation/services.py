@@ -6,12 +6,12 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import case, func, select, update
 
 from comcep.errors import ComcepError
 from comcep.extensions import db, utcnow
 from comcep.forum import services as forum_services
-from comcep.forum.models import Category, Post, Topic
+from comcep.forum.models import Category, Post, Topic, TopicRead
 from comcep.members.models import Member
 from comcep.messages.models import PrivateMessage
 from comcep.moderation.models import REPORT_REASONS, ModerationLog, Report
@@ -243,15 +243,42 @@ def move_topic(actor: Member, topic: Topic, category: Category, reason: str = ""
 def _renumber(topic_id: int) -> None:
     """Give a topic's posts the numbers 1..n in date order (after a split or a merge)."""
     db.session.flush()
+    rows = db.session.execute(
+        select(Post.id, Post.number)
+        .where(Post.topic_id == topic_id)
+        .order_by(Post.created_at, Post.id)
+    ).all()
     db.session.execute(
         update(Post).where(Post.topic_id == topic_id).values(number=-Post.number - 1_000_000)
     )
-    ids = db.session.scalars(
-        select(Post.id).where(Post.topic_id == topic_id).order_by(Post.created_at, Post.id)
-    ).all()
-    for number, post_id in enumerate(ids, start=1):
+    for number, (post_id, _old) in enumerate(rows, start=1):
         db.session.execute(update(Post).where(Post.id == post_id).values(number=number))
-    db.session.execute(update(Topic).where(Topic.id == topic_id).values(last_number=len(ids)))
+    db.session.execute(update(Topic).where(Topic.id == topic_id).values(last_number=len(rows)))
+    _renumber_read_marks(topic_id, [old for _id, old in rows])
+
+
+def _renumber_read_marks(topic_id: int, old_numbers: list[int]) -> None:
+    """Read marks are post numbers: after renumbering, a reader's mark becomes the run of
+    posts, in the new order, that they had read (posts brought in by a merge, numbered
+    below 0 by merge_topics, were not), so that no new reply passes for read."""
+    marks = db.session.scalars(
+        select(TopicRead.last_read_number).where(TopicRead.topic_id == topic_id).distinct()
+    ).all()
+    mapping: dict[int, int] = {}
+    for mark in marks:
+        run = 0
+        for old in old_numbers:
+            if old <= 0 or old > mark:
+                break
+            run += 1
+        mapping[mark] = run
+    if mapping:
+        db.session.execute(
+            update(TopicRead)
+            .where(TopicRead.topic_id == topic_id)
+            .values(last_read_number=case(mapping, value=TopicRead.last_read_number))
+            .execution_options(synchronize_session=False)
+        )
 
 
 def split_topic(

@@ -167,7 +167,7 @@ def decide_reports(post_id: int) -> ResponseReturnValue:
         flash("Décision invalide.", "error")
         return redirect(url_for("moderation.queue")), 303
     try:
-        if decision == "hidden" and not post.is_hidden:
+        if decision == "hidden":  # also over an automatic hiding: the author sees this reason
             services.hide_post(current_user, post, topic, form.reason.data or "Contenu signalé.")
         elif decision == "kept" and post.is_hidden and not post.is_pending:
             services.restore_post(current_user, post, topic, form.reason.data or "")
