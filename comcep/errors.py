@@ -19,9 +19,10 @@ logger = logging.getLogger(__name__)
 class ComcepError(Exception):
     """A refused action, with a French message fit for the person who asked."""
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, field: str | None = None) -> None:
         super().__init__(message)
         self.message = message
+        self.field = field  # the form field the message belongs to, when there is one
 
 
 MESSAGES = {

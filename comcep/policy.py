@@ -149,7 +149,8 @@ def visible_posts(viewer: Viewer) -> ColumnElement[bool]:
     return rule
 
 
-def _staff_member() -> ColumnElement[bool]:
+def staff_members() -> ColumnElement[bool]:
+    """Members holding a staff role (animation, admin), as a SQL predicate."""
     padded = " " + Member.roles + " "
     return or_(*(padded.contains(f" {role} ") for role in sorted(STAFF_ROLES)))
 
@@ -183,7 +184,7 @@ def readers_of(topic: Topic) -> ColumnElement[bool]:
         rule = and_(rule, _member_rule(category.parent))
     if topic.is_hidden:
         rule = false()
-    return and_(Member.state == "active", or_(_staff_member(), rule))
+    return and_(Member.state == "active", or_(staff_members(), rule))
 
 
 def visible_members(viewer: Viewer) -> ColumnElement[bool]:

@@ -18,8 +18,10 @@ from comcep.forum.models import Post, PostRevision, Topic
 from comcep.mail import queue_mail
 from comcep.members.models import Group, Member, Network, Region
 from comcep.members.tokens import make_token, new_nonce, use_token
+from comcep.messages.models import Conversation, PrivateMessage
 from comcep.moderation.services import log
 from comcep.notifications import services as notifications
+from comcep.policy import staff_members
 from comcep.rendering import render_markdown
 from comcep.search import indexing
 
@@ -63,10 +65,10 @@ def check_password_strength(password: str, email: str = "", name: str = "") -> N
         raise ComcepError("Le mot de passe ne doit pas contenir votre nom.")
 
 
-def _lookup(model: type, code: str, label: str) -> Network | Region:
+def _lookup(model: type, code: str, label: str, field: str) -> Network | Region:
     row = db.session.scalar(select(model).where(model.code == code))
     if row is None:
-        raise ComcepError(f"{label} inconnu·e : choisissez dans la liste.")
+        raise ComcepError(f"{label} inconnu·e : choisissez dans la liste.", field)
     return row
 
 
@@ -86,10 +88,12 @@ def register(
     so the page never reveals whether an address is registered.
     """
     email = email.strip().lower()
-    network = _lookup(Network, network_code, "Réseau")
+    network = _lookup(Network, network_code, "Réseau", "network")
     if network.kind != "pair":
-        raise ComcepError("L'inscription est réservée aux conseillers des réseaux du CEP.")
-    region = _lookup(Region, region_code, "Région")
+        raise ComcepError(
+            "L'inscription est réservée aux conseillers des réseaux du CEP.", "network"
+        )
+    region = _lookup(Region, region_code, "Région", "region")
     check_password_strength(password, email, name)
     existing = db.session.scalar(select(Member).where(Member.email == email))
     if existing is not None and not (
@@ -129,11 +133,17 @@ def confirm_email(token: str) -> Member:
         raise ComcepError("Cette adresse est déjà confirmée.")
     member.email_confirmed_at = utcnow()
     member.registration_status = "awaiting"
-    referents = db.session.scalars(
-        select(Member).where(
-            Member.validation_network_id == member.network_id, Member.state == "active"
+    referents = list(
+        db.session.scalars(
+            select(Member).where(
+                Member.validation_network_id == member.network_id, Member.state == "active"
+            )
         )
     )
+    if not referents:  # a network without référent: the animation team decides
+        referents = list(
+            db.session.scalars(select(Member).where(Member.state == "active", staff_members()))
+        )
     for referent in referents:
         queue_mail(
             referent.email,
@@ -211,10 +221,12 @@ def invite(
     email = email.strip().lower()
     if statut == "pair" and "admin" not in actor.role_set:
         raise ComcepError("Seul un administrateur peut inviter un pair.")
-    network = _lookup(Network, network_code, "Réseau ou organisation")
+    network = _lookup(Network, network_code, "Réseau ou organisation", "network")
     if network.kind != statut:
-        raise ComcepError("Le réseau ou l'organisation ne correspond pas au statut choisi.")
-    region = _lookup(Region, region_code, "Région")
+        raise ComcepError(
+            "Le réseau ou l'organisation ne correspond pas au statut choisi.", "network"
+        )
+    region = _lookup(Region, region_code, "Région", "region")
     if db.session.scalar(select(Member.id).where(Member.email == email)) is not None:
         raise ComcepError("Un membre utilise déjà cette adresse.")
     member = Member(
@@ -323,7 +335,22 @@ def export_data(member: Member) -> dict:
         .where(Post.author_id == member.id)
         .order_by(Post.created_at)
     ).all()
+    messages = db.session.execute(
+        select(PrivateMessage, Conversation)
+        .join(Conversation, Conversation.id == PrivateMessage.conversation_id)
+        .where(PrivateMessage.author_id == member.id)
+        .order_by(PrivateMessage.created_at)
+    ).all()
     return {
+        "messages_prives": [
+            {
+                "conversation": conversation.subject,
+                "conversation_id": conversation.id,
+                "date": message.created_at.isoformat(),
+                "texte": message.body_source,
+            }
+            for message, conversation in messages
+        ],
         "profil": {
             "nom": member.display_name,
             "email": member.email,

@@ -22,9 +22,13 @@ def load_member(member_id: str) -> Member | None:
     except (TypeError, ValueError):
         return None
     # One query: the member with network, region and groups (the viewer needs them).
-    member = db.session.execute(
-        select(Member).options(joinedload(Member.groups)).where(Member.id == key)
-    ).unique().scalar_one_or_none()
+    member = (
+        db.session.execute(
+            select(Member).options(joinedload(Member.groups)).where(Member.id == key)
+        )
+        .unique()
+        .scalar_one_or_none()
+    )
     # A session ends as soon as its member is suspended or leaves.
     return member if member is not None and member.is_active else None
 

@@ -21,7 +21,7 @@ from comcep import policy
 from comcep.errors import ComcepError
 from comcep.extensions import db, limiter
 from comcep.filters import date_fr
-from comcep.forms import ConfirmForm, choices
+from comcep.forms import BaseForm, ConfirmForm, choices
 from comcep.members import membership, queries
 from comcep.members import services as admin_services
 from comcep.members.forms import (
@@ -63,6 +63,12 @@ def _state_message(member: Member) -> str:
     if member.state == "pending":
         return PENDING_MESSAGES.get(member.registration_status, PENDING_MESSAGES["awaiting"])
     return "Ce compte a été fermé."
+
+
+def _field_errors(form: BaseForm, error: ComcepError, default: str) -> list[str]:
+    """The error list of the field a service error is about (or of `default`)."""
+    field = form._fields.get(error.field or "") or form._fields[default]
+    return field.errors
 
 
 def _login_limit() -> str:
@@ -185,7 +191,7 @@ def register() -> ResponseReturnValue:
             )
         except ComcepError as error:
             db.session.rollback()
-            form.password.errors.append(error.message)
+            _field_errors(form, error, "password").append(error.message)
         else:
             db.session.commit()
             return render_template("members/registered.html", email=form.email.data)
@@ -428,7 +434,7 @@ def invitations() -> ResponseReturnValue:
             )
         except ComcepError as error:
             db.session.rollback()
-            form.email.errors.append(error.message)
+            _field_errors(form, error, "email").append(error.message)
         else:
             db.session.commit()
             flash(f"L'invitation est envoyée à {form.email.data}.", "success")
