@@ -182,8 +182,9 @@ def readers_of(topic: Topic) -> ColumnElement[bool]:
     rule = _member_rule(category)
     if category.parent is not None:
         rule = and_(rule, _member_rule(category.parent))
-    if topic.is_hidden:
-        rule = false()
+    if topic.is_hidden and topic.merged_into_id is None:
+        rule = and_(rule, Member.id == topic.author_id) if topic.author_id else false()
+
     return and_(Member.state == "active", or_(staff_members(), rule))
 
 
@@ -217,7 +218,14 @@ def check_see_topic(viewer: Viewer, topic: Topic | None) -> Topic:
     if (
         topic is None
         or topic.category_id not in visible_category_ids(viewer)
-        or (topic.is_hidden and topic.merged_into_id is None and not viewer.is_staff)
+        or (
+            topic.is_hidden
+            and topic.merged_into_id is None
+            and not viewer.is_staff
+            # Authors still reach their own hidden or pending topic (and see why).
+            and (topic.author_id is None or topic.author_id != viewer.member_id)
+        )
+
     ):
         raise NotFound()
     return topic

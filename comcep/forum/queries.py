@@ -3,6 +3,7 @@ fixed number of queries, whatever the size of the forum."""
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass, field
 
 from flask import current_app
@@ -223,9 +224,11 @@ class RowPagination(SelectPagination):
                 select_.with_only_columns(key)
                 .limit(self.per_page)
                 .offset(self._query_offset)
-                .scalar_subquery()
+                .subquery("page_keys")
             )
-            select_ = select_.where(key.in_(keys))
+            # A join (not IN): PostgreSQL then starts from the page's keys instead of
+            # joining every visible topic first.
+            select_ = select_.join(keys, keys.c[0] == key)
         else:
             select_ = select_.limit(self.per_page).offset(self._query_offset)
         row_type = self._query_args.get("row_type", TopicRow)
@@ -406,3 +409,33 @@ def tag_topics(viewer: Viewer, member: Member, tag: Tag, page: int) -> Paginatio
         .order_by(Topic.last_post_at.desc(), Topic.id.desc())
     )
     return _rows_page(query, page)
+
+
+def announcements(viewer: Viewer) -> list[Topic]:
+    """Topics pinned « comme annonce »: shown above the index, the wall applied."""
+    return list(
+        db.session.scalars(
+            select(Topic)
+            .where(Topic.is_announcement.is_(True), policy.visible_topics(viewer))
+            .order_by(Topic.last_post_at.desc())
+            .limit(5)
+        )
+    )
+
+
+def revision_history(
+    post: Post, revisions: list[PostRevision]
+) -> list[tuple[PostRevision | None, list[tuple[str, str]]]]:
+    """Each version (newest first) with the diff from the version before it."""
+    versions = [post.body_source] + [r.body_source for r in revisions]  # newest first
+    result = []
+    for index, revision in enumerate([None, *revisions]):
+        newer = versions[index]
+        older = versions[index + 1] if index + 1 < len(versions) else None
+        diff: list[tuple[str, str]] = []
+        if older is not None:
+            for line in difflib.ndiff(older.splitlines(), newer.splitlines()):
+                if line[:1] in ("-", "+", " "):
+                    diff.append((line[:1], line[2:]))
+        result.append((revision, diff))
+    return result

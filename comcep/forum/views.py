@@ -70,8 +70,13 @@ def _preview_of(form: TopicForm | ReplyForm | EditPostForm) -> str | None:
 def index() -> ResponseReturnValue:
     if not current_user.is_authenticated:
         return render_template("forum/presentation.html")
-    blocks = queries.index_blocks(current_viewer())
-    return render_template("forum/index.html", blocks=blocks, mark_form=ConfirmForm())
+    viewer = current_viewer()
+    return render_template(
+        "forum/index.html",
+        blocks=queries.index_blocks(viewer),
+        announcements=queries.announcements(viewer),
+        mark_form=ConfirmForm(),
+    )
 
 
 @bp.get("/r/<slug>")
@@ -271,7 +276,10 @@ def post_history(post_id: int) -> ResponseReturnValue:
     if post.is_hidden and not current_viewer().is_staff:
         abort(404)
     return render_template(
-        "forum/history.html", post=post, topic=topic, revisions=queries.post_revisions(post)
+        "forum/history.html",
+        post=post,
+        topic=topic,
+        history=queries.revision_history(post, queries.post_revisions(post)),
     )
 
 

@@ -1,0 +1,234 @@
+"""Issue 11: shared tools as attachments, réponse retenue, mots-clés — through the wall."""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+
+import pytest
+from PIL import Image
+from sqlalchemy import func, select
+
+from comcep.attachments.models import Attachment
+from comcep.extensions import db
+from comcep.forum.models import Post, Topic
+from tests.factories import make_reply, make_topic
+
+# Werkzeug's test EnvironBuilder spools a multipart body over 500 kB (the 10 MB upload) to a
+# temporary file it never closes; the app closes its own files (Flask closes the request).
+pytestmark = pytest.mark.filterwarnings("ignore:Exception ignored in. <_io.FileIO")
+
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
+
+def _docx() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>")
+        archive.writestr("word/document.xml", "<w/>")
+    return buffer.getvalue()
+
+
+def _zip() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("a.txt", "x")
+    return buffer.getvalue()
+
+
+def _png() -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (600, 400), "navy").save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def _fetch(client, url):  # noqa: ANN001, ANN202
+    """GET a file and close the response (send_file keeps the file open until then)."""
+    response = client.get(url)
+    response.get_data()
+    response.close()
+    return response
+
+
+def _new_topic(client, files, title="Ma grille d'entretien", slug="je-partage-mes-outils", **extra):
+    data = {"title": title, "body": "Voici mon outil.", "submit": "1", **extra}
+    data["attachments"] = [(io.BytesIO(content), name) for name, content in files]
+    return client.post(f"/r/{slug}/nouveau-sujet", data=data, content_type="multipart/form-data")
+
+
+def test_a_pair_shares_a_pdf_and_another_pair_downloads_the_same_bytes(members, client_for):
+    response = _new_topic(client_for(members["pair"]), [("Grille d’entretien é.pdf", PDF)])
+    assert response.status_code == 302
+    attachment = db.session.scalar(select(Attachment))
+    reader = client_for(members["other_pair"])
+    download = _fetch(reader, f"/pj/{attachment.id}/{attachment.filename}")
+    assert download.status_code == 200
+    assert download.data == PDF
+    assert download.headers["Content-Disposition"].startswith("attachment;")
+    assert (
+        "filename*=UTF-8''Grille%20d%E2%80%99entretien%20%C3%A9.pdf"
+        in (download.headers["Content-Disposition"])
+    )
+    assert download.headers["X-Content-Type-Options"] == "nosniff"
+    assert "sandbox" in download.headers["Content-Security-Policy"]
+    assert "Grille d’entretien é.pdf" in reader.get("/outils").text
+
+
+def test_a_hors_pair_gets_404_on_a_pairs_file_and_never_sees_it_in_outils(members, client_for):
+    _new_topic(client_for(members["pair"]), [("grille.pdf", PDF)])
+    attachment = db.session.scalar(select(Attachment))
+    outsider = client_for(members["hors_pair"])
+    hidden = outsider.get(f"/pj/{attachment.id}/grille.pdf")
+    missing = outsider.get(f"/pj/{attachment.id + 999}/grille.pdf")
+    assert hidden.status_code == missing.status_code == 404
+    assert "grille.pdf" not in outsider.get("/outils").text
+
+
+def test_a_hidden_post_hides_its_files(members, client_for):
+    _new_topic(client_for(members["pair"]), [("grille.pdf", PDF)])
+    attachment = db.session.scalar(select(Attachment))
+    post = db.session.get(Post, attachment.post_id)
+    client_for(members["animation"]).post(f"/p/{post.id}/masquer", data={"reason": "Test"})
+    assert client_for(members["other_pair"]).get(f"/pj/{attachment.id}/x").status_code == 404
+    assert _fetch(client_for(members["animation"]), f"/pj/{attachment.id}/x").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("outil.pdf", b"MZ\x90\x00" + b"\x00" * 200, "pas accepté"),
+        (
+            "dessin.svg",
+            b'<svg xmlns="http://www.w3.org/2000/svg"><script>x</script></svg>',
+            "pas accepté",
+        ),
+        ("page.txt", b"<html><body><script>alert(1)</script></body></html>", "pas accepté"),
+        ("archive.docx", _zip(), "archives"),
+        ("vide.pdf", b"", "vide"),
+        ("gros.txt", b"a" * (10 * 2**20 + 1), "dépasse"),
+    ],
+    ids=["exe-renamed-pdf", "svg-script", "html-as-text", "plain-zip", "empty", "oversized"],
+)
+def test_bad_files_are_refused_with_a_french_message_and_nothing_stored(
+    members, client_for, name, content, message
+):
+    response = _new_topic(client_for(members["pair"]), [(name, content)], title="Titre gardé")
+    assert response.status_code == 400
+    assert message in response.text
+    assert "Titre gardé" in response.text  # the form keeps what was typed
+    assert db.session.scalar(select(func.count(Topic.id))) == 0
+    assert db.session.scalar(select(func.count(Attachment.id))) == 0
+
+
+def test_a_sixth_file_is_refused(app):
+    from werkzeug.datastructures import FileStorage
+
+    from comcep.attachments.services import read_uploads
+    from comcep.errors import ComcepError
+
+    files = [FileStorage(io.BytesIO(b"texte"), filename=f"{i}.txt") for i in range(6)]
+    with app.test_request_context(), pytest.raises(ComcepError, match="5 fichiers au plus"):
+        read_uploads(files)
+    assert len(read_uploads(files[:5])) == 5
+
+
+def test_types_come_from_the_bytes_and_names_are_made_safe(members, client_for):
+    files = [
+        ("../../etc/liste\x07.csv", "nom;prénom\nA;B\n".encode()),
+        ("rapport.bin", _docx()),
+        ("photo.pdf", _png()),
+    ]
+    assert _new_topic(client_for(members["pair"]), files).status_code == 302
+    rows = {a.filename: a for a in db.session.scalars(select(Attachment))}
+    assert set(rows) == {"liste.csv", "rapport.bin", "photo.pdf"}
+    assert rows["liste.csv"].mime == "text/csv"
+    assert rows["rapport.bin"].label == "Document Word"
+    assert rows["photo.pdf"].mime == "image/png"
+    assert rows["photo.pdf"].thumbnail_key
+    thumb = _fetch(client_for(members["other_pair"]), f"/pj/{rows['photo.pdf'].id}/miniature.jpg")
+    assert thumb.status_code == 200
+    assert thumb.mimetype == "image/jpeg"
+
+
+def test_attachments_gc_removes_only_unreferenced_files(app, members, client_for, runner):
+    _new_topic(client_for(members["pair"]), [("grille.pdf", PDF)])
+    orphan = app.config["UPLOAD_PATH"] + "/ab/cd/" + "ab" + "cd" + "0" * 60
+    import os
+
+    os.makedirs(os.path.dirname(orphan), exist_ok=True)
+    with open(orphan, "wb") as handle:
+        handle.write(b"orphelin")
+    result = runner.invoke(args=["attachments", "gc"])
+    assert "supprimé(s)" in result.output
+    assert not os.path.exists(orphan)  # files left by earlier tests go too
+
+    attachment = db.session.scalar(select(Attachment))
+    assert _fetch(client_for(members["pair"]), f"/pj/{attachment.id}/x").status_code == 200
+
+
+def test_the_asker_marks_a_solution_and_lists_show_resolu(members, client_for):
+    topic = make_topic(members["pair"], slug="premier-entretien", title="Un cas de VAE")
+    answer = make_reply(members["other_pair"], topic, "La réponse utile.")
+    assert client_for(members["pilot_pair"]).post(f"/p/{answer.id}/solution").status_code == 403
+    assert client_for(members["other_pair"]).post(f"/p/{answer.id}/solution").status_code == 403
+    assert client_for(members["pair"]).post(f"/p/{answer.id}/solution").status_code == 302
+    page = client_for(members["pilot_pair"]).get("/r/premier-entretien").text
+    assert "Résolu" in page
+    topic_page = client_for(members["pilot_pair"]).get(f"/t/{topic.id}").text
+    assert "Réponse retenue" in topic_page
+    assert "Un cas de VAE" not in client_for(members["pair"]).get("/actifs?filtre=non-resolus").text
+    # withdrawing it, and the animatrice may mark too
+    client_for(members["pair"]).post(f"/p/{answer.id}/solution")
+    assert db.session.get(Topic, topic.id).solution_post_id is None
+    assert client_for(members["animation"]).post(f"/p/{answer.id}/solution").status_code == 302
+
+
+def test_rubriques_that_do_not_accept_solutions_refuse_them(members, client_for):
+    topic = make_topic(members["pair"], slug="divers", title="Une question diverse")
+    answer = make_reply(members["other_pair"], topic, "Réponse.")
+    assert client_for(members["pair"]).post(f"/p/{answer.id}/solution").status_code == 403
+
+
+def test_mots_cles_cross_rubriques_behind_the_wall(members, client_for):
+    response = client_for(members["pair"]).post(
+        "/r/premier-entretien/nouveau-sujet",
+        data={
+            "title": "Parcours VAE d'une aide-soignante",
+            "body": "Question.",
+            "tags": ["vae"],
+            "submit": "1",
+        },
+    )
+    assert response.status_code == 302
+    assert "Parcours VAE" in client_for(members["other_pair"]).get("/mots-cles/vae").text
+    outsider = client_for(members["hors_pair"])
+    assert "Parcours VAE" not in outsider.get("/mots-cles/vae").text
+    counts = outsider.get("/mots-cles").text
+    vae = re.search(r"/mots-cles/vae\">VAE</a>\s*<span class=\"meta\">(\d+)", counts)
+    assert vae is not None
+    assert vae.group(1) == "0"
+    found = client_for(members["other_pair"]).get("/recherche?q=question&tag=vae").text
+    assert "Parcours VAE" in found
+
+
+def test_more_than_five_or_unknown_mots_cles_are_refused(members, client_for):
+    client = client_for(members["pair"])
+    six = ["cpf", "vae", "jeunes", "seniors", "handicap", "formation"]
+    data = {"title": "Trop de mots-clés", "body": "x", "tags": six, "submit": "1"}
+    assert client.post("/r/premier-entretien/nouveau-sujet", data=data).status_code == 400
+    data["tags"] = ["inconnu"]
+    assert client.post("/r/premier-entretien/nouveau-sujet", data=data).status_code == 400
+    assert db.session.scalar(select(func.count(Topic.id))) == 0
+
+
+def test_only_staff_manage_mots_cles_and_it_is_journaled(members, client_for):
+    assert client_for(members["pair"]).get("/mots-cles/gestion").status_code == 404
+    staff = client_for(members["animation"])
+    assert (
+        staff.post("/mots-cles/gestion", data={"action": "create", "name": "Mobilité"}).status_code
+        == 302
+    )
+    assert "Mobilité" in client_for(members["pair"]).get("/mots-cles").text
+    assert "tag_create" in staff.get("/moderation/journal").text

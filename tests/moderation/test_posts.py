@@ -1,0 +1,252 @@
+"""Post actions: hide and restore with a reason (soft delete), hiding the opening post,
+editing any post with its history, and the counters, « dernier message » and unread
+markers after each (SPEC §6, issue 4 points 2 and 7)."""
+
+from __future__ import annotations
+
+import pytest
+
+from comcep.forum.models import Post, PostRevision, Topic
+from tests.factories import make_reply, make_topic
+from tests.moderation.helpers import (
+    assert_counters_right,
+    count,
+    counters,
+    index_row,
+    location,
+    log_entries,
+    plain,
+    posts_of,
+    reload,
+    text_of,
+    topic_titles_in_list,
+    without_csrf,
+)
+
+
+@pytest.fixture
+def topic(members) -> Topic:
+    return make_topic(
+        members["pair"],
+        title="Le bilan de compétences à distance",
+        body="Vos retours sur le bilan en visio ?",
+        replies=[
+            (members["other_pair"], "Très bien pour les actifs pressés."),
+            (members["pilot_pair"], "Réponse à masquer : propos déplacés."),
+        ],
+    )
+
+
+def hide(client, post_id: int, reason: str = "Propos déplacés."):  # noqa: ANN001, ANN201
+    return client.post(f"/p/{post_id}/masquer", data={"reason": reason})
+
+
+def restore(client, post_id: int, reason: str = ""):  # noqa: ANN001, ANN201
+    return client.post(f"/p/{post_id}/restaurer", data={"reason": reason})
+
+
+@pytest.mark.parametrize("staff", ["animation", "admin"])
+def test_staff_hide_a_post_with_a_reason_and_its_text_stays_in_the_database(
+    members, client_for, topic, staff
+) -> None:
+    last = posts_of(topic.id)[2]
+    client = client_for(members[staff])
+    form = client.get(f"/p/{last.id}/masquer")
+    assert form.status_code == 200
+    assert "Réponse à masquer" in text_of(form)
+    response = hide(client, last.id, "Propos déplacés envers un collègue.")
+    assert response.status_code == 302
+    assert location(response) == f"/p/{last.id}"
+    post = reload(Post, last.id)
+    assert post.is_hidden
+    assert post.hidden_reason == "Propos déplacés envers un collègue."
+    assert post.hidden_by_id == members[staff].id
+    assert post.body_source == "Réponse à masquer : propos déplacés."
+    [entry] = log_entries()
+    assert (entry.action, entry.actor_id, entry.target_id, entry.reason) == (
+        "hide_post",
+        members[staff].id,
+        last.id,
+        "Propos déplacés envers un collègue.",
+    )
+    assert "Propos déplacés envers un collègue." in text_of(
+        client_for(members["pilot_pair"]).get(f"/t/{topic.id}")
+    )
+
+
+def test_hiding_without_a_reason_is_refused(members, client_for, topic) -> None:
+    last = posts_of(topic.id)[2]
+    response = hide(client_for(members["animation"]), last.id, "  ")
+    assert response.status_code == 400
+    assert "Indiquez la raison." in text_of(response)
+    assert not reload(Post, last.id).is_hidden
+    assert log_entries() == []
+
+
+@pytest.mark.parametrize("staff", ["animation", "admin"])
+def test_restoring_a_hidden_post_makes_it_visible_again(members, client_for, topic, staff) -> None:
+    last = posts_of(topic.id)[2]
+    client = client_for(members[staff])
+    hide(client, last.id)
+    response = restore(client, last.id, "Après discussion avec l'auteur.")
+    assert response.status_code == 302
+    post = reload(Post, last.id)
+    assert not post.is_hidden
+    assert post.hidden_reason == ""
+    assert "Réponse à masquer" in text_of(client_for(members["pair"]).get(f"/t/{topic.id}"))
+    assert [(e.action, e.reason) for e in log_entries()] == [
+        ("hide_post", "Propos déplacés."),
+        ("restore_post", "Après discussion avec l'auteur."),
+    ]
+
+
+def test_a_hidden_post_is_a_placeholder_for_pairs_and_404_on_its_own(
+    members, client_for, topic
+) -> None:
+    last = posts_of(topic.id)[2]
+    hide(client_for(members["animation"]), last.id, "Raison pour l'auteur.")
+    client = client_for(members["pair"])
+    page = text_of(client.get(f"/t/{topic.id}"))
+    assert "Réponse à masquer" not in page
+    assert "Raison pour l'auteur." not in page
+    assert "Ce message a été masqué par la modération." in page
+    assert client.get(f"/p/{last.id}").status_code == 404
+    assert client.get(f"/p/{last.id}/historique").status_code == 404
+    assert client.get(f"/p/{last.id}/signaler").status_code == 404
+
+
+def test_hiding_the_opening_post_hides_the_topic_from_members_but_not_from_staff(
+    members, client_for, topic
+) -> None:
+    opening = posts_of(topic.id)[0]
+    hide(client_for(members["animation"]), opening.id, "Sujet en double.")
+    assert reload(Topic, topic.id).is_hidden
+    pair = client_for(members["other_pair"])
+    assert pair.get(f"/t/{topic.id}").status_code == 404
+    assert pair.get(f"/p/{posts_of(topic.id)[1].id}").status_code == 404
+    assert "Le bilan de compétences à distance" not in text_of(pair.get("/actifs"))
+    assert "Le bilan de compétences à distance" not in text_of(pair.get("/r/premier-entretien"))
+    assert counters("premier-entretien") == (0, 0, None)
+    assert_counters_right()
+    for staff in ("animation", "admin"):
+        page = client_for(members[staff]).get(f"/t/{topic.id}")
+        assert page.status_code == 200
+        assert "Vos retours sur le bilan en visio ?" in text_of(page)
+        assert "Masqué" in text_of(page)
+    # restoring the opening post brings the topic back
+    restore(client_for(members["animation"]), opening.id)
+    assert not reload(Topic, topic.id).is_hidden
+    assert pair.get(f"/t/{topic.id}").status_code == 200
+    assert counters("premier-entretien") == (1, 3, posts_of(topic.id)[2].id)
+    assert_counters_right()
+
+
+def test_a_hidden_topic_gives_the_same_404_as_a_missing_one(members, client_for, topic) -> None:
+    hide(client_for(members["animation"]), posts_of(topic.id)[0].id)
+    pair = client_for(members["other_pair"])
+    hidden = pair.get(f"/t/{topic.id}")
+    missing = pair.get(f"/t/{topic.id + 1000}")
+    assert hidden.status_code == missing.status_code == 404
+    assert without_csrf(hidden.text) == without_csrf(missing.text)
+
+
+def test_topic_rubrique_and_index_counters_follow_hide_and_restore(
+    members, client_for, topic
+) -> None:
+    opening, middle, last = posts_of(topic.id)
+    assert counters("premier-entretien") == (1, 3, last.id)
+    staff = client_for(members["animation"])
+
+    hide(staff, last.id)
+    stored = reload(Topic, topic.id)
+    assert (stored.post_count, stored.last_post_id, stored.last_poster_id) == (
+        2,
+        middle.id,
+        members["other_pair"].id,
+    )
+    assert stored.last_post_at == middle.created_at
+    assert counters("premier-entretien") == (1, 2, middle.id)
+    assert_counters_right()
+    row = index_row(client_for(members["pair"]).get("/").text, "Le premier entretien")
+    assert "Sujets : 1" in row
+    assert "Messages : 2" in row
+    assert "par Paire Deux le" in row
+
+    hide(staff, middle.id)
+    assert counters("premier-entretien") == (1, 1, opening.id)
+    row = index_row(client_for(members["pair"]).get("/").text, "Le premier entretien")
+    assert "Messages : 1" in row
+    assert "par Paire Un le" in row
+    assert_counters_right()
+
+    restore(staff, last.id)
+    restore(staff, middle.id)
+    stored = reload(Topic, topic.id)
+    assert (stored.post_count, stored.last_post_id) == (3, last.id)
+    assert counters("premier-entretien") == (1, 3, last.id)
+    row = index_row(client_for(members["pair"]).get("/").text, "Le premier entretien")
+    assert "Messages : 3" in row
+    assert "par Paire Pilote le" in row
+    assert_counters_right()
+
+
+def test_after_hiding_the_last_post_the_topic_is_not_unread_for_a_member_who_read_everything(
+    members, client_for, topic
+) -> None:
+    reader = client_for(members["other_pair"])
+    assert reader.get(f"/t/{topic.id}").status_code == 200  # reads up to the last post
+    assert "Le bilan de compétences à distance" not in topic_titles_in_list(
+        reader.get("/non-lus").text
+    )
+    newcomer = make_reply(members["pilot_pair"], topic, "Un nouveau message, vite masqué.")
+    assert "Le bilan de compétences à distance" in topic_titles_in_list(reader.get("/non-lus").text)
+    hide(client_for(members["animation"]), newcomer.id)
+    assert "Le bilan de compétences à distance" not in topic_titles_in_list(
+        reader.get("/non-lus").text
+    )
+    listing = reader.get("/r/premier-entretien").text
+    assert "topic-row--unread" not in listing
+
+
+def test_staff_edit_any_post_and_the_previous_version_is_kept(members, client_for, topic) -> None:
+    middle = posts_of(topic.id)[1]
+    for staff in ("animation", "admin"):
+        response = client_for(members[staff]).post(
+            f"/p/{middle.id}/modifier",
+            data={"body": f"Texte corrigé par {staff}.", "submit": "1"},
+        )
+        assert response.status_code == 302
+    post = reload(Post, middle.id)
+    assert post.body_source == "Texte corrigé par admin."
+    assert post.revision_count == 2
+    assert count(PostRevision) == 2
+    history = client_for(members["pair"]).get(f"/p/{middle.id}/historique")
+    assert history.status_code == 200
+    text = plain(history.text)
+    assert "Très bien pour les actifs pressés." in text
+    assert "Texte corrigé par animation." in text
+    assert "Texte corrigé par admin." in text
+    assert "par Animatrice" in text
+    assert "par Admin" in text
+    assert count(Post) == 3
+
+
+def test_a_pair_cannot_edit_someone_elses_post(members, client_for, topic) -> None:
+    middle = posts_of(topic.id)[1]
+    response = client_for(members["pair"]).post(
+        f"/p/{middle.id}/modifier", data={"body": "Je réécris.", "submit": "1"}
+    )
+    assert response.status_code == 403
+    assert reload(Post, middle.id).body_source == "Très bien pour les actifs pressés."
+
+
+def test_hiding_a_post_removes_it_from_search_for_members_but_not_for_staff(
+    members, client_for, topic
+) -> None:
+    make_reply(members["pair"], topic, "Mot témoin: ZORGLUBIEN.")
+    hidden = make_reply(members["other_pair"], topic, "Encore ZORGLUBIEN ici.")
+    hide(client_for(members["animation"]), hidden.id)
+    pair_results = text_of(client_for(members["pair"]).get("/recherche?q=zorglubien"))
+    assert "1 résultat" in pair_results
+    staff_results = text_of(client_for(members["animation"]).get("/recherche?q=zorglubien"))
+    assert "2 résultats" in staff_results

@@ -1,0 +1,194 @@
+"""Pre-moderation: a new member's first N posts wait in the queue before they appear
+(setting `premoderation_posts`, admins only, default 0)."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from comcep.extensions import db
+from comcep.forum.models import Post, Topic
+from comcep.moderation.models import Setting
+from tests.factories import make_topic
+from tests.moderation.helpers import (
+    assert_counters_right,
+    counters,
+    location,
+    log_entries,
+    plain,
+    posts_of,
+    reload,
+    text_of,
+    topic_titles_in_list,
+)
+
+
+def set_premoderation(client, value: str):  # noqa: ANN001, ANN201
+    return client.post("/moderation/reglages", data={"premoderation_posts": value})
+
+
+def test_only_admins_reach_the_moderation_settings(members, client_for) -> None:
+    admin = client_for(members["admin"])
+    page = admin.get("/moderation/reglages")
+    assert page.status_code == 200
+    assert 'value="0"' in page.text  # the default
+    animation = client_for(members["animation"])
+    assert animation.get("/moderation/reglages").status_code == 404
+    assert set_premoderation(animation, "3").status_code == 404
+    assert db.session.scalar(select(Setting)) is None
+
+
+def test_a_bad_setting_is_refused(members, client_for) -> None:
+    for value in ("-1", "abc", ""):
+        assert set_premoderation(client_for(members["admin"]), value).status_code == 400
+    assert db.session.scalar(select(Setting)) is None
+
+
+@pytest.fixture
+def newcomer(make_member):  # noqa: ANN201
+    return make_member(statut="pair", network="apec", name="Nouvelle Recrue")
+
+
+@pytest.fixture
+def topic(members):  # noqa: ANN201
+    return make_topic(members["pair"], title="Un sujet accueillant", body="Bienvenue à tous.")
+
+
+@pytest.mark.parametrize("staff", ["animation", "admin"])
+def test_a_new_members_first_post_waits_for_validation_then_the_next_one_is_published(
+    members, client_for, newcomer, topic, staff
+) -> None:
+    response = set_premoderation(client_for(members["admin"]), "1")
+    assert response.status_code == 302
+    assert log_entries("settings")[0].actor_id == members["admin"].id
+
+    author = client_for(newcomer)
+    sent = author.post(
+        f"/t/{topic.id}/repondre", data={"body": "Mon PREMIERMOT message.", "submit": "1"}
+    )
+    assert sent.status_code == 302
+    pending = reload(Post, posts_of(topic.id)[1].id)
+    assert pending.is_pending
+    assert pending.is_hidden
+    stored = reload(Topic, topic.id)
+    assert stored.post_count == 1
+    assert counters("premier-entretien") == (1, 1, posts_of(topic.id)[0].id)
+    assert_counters_right()
+
+    other = client_for(members["other_pair"])
+    page = other.get(f"/t/{topic.id}")
+    assert "PREMIERMOT" not in page.text
+    assert "Nouvelle Recrue" not in text_of(page)
+    assert other.get(f"/p/{pending.id}").status_code == 404
+    assert "Aucun résultat" in plain(other.get("/recherche?q=premiermot").text)
+
+    own = text_of(author.get(f"/t/{topic.id}"))
+    assert "Mon PREMIERMOT message." in own
+    assert "En attente de validation par l'équipe d'animation." in own
+
+    queue = text_of(client_for(members[staff]).get("/moderation"))
+    waiting = queue[queue.index("Messages en attente de validation") :]
+    assert "Messages en attente de validation (1)" in queue
+    assert "Mon PREMIERMOT message." in waiting
+    assert "Nouvelle Recrue" in waiting
+
+    approved = client_for(members[staff]).post(f"/p/{pending.id}/restaurer")
+    assert approved.status_code == 302
+    assert location(approved) == "/moderation"
+    post = reload(Post, pending.id)
+    assert not post.is_pending
+    assert not post.is_hidden
+    assert reload(Topic, topic.id).post_count == 2
+    assert counters("premier-entretien") == (1, 2, pending.id)
+    assert_counters_right()
+    assert "Mon PREMIERMOT message." in text_of(other.get(f"/t/{topic.id}"))
+    assert "1 résultat" in plain(other.get("/recherche?q=premiermot").text)
+    assert "Aucun message en attente de validation." in text_of(
+        client_for(members[staff]).get("/moderation")
+    )
+
+    author.post(f"/t/{topic.id}/repondre", data={"body": "Mon second message.", "submit": "1"})
+    second = reload(Post, posts_of(topic.id)[2].id)
+    assert not second.is_pending
+    assert not second.is_hidden
+    assert counters("premier-entretien") == (1, 3, second.id)
+    assert_counters_right()
+
+
+def test_without_pre_moderation_a_new_members_post_is_published_at_once(
+    members, client_for, newcomer, topic
+) -> None:
+    client_for(newcomer).post(f"/t/{topic.id}/repondre", data={"body": "Bonjour.", "submit": "1"})
+    post = posts_of(topic.id)[1]
+    assert not post.is_pending
+    assert not post.is_hidden
+
+
+def test_staff_posts_are_never_pre_moderated(members, client_for, topic) -> None:
+    set_premoderation(client_for(members["admin"]), "5")
+    client_for(members["animation"]).post(
+        f"/t/{topic.id}/repondre", data={"body": "Mot de l'animatrice.", "submit": "1"}
+    )
+    assert not posts_of(topic.id)[1].is_pending
+
+
+def test_refusing_a_pending_post_takes_it_off_the_waiting_list(
+    members, client_for, newcomer, topic
+) -> None:
+    set_premoderation(client_for(members["admin"]), "1")
+    client_for(newcomer).post(f"/t/{topic.id}/repondre", data={"body": "Publicité.", "submit": "1"})
+    pending = posts_of(topic.id)[1]
+    staff = client_for(members["animation"])
+    refused = staff.post(f"/p/{pending.id}/masquer", data={"reason": "Publicité interdite."})
+    assert refused.status_code == 302
+    post = reload(Post, pending.id)
+    assert post.is_hidden
+    assert not post.is_pending
+    assert post.hidden_reason == "Publicité interdite."
+    assert "Aucun message en attente de validation." in text_of(staff.get("/moderation"))
+    assert "Publicité interdite." in text_of(client_for(newcomer).get(f"/t/{topic.id}"))
+    # a refused post is not an approved one: the next post still waits
+    client_for(newcomer).post(f"/t/{topic.id}/repondre", data={"body": "Pardon.", "submit": "1"})
+    assert posts_of(topic.id)[2].is_pending
+    assert_counters_right()
+
+
+def test_a_new_members_first_topic_waits_in_the_queue_until_validated(
+    members, client_for, newcomer
+) -> None:
+    set_premoderation(client_for(members["admin"]), "1")
+    response = client_for(newcomer).post(
+        "/r/premier-entretien/nouveau-sujet",
+        data={"title": "Ma toute première question", "body": "Texte à valider.", "submit": "1"},
+    )
+    assert response.status_code == 302
+    topic = db.session.scalar(select(Topic))
+    assert topic.is_hidden
+    assert counters("premier-entretien") == (0, 0, None)
+    pair = client_for(members["pair"])
+    assert pair.get(f"/t/{topic.id}").status_code == 404
+    assert "Ma toute première question" not in text_of(pair.get("/actifs"))
+    queue = text_of(client_for(members["animation"]).get("/moderation"))
+    assert "Ma toute première question" in queue[queue.index("Messages en attente") :]
+
+    opening = posts_of(topic.id)[0]
+    client_for(members["animation"]).post(f"/p/{opening.id}/restaurer")
+    assert not reload(Topic, topic.id).is_hidden
+    assert counters("premier-entretien") == (1, 1, opening.id)
+    assert_counters_right()
+    assert pair.get(f"/t/{topic.id}").status_code == 200
+    assert "Ma toute première question" in topic_titles_in_list(pair.get("/actifs").text)
+
+
+def test_the_author_of_a_pending_first_topic_can_read_it_with_the_notice(
+    members, client_for, newcomer
+) -> None:
+    set_premoderation(client_for(members["admin"]), "1")
+    author = client_for(newcomer)
+    response = author.post(
+        "/r/premier-entretien/nouveau-sujet",
+        data={"title": "Ma toute première question", "body": "Texte à valider.", "submit": "1"},
+    )
+    page = author.get(location(response))
+    assert page.status_code == 200
+    assert "En attente de validation par l'équipe d'animation." in text_of(page)

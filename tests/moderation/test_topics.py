@@ -1,0 +1,528 @@
+"""Topic actions: lock, pin, announce, move (and the wall that follows), rename, split,
+merge and relay, each with the counters they must keep right (SPEC §6, issue 4 points
+3, 4 and 7)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import select
+
+from comcep.extensions import db
+from comcep.forum.models import Post, Topic
+from tests.factories import category, make_reply, make_topic
+from tests.moderation.helpers import (
+    assert_counters_right,
+    counters,
+    index_row,
+    location,
+    log_entries,
+    plain,
+    posts_of,
+    reload,
+    search_count,
+    text_of,
+    topic_titles_in_list,
+)
+
+STAFF = ["animation", "admin"]
+
+
+def toggle(client, topic_id: int, action: str, reason: str = ""):  # noqa: ANN001, ANN201
+    return client.post(f"/t/{topic_id}/moderer", data={"action": action, "reason": reason})
+
+
+@pytest.fixture
+def topic(members) -> Topic:
+    return make_topic(
+        members["pair"],
+        title="Accompagner une reconversion",
+        body="Par où commencer ?",
+        replies=[(members["other_pair"], "Par le bilan.")],
+    )
+
+
+# --- lock, pin, announce ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("staff", STAFF)
+def test_a_locked_topic_refuses_replies_from_pairs_but_not_from_the_animation(
+    members, client_for, topic, staff
+) -> None:
+    response = toggle(client_for(members[staff]), topic.id, "lock", "Débat clos.")
+    assert response.status_code == 302
+    assert location(response).startswith(f"/t/{topic.id}")
+    assert reload(Topic, topic.id).is_locked
+    pair = client_for(members["pair"])
+    refused = pair.post(f"/t/{topic.id}/repondre", data={"body": "Encore un mot.", "submit": "1"})
+    assert refused.status_code == 403
+    assert "verrouillé" in text_of(refused)
+    assert "Ce sujet est verrouillé" in text_of(pair.get(f"/t/{topic.id}"))
+    allowed = client_for(members["animation"]).post(
+        f"/t/{topic.id}/repondre", data={"body": "Mot de l'animatrice.", "submit": "1"}
+    )
+    assert allowed.status_code == 302
+    assert len(posts_of(topic.id)) == 3
+    assert [(e.action, e.reason) for e in log_entries()] == [("lock", "Débat clos.")]
+
+    toggle(client_for(members[staff]), topic.id, "unlock")
+    assert not reload(Topic, topic.id).is_locked
+    again = pair.post(f"/t/{topic.id}/repondre", data={"body": "Encore un mot.", "submit": "1"})
+    assert again.status_code == 302
+    assert [e.action for e in log_entries()] == ["lock", "unlock"]
+
+
+@pytest.mark.parametrize("staff", STAFF)
+def test_a_pinned_topic_is_listed_first_in_its_rubrique(members, client_for, topic, staff) -> None:
+    make_topic(members["other_pair"], title="Un sujet plus récent")
+    pair = client_for(members["pair"])
+    assert topic_titles_in_list(pair.get("/r/premier-entretien").text) == [
+        "Un sujet plus récent",
+        "Accompagner une reconversion",
+    ]
+    assert toggle(client_for(members[staff]), topic.id, "pin").status_code == 302
+    stored = reload(Topic, topic.id)
+    assert stored.is_pinned
+    assert not stored.is_announcement
+    listing = pair.get("/r/premier-entretien").text
+    assert topic_titles_in_list(listing) == ["Accompagner une reconversion", "Un sujet plus récent"]
+    assert "Épinglé" in text_of(pair.get("/r/premier-entretien"))
+
+    toggle(client_for(members[staff]), topic.id, "unpin")
+    assert not reload(Topic, topic.id).is_pinned
+    assert topic_titles_in_list(pair.get("/r/premier-entretien").text)[0] == "Un sujet plus récent"
+    assert [e.action for e in log_entries()] == ["pin", "unpin"]
+
+
+def test_announce_pins_the_topic_as_an_announcement(members, client_for, topic) -> None:
+    assert toggle(client_for(members["animation"]), topic.id, "announce").status_code == 302
+    stored = reload(Topic, topic.id)
+    assert stored.is_pinned
+    assert stored.is_announcement
+    toggle(client_for(members["animation"]), topic.id, "unpin")
+    stored = reload(Topic, topic.id)
+    assert not stored.is_pinned
+    assert not stored.is_announcement
+    assert [e.action for e in log_entries()] == ["announce", "unpin"]
+
+
+def test_an_unknown_topic_action_changes_nothing(members, client_for, topic) -> None:
+    response = toggle(client_for(members["animation"]), topic.id, "delete")
+    assert response.status_code == 303
+    assert reload(Topic, topic.id).is_hidden is False
+    assert log_entries() == []
+
+
+def test_the_topic_page_offers_the_moderation_panel_to_staff_only(
+    members, client_for, topic
+) -> None:
+    staff_page = text_of(client_for(members["animation"]).get(f"/t/{topic.id}"))
+    assert "Outils de modération" in staff_page
+    assert f'action="/t/{topic.id}/moderer"' in staff_page
+    for link in ("deplacer", "renommer", "diviser", "fusionner"):
+        assert f'href="/t/{topic.id}/{link}"' in staff_page
+    assert f"/t/{topic.id}/relayer" not in staff_page  # a pairs topic is not relayed
+    pair_page = text_of(client_for(members["pair"]).get(f"/t/{topic.id}"))
+    assert "Outils de modération" not in pair_page
+    assert "/moderer" not in pair_page
+    assert "/masquer" not in pair_page
+
+
+# --- move -------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def hors_topic(members) -> Topic:
+    return make_topic(
+        members["hors_pair"],
+        slug="echanges",
+        title="Les chiffres régionaux de la reconversion",
+        body="Nos données montrent un FLAMBOYANTMOT de demandes.",
+        replies=[(members["pair"], "Merci pour ces chiffres.")],
+    )
+
+
+def move(client, topic_id: int, slug: str, reason: str = ""):  # noqa: ANN001, ANN201
+    return client.post(
+        f"/t/{topic_id}/deplacer", data={"category": str(category(slug).id), "reason": reason}
+    )
+
+
+@pytest.mark.parametrize("staff", STAFF)
+def test_moving_a_hors_pairs_topic_into_a_pairs_rubrique_takes_it_away_from_hors_pairs(
+    members, client_for, hors_topic, staff
+) -> None:
+    hors = client_for(members["hors_pair"])
+    assert hors.get(f"/t/{hors_topic.id}").status_code == 200
+    assert "Les chiffres régionaux de la reconversion" in text_of(hors.get("/actifs"))
+    assert search_count(hors.get("/recherche?q=flamboyantmot").text).startswith("1 résultat")
+    assert "Sujets : 1" in index_row(hors.get("/").text, "Échanges")
+    last = posts_of(hors_topic.id)[1]
+    assert counters("echanges") == (1, 2, last.id)
+
+    form = client_for(members[staff]).get(f"/t/{hors_topic.id}/deplacer")
+    assert form.status_code == 200
+    assert "Le premier entretien" in text_of(form)
+    response = move(
+        client_for(members[staff]), hors_topic.id, "premier-entretien", "Sujet de pairs."
+    )
+    assert response.status_code == 302
+    assert reload(Topic, hors_topic.id).category_id == category("premier-entretien").id
+
+    assert hors.get(f"/t/{hors_topic.id}").status_code == 404
+    assert hors.get(f"/p/{last.id}").status_code == 404
+    assert "Les chiffres régionaux" not in text_of(hors.get("/actifs"))
+    assert "Les chiffres régionaux" not in text_of(hors.get("/non-lus"))
+    assert "Les chiffres régionaux" not in text_of(hors.get("/r/echanges"))
+    index = hors.get("/")
+    assert "Sujets : 0" in index_row(index.text, "Échanges")
+    assert "Les chiffres régionaux" not in text_of(index)
+    assert "Aucun résultat" in search_count(hors.get("/recherche?q=flamboyantmot").text)
+
+    assert counters("echanges") == (0, 0, None)
+    assert counters("premier-entretien") == (1, 2, last.id)
+    assert_counters_right()
+    pair = client_for(members["pair"])
+    assert pair.get(f"/t/{hors_topic.id}").status_code == 200
+    assert search_count(pair.get("/recherche?q=flamboyantmot").text).startswith("1 résultat")
+    assert "Sujets : 1" in index_row(pair.get("/").text, "Le premier entretien")
+    [entry] = log_entries()
+    assert (entry.action, entry.target_id, entry.reason) == (
+        "move",
+        hors_topic.id,
+        "Sujet de pairs.",
+    )
+
+
+def test_moving_a_pairs_topic_into_the_hors_pairs_space_opens_it_to_hors_pairs(
+    members, client_for, topic
+) -> None:
+    hors = client_for(members["hors_pair"])
+    assert hors.get(f"/t/{topic.id}").status_code == 404
+    move(client_for(members["animation"]), topic.id, "echanges")
+    assert hors.get(f"/t/{topic.id}").status_code == 200
+    assert counters("premier-entretien") == (0, 0, None)
+    assert_counters_right()
+
+
+def test_moving_to_the_same_rubrique_is_refused_with_a_message(members, client_for, topic) -> None:
+    response = move(client_for(members["animation"]), topic.id, "premier-entretien")
+    assert response.status_code == 400
+    assert "déjà dans cette rubrique" in text_of(response)
+    assert log_entries() == []
+
+
+def test_moving_to_an_unknown_rubrique_is_a_bad_request(members, client_for, topic) -> None:
+    response = client_for(members["animation"]).post(
+        f"/t/{topic.id}/deplacer", data={"category": "999999"}
+    )
+    assert response.status_code == 400
+    assert reload(Topic, topic.id).category_id == category("premier-entretien").id
+
+
+# --- rename -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("staff", STAFF)
+def test_renaming_a_topic_changes_its_title_and_address(members, client_for, topic, staff) -> None:
+    client = client_for(members[staff])
+    assert "Accompagner une reconversion" in text_of(client.get(f"/t/{topic.id}/renommer"))
+    response = client.post(f"/t/{topic.id}/renommer", data={"title": "Réussir une reconversion"})
+    assert response.status_code == 302
+    stored = reload(Topic, topic.id)
+    assert (stored.title, stored.slug) == ("Réussir une reconversion", "reussir-une-reconversion")
+    assert "Réussir une reconversion" in topic_titles_in_list(
+        client_for(members["pair"]).get("/r/premier-entretien").text
+    )
+    [entry] = log_entries()
+    assert entry.action == "rename"
+    assert "Accompagner une reconversion" in entry.details
+
+
+def test_a_too_short_title_is_refused(members, client_for, topic) -> None:
+    response = client_for(members["animation"]).post(
+        f"/t/{topic.id}/renommer", data={"title": "Ab"}
+    )
+    assert response.status_code == 400
+    assert reload(Topic, topic.id).title == "Accompagner une reconversion"
+
+
+# --- split ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def long_topic(members) -> Topic:
+    replies = [
+        (members["other_pair" if n % 2 else "pilot_pair"], f"Réponse {n}.") for n in range(2, 7)
+    ]
+    return make_topic(
+        members["pair"], title="Un échange qui dérive", body="Réponse 1.", replies=replies
+    )
+
+
+@pytest.mark.parametrize("staff", STAFF)
+def test_split_moves_the_selected_posts_into_a_new_topic_and_keeps_every_post(
+    members, client_for, long_topic, staff
+) -> None:
+    posts = posts_of(long_topic.id)
+    assert [p.number for p in posts] == [1, 2, 3, 4, 5, 6]
+    chosen = [posts[2].id, posts[4].id, posts[5].id]  # numbers 3, 5 and 6
+    client = client_for(members[staff])
+    form = client.get(f"/t/{long_topic.id}/diviser")
+    assert form.status_code == 200
+    assert "Réponse 3." in text_of(form)
+    response = client.post(
+        f"/t/{long_topic.id}/diviser",
+        data={
+            "posts": [str(i) for i in chosen],
+            "title": "La dérive, dans son propre sujet",
+            "category": str(category("apres-le-premier-entretien").id),
+        },
+    )
+    assert response.status_code == 302
+    new = db.session.scalar(select(Topic).where(Topic.id != long_topic.id))
+    assert location(response) == f"/t/{new.id}"
+
+    kept = posts_of(long_topic.id)
+    moved = posts_of(new.id)
+    assert len(kept) + len(moved) == 6
+    assert [p.body_source for p in kept] == ["Réponse 1.", "Réponse 2.", "Réponse 4."]
+    assert [p.number for p in kept] == [1, 2, 3]
+    assert [p.body_source for p in moved] == ["Réponse 3.", "Réponse 5.", "Réponse 6."]
+    assert [p.number for p in moved] == [1, 2, 3]
+    assert [p.id for p in moved] == chosen
+    assert new.title == "La dérive, dans son propre sujet"
+    assert new.category_id == category("apres-le-premier-entretien").id
+    assert new.author_id == moved[0].author_id
+    assert reload(Topic, long_topic.id).last_number == 3
+
+    assert counters("premier-entretien") == (1, 3, kept[-1].id)
+    assert counters("apres-le-premier-entretien") == (1, 3, moved[-1].id)
+    assert_counters_right()
+    pair = client_for(members["pair"])
+    page = pair.get(f"/t/{new.id}")
+    assert page.status_code == 200
+    assert [int(n) for n in re.findall(r"#(\d+) · ", page.text)] == [1, 2, 3]
+    assert [int(n) for n in re.findall(r"#(\d+) · ", pair.get(f"/t/{long_topic.id}").text)] == [
+        1,
+        2,
+        3,
+    ]
+    [entry] = log_entries()
+    assert entry.action == "split"
+    assert entry.target_id == long_topic.id
+
+
+def test_split_refuses_to_move_the_opening_post_or_nothing(members, client_for, long_topic) -> None:
+    posts = posts_of(long_topic.id)
+    client = client_for(members["animation"])
+    base = {"title": "Nouveau sujet", "category": str(category("premier-entretien").id)}
+    opening = client.post(f"/t/{long_topic.id}/diviser", data={**base, "posts": [str(posts[0].id)]})
+    assert opening.status_code == 400
+    nothing = client.post(f"/t/{long_topic.id}/diviser", data=base)
+    assert nothing.status_code == 400
+    other_topic_post = make_reply(
+        members["pair"], make_topic(members["pair"], title="Un autre sujet")
+    )
+    stranger = client.post(
+        f"/t/{long_topic.id}/diviser", data={**base, "posts": [str(other_topic_post.id)]}
+    )
+    assert stranger.status_code == 400
+    assert [p.number for p in posts_of(long_topic.id)] == [1, 2, 3, 4, 5, 6]
+    assert db.session.scalar(select(Topic).where(Topic.title == "Nouveau sujet")) is None
+    assert log_entries() == []
+
+
+def test_split_of_a_post_with_a_hidden_reply_keeps_counters_right(
+    members, client_for, long_topic
+) -> None:
+    posts = posts_of(long_topic.id)
+    client = client_for(members["animation"])
+    client.post(f"/p/{posts[4].id}/masquer", data={"reason": "Hors sujet."})
+    response = client.post(
+        f"/t/{long_topic.id}/diviser",
+        data={
+            "posts": [str(posts[3].id), str(posts[4].id)],
+            "title": "Deux messages à part",
+            "category": str(category("premier-entretien").id),
+        },
+    )
+    assert response.status_code == 302
+    assert counters("premier-entretien") == (2, 5, posts[5].id)
+    assert_counters_right()
+    assert reload(Post, posts[4].id).is_hidden
+
+
+# --- merge ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("staff", STAFF)
+def test_merge_keeps_every_post_in_the_target_numbered_by_date_and_redirects_the_source(
+    members, client_for, staff
+) -> None:
+    target = make_topic(members["pair"], title="Le sujet qui reste", body="Cible 1.")
+    source = make_topic(
+        members["other_pair"],
+        slug="apres-le-premier-entretien",
+        title="Le même sujet en double",
+        body="Source 1.",
+        replies=[(members["pair"], "Source 2.")],
+    )
+    make_reply(members["pilot_pair"], target, "Cible 2.")
+    client = client_for(members[staff])
+    assert client.get(f"/t/{source.id}/fusionner").status_code == 200
+    response = client.post(
+        f"/t/{source.id}/fusionner", data={"target": str(target.id), "reason": "Doublon."}
+    )
+    assert response.status_code == 302
+    assert location(response) == f"/t/{target.id}"
+
+    merged = posts_of(target.id)
+    assert [p.body_source for p in merged] == ["Cible 1.", "Source 1.", "Source 2.", "Cible 2."]
+    assert [p.number for p in merged] == [1, 2, 3, 4]
+    assert posts_of(source.id) == []
+    stored_source = reload(Topic, source.id)
+    assert stored_source.merged_into_id == target.id
+    assert reload(Topic, target.id).post_count == 4
+
+    pair = client_for(members["pair"])
+    redirect = pair.get(f"/t/{source.id}")
+    assert redirect.status_code == 301
+    assert location(redirect) == f"/t/{target.id}"
+    assert redirect.headers["Location"].endswith(f"/t/{target.id}")
+    page = pair.get(f"/t/{target.id}")
+    assert [int(n) for n in re.findall(r"#(\d+) · ", page.text)] == [1, 2, 3, 4]
+    assert "Source 2." in text_of(page)
+    assert "Le même sujet en double" not in topic_titles_in_list(
+        pair.get("/r/apres-le-premier-entretien").text
+    )
+
+    assert counters("apres-le-premier-entretien") == (0, 0, None)
+    assert counters("premier-entretien") == (1, 4, merged[-1].id)
+    assert_counters_right()
+    [entry] = log_entries()
+    assert (entry.action, entry.target_id, entry.topic_id, entry.reason) == (
+        "merge",
+        source.id,
+        target.id,
+        "Doublon.",
+    )
+
+
+def test_merging_a_topic_into_itself_or_into_nothing_is_refused(members, client_for, topic) -> None:
+    client = client_for(members["animation"])
+    itself = client.post(f"/t/{topic.id}/fusionner", data={"target": str(topic.id)})
+    assert itself.status_code == 400
+    assert "deux sujets différents" in text_of(itself)
+    missing = client.post(f"/t/{topic.id}/fusionner", data={"target": "987654"})
+    assert missing.status_code == 400
+    assert "Aucun sujet ne porte ce numéro." in text_of(missing)
+    assert reload(Topic, topic.id).merged_into_id is None
+    assert len(posts_of(topic.id)) == 2
+
+
+# --- relay ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("staff", STAFF)
+def test_relaying_a_hors_pairs_topic_publishes_a_pinned_topic_for_pairs_linking_to_it(
+    members, client_for, hors_topic, staff
+) -> None:
+    client = client_for(members[staff])
+    form = client.get(f"/t/{hors_topic.id}/relayer")
+    assert form.status_code == 200
+    assert f"/t/{hors_topic.id}/relayer" in text_of(client.get(f"/t/{hors_topic.id}"))
+    assert ">Échanges<" not in form.text  # only pairs rubriques are offered
+    response = client.post(
+        f"/t/{hors_topic.id}/relayer",
+        data={
+            "category": str(category("suivi-du-parcours").id),
+            "summary": "Le Carif-Oref partage des chiffres utiles.",
+        },
+    )
+    assert response.status_code == 302
+    relay = db.session.scalar(select(Topic).where(Topic.id != hors_topic.id))
+    assert location(response) == f"/t/{relay.id}"
+    assert relay.is_pinned
+    assert relay.category_id == category("suivi-du-parcours").id
+    assert relay.author_id == members[staff].id
+    assert "Les chiffres régionaux de la reconversion" in relay.title
+
+    pair = client_for(members["pair"])
+    listing = pair.get("/r/suivi-du-parcours").text
+    assert topic_titles_in_list(listing)[0] == relay.title
+    page = pair.get(f"/t/{relay.id}")
+    assert "Le Carif-Oref partage des chiffres utiles." in text_of(page)
+    assert f'href="/t/{hors_topic.id}"' in page.text
+    assert client_for(members["hors_pair"]).get(f"/t/{relay.id}").status_code == 404
+    assert counters("suivi-du-parcours")[:2] == (1, 1)
+    assert_counters_right()
+    [entry] = log_entries()
+    assert (entry.action, entry.target_id) == ("relay", hors_topic.id)
+
+
+def test_relaying_a_pairs_topic_is_refused_with_a_message(members, client_for, topic) -> None:
+    response = client_for(members["animation"]).post(
+        f"/t/{topic.id}/relayer",
+        data={"category": str(category("suivi-du-parcours").id), "summary": "Résumé."},
+    )
+    assert response.status_code == 400
+    assert "Seuls les échanges hors pairs peuvent être relayés." in plain(response.text)
+    assert db.session.scalar(select(Topic).where(Topic.id != topic.id)) is None
+    assert log_entries() == []
+
+
+def test_relaying_into_the_hors_pairs_space_is_a_bad_request(
+    members, client_for, hors_topic
+) -> None:
+    response = client_for(members["animation"]).post(
+        f"/t/{hors_topic.id}/relayer",
+        data={"category": str(category("propositions-d-outils").id), "summary": "Résumé."},
+    )
+    assert response.status_code == 400
+    assert db.session.scalar(select(Topic).where(Topic.id != hors_topic.id)) is None
+
+
+# --- unread markers after split and merge -------------------------------------------------
+
+
+def test_after_a_split_a_new_reply_to_the_original_topic_is_unread_for_a_reader(
+    members, client_for, long_topic
+) -> None:
+    reader = client_for(members["referent_apec"])
+    assert reader.get(f"/t/{long_topic.id}").status_code == 200  # read up to number 6
+    posts = posts_of(long_topic.id)
+    client_for(members["animation"]).post(
+        f"/t/{long_topic.id}/diviser",
+        data={
+            "posts": [str(posts[2].id), str(posts[4].id), str(posts[5].id)],
+            "title": "La dérive, dans son propre sujet",
+            "category": str(category("premier-entretien").id),
+        },
+    )
+    assert "Un échange qui dérive" not in topic_titles_in_list(reader.get("/non-lus").text)
+    fresh = make_reply(
+        members["pair"], reload(Topic, long_topic.id), "Une réponse après la division."
+    )
+    assert fresh.number == 4
+    assert "Un échange qui dérive" in topic_titles_in_list(reader.get("/non-lus").text)
+    first_unread = reader.get(f"/t/{long_topic.id}/premier-non-lu")
+    assert location(first_unread) == f"/p/{fresh.id}"
+
+
+def test_after_a_merge_the_posts_brought_in_are_unread_for_a_reader_of_the_target(
+    members, client_for
+) -> None:
+    target = make_topic(members["pair"], title="Le sujet qui reste", body="Cible 1.")
+    source = make_topic(members["other_pair"], title="Le même sujet en double", body="Source 1.")
+    make_reply(members["pilot_pair"], target, "Cible 2.")
+    reader = client_for(members["referent_apec"])
+    reader.get(f"/t/{target.id}")  # has read « Cible 1. » and « Cible 2. »
+    assert "Le sujet qui reste" not in topic_titles_in_list(reader.get("/non-lus").text)
+    client_for(members["animation"]).post(
+        f"/t/{source.id}/fusionner", data={"target": str(target.id)}
+    )
+    assert "Le sujet qui reste" in topic_titles_in_list(reader.get("/non-lus").text)
+    brought_in = next(p for p in posts_of(target.id) if p.body_source == "Source 1.")
+    assert location(reader.get(f"/t/{target.id}/premier-non-lu")) == f"/p/{brought_in.id}"

@@ -1,0 +1,105 @@
+"""Alembic revisions and models agree (STYLE §4): the schema the migrations build is the one
+the models describe, on SQLite as on PostgreSQL."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from flask import Flask
+from flask_migrate import downgrade, upgrade
+from sqlalchemy import create_engine, func, inspect, select, text
+
+from comcep import MIGRATIONS_DIR, create_app
+from comcep.extensions import db
+from comcep.forum.models import Category
+from config import TestConfig
+
+
+def _differences(connection) -> list[str]:  # noqa: ANN001 - a SQLAlchemy Connection
+    """What autogenerate would write, one readable line per operation."""
+    context = MigrationContext.configure(
+        connection, opts={"render_as_batch": True, "compare_type": True}
+    )
+    return [_describe(diff) for diff in compare_metadata(context, db.metadata)]
+
+
+def _describe(diff: object) -> str:
+    if isinstance(diff, list):  # column modifications come grouped
+        return "; ".join(_describe(tuple(item)) for item in diff)
+    kind, *rest = diff
+    if kind in ("add_fk", "remove_fk"):
+        fk = rest[0]
+        columns = ",".join(column.name for column in fk.columns)
+        return f"{kind} {fk.table.name}.{columns} -> {fk.referred_table.name} ({fk.name})"
+    if kind in ("add_column", "remove_column"):
+        return f"{kind} {rest[1]}.{rest[2].name}"
+    if kind in ("add_index", "remove_index"):
+        return f"{kind} {rest[0].table.name}.{rest[0].name}"
+    if kind in ("add_table", "remove_table"):
+        return f"{kind} {rest[0].name}"
+    return repr(diff)
+
+
+def test_autogenerate_finds_no_difference_between_models_and_migrated_schema(app: Flask) -> None:
+    # Nothing is ignored: a model change without its revision must fail here.
+    with db.engine.connect() as connection:
+        assert _differences(connection) == []
+
+
+def test_test_database_is_at_the_single_head_revision(app: Flask) -> None:
+    heads = ScriptDirectory(str(Path(MIGRATIONS_DIR))).get_heads()
+    assert len(heads) == 1, f"several heads: {heads}"
+    with db.engine.connect() as connection:
+        current = connection.execute(text("SELECT version_num FROM alembic_version")).scalars()
+        assert list(current) == heads
+
+
+def test_every_foreign_key_is_indexed(app: Flask) -> None:
+    """STYLE §5.3: a foreign key without an index makes deletes and joins scan the table."""
+    with db.engine.connect() as connection:
+        inspector = inspect(connection)
+        unindexed = []
+        for table in inspector.get_table_names():
+            covered = [tuple(index["column_names"]) for index in inspector.get_indexes(table)]
+            covered += [tuple(u["column_names"]) for u in inspector.get_unique_constraints(table)]
+            covered.append(tuple(inspector.get_pk_constraint(table)["constrained_columns"]))
+            for fk in inspector.get_foreign_keys(table):
+                columns = tuple(fk["constrained_columns"])
+                if not any(cols[: len(columns)] == columns for cols in covered):
+                    unindexed.append(f"{table}.{','.join(columns)}")
+        assert unindexed == []
+
+
+def test_migrations_go_down_to_base_and_up_again_on_an_empty_database(tmp_path: Path) -> None:
+    """A fresh SQLite file of its own: the shared test database is left alone."""
+    url = f"sqlite:///{tmp_path / 'fresh.sqlite3'}"
+    fresh = create_app(
+        TestConfig,
+        SQLALCHEMY_DATABASE_URI=url,
+        INSTANCE_PATH=str(tmp_path),
+        SEARCH_INDEX_PATH=str(tmp_path / "search-index"),
+        UPLOAD_PATH=str(tmp_path / "uploads"),
+    )
+    with fresh.app_context():
+        try:
+            upgrade()
+            assert db.session.scalar(select(func.count(Category.id))) > 0  # the tree is seeded
+            db.session.remove()
+            downgrade(revision="base")
+            with db.engine.connect() as connection:
+                assert set(inspect(connection).get_table_names()) <= {"alembic_version"}
+            upgrade()
+            with db.engine.connect() as connection:
+                assert _differences(connection) == []
+        finally:
+            db.session.remove()
+            db.engine.dispose()
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            assert "members" in inspect(connection).get_table_names()
+    finally:
+        engine.dispose()

@@ -1,0 +1,389 @@
+"""The policy (SPEC §2): its SQL predicate and its Python checks agree, and each role sees
+the thèmes written below by hand."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+from flask import Flask
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+from werkzeug.exceptions import Forbidden, NotFound
+from werkzeug.security import generate_password_hash
+
+from comcep import policy
+from comcep.extensions import db
+from comcep.forum.models import Category, Post, Topic
+from comcep.members.models import Member
+from comcep.policy import Viewer
+from tests.factories import category, make_reply, make_topic
+
+ROLES = [
+    "anonymous",
+    "pair",
+    "other_pair",
+    "pilot_pair",
+    "hors_pair",
+    "animation",
+    "admin",
+    "comite",
+    "referent_apec",
+    "pending",
+    "suspended",
+]
+
+ALL_THEMES = {
+    "accueil",
+    "bienvenue",
+    "echanges-de-pratiques",
+    "se-professionnaliser",
+    "outils-du-cep",
+    "ameliorations-du-forum",
+    "evenements-en-regions",
+    "divers",
+    "echanges-hors-pairs",
+    "coin-des-animateurs",
+    "groupe-pilote",
+}
+PAIR_THEMES = ALL_THEMES - {"coin-des-animateurs", "groupe-pilote"}
+
+EXPECTED_THEMES: dict[str, set[str]] = {
+    "anonymous": set(),
+    "pending": set(),
+    "suspended": set(),
+    "pair": PAIR_THEMES,
+    "other_pair": PAIR_THEMES,
+    "referent_apec": PAIR_THEMES,
+    "pilot_pair": PAIR_THEMES | {"groupe-pilote"},
+    "hors_pair": {"echanges-hors-pairs"},
+    "comite": {"echanges-hors-pairs"},
+    "animation": ALL_THEMES,
+    "admin": ALL_THEMES,
+}
+
+# Rubriques whose visibility differs between roles, and who sees them.
+RESTRICTED_RUBRIQUES = {"premier-entretien", "echanges", "propositions-d-outils", "consultations"}
+EXPECTED_RESTRICTED: dict[str, set[str]] = {
+    "anonymous": set(),
+    "pending": set(),
+    "suspended": set(),
+    "pair": {"premier-entretien", "echanges", "propositions-d-outils"},
+    "other_pair": {"premier-entretien", "echanges", "propositions-d-outils"},
+    "referent_apec": {"premier-entretien", "echanges", "propositions-d-outils"},
+    "pilot_pair": RESTRICTED_RUBRIQUES,
+    "hors_pair": {"echanges", "propositions-d-outils"},
+    "comite": {"echanges", "propositions-d-outils"},
+    "animation": RESTRICTED_RUBRIQUES,
+    "admin": RESTRICTED_RUBRIQUES,
+}
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Nobody types a password here: a cheap hash keeps the per-role fixtures fast."""
+    monkeypatch.setattr(
+        "comcep.members.models.generate_password_hash",
+        functools.partial(generate_password_hash, method="pbkdf2:sha256:1"),
+    )
+
+
+@contextmanager
+def fresh_request(app: Flask) -> Iterator[None]:
+    """A request of its own: `visible_category_ids` caches on `g`, and `g` lives on the
+    application context, which the tests' own context would otherwise share."""
+    with app.app_context(), app.test_request_context():
+        yield
+
+
+def _viewer(members: dict[str, Member], role: str) -> Viewer:
+    return Viewer.for_member(None if role == "anonymous" else members[role])
+
+
+def _slugs(ids: set[int] | frozenset[int]) -> set[str]:
+    return set(db.session.scalars(select(Category.slug).where(Category.id.in_(ids))))
+
+
+def _sql_visible(viewer: Viewer) -> set[int]:
+    return set(db.session.scalars(select(Category.id).where(policy.visible_categories(viewer))))
+
+
+def _python_visible(viewer: Viewer) -> set[int]:
+    categories = db.session.scalars(select(Category)).all()
+    return {c.id for c in categories if policy.can(policy.check_see_category, viewer, c)}
+
+
+def _load_topic(topic_id: int) -> Topic:
+    return db.session.scalar(
+        select(Topic).options(joinedload(Topic.category)).where(Topic.id == topic_id)
+    )
+
+
+def _load_post(post_id: int) -> tuple[Post, Topic]:
+    post = db.session.get(Post, post_id)
+    return post, _load_topic(post.topic_id)
+
+
+# --- Visibility of categories ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_sql_predicate_and_python_check_agree_on_every_category(
+    app: Flask, members: dict[str, Member], role: str
+) -> None:
+    viewer = _viewer(members, role)
+    with fresh_request(app):
+        assert _sql_visible(viewer) == _python_visible(viewer)
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_each_role_sees_the_themes_written_in_the_table(
+    app: Flask, members: dict[str, Member], role: str
+) -> None:
+    viewer = _viewer(members, role)
+    with fresh_request(app):
+        visible = _slugs(policy.visible_category_ids(viewer))
+        assert visible & ALL_THEMES == EXPECTED_THEMES[role]
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_each_role_sees_the_restricted_rubriques_written_in_the_table(
+    app: Flask, members: dict[str, Member], role: str
+) -> None:
+    viewer = _viewer(members, role)
+    with fresh_request(app):
+        visible = _slugs(policy.visible_category_ids(viewer))
+        assert visible & RESTRICTED_RUBRIQUES == EXPECTED_RESTRICTED[role]
+
+
+@pytest.mark.parametrize("role", ["hors_pair", "comite"])
+def test_hors_pair_sees_only_the_hors_pairs_theme_and_its_rubriques(
+    app: Flask, members: dict[str, Member], role: str
+) -> None:
+    with fresh_request(app):
+        visible = _slugs(policy.visible_category_ids(_viewer(members, role)))
+        assert visible == {"echanges-hors-pairs", "echanges", "propositions-d-outils"}
+
+
+def test_rubrique_opened_to_hors_pairs_stays_hidden_under_a_closed_theme(
+    app: Flask, members: dict[str, Member]
+) -> None:
+    category("premier-entretien").open_to_hors_pairs = True
+    db.session.commit()
+    with fresh_request(app):
+        viewer = _viewer(members, "hors_pair")
+        assert "premier-entretien" not in _slugs(_sql_visible(viewer))
+        assert _sql_visible(viewer) == _python_visible(viewer)
+
+
+def test_staff_only_rubrique_under_an_open_theme_is_hidden_from_pairs_and_hors_pairs(
+    app: Flask, members: dict[str, Member]
+) -> None:
+    category("propositions-d-outils").staff_only = True
+    db.session.commit()
+    expected = {"pair": False, "hors_pair": False, "pilot_pair": False, "animation": True}
+    for role, sees in expected.items():
+        with fresh_request(app):
+            viewer = _viewer(members, role)
+            assert ("propositions-d-outils" in _slugs(_sql_visible(viewer))) is sees, role
+            assert _sql_visible(viewer) == _python_visible(viewer), role
+
+
+def test_group_restriction_on_a_theme_reaches_its_rubriques(
+    app: Flask, members: dict[str, Member]
+) -> None:
+    category("echanges-hors-pairs").group_id = category("groupe-pilote").group_id
+    db.session.commit()
+    expected = {"pair": False, "hors_pair": False, "pilot_pair": True, "admin": True}
+    for role, sees in expected.items():
+        with fresh_request(app):
+            viewer = _viewer(members, role)
+            assert ("echanges" in _slugs(_sql_visible(viewer))) is sees, role
+            assert _sql_visible(viewer) == _python_visible(viewer), role
+
+
+@pytest.mark.parametrize("role", ["pending", "suspended"])
+def test_member_who_is_not_active_is_an_anonymous_viewer(
+    members: dict[str, Member], role: str
+) -> None:
+    assert Viewer.for_member(members[role]) == policy.ANONYMOUS
+
+
+def test_moving_a_topic_changes_who_may_see_it_at_once(
+    app: Flask, members: dict[str, Member]
+) -> None:
+    topic = make_topic(members["hors_pair"], "echanges")
+    topic.category_id = category("premier-entretien").id
+    db.session.commit()
+    with fresh_request(app):
+        hors_pair = _viewer(members, "hors_pair")
+        with pytest.raises(NotFound):
+            policy.check_see_topic(hors_pair, _load_topic(topic.id))
+        visible = db.session.scalars(select(Topic.id).where(policy.visible_topics(hors_pair)))
+        assert topic.id not in set(visible)
+
+
+def test_readers_of_a_topic_are_exactly_the_members_who_may_see_it(
+    app: Flask, members: dict[str, Member]
+) -> None:
+    """Notifications and e-mails ask the wall from the members' side: same answer."""
+    hidden = make_topic(members["pair"], "premier-entretien", title="Un sujet masqué")
+    hidden.is_hidden = True
+    db.session.commit()
+    topic_ids = [hidden.id] + [
+        make_topic(members["animation"], slug).id
+        for slug in (
+            "premier-entretien",
+            "echanges-de-pratiques",
+            "echanges",
+            "echanges-hors-pairs",
+            "accueil",
+            "coin-des-animateurs",
+            "consultations",
+            "groupe-pilote",
+        )
+    ]
+    for topic_id in topic_ids:
+        with fresh_request(app):
+            topic = db.session.scalar(
+                select(Topic)
+                .options(joinedload(Topic.category).joinedload(Category.parent))
+                .where(Topic.id == topic_id)
+            )
+            readers = set(db.session.scalars(select(Member.id).where(policy.readers_of(topic))))
+            for role, member in members.items():
+                sees = policy.can(policy.check_see_topic, Viewer.for_member(member), topic)
+                assert (member.id in readers) is sees, (role, topic.category.slug)
+
+
+# --- Checks on topics and posts -------------------------------------------------------
+
+
+def test_hidden_topic_is_not_found_for_a_pair_and_seen_by_the_animatrice(
+    app: Flask, members: dict[str, Member]
+) -> None:
+    topic = make_topic(members["pair"])
+    topic.is_hidden = True
+    db.session.commit()
+    with fresh_request(app):
+        with pytest.raises(NotFound):
+            policy.check_see_topic(_viewer(members, "other_pair"), _load_topic(topic.id))
+        policy.check_see_topic(_viewer(members, "animation"), _load_topic(topic.id))
+
+
+def test_reply_on_a_locked_topic_is_forbidden_to_a_pair_and_allowed_to_the_animatrice(
+    app: Flask, members: dict[str, Member]
+) -> None:
+    topic = make_topic(members["pair"])
+    topic.is_locked = True
+    db.session.commit()
+    with fresh_request(app):
+        with pytest.raises(Forbidden, match="verrouillé"):
+            policy.check_reply(_viewer(members, "other_pair"), _load_topic(topic.id))
+        policy.check_reply(_viewer(members, "animation"), _load_topic(topic.id))
+        with pytest.raises(NotFound):
+            policy.check_reply(_viewer(members, "hors_pair"), _load_topic(topic.id))
+
+
+def test_reply_on_an_open_topic_is_allowed_to_a_pair(
+    app: Flask, members: dict[str, Member]
+) -> None:
+    topic = make_topic(members["pair"])
+    with fresh_request(app):
+        policy.check_reply(_viewer(members, "other_pair"), _load_topic(topic.id))
+
+
+def test_reply_in_a_read_only_rubrique_is_forbidden_to_a_pair(
+    app: Flask, members: dict[str, Member]
+) -> None:
+    topic = make_topic(members["animation"], "divers")
+    category("divers").read_only = True
+    db.session.commit()
+    with fresh_request(app), pytest.raises(Forbidden, match="lecture seule"):
+        policy.check_reply(_viewer(members, "pair"), _load_topic(topic.id))
+
+
+@pytest.mark.parametrize(
+    ("role", "outcome"),
+    [
+        ("pair", Forbidden),
+        ("referent_apec", Forbidden),
+        ("hors_pair", NotFound),
+        ("anonymous", NotFound),
+        ("animation", None),
+        ("admin", None),
+    ],
+)
+def test_only_staff_open_topics_in_accueil(
+    app: Flask, members: dict[str, Member], role: str, outcome: type[Exception] | None
+) -> None:
+    with fresh_request(app):
+        viewer = _viewer(members, role)
+        if outcome is None:
+            policy.check_create_topic(viewer, category("accueil"))
+        else:
+            with pytest.raises(outcome):
+                policy.check_create_topic(viewer, category("accueil"))
+
+
+def test_new_topic_in_a_read_only_rubrique_is_forbidden_to_a_pair(
+    app: Flask, members: dict[str, Member]
+) -> None:
+    category("divers").read_only = True
+    db.session.commit()
+    with fresh_request(app), pytest.raises(Forbidden, match="lecture seule"):
+        policy.check_create_topic(_viewer(members, "pair"), category("divers"))
+
+
+@pytest.mark.parametrize(
+    ("role", "outcome"),
+    [
+        ("pair", None),  # the author
+        ("other_pair", Forbidden),
+        ("pilot_pair", Forbidden),
+        ("referent_apec", Forbidden),
+        ("hors_pair", NotFound),
+        ("comite", NotFound),
+        ("animation", None),
+        ("admin", None),
+    ],
+)
+def test_only_the_author_and_staff_may_edit_a_post(
+    app: Flask, members: dict[str, Member], role: str, outcome: type[Exception] | None
+) -> None:
+    topic = make_topic(members["pair"])
+    post_id = db.session.scalar(select(Post.id).where(Post.topic_id == topic.id))
+    with fresh_request(app):
+        viewer = _viewer(members, role)
+        post, loaded = _load_post(post_id)
+        if outcome is None:
+            policy.check_edit_post(viewer, post, loaded)
+        else:
+            with pytest.raises(outcome):
+                policy.check_edit_post(viewer, post, loaded)
+
+
+def test_author_may_not_edit_a_post_once_its_topic_is_locked(
+    app: Flask, members: dict[str, Member]
+) -> None:
+    topic = make_topic(members["pair"])
+    reply = make_reply(members["other_pair"], topic)
+    topic.is_locked = True
+    db.session.commit()
+    with fresh_request(app), pytest.raises(Forbidden, match="verrouillé"):
+        policy.check_edit_post(_viewer(members, "other_pair"), *_load_post(reply.id))
+
+
+def test_author_may_not_edit_a_post_hidden_by_moderation(
+    app: Flask, members: dict[str, Member]
+) -> None:
+    topic = make_topic(members["pair"])
+    reply = make_reply(members["other_pair"], topic)
+    reply.is_hidden = True
+    db.session.commit()
+    with fresh_request(app):
+        with pytest.raises(Forbidden, match="masqué"):
+            policy.check_edit_post(_viewer(members, "other_pair"), *_load_post(reply.id))
+        policy.check_edit_post(_viewer(members, "animation"), *_load_post(reply.id))
