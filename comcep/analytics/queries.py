@@ -12,8 +12,9 @@ Definitions (SPEC §8; also written on the page):
   being a member), counted from its admission (`decided_at`, or `created_at` for accounts made
   by an admin) until it leaves (`left_at`);
 - the **first reply** of a topic is its earliest visible post (by date, then number) with
-  number > 1 whose author is not the topic's author; it may come after the period's end (delays
-  are measured at report time). A topic without one is « sans réponse »;
+  number > 1, written by someone other than the topic's author and not dated before the topic
+  (a post merged in from an older topic is no answer); it may come after the period's end
+  (delays are measured at report time). A topic without one is « sans réponse »;
 - a first reply is **cross-network** when the replier's network (or organisation) differs from
   the asker's; topics where either network is unknown are left out of that share.
 
@@ -137,10 +138,10 @@ class ContentCounts:
 def content_counts(start: datetime, end: datetime) -> ContentCounts:
     """Topics and messages of the period by category, thème and overall, in one query.
 
-    Distinct writers cannot be added up across rubriques, so the thème and overall levels are
-    grouped on their own (UNION ALL of four GROUP BYs).
+    Distinct writers cannot be added up across rubriques, so the posts are first grouped by
+    (rubrique, writer) in one pass (the `writers` CTE, at most rubriques × writers rows), then
+    summed by rubrique, by thème and overall.
     """
-    theme_id = func.coalesce(Category.parent_id, Category.id)
     topics = (
         select(
             literal("topics", String).label("level"),
@@ -151,34 +152,37 @@ def content_counts(start: datetime, end: datetime) -> ContentCounts:
         .where(_visible_topic(), _between(Topic.created_at, start, end))
         .group_by(Topic.category_id)
     )
-
-    def messages(level: str, key: ColumnElement[Any]) -> Any:
-        query = (
-            select(
-                literal(level, String),
-                key,
-                func.count(Post.id),
-                func.count(Post.author_id.distinct()),
-            )
-            .select_from(Post)
-            .join(Topic, Topic.id == Post.topic_id)
-            .where(_visible_post(), _between(Post.created_at, start, end))
+    writers = (
+        select(
+            Topic.category_id.label("category_id"),
+            func.coalesce(Category.parent_id, Category.id).label("theme_id"),
+            Post.author_id.label("author_id"),
+            func.count(Post.id).label("n"),
         )
-        if level == "themes":
-            query = query.join(Category, Category.id == Topic.category_id)
-        return query.group_by(key) if level != "total" else query
-
-    rows = db.session.execute(
-        union_all(
-            topics,
-            messages("messages", Topic.category_id),
-            messages("themes", theme_id),
-            messages("total", literal(0, Integer)),
-        )
-    ).all()
+        .select_from(Post)
+        .join(Topic, Topic.id == Post.topic_id)
+        .join(Category, Category.id == Topic.category_id)
+        .where(_visible_post(), _between(Post.created_at, start, end))
+        .group_by(Topic.category_id, Category.parent_id, Category.id, Post.author_id)
+        .cte("writers")
+    )
+    w = writers.c
+    messages = select(
+        literal("messages", String), w.category_id, func.sum(w.n), func.count(w.author_id)
+    ).group_by(w.category_id)
+    themes = select(
+        literal("themes", String), w.theme_id, func.sum(w.n), func.count(w.author_id.distinct())
+    ).group_by(w.theme_id)
+    total = select(
+        literal("total", String),
+        literal(0, Integer),
+        func.coalesce(func.sum(w.n), 0),
+        func.count(w.author_id.distinct()),
+    )
+    rows = db.session.execute(union_all(topics, messages, themes, total)).all()
     result: dict[str, dict[int, Tally]] = {"topics": {}, "messages": {}, "themes": {}, "total": {}}
     for level, key, n, people in rows:
-        result[level][key] = Tally(n, people)
+        result[level][key] = Tally(int(n), int(people))
     return ContentCounts(
         topics=result["topics"],
         messages=result["messages"],
@@ -337,7 +341,13 @@ def responsiveness(start: datetime, end: datetime) -> Responsiveness:
             .label("rank"),
         )
         .join(asked, asked.c.topic_id == Post.topic_id)
-        .where(Post.number > 1, Post.is_hidden.is_(False), other_author)
+        .where(
+            Post.number > 1,
+            Post.is_hidden.is_(False),
+            other_author,
+            Post.created_at >= asked.c.asked_at,
+            Post.created_at >= _at(start),  # implied by the line above; lets the index serve
+        )
         .subquery("replies")
     )
     asker = aliased(Member)

@@ -83,6 +83,7 @@ def _charts(data: dict, months: dict[str, str]) -> dict[str, dict]:
         },
         "activity": {
             "type": "bar",
+            "horizontal": True,
             "labels": [row["name"] for row in data["activity_by_network"]],
             "datasets": [
                 {"label": "Sujets ouverts", "data": _series(data["activity_by_network"], "topics")},

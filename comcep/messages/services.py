@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, func, select, update
 
 from comcep.dialects import upsert
 from comcep.errors import ComcepError
@@ -12,25 +12,32 @@ from comcep.messages.models import Conversation, ConversationMember, PrivateMess
 from comcep.rendering import render_markdown
 
 MAX_RECIPIENTS = 20
+UNKNOWN_RECIPIENT = "Aucun membre ne correspond à ce destinataire."
 
 
-def resolve_recipients(actor: Member, names: str, ids: list[int]) -> list[Member]:
-    """Members named in the form (comma-separated display names) or given by id."""
+def resolve_recipients(
+    actor: Member, names: str, ids: list[int], visible: ColumnElement[bool]
+) -> list[Member]:
+    """Members named in the form (comma-separated display names) or given by id, among the
+    `visible` ones: a member the writer may not see answers exactly as one who does not
+    exist (SPEC §2), by name, by id and by homonyms alike."""
     wanted = [n.strip().lower() for n in names.split(",") if n.strip()]
     members: dict[int, Member] = {}
     if ids:
-        for member in db.session.scalars(select(Member).where(Member.id.in_(ids))):
+        for member in db.session.scalars(select(Member).where(Member.id.in_(ids), visible)):
             members[member.id] = member
+        if set(ids) - set(members):
+            raise ComcepError(UNKNOWN_RECIPIENT)
     for name in wanted:
         found = list(
             db.session.scalars(
                 select(Member).where(
-                    func.lower(Member.display_name) == name, Member.state == "active"
+                    func.lower(Member.display_name) == name, Member.state == "active", visible
                 )
             )
         )
         if not found:
-            raise ComcepError("Aucun membre ne correspond à ce destinataire.")
+            raise ComcepError(UNKNOWN_RECIPIENT)
         if len(found) > 1:
             raise ComcepError(
                 f"Plusieurs membres s'appellent « {name} » : écrivez-leur depuis leur profil."

@@ -17,7 +17,7 @@ from comcep.policy import current_viewer
 
 bp = Blueprint("messages", __name__)
 
-UNKNOWN_RECIPIENT = "Aucun membre ne correspond à ce destinataire."
+UNKNOWN_RECIPIENT = services.UNKNOWN_RECIPIENT
 
 
 @bp.get("/messages")
@@ -36,7 +36,9 @@ def new() -> ResponseReturnValue:
     ids = [i for i in request.values.getlist("a", type=int) if i]
     if form.validate_on_submit():
         try:
-            recipients = services.resolve_recipients(current_user, form.recipients.data or "", ids)
+            recipients = services.resolve_recipients(
+                current_user, form.recipients.data or "", ids, policy.visible_members(viewer)
+            )
             policy.check_write_to(viewer, recipients)
         except ComcepError as error:
             form.recipients.errors.append(error.message)
@@ -62,7 +64,10 @@ def show(conversation_id: int) -> ResponseReturnValue:
     form = MessageReplyForm()
     if request.method == "POST":
         if form.validate_on_submit():
-            policy.check_write_to(viewer, [m for m in participants if m.id != viewer.member_id])
+            # Participants answer one another whoever they may see elsewhere: the wall was
+            # applied when the conversation was opened (else nobody could answer the
+            # animatrice); what is left to check is the writer (silenced or not).
+            policy.check_write_to(viewer, [])
             services.add_message(current_user, conversation, form.body.data)
             db.session.commit()
             flash("Votre réponse est envoyée.", "success")

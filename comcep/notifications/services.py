@@ -355,7 +355,15 @@ def _email_items(member: Member) -> list[dict]:
         )
     }
     post_ids = [n.post_id for n in notifications if n.id in visible and n.post_id]
-    posts = {p.id: p for p in db.session.scalars(select(Post).where(Post.id.in_(post_ids)))}
+    # The post's own topic, not the notification's: a split may have moved it behind the wall.
+    posts = {
+        p.id: p
+        for p in db.session.scalars(
+            select(Post)
+            .join(Topic, Topic.id == Post.topic_id)
+            .where(Post.id.in_(post_ids), policy.visible_posts(viewer))
+        )
+    }
     titles = topic_titles(viewer, {n.topic_id for n in notifications if n.topic_id})
     actors = {
         m.id: m
@@ -367,7 +375,7 @@ def _email_items(member: Member) -> list[dict]:
         if notification.id not in visible:
             continue
         post = posts.get(notification.post_id)
-        if post is not None and post.is_hidden:
+        if notification.post_id and (post is None or post.is_hidden):
             continue
         actor = actors.get(notification.actor_id)
         items.append(

@@ -142,11 +142,12 @@ def mention_suggestions() -> ResponseReturnValue:
     prefix = (request.args.get("q") or "").strip().lower()[:40]
     if len(prefix) < 2:
         return {"noms": []}
-    pattern = prefix.replace("%", "").replace("_", "") + "%"
+    pattern = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
     names = db.session.scalars(
         select(Member.display_name)
         .where(
-            policy.visible_members(current_viewer()), func.lower(Member.display_name).like(pattern)
+            policy.visible_members(current_viewer()),
+            func.lower(Member.display_name).like(pattern, escape="\\"),
         )
         .order_by(Member.display_name)
         .limit(8)

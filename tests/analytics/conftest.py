@@ -1,0 +1,224 @@
+"""A small forum with known numbers, placed in time, for the comité's analyses.
+
+The period under study is the first quarter of 2025 in Europe/Paris time:
+[2024-12-31 23:00 UTC, 2025-03-31 22:00 UTC) — winter time at the start, summer time at the
+end (France changed to summer time on 30 March 2025).
+
+Members (all admitted on 1 December 2024): france-travail ft1…ft6, apec ap1…ap5,
+missions-locales ml1…ml3 (a network of 3: « < 5 »), carif-oref hp1…hp5 (hors pairs).
+
+Topics (rubrique, asker, opened at UTC, replies as (author, hours after the opening)):
+
+    T1  premier-entretien        ft1  2025-01-10 09:00  ap1+2 ml1+5 ft2+30 ap2+50, ft3+6 hidden
+    T2  premier-entretien        ap1  2025-02-03 10:00  ap1+1 (own) ap2+10 ft1+12
+    T3  accueil-du-beneficiaire  ml1  2025-03-15 08:00  ft3+60 ft4+61
+    T4  monter-un-dossier        ft2  2025-03-20 12:00  ap3+1 hidden → no reply
+    T5  liens-utiles             ft5  2025-01-20 14:00  ft6+48 (exactly) ml2+49
+    T6  je-partage-mes-outils    ap3  2025-02-14 09:00  ap4+3 ap5+4 ml3+6 ft5+8
+    T7  echanges (hors pairs)    hp1  2025-02-01 10:00  hp2+1 hp3+2 ft1+3 hp4+4 hp5+5
+    T8  divers                   ml2  2025-03-31 21:59  (23:59 Paris, in)  ml3+1 (April)
+    T9  divers                   ft3  2025-03-31 22:00  (00:00 Paris on 1 April, out)
+    T10 divers                   ap5  2024-12-31 23:00  (00:00 Paris on 1 January, in)  ft4+2
+    T11 divers                   ft6  2024-12-31 22:59  (23:59 Paris on 31 December, out)
+    T12 premier-entretien        ft4  2025-02-10 10:00  ap1+1 ap2+2 — the topic is hidden
+
+In the period: 9 topics (T1–T8, T10) and 30 messages.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from comcep.analytics.report import Period
+from comcep.extensions import db
+from comcep.forum import services
+from comcep.forum.models import Post, Topic
+from comcep.members.models import Member
+from comcep.moderation import services as moderation
+from tests.factories import category
+
+Q1_2025 = Period(date(2025, 1, 1), date(2025, 3, 31))
+ADMITTED = datetime(2024, 12, 1, 9, 0, tzinfo=UTC)
+
+MEMBERS = (
+    [(f"ft{i}", "pair", "france-travail") for i in range(1, 7)]
+    + [(f"ap{i}", "pair", "apec") for i in range(1, 6)]
+    + [(f"ml{i}", "pair", "missions-locales") for i in range(1, 4)]
+    + [(f"hp{i}", "hors_pair", "carif-oref") for i in range(1, 6)]
+)
+
+
+MakeMember = Callable[..., Member]
+
+
+def utc(*parts: int) -> datetime:
+    return datetime(*parts, tzinfo=UTC)
+
+
+# key: (rubrique, asker, opened, [(replier, hours, hidden)], topic hidden)
+TOPICS: dict[str, tuple[str, str, datetime, list[tuple[str, float, bool]], bool]] = {
+    "T1": (
+        "premier-entretien",
+        "ft1",
+        utc(2025, 1, 10, 9),
+        [
+            ("ap1", 2, False),
+            ("ml1", 5, False),
+            ("ft3", 6, True),
+            ("ft2", 30, False),
+            ("ap2", 50, False),
+        ],
+        False,
+    ),  # fmt: skip
+    "T2": (
+        "premier-entretien",
+        "ap1",
+        utc(2025, 2, 3, 10),
+        [("ap1", 1, False), ("ap2", 10, False), ("ft1", 12, False)],
+        False,
+    ),
+    "T3": (
+        "accueil-du-beneficiaire",
+        "ml1",
+        utc(2025, 3, 15, 8),
+        [("ft3", 60, False), ("ft4", 61, False)],
+        False,
+    ),
+    "T4": ("monter-un-dossier", "ft2", utc(2025, 3, 20, 12), [("ap3", 1, True)], False),
+    "T5": (
+        "liens-utiles",
+        "ft5",
+        utc(2025, 1, 20, 14),
+        [("ft6", 48, False), ("ml2", 49, False)],
+        False,
+    ),
+    "T6": (
+        "je-partage-mes-outils",
+        "ap3",
+        utc(2025, 2, 14, 9),
+        [("ap4", 3, False), ("ap5", 4, False), ("ml3", 6, False), ("ft5", 8, False)],
+        False,
+    ),
+    "T7": (
+        "echanges",
+        "hp1",
+        utc(2025, 2, 1, 10),
+        [
+            ("hp2", 1, False),
+            ("hp3", 2, False),
+            ("ft1", 3, False),
+            ("hp4", 4, False),
+            ("hp5", 5, False),
+        ],
+        False,
+    ),  # fmt: skip
+    "T8": ("divers", "ml2", utc(2025, 3, 31, 21, 59), [("ml3", 1, False)], False),
+    "T9": ("divers", "ft3", utc(2025, 3, 31, 22, 0), [], False),
+    "T10": ("divers", "ap5", utc(2024, 12, 31, 23, 0), [("ft4", 2, False)], False),
+    "T11": ("divers", "ft6", utc(2024, 12, 31, 22, 59), [], False),
+    "T12": (
+        "premier-entretien",
+        "ft4",
+        utc(2025, 2, 10, 10),
+        [("ap1", 1, False), ("ap2", 2, False)],
+        True,
+    ),
+}
+
+
+def member_name(key: str) -> str:
+    return f"Zélie {key.upper()} Quintalvert"
+
+
+def member_email(key: str) -> str:
+    return f"{key}.quintalvert@secret-cep.example"
+
+
+def topic_title(key: str) -> str:
+    return f"Sujet confidentiel {key} zanzibarique"
+
+
+def post_body(topic: str, number: int) -> str:
+    return f"Texte confidentiel {topic}-{number} quetzalcoatlesque : un cas réel."
+
+
+@dataclass
+class Forum:
+    members: dict[str, Member]
+    topics: dict[str, Topic]
+    posts: dict[str, list[Post]] = field(default_factory=dict)
+
+    def secrets(self) -> list[str]:
+        """Everything that must never appear in an output of the analyses."""
+        texts = ["Quintalvert", "secret-cep.example", "zanzibarique", "quetzalcoatlesque"]
+        for key, member in self.members.items():
+            texts += [member.display_name, member.email, member_name(key), member_email(key)]
+        for key in self.topics:
+            texts.append(topic_title(key))
+        for posts in self.posts.values():
+            texts += [post.body_source for post in posts]
+        return texts
+
+
+def build_forum(make_member: Callable[..., Member]) -> Forum:
+    members = {
+        key: make_member(statut=statut, network=network, name=member_name(key),
+                         email=member_email(key))
+        for key, statut, network in MEMBERS
+    }  # fmt: skip
+    for member in members.values():
+        member.created_at = ADMITTED
+    db.session.commit()
+    forum = Forum(members=members, topics={})
+    for key, (slug, asker, opened, replies, hidden) in TOPICS.items():
+        topic = services.create_topic(
+            members[asker], category(slug), topic_title(key), post_body(key, 1), at=opened
+        )
+        forum.topics[key] = topic
+        posts = [db.session.scalar(select(Post).where(Post.topic_id == topic.id))]
+        for number, (replier, hours, post_hidden) in enumerate(replies, start=2):
+            post = services.reply(
+                members[replier], topic, post_body(key, number), at=opened + timedelta(hours=hours)
+            )
+            posts.append(post)
+            if post_hidden:
+                moderation.hide_post(None, post, topic, "Hors charte.")
+        if hidden:
+            moderation.hide_post(None, posts[0], topic, "Sujet hors charte.")
+        forum.posts[key] = posts
+    db.session.commit()
+    return forum
+
+
+@pytest.fixture
+def forum(make_member: Callable[..., Member]) -> Forum:
+    return build_forum(make_member)
+
+
+@pytest.fixture
+def comite(make_member: Callable[..., Member]) -> Member:
+    """The comité's reader; admitted today, so outside the 2025 figures."""
+    return make_member(
+        statut="hors_pair", network="dgefp", roles=("comite",), name="Lectrice du Comité"
+    )
+
+
+@pytest.fixture
+def comite_client(
+    comite: Member, client_for: Callable[[Member | None], FlaskClient]
+) -> FlaskClient:
+    return client_for(comite)
+
+
+def q1_args(**extra: str) -> dict[str, str]:
+    return {"du": "2025-01-01", "au": "2025-03-31", **extra}
+
+
+def hidden_topic_ids() -> list[int]:
+    return list(db.session.scalars(select(Topic.id).where(Topic.is_hidden.is_(True))))

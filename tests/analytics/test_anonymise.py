@@ -1,0 +1,58 @@
+"""The « < 5 » rule, as a table."""
+
+from __future__ import annotations
+
+import pytest
+
+from comcep.analytics.anonymise import SMALL, count_cell, member_cell, rounded, share
+
+COUNT_RULES = [
+    (0, 0, 0),
+    (1, 1, SMALL),
+    (4, 4, SMALL),
+    (5, 5, 5),
+    (40, 4, SMALL),  # many messages, but by 4 members
+    (40, 5, 40),
+    (3, 7, 3),  # few items, by many members (a thème's topics with many repliers)
+]
+
+
+@pytest.mark.parametrize(("count", "people", "expected"), COUNT_RULES, ids=str)
+def test_a_count_reads_small_when_fewer_than_five_members_are_behind_it(
+    count: int, people: int, expected: int | str
+) -> None:
+    assert count_cell(count, people) == expected
+
+
+@pytest.mark.parametrize(
+    ("members", "expected"), [(0, 0), (1, SMALL), (3, SMALL), (4, SMALL), (5, 5), (12, 12)], ids=str
+)
+def test_a_member_count_below_five_reads_small_but_zero_stays(
+    members: int, expected: int | str
+) -> None:
+    assert member_cell(members) == expected
+
+
+@pytest.mark.parametrize(
+    ("count", "total", "hidden", "expected"),
+    [
+        (4, 9, False, 44.4),
+        (13, 30, False, 43.3),
+        (1, 8, False, 12.5),
+        (1, 16, False, 6.3),  # 6.25 rounds half up
+        (3, 3, False, 100.0),
+        (0, 0, False, None),
+        (2, 9, True, None),
+    ],
+    ids=str,
+)
+def test_shares_are_rounded_half_up_and_hidden_with_their_count(
+    count: int, total: int, hidden: bool, expected: float | None
+) -> None:
+    assert share(count, total, hidden=hidden) == expected
+
+
+def test_rounding_is_half_up_not_to_even() -> None:
+    assert rounded(2.25) == 2.3
+    assert rounded(2.35) == 2.4
+    assert rounded(0.05) == 0.1

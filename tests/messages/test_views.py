@@ -1,0 +1,403 @@
+"""Private messages (« messages privés », SPEC §4-5, issue 7 deliverable 4): conversations
+between members, only participants may open them, unread counts in the header, the wall on
+who a hors pair may write to, and reports on messages."""
+
+from __future__ import annotations
+
+import re
+from html import unescape
+from urllib.parse import urlsplit
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy import func, select
+from werkzeug.test import TestResponse
+
+from comcep.extensions import db
+from comcep.members.models import Member
+from comcep.messages.models import Conversation, PrivateMessage
+from comcep.moderation.models import Report
+from tests.factories import make_reply, make_topic
+
+UNKNOWN = "Aucun membre ne correspond à ce destinataire."
+MESSAGES_BADGE = re.compile(r'>Messages(?: <span class="badge badge--count">(\d+))?')
+
+
+def text_of(response: TestResponse) -> str:
+    return unescape(response.get_data(as_text=True))
+
+
+def location(response: TestResponse) -> str:
+    parts = urlsplit(response.headers["Location"])
+    assert parts.netloc in ("", "localhost")
+    return parts.path
+
+
+def unread_messages(client: FlaskClient) -> int:
+    response = client.get("/")
+    assert response.status_code == 200
+    match = MESSAGES_BADGE.search(response.get_data(as_text=True))
+    assert match is not None, "no « Messages » link in the header"
+    return int(match.group(1) or 0)
+
+
+def count(model: type) -> int:
+    db.session.expire_all()
+    return db.session.scalar(select(func.count()).select_from(model))
+
+
+def write(
+    client: FlaskClient,
+    to: str = "",
+    subject: str = "Un échange",
+    body: str = "Bonjour.",
+    ids: tuple[int, ...] = (),
+) -> TestResponse:
+    data: dict = {"recipients": to, "subject": subject, "body": body}
+    if ids:
+        data["a"] = [str(i) for i in ids]
+    return client.post("/messages/nouveau", data=data)
+
+
+def start(client: FlaskClient, **kwargs: object) -> int:
+    """Open a conversation; its id."""
+    response = write(client, **kwargs)
+    assert response.status_code == 302, text_of(response)
+    match = re.fullmatch(r"/messages/(\d+)", location(response))
+    assert match is not None
+    return int(match.group(1))
+
+
+def without_form_noise(html: str, typed: str) -> str:
+    """A page with what differs by construction blanked: the CSRF token and the name typed."""
+    html = re.sub(r'(name="csrf_token"[^>]*value=")[^"]*"', r'\1"', html)
+    return html.replace(typed, "«nom»") if typed else html
+
+
+def bodies(conversation_id: int) -> list[str]:
+    db.session.expire_all()
+    return list(
+        db.session.scalars(
+            select(PrivateMessage.body_source)
+            .where(PrivateMessage.conversation_id == conversation_id)
+            .order_by(PrivateMessage.id)
+        )
+    )
+
+
+# --- Two members talk --------------------------------------------------------------------
+
+
+def test_two_members_exchange_messages_in_one_conversation(members, client_for) -> None:
+    pair, other = client_for(members["pair"]), client_for(members["other_pair"])
+    conversation = start(pair, to="Paire Deux", subject="Ton cas de VAE", body="Tu as un moment ?")
+
+    page = text_of(other.get(f"/messages/{conversation}"))
+    assert "Ton cas de VAE" in page
+    assert "Tu as un moment ?" in page
+    assert "Entre Paire Deux, Paire Un" in re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", page))
+    answered = other.post(f"/messages/{conversation}", data={"body": "Oui, appelle-moi."})
+    assert answered.status_code == 302
+    assert location(answered) == f"/messages/{conversation}"
+    assert pair.post(f"/messages/{conversation}", data={"body": "Merci !"}).status_code == 302
+
+    assert bodies(conversation) == ["Tu as un moment ?", "Oui, appelle-moi.", "Merci !"]
+    listing = text_of(pair.get("/messages"))
+    assert "Ton cas de VAE" in listing
+    assert "avec Paire Deux · 3 messages" in re.sub(r"\s+", " ", listing)
+
+
+def test_a_conversation_may_gather_several_members(members, client_for) -> None:
+    conversation = start(client_for(members["pair"]), to="Paire Deux, Paire Pilote")
+    for key in ("other_pair", "pilot_pair"):
+        assert client_for(members[key]).get(f"/messages/{conversation}").status_code == 200
+
+
+def test_writing_from_a_profile_uses_the_member_id(members, client_for) -> None:
+    other = members["other_pair"]
+    client = client_for(members["pair"])
+    form = text_of(client.get(f"/messages/nouveau?a={other.id}"))
+    assert "Paire Deux" in form
+    conversation = start(client, ids=(other.id,))
+    assert client_for(other).get(f"/messages/{conversation}").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("data", "error"),
+    [
+        ({"recipients": "", "subject": "Objet", "body": "Texte"}, "Indiquez au moins un"),
+        ({"recipients": "Paire Un", "subject": "Objet", "body": "Texte"}, "Indiquez au moins un"),
+        ({"recipients": "Paire Deux", "subject": "", "body": "Texte"}, "Indiquez un objet."),
+        ({"recipients": "Paire Deux", "subject": "Objet", "body": ""}, "ne peut pas être vide"),
+    ],
+    ids=["no-recipient", "only-oneself", "no-subject", "no-body"],
+)
+def test_a_bad_new_message_gets_a_french_error_and_keeps_the_input(
+    members, client_for, data, error
+) -> None:
+    response = client_for(members["pair"]).post("/messages/nouveau", data=data)
+    assert response.status_code == 400
+    page = text_of(response)
+    assert error in page
+    if data["body"]:
+        assert data["body"] in page
+    assert count(Conversation) == 0
+
+
+# --- Only participants ---------------------------------------------------------------------
+
+
+def test_a_third_member_cannot_open_nor_answer_a_conversation(members, client_for) -> None:
+    conversation = start(client_for(members["pair"]), to="Paire Deux", body="Entre nous deux.")
+    missing = conversation + 1000
+    for key in ("pilot_pair", "hors_pair", "animation", "admin"):
+        intruder = client_for(members[key])
+        seen, absent = (
+            intruder.get(f"/messages/{conversation}"),
+            intruder.get(f"/messages/{missing}"),
+        )
+        assert seen.status_code == absent.status_code == 404, key
+        assert without_form_noise(seen.text, "") == without_form_noise(absent.text, ""), key
+        assert "Entre nous deux" not in text_of(seen)
+
+        answered = intruder.post(f"/messages/{conversation}", data={"body": "Je m'invite."})
+        assert answered.status_code == 404, key
+        assert "Entre nous deux" not in text_of(intruder.get("/messages"))
+    assert bodies(conversation) == ["Entre nous deux."]
+
+
+def test_a_third_member_cannot_report_a_message_of_a_conversation(members, client_for) -> None:
+    conversation = start(client_for(members["pair"]), to="Paire Deux", body="Entre nous.")
+    message_id = db.session.scalar(
+        select(PrivateMessage.id).where(PrivateMessage.conversation_id == conversation)
+    )
+    intruder = client_for(members["pilot_pair"])
+    reported = intruder.post(f"/messages/m/{message_id}/signaler", data={"reason": "spam"})
+    missing = intruder.post(f"/messages/m/{message_id + 1000}/signaler", data={"reason": "spam"})
+    assert reported.status_code == missing.status_code == 404
+    assert without_form_noise(reported.text, "") == without_form_noise(missing.text, "")
+    assert count(Report) == 0
+
+
+def test_anonymous_visitors_are_sent_to_the_login_page(members, client_for, client) -> None:
+    conversation = start(client_for(members["pair"]), to="Paire Deux")
+    for url in ("/messages", "/messages/nouveau", f"/messages/{conversation}"):
+        response = client.get(url)
+        assert response.status_code == 302, url
+        assert location(response) == "/connexion"
+
+
+# --- Unread counts -----------------------------------------------------------------------------
+
+
+def test_the_header_counts_unread_conversations(members, client_for) -> None:
+    pair, other = client_for(members["pair"]), client_for(members["other_pair"])
+    assert unread_messages(other) == 0
+    first = start(pair, to="Paire Deux", subject="Premier échange")
+    start(pair, to="Paire Deux", subject="Second échange")
+    assert unread_messages(other) == 2
+    assert unread_messages(pair) == 0  # one's own messages are read
+    listing = text_of(other.get("/messages"))
+    assert listing.count("Non lu : ") == 2
+
+    assert other.get(f"/messages/{first}").status_code == 200
+    assert unread_messages(other) == 1
+    assert pair.post(f"/messages/{first}", data={"body": "Tu as vu ?"}).status_code == 302
+    assert unread_messages(other) == 2
+    assert unread_messages(pair) == 0
+    assert unread_messages(client_for(members["pilot_pair"])) == 0
+
+
+# --- The wall: to whom a hors pair may write ----------------------------------------------------
+
+
+def test_a_hors_pair_writes_to_a_member_who_posted_where_it_reads(
+    members, make_member, client_for
+) -> None:
+    visible = make_member(name="Lucie Moreau")
+    topic = make_topic(members["hors_pair"], slug="echanges", title="Question des partenaires")
+    make_reply(visible, topic, "Ma réponse visible des partenaires.")
+    hors_pair = client_for(members["hors_pair"])
+    conversation = start(hors_pair, to="Lucie Moreau", body="Merci pour votre réponse.")
+    page = client_for(visible).get(f"/messages/{conversation}")
+    assert "Merci pour votre réponse." in text_of(page)
+    answer = client_for(visible).post(f"/messages/{conversation}", data={"body": "Avec plaisir."})
+    assert answer.status_code == 302
+    assert (
+        hors_pair.post(f"/messages/{conversation}", data={"body": "Bonne journée."}).status_code
+        == 302
+    )
+    assert bodies(conversation)[-1] == "Bonne journée."
+
+
+def test_a_hors_pair_cannot_write_to_a_member_it_cannot_see_and_learns_nothing(
+    members, make_member, client_for
+) -> None:
+    hidden = make_member(name="Lucie Garnier")
+    make_topic(hidden, title="Un cas entre pairs", body="Seulement chez les pairs.")
+    hors_pair = client_for(members["hors_pair"])
+
+    refused = write(hors_pair, to="Lucie Garnier")
+    nobody = write(hors_pair, to="Lucie Gernier")
+    assert refused.status_code == nobody.status_code == 400
+    assert UNKNOWN in text_of(refused)
+    assert without_form_noise(refused.text, "Lucie Garnier") == without_form_noise(
+        nobody.text, "Lucie Gernier"
+    )
+
+    make_member(name="Lucie Garnier")  # homonyms, both out of sight: still nobody
+    homonyms = write(hors_pair, to="Lucie Garnier")
+    assert homonyms.status_code == 400
+    assert without_form_noise(homonyms.text, "Lucie Garnier") == without_form_noise(
+        nobody.text, "Lucie Gernier"
+    )
+    assert count(Conversation) == 0
+
+
+def test_a_hors_pair_learns_nothing_by_member_id_either(members, make_member, client_for) -> None:
+    hidden = make_member(name="Lucie Garnier")
+    make_topic(hidden, title="Un cas entre pairs", body="Seulement chez les pairs.")
+    hors_pair = client_for(members["hors_pair"])
+    missing_id = hidden.id + 1000
+
+    form = hors_pair.get(f"/messages/nouveau?a={hidden.id}")
+    empty = hors_pair.get(f"/messages/nouveau?a={missing_id}")
+    assert form.status_code == empty.status_code == 200
+    assert "Lucie Garnier" not in text_of(form)
+    assert without_form_noise(form.text, "") == without_form_noise(empty.text, "")
+
+    refused = write(hors_pair, ids=(hidden.id,))
+    nobody = write(hors_pair, ids=(missing_id,))
+    suspended = write(hors_pair, ids=(members["suspended"].id,))
+    assert refused.status_code == nobody.status_code == suspended.status_code == 400
+    assert UNKNOWN in text_of(refused)
+    assert without_form_noise(refused.text, "") == without_form_noise(nobody.text, "")
+    assert without_form_noise(suspended.text, "") == without_form_noise(nobody.text, "")
+    assert count(Conversation) == 0
+
+
+def test_the_animatrice_writes_to_anyone_and_they_can_answer(
+    members, make_member, client_for
+) -> None:
+    newcomer = make_member(name="Nouvelle Conseillère")  # has never posted
+    animation = client_for(members["animation"])
+    for member in (newcomer, members["hors_pair"], members["comite"]):
+        conversation = start(animation, ids=(member.id,), subject="Bienvenue", body="Bonjour !")
+        client = client_for(member)
+        assert client.get(f"/messages/{conversation}").status_code == 200
+        answer = client.post(f"/messages/{conversation}", data={"body": "Merci !"})
+        assert answer.status_code == 302, member.display_name
+        assert bodies(conversation) == ["Bonjour !", "Merci !"]
+
+
+def test_a_hors_pair_answers_a_pair_who_wrote_to_it_first(members, client_for) -> None:
+    """A pair may write to a hors pair; the hors pair answers even if that pair never wrote
+    where hors pairs read: the conversation is already theirs."""
+    conversation = start(client_for(members["pair"]), to="Hors Pair", body="Une question.")
+    hors_pair = client_for(members["hors_pair"])
+    assert (
+        hors_pair.post(f"/messages/{conversation}", data={"body": "Ma réponse."}).status_code == 302
+    )
+    assert bodies(conversation) == ["Une question.", "Ma réponse."]
+
+
+def test_a_suspended_member_cannot_be_written_to(members, client_for) -> None:
+    suspended = members["suspended"]
+    client = client_for(members["pair"])
+    by_id = write(client, ids=(suspended.id,))
+    assert by_id.status_code == 400
+    assert "Un des destinataires n'est plus membre actif." in text_of(by_id)
+    by_name = write(client, to="Suspendu")
+    assert by_name.status_code == 400
+    assert UNKNOWN in text_of(by_name)
+    by_staff = write(client_for(members["animation"]), ids=(suspended.id,))
+    assert by_staff.status_code == 400
+    assert count(Conversation) == 0
+
+
+def test_a_pending_member_cannot_be_written_to(members, client_for) -> None:
+    response = write(client_for(members["pair"]), ids=(members["pending"].id,))
+    assert response.status_code == 400
+    assert count(Conversation) == 0
+
+
+# --- Reports on private messages -------------------------------------------------------------
+
+
+def test_a_reported_message_reaches_the_queue_and_hiding_it_shows_the_placeholder(
+    members, client_for
+) -> None:
+    pair, other = client_for(members["pair"]), client_for(members["other_pair"])
+    conversation = start(pair, to="Paire Deux", body="Un message déplacé et blessant.")
+    message_id = db.session.scalar(
+        select(PrivateMessage.id).where(PrivateMessage.conversation_id == conversation)
+    )
+    page = text_of(other.get(f"/messages/{conversation}"))
+    assert f"/messages/m/{message_id}/signaler" in page
+    assert f"/messages/m/{message_id}/signaler" not in text_of(
+        pair.get(f"/messages/{conversation}")
+    )
+
+    reported = other.post(
+        f"/messages/m/{message_id}/signaler",
+        data={"reason": "inappropriate", "comment": "Choquant"},
+    )
+    assert reported.status_code == 302
+    assert location(reported) == f"/messages/{conversation}"
+    again = other.post(f"/messages/m/{message_id}/signaler", data={"reason": "inappropriate"})
+    assert again.status_code == 303  # already reported: told so, nothing added
+    assert count(Report) == 1
+    own = pair.post(f"/messages/m/{message_id}/signaler", data={"reason": "spam"})
+    assert own.status_code == 303
+    assert count(Report) == 1
+
+    animation = client_for(members["animation"])
+    queue = text_of(animation.get("/moderation"))
+    assert "Messages privés signalés (1)" in queue
+    assert "Un message déplacé et blessant." in queue
+    assert client_for(members["pilot_pair"]).get("/moderation").status_code == 404
+
+    decided = animation.post(
+        f"/moderation/messages/{message_id}", data={"decision": "hidden", "reason": "Insultant"}
+    )
+    assert decided.status_code == 302
+    assert "Messages privés signalés" not in text_of(animation.get("/moderation"))
+    for client in (pair, other):
+        shown = text_of(client.get(f"/messages/{conversation}"))
+        assert "Ce message a été masqué par la modération." in shown
+        assert "déplacé et blessant" not in shown
+    assert animation.get(f"/messages/{conversation}").status_code == 404  # not a participant
+
+
+def test_a_report_kept_by_the_animatrice_leaves_the_message_visible(members, client_for) -> None:
+    conversation = start(client_for(members["pair"]), to="Paire Deux", body="Un message correct.")
+    message_id = db.session.scalar(
+        select(PrivateMessage.id).where(PrivateMessage.conversation_id == conversation)
+    )
+    other = client_for(members["other_pair"])
+    assert (
+        other.post(f"/messages/m/{message_id}/signaler", data={"reason": "spam"}).status_code == 302
+    )
+    kept = client_for(members["animation"]).post(
+        f"/moderation/messages/{message_id}", data={"decision": "kept"}
+    )
+    assert kept.status_code == 302
+    assert "Un message correct." in text_of(other.get(f"/messages/{conversation}"))
+    db.session.expire_all()
+    assert db.session.get(Member, members["pair"].id).state == "active"
+
+
+def test_a_silenced_member_can_read_but_not_answer(members, client_for) -> None:
+    conversation = start(client_for(members["pair"]), to="Paire Deux", body="Une question.")
+    silenced = client_for(members["animation"]).post(
+        f"/membres/{members['other_pair'].id}/moderer",
+        data={"action": "silence", "days": "7", "reason": "Ton à revoir."},
+    )
+    assert silenced.status_code == 302
+    other = client_for(members["other_pair"])
+    assert other.get(f"/messages/{conversation}").status_code == 200
+    answer = other.post(f"/messages/{conversation}", data={"body": "Je réponds quand même."})
+    assert answer.status_code == 403
+    assert "lecture seule" in text_of(answer)
+    assert write(other, to="Paire Un").status_code == 403
+    assert bodies(conversation) == ["Une question."]

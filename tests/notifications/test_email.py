@@ -1,0 +1,315 @@
+"""Notification e-mails received by a real SMTP server on loopback (issue 7, deliverable 3):
+immediate and grouped after a delay, digests, and the one-click unsubscribe."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+import pytest
+from sqlalchemy import select, update
+
+from comcep.extensions import db, utcnow
+from comcep.members.models import Member
+from tests.factories import make_reply, make_topic
+from tests.mailserver import link_path, text_of
+from tests.notifications.support import (
+    bell,
+    notifications_of,
+    pending_email_rows,
+    post_reply,
+    send_delayed_emails,
+    set_frequency,
+    set_topic_level,
+)
+from tests.notifications.support import text_of as page_text
+
+IMMEDIATE = "Du nouveau sur la ComCEP"
+DAILY = "Votre résumé du jour sur la ComCEP"
+WEEKLY = "Votre résumé de la semaine sur la ComCEP"
+
+
+def html_of(message) -> str:  # noqa: ANN001 - an EmailMessage
+    part = message.get_body(("html",))
+    assert part is not None, "the message has no HTML part"
+    return part.get_content()
+
+
+def unsubscribe_path(message) -> str:  # noqa: ANN001 - an EmailMessage
+    header = str(message["List-Unsubscribe"]).strip()
+    match = re.fullmatch(r"<(https?://[^>]+)>", header)
+    assert match is not None, header
+    parts = urlsplit(match.group(1))
+    assert parts.hostname == "localhost"
+    return parts.path
+
+
+def frequency_of(member: Member) -> str:
+    db.session.expire_all()
+    return db.session.scalar(select(Member.email_frequency).where(Member.id == member.id))
+
+
+# --- Immediate e-mails -----------------------------------------------------------------
+
+
+def test_a_reply_in_my_topic_is_emailed_to_me_with_its_text(members, client_for, mailbox) -> None:
+    pair = members["pair"]
+    topic = make_topic(pair, title="Un salarié veut changer de métier")
+    mailbox.clear()
+    post_id = post_reply(
+        client_for(members["other_pair"]), topic.id, "As-tu pensé au **projet de transition** ?"
+    )
+
+    message = mailbox.only(pair.email, IMMEDIATE)
+    body = text_of(message)
+    assert "Bonjour Paire Un," in body
+    assert "Paire Deux a répondu à votre sujet : « Un salarié veut changer de métier »" in body
+    assert "As-tu pensé au projet de transition ?" in body
+    assert link_path(message, "/p/") == f"/p/{post_id}"
+    assert "projet de transition" in html_of(message)
+    assert mailbox.to(members["other_pair"].email) == []  # not about one's own post
+
+
+def test_every_notification_email_carries_a_one_click_list_unsubscribe(
+    members, client_for, mailbox
+) -> None:
+    pair = members["pair"]
+    topic = make_topic(pair)
+    post_reply(client_for(members["other_pair"]), topic.id, "Une réponse.")
+    message = mailbox.only(pair.email, IMMEDIATE)
+    path = unsubscribe_path(message)
+    assert path.startswith("/notifications/desabonner/")
+    assert str(message["List-Unsubscribe-Post"]).strip() == "List-Unsubscribe=One-Click"
+    assert link_path(message, "/notifications/desabonner/") == path  # also in the text
+
+
+def test_the_one_click_post_stops_further_emails_without_a_session_or_csrf(
+    app, members, client_for, client, mailbox, monkeypatch
+) -> None:
+    pair = members["pair"]
+    topic = make_topic(pair)
+    post_reply(client_for(members["other_pair"]), topic.id, "Une première réponse.")
+    path = unsubscribe_path(mailbox.only(pair.email, IMMEDIATE))
+
+    page = client.get(path)
+    assert page.status_code == 200
+    assert "Me désabonner" in page_text(page)
+    assert frequency_of(pair) == "immediate"  # a GET (a link scanner) changes nothing
+
+    monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", True)  # as in production
+    done = client.post(path, data={"List-Unsubscribe": "One-Click"})
+    monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", False)
+    assert done.status_code == 200
+    assert "Vous ne recevrez plus d'e-mails de notification" in page_text(done)
+    assert frequency_of(pair) == "never"
+
+    mailbox.clear()
+    post_reply(client_for(members["other_pair"]), topic.id, "Une seconde réponse.")
+    assert bell(client_for(pair)) == 2  # still told in the app
+    assert mailbox.to(pair.email) == []
+
+
+def test_a_forged_unsubscribe_token_changes_nothing(members, client, mailbox) -> None:
+    pair = members["pair"]
+    topic = make_topic(pair)
+    make_reply(members["other_pair"], topic, "Une réponse.")
+    path = unsubscribe_path(mailbox.only(pair.email, IMMEDIATE))
+    token = path.rsplit("/", 1)[1]
+    forged = token[:-2] + ("AA" if not token.endswith("AA") else "BB")
+    assert client.post(f"/notifications/desabonner/{forged}").status_code == 404
+    assert client.post("/notifications/desabonner/n-importe-quoi").status_code == 404
+    assert frequency_of(pair) == "immediate"
+
+
+def test_replies_arriving_within_the_delay_are_grouped_in_one_email(
+    app, members, client_for, mailbox, monkeypatch
+) -> None:
+    pair = members["pair"]
+    topic = make_topic(pair, title="Un cas à plusieurs voix")
+    monkeypatch.setitem(app.config, "NOTIFY_EMAIL_DELAY_SECONDS", 3600)
+    first = post_reply(client_for(members["other_pair"]), topic.id, "Premier avis : la VAE.")
+    second = post_reply(client_for(members["pilot_pair"]), topic.id, "Second avis : le CPF.")
+    assert mailbox.messages == []  # the delay has not run out
+    assert pending_email_rows() >= 2
+
+    send_delayed_emails()
+    message = mailbox.only(pair.email, IMMEDIATE)
+    body = text_of(message)
+    assert body.index("Premier avis : la VAE.") < body.index("Second avis : le CPF.")
+    assert body.count("« Un cas à plusieurs voix »") == 2
+    assert {urlsplit(u).path for u in re.findall(r"https?://\S+/p/\d+", body)} == {
+        f"/p/{first}",
+        f"/p/{second}",
+    }
+    assert pending_email_rows() == 0
+    assert len(mailbox.to(members["other_pair"].email)) == 1  # watching since replying
+
+    send_delayed_emails()  # nothing is sent twice
+    assert len(mailbox.to(pair.email)) == 1
+
+
+def test_an_edit_made_during_the_delay_is_what_the_email_shows(
+    app, members, client_for, mailbox, monkeypatch
+) -> None:
+    pair = members["pair"]
+    topic = make_topic(pair, title="Une coquille à corriger")
+    monkeypatch.setitem(app.config, "NOTIFY_EMAIL_DELAY_SECONDS", 3600)
+    other = client_for(members["other_pair"])
+    post_id = post_reply(other, topic.id, "Le finacement passe par l'OPCO.")
+    edited = other.post(
+        f"/p/{post_id}/modifier", data={"title": topic.title, "body": "Le financement passe."}
+    )
+    assert edited.status_code == 302
+    send_delayed_emails()
+    body = text_of(mailbox.only(pair.email, IMMEDIATE))
+    assert "Le financement passe." in body
+    assert "finacement" not in body
+
+
+def test_a_muted_topic_sends_no_email(members, client_for, mailbox) -> None:
+    pair = members["pair"]
+    muted = make_topic(pair, title="Sujet en silence")
+    loud = make_topic(pair, title="Sujet surveillé")
+    set_topic_level(client_for(pair), muted.id, "muted")
+    other = client_for(members["other_pair"])
+    post_reply(other, muted.id, "Réponse dans le silence.")
+    post_reply(other, muted.id, "@Paire Un, même une mention.")
+    assert mailbox.to(pair.email) == []
+    post_reply(other, loud.id, "Réponse dans le sujet surveillé.")
+    body = text_of(mailbox.only(pair.email, IMMEDIATE))
+    assert "Sujet surveillé" in body
+    assert "silence" not in body
+
+
+def test_a_hidden_reply_is_not_emailed(app, members, client_for, mailbox, monkeypatch) -> None:
+    pair = members["pair"]
+    topic = make_topic(pair, title="Une réponse masquée avant l'envoi")
+    monkeypatch.setitem(app.config, "NOTIFY_EMAIL_DELAY_SECONDS", 3600)
+    post_id = post_reply(client_for(members["other_pair"]), topic.id, "Texte inapproprié.")
+    hidden = client_for(members["animation"]).post(
+        f"/p/{post_id}/masquer", data={"reason": "Hors charte."}
+    )
+    assert hidden.status_code == 302
+    send_delayed_emails()
+    assert "Texte inapproprié" not in "".join(text_of(m) for m in mailbox.to(pair.email))
+
+
+@pytest.mark.parametrize("frequency", ["daily", "weekly", "never"])
+def test_a_member_who_chose_another_frequency_gets_no_immediate_email(
+    members, client_for, mailbox, frequency
+) -> None:
+    pair = members["pair"]
+    response = client_for(pair).post("/compte/notifications", data={"frequency": frequency})
+    assert response.status_code == 302
+    assert frequency_of(pair) == frequency
+    topic = make_topic(pair)
+    post_reply(client_for(members["other_pair"]), topic.id, "Une réponse.")
+    assert mailbox.to(pair.email) == []
+    assert bell(client_for(pair)) == 1
+
+
+def test_an_unknown_frequency_is_refused(members, client_for) -> None:
+    response = client_for(members["pair"]).post("/compte/notifications", data={"frequency": "x"})
+    assert response.status_code == 400
+    assert frequency_of(members["pair"]) == "immediate"
+
+
+# --- Digests ----------------------------------------------------------------------------
+
+
+def digest(runner) -> str:  # noqa: ANN001 - FlaskCliRunner
+    result = runner.invoke(args=["notifications", "digest"])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_digests_gather_exactly_what_each_member_was_told_since_the_last_one(
+    members, runner, mailbox
+) -> None:
+    pair, other, pilot = members["pair"], members["other_pair"], members["pilot_pair"]
+    set_frequency(pair, "daily")
+    set_frequency(other, "weekly")
+    asked = make_topic(pair, title="Sujet A : une reconversion", body="Ouverture A.")
+    make_reply(other, asked, "Texte A1 de Paire Deux.")
+    make_reply(pilot, asked, "Texte A2 de Paire Pilote.")
+    other_topic = make_topic(other, title="Sujet B : un financement", body="Ouverture B.")
+    make_reply(pilot, other_topic, "Texte B1 sans mention.")
+    make_reply(pilot, other_topic, "@Paire Un Texte B2 avec mention.")
+    elsewhere = make_topic(pilot, title="Sujet C : ailleurs", body="Ouverture C.")
+    make_reply(members["animation"], elsewhere, "Texte C1 que personne ne suit.")
+    assert mailbox.to(pair.email) == mailbox.to(other.email) == []
+
+    assert digest(runner).strip() == "2 résumé(s) envoyé(s)."
+    daily = text_of(mailbox.only(pair.email, DAILY))
+    for expected in (
+        "Paire Deux a répondu à votre sujet : « Sujet A : une reconversion »",
+        "Texte A1 de Paire Deux.",
+        "Paire Pilote a répondu à votre sujet : « Sujet A : une reconversion »",
+        "Texte A2 de Paire Pilote.",
+        "Paire Pilote vous a mentionné·e : « Sujet B : un financement »",
+        "Texte B2 avec mention.",
+    ):
+        assert expected in daily
+    for absent in ("Texte B1", "Texte C1", "Sujet C", "Ouverture"):
+        assert absent not in daily
+    assert daily.index("Texte A1") < daily.index("Texte A2") < daily.index("Texte B2")
+
+    weekly = text_of(mailbox.only(other.email, WEEKLY))
+    for expected in ("Texte A2 de Paire Pilote.", "Texte B1 sans mention.", "Texte B2"):
+        assert expected in weekly
+    for absent in ("Texte A1", "Texte C1"):
+        assert absent not in weekly
+    for message in (mailbox.only(pair.email, DAILY), mailbox.only(other.email, WEEKLY)):
+        assert unsubscribe_path(message).startswith("/notifications/desabonner/")
+
+    make_reply(other, asked, "Texte A3 arrivé après le résumé.")
+    assert digest(runner).strip() == "0 résumé(s) envoyé(s)."  # the same day: nothing
+    assert len(mailbox.to(pair.email)) == 1
+    assert len(mailbox.to(other.email)) == 1
+
+    db.session.execute(
+        update(Member)
+        .where(Member.id == pair.id)
+        .values(last_digest_at=utcnow() - timedelta(days=1, minutes=1))
+    )
+    db.session.commit()
+    assert digest(runner).strip() == "1 résumé(s) envoyé(s)."
+    following = [m for m in mailbox.to(pair.email) if str(m["Subject"]) == DAILY][-1]
+    assert "Texte A3 arrivé après le résumé." in text_of(following)
+    assert "Texte A1" not in text_of(following)
+
+
+def test_a_weekly_digest_waits_for_its_week(members, runner, mailbox) -> None:
+    other = members["other_pair"]
+    set_frequency(other, "weekly")
+    db.session.execute(
+        update(Member)
+        .where(Member.id == other.id)
+        .values(last_digest_at=utcnow() - timedelta(days=3))
+    )
+    db.session.commit()
+    topic = make_topic(other, title="Un sujet de la semaine")
+    make_reply(members["pair"], topic, "Une réponse en milieu de semaine.")
+    assert digest(runner).strip() == "0 résumé(s) envoyé(s)."
+    assert mailbox.to(other.email) == []
+    assert len(notifications_of(other)) == 1
+
+
+def test_no_digest_is_sent_when_nothing_happened(members, runner, mailbox) -> None:
+    set_frequency(members["pair"], "daily")
+    assert digest(runner).strip() == "0 résumé(s) envoyé(s)."
+    assert mailbox.messages == []
+
+
+@pytest.mark.parametrize("frequency", ["immediate", "never"])
+def test_members_outside_digests_get_none(members, runner, mailbox, frequency) -> None:
+    pair = members["pair"]
+    set_frequency(pair, frequency)
+    topic = make_topic(pair)
+    mailbox.clear()
+    digest(runner)
+    make_reply(members["other_pair"], topic, "Une réponse.")
+    mailbox.clear()
+    digest(runner)
+    assert [str(m["Subject"]) for m in mailbox.to(pair.email)] == []

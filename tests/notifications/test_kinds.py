@@ -1,0 +1,215 @@
+"""Each kind of notification (issue 7, deliverable 1): who receives it, what the bell page
+says about it, and where opening it leads."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy import update
+
+from comcep.extensions import db
+from comcep.members.models import Member
+from tests.factories import category, make_reply, make_topic
+from tests.notifications.support import (
+    first_post_id,
+    kinds_of,
+    location,
+    notifications_of,
+    open_topic,
+    post_reply,
+    text_of,
+)
+
+ClientFor = Callable[[Member | None], FlaskClient]
+
+
+@dataclass
+class Event:
+    """What a scenario did: who should hear about it, as what, and where it leads."""
+
+    recipient: Member
+    kind: str
+    actor: Member
+    title: str | None
+    target: str
+
+
+def reply_in_my_topic(members: dict[str, Member], client_for: ClientFor) -> Event:
+    topic = make_topic(members["pair"], title="Financer un bilan de compétences")
+    post_id = post_reply(client_for(members["other_pair"]), topic.id, "Voici mon retour.")
+    return Event(members["pair"], "my_topic", members["other_pair"], topic.title, f"/p/{post_id}")
+
+
+def reply_in_a_topic_i_watch(members: dict[str, Member], client_for: ClientFor) -> Event:
+    topic = make_topic(members["pair"], title="Un cas de reconversion tardive")
+    make_reply(members["other_pair"], topic, "Je suis ce sujet de près.")  # watching now
+    post_id = post_reply(client_for(members["pilot_pair"]), topic.id, "Une autre piste.")
+    return Event(
+        members["other_pair"], "reply", members["pilot_pair"], topic.title, f"/p/{post_id}"
+    )
+
+
+def quote_of_my_post(members: dict[str, Member], client_for: ClientFor) -> Event:
+    topic = make_topic(members["pair"], title="Entretien avec un salarié en arrêt")
+    quoted = make_reply(members["pilot_pair"], topic, "Il faut d'abord parler au médecin.")
+    client = client_for(members["other_pair"])
+    form = client.get(f"/t/{topic.id}/repondre?citer={quoted.id}")
+    prefilled = re.search(r"<textarea[^>]*>(.*?)</textarea>", text_of(form), re.S)
+    assert prefilled is not None
+    body = prefilled.group(1).strip()
+    assert body.startswith(f"[**Paire Pilote**](/p/{quoted.id}) a écrit :")
+    post_id = post_reply(client, topic.id, body + "\n\nTout à fait d'accord.")
+    return Event(
+        members["pilot_pair"], "quote", members["other_pair"], topic.title, f"/p/{post_id}"
+    )
+
+
+def mention_of_me(members: dict[str, Member], client_for: ClientFor) -> Event:
+    topic = make_topic(members["pair"], title="Une question sur la VAE")
+    post_id = post_reply(
+        client_for(members["other_pair"]), topic.id, "@paire pilote, tu as vu ce cas ?"
+    )
+    return Event(
+        members["pilot_pair"], "mention", members["other_pair"], topic.title, f"/p/{post_id}"
+    )
+
+
+def relay_of_my_exchange(members: dict[str, Member], client_for: ClientFor) -> Event:
+    exchange = make_topic(members["pair"], slug="echanges", title="Question aux partenaires")
+    response = client_for(members["animation"]).post(
+        f"/t/{exchange.id}/relayer",
+        data={"category": str(category("premier-entretien").id), "summary": "À lire, collègues."},
+    )
+    assert response.status_code == 302, text_of(response)
+    relay_id = int(re.match(r"/t/(\d+)", location(response)).group(1))
+    return Event(
+        members["pair"],
+        "relay",
+        members["animation"],
+        "Relais : Question aux partenaires",
+        f"/t/{relay_id}",
+    )
+
+
+def my_report_decided(members: dict[str, Member], client_for: ClientFor) -> Event:
+    topic = make_topic(members["pair"], title="Un sujet signalé")
+    post = make_reply(members["other_pair"], topic, "Un message hors sujet.")
+    reported = client_for(members["pilot_pair"]).post(
+        f"/p/{post.id}/signaler", data={"reason": "off_topic"}
+    )
+    assert reported.status_code == 302, text_of(reported)
+    decided = client_for(members["animation"]).post(
+        f"/moderation/signalements/{post.id}", data={"decision": "kept"}
+    )
+    assert decided.status_code == 302, text_of(decided)
+    return Event(
+        members["pilot_pair"], "report_decided", members["animation"], topic.title, f"/t/{topic.id}"
+    )
+
+
+def my_registration_approved(members: dict[str, Member], client_for: ClientFor) -> Event:
+    applicant = members["pending"]
+    db.session.execute(
+        update(Member).where(Member.id == applicant.id).values(registration_status="awaiting")
+    )
+    db.session.commit()
+    response = client_for(members["animation"]).post(
+        f"/moderation/inscriptions/{applicant.id}", data={"decision": "approve"}
+    )
+    assert response.status_code == 302, text_of(response)
+    db.session.expire_all()
+    return Event(applicant, "registration", members["animation"], None, "/notifications")
+
+
+def my_reply_retained(members: dict[str, Member], client_for: ClientFor) -> Event:
+    topic = make_topic(members["pair"], title="Quel financeur pour ce projet ?")
+    post = make_reply(members["other_pair"], topic, "La Région, par son dispositif.")
+    response = client_for(members["pair"]).post(f"/p/{post.id}/solution")
+    assert response.status_code == 302, text_of(response)
+    return Event(members["other_pair"], "solution", members["pair"], topic.title, f"/p/{post.id}")
+
+
+SCENARIOS = {
+    "my_topic": reply_in_my_topic,
+    "reply": reply_in_a_topic_i_watch,
+    "quote": quote_of_my_post,
+    "mention": mention_of_me,
+    "relay": relay_of_my_exchange,
+    "report_decided": my_report_decided,
+    "registration": my_registration_approved,
+    "solution": my_reply_retained,
+}
+LABELS = {
+    "my_topic": "a répondu à votre sujet",
+    "reply": "a répondu dans un sujet que vous suivez",
+    "quote": "a cité votre message",
+    "mention": "vous a mentionné·e",
+    "relay": "a relayé votre échange auprès des pairs",
+    "report_decided": "a traité votre signalement",
+    "registration": "a traité votre demande d'inscription",
+    "solution": "a retenu votre réponse comme solution",
+}
+
+
+@pytest.mark.parametrize("kind", list(SCENARIOS), ids=list(SCENARIOS))
+def test_each_event_notifies_the_member_it_concerns_once_with_its_kind(
+    members, client_for, kind
+) -> None:
+    event = SCENARIOS[kind](members, client_for)
+    assert event.kind == kind
+    mine = notifications_of(event.recipient, kind)
+    assert len(mine) == 1, kinds_of(event.recipient)
+    assert mine[0].actor_id == event.actor.id
+    assert mine[0].read_at is None
+
+    client = client_for(event.recipient)
+    page = text_of(client.get("/notifications"))
+    line = f"{event.actor.display_name} {LABELS[kind]}"
+    if event.title:
+        line += f" : « {event.title} »"
+    assert line in re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", page))
+
+    opened = client.get(f"/notifications/{mine[0].id}")
+    assert opened.status_code == 302
+    assert location(opened) == event.target
+    assert notifications_of(event.recipient, kind)[0].read_at is not None
+
+
+@pytest.mark.parametrize("kind", list(SCENARIOS), ids=list(SCENARIOS))
+def test_the_member_who_acts_is_never_notified_of_their_own_act(members, client_for, kind) -> None:
+    event = SCENARIOS[kind](members, client_for)
+    assert [n for n in notifications_of(event.actor) if n.actor_id == event.actor.id] == []
+
+
+def test_a_reply_notifies_each_member_once_with_the_strongest_reason(members, client_for) -> None:
+    """The asker is quoted and mentioned in a reply to their own topic: one notification,
+    the quote-or-mention one, rather than three."""
+    pair = members["pair"]
+    topic = make_topic(pair, title="Plusieurs raisons à la fois")
+    first = first_post_id(topic.id)
+    body = f"[**Paire Un**](/p/{first}) a écrit :\n\n> question\n\n@Paire Un, je reprends."
+    post_reply(client_for(members["other_pair"]), topic.id, body)
+    assert kinds_of(pair) == ["mention"]
+
+
+def test_opening_a_topic_notifies_nobody_who_does_not_watch_its_rubrique(
+    members, client_for
+) -> None:
+    open_topic(client_for(members["pair"]), "premier-entretien", "Un nouveau cas", "Bonjour.")
+    for key in ("other_pair", "pilot_pair", "animation", "hors_pair"):
+        assert notifications_of(members[key]) == [], key
+
+
+def test_someone_elses_notification_answers_404_like_a_missing_one(members, client_for) -> None:
+    event = reply_in_my_topic(members, client_for)
+    notification = notifications_of(event.recipient)[0]
+    intruder = client_for(members["other_pair"])
+    theirs = intruder.get(f"/notifications/{notification.id}")
+    missing = intruder.get(f"/notifications/{notification.id + 1000}")
+    assert theirs.status_code == missing.status_code == 404
+    assert theirs.get_data() == missing.get_data()
+    assert notifications_of(event.recipient)[0].read_at is None
