@@ -1,0 +1,1 @@
+"""The benchmark: data generator, page timings, load test (see bench/README.md)."""

@@ -1,0 +1,752 @@
+"""`make bench`: time ComCEP's pages on generated forums, then load it with wrk.
+
+For each size (SIZES=10000,100000,1000000) and database (SQLite always, PostgreSQL when it
+answers on 127.0.0.1:5432), the forum is generated once (bench/generate.py, kept under
+BENCH_DIR=/tmp/comcep-bench and reused while the generator version is the same), then every
+page is requested in-process through Flask's test client, logged in as members of each kind:
+warm-up, then BENCH_REQUESTS requests; the median and p95 of the server time and the number
+of SQL statements (SQLAlchemy `before_cursor_execute`) are recorded, with the slowest
+statement of each page and its plan. Results: bench/results/<db>-<size>.json, gathered into
+bench/results/latest.json and latest.md.
+
+The load test (when `wrk` is installed) runs gunicorn with 2 sync workers on a free
+127.0.0.1 port against the largest generated SQLite forum up to 100 k posts, logs in through
+/connexion, and measures 30 s of wrk on the topic page and on the index, then a hello-world
+Flask app in the same way; peak RSS per worker comes from /proc/<pid>/status (VmHWM).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from http.client import HTTPConnection
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench import generate as gen  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+BENCH_DIR = Path(os.environ.get("BENCH_DIR", "/tmp/comcep-bench"))  # noqa: S108
+PG_URL = os.environ.get("BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432")
+GENERATOR_VERSION = 1  # bump when bench/generate.py changes what it writes
+QUERY_BUDGET = 10
+REPLY_TEXT = (
+    "Merci pour ce retour : nous avons eu le même cas en agence et le bilan de compétences "
+    "a débloqué la situation. Je vous tiens au courant de la suite."
+)
+
+
+# --- databases -------------------------------------------------------------------------
+
+
+@dataclass
+class Target:
+    database: str  # sqlite | postgresql
+    size: int
+
+    @property
+    def name(self) -> str:
+        return f"{self.database}-{self.size}"
+
+    @property
+    def instance(self) -> Path:
+        return BENCH_DIR / self.name
+
+    @property
+    def url(self) -> str:
+        if self.database == "sqlite":
+            return f"sqlite:///{BENCH_DIR / f'{self.name}.sqlite3'}"
+        return f"{PG_URL}/comcep_bench_{self.size}"
+
+    @property
+    def meta_path(self) -> Path:
+        return self.instance / "meta.json"
+
+
+def postgres_available() -> bool:
+    try:
+        import psycopg
+
+        with psycopg.connect(f"{PG_URL}/postgres", connect_timeout=3):
+            return True
+    except Exception:  # noqa: BLE001 - anything means "no PostgreSQL here"
+        return False
+
+
+def prepare(target: Target, regenerate: bool, search: bool = True) -> dict[str, Any]:
+    """Generate the forum and its search index unless a complete one is already there."""
+    meta: dict[str, Any] = {}
+    if target.meta_path.exists() and not regenerate:
+        meta = json.loads(target.meta_path.read_text())
+        if meta.get("version") == GENERATOR_VERSION and meta.get("posts") == target.size:
+            gen.upgrade_database(target.url, str(target.instance))  # new migrations, if any
+            print(f"[{target.name}] forum déjà généré, réutilisé")
+            return meta
+    shutil.rmtree(target.instance, ignore_errors=True)
+    target.instance.mkdir(parents=True)
+    print(f"[{target.name}] génération de {target.size} messages…")
+    gen.reset_database(target.url)
+    started = time.perf_counter()
+    gen.upgrade_database(target.url, str(target.instance))
+    migrate = time.perf_counter() - started
+    report = gen.generate(target.url, target.size)
+    meta = {
+        "version": GENERATOR_VERSION,
+        "posts": target.size,
+        "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "report": report.as_dict(),
+        "search_index_complete": False,
+        "seconds": {
+            "migrate": round(migrate, 1),
+            "generate": round(report.seconds["total"] + report.seconds["analyze"], 1),
+            "search_rebuild": None,
+        },
+    }
+    target.meta_path.write_text(json.dumps(meta, indent=2))  # a killed rebuild keeps the forum
+    if not search:
+        return meta
+    seconds = gen.rebuild_search(target.url, str(target.instance))
+    meta["search_index_complete"] = True
+    meta["seconds"]["search_rebuild"] = round(seconds, 1)
+    target.meta_path.write_text(json.dumps(meta, indent=2))
+    return meta
+
+
+# --- in-process page timings --------------------------------------------------------------
+
+
+@dataclass
+class StatementLog:
+    """Every SQL statement of the requests being measured, with its duration."""
+
+    count: int = 0
+    timings: dict[str, list[float]] = field(default_factory=dict)
+    params: dict[str, Any] = field(default_factory=dict)
+    _started: float = 0.0
+
+    def before(self, _conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        self.count += 1
+        self.params[statement] = parameters
+        self._started = time.perf_counter()
+
+    def after(self, _conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        elapsed = (time.perf_counter() - self._started) * 1000
+        self.timings.setdefault(statement, []).append(elapsed)
+
+
+@dataclass
+class Page:
+    name: str
+    who: str
+    url: str
+    method: str = "GET"
+    data: dict[str, str] | None = None
+    expect: int = 200
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(fraction * len(ordered)) - 1)]
+
+
+def measure_target(target: Target, meta: dict[str, Any], warmup: int, requests: int) -> dict:
+    from flask_login import FlaskLoginClient
+    from sqlalchemy import event, func, select
+
+    from comcep import create_app
+    from comcep.extensions import db
+    from comcep.forum.models import Category, Post, Topic
+    from comcep.members.models import Member
+    from config import Config
+
+    app = create_app(
+        Config,
+        SQLALCHEMY_DATABASE_URI=_normalise(target.url),
+        INSTANCE_PATH=str(target.instance),
+        SEARCH_INDEX_PATH=str(target.instance / "search-index"),
+        SECRET_KEY="bench-not-secret",  # noqa: S106 - in-process benchmark only
+        WTF_CSRF_ENABLED=False,
+        RATELIMIT_ENABLED=False,
+        JOBS="inline",
+    )
+    app.test_client_class = FlaskLoginClient
+    with app.app_context():
+        accounts = {
+            kind: db.session.scalar(select(Member).where(Member.email == spec["email"]))
+            for kind, spec in gen.BENCH_ACCOUNTS.items()
+        }
+        rubrique = db.session.scalar(
+            select(Category).where(Category.slug == gen.BENCH_TOPIC_RUBRIQUE)
+        )
+        big_topic = meta.get("report", {}).get("bench_topic_id") or db.session.scalar(
+            select(Topic.id).where(Topic.last_number == 200).order_by(Topic.id).limit(1)
+        )
+        reply_topic = db.session.scalar(
+            select(Topic.id)
+            .where(Topic.category_id == rubrique.id, Topic.id != big_topic)
+            .where(Topic.is_locked.is_(False), Topic.is_hidden.is_(False))
+            .order_by(Topic.id)
+            .limit(1)
+        )
+        top_poster = db.session.execute(
+            select(Post.author_id, func.count(Post.id).label("n"))
+            .group_by(Post.author_id)
+            .order_by(func.count(Post.id).desc())
+            .limit(1)
+        ).first()
+        first_post = db.session.scalar(select(func.min(Post.created_at)))
+        has_analyses = any(rule.rule == "/analyses" for rule in app.url_map.iter_rules())
+        engine = db.engine
+    last_page = max(1, math.ceil(rubrique.topic_count / app.config["TOPICS_PER_PAGE"]))
+    topic_pages = math.ceil(200 / app.config["POSTS_PER_PAGE"])
+    quarter = _last_quarter(date.today())
+    pages = [
+        Page("index", "pair", "/"),
+        Page("index", "hors_pair", "/"),
+        Page("index", "animation", "/"),
+        Page("rubrique, page 1", "pair", f"/r/{rubrique.slug}"),
+        Page(f"rubrique, last page ({last_page})", "pair", f"/r/{rubrique.slug}?page={last_page}"),
+        Page("topic 200 posts, page 1", "pair", f"/t/{big_topic}"),
+        Page(f"topic 200 posts, page {topic_pages}", "pair", f"/t/{big_topic}?page={topic_pages}"),
+        Page("non lus", "pair", "/non-lus"),
+        Page("actifs", "pair", "/actifs"),
+        Page("actifs", "hors_pair", "/actifs"),
+        Page("profile (top poster)", "pair", f"/membres/{top_poster.author_id}"),
+    ]
+    searches = [
+        ("search: one word", {"q": "reconversion"}),
+        ("search: two words", {"q": "bilan compétences"}),
+        ("search: phrase", {"q": '"projet de transition professionnelle"'}),
+    ]
+    if not meta.get("search_index_complete", True):
+        searches = []  # `comcep search rebuild` did not finish: no search figures
+        print(f"[{target.name}] index de recherche incomplet : recherche non mesurée")
+    for who, slug in (("pair", gen.BENCH_TOPIC_RUBRIQUE), ("hors_pair", "echanges")):
+        if not searches:
+            break
+        for label, args in searches:
+            pages.append(Page(label, who, "/recherche?" + urlencode(args)))
+        args = {"q": "reconversion", "rubrique": slug}
+        pages.append(Page("search: word + rubrique", who, "/recherche?" + urlencode(args)))
+    if has_analyses:
+        launch = (first_post or datetime.now(UTC)).date()
+        for label, (first, last) in (
+            ("analyses: last quarter", quarter),
+            ("analyses: since launch", (launch, date.today())),
+        ):
+            args = {"du": first.isoformat(), "au": last.isoformat()}
+            pages.append(Page(label, "comite", "/analyses?" + urlencode(args)))
+    reply_label = "reply (POST, with outbox)"
+    if searches == []:
+        reply_label += " [empty search index]"
+    pages.append(
+        Page(
+            reply_label,
+            "pair",
+            f"/t/{reply_topic}/repondre",
+            "POST",
+            {"body": REPLY_TEXT, "submit": "1"},
+            expect=302,
+        )
+    )
+    clients = {kind: app.test_client(user=member) for kind, member in accounts.items()}
+
+    results = []
+    for page in pages:
+        client = clients[page.who]
+        for _ in range(warmup):
+            _request(client, page)
+        log = StatementLog()
+        event.listen(engine, "before_cursor_execute", log.before)
+        event.listen(engine, "after_cursor_execute", log.after)
+        times, cpu, counts, statuses = [], [], [], set()
+        try:
+            for _ in range(requests):
+                before = log.count
+                started, cpu_started = time.perf_counter(), time.process_time()
+                status = _request(client, page)
+                times.append((time.perf_counter() - started) * 1000)
+                cpu.append((time.process_time() - cpu_started) * 1000)
+                counts.append(log.count - before)
+                statuses.add(status)
+        finally:
+            event.remove(engine, "before_cursor_execute", log.before)
+            event.remove(engine, "after_cursor_execute", log.after)
+        slowest = max(log.timings.items(), key=lambda kv: statistics.mean(kv[1]), default=None)
+        entry = {
+            "page": page.name,
+            "as": page.who,
+            "url": page.url,
+            "method": page.method,
+            "requests": requests,
+            "median_ms": round(statistics.median(times), 2),
+            "p95_ms": round(percentile(times, 0.95), 2),
+            "min_ms": round(min(times), 2),
+            "cpu_median_ms": round(statistics.median(cpu), 2),
+            "cpu_p95_ms": round(percentile(cpu, 0.95), 2),
+            "queries": int(statistics.median(counts)),
+            "queries_min": min(counts),
+            "queries_max": max(counts),
+            "status": sorted(statuses),
+            "ok": statuses == {page.expect},
+        }
+        if slowest is not None:
+            statement, durations = slowest
+            entry["slowest_statement"] = {
+                "sql": " ".join(statement.split())[:1200],
+                "mean_ms": round(statistics.mean(durations), 2),
+                "per_request": round(len(durations) / requests, 2),
+                "plan": _explain(engine, statement, log.params.get(statement)),
+            }
+        results.append(entry)
+        flag = "" if entry["ok"] else f"  !! statut {sorted(statuses)}"
+        print(
+            f"[{target.name}] {page.name} ({page.who}): {entry['median_ms']} ms médiane, "
+            f"{entry['p95_ms']} ms p95 (CPU {entry['cpu_median_ms']} ms), "
+            f"{entry['queries']} requêtes{flag}"
+        )
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+    if not has_analyses:
+        print(f"[{target.name}] /analyses n'existe pas encore : non mesuré")
+    return {
+        "database": target.database,
+        "size": target.size,
+        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "load_average": [round(x, 2) for x in os.getloadavg()],
+        "warmup": warmup,
+        "analyses_route": has_analyses,
+        "search_index_complete": meta.get("search_index_complete", True),
+        "generation": meta,
+        "pages": results,
+    }
+
+
+def _request(client: Any, page: Page) -> int:
+    response = client.open(page.url, method=page.method, data=page.data)
+    response.get_data()
+    response.close()
+    return response.status_code
+
+
+def _explain(engine: Any, statement: str, params: Any) -> list[str]:
+    """The plan of one SELECT, with the parameters it ran with."""
+    if not statement.lstrip().upper().startswith(("SELECT", "WITH")):
+        return []
+    prefix = "EXPLAIN QUERY PLAN " if engine.dialect.name == "sqlite" else "EXPLAIN "
+    try:
+        with engine.connect() as conn:
+            rows = conn.exec_driver_sql(prefix + statement, params or ()).all()
+    except Exception as error:  # noqa: BLE001 - a plan is a nice-to-have
+        return [f"(EXPLAIN a échoué : {error.__class__.__name__})"]
+    if engine.dialect.name == "sqlite":
+        return [f"{row[1]:>3} {row[3]}" for row in rows]
+    return [row[0] for row in rows]
+
+
+def _last_quarter(today: date) -> tuple[date, date]:
+    quarter_start = date(today.year, 3 * ((today.month - 1) // 3) + 1, 1)
+    last = quarter_start - timedelta(days=1)
+    return date(last.year, 3 * ((last.month - 1) // 3) + 1, 1), last
+
+
+def _normalise(url: str) -> str:
+    from config import normalise_database_url
+
+    return normalise_database_url(url)
+
+
+# --- load test: gunicorn + wrk ------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def gunicorn(app_spec: str, env: dict[str, str], workers: int = 2) -> Iterator[tuple[int, Any]]:
+    port = _free_port()
+    command = [
+        str(Path(sys.executable).parent / "gunicorn"),
+        "--workers",
+        str(workers),
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--worker-class",
+        "sync",
+        "--log-level",
+        "warning",
+        app_spec,
+    ]
+    process = subprocess.Popen(command, env={**os.environ, **env}, cwd=ROOT)  # noqa: S603
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                conn = HTTPConnection("127.0.0.1", port, timeout=2)
+                conn.request("GET", "/")
+                conn.getresponse().read()
+                break
+            except OSError:
+                time.sleep(0.3)
+        else:
+            raise RuntimeError("gunicorn ne répond pas")
+        yield port, process
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def _workers(master: int) -> list[int]:
+    children = Path(f"/proc/{master}/task/{master}/children")
+    if children.exists():
+        return [int(pid) for pid in children.read_text().split()]
+    return []
+
+
+def _peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    return 0.0
+
+
+def _login_cookie(port: int, email: str, password: str) -> str:
+    """Log in through the real /connexion form; return the Cookie header to send."""
+    conn = HTTPConnection("127.0.0.1", port, timeout=10)
+    conn.request("GET", "/connexion")
+    response = conn.getresponse()
+    page = response.read().decode()
+    cookies = _cookies(response.getheaders())
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page)
+    if token is None:
+        raise RuntimeError("jeton CSRF introuvable sur /connexion")
+    body = urlencode({"email": email, "password": password, "csrf_token": token.group(1)})
+    conn.request(
+        "POST",
+        "/connexion",
+        body=body,
+        headers={
+            "Content-Type": "application/x-www-form-urlencoded",
+            "Cookie": "; ".join(f"{k}={v}" for k, v in cookies.items()),
+        },
+    )
+    response = conn.getresponse()
+    response.read()
+    if response.status != 302:
+        raise RuntimeError(f"connexion refusée ({response.status})")
+    cookies.update(_cookies(response.getheaders()))
+    return "; ".join(f"{k}={v}" for k, v in cookies.items())
+
+
+def _cookies(headers: list[tuple[str, str]]) -> dict[str, str]:
+    found = {}
+    for name, value in headers:
+        if name.lower() == "set-cookie":
+            key, _, rest = value.partition("=")
+            found[key.strip()] = rest.split(";", 1)[0]
+    return found
+
+
+def _wrk(url: str, seconds: int, cookie: str | None) -> dict[str, Any]:
+    command = ["wrk", "-t2", "-c8", f"-d{seconds}s", "--latency", url]
+    if cookie:
+        command[1:1] = ["-H", f"Cookie: {cookie}"]
+    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout  # noqa: S603
+    rps = re.search(r"Requests/sec:\s+([\d.]+)", output)
+    total = re.search(r"(\d+) requests in", output)
+    non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output)
+    socket_errors = re.search(
+        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output
+    )
+    latency = dict(re.findall(r"^\s+(50|90|99)%\s+([\d.]+\w+)", output, re.MULTILINE))
+    return {
+        "url": "/" + url.split("/", 3)[3],
+        "requests_per_s": float(rps.group(1)) if rps else 0.0,
+        "requests": int(total.group(1)) if total else 0,
+        "non_2xx_3xx": int(non2xx.group(1)) if non2xx else 0,
+        "socket_errors": sum(map(int, socket_errors.groups())) if socket_errors else 0,
+        "latency": latency,
+        "raw": output,
+    }
+
+
+def load_test(target: Target, meta: dict[str, Any], seconds: int) -> dict[str, Any]:
+    env = {
+        "COMCEP_ENV": "production",
+        "COMCEP_SECRET_KEY": "bench-load-test-secret",
+        "COMCEP_DATABASE_URL": target.url,
+        "COMCEP_INSTANCE_PATH": str(target.instance),
+        "COMCEP_JOBS": "inline",
+        "COMCEP_RATELIMIT_STORAGE_URL": "memory://",
+    }
+    topic = meta["report"]["bench_topic_id"]
+    result: dict[str, Any] = {
+        "database": target.name,
+        "seconds": seconds,
+        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "load_average_before": [round(x, 2) for x in os.getloadavg()],
+        "nice": os.nice(0),
+        "runs": [],
+    }
+    with gunicorn("comcep:create_app()", env) as (port, process):
+        cookie = _login_cookie(port, gen.BENCH_ACCOUNTS["pair"]["email"], gen.BENCH_PASSWORD)
+        for path in (f"/t/{topic}", "/"):
+            print(f"[charge] wrk {seconds} s sur {path}…")
+            run = _wrk(f"http://127.0.0.1:{port}{path}", seconds, cookie)
+            result["runs"].append({"app": "comcep", **run})
+        result["comcep_peak_rss_mb"] = [_peak_rss_mb(pid) for pid in _workers(process.pid)]
+    with gunicorn("bench.hello:app", {}) as (port, process):
+        print(f"[charge] wrk {seconds} s sur hello world…")
+        run = _wrk(f"http://127.0.0.1:{port}/", seconds, None)
+        result["runs"].append({"app": "hello", **run})
+        result["hello_peak_rss_mb"] = [_peak_rss_mb(pid) for pid in _workers(process.pid)]
+    result["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
+    for run in result["runs"]:
+        print(
+            f"[charge] {run['app']} {run['url']}: {run['requests_per_s']} req/s, "
+            f"{run['non_2xx_3xx'] + run['socket_errors']} erreurs"
+        )
+    return result
+
+
+# --- report -----------------------------------------------------------------------------
+
+
+def machine() -> dict[str, Any]:
+    import sqlite3
+
+    cpu = ""
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        found = re.search(r"model name\s*:\s*(.+)", cpuinfo.read_text())
+        cpu = found.group(1) if found else ""
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "load_average": [round(x, 2) for x in os.getloadavg()],
+        "python": platform.python_version(),
+        "sqlite": sqlite3.sqlite_version,
+    }
+
+
+def _fmt_size(size: int) -> str:
+    return f"{size // 1_000_000} M" if size >= 1_000_000 else f"{size // 1000} k"
+
+
+def write_report(runs: list[dict], load: dict | None) -> None:
+    """latest.json and latest.md from every per-run JSON in bench/results."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    data = {"machine": machine(), "runs": runs, "load": load}
+    (RESULTS / "latest.json").write_text(json.dumps(data, indent=2, ensure_ascii=False))
+    lines = [
+        "# ComCEP benchmark — latest results",
+        "",
+        f"Machine: {data['machine']['cpu']} ({data['machine']['cores']} cores, shared), "
+        f"Python {data['machine']['python']}, SQLite {data['machine']['sqlite']}. "
+        "Server time measured in-process (Flask test client), in ms: median / p95, "
+        "then the number of SQL statements per request.",
+        "",
+    ]
+    for database in ("sqlite", "postgresql"):
+        mine = sorted((r for r in runs if r["database"] == database), key=lambda r: r["size"])
+        if not mine:
+            continue
+        sizes = [r["size"] for r in mine]
+        lines += [f"## {database}", ""]
+        lines.append("| page | as | " + " | ".join(_fmt_size(s) for s in sizes) + " | flags |")
+        lines.append("|---|---|" + "---|" * len(sizes) + "---|")
+        keys: list[tuple[str, str]] = []
+        for run in mine:
+            for page in run["pages"]:
+                key = (
+                    page["page"].split(" (")[0] if "last page" in page["page"] else page["page"],
+                    page["as"],
+                )
+                if key not in keys:
+                    keys.append(key)
+        for key in keys:
+            cells, flags, counts, medians = [], [], set(), []
+            for run in mine:
+                page = next((p for p in run["pages"] if _key(p) == key), None)
+                if page is None:
+                    cells.append("—")
+                    continue
+                cells.append(
+                    f"{page['median_ms']:.1f} / {page['p95_ms']:.1f} · {page['queries']} q"
+                )
+                counts.add(page["queries"])
+                medians.append(page["median_ms"])
+                if page["queries_min"] != page["queries_max"]:
+                    flags.append(f"queries vary {page['queries_min']}–{page['queries_max']}")
+                if page["queries"] > QUERY_BUDGET:
+                    flags.append(f"> {QUERY_BUDGET} queries")
+                if not page["ok"]:
+                    flags.append(f"status {page['status']}")
+            if len(counts) > 1:
+                flags.append("query count grows")
+            if len(medians) > 1 and medians[0] > 0 and medians[-1] / medians[0] > 1.5:
+                flags.append(f"×{medians[-1] / medians[0]:.1f} time")
+            lines.append(
+                f"| {key[0]} | {key[1]} | "
+                + " | ".join(cells)
+                + " | "
+                + ", ".join(dict.fromkeys(flags))
+                + " |"
+            )
+        lines.append("")
+    lines += [
+        "## Generation",
+        "",
+        "| database | posts | topics | members | read marks | generate (s) | search rebuild (s) |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for run in sorted(runs, key=lambda r: (r["database"], r["size"])):
+        meta = run.get("generation") or {}
+        report, seconds = meta.get("report", {}), meta.get("seconds", {})
+        lines.append(
+            f"| {run['database']} | {run['size']:,} | {report.get('topics', 0):,} | "
+            f"{report.get('members', 0):,} | {report.get('reads', 0):,} | "
+            f"{seconds.get('generate', '—')} | {seconds.get('search_rebuild', '—')} |".replace(
+                ",", " "
+            )
+        )
+    lines.append("")
+    if load:
+        lines += [
+            f"## Load: gunicorn, 2 sync workers, wrk -t2 -c8, {load['seconds']} s "
+            f"({load['database']})",
+            "",
+            f"Measured {load.get('measured_at', '?')}, nice {load.get('nice', '?')}, load average "
+            f"before {load.get('load_average_before', '?')}: the workers share the 2 cores with "
+            "wrk and with every other job on the machine (history: load-history.json).",
+            "",
+            "| app | URL | requests/s | errors | p50 | p99 |",
+            "|---|---|---|---|---|---|",
+        ]
+        for run in load["runs"]:
+            lines.append(
+                f"| {run['app']} | {run['url']} | {run['requests_per_s']:.0f} | "
+                f"{run['non_2xx_3xx'] + run['socket_errors']} | {run['latency'].get('50', '')} | "
+                f"{run['latency'].get('99', '')} |"
+            )
+        lines += [
+            "",
+            f"Peak RSS per worker (MB): ComCEP {load.get('comcep_peak_rss_mb')}, "
+            f"hello world {load.get('hello_peak_rss_mb')}.",
+            "",
+        ]
+    lines += ["## Slowest statement per page (largest size measured)", ""]
+    for database in ("sqlite", "postgresql"):
+        mine = sorted((r for r in runs if r["database"] == database), key=lambda r: r["size"])
+        if not mine:
+            continue
+        for page in mine[-1]["pages"]:
+            slow = page.get("slowest_statement")
+            if not slow or slow["mean_ms"] < 2:
+                continue
+            lines += [
+                f"### {database} {_fmt_size(mine[-1]['size'])} — {page['page']} ({page['as']}):"
+                f" {slow['mean_ms']} ms",
+                "",
+                "```sql",
+                slow["sql"],
+                "```",
+                "",
+            ]
+            if slow["plan"]:
+                lines += ["```", *slow["plan"], "```", ""]
+    (RESULTS / "latest.md").write_text("\n".join(lines))
+
+
+def _key(page: dict) -> tuple[str, str]:
+    name = page["page"].split(" (")[0] if "last page" in page["page"] else page["page"]
+    return name, page["as"]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Banc d'essai ComCEP.")
+    parser.add_argument("--sizes", default=os.environ.get("SIZES") or "10000,100000,1000000")
+    parser.add_argument("--databases", default=os.environ.get("DATABASES") or "sqlite,postgresql")
+    parser.add_argument("--requests", type=int, default=int(os.environ.get("BENCH_REQUESTS", 40)))
+    parser.add_argument("--warmup", type=int, default=5)
+    parser.add_argument("--regenerate", action="store_true")
+    parser.add_argument("--no-load", action="store_true", help="sans gunicorn + wrk")
+    parser.add_argument("--load-only", action="store_true")
+    parser.add_argument("--load-seconds", type=int, default=30)
+    parser.add_argument("--report-only", action="store_true", help="refaire latest.md")
+    parser.add_argument(
+        "--skip-search-index", action="store_true", help="ne pas indexer un forum neuf"
+    )
+    args = parser.parse_args(argv)
+    sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+    databases = [d.strip() for d in args.databases.split(",") if d.strip()]
+    if "postgresql" in databases and not postgres_available():
+        print("PostgreSQL ne répond pas sur 127.0.0.1:5432 : mesures SQLite seulement.")
+        databases.remove("postgresql")
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    BENCH_DIR.mkdir(parents=True, exist_ok=True)
+    if not (args.load_only or args.report_only):
+        for size in sizes:
+            for database in databases:
+                target = Target(database, size)
+                meta = prepare(target, args.regenerate, search=not args.skip_search_index)
+                run = measure_target(target, meta, args.warmup, args.requests)
+                (RESULTS / f"{target.name}.json").write_text(
+                    json.dumps(run, indent=2, ensure_ascii=False)
+                )
+    load = None
+    load_path = RESULTS / "load.json"
+    if not (args.no_load or args.report_only):
+        if shutil.which("wrk") is None:
+            print("wrk absent (apt-get install -y wrk) : test de charge ignoré.")
+        else:
+            candidates = [s for s in sorted(sizes) if s <= 100_000] or [10_000]
+            target = Target("sqlite", candidates[-1])
+            meta = prepare(target, False)
+            load = load_test(target, meta, args.load_seconds)
+            load_path.write_text(json.dumps(load, indent=2, ensure_ascii=False))
+            history_path = RESULTS / "load-history.json"
+            history = json.loads(history_path.read_text()) if history_path.exists() else []
+            entry = {k: v for k, v in load.items() if k != "runs"}
+            entry["runs"] = [{k: v for k, v in r.items() if k != "raw"} for r in load["runs"]]
+            history_path.write_text(json.dumps([*history, entry], indent=2, ensure_ascii=False))
+    if load is None and load_path.exists():
+        load = json.loads(load_path.read_text())
+    runs = [
+        json.loads(path.read_text())
+        for pattern in ("sqlite-*.json", "postgresql-*.json")
+        for path in sorted(RESULTS.glob(pattern))
+    ]
+    write_report(runs, load)
+    print(f"Résultats : {RESULTS / 'latest.md'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
