@@ -12,11 +12,13 @@ from comcep import create_app
 def register_commands(app: Flask) -> None:
     """Attach each domain's command group to the app (so `flask --app comcep` has them)."""
     from comcep.analytics.cli import analytics
+    from comcep.backup import backup_command
     from comcep.forum.cli import seed_demo
     from comcep.members.cli import user
     from comcep.search.cli import search
 
     app.cli.add_command(user)
+    app.cli.add_command(backup_command)
     app.cli.add_command(search)
     app.cli.add_command(seed_demo)
     app.cli.add_command(analytics)

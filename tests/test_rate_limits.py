@@ -1,0 +1,232 @@
+"""Rate limits (issue 9, part 4): login, registration, « mot de passe oublié », posting and
+search answer a French 429 once their budget is spent, per address or per member.
+
+The session app runs with RATELIMIT_ENABLED=False; these tests build a second app on the same
+database with the limits on, and the production values of config.py. `limiter` is one object
+for every app of the process, so each test resets its storage, and the module puts its
+`enabled` flag back afterwards.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from html import unescape
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from flask_login import FlaskLoginClient
+from sqlalchemy import func, select
+
+from comcep import create_app
+from comcep.extensions import db, limiter
+from comcep.forum.models import Post, Topic
+from comcep.members.models import Member
+from config import Config, TestConfig
+from tests.conftest import PASSWORD
+from tests.factories import make_topic
+
+OTHER_ADDRESS = {"REMOTE_ADDR": "192.0.2.44"}
+
+
+def _limit_amount(value: str) -> int:
+    """The count of the shortest window of a limit string such as "20 per minute;200 per day"."""
+    return int(value.split(";")[0].split()[0])
+
+
+LOGIN_MAX = _limit_amount(Config.LOGIN_RATE_LIMIT)
+POST_MAX = _limit_amount(Config.POST_RATE_LIMIT)
+SEARCH_MAX = _limit_amount(Config.SEARCH_RATE_LIMIT)
+
+
+@pytest.fixture(scope="module")
+def limited_app(app: Flask) -> Iterator[Flask]:
+    previously_enabled = limiter.enabled
+    limited = create_app(
+        TestConfig,
+        RATELIMIT_ENABLED=True,
+        RATELIMIT_STORAGE_URI="memory://",
+        SQLALCHEMY_DATABASE_URI=app.config["SQLALCHEMY_DATABASE_URI"],
+        SQLALCHEMY_ENGINE_OPTIONS={},  # create_app fills it in place: not the class's dict
+        INSTANCE_PATH=app.instance_path,
+        SEARCH_INDEX_PATH=app.config["SEARCH_INDEX_PATH"],
+        UPLOAD_PATH=app.config["UPLOAD_PATH"],
+        WTF_CSRF_ENABLED=False,
+        LOGIN_RATE_LIMIT=Config.LOGIN_RATE_LIMIT,
+        POST_RATE_LIMIT=Config.POST_RATE_LIMIT,
+        SEARCH_RATE_LIMIT=Config.SEARCH_RATE_LIMIT,
+    )
+    limited.test_client_class = FlaskLoginClient
+    yield limited
+    limiter.enabled = previously_enabled
+    limiter.reset()
+    with limited.app_context():
+        db.session.remove()
+        db.engine.dispose()
+    backend = limited.extensions.get("comcep_search")
+    if hasattr(backend, "close"):  # Whoosh keeps index files open
+        backend.close()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_limits(limited_app: Flask) -> Iterator[None]:
+    limiter.enabled = True  # another app created since (with limits off) may have cleared it
+    limiter.reset()
+    yield
+    limiter.reset()
+
+
+@pytest.fixture
+def limited_client(limited_app: Flask) -> Callable[[Member | None], FlaskClient]:
+    def make(member: Member | None = None) -> FlaskClient:
+        return limited_app.test_client(user=member) if member else limited_app.test_client()
+
+    return make
+
+
+def _count(model: type) -> int:
+    db.session.rollback()  # a fresh snapshot: the limited app wrote through its own engine
+    return db.session.scalar(select(func.count()).select_from(model)) or 0
+
+
+def _assert_french_429(response, *words: str) -> None:  # noqa: ANN001 - TestResponse
+    assert response.status_code == 429
+    page = unescape(response.get_data(as_text=True))
+    assert "Trop de tentatives" in page
+    assert "Vous pourrez réessayer dans" in page
+    for word in words:
+        assert word in page
+    assert int(response.headers["Retry-After"]) > 0
+
+
+def test_login_is_limited_per_address_with_a_french_429(limited_client, make_member) -> None:
+    member = make_member()
+    client = limited_client()
+    wrong = {"email": member.email, "password": "pas-le-bon-mot-de-passe"}
+    for _ in range(LOGIN_MAX):
+        assert client.post("/connexion", data=wrong).status_code == 400
+    response = client.post("/connexion", data={"email": member.email, "password": PASSWORD})
+    _assert_french_429(response, "Trop de tentatives de connexion.")
+    assert "_user_id" not in (client.get_cookie("session") or "")
+    # The form itself stays readable, and another address still has its own budget.
+    assert client.get("/connexion").status_code == 200
+    other = limited_client()
+    response = other.post(
+        "/connexion",
+        data={"email": member.email, "password": PASSWORD},
+        environ_base=OTHER_ADDRESS,
+    )
+    assert response.status_code == 302
+
+
+def test_registration_is_limited_per_address(limited_client) -> None:
+    client = limited_client()
+    before = _count(Member)
+    for _ in range(10):
+        assert client.post("/inscription", data={"name": "X"}).status_code == 400
+    response = client.post(
+        "/inscription",
+        data={
+            "name": "Claire Martin",
+            "email": "claire.martin@exemple.fr",
+            "network": "france-travail",
+            "organisation": "Agence de Rennes",
+            "region": "bretagne",
+            "motivation": "Échanger entre pairs.",
+            "password": "Un-Mot-De-Passe-Solide-42",
+        },
+    )
+    _assert_french_429(response, "Trop de demandes d'inscription.")
+    assert _count(Member) == before
+
+
+def test_forgotten_password_requests_are_limited(limited_client) -> None:
+    client = limited_client()
+    for _ in range(10):
+        response = client.post("/mot-de-passe-oublie", data={"email": "personne@exemple.fr"})
+        assert response.status_code == 200
+    _assert_french_429(client.post("/mot-de-passe-oublie", data={"email": "personne@exemple.fr"}))
+
+
+def test_new_topics_and_replies_share_one_budget_per_member(
+    limited_client, make_member
+) -> None:
+    author, neighbour = make_member(), make_member()
+    topic = make_topic(author)
+    client = limited_client(author)
+    half = POST_MAX // 2
+    for n in range(half):
+        response = client.post(
+            "/r/premier-entretien/nouveau-sujet",
+            data={"title": f"Sujet numéro {n}", "body": "Un premier message."},
+        )
+        assert response.status_code == 302
+    for n in range(POST_MAX - half):
+        response = client.post(f"/t/{topic.id}/repondre", data={"body": f"Réponse {n}"})
+        assert response.status_code == 302
+    topics, posts = _count(Topic), _count(Post)
+
+    response = client.post(f"/t/{topic.id}/repondre", data={"body": "Une de trop"})
+    _assert_french_429(response, "ce message n'est pas enregistré")
+    response = client.post(
+        "/r/premier-entretien/nouveau-sujet", data={"title": "Un sujet de trop", "body": "Non."}
+    )
+    assert response.status_code == 429
+    assert (_count(Topic), _count(Post)) == (topics, posts)
+
+    # Reading and opening the forms is not posting; the same address, another member: allowed.
+    assert client.get(f"/t/{topic.id}/repondre").status_code == 200
+    assert client.get("/r/premier-entretien/nouveau-sujet").status_code == 200
+    response = limited_client(neighbour).post(
+        f"/t/{topic.id}/repondre", data={"body": "La voisine de bureau répond."}
+    )
+    assert response.status_code == 302
+    assert _count(Post) == posts + 1
+
+
+def test_search_is_limited_per_member(limited_client, make_member) -> None:
+    reader, other = make_member(), make_member()
+    client = limited_client(reader)
+    for n in range(SEARCH_MAX):
+        assert client.get(f"/recherche?q=entretien{n}").status_code == 200
+    _assert_french_429(
+        client.get("/recherche?q=entretien"), "Vous lancez beaucoup de recherches"
+    )
+    assert limited_client(other).get("/recherche?q=entretien").status_code == 200
+
+
+def test_anonymous_searches_go_to_login_without_spending_a_budget(limited_client) -> None:
+    client = limited_client()
+    for _ in range(SEARCH_MAX + 5):
+        response = client.get("/recherche?q=entretien")
+        assert response.status_code == 302
+        assert "/connexion" in response.headers["Location"]
+
+
+def test_a_429_answers_json_to_json_clients(limited_client, make_member) -> None:
+    client = limited_client(make_member())
+    for _ in range(SEARCH_MAX):
+        client.get("/recherche?q=bilan")
+    response = client.get("/recherche?q=bilan", headers={"Accept": "application/json"})
+    assert response.status_code == 429
+    assert response.json["error"] == "Trop de tentatives"
+    assert "réessayer" in response.json["message"]
+
+
+def test_an_app_with_limits_off_is_not_limited_while_another_has_them_on(
+    client: FlaskClient, make_member
+) -> None:
+    """The session app (RATELIMIT_ENABLED=False) shares the limiter with the limited app."""
+    assert limiter.enabled  # switched on by the limited app
+    member = make_member()
+    for _ in range(LOGIN_MAX + 5):
+        response = client.post("/connexion", data={"email": member.email, "password": "non"})
+        assert response.status_code == 400
+
+
+def test_production_values_are_the_documented_ones() -> None:
+    assert Config.RATELIMIT_ENABLED is True
+    assert Config.POST_RATE_LIMIT == "20 per minute;200 per day"
+    assert Config.SEARCH_RATE_LIMIT == "60 per minute"
+    assert Config.LOGIN_RATE_LIMIT == "10 per minute;50 per hour"
+    assert TestConfig.RATELIMIT_ENABLED is False
