@@ -151,7 +151,6 @@ def close_reports(actor: Member, post: Post, resolution: str, reason: str = "") 
         log(
             actor,
             f"report_{resolution}",
-
             "post",
             post.id,
             topic_id=post.topic_id,
@@ -362,8 +361,9 @@ def relay_topic(actor: Member, topic: Topic, category: Category, summary: str) -
     relay.is_pinned = True
     if topic.author_id is not None:
         author = db.session.get(Member, topic.author_id)
-        if author is not None:
-            notifications.notify(author, "relay", actor=actor, topic=relay)
+        if author is not None:  # told about the exchange itself: a hors pair can read it
+            notifications.notify(author, "relay", actor=actor, topic=topic)
+
     log(actor, "relay", "topic", topic.id, topic_id=topic.id, details={"relais": relay.id})
     return relay
 

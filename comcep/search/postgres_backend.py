@@ -92,29 +92,28 @@ class PostgresBackend:
 
     # -- writes --------------------------------------------------------------------------
 
-    def index_posts(self, post_ids: Iterable[int]) -> None:
-        ids = sorted(set(post_ids))
-        if not ids:
-            return
-        db.session.flush()
-        db.session.execute(
+    @staticmethod
+    def _write_vectors(where: ColumnElement[bool]) -> int:
+        """Recompute the vector and fingerprint of the posts matching `where`, in SQL."""
+        result = db.session.execute(
             update(Post)
-            .where(Post.id.in_(ids), Topic.id == Post.topic_id)
+            .where(where, Topic.id == Post.topic_id)
             .values(search_vector=_vector(), search_fp=_fingerprint())
             .execution_options(synchronize_session=False)
         )
+        return result.rowcount or 0
+
+    def index_posts(self, post_ids: Iterable[int]) -> None:
+        ids = sorted(set(post_ids))
+        if ids:
+            db.session.flush()
+            self._write_vectors(Post.id.in_(ids))
 
     def index_topics(self, topic_ids: Iterable[int]) -> None:
         ids = sorted(set(topic_ids))
-        if not ids:
-            return
-        db.session.flush()
-        db.session.execute(
-            update(Post)
-            .where(Post.topic_id.in_(ids), Topic.id == Post.topic_id)
-            .values(search_vector=_vector(), search_fp=_fingerprint())
-            .execution_options(synchronize_session=False)
-        )
+        if ids:
+            db.session.flush()
+            self._write_vectors(Post.topic_id.in_(ids))
 
     def upsert(self, docs: Iterable[SearchDocument]) -> None:
         self.index_posts(doc.post_id for doc in docs)
@@ -131,13 +130,7 @@ class PostgresBackend:
 
     def rebuild_range(self, first_id: int, last_id: int) -> int:
         """Index posts with ids in [first_id, last_id] (the CLI rebuild goes by ranges)."""
-        result = db.session.execute(
-            update(Post)
-            .where(Post.id.between(first_id, last_id), Topic.id == Post.topic_id)
-            .values(search_vector=_vector(), search_fp=_fingerprint())
-            .execution_options(synchronize_session=False)
-        )
-        return result.rowcount or 0
+        return self._write_vectors(Post.id.between(first_id, last_id))
 
     def stale_post_ids(self) -> list[int]:
         """Posts whose stored vector does not match their text (or that have none)."""

@@ -282,11 +282,6 @@ def test_nothing_a_hors_pair_receives_carries_a_word_from_the_pairs_side(
     assert "Une réponse de plus" in all_mail_to(mailbox, hors_pair)  # e-mails do flow
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="moderation.services.relay_topic notifies the author about the relay topic, which a "
-    "hors pair cannot read, so notify() drops it: a hors pair never hears its exchange was relayed",
-)
 def test_a_hors_pair_whose_exchange_is_relayed_is_told_without_seeing_the_relay(
     members, client_for
 ) -> None:
