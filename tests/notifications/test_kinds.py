@@ -85,14 +85,15 @@ def relay_of_my_exchange(members: dict[str, Member], client_for: ClientFor) -> E
         data={"category": str(category("premier-entretien").id), "summary": "À lire, collègues."},
     )
     assert response.status_code == 302, text_of(response)
-    relay_id = int(re.match(r"/t/(\d+)", location(response)).group(1))
+    # The notification points to the exchange itself: a hors pair author can read it.
     return Event(
         members["pair"],
         "relay",
         members["animation"],
-        "Relais : Question aux partenaires",
-        f"/t/{relay_id}",
+        "Question aux partenaires",
+        f"/t/{exchange.id}",
     )
+
 
 
 def my_report_decided(members: dict[str, Member], client_for: ClientFor) -> Event:
