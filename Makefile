@@ -21,12 +21,13 @@ run: $(STAMP)
 	$(BIN)/comcep run --host 127.0.0.1 --port 5000
 
 test: $(STAMP)
-	$(BIN)/ruff check comcep tests config.py
+	$(BIN)/ruff check comcep tests config.py bench
+	$(BIN)/ruff format --check comcep tests config.py bench
 	bash .ci/test-passes
 
 lint: $(STAMP)
-	$(BIN)/ruff check comcep tests config.py
-	$(BIN)/ruff format --check comcep tests config.py
+	$(BIN)/ruff check comcep tests config.py bench
+	$(BIN)/ruff format --check comcep tests config.py bench
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

@@ -225,7 +225,6 @@ def check_see_topic(viewer: Viewer, topic: Topic | None) -> Topic:
             # Authors still reach their own hidden or pending topic (and see why).
             and (topic.author_id is None or topic.author_id != viewer.member_id)
         )
-
     ):
         raise NotFound()
     return topic

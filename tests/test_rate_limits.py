@@ -148,9 +148,7 @@ def test_forgotten_password_requests_are_limited(limited_client) -> None:
     _assert_french_429(client.post("/mot-de-passe-oublie", data={"email": "personne@exemple.fr"}))
 
 
-def test_new_topics_and_replies_share_one_budget_per_member(
-    limited_client, make_member
-) -> None:
+def test_new_topics_and_replies_share_one_budget_per_member(limited_client, make_member) -> None:
     author, neighbour = make_member(), make_member()
     topic = make_topic(author)
     client = limited_client(author)
@@ -189,9 +187,7 @@ def test_search_is_limited_per_member(limited_client, make_member) -> None:
     client = limited_client(reader)
     for n in range(SEARCH_MAX):
         assert client.get(f"/recherche?q=entretien{n}").status_code == 200
-    _assert_french_429(
-        client.get("/recherche?q=entretien"), "Vous lancez beaucoup de recherches"
-    )
+    _assert_french_429(client.get("/recherche?q=entretien"), "Vous lancez beaucoup de recherches")
     assert limited_client(other).get("/recherche?q=entretien").status_code == 200
 
 

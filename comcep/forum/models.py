@@ -62,7 +62,6 @@ class Topic(db.Model):
         Index("ix_topics_category_activity", "category_id", "is_pinned", "last_post_at"),
         Index("ix_topics_activity", "last_post_at"),
         Index("ix_topics_announcement", "is_announcement", "last_post_at"),
-
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -124,4 +124,3 @@ def my_reports(member: Member) -> list[tuple[Report, Post, Topic]]:
 def open_report_count_query() -> ScalarSelect[int]:
     """Open reports (on posts and private messages), for the header's single query."""
     return select(func.count(Report.id)).where(Report.status == "open").scalar_subquery()
-

@@ -22,7 +22,6 @@ pytestmark = pytest.mark.filterwarnings("ignore:Exception ignored in. <_io.FileI
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
 
-
 def _docx() -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:

@@ -95,7 +95,6 @@ def relay_of_my_exchange(members: dict[str, Member], client_for: ClientFor) -> E
     )
 
 
-
 def my_report_decided(members: dict[str, Member], client_for: ClientFor) -> Event:
     topic = make_topic(members["pair"], title="Un sujet signalé")
     post = make_reply(members["other_pair"], topic, "Un message hors sujet.")
