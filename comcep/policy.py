@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING
 from flask import Flask, current_app, g, has_request_context
 from flask_login import current_user
 from sqlalchemy import ColumnElement, and_, false, or_, select, true
-from sqlalchemy.orm import aliased
 from werkzeug.exceptions import Forbidden, NotFound
 
 from comcep.extensions import db, utcnow
@@ -96,41 +95,53 @@ def current_viewer() -> Viewer:
 # --- SQL predicates -----------------------------------------------------------------
 
 
-def _category_rule(viewer: Viewer, category: type[Category]) -> ColumnElement[bool]:
-    """One category's own flags against the viewer (SPEC §2: open_to_hors_pairs, group, staff)."""
+# The flags of every category: a few dozen rows, read with one statement built once (the
+# rule below runs on them in Python: building and compiling a correlated SQL predicate on
+# every request cost more than the rest of a topic page's queries together).
+_CATEGORY_FLAGS = select(
+    Category.id,
+    Category.parent_id,
+    Category.staff_only,
+    Category.group_id,
+    Category.open_to_hors_pairs,
+)
+
+
+def _admits(
+    viewer: Viewer, staff_only: bool, group_id: int | None, open_to_hors_pairs: bool
+) -> bool:
+    """One category's own flags against the viewer (SPEC §2: staff only, group, hors pairs)."""
     if not viewer.is_authenticated:
-        return false()
+        return False
     if viewer.is_staff:
-        return true()
-    group_ok = or_(category.group_id.is_(None), category.group_id.in_(viewer.group_ids))
-    rule = and_(category.staff_only.is_(False), group_ok)
-    if viewer.statut != "pair":
-        rule = and_(rule, category.open_to_hors_pairs.is_(True))
-    return rule
-
-
-def visible_categories(viewer: Viewer) -> ColumnElement[bool]:
-    """A rubrique is visible when its own flags and those of its thème admit the viewer."""
-    parent = aliased(Category)
-    parent_ok = select(parent.id).where(
-        parent.id == Category.parent_id, _category_rule(viewer, parent)
-    )
-    return and_(
-        _category_rule(viewer, Category),
-        or_(Category.parent_id.is_(None), parent_ok.exists()),
-    )
+        return True
+    if staff_only or (group_id is not None and group_id not in viewer.group_ids):
+        return False
+    return viewer.statut == "pair" or bool(open_to_hors_pairs)
 
 
 def visible_category_ids(viewer: Viewer) -> frozenset[int]:
-    """Ids of the categories the viewer may read; one small query, cached for the request."""
+    """Ids of the categories the viewer may read: a rubrique is visible when its own flags
+    and those of its thème admit the viewer. One small query, cached for the request;
+    listings then apply it in SQL as `category_id IN (…)`."""
     cache = g.setdefault("_comcep_visible_ids", {})
     if viewer not in cache:
         if not viewer.is_authenticated:
             cache[viewer] = frozenset()
         else:
-            rows = db.session.scalars(select(Category.id).where(visible_categories(viewer)))
-            cache[viewer] = frozenset(rows)
+            rows = db.session.execute(_CATEGORY_FLAGS).all()
+            admitted = {row.id for row in rows if _admits(viewer, *row[2:])}
+            cache[viewer] = frozenset(
+                row.id
+                for row in rows
+                if row.id in admitted and (row.parent_id is None or row.parent_id in admitted)
+            )
     return cache[viewer]
+
+
+def visible_categories(viewer: Viewer) -> ColumnElement[bool]:
+    """The visible categories as a SQL predicate on `Category`."""
+    return Category.id.in_(sorted(visible_category_ids(viewer)))
 
 
 def visible_topics(viewer: Viewer) -> ColumnElement[bool]:
@@ -156,7 +167,7 @@ def staff_members() -> ColumnElement[bool]:
 
 
 def _member_rule(category: Category) -> ColumnElement[bool]:
-    """The same rule as `_category_rule`, seen from the members' side (SPEC §2)."""
+    """The same rule as `_admits`, seen from the members' side (SPEC §2)."""
     rule = true()
     if category.staff_only:
         rule = false()

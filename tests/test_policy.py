@@ -9,8 +9,8 @@ from contextlib import contextmanager
 
 import pytest
 from flask import Flask
-from sqlalchemy import select
-from sqlalchemy.orm import joinedload
+from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy.orm import aliased, joinedload
 from werkzeug.exceptions import Forbidden, NotFound
 from werkzeug.security import generate_password_hash
 
@@ -107,7 +107,22 @@ def _slugs(ids: set[int] | frozenset[int]) -> set[str]:
 
 
 def _sql_visible(viewer: Viewer) -> set[int]:
-    return set(db.session.scalars(select(Category.id).where(policy.visible_categories(viewer))))
+    """SPEC §2 written independently of the policy, as one SQL query: a category is visible
+    when its own flags and its thème's admit the viewer (staff see everything)."""
+    if not viewer.is_authenticated:
+        return set()
+    if viewer.is_staff:
+        return set(db.session.scalars(select(Category.id)))
+
+    def rule(table: type[Category]) -> ColumnElement[bool]:
+        group_ok = or_(table.group_id.is_(None), table.group_id.in_(viewer.group_ids))
+        own = and_(table.staff_only.is_(False), group_ok)
+        return own if viewer.is_pair else and_(own, table.open_to_hors_pairs.is_(True))
+
+    parent = aliased(Category)
+    parent_ok = select(parent.id).where(parent.id == Category.parent_id, rule(parent)).exists()
+    query = select(Category.id).where(rule(Category), or_(Category.parent_id.is_(None), parent_ok))
+    return set(db.session.scalars(query))
 
 
 def _python_visible(viewer: Viewer) -> set[int]:
@@ -136,6 +151,8 @@ def test_sql_predicate_and_python_check_agree_on_every_category(
     viewer = _viewer(members, role)
     with fresh_request(app):
         assert _sql_visible(viewer) == _python_visible(viewer)
+        listed = db.session.scalars(select(Category.id).where(policy.visible_categories(viewer)))
+        assert set(listed) == _sql_visible(viewer)
 
 
 @pytest.mark.parametrize("role", ROLES)
