@@ -132,8 +132,11 @@ class Post(db.Model):
     hidden_by_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"), index=True)
     hidden_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # PostgreSQL full-text search: weighted vector (title A, body B) and what it was built from.
-    search_vector: Mapped[str | None] = mapped_column(TSVECTOR().with_variant(Text(), "sqlite"))
-    search_fp: Mapped[str] = mapped_column(String(32), default="")
+    # Deferred: only SQL reads them, and a tsvector is as long as the text it indexes.
+    search_vector: Mapped[str | None] = mapped_column(
+        TSVECTOR().with_variant(Text(), "sqlite"), deferred=True
+    )
+    search_fp: Mapped[str] = mapped_column(String(32), default="", deferred=True)
 
     topic: Mapped[Topic] = relationship(
         back_populates="posts", foreign_keys=[topic_id], lazy="raise"

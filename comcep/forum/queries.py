@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from flask import current_app
 from flask_sqlalchemy.pagination import Pagination, SelectPagination
 from sqlalchemy import ColumnElement, Select, and_, case, func, select
-from sqlalchemy.orm import aliased, contains_eager, joinedload
+from sqlalchemy.orm import aliased, contains_eager, defer, joinedload
 from werkzeug.exceptions import NotFound
 
 from comcep import policy
@@ -297,6 +297,14 @@ def page_of_number(number: int) -> int:
     return max(1, -(-number // current_app.config["POSTS_PER_PAGE"]))
 
 
+# What a post's header shows of its author (name, network, statut, link unless « ancien »).
+_AUTHOR_ON_POSTS = (
+    joinedload(Post.author)
+    .load_only(Member.id, Member.display_name, Member.statut, Member.state, Member.network_id)
+    .lazyload(Member.region)
+)
+
+
 def topic_posts(topic: Topic, page: int) -> list[Post]:
     """Posts of one page: a range of post numbers, so any page costs the same (keyset)."""
     per_page = current_app.config["POSTS_PER_PAGE"]
@@ -304,11 +312,22 @@ def topic_posts(topic: Topic, page: int) -> list[Post]:
     return list(
         db.session.scalars(
             select(Post)
-            .options(joinedload(Post.author))
+            .options(_AUTHOR_ON_POSTS, defer(Post.body_source))
             .where(Post.topic_id == topic.id, Post.number.between(first, first + per_page - 1))
             .order_by(Post.number)
         )
     )
+
+
+def reader_state(member: Member, topic: Topic, *columns: ColumnElement) -> tuple:
+    """The member's explicit read mark on the topic (0 if none), then `columns` (scalar
+    subqueries of other domains, such as the subscription level): one query."""
+    explicit = (
+        select(TopicRead.last_read_number)
+        .where(TopicRead.member_id == member.id, TopicRead.topic_id == topic.id)
+        .scalar_subquery()
+    )
+    return tuple(db.session.execute(select(func.coalesce(explicit, 0), *columns)).one())
 
 
 def last_read_number(member: Member, topic: Topic) -> int:

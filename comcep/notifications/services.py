@@ -58,8 +58,9 @@ def set_category_level(member: Member, category_id: int, level: str) -> None:
     )
 
 
-def topic_level(member: Member, topic: Topic) -> str:
-    """The effective level: the topic's own, else the rubrique's, else normal."""
+def topic_level_query(member: Member, topic: Topic) -> ScalarSelect[str]:
+    """The effective level as a scalar subquery (pages fold it into a query they already
+    make): the topic's own, else the rubrique's, else normal."""
     own = (
         select(TopicSubscription.level)
         .where(TopicSubscription.member_id == member.id, TopicSubscription.topic_id == topic.id)
@@ -73,7 +74,12 @@ def topic_level(member: Member, topic: Topic) -> str:
         )
         .scalar_subquery()
     )
-    return db.session.scalar(select(func.coalesce(own, inherited, "normal")))
+    return select(func.coalesce(own, inherited, "normal")).scalar_subquery()
+
+
+def topic_level(member: Member, topic: Topic) -> str:
+    """The effective level: the topic's own, else the rubrique's, else normal."""
+    return db.session.scalar(select(topic_level_query(member, topic)))
 
 
 def mentioned_names(source: str) -> set[str]:
