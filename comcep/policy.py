@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from flask import Flask, current_app, g, has_request_context
 from flask_login import current_user
-from sqlalchemy import ColumnElement, and_, false, or_, select, true
+from sqlalchemy import BindParameter, ColumnElement, and_, bindparam, false, or_, select, true
 from werkzeug.exceptions import Forbidden, NotFound
 
 from comcep.extensions import db, utcnow
@@ -142,6 +142,32 @@ def visible_category_ids(viewer: Viewer) -> frozenset[int]:
 def visible_categories(viewer: Viewer) -> ColumnElement[bool]:
     """The visible categories as a SQL predicate on `Category`."""
     return Category.id.in_(sorted(visible_category_ids(viewer)))
+
+
+# Hot pages run statements built once (building and compiling one costs more than running
+# it): these predicates take the viewer's visible rubriques as the bound parameter
+# VISIBLE, filled in by `visibility_params(viewer)`; `staff` picks the variant.
+VISIBLE = "visible_category_ids"
+
+
+def visibility_params(viewer: Viewer) -> dict[str, list[int]]:
+    return {VISIBLE: sorted(visible_category_ids(viewer))}
+
+
+def _visible_ids_param() -> BindParameter[list[int]]:
+    return bindparam(VISIBLE, expanding=True)
+
+
+def visible_topics_param(staff: bool) -> ColumnElement[bool]:
+    """`visible_topics` for a prebuilt statement (see VISIBLE)."""
+    rule = Topic.category_id.in_(_visible_ids_param())
+    return rule if staff else and_(rule, Topic.is_hidden.is_(False))
+
+
+def visible_posts_param(staff: bool) -> ColumnElement[bool]:
+    """`visible_posts` for a prebuilt statement (see VISIBLE); to be joined with Topic."""
+    rule = visible_topics_param(staff)
+    return rule if staff else and_(rule, Post.is_hidden.is_(False))
 
 
 def visible_topics(viewer: Viewer) -> ColumnElement[bool]:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from flask_sqlalchemy.pagination import Pagination
-from sqlalchemy import func, select
+from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.orm import contains_eager
 from werkzeug.exceptions import NotFound
 
@@ -50,16 +51,21 @@ def get_tag_or_404(slug: str) -> Tag:
     return tag
 
 
+@functools.cache
+def _tags_statement() -> Select:
+    return (
+        select(topic_tags.c.topic_id, Tag)
+        .join(Tag, Tag.id == topic_tags.c.tag_id)
+        .where(topic_tags.c.topic_id.in_(bindparam("topic_ids", expanding=True)))
+        .order_by(Tag.name)
+    )
+
+
 def tags_by_topic(topic_ids: list[int]) -> dict[int, list[Tag]]:
     """Mots-clés of a page of topics in one query (chips on lists)."""
     if not topic_ids:
         return {}
-    rows = db.session.execute(
-        select(topic_tags.c.topic_id, Tag)
-        .join(Tag, Tag.id == topic_tags.c.tag_id)
-        .where(topic_tags.c.topic_id.in_(topic_ids))
-        .order_by(Tag.name)
-    )
+    rows = db.session.execute(_tags_statement(), {"topic_ids": list(topic_ids)})
     result: dict[int, list[Tag]] = {}
     for topic_id, tag in rows:
         result.setdefault(topic_id, []).append(tag)
@@ -113,13 +119,20 @@ def tools(viewer: Viewer, page: int, family: str | None, tag: Tag | None) -> Pag
     )
 
 
+@functools.cache
+def _attachments_statement() -> Select:
+    return (
+        select(Attachment)
+        .where(Attachment.post_id.in_(bindparam("post_ids", expanding=True)))
+        .order_by(Attachment.id)
+    )
+
+
 def attachments_by_post(post_ids: list[int]) -> dict[int, list[Attachment]]:
     if not post_ids:
         return {}
     result: dict[int, list[Attachment]] = {}
-    for attachment in db.session.scalars(
-        select(Attachment).where(Attachment.post_id.in_(post_ids)).order_by(Attachment.id)
-    ):
+    for attachment in db.session.scalars(_attachments_statement(), {"post_ids": list(post_ids)}):
         result.setdefault(attachment.post_id, []).append(attachment)
     return result
 

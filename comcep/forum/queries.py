@@ -4,11 +4,12 @@ fixed number of queries, whatever the size of the forum."""
 from __future__ import annotations
 
 import difflib
+import functools
 from dataclasses import dataclass, field
 
 from flask import current_app
 from flask_sqlalchemy.pagination import Pagination, SelectPagination
-from sqlalchemy import ColumnElement, Select, and_, case, func, select
+from sqlalchemy import ColumnElement, Select, and_, bindparam, case, func, select
 from sqlalchemy.orm import aliased, contains_eager, defer, joinedload
 from werkzeug.exceptions import NotFound
 
@@ -261,13 +262,18 @@ def _rows_page(
     )
 
 
-def get_topic_or_404(viewer: Viewer, topic_id: int) -> Topic:
-    topic = db.session.scalar(
+@functools.cache
+def _topic_statement() -> Select:
+    return (
         select(Topic)
         .join(Topic.category)
         .options(contains_eager(Topic.category))
-        .where(Topic.id == topic_id)
+        .where(Topic.id == bindparam("topic_id"))
     )
+
+
+def get_topic_or_404(viewer: Viewer, topic_id: int) -> Topic:
+    topic = db.session.scalar(_topic_statement(), {"topic_id": topic_id})
     return policy.check_see_topic(viewer, topic)
 
 
@@ -297,37 +303,53 @@ def page_of_number(number: int) -> int:
     return max(1, -(-number // current_app.config["POSTS_PER_PAGE"]))
 
 
-# What a post's header shows of its author (name, network, statut, link unless « ancien »).
-_AUTHOR_ON_POSTS = (
-    joinedload(Post.author)
-    .load_only(Member.id, Member.display_name, Member.statut, Member.state, Member.network_id)
-    .lazyload(Member.region)
-)
+@functools.cache
+def _topic_posts_statement() -> Select:
+    """A page of posts, with what their headers show of the author (name, network, statut,
+    link unless « ancien membre »); built once."""
+    author = (
+        joinedload(Post.author)
+        .load_only(Member.id, Member.display_name, Member.statut, Member.state, Member.network_id)
+        .lazyload(Member.region)
+    )
+    return (
+        select(Post)
+        .options(author, defer(Post.body_source))
+        .where(
+            Post.topic_id == bindparam("topic_id"),
+            Post.number.between(bindparam("first"), bindparam("last")),
+        )
+        .order_by(Post.number)
+    )
 
 
 def topic_posts(topic: Topic, page: int) -> list[Post]:
     """Posts of one page: a range of post numbers, so any page costs the same (keyset)."""
     per_page = current_app.config["POSTS_PER_PAGE"]
     first = (page - 1) * per_page + 1
-    return list(
-        db.session.scalars(
-            select(Post)
-            .options(_AUTHOR_ON_POSTS, defer(Post.body_source))
-            .where(Post.topic_id == topic.id, Post.number.between(first, first + per_page - 1))
-            .order_by(Post.number)
+    params = {"topic_id": topic.id, "first": first, "last": first + per_page - 1}
+    return list(db.session.scalars(_topic_posts_statement(), params))
+
+
+@functools.cache
+def _reader_statement(*columns: ColumnElement) -> Select:
+    explicit = (
+        select(TopicRead.last_read_number)
+        .where(
+            TopicRead.member_id == bindparam("member_id"),
+            TopicRead.topic_id == bindparam("topic_id"),
         )
+        .scalar_subquery()
     )
+    return select(func.coalesce(explicit, 0), *columns)
 
 
 def reader_state(member: Member, topic: Topic, *columns: ColumnElement) -> tuple:
-    """The member's explicit read mark on the topic (0 if none), then `columns` (scalar
-    subqueries of other domains, such as the subscription level): one query."""
-    explicit = (
-        select(TopicRead.last_read_number)
-        .where(TopicRead.member_id == member.id, TopicRead.topic_id == topic.id)
-        .scalar_subquery()
-    )
-    return tuple(db.session.execute(select(func.coalesce(explicit, 0), *columns)).one())
+    """The member's explicit read mark on the topic (0 if none), then `columns`: prebuilt
+    scalar subqueries of other domains (the subscription level) over the same bound
+    `member_id`, `topic_id` and `category_id`. One query."""
+    params = {"member_id": member.id, "topic_id": topic.id, "category_id": topic.category_id}
+    return tuple(db.session.execute(_reader_statement(*columns), params).one())
 
 
 def last_read_number(member: Member, topic: Topic) -> int:

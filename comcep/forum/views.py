@@ -27,7 +27,7 @@ from comcep.members.models import Member
 from comcep.moderation.services import log
 from comcep.notifications import services as notifications
 from comcep.notifications.models import LEVEL_LABELS
-from comcep.notifications.services import topic_level_query
+from comcep.notifications.services import topic_level_column
 from comcep.policy import TopicActions, Viewer, current_viewer
 from comcep.rendering import quote_markdown, render_markdown
 
@@ -154,9 +154,7 @@ def topic(topic_id: int, slug: str | None = None) -> ResponseReturnValue:
     page_count = queries.topic_page_count(topic)
     page = min(_page_arg(), page_count)
     posts = queries.topic_posts(topic, page)
-    read_number, level = queries.reader_state(
-        current_user, topic, topic_level_query(current_user, topic)
-    )
+    read_number, level = queries.reader_state(current_user, topic, topic_level_column())
     if posts and posts[-1].number > read_number:  # a re-read writes nothing
         services.mark_read(current_user, topic, posts[-1].number)
         db.session.commit()

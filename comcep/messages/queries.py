@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, ScalarSelect, func, or_, select
+from sqlalchemy import ColumnElement, ScalarSelect, bindparam, func, or_, select
 from sqlalchemy.orm import joinedload
 
 from comcep import policy
@@ -33,12 +33,13 @@ def _unread() -> ColumnElement[bool]:
     )
 
 
-def unread_count_query(viewer: Viewer) -> ScalarSelect[int]:
-    """Unread conversations, as a subquery the header folds into its single query."""
+def unread_count_column() -> ScalarSelect[int]:
+    """Unread conversations of the member bound as `member_id`, as a subquery the header
+    folds into its single prebuilt query."""
     return (
         select(func.count(Conversation.id))
         .join(ConversationMember, ConversationMember.conversation_id == Conversation.id)
-        .where(ConversationMember.member_id == viewer.member_id, _unread())
+        .where(ConversationMember.member_id == bindparam("member_id"), _unread())
         .scalar_subquery()
     )
 

@@ -3,12 +3,13 @@ handler after the post is committed, and e-mails are grouped after a short delay
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import timedelta
 
 from flask import current_app, has_request_context, url_for
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import ScalarSelect, and_, func, select
+from sqlalchemy import ScalarSelect, and_, bindparam, func, select
 from sqlalchemy.orm import aliased, joinedload
 
 from comcep import outbox, policy
@@ -58,19 +59,24 @@ def set_category_level(member: Member, category_id: int, level: str) -> None:
     )
 
 
-def topic_level_query(member: Member, topic: Topic) -> ScalarSelect[str]:
-    """The effective level as a scalar subquery (pages fold it into a query they already
-    make): the topic's own, else the rubrique's, else normal."""
+@functools.cache
+def topic_level_column() -> ScalarSelect[str]:
+    """The effective level of the member bound as `member_id` on the topic bound as
+    `topic_id` in the rubrique `category_id`: the topic's own, else the rubrique's, else
+    normal. A prebuilt scalar subquery that pages fold into a query they already make."""
     own = (
         select(TopicSubscription.level)
-        .where(TopicSubscription.member_id == member.id, TopicSubscription.topic_id == topic.id)
+        .where(
+            TopicSubscription.member_id == bindparam("member_id"),
+            TopicSubscription.topic_id == bindparam("topic_id"),
+        )
         .scalar_subquery()
     )
     inherited = (
         select(CategorySubscription.level)
         .where(
-            CategorySubscription.member_id == member.id,
-            CategorySubscription.category_id == topic.category_id,
+            CategorySubscription.member_id == bindparam("member_id"),
+            CategorySubscription.category_id == bindparam("category_id"),
         )
         .scalar_subquery()
     )
@@ -78,8 +84,9 @@ def topic_level_query(member: Member, topic: Topic) -> ScalarSelect[str]:
 
 
 def topic_level(member: Member, topic: Topic) -> str:
-    """The effective level: the topic's own, else the rubrique's, else normal."""
-    return db.session.scalar(select(topic_level_query(member, topic)))
+    """The effective level of a member on a topic (see `topic_level_column`)."""
+    params = {"member_id": member.id, "topic_id": topic.id, "category_id": topic.category_id}
+    return db.session.scalar(select(topic_level_column()), params)
 
 
 def mentioned_names(source: str) -> set[str]:
@@ -261,23 +268,23 @@ def _visible(viewer: Viewer):  # noqa: ANN202 - SQL expression
     )
 
 
-def unread_count_query(viewer: Viewer) -> ScalarSelect[int]:
-    """Unread notifications, as a subquery the header folds into its single query."""
+def unread_count_column(staff: bool) -> ScalarSelect[int]:
+    """Unread notifications of the member bound as `member_id`, as a subquery the header
+    folds into its single prebuilt query; a notification counts only while its topic is
+    readable (moved topics drop out; `policy.VISIBLE`)."""
+    topic_ok = (
+        select(Topic.id)
+        .where(Topic.id == Notification.topic_id, policy.visible_topics_param(staff))
+        .exists()
+    )
     return (
         select(func.count(Notification.id))
-        .where(_visible(viewer), Notification.read_at.is_(None))
-        .scalar_subquery()
-    )
-
-
-def unread_count(viewer: Viewer) -> int:
-    return (
-        db.session.scalar(
-            select(func.count(Notification.id)).where(
-                _visible(viewer), Notification.read_at.is_(None)
-            )
+        .where(
+            Notification.member_id == bindparam("member_id"),
+            Notification.topic_id.is_(None) | topic_ok,
+            Notification.read_at.is_(None),
         )
-        or 0
+        .scalar_subquery()
     )
 
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
+
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 
 from comcep import policy
 from comcep.extensions import csrf, db, utcnow
@@ -21,6 +23,15 @@ from comcep.policy import current_viewer
 bp = Blueprint("notifications", __name__)
 
 
+@functools.cache
+def _header_statement(staff: bool) -> Select:
+    """The header's counters as one statement, built once per variant."""
+    columns = [services.unread_count_column(staff), message_queries.unread_count_column()]
+    if staff:
+        columns.append(moderation_queries.open_report_count_query())
+    return select(*columns)
+
+
 @bp.app_context_processor
 def header_counts() -> dict:
     """The header's counters (bell, private messages, moderation queue) in one query,
@@ -30,10 +41,8 @@ def header_counts() -> dict:
         return {"bell_count": 0, "unread_messages": 0, "open_reports": 0}
     cached = g.get("_comcep_header_counts")
     if cached is None:
-        columns = [services.unread_count_query(viewer), message_queries.unread_count_query(viewer)]
-        if viewer.is_staff:
-            columns.append(moderation_queries.open_report_count_query())
-        row = db.session.execute(select(*columns)).one()
+        params = {"member_id": viewer.member_id, **policy.visibility_params(viewer)}
+        row = db.session.execute(_header_statement(viewer.is_staff), params).one()
         cached = {
             "bell_count": row[0],
             "unread_messages": row[1],
