@@ -44,8 +44,10 @@ class ThemeBlock:
         return sum(row.category.post_count for row in self.rows)
 
 
-def _category_rows(viewer: Viewer, where: object = None) -> list[CategoryRow]:
-    """Visible categories with their last post, topic and author: one query."""
+@functools.cache
+def _category_rows_statement(children_only: bool) -> Select:
+    """Visible categories (`policy.VISIBLE`) with their last post, topic and author; with
+    `children_only`, the rubriques of the thème bound as `parent_id`."""
     last_post = aliased(Post)
     last_topic = aliased(Topic)
     last_author = aliased(Member)
@@ -54,12 +56,21 @@ def _category_rows(viewer: Viewer, where: object = None) -> list[CategoryRow]:
         .outerjoin(last_post, last_post.id == Category.last_post_id)
         .outerjoin(last_topic, last_topic.id == last_post.topic_id)
         .outerjoin(last_author, last_author.id == last_post.author_id)
-        .where(Category.id.in_(sorted(policy.visible_category_ids(viewer))))
+        .where(Category.id.in_(bindparam(policy.VISIBLE, expanding=True)))
         .order_by(Category.position, Category.id)
     )
-    if where is not None:
-        query = query.where(where)
-    return [CategoryRow(*row) for row in db.session.execute(query)]
+    if children_only:
+        query = query.where(Category.parent_id == bindparam("parent_id"))
+    return query
+
+
+def _category_rows(viewer: Viewer, parent: Category | None = None) -> list[CategoryRow]:
+    """Visible categories with their last post, topic and author: one query."""
+    params = policy.visibility_params(viewer)
+    if parent is not None:
+        params["parent_id"] = parent.id
+    statement = _category_rows_statement(parent is not None)
+    return [CategoryRow(*row) for row in db.session.execute(statement, params)]
 
 
 def index_blocks(viewer: Viewer) -> list[ThemeBlock]:
@@ -81,15 +92,20 @@ def index_blocks(viewer: Viewer) -> list[ThemeBlock]:
     return blocks
 
 
+@functools.cache
+def _category_statement() -> Select:
+    return select(Category).where(Category.slug == bindparam("slug"))
+
+
 def get_category_or_404(viewer: Viewer, slug: str) -> Category:
-    category = db.session.scalar(select(Category).where(Category.slug == slug))
+    category = db.session.scalar(_category_statement(), {"slug": slug})
     return policy.check_see_category(viewer, category)
 
 
 def subcategory_rows(viewer: Viewer, category: Category) -> list[CategoryRow]:
     if not category.is_theme:
         return []
-    return _category_rows(viewer, Category.parent_id == category.id)
+    return _category_rows(viewer, category)
 
 
 @dataclass
@@ -111,35 +127,25 @@ class TopicRow:
         return (self.last_read_number or 0) + 1
 
 
-def _topic_rows_query(viewer: Viewer, member: Member) -> Select:
-    """Topics the viewer may see, joined to authors, rubrique and read state."""
-    author = aliased(Member)
-    last_poster = aliased(Member)
-    read_number = _read_number_column(member)
-    query = (
-        select(Topic, author, last_poster, Category, read_number)
-        .outerjoin(author, author.id == Topic.author_id)
-        .outerjoin(last_poster, last_poster.id == Topic.last_poster_id)
-        .join(Category, Category.id == Topic.category_id)
-        .outerjoin(
-            TopicRead, and_(TopicRead.topic_id == Topic.id, TopicRead.member_id == member.id)
-        )
-        .where(policy.visible_topics(viewer))
-    )
-    return query
-
-
-def _read_number_column(member: Member) -> ColumnElement[int]:
-    """The member's last read post number: the higher of the explicit mark and the
-    « tout marquer comme lu » date."""
-    explicit = func.coalesce(TopicRead.last_read_number, 0)
-    if member.marked_read_at is None:
-        return explicit.label("last_read_number")
-    by_date = case((Topic.last_post_at <= member.marked_read_at, Topic.last_post_number), else_=0)
-    return case((explicit > by_date, explicit), else_=by_date).label("last_read_number")
-
-
+# Topic lists run one statement per kind of list, built once with bound parameters
+# (`member_id`, `marked_read_at`, the viewer's rubriques as `policy.VISIBLE`, and the
+# list's own: `category_id`, `tag_id`); the pager's page and count statements derive from
+# it once too. Building them per request cost more than running them.
+_AUTHOR = aliased(Member, name="topic_author")
+_LAST_POSTER = aliased(Member, name="topic_last_poster")
 LIST_FILTERS = {"sans-reponse": "Sans réponse", "non-resolus": "Non résolus"}
+
+
+def _read_number_column(by_date: bool) -> ColumnElement[int]:
+    """The member's last read post number: the higher of the explicit mark and, for a member
+    who used « tout marquer comme lu » (`by_date`), what that date covers."""
+    explicit = func.coalesce(TopicRead.last_read_number, 0)
+    if not by_date:
+        return explicit.label("last_read_number")
+    covered = case(
+        (Topic.last_post_at <= bindparam("marked_read_at"), Topic.last_post_number), else_=0
+    )
+    return case((explicit > covered, explicit), else_=covered).label("last_read_number")
 
 
 def _filtered(query: Select, list_filter: str | None) -> Select:
@@ -152,24 +158,82 @@ def _filtered(query: Select, list_filter: str | None) -> Select:
     return query
 
 
+@functools.cache
+def _topic_list_statement(kind: str, staff: bool, by_date: bool, list_filter: str | None) -> Select:
+    """Topics the viewer may see, joined to authors, rubrique and read state, for one kind
+    of list: « category », « active », « unread » or « tag »."""
+    read_number = _read_number_column(by_date)
+    query = (
+        select(Topic, _AUTHOR, _LAST_POSTER, Category, read_number)
+        .outerjoin(_AUTHOR, _AUTHOR.id == Topic.author_id)
+        .outerjoin(_LAST_POSTER, _LAST_POSTER.id == Topic.last_poster_id)
+        .join(Category, Category.id == Topic.category_id)
+        .outerjoin(
+            TopicRead,
+            and_(TopicRead.topic_id == Topic.id, TopicRead.member_id == bindparam("member_id")),
+        )
+        .where(policy.visible_topics_param(staff))
+    )
+    query = _filtered(query, list_filter)
+    by_activity = (Topic.last_post_at.desc(), Topic.id.desc())
+    if kind == "category":
+        query = query.where(Topic.category_id == bindparam("category_id"))
+        return query.order_by(Topic.is_pinned.desc(), *by_activity)
+    if kind == "unread":
+        query = query.where(read_number < Topic.last_post_number)
+        if by_date:  # implied by read_number; lets the index scan stop
+            query = query.where(Topic.last_post_at > bindparam("marked_read_at"))
+    elif kind == "tag":
+        query = query.join(topic_tags, topic_tags.c.topic_id == Topic.id).where(
+            topic_tags.c.tag_id == bindparam("tag_id")
+        )
+    return query.order_by(*by_activity)
+
+
+def _topic_list(
+    kind: str,
+    viewer: Viewer,
+    member: Member,
+    page: int,
+    list_filter: str | None = None,
+    total: int | None = None,
+    count_cap: int | None = None,
+    **params: int,
+) -> Pagination:
+    by_date = member.marked_read_at is not None
+    statement = _topic_list_statement(kind, viewer.is_staff, by_date, list_filter)
+    params = {"member_id": member.id, **policy.visibility_params(viewer), **params}
+    if by_date:
+        params["marked_read_at"] = member.marked_read_at
+    return RowPagination(
+        select=statement,
+        params=params,
+        session=db.session(),
+        page=page,
+        per_page=current_app.config["TOPICS_PER_PAGE"],
+        error_out=False,
+        key=Topic.id,
+        total=total,
+        count_cap=count_cap,
+    )
+
+
 def category_topics(
     viewer: Viewer, member: Member, category: Category, page: int, list_filter: str | None = None
 ) -> Pagination:
-    query = _topic_rows_query(viewer, member).where(Topic.category_id == category.id)
-    query = _filtered(query, list_filter)
-    query = query.order_by(Topic.is_pinned.desc(), Topic.last_post_at.desc(), Topic.id.desc())
+    list_filter = list_filter if list_filter in LIST_FILTERS else None
     total = None if list_filter else _visible_topic_total(viewer, category)
-    return _rows_page(query, page, total=total)
+    return _topic_list(
+        "category", viewer, member, page, list_filter, total=total, category_id=category.id
+    )
 
 
 def active_topics(
     viewer: Viewer, member: Member, page: int, list_filter: str | None = None
 ) -> Pagination:
-    query = _filtered(_topic_rows_query(viewer, member), list_filter).order_by(
-        Topic.last_post_at.desc(), Topic.id.desc()
-    )
+    list_filter = list_filter if list_filter in LIST_FILTERS else None
     total = None if list_filter else _visible_topic_total(viewer)
-    return _rows_page(query, page, total=total)
+    return _topic_list("active", viewer, member, page, list_filter, total=total)
 
 
 def _visible_topic_total(viewer: Viewer, category: Category | None = None) -> int:
@@ -183,10 +247,13 @@ def _visible_topic_total(viewer: Viewer, category: Category | None = None) -> in
         return db.session.scalar(query) or 0
     if category is not None:
         return category.topic_count
-    return db.session.scalar(
-        select(func.coalesce(func.sum(Category.topic_count), 0)).where(
-            Category.id.in_(sorted(policy.visible_category_ids(viewer)))
-        )
+    return db.session.scalar(_visible_topic_sum_statement(), policy.visibility_params(viewer))
+
+
+@functools.cache
+def _visible_topic_sum_statement() -> Select:
+    return select(func.coalesce(func.sum(Category.topic_count), 0)).where(
+        Category.id.in_(bindparam(policy.VISIBLE, expanding=True))
     )
 
 
@@ -194,72 +261,67 @@ UNREAD_COUNT_CAP = 1000
 
 
 def unread_topics(viewer: Viewer, member: Member, page: int) -> Pagination:
-    read_number = _read_number_column(member)
-    query = (
-        _topic_rows_query(viewer, member)
-        .where(read_number < Topic.last_post_number)
-        .order_by(Topic.last_post_at.desc(), Topic.id.desc())
-    )
-    if member.marked_read_at is not None:  # implied by read_number; lets the index scan stop
-        query = query.where(Topic.last_post_at > member.marked_read_at)
     # Counting every unread topic costs a look at every visible topic: the pager counts the
     # first UNREAD_COUNT_CAP only (40 pages), and the pages themselves stay exact.
-    return _rows_page(query, page, count_cap=UNREAD_COUNT_CAP)
+    return _topic_list("unread", viewer, member, page, count_cap=UNREAD_COUNT_CAP)
+
+
+@functools.lru_cache(maxsize=128)
+def _page_statement(statement: Select, key: ColumnElement | None) -> Select:
+    """A page of `statement`, with bound `page_limit` and `page_offset`. With a `key`, a
+    deferred join: the offset skips index entries, not joined rows."""
+    limit, offset = bindparam("page_limit"), bindparam("page_offset")
+    if key is None:
+        return statement.limit(limit).offset(offset)
+    keys = statement.with_only_columns(key).limit(limit).offset(offset).subquery("page_keys")
+    # A join (not IN): PostgreSQL then starts from the page's keys instead of joining every
+    # visible topic first.
+    return statement.join(keys, keys.c[0] == key)
+
+
+@functools.lru_cache(maxsize=128)
+def _count_statement(statement: Select, key: ColumnElement | None, cap: int | None) -> Select:
+    if key is None:
+        return select(func.count()).select_from(statement.order_by(None).subquery())
+    keys = statement.with_only_columns(key)
+    keys = keys.order_by(None) if cap is None else keys.limit(cap)
+    return select(func.count()).select_from(keys.subquery())
 
 
 class RowPagination(SelectPagination):
     """Pagination over multi-entity rows (db.paginate keeps only the first entity).
 
-    Optional arguments keep big lists cheap: `total` (a count already known, from the
-    denormalised counters), `key` (the primary key of the listed rows: the page's keys are
-    found first, on the indexes only, and the joins run for those rows alone; the count
-    selects that key instead of every column of every join) and `count_cap` (count the first
-    rows in list order only).
+    `params` are the statement's bound parameters. Optional arguments keep big lists cheap:
+    `total` (a count already known, from the denormalised counters), `key` (the primary
+    key of the listed rows: the page's keys are found first, on the indexes only, and the
+    joins run for those rows alone; the count selects that key instead of every column of
+    every join) and `count_cap` (count the first rows in list order only). Statements
+    built once (see `_topic_list_statement`) get their page and count statements built
+    once too.
     """
 
     def _query_items(self) -> list:
-        select_ = self._query_args["select"]
-        key = self._query_args.get("key")
-        if key is not None:  # deferred join: the offset skips index entries, not joined rows
-            keys = (
-                select_.with_only_columns(key)
-                .limit(self.per_page)
-                .offset(self._query_offset)
-                .subquery("page_keys")
-            )
-            # A join (not IN): PostgreSQL then starts from the page's keys instead of
-            # joining every visible topic first.
-            select_ = select_.join(keys, keys.c[0] == key)
-        else:
-            select_ = select_.limit(self.per_page).offset(self._query_offset)
-        row_type = self._query_args.get("row_type", TopicRow)
-        return [row_type(*row) for row in self._query_args["session"].execute(select_)]
+        args = self._query_args
+        statement = _page_statement(args["select"], args.get("key"))
+        params = {
+            **args.get("params", {}),
+            "page_limit": self.per_page,
+            "page_offset": self._query_offset,
+        }
+        row_type = args.get("row_type", TopicRow)
+        return [row_type(*row) for row in args["session"].execute(statement, params)]
 
     def _query_count(self) -> int:
-        if self._query_args.get("total") is not None:
-            return int(self._query_args["total"])
-        key = self._query_args.get("key")
-        if key is None:
-            return super()._query_count()
-        keys = self._query_args["select"].with_only_columns(key)
-        cap = self._query_args.get("count_cap")
-        keys = keys.order_by(None) if cap is None else keys.limit(cap)
-        return self._query_args["session"].scalar(select(func.count()).select_from(keys.subquery()))
+        args = self._query_args
+        if args.get("total") is not None:
+            return int(args["total"])
+        statement = _count_statement(args["select"], args.get("key"), args.get("count_cap"))
+        return args["session"].scalar(statement, args.get("params", {}))
 
 
-def _rows_page(
-    query: Select, page: int, total: int | None = None, count_cap: int | None = None
-) -> Pagination:
-    return RowPagination(
-        select=query,
-        session=db.session(),
-        page=page,
-        per_page=current_app.config["TOPICS_PER_PAGE"],
-        error_out=False,
-        key=Topic.id,
-        total=total,
-        count_cap=count_cap,
-    )
+def tag_topics(viewer: Viewer, member: Member, tag: Tag, page: int) -> Pagination:
+    """Topics carrying a mot-clé, across rubriques, the wall applied in SQL."""
+    return _topic_list("tag", viewer, member, page, tag_id=tag.id)
 
 
 @functools.cache
@@ -441,27 +503,20 @@ def solution_post(topic: Topic) -> Post | None:
     return post if post is not None and not post.is_hidden else None
 
 
-def tag_topics(viewer: Viewer, member: Member, tag: Tag, page: int) -> Pagination:
-    """Topics carrying a mot-clé, across rubriques, the wall applied in SQL."""
-    query = (
-        _topic_rows_query(viewer, member)
-        .join(topic_tags, topic_tags.c.topic_id == Topic.id)
-        .where(topic_tags.c.tag_id == tag.id)
-        .order_by(Topic.last_post_at.desc(), Topic.id.desc())
+@functools.cache
+def _announcements_statement(staff: bool) -> Select:
+    return (
+        select(Topic)
+        .where(Topic.is_announcement.is_(True), policy.visible_topics_param(staff))
+        .order_by(Topic.last_post_at.desc())
+        .limit(5)
     )
-    return _rows_page(query, page)
 
 
 def announcements(viewer: Viewer) -> list[Topic]:
     """Topics pinned « comme annonce »: shown above the index, the wall applied."""
-    return list(
-        db.session.scalars(
-            select(Topic)
-            .where(Topic.is_announcement.is_(True), policy.visible_topics(viewer))
-            .order_by(Topic.last_post_at.desc())
-            .limit(5)
-        )
-    )
+    statement = _announcements_statement(viewer.is_staff)
+    return list(db.session.scalars(statement, policy.visibility_params(viewer)))
 
 
 def revision_history(
