@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from flask import current_app
 from flask_sqlalchemy.pagination import Pagination, SelectPagination
 from sqlalchemy import ColumnElement, Select, and_, bindparam, case, func, select
-from sqlalchemy.orm import aliased, contains_eager, defer, joinedload
+from sqlalchemy.orm import aliased, contains_eager, defer, joinedload, lazyload, load_only
 from werkzeug.exceptions import NotFound
 
 from comcep import policy
@@ -44,6 +44,15 @@ class ThemeBlock:
         return sum(row.category.post_count for row in self.rows)
 
 
+def _member_link(member: type[Member]) -> tuple:
+    """Load options for a member shown as a link to its profile (or « Ancien membre »)."""
+    return (
+        load_only(member.id, member.display_name, member.state),
+        lazyload(member.network),
+        lazyload(member.region),
+    )
+
+
 @functools.cache
 def _category_rows_statement(children_only: bool) -> Select:
     """Visible categories (`policy.VISIBLE`) with their last post, topic and author; with
@@ -58,6 +67,11 @@ def _category_rows_statement(children_only: bool) -> Select:
         .outerjoin(last_author, last_author.id == last_post.author_id)
         .where(Category.id.in_(bindparam(policy.VISIBLE, expanding=True)))
         .order_by(Category.position, Category.id)
+        .options(
+            load_only(last_post.id, last_post.topic_id, last_post.created_at),
+            load_only(last_topic.id, last_topic.title),
+            *_member_link(last_author),
+        )
     )
     if children_only:
         query = query.where(Category.parent_id == bindparam("parent_id"))
@@ -173,6 +187,7 @@ def _topic_list_statement(kind: str, staff: bool, by_date: bool, list_filter: st
             and_(TopicRead.topic_id == Topic.id, TopicRead.member_id == bindparam("member_id")),
         )
         .where(policy.visible_topics_param(staff))
+        .options(*_member_link(_AUTHOR), *_member_link(_LAST_POSTER))
     )
     query = _filtered(query, list_filter)
     by_activity = (Topic.last_post_at.desc(), Topic.id.desc())
