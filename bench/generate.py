@@ -204,6 +204,7 @@ TABLES = (
     "topic_reads",
     "reports",
     "moderation_log",
+    "member_category_stats",
 )
 
 
@@ -849,6 +850,12 @@ def plan_and_insert(
             {"b_id": cid, "b_topics": s[0], "b_posts": s[1], "b_last": s[2] or None}
             for cid, s in cat_stats.items()
         ],
+    )
+    # Per member and rubrique counts, by the app's own definition (one INSERT … SELECT).
+    from comcep.forum.services import MEMBER_STATS_COLUMNS, member_stats_rows
+
+    conn.execute(
+        t["member_category_stats"].insert().from_select(MEMBER_STATS_COLUMNS, member_stats_rows())
     )
     phase("counters")
 

@@ -112,6 +112,12 @@ def test_category_counters_equal_what_the_app_recomputes(generated: dict) -> Non
     db.session.rollback()
 
 
+def test_member_counts_equal_the_posts(generated: dict) -> None:
+    from tests.forum.test_member_stats import _from_posts, _kept
+
+    assert _kept() == _from_posts()
+
+
 def test_post_ids_follow_time_and_bodies_are_their_rendered_markdown(generated: dict) -> None:
     rows = db.session.execute(select(Post.id, Post.created_at).order_by(Post.id)).all()
     assert [created for _, created in rows] == sorted(created for _, created in rows)

@@ -144,6 +144,26 @@ class Post(db.Model):
     author: Mapped[Member | None] = relationship(foreign_keys=[author_id], lazy="raise")
 
 
+class MemberCategoryStats(db.Model):
+    """How many topics and posts a member wrote in a rubrique, kept with every write so that
+    a profile's counts cost the same whatever the member wrote: the profile sums the rows
+    of the rubriques its viewer may read. « Visible » counts posts neither hidden nor in a
+    hidden topic; the hidden ones (staff see them) are counted apart."""
+
+    __tablename__ = "member_category_stats"
+
+    member_id: Mapped[int] = mapped_column(
+        ForeignKey("members.id", ondelete="CASCADE"), primary_key=True
+    )
+    category_id: Mapped[int] = mapped_column(
+        ForeignKey("categories.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    topic_count: Mapped[int] = mapped_column(Integer, default=0)
+    post_count: Mapped[int] = mapped_column(Integer, default=0)
+    hidden_topic_count: Mapped[int] = mapped_column(Integer, default=0)
+    hidden_post_count: Mapped[int] = mapped_column(Integer, default=0)
+
+
 class PostRevision(db.Model):
     """A previous version of a post, kept whenever it is edited (nothing is ever lost)."""
 

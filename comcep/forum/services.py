@@ -5,13 +5,22 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import ColumnElement, Select, and_, case, func, not_, or_, select, update
 
 from comcep import outbox
 from comcep.dialects import upsert
 from comcep.errors import ComcepError
 from comcep.extensions import db, utcnow
-from comcep.forum.models import Category, Post, PostRevision, Tag, Topic, TopicRead, topic_tags
+from comcep.forum.models import (
+    Category,
+    MemberCategoryStats,
+    Post,
+    PostRevision,
+    Tag,
+    Topic,
+    TopicRead,
+    topic_tags,
+)
 from comcep.members.models import Member
 from comcep.moderation import settings
 from comcep.rendering import render_markdown, slugify
@@ -76,6 +85,7 @@ def _add_post(actor: Member, topic: Topic, body: str, now: datetime, *, new_topi
             topic.is_hidden = True
     db.session.add(post)
     db.session.flush()
+    _count_for_member(actor.id, topic.category_id, new_topic=new_topic, hidden=pending)
     if not pending:
         _count_new_post(topic, post, actor, now, new_topic=new_topic)
         outbox.enqueue("notify.post", [post.id])
@@ -196,6 +206,83 @@ def refresh_category_counters(category_ids: list[int] | None = None) -> None:
             .where(Category.id == category_id)
             .values(topic_count=topic_count, post_count=post_count, last_post_id=last_post_id)
         )
+
+
+def _count_for_member(member_id: int, category_id: int, *, new_topic: bool, hidden: bool) -> None:
+    """One more post (and topic) in the member's counts for this rubrique: one upsert."""
+    topics, posts = (
+        ("hidden_topic_count", "hidden_post_count") if hidden else ("topic_count", "post_count")
+    )
+    values = {
+        "member_id": member_id,
+        "category_id": category_id,
+        "topic_count": 0,
+        "post_count": 0,
+        "hidden_topic_count": 0,
+        "hidden_post_count": 0,
+        topics: int(new_topic),
+        posts: 1,
+    }
+    statement = upsert(MemberCategoryStats).values(**values)
+    increments = {posts: getattr(MemberCategoryStats, posts) + 1}
+    if new_topic:
+        increments[topics] = getattr(MemberCategoryStats, topics) + 1
+    db.session.execute(
+        statement.on_conflict_do_update(
+            index_elements=[MemberCategoryStats.member_id, MemberCategoryStats.category_id],
+            set_=increments,
+        )
+    )
+
+
+MEMBER_STATS_COLUMNS = [
+    "member_id",
+    "category_id",
+    "topic_count",
+    "post_count",
+    "hidden_topic_count",
+    "hidden_post_count",
+]
+
+
+def member_stats_rows() -> Select:
+    """Each (author, rubrique) with its counts, computed from the posts: the definition
+    that `MemberCategoryStats` keeps (the migration's backfill says the same in SQL)."""
+    hidden = or_(Post.is_hidden, Topic.is_hidden)
+    opening = Post.number == 1
+
+    def count(condition: ColumnElement[bool]) -> ColumnElement[int]:
+        return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+    return (
+        select(
+            Post.author_id,
+            Topic.category_id,
+            count(and_(opening, not_(hidden))),
+            count(not_(hidden)),
+            count(and_(opening, hidden)),
+            count(hidden),
+        )
+        .join(Topic, Topic.id == Post.topic_id)
+        .where(Post.author_id.is_not(None))
+        .group_by(Post.author_id, Topic.category_id)
+    )
+
+
+def refresh_member_stats(member_ids: list[int] | None, category_ids: list[int] | None) -> None:
+    """Recompute the counts of these members in these rubriques (None: all) from the posts,
+    after moderation moved, hid, restored, split or merged topics."""
+    table = MemberCategoryStats.__table__
+    rows = member_stats_rows()
+    delete = table.delete()
+    if member_ids is not None:
+        rows = rows.where(Post.author_id.in_(member_ids))
+        delete = delete.where(table.c.member_id.in_(member_ids))
+    if category_ids is not None:
+        rows = rows.where(Topic.category_id.in_(category_ids))
+        delete = delete.where(table.c.category_id.in_(category_ids))
+    db.session.execute(delete)
+    db.session.execute(table.insert().from_select(MEMBER_STATS_COLUMNS, rows))
 
 
 def refresh_topic_stats(topic_ids: list[int]) -> None:

@@ -50,9 +50,16 @@ def log(
 def _topics_changed(topics: list[Topic], category_ids: set[int]) -> None:
     """After any change of visibility or place: counters, « dernier message », index."""
     db.session.flush()
-    forum_services.refresh_topic_stats([t.id for t in topics])
+    topic_ids = [t.id for t in topics]
+    forum_services.refresh_topic_stats(topic_ids)
     forum_services.refresh_category_counters(sorted(category_ids))
-    indexing.enqueue_topics([t.id for t in topics])
+    authors = db.session.scalars(
+        select(Post.author_id)
+        .where(Post.topic_id.in_(topic_ids), Post.author_id.is_not(None))
+        .distinct()
+    )
+    forum_services.refresh_member_stats(sorted(authors), sorted(category_ids))
+    indexing.enqueue_topics(topic_ids)
 
 
 # --- Reports -------------------------------------------------------------------------
