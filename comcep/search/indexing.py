@@ -171,22 +171,16 @@ def rebuild(progress: Callable[[int], None] | None = None, batch_size: int = 200
     backend = get_backend()
     if isinstance(backend, PostgresBackend):
         return _rebuild_postgres(backend, progress, batch_size * 10)
-    backend.clear()
-    count = 0
-    batch: list[SearchDocument] = []
-    for doc in iter_documents(batch_size):
-        batch.append(doc)
-        if len(batch) >= batch_size:
-            backend.upsert(batch)
-            count += len(batch)
-            batch = []
-            if progress:
+
+    def counted() -> Iterator[SearchDocument]:
+        for count, doc in enumerate(iter_documents(batch_size), start=1):
+            yield doc
+            if progress and count % batch_size == 0:
                 progress(count)
-    if batch:
-        backend.upsert(batch)
-        count += len(batch)
-        if progress:
-            progress(count)
+
+    count = backend.rebuild(counted())
+    if progress:
+        progress(count)
     return count
 
 

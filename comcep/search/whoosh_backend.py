@@ -40,6 +40,7 @@ from typing import Any
 
 from whoosh import collectors, index
 from whoosh.analysis import Analyzer
+from whoosh.codec.whoosh3 import W3PerDocReader
 from whoosh.columns import VarBytesColumn
 from whoosh.fields import BOOLEAN, COLUMN, DATETIME, ID, KEYWORD, STORED, TEXT, Schema
 from whoosh.filedb.filestore import FileStorage
@@ -67,6 +68,23 @@ from comcep.search.backend import (
 )
 
 logger = logging.getLogger(__name__)
+
+
+def _cached_lengths_reader(self: W3PerDocReader, fieldname: str, column: Any) -> Any:
+    """whoosh-reloaded 2.7.5 caches a segment's field-length readers but not their absence:
+    for every posting of a field without lengths (ids, dates, flags) it asks the file system
+    again (`stat`), one call per posting when a segment is written. Segments never change
+    once written, so the absence is cached too."""
+    try:
+        return self._readers[fieldname]
+    except KeyError:
+        pass
+    reader = self.column_reader(fieldname, column) if self.has_column(fieldname) else None
+    self._readers[fieldname] = reader
+    return reader
+
+
+W3PerDocReader._cached_reader = _cached_lengths_reader
 
 #: Bump when the schema or the analyzer changes: the new version starts as an empty index
 #: beside the old one, and `comcep search rebuild` fills it (`check` reports the gap).
@@ -247,6 +265,23 @@ class WhooshBackend:
             writer.cancel()
             raise
         writer.commit()
+
+    def rebuild(self, docs: Iterable[SearchDocument]) -> int:
+        """Replace the whole index with `docs` (one per post id, as `rebuild` streams them):
+        one writer that only adds, and one commit that writes a single new segment. Per
+        batch `upsert`s would look each id up to replace it and merge segments at every
+        commit (about 300 posts/s; this is several times faster)."""
+        writer = self._index().writer(timeout=self.lock_timeout, delay=self.lock_delay, limitmb=256)
+        count = 0
+        try:
+            for doc in docs:
+                writer.add_document(**self._fields(doc))
+                count += 1
+        except BaseException:
+            writer.cancel()
+            raise
+        writer.commit(mergetype=CLEAR)
+        return count
 
     def delete(self, post_ids: Iterable[int]) -> None:
         """Remove documents by post id in one commit."""
