@@ -13,4 +13,6 @@ max_requests = 5000  # recycle workers now and then: bounded memory
 max_requests_jitter = 500
 accesslog = "-"
 errorlog = "-"
+# Long search queries travel in the URL (500 characters, up to 6 bytes each once encoded).
+limit_request_line = 8190
 forwarded_allow_ips = os.environ.get("COMCEP_FORWARDED_ALLOW_IPS", "127.0.0.1")

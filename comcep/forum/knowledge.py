@@ -44,6 +44,11 @@ def tag_counts(viewer: Viewer) -> list[tuple[Tag, int]]:
     return [(tag, count) for tag, count in rows]
 
 
+def find_tag(slug: str) -> Tag | None:
+    """A mot-clé in use (retired ones are not filters any more)."""
+    return db.session.scalar(select(Tag).where(Tag.slug == slug, Tag.retired.is_(False)))
+
+
 def get_tag_or_404(slug: str) -> Tag:
     tag = db.session.scalar(select(Tag).where(Tag.slug == slug))
     if tag is None:

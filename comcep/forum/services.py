@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Select, and_, case, func, not_, or_, select, update
+from sqlalchemy import ColumnElement, Select, and_, case, func, inspect, not_, or_, select, update
 
 from comcep import outbox
 from comcep.dialects import upsert
@@ -89,7 +89,8 @@ def _add_post(actor: Member, topic: Topic, body: str, now: datetime, *, new_topi
     if not pending:
         _count_new_post(topic, post, actor, now, new_topic=new_topic)
         outbox.enqueue("notify.post", [post.id])
-    db.session.refresh(topic)
+    # The counters moved in SQL: reload them only if someone reads them (a reply redirects).
+    db.session.expire(topic)
     mark_read(actor, topic, number)
     indexing.enqueue_posts([post.id])
     return post
@@ -153,7 +154,10 @@ def edit_post(actor: Member, post: Post, topic: Topic, body: str, title: str | N
 def mark_read(member: Member, topic: Topic, number: int) -> None:
     """Record that the member has read the topic up to `number` (one upsert, never back)."""
     statement = upsert(TopicRead).values(
-        member_id=member.id, topic_id=topic.id, last_read_number=number, updated_at=utcnow()
+        member_id=member.id,
+        topic_id=inspect(topic).identity[0],  # no reload of an expired topic
+        last_read_number=number,
+        updated_at=utcnow(),
     )
     statement = statement.on_conflict_do_update(
         index_elements=[TopicRead.member_id, TopicRead.topic_id],

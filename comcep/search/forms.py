@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from wtforms import BooleanField, DateField, IntegerField, SearchField, SelectField
-from wtforms.validators import Length, Optional
+from wtforms.validators import Length, Optional, ValidationError
 
 from comcep.forms import BaseForm, choices
 from comcep.search.backend import MAX_QUERY_LENGTH, MESSAGE_TOO_LONG
@@ -15,6 +15,7 @@ class SearchForm(BaseForm):
 
     q = SearchField(
         "Rechercher",
+        render_kw={"maxlength": MAX_QUERY_LENGTH},
         validators=[
             Length(
                 max=MAX_QUERY_LENGTH,
@@ -33,3 +34,7 @@ class SearchForm(BaseForm):
         validators=[Optional()],
         validate_choice=False,
     )
+
+    def validate_au(self, field: DateField) -> None:
+        if field.data and self.du.data and field.data < self.du.data:
+            raise ValidationError("La date de fin doit suivre la date de début.")

@@ -11,6 +11,7 @@ from flask_login import login_required
 from comcep import policy
 from comcep.extensions import limiter, member_or_ip
 from comcep.forms import choices
+from comcep.forum import knowledge
 from comcep.forum import queries as forum_queries
 from comcep.members import queries as member_queries
 from comcep.ops import observe_search
@@ -44,14 +45,29 @@ def search() -> ResponseReturnValue:
         + [(c.slug, ("— " if c.parent_id else "") + c.name) for c in categories]
     )
     text = (form.q.data or "").strip()
+    tag_slug = (request.args.get("tag") or "").strip() or None
+    tag = knowledge.find_tag(tag_slug) if tag_slug else None
+    page_args = {"form": form, "tag": tag, "tag_slug": tag_slug}
     if not text:
-        return render_template("search/results.html", form=form, results=None, error=None)
-    if not form.validate():
-        return render_template("search/results.html", form=form, results=None, error=None), 400
+        return render_template("search/results.html", results=None, error=None, **page_args)
     chosen = next((c for c in categories if c.slug == form.rubrique.data), None)
+    valid = form.validate()
+    # An unknown rubrique, mot-clé or author is said as such (the same words whether it
+    # does not exist or sits behind the wall), never silently dropped from the filters.
+    if form.rubrique.data and chosen is None:
+        form.rubrique.errors.append("Rubrique inconnue : choisissez-la dans la liste.")
+        valid = False
     author = None
-    if form.auteur.data:
+    if form.auteur.data is not None and not form.auteur.errors:
         author = member_queries.find_visible_member(viewer, form.auteur.data)
+        if author is None:
+            form.auteur.errors.append("Ce membre est introuvable.")
+            valid = False
+    if tag_slug and tag is None:
+        error = "Mot-clé inconnu : choisissez-le sur la page des mots-clés."
+        return render_template("search/results.html", results=None, error=error, **page_args), 400
+    if not valid:
+        return render_template("search/results.html", results=None, error=None, **page_args), 400
     query = SearchQuery(
         text=text,
         category_ids=policy.visible_category_ids(viewer),
@@ -62,7 +78,7 @@ def search() -> ResponseReturnValue:
         date_from=form.du.data,
         date_to=form.au.data,
         titles_only=bool(form.titres.data),
-        tag=(request.args.get("tag") or None),
+        tag=tag.slug if tag else None,
         sort="date" if form.tri.data == "date" else "relevance",
         page=max(request.args.get("page", 1, type=int) or 1, 1),
         per_page=PER_PAGE,
@@ -73,16 +89,17 @@ def search() -> ResponseReturnValue:
         observe_search(time.perf_counter() - started, current_app.config["SEARCH_BACKEND"])
     except SearchQueryError as error:
         return render_template(
-            "search/results.html", form=form, results=None, error=error.message
+            "search/results.html", results=None, error=error.message, **page_args
         ), 400
     topics = forum_queries.topics_by_id(viewer, {hit.topic_id for hit in results.hits})
     return render_template(
         "search/results.html",
-        form=form,
         results=results,
         error=None,
         topics=topics,
         author=author,
-        filtered=bool(chosen or form.auteur.data or form.du.data or form.au.data)
+        filtered=bool(chosen or author or form.du.data or form.au.data or tag)
         or bool(form.titres.data),
+        past_the_end=results.total > 0 and not results.hits,
+        **page_args,
     )

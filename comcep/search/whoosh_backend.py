@@ -20,13 +20,18 @@ reader seeing 15 rubriques out of 30:
   first positive document of a segment against the excluded ones (`_find_first`), which let
   a document of a hidden rubrique into a count. Exclusions typed by the reader (`-mot`) are
   therefore subtracted from the allow-set too, never given to `AndNot`;
-- a `TopCollector` "replaces" matchers on the fly by default, which silently drops documents
-  from `total`: hence the collectors built below with `usequality=False, replace=0`, and a
-  test that compares totals and hits with a brute-force count.
+- a `TopCollector` "replaces" matchers on the fly and skips low-scoring blocks, which
+  silently drops documents from its `total`: the total is therefore never Whoosh's, but the
+  size of (documents matching each clause, from posting lists) ∩ (the allow-set); the
+  collector only ranks the page's documents among those, where skipping is what makes a
+  common word cheap. Tests compare totals and hits with a brute-force count, and the
+  ranking with a full scoring.
 """
 
 from __future__ import annotations
 
+import bisect
+import heapq
 import html
 import logging
 import os
@@ -47,7 +52,7 @@ from whoosh.filedb.filestore import FileStorage
 from whoosh.highlight import ContextFragmenter, Formatter, WholeFragmenter, get_text, highlight
 from whoosh.query import And, DateRange, Or, Phrase, Query, Term
 from whoosh.reading import IndexReader
-from whoosh.searching import Hit, Searcher
+from whoosh.searching import Searcher
 from whoosh.writing import CLEAR
 
 from comcep.search.analyzer import french_analyzer
@@ -336,39 +341,80 @@ class WhooshBackend:
         }
 
     def search(self, query: SearchQuery) -> SearchResults:
-        """Run a reader's query; filters restrict what Whoosh collects (see the module doc)."""
+        """Run a reader's query; filters restrict what Whoosh collects (see the module doc).
+
+        The total is set algebra on posting lists (matching documents ∩ allowed), which
+        needs no scoring; only the page's top documents are ranked: by date from the
+        `created` column, or by relevance with Whoosh's block-quality skipping, which
+        scores only the blocks that can still reach the page.
+        """
         fields = ("title",) if query.titles_only else ("title", "body")
-        text_query, terms, excluded = self._text_query(query.text, fields)
+        text_query, clauses, terms, excluded = self._text_query(query.text, fields)
         page = max(1, query.page)
         per_page = min(max(1, query.per_page), MAX_PER_PAGE)
+        empty = SearchResults(hits=[], total=0, page=page, per_page=per_page)
         if not query.category_ids:
-            return SearchResults(hits=[], total=0, page=page, per_page=per_page)
-
+            return empty
         searcher = self._searcher()
         allowed = self._allowed_docs(searcher, query)
         if excluded:
             allowed = allowed - self._excluded_docs(searcher, excluded, fields)
-        if not allowed:  # Whoosh would read an empty allow-set as "no filter"
-            return SearchResults(hits=[], total=0, page=page, per_page=per_page)
-        inner: collectors.Collector
+        candidates = self._matching_docs(searcher, clauses, allowed)
+        if not candidates:
+            return empty
+        limit = page * per_page
         if query.sort == SORT_DATE:
-            inner = collectors.SortingCollector("created", limit=page * per_page, reverse=True)
-        else:  # every match scored and counted: exact `total` (see the module docstring)
-            inner = collectors.TopCollector(limit=page * per_page, usequality=False, replace=0)
-        collector = collectors.FilterCollector(inner, allow=allowed)
-        searcher.search_with_collector(text_query, collector)
-        results = collector.results()
+            created = self._column_values(searcher, "created")
+            top = heapq.nlargest(limit, candidates, key=lambda docnum: (created(docnum), docnum))
+        else:
+            inner = collectors.TopCollector(limit=limit)
+            collector = collectors.FilterCollector(inner, allow=candidates)
+            searcher.search_with_collector(text_query, collector)
+            top = [hit.docnum for hit in collector.results()]
         start = (page - 1) * per_page
-        hits = [self._hit(hit, terms) for hit in results[start : start + per_page]]
-        return SearchResults(hits=hits, total=len(results), page=page, per_page=per_page)
+        hits = [self._hit(searcher, docnum, terms) for docnum in top[start : start + per_page]]
+        return SearchResults(hits=hits, total=len(candidates), page=page, per_page=per_page)
+
+    def _matching_docs(
+        self, searcher: Searcher, clauses: list[Query], allowed: set[int]
+    ) -> set[int]:
+        """Allowed documents matching every clause (a word or a phrase, in any searched field)."""
+        reader = searcher.reader()
+        matched = allowed
+        for clause in sorted(clauses, key=lambda q: not isinstance(q, Or | Term)):
+            if not matched:
+                break
+            docs: set[int] = set()
+            for part in clause.subqueries if isinstance(clause, Or) else [clause]:
+                if isinstance(part, Term):
+                    docs |= self._term_docs(reader, part.fieldname, [part.text], cache=False)
+                else:  # a phrase: positions are checked by Whoosh
+                    docs.update(searcher.docs_for_query(part))
+            matched = matched & docs
+        return matched
+
+    @staticmethod
+    def _column_values(searcher: Searcher, field: str) -> Any:
+        """A function from a global document number to its value in a column."""
+        readers = [
+            (offset, leaf.column_reader(field)) for leaf, offset in searcher.reader().leaf_readers()
+        ]
+        offsets = [offset for offset, _ in readers]
+
+        def value(docnum: int) -> Any:
+            offset, column = readers[bisect.bisect_right(offsets, docnum) - 1]
+            return column[docnum - offset]
+
+        return value
 
     def _text_query(
         self, text: str, fields: Sequence[str]
-    ) -> tuple[Query, frozenset[str], list[list[str]]]:
+    ) -> tuple[Query, list[Query], frozenset[str], list[list[str]]]:
         """Build the Whoosh query from the reader's clauses.
 
-        Returns the query of wanted words and phrases, the terms to mark in snippets, and the
-        analysed excluded clauses (applied as a set, see the module docstring).
+        Returns the query of wanted words and phrases, its clauses, the terms to mark in
+        snippets, and the analysed excluded clauses (applied as a set, see the module
+        docstring).
 
         :raises SearchQueryError: nothing searchable is left after analysis.
         """
@@ -392,7 +438,7 @@ class WhooshBackend:
         if not wanted:
             raise SearchQueryError(MESSAGE_ONLY_EXCLUSIONS if excluded else MESSAGE_EMPTY)
         query: Query = wanted[0] if len(wanted) == 1 else And(wanted)
-        return query, frozenset(terms), excluded
+        return query, wanted, frozenset(terms), excluded
 
     def _excluded_docs(
         self, searcher: Searcher, excluded: list[list[str]], fields: Sequence[str]
@@ -491,9 +537,9 @@ class WhooshBackend:
                 docs.update(map(offset.__add__, local))
         return docs
 
-    def _hit(self, hit: Hit, terms: frozenset[str]) -> SearchHit:
+    def _hit(self, searcher: Searcher, docnum: int, terms: frozenset[str]) -> SearchHit:
         """Escape and highlight the topic title and a body snippet of one result."""
-        stored = hit.fields()
+        stored = searcher.stored_fields(docnum)
         title = stored.get("topic_title", "")
         body = stored.get("body", "")
         analyzer = self._query_analyzer()

@@ -125,10 +125,42 @@ def test_filters_by_rubrique_and_titles_only(forum, members, client_for):
 
 def test_unknown_rubrique_filter_and_bad_dates_never_fail(forum, members, client_for):
     client = client_for(members["pair"])
-    assert client.get("/recherche?q=entretien&rubrique=nope").status_code == 200
     assert client.get("/recherche?q=entretien&du=31-02-2020").status_code == 400
     assert client.get("/recherche?q=entretien&page=-4").status_code == 200
-    assert client.get("/recherche?q=entretien&auteur=abc").status_code == 400
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ("rubrique=nope", "Rubrique inconnue"),
+        ("auteur=abc", "Auteur"),
+        ("auteur=999999", "Ce membre est introuvable"),
+        ("du=2026-05-02&au=2026-05-01", "La date de fin doit suivre la date de début"),
+        ("tag=inconnu", "Mot-clé inconnu"),
+    ],
+)
+def test_bad_filters_are_said_in_french_and_keep_the_query(
+    forum, members, client_for, args: str, message: str
+):
+    response = client_for(members["pair"]).get(f"/recherche?q=entretien&{args}")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert message in page
+    assert 'value="entretien"' in page
+
+
+def test_a_rubrique_behind_the_wall_is_as_unknown_as_a_missing_one(forum, members, client_for):
+    client = client_for(members["hors_pair"])
+    hidden = client.get("/recherche?q=entretien&rubrique=premier-entretien")
+    missing = client.get("/recherche?q=entretien&rubrique=nope")
+    assert hidden.status_code == missing.status_code == 400
+    assert "Rubrique inconnue" in hidden.get_data(as_text=True)
+
+
+def test_a_page_past_the_end_says_so_and_links_back(forum, members, client_for):
+    page = client_for(members["pair"]).get("/recherche?q=entretien&page=50").get_data(as_text=True)
+    assert "Cette page de résultats n'existe pas" in page
+    assert "Revenir à la première page" in page
 
 
 @pytest.mark.parametrize(

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from whoosh import collectors
 
 from comcep.search.backend import (
     MESSAGE_EMPTY,
@@ -353,6 +354,43 @@ def test_totals_and_hits_match_a_brute_force_count(backend: WhooshBackend) -> No
                 )
             ]
             assert sorted(found) == sorted(expected), text
+
+
+def test_relevance_order_is_that_of_a_full_scoring(backend: WhooshBackend) -> None:
+    """The page's ranking skips low-scoring blocks; it must give the order that scoring
+    every allowed match gives (whoosh's own TopCollector with no shortcut)."""
+    rng = random.Random(7)
+    vocab = ["atelier", "bilan", "cpf", "vae", "emploi", "jeunes"]
+    docs = [
+        make_doc(
+            post_id,
+            title=rng.choice(vocab),
+            body=" ".join(rng.choices(vocab + ["rien"] * 6, k=rng.randint(1, 60))),
+            is_first_post=post_id % 5 == 1,
+            category_id=rng.randint(1, 4),
+        )
+        for post_id in range(1, 1201)
+    ]
+    for start in range(0, len(docs), 300):
+        backend.upsert(docs[start : start + 300])
+    visible = frozenset({1, 2, 3})
+    searcher = backend._searcher()
+    for text in [*vocab, "bilan vae", '"cpf emploi"', "jeunes -atelier"]:
+        query = SearchQuery(text=text, category_ids=visible, per_page=20)
+        text_query, clauses, _terms, excluded = backend._text_query(text, ("title", "body"))
+        allowed = backend._allowed_docs(searcher, query)
+        if excluded:
+            allowed -= backend._excluded_docs(searcher, excluded, ("title", "body"))
+        candidates = backend._matching_docs(searcher, clauses, allowed)
+        full = collectors.TopCollector(limit=len(docs), usequality=False, replace=0)
+        searcher.search_with_collector(
+            text_query, collectors.FilterCollector(full, allow=candidates)
+        )
+        expected = [int(searcher.stored_fields(hit.docnum)["post_id"]) for hit in full.results()]
+        assert len(expected) == len(candidates)
+        for page in (1, 2, 3):
+            got = ids(backend.search(replace(query, page=page)))
+            assert got == expected[(page - 1) * 20 : page * 20], (text, page)
 
 
 # Filters ------------------------------------------------------------------------------------
