@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from flask import current_app
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, select, text
 
 from comcep import outbox
 from comcep.extensions import db
@@ -195,6 +195,10 @@ def _rebuild_postgres(
         db.session.commit()
         if progress:
             progress(count)
+    # Fresh statistics on the vectors: the planner chooses between the GIN index and the
+    # most-recent-first scan from how common each word is.
+    db.session.execute(text("ANALYZE posts"))
+    db.session.commit()
     return count
 
 

@@ -4,7 +4,8 @@ Each post carries a weighted `tsvector` (title A, body B, French configuration w
 `unaccent`), written by SQL in the same transaction as the post: there is nothing to lose
 between a commit and an index. The reader's visibility and the filters are joined in the
 same SQL statement; highlights (`ts_headline`) are computed for the rows of the page only,
-and totals stop at 1 000 so that a very common word stays fast.
+and no search reads more than the 1 001 most recent matches (totals stop at 1 000, and
+relevance ranks those), so that a very common word stays fast.
 """
 
 from __future__ import annotations
@@ -175,20 +176,34 @@ class PostgresBackend:
         if not db.session.scalar(select(func.numnode(tsquery) > 0)):  # only stop words
             raise SearchQueryError(MESSAGE_EMPTY)
         matches = self._matches(query, tsquery, excluded)
-        total = (
-            db.session.scalar(
-                select(func.count()).select_from(matches.limit(TOTAL_CAP + 1).subquery())
+        # At most TOTAL_CAP + 1 matches are ever read: the most recent ones (by date for the
+        # date order; by id, which follows time, for relevance). Relevance then ranks that
+        # window, so it is exact up to TOTAL_CAP matches; beyond, the page says « plus de
+        # 1 000 résultats » and shows the most relevant of the most recent.
+        if query.sort == SORT_DATE:
+            recent = (Post.created_at.desc(), Post.id.desc())
+        else:
+            recent = (Post.id.desc(),)
+        window = (
+            matches.add_columns(
+                Post.topic_id,
+                Post.created_at,
+                Post.search_vector,
+                Topic.title,
+                Post.body_html,
             )
-            or 0
+            .order_by(*recent)
+            .limit(TOTAL_CAP + 1)
+            .cte("search_window")
         )
-        rank = func.ts_rank_cd(Post.search_vector, tsquery)
-        order = (
-            (Post.created_at.desc(), Post.id.desc())
-            if query.sort == SORT_DATE
-            else (rank.desc(), Post.created_at.desc(), Post.id.desc())
-        )
+        counted = select(func.count()).select_from(window).scalar_subquery()
+        if query.sort == SORT_DATE:
+            order = (window.c.created_at.desc(), window.c.id.desc())
+        else:
+            rank = func.ts_rank_cd(window.c.search_vector, tsquery)
+            order = (rank.desc(), window.c.created_at.desc(), window.c.id.desc())
         page_rows = (
-            matches.add_columns(Post.topic_id, Topic.title, Post.body_html)
+            select(window.c.id, window.c.topic_id, window.c.title, window.c.body_html)
             .order_by(*order)
             .limit(per_page)
             .offset((page - 1) * per_page)
@@ -210,8 +225,11 @@ class PostgresBackend:
                     tsquery,
                     _HEADLINE,
                 ),
-            )
+                counted,
+            ).add_cte(window)
         ).all()
+        # The count rides along with the page; a page past the end asks for it alone.
+        total = rows[0][4] if rows else db.session.scalar(select(counted).add_cte(window)) or 0
         hits = [
             SearchHit(post_id=r[0], topic_id=r[1], title_html=r[2], snippet_html=r[3]) for r in rows
         ]
