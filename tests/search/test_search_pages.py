@@ -11,7 +11,7 @@ from sqlalchemy import func, select, update
 from comcep import outbox
 from comcep.extensions import db
 from comcep.forum import services
-from comcep.forum.models import Topic
+from comcep.forum.models import Post, Topic
 from comcep.outbox import OutboxEvent
 from comcep.search import indexing
 from tests.factories import category, make_reply, make_topic
@@ -268,3 +268,27 @@ def test_edited_title_is_reindexed_for_the_whole_topic(forum, members, client_fo
     assert response.status_code == 302
     page = client.get("/recherche", query_string={"q": "rendez-vous"})
     assert "Durée du premier" in page.text
+
+
+def test_a_very_common_word_is_capped_and_ranked_among_the_most_recent(
+    members, client_for, search_backend, monkeypatch
+):
+    """PostgreSQL reads at most TOTAL_CAP + 1 matches, the most recent: the count says
+    « plus de », and relevance ranks that window (Whoosh counts and ranks them all)."""
+    from comcep.search import postgres_backend
+
+    monkeypatch.setattr(postgres_backend, "TOTAL_CAP", 3)
+    oldest = make_topic(members["pair"], title="Atelier atelier atelier", body="Atelier atelier.")
+    for n in range(4):
+        make_topic(members["pair"], title=f"Sujet numéro {n + 1}", body=f"Un atelier, {n}.")
+    first_post = db.session.scalar(select(func.min(Post.id)).where(Post.topic_id == oldest.id))
+    page = client_for(members["pair"]).get("/recherche", query_string={"q": "atelier"}).text
+    link = f'href="/p/{first_post}"'
+    if search_backend == "postgres":
+        assert _count(page).startswith("Plus de 3 résultats")
+        assert "parmi les 1 000 messages les plus récents" in page
+        assert link not in page  # the most relevant, but not in the window
+    else:
+        assert _count(page).startswith("5 résultats")
+        assert page.index(link) < page.index("Sujet num")
+    assert first_post
