@@ -108,7 +108,13 @@ def index_blocks(viewer: Viewer) -> list[ThemeBlock]:
 
 @functools.cache
 def _category_statement() -> Select:
-    return select(Category).where(Category.slug == bindparam("slug"))
+    """A rubrique and its thème (the breadcrumb; a self-referential relationship is only
+    joined when asked)."""
+    return (
+        select(Category)
+        .options(joinedload(Category.parent))
+        .where(Category.slug == bindparam("slug"))
+    )
 
 
 def get_category_or_404(viewer: Viewer, slug: str) -> Category:
@@ -341,10 +347,11 @@ def tag_topics(viewer: Viewer, member: Member, tag: Tag, page: int) -> Paginatio
 
 @functools.cache
 def _topic_statement() -> Select:
+    """The topic with its rubrique and thème (the breadcrumb), in one query."""
     return (
         select(Topic)
         .join(Topic.category)
-        .options(contains_eager(Topic.category))
+        .options(contains_eager(Topic.category).joinedload(Category.parent))
         .where(Topic.id == bindparam("topic_id"))
     )
 
