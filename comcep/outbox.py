@@ -42,6 +42,15 @@ class OutboxEvent(db.Model):
     parked: Mapped[bool] = mapped_column(default=False)
 
 
+class Busy(Exception):  # noqa: N818 - a state, not a failure
+    """A handler's resource is held elsewhere for a while (the search index, while
+    `comcep search rebuild` writes it): try again soon, without counting an attempt, so
+    that a long rebuild never parks the work waiting behind it."""
+
+
+BUSY_RETRY_SECONDS = 15
+
+
 def register(kind: str, handler: Callable[[list[int]], None]) -> None:
     HANDLERS[kind] = handler
 
@@ -124,6 +133,10 @@ def process(
             ids = [event_id for event_id, _ in items]
             try:
                 HANDLERS[kind](sorted({ref_id for _, ref_id in items}))
+            except Busy:
+                db.session.rollback()
+                _postpone(ids, "", count=False)
+                continue
             except Exception as error:  # noqa: BLE001 - any failure is retried later
                 logger.exception("Outbox %s failed for %d rows", kind, len(ids))
                 db.session.rollback()
@@ -143,9 +156,13 @@ def _release(ids: list[int]) -> None:
     db.session.commit()
 
 
-def _postpone(ids: list[int], error: str) -> None:
-    """Back off exponentially; park a row after MAX_ATTEMPTS so it stays visible."""
+def _postpone(ids: list[int], error: str, *, count: bool = True) -> None:
+    """Back off exponentially; park a row after MAX_ATTEMPTS so it stays visible. A busy
+    resource (`count=False`) only waits BUSY_RETRY_SECONDS, attempts unchanged."""
     for event in db.session.scalars(select(OutboxEvent).where(OutboxEvent.id.in_(ids))):
+        if not count:
+            event.available_at = utcnow() + timedelta(seconds=BUSY_RETRY_SECONDS)
+            continue
         event.attempts += 1
         event.last_error = error
         event.available_at = utcnow() + timedelta(seconds=min(2**event.attempts, 3600))

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from flask import current_app
 from sqlalchemy import Select, func, select, text
+from whoosh.index import LockError
 
 from comcep import outbox
 from comcep.extensions import db
@@ -132,10 +133,13 @@ def _apply_posts(post_ids: list[int]) -> None:
     docs = _documents(rows)
     found = {doc.post_id for doc in docs}
     backend = get_backend()
-    backend.upsert(docs)
     missing = [post_id for post_id in post_ids if post_id not in found]
-    if missing:
-        backend.delete(missing)
+    try:
+        backend.upsert(docs)
+        if missing:
+            backend.delete(missing)
+    except LockError as error:  # a rebuild holds the index: its rows wait, uncounted
+        raise outbox.Busy from error
 
 
 def _apply_topics(topic_ids: list[int]) -> None:

@@ -292,3 +292,33 @@ def test_a_very_common_word_is_capped_and_ranked_among_the_most_recent(
         assert _count(page).startswith("5 résultats")
         assert page.index(link) < page.index("Sujet num")
     assert first_post
+
+
+def test_a_rebuild_holding_the_index_delays_indexing_without_using_attempts(
+    members, search_backend, app
+):
+    """While `comcep search rebuild` holds Whoosh's writer, new posts wait in the outbox
+    (no attempt counted, so nothing is parked however long the rebuild), then go in."""
+    if search_backend != "whoosh":
+        pytest.skip("PostgreSQL writes the vector in the post's own transaction: no lock")
+    backend = indexing.get_backend()
+    backend.lock_timeout = 0.05
+    held = backend._index().writer()  # what a rebuild keeps for its whole run
+    try:
+        topic = make_topic(members["pair"], title="Écrit pendant la reconstruction")
+        for _ in range(3):
+            db.session.execute(update(OutboxEvent).values(available_at=func.now()))
+            db.session.commit()
+            outbox.process()
+        rows = db.session.scalars(select(OutboxEvent)).all()
+        assert [(row.kind, row.attempts, row.parked) for row in rows] == [
+            (indexing.POST_KIND, 0, False)
+        ]
+    finally:
+        held.cancel()
+        backend.lock_timeout = 10.0
+    db.session.execute(update(OutboxEvent).values(available_at=func.now()))
+    db.session.commit()
+    assert indexing.sync() == 1
+    assert not indexing.check().missing
+    assert topic.id
