@@ -243,6 +243,38 @@ def responsiveness_figures(period: Period) -> dict[str, Any]:
     }
 
 
+def solution_figures(period: Period) -> dict[str, Any]:
+    """Share of topics solved and median hours to the solution, for the topics opened in the
+    period in rubriques that accept solutions; suppressed like the responsiveness figures
+    (fewer than 5 askers, or solutions written by fewer than 5 members)."""
+    s = queries.solutions(period.start, period.end)
+    few = is_small(s.topics, s.askers) or is_small(s.solved, s.solvers)
+    return {
+        "topics": count_cell(s.topics, s.askers),
+        "solved_pct": SMALL if few else share(s.solved, s.topics),
+        "median_hours_to_solution": SMALL if few else _hours(s.median_seconds),
+    }
+
+
+def tag_table(period: Period) -> list[dict]:
+    """Topics and messages of the period by mot-clé, counted like the thèmes; a row whose
+    topics and messages come from fewer than 5 distinct members reads « < 5 » as a whole.
+    A topic carries up to 5 mots-clés, so the rows overlap: no total, no shares."""
+    table = []
+    for tag in queries.tag_counts(period.start, period.end):
+        hidden = is_small(tag.topics + tag.messages, tag.people)
+        table.append(
+            {
+                "tag": tag.slug,
+                "name": tag.name,
+                "retired": tag.retired,
+                "topics": SMALL if hidden else tag.topics,
+                "messages": SMALL if hidden else tag.messages,
+            }
+        )
+    return table
+
+
 def activity_table(period: Period, networks: list[queries.NetworkCount]) -> list[dict]:
     """Topics opened and replies given in the period by each network's members."""
     activity = queries.activity_by_network(period.start, period.end)
@@ -277,6 +309,8 @@ def build_report(period: Period) -> dict[str, Any]:
         "growth": growth_table(period),
         "responsiveness": responsiveness_figures(period),
         "activity_by_network": activity_table(period, networks),
+        "solutions": solution_figures(period),
+        "tags": tag_table(period),
     }
 
 
@@ -300,6 +334,8 @@ TABLES: dict[str, tuple[str, tuple[str, ...]]] = {
         ),
     ),
     "activity": ("activity_by_network", ("network", "name", "kind", "topics", "replies")),
+    "solutions": ("solutions", ("topics", "solved_pct", "median_hours_to_solution")),
+    "tags": ("tags", ("tag", "name", "retired", "topics", "messages")),
 }
 
 
@@ -312,6 +348,10 @@ def build_table(period: Period, table: str) -> list[dict]:
         return growth_table(period)
     if table == "responsiveness":
         return [responsiveness_figures(period)]
+    if table == "solutions":
+        return [solution_figures(period)]
+    if table == "tags":
+        return tag_table(period)
     networks = queries.members_by_network(period.end)
     if table == "activity":
         return activity_table(period, networks)
@@ -340,6 +380,8 @@ def to_csv(rows: list[dict], table: str, *, semicolon: bool = False, bom: bool =
 def _csv_value(value: object, decimal_comma: bool) -> str:
     if value is None:
         return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
     if isinstance(value, float):
         text = f"{value:.1f}"
         return text.replace(".", ",") if decimal_comma else text

@@ -93,6 +93,15 @@ def _charts(data: dict, months: dict[str, str]) -> dict[str, dict]:
                 },
             ],
         },
+        "tags": {
+            "type": "bar",
+            "horizontal": True,
+            "labels": [row["name"] for row in data["tags"]],
+            "datasets": [
+                {"label": "Sujets", "data": _series(data["tags"], "topics")},
+                {"label": "Messages", "data": _series(data["tags"], "messages")},
+            ],
+        },
     }
     for kind in ("pair", "hors_pair"):
         rows = [row for row in data["members_by_network"] if row["kind"] == kind]

@@ -390,7 +390,10 @@ def test_the_report_has_the_keys_of_the_spec(forum: Forum) -> None:
         "growth",
         "responsiveness",
         "activity_by_network",
+        "solutions",
+        "tags",
     ]
+    assert set(data["solutions"]) >= {"solved_pct", "median_hours_to_solution"}
     assert data["period"] == {"from": "2025-01-01", "to": "2025-03-31", "timezone": "Europe/Paris"}
     assert set(data["responsiveness"]) >= {
         "median_first_reply_hours",
