@@ -40,6 +40,7 @@ def index() -> ResponseReturnValue:
         data=data,
         months=months,
         charts=_charts(data, months),
+        masked=report.MASKED,
     )
 
 

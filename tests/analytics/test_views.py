@@ -267,9 +267,13 @@ def test_a_small_cell_is_a_gap_in_the_chart_and_reads_small_in_the_table(
 
     points = dict(zip(spec["labels"], spec["datasets"][0]["data"], strict=True))
     assert points["Missions locales"] is None
-    assert points["Apec"] == 5
+    assert points["Apec"] is None  # masked, or the shares would give Missions locales away
+    assert points["France Travail (anciennement Pôle emploi)"] == 6
     rows = {row[0]: row[1:] for row in parse(html).tables["table-networks"][1:]}
     assert rows["Missions locales"] == ["< 5", "—"]
+    assert rows["Apec"] == ["masqué", "—"]
+    assert "Masqué pour qu'un chiffre « < 5 » ne se déduise pas du total" in html
+    assert "<dt>« masqué »</dt>" in html
 
 
 def test_every_csv_link_of_the_page_downloads(forum: Forum, comite_client: FlaskClient) -> None:
