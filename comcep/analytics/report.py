@@ -354,11 +354,13 @@ def responsiveness_figures(period: Period) -> dict[str, Any]:
 def solution_figures(period: Period) -> dict[str, Any]:
     """Share of topics solved and median hours to the solution, for the topics opened in the
     period in rubriques that accept solutions; suppressed like the responsiveness figures
-    (fewer than 5 askers, or solutions written by fewer than 5 members)."""
+    (fewer than 5 askers, or solutions written by fewer than 5 members).
+
+    The number of topics is not given: it adds up the rubriques that accept solutions, a
+    partial sum of the thèmes table that would give a « < 5 » thème away by difference."""
     s = queries.solutions(period.start, period.end)
     few = is_small(s.topics, s.askers) or is_small(s.solved, s.solvers)
     return {
-        "topics": count_cell(s.topics, s.askers),
         "solved_pct": SMALL if few else share(s.solved, s.topics),
         "median_hours_to_solution": SMALL if few else _hours(s.median_seconds),
     }
@@ -446,7 +448,7 @@ TABLES: dict[str, tuple[str, tuple[str, ...]]] = {
         ),
     ),
     "activity": ("activity_by_network", ("network", "name", "kind", "topics", "replies")),
-    "solutions": ("solutions", ("topics", "solved_pct", "median_hours_to_solution")),
+    "solutions": ("solutions", ("solved_pct", "median_hours_to_solution")),
     "tags": ("tags", ("tag", "name", "retired", "topics", "messages")),
 }
 
