@@ -15,16 +15,30 @@ The rule, applied to every figure of the page, the CSV exports and the CLI repor
   fewer than 5 distinct members, or (for the figures about first replies) when those replies
   were written by fewer than 5 distinct members.
 
-Suppression is primary only: totals stay exact, so a single suppressed row can sometimes be
-derived by difference. The figures describe volumes, never who wrote what.
+Suppression is also **complementary** wherever a total is published (the thèmes' total row;
+a thème's row for its rubriques; the member counts of a kind, given away by the shares and by
+the month-end count of the growth table; the monthly messages and the networks' activity,
+which add up to the period's totals). Totals stay exact, so a lone « < 5 » cell would be the
+total minus the cells shown. `complementary` therefore masks more cells, as « masqué »
+(`MASKED`, never « < 5 »: these cells are not small), smallest first, until no « < 5 » cell
+can be pinned to one value by a reader who knows the total, the cells shown, that a « < 5 »
+member count lies in 1…4 and that a « masqué » one is at least 5. When even masking every
+cell of the table is not enough, the total itself is withheld (`Protection.withhold_total`:
+the members of a kind); where that total is printed in another table (the monthly messages
+and the activity, whose totals are the thèmes'), it cannot be, a known limit that only a
+tiny period reaches (see `report._column_marks`).
+The figures describe volumes, never who wrote what.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 THRESHOLD = 5
 SMALL = "< 5"
+MASKED = "masqué"  # complementary suppression: a figure hidden so that no « < 5 » is derived
 
 Cell = int | str
 
@@ -55,3 +69,75 @@ def share(count: int, total: int, *, hidden: bool = False) -> float | None:
     if hidden or total <= 0:
         return None
     return rounded(Decimal(count * 100) / Decimal(total))
+
+
+Bounds = tuple[int, int | None]  # what a reader knows of a hidden cell: low, high (None: ∞)
+
+
+@dataclass(frozen=True)
+class Protection:
+    masked: list[bool]  # rows to show as « masqué » (complementary suppression)
+    withhold_total: bool  # masking every row was not enough: the total must not be published
+
+
+def complementary(
+    rows: Sequence[Sequence[int]],
+    small: Sequence[bool],
+    *,
+    small_bounds: Sequence[Bounds],
+    masked_floor: Sequence[int],
+) -> Protection:
+    """Rows to mask so that no « < 5 » figure can be recovered from a column's published total.
+
+    `rows` hold the true figures (one value per column), `small` says which rows read « < 5 ».
+    For each column, a reader knows the sum of the hidden cells (total minus the cells shown)
+    and bounds for each: `small_bounds[c]` for a « < 5 » cell, at least `masked_floor[c]` for
+    a masked one. While some « < 5 » cell has a single possible non-zero value (one hidden cell
+    alone, or the bounds leave no room), the smallest shown non-zero cell of that column is
+    masked too, its row with it. Zero is not a secret (it is always shown).
+    """
+    masked = [False] * len(rows)
+    columns = range(len(small_bounds))
+    while True:
+        hidden = [i for i in range(len(rows)) if small[i] or masked[i]]
+        column = next(
+            (
+                c
+                for c in columns
+                if _pinned(rows, small, hidden, c, small_bounds[c], masked_floor[c])
+            ),
+            None,
+        )
+        if column is None:
+            return Protection(masked, withhold_total=False)
+        shown = [i for i in range(len(rows)) if i not in hidden and rows[i][column] > 0]
+        if not shown:
+            return Protection(masked, withhold_total=True)
+        masked[min(shown, key=lambda i: rows[i][column])] = True
+
+
+def _pinned(
+    rows: Sequence[Sequence[int]],
+    small: Sequence[bool],
+    hidden: list[int],
+    column: int,
+    small_bounds: Bounds,
+    masked_floor: int,
+) -> bool:
+    """True when a « < 5 » cell of `column` has exactly one possible non-zero value."""
+    bounds = {i: small_bounds if small[i] else (masked_floor, None) for i in hidden}
+    total = sum(rows[i][column] for i in hidden)
+    for i in hidden:
+        if not small[i]:
+            continue
+        others = [bounds[j] for j in hidden if j != i]
+        highs = [high for _low, high in others]
+        low = bounds[i][0]
+        if None not in highs:
+            low = max(low, total - sum(h for h in highs if h is not None))
+        high = total - sum(lo for lo, _high in others)
+        if bounds[i][1] is not None:
+            high = min(high, bounds[i][1])
+        if low >= high and high != 0:
+            return True
+    return False

@@ -46,7 +46,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import aliased
 
 from comcep.extensions import UTCDateTime, db
-from comcep.forum.models import Category, Post, Topic
+from comcep.forum.models import Category, Post, Tag, Topic, topic_tags
 from comcep.members.models import Member, Network
 
 TIMEZONE = "Europe/Paris"
@@ -461,3 +461,120 @@ def _as_datetime(value: datetime | str) -> datetime:
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
     return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+# --- Solutions (issue 11) --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Solutions:
+    topics: int
+    askers: int
+    solved: int
+    solvers: int
+    median_seconds: float | None
+
+
+def solutions(start: datetime, end: datetime) -> Solutions:
+    """Solved share and median time to the solution, for the topics opened in the period in
+    rubriques that accept solutions, in one query.
+
+    A topic is solved when its `solution_post_id` points to a visible post of the topic not
+    dated before it (a post merged in from an older topic is no solution, as for first
+    replies); the delay runs from the topic's opening to that post, even past the period's end.
+    The median is taken as for the first replies (`_median`).
+    """
+    answer = aliased(Post)
+    counted = and_(
+        answer.topic_id == Topic.id,
+        answer.is_hidden.is_(False),
+        answer.created_at >= Topic.created_at,
+    )
+    per_topic = (
+        select(
+            Topic.id.label("topic_id"),
+            Topic.author_id.label("asker_id"),
+            answer.id.label("solution_id"),
+            answer.author_id.label("solver_id"),
+            _seconds_between(answer.created_at, Topic.created_at).label("delay"),
+        )
+        .select_from(Topic)
+        .join(Category, Category.id == Topic.category_id)
+        .outerjoin(answer, and_(answer.id == Topic.solution_post_id, counted))
+        .where(
+            _visible_topic(),
+            Category.accepts_solutions.is_(True),
+            _between(Topic.created_at, start, end),
+        )
+        .cte("per_topic")
+    )
+    t = per_topic.c
+    row = db.session.execute(
+        select(
+            func.count(t.topic_id),
+            func.count(t.asker_id.distinct()),
+            func.count(t.solution_id),
+            func.count(t.solver_id.distinct()),
+            _median(per_topic),
+        ).select_from(per_topic)
+    ).one()
+    median = float(row[4]) if row[4] is not None else None
+    return Solutions(*(int(v) for v in row[:4]), median_seconds=median)
+
+
+# --- Mots-clés (issue 11) --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TagCount:
+    slug: str
+    name: str
+    retired: bool
+    topics: int
+    messages: int
+    people: int  # distinct authors of the topics and messages counted
+
+
+def tag_counts(start: datetime, end: datetime) -> list[TagCount]:
+    """Topics opened and visible messages posted in the period in the topics carrying each
+    mot-clé, with the distinct authors behind them, in one GROUP BY.
+
+    Every active mot-clé is listed (zero rows included); a retired one only when topics of
+    the period still carry it (retiring keeps the topics' links, `merge_tags` moves them).
+    """
+    opened = (
+        select(
+            topic_tags.c.tag_id.label("tag_id"),
+            Topic.author_id.label("author_id"),
+            literal(1, Integer).label("is_topic"),
+        )
+        .join(Topic, Topic.id == topic_tags.c.topic_id)
+        .where(_visible_topic(), _between(Topic.created_at, start, end))
+    )
+    posted = (
+        select(topic_tags.c.tag_id, Post.author_id, literal(0, Integer))
+        .select_from(Post)
+        .join(Topic, Topic.id == Post.topic_id)
+        .join(topic_tags, topic_tags.c.topic_id == Post.topic_id)
+        .where(_visible_post(), _between(Post.created_at, start, end))
+    )
+    items = union_all(opened, posted).subquery("items")
+    rows = db.session.execute(
+        select(
+            Tag.slug,
+            Tag.name,
+            Tag.retired,
+            func.coalesce(func.sum(items.c.is_topic), 0),
+            func.coalesce(func.sum(1 - items.c.is_topic), 0),
+            func.count(items.c.author_id.distinct()),
+        )
+        .select_from(Tag)
+        .outerjoin(items, items.c.tag_id == Tag.id)
+        .group_by(Tag.id, Tag.slug, Tag.name, Tag.retired)
+        .having(or_(Tag.retired.is_(False), func.count(items.c.tag_id) > 0))
+        .order_by(Tag.retired, Tag.name, Tag.id)
+    ).all()
+    return [
+        TagCount(slug, name, bool(retired), int(t), int(m), int(p))
+        for slug, name, retired, t, m, p in rows
+    ]

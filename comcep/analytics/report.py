@@ -18,7 +18,11 @@ from babel.dates import format_date
 
 from comcep.analytics import queries
 from comcep.analytics.anonymise import (
+    MASKED,
     SMALL,
+    THRESHOLD,
+    Cell,
+    complementary,
     count_cell,
     is_small,
     member_cell,
@@ -128,11 +132,22 @@ def _hours(seconds: float | None) -> float | None:
     return None if seconds is None else rounded(seconds / 3600)
 
 
+# Bounds a reader knows of a hidden cell (anonymise.complementary): a « < 5 » thème or
+# rubrique may have any number of topics and at least one message (few writers, not few
+# items); a masked one has at least 5 writers, hence at least 5 messages. With a floor under
+# masked messages and none over « < 5 » topics, masking every row always suffices: the total
+# is never withheld here.
+CONTENT_BOUNDS = ((0, None), (1, None))
+CONTENT_MASKED_FLOOR = (0, THRESHOLD)
+
+
 def theme_tables(period: Period) -> tuple[list[dict], list[dict], dict]:
     """The 2016 table « Thématiques du forum », live: thèmes, rubriques and totals.
 
     Shares are of all topics (messages) of the period; a rubrique's share is of the same
-    total, so a thème's share is the sum of its rubriques'.
+    total, so a thème's share is the sum of its rubriques'. The total row (and the thème's
+    row, for its rubriques) is published, so suppression is complementary (see `anonymise`):
+    a masked thème masks its rubriques too, which would add up to it.
     """
     categories = queries.category_tree()
     counts = queries.content_counts(period.start, period.end)
@@ -143,22 +158,25 @@ def theme_tables(period: Period) -> tuple[list[dict], list[dict], dict]:
         if category.parent_id is not None:
             children[category.parent_id].append(category)
 
-    def row(topics: int, messages: int, people: int) -> dict[str, Any]:
-        hidden = is_small(topics + messages, people)
+    def row(topics: int, messages: int, mark: str | None) -> dict[str, Any]:
+        hidden = mark is not None
         return {
-            "topics": SMALL if hidden else topics,
+            "topics": mark if hidden else topics,
             "topics_pct": share(topics, total_topics, hidden=hidden),
-            "messages": SMALL if hidden else messages,
+            "messages": mark if hidden else messages,
             "messages_pct": share(messages, total_messages, hidden=hidden),
         }
 
-    themes, rubriques = [], []
+    # (name, topics, messages, small) per thème, and per thème its rubriques' rows
+    theme_rows: list[tuple[str, int, int, bool]] = []
+    rubrique_rows: list[list[tuple[str, int, int, bool]]] = []
     for theme in (c for c in categories if c.parent_id is None):
         kids = children[theme.id]
         ids = [theme.id, *(k.id for k in kids)]
         topics = sum(counts.topics.get(i, Tally()).count for i in ids)
         writers = counts.theme_messages.get(theme.id, Tally())
-        themes.append({"theme": theme.name, **row(topics, writers.count, writers.people)})
+        small = is_small(topics + writers.count, writers.people)
+        theme_rows.append((theme.name, topics, writers.count, small))
         direct_topics = counts.topics.get(theme.id, Tally()).count
         direct = counts.messages.get(theme.id, Tally())
         rows = [
@@ -167,62 +185,152 @@ def theme_tables(period: Period) -> tuple[list[dict], list[dict], dict]:
         ]
         if not kids or direct_topics or direct.count:
             rows.insert(0, (theme, direct_topics, direct))
-        for category, topics, messages in rows:
-            rubriques.append(
-                {
-                    "theme": theme.name,
-                    "rubrique": category.name,
-                    **row(topics, messages.count, messages.people),
-                }
-            )
+        rubrique_rows.append(
+            [(c.name, t, m.count, is_small(t + m.count, m.people)) for c, t, m in rows]
+        )
     everyone = counts.total_messages
-    hidden = is_small(total_topics + total_messages, everyone.people)
+    totals_small = is_small(total_topics + total_messages, everyone.people)
+    theme_marks = _marks(theme_rows, published=not totals_small)
+    themes, rubriques = [], []
+    for (name, topics, messages, _small), mark, rows in zip(
+        theme_rows, theme_marks, rubrique_rows, strict=True
+    ):
+        themes.append({"theme": name, **row(topics, messages, mark)})
+        if mark == MASKED:  # its rubriques would add up to it
+            marks = [SMALL if small else MASKED if t or m else None for _n, t, m, small in rows]
+        else:
+            marks = _marks(rows, published=mark is None)
+        for (rubrique, t, m, _small), rubrique_mark in zip(rows, marks, strict=True):
+            rubriques.append({"theme": name, "rubrique": rubrique, **row(t, m, rubrique_mark)})
     totals = {
-        "topics": SMALL if hidden else total_topics,
-        "messages": SMALL if hidden else total_messages,
+        "topics": SMALL if totals_small else total_topics,
+        "messages": SMALL if totals_small else total_messages,
     }
     return themes, rubriques, totals
 
 
+def _marks(rows: list[tuple[str, int, int, bool]], *, published: bool) -> list[str | None]:
+    """« < 5 », « masqué » or nothing for each (name, topics, messages, small) row, with
+    complementary suppression when the rows' total is published."""
+    small = [r[3] for r in rows]
+    masked = [False] * len(rows)
+    if published:
+        protection = complementary(
+            [(r[1], r[2]) for r in rows],
+            small,
+            small_bounds=CONTENT_BOUNDS,
+            masked_floor=CONTENT_MASKED_FLOOR,
+        )
+        masked = protection.masked
+    return [SMALL if s else MASKED if m else None for s, m in zip(small, masked, strict=True)]
+
+
+MEMBER_BOUNDS = ((1, THRESHOLD - 1),)  # a « < 5 » member count is 1…4
+COUNT_BOUNDS = ((1, None),)  # a « < 5 » count of items is at least 1
+AT_LEAST_FIVE = (THRESHOLD,)  # a masked cell describes 5 members or more, hence 5 items or more
+
+
 def network_table(networks: list[queries.NetworkCount]) -> list[dict]:
     """Members of each network (pairs) and organisation (hors pairs) at the period's end;
-    shares are within the kind."""
+    shares are within the kind.
+
+    The shares (and the growth table's last month-end count) give each kind's total away, so
+    suppression is complementary within a kind; when that cannot protect a « < 5 » count,
+    the kind's shares are all withheld (`_network_marks`; the growth table masks its total).
+    """
     totals: dict[str, int] = defaultdict(int)
     for network in networks:
         totals[network.kind] += network.members
+    marks, withheld = _network_marks(networks)
     return [
         {
             "network": n.code,
             "name": n.name,
             "kind": n.kind,
-            "members": member_cell(n.members),
-            "members_pct": share(n.members, totals[n.kind], hidden=is_small(n.members, n.members)),
+            "members": mark or n.members,
+            "members_pct": share(
+                n.members, totals[n.kind], hidden=mark is not None or n.kind in withheld
+            ),
         }
-        for n in networks
+        for n, mark in zip(networks, marks, strict=True)
     ]
 
 
-def growth_table(period: Period) -> list[dict]:
+def _network_marks(networks: list[queries.NetworkCount]) -> tuple[list[str | None], set[str]]:
+    """« < 5 », « masqué » or nothing per network, and the kinds whose total is withheld."""
+    marks: list[str | None] = [None] * len(networks)
+    withheld = set()
+    for kind in {n.kind for n in networks}:
+        indexes = [i for i, n in enumerate(networks) if n.kind == kind]
+        small = [is_small(networks[i].members, networks[i].members) for i in indexes]
+        protection = complementary(
+            [(networks[i].members,) for i in indexes],
+            small,
+            small_bounds=MEMBER_BOUNDS,
+            masked_floor=AT_LEAST_FIVE,
+        )
+        if protection.withhold_total:
+            withheld.add(kind)
+        for i, s, m in zip(indexes, small, protection.masked, strict=True):
+            marks[i] = SMALL if s else MASKED if m else None
+    return marks, withheld
+
+
+def _column_marks(tallies: list[Tally]) -> list[Cell]:
+    """A column of counts whose sum is published elsewhere (the period's totals), with
+    complementary suppression.
+
+    Known limit: that total lives in the thèmes table, so it cannot be withheld from here.
+    When even masking every other cell leaves a « < 5 » count with one possible value (a
+    tiny period, e.g. one month of 1 message beside one of 5 messages by 5 members), the cells
+    stay masked but the total still gives the small one away.
+    """
+    small = [is_small(t.count, t.people) for t in tallies]
+    protection = complementary(
+        [(t.count,) for t in tallies],
+        small,
+        small_bounds=COUNT_BOUNDS,
+        masked_floor=AT_LEAST_FIVE,
+    )
+    return [
+        SMALL if s else MASKED if m else t.count
+        for t, s, m in zip(tallies, small, protection.masked, strict=True)
+    ]
+
+
+def growth_table(period: Period, networks: list[queries.NetworkCount] | None = None) -> list[dict]:
     """Per Paris month: members at the month's end (cumulative) by statut, and the messages
-    posted during the month. The last month ends with the period."""
+    posted during the month. The last month ends with the period.
+
+    The messages add up to the period's total: suppression is complementary among months.
+    The last month-end count is a kind's total: it reads « masqué » when the networks table
+    withholds that total.
+    """
     changes: dict[tuple[str, str], int] = defaultdict(int)
     for row in queries.member_growth(period.start, period.end):
         changes[(row.statut, row.month)] += row.joined - row.left
     messages = queries.messages_by_month(period.start, period.end)
+    if networks is None:
+        networks = queries.members_by_network(period.end)
+    _marks_unused, withheld = _network_marks(networks)
     running = {s: changes[(s, queries.BEFORE)] for s in ("pair", "hors_pair")}
+    message_cells = _column_marks([messages.get(month, Tally()) for month in period.months])
     table = []
-    for month in period.months:
+    for month, message_cell in zip(period.months, message_cells, strict=True):
         for statut in running:
             running[statut] += changes[(statut, month)]
-        tally = messages.get(month, Tally())
         table.append(
             {
                 "month": month,
                 "pairs": member_cell(running["pair"]),
                 "hors_pairs": member_cell(running["hors_pair"]),
-                "messages": count_cell(tally.count, tally.people),
+                "messages": message_cell,
             }
         )
+    if table:
+        for statut, key in (("pair", "pairs"), ("hors_pair", "hors_pairs")):
+            if statut in withheld and isinstance(table[-1][key], int):
+                table[-1][key] = MASKED
     return table
 
 
@@ -243,22 +351,60 @@ def responsiveness_figures(period: Period) -> dict[str, Any]:
     }
 
 
-def activity_table(period: Period, networks: list[queries.NetworkCount]) -> list[dict]:
-    """Topics opened and replies given in the period by each network's members."""
-    activity = queries.activity_by_network(period.start, period.end)
+def solution_figures(period: Period) -> dict[str, Any]:
+    """Share of topics solved and median hours to the solution, for the topics opened in the
+    period in rubriques that accept solutions; suppressed like the responsiveness figures
+    (fewer than 5 askers, or solutions written by fewer than 5 members).
+
+    The number of topics is not given: it adds up the rubriques that accept solutions, a
+    partial sum of the thèmes table that would give a « < 5 » thème away by difference."""
+    s = queries.solutions(period.start, period.end)
+    few = is_small(s.topics, s.askers) or is_small(s.solved, s.solvers)
+    return {
+        "solved_pct": SMALL if few else share(s.solved, s.topics),
+        "median_hours_to_solution": SMALL if few else _hours(s.median_seconds),
+    }
+
+
+def tag_table(period: Period) -> list[dict]:
+    """Topics and messages of the period by mot-clé, counted like the thèmes; a row whose
+    topics and messages come from fewer than 5 distinct members reads « < 5 » as a whole.
+    A topic carries up to 5 mots-clés, so the rows overlap: no total, no shares."""
     table = []
-    for network in networks:
-        found = activity.get(network.id, queries.NetworkActivity(Tally(), Tally()))
+    for tag in queries.tag_counts(period.start, period.end):
+        hidden = is_small(tag.topics + tag.messages, tag.people)
         table.append(
             {
-                "network": network.code,
-                "name": network.name,
-                "kind": network.kind,
-                "topics": count_cell(found.topics.count, found.topics.people),
-                "replies": count_cell(found.replies.count, found.replies.people),
+                "tag": tag.slug,
+                "name": tag.name,
+                "retired": tag.retired,
+                "topics": SMALL if hidden else tag.topics,
+                "messages": SMALL if hidden else tag.messages,
             }
         )
     return table
+
+
+def activity_table(period: Period, networks: list[queries.NetworkCount]) -> list[dict]:
+    """Topics opened and replies given in the period by each network's members.
+
+    The columns add up to (about) the period's topics and replies, so suppression is
+    complementary within each column."""
+    activity = queries.activity_by_network(period.start, period.end)
+    empty = queries.NetworkActivity(Tally(), Tally())
+    found = [activity.get(network.id, empty) for network in networks]
+    topics = _column_marks([f.topics for f in found])
+    replies = _column_marks([f.replies for f in found])
+    return [
+        {
+            "network": network.code,
+            "name": network.name,
+            "kind": network.kind,
+            "topics": topic_cell,
+            "replies": reply_cell,
+        }
+        for network, topic_cell, reply_cell in zip(networks, topics, replies, strict=True)
+    ]
 
 
 # --- The whole report, and its exports --------------------------------------------------
@@ -274,9 +420,11 @@ def build_report(period: Period) -> dict[str, Any]:
         "themes": themes,
         "rubriques": rubriques,
         "members_by_network": network_table(networks),
-        "growth": growth_table(period),
+        "growth": growth_table(period, networks),
         "responsiveness": responsiveness_figures(period),
         "activity_by_network": activity_table(period, networks),
+        "solutions": solution_figures(period),
+        "tags": tag_table(period),
     }
 
 
@@ -300,6 +448,8 @@ TABLES: dict[str, tuple[str, tuple[str, ...]]] = {
         ),
     ),
     "activity": ("activity_by_network", ("network", "name", "kind", "topics", "replies")),
+    "solutions": ("solutions", ("solved_pct", "median_hours_to_solution")),
+    "tags": ("tags", ("tag", "name", "retired", "topics", "messages")),
 }
 
 
@@ -312,6 +462,10 @@ def build_table(period: Period, table: str) -> list[dict]:
         return growth_table(period)
     if table == "responsiveness":
         return [responsiveness_figures(period)]
+    if table == "solutions":
+        return [solution_figures(period)]
+    if table == "tags":
+        return tag_table(period)
     networks = queries.members_by_network(period.end)
     if table == "activity":
         return activity_table(period, networks)
@@ -340,6 +494,8 @@ def to_csv(rows: list[dict], table: str, *, semicolon: bool = False, bom: bool =
 def _csv_value(value: object, decimal_comma: bool) -> str:
     if value is None:
         return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
     if isinstance(value, float):
         text = f"{value:.1f}"
         return text.replace(".", ",") if decimal_comma else text

@@ -40,6 +40,7 @@ def index() -> ResponseReturnValue:
         data=data,
         months=months,
         charts=_charts(data, months),
+        masked=report.MASKED,
     )
 
 
@@ -91,6 +92,15 @@ def _charts(data: dict, months: dict[str, str]) -> dict[str, dict]:
                     "label": "Réponses données",
                     "data": _series(data["activity_by_network"], "replies"),
                 },
+            ],
+        },
+        "tags": {
+            "type": "bar",
+            "horizontal": True,
+            "labels": [row["name"] for row in data["tags"]],
+            "datasets": [
+                {"label": "Sujets", "data": _series(data["tags"], "topics")},
+                {"label": "Messages", "data": _series(data["tags"], "messages")},
             ],
         },
     }

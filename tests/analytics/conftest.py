@@ -38,7 +38,7 @@ from sqlalchemy import select
 from comcep.analytics.report import Period
 from comcep.extensions import db
 from comcep.forum import services
-from comcep.forum.models import Post, Topic
+from comcep.forum.models import Post, Tag, Topic
 from comcep.members.models import Member
 from comcep.moderation import services as moderation
 from tests.factories import category
@@ -218,6 +218,76 @@ def comite_client(
 
 def q1_args(**extra: str) -> dict[str, str]:
     return {"du": "2025-01-01", "au": "2025-03-31", **extra}
+
+
+# --- Solutions and mots-clés (issue 11) ---------------------------------------------------
+
+
+def solve(forum: Forum, topic: str, index: int) -> None:
+    """Mark the reply at `index` of the forum's posts of `topic` as its solution."""
+    post = forum.posts[topic][index]
+    services.mark_solution(forum.members["ft1"], forum.topics[topic], post)
+
+
+def force_solution(forum: Forum, topic: str, index: int) -> None:
+    """Point the topic at a post the service would refuse (hidden, wrong rubrique…)."""
+    forum.topics[topic].solution_post_id = forum.posts[topic][index].id
+
+
+def solved_forum(forum: Forum) -> None:
+    """Five solved topics by five solvers among six topics opened in accepting rubriques.
+
+    In: T1 (ft2, 30 h), T2 (ft1, 12 h), T3 (ft4, 61 h), T4 (its only reply is hidden: not
+    solved), T7 (hp3, 2 h), T13 (ap4, opened 31 March 22:00 Paris, solved by ap5 5 h later,
+    in April: counts). Out: T5 (rubrique without solutions), T12 (hidden topic), T14 (opened
+    before the period).
+    """
+    solve(forum, "T1", 4)  # ft2 +30 h (index 3 is ft3's hidden reply)
+    solve(forum, "T2", 3)  # ft1 +12 h
+    solve(forum, "T3", 2)  # ft4 +61 h
+    force_solution(forum, "T4", 1)  # ap3's hidden reply
+    solve(forum, "T7", 2)  # hp3 +2 h
+    force_solution(forum, "T5", 1)  # ft6 +48 h, but « Les liens utiles » takes no solutions
+    force_solution(forum, "T12", 1)  # the topic is hidden
+    members = forum.members
+    for key, opened, asker, solver, hours in [
+        ("T13", utc(2025, 3, 31, 20), "ap4", "ap5", 5),
+        ("T14", utc(2024, 12, 31, 22, 59), "ap2", "ap3", 1),
+    ]:
+        topic = services.create_topic(
+            members[asker], category("premier-entretien"), f"Sujet {key}", "Texte", at=opened
+        )
+        reply = services.reply(
+            members[solver], topic, "Réponse", at=opened + timedelta(hours=hours)
+        )
+        services.mark_solution(members[asker], topic, reply)
+    db.session.commit()
+
+
+def tag_forum(forum: Forum) -> None:
+    """cpf: T1 T2 T6 T7 · vae: T8 T10 (3 writers) · jeunes: T1 T4 · handicap: T9 T11 T12 (out
+    of the period or hidden) · ancien (retired after use): T5 T6 · perime (retired): T11."""
+    for slug, name in [("ancien", "Ancien"), ("perime", "Périmé")]:
+        db.session.add(Tag(slug=slug, name=name, retired=False))
+    db.session.flush()
+    carried = {
+        "T1": ["cpf", "jeunes"],
+        "T2": ["cpf"],
+        "T4": ["jeunes"],
+        "T5": ["ancien"],
+        "T6": ["cpf", "ancien"],
+        "T7": ["cpf"],
+        "T8": ["vae"],
+        "T9": ["handicap"],
+        "T10": ["vae"],
+        "T11": ["handicap", "perime"],
+        "T12": ["handicap"],
+    }
+    for key, slugs in carried.items():
+        services.set_tags(forum.topics[key], slugs)
+    for tag in db.session.query(Tag).filter(Tag.slug.in_(["ancien", "perime"])):
+        tag.retired = True
+    db.session.commit()
 
 
 def hidden_topic_ids() -> list[int]:

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from comcep.analytics.anonymise import SMALL, count_cell, member_cell, rounded, share
+from comcep.analytics.anonymise import (
+    SMALL,
+    complementary,
+    count_cell,
+    member_cell,
+    rounded,
+    share,
+)
 
 COUNT_RULES = [
     (0, 0, 0),
@@ -56,3 +63,45 @@ def test_rounding_is_half_up_not_to_even() -> None:
     assert rounded(2.25) == 2.3
     assert rounded(2.35) == 2.4
     assert rounded(0.05) == 0.1
+
+
+# --- Complementary suppression ----------------------------------------------------------------
+
+MEMBERS = {"small_bounds": [(1, 4)], "masked_floor": [5]}
+ITEMS = {"small_bounds": [(1, None)], "masked_floor": [5]}
+
+COMPLEMENTARY = [
+    # (values, small, bounds, expected masked, withhold the total)
+    ([3, 6, 20], [True, False, False], ITEMS, [False, True, False], False),
+    ([0, 6, 20], [False, False, False], ITEMS, [False, False, False], False),
+    ([3, 2, 6, 20], [True, True, False, False], ITEMS, [False, False, False, False], False),
+    # two « < 5 » of one item each: 2 hidden items are 1 + 1, a third row must go
+    ([1, 1, 6, 20], [True, True, False, False], ITEMS, [False, False, True, False], False),
+    # 1 member + a masked 5: the pair is 6, and 6 = 1 + 5 only; one more is masked
+    ([1, 5, 7, 20], [True, False, False, False], MEMBERS, [False, True, True, False], False),
+    ([1, 0, 9], [True, False, False], MEMBERS, [False, False, True], False),
+    # nothing left to mask: the total must not be published
+    ([1, 5], [True, False], MEMBERS, [False, True], True),
+]
+
+
+@pytest.mark.parametrize(
+    ("values", "small", "bounds", "masked", "withhold"), COMPLEMENTARY, ids=str
+)
+def test_complementary_suppression_masks_the_smallest_cells_until_nothing_is_derived(
+    values: list[int], small: list[bool], bounds: dict, masked: list[bool], withhold: bool
+) -> None:
+    protection = complementary([(v,) for v in values], small, **bounds)
+
+    assert protection.masked == masked
+    assert protection.withhold_total is withhold
+
+
+def test_a_row_is_masked_for_the_column_that_would_give_a_small_row_away() -> None:
+    rows = [(2, 3), (1, 40), (9, 6), (0, 0)]  # (topics, messages); row 0 is « < 5 »
+
+    protection = complementary(
+        rows, [True, False, False, False], small_bounds=[(0, None), (1, None)], masked_floor=[0, 5]
+    )
+
+    assert protection.masked == [False, True, False, False]  # fewest topics, whatever its messages

@@ -15,6 +15,7 @@ from tests.analytics.conftest import ADMITTED, Q1_2025, Forum, MakeMember, utc
 from tests.factories import category
 
 SMALL = "< 5"
+MASKED = "masqué"
 
 
 def by(rows: list[dict], key: str) -> dict[str, dict]:
@@ -43,10 +44,14 @@ def test_themes_have_exact_counts_and_shares_of_the_period(forum: Forum) -> None
         "messages": 8,
         "messages_pct": 26.7,
     }
-    assert themes["Échanges hors pairs"]["topics"] == 1
-    assert themes["Échanges hors pairs"]["topics_pct"] == 11.1
-    assert themes["Échanges hors pairs"]["messages"] == 6
-    assert themes["Échanges hors pairs"]["messages_pct"] == 20.0
+    # 1 topic and 6 messages, masked: with Divers alone « < 5 », the total would give it away
+    assert themes["Échanges hors pairs"] == {
+        "theme": "Échanges hors pairs",
+        "topics": MASKED,
+        "topics_pct": None,
+        "messages": MASKED,
+        "messages_pct": None,
+    }
     assert themes["Accueil"] == {
         "theme": "Accueil",
         "topics": 0,
@@ -107,9 +112,15 @@ def test_rubriques_drill_down_with_shares_of_the_whole_period(forum: Forum) -> N
         "messages_pct": 30.0,
     }  # written by exactly 5 members: shown
     assert rows["L'accueil du bénéficiaire"]["topics"] == SMALL
-    assert rows["Je partage mes outils"]["topics"] == 1
-    assert rows["Je partage mes outils"]["messages"] == 5
+    # 1 topic and 5 messages, masked: « Les liens utiles » would be its thème's row minus it
+    assert rows["Je partage mes outils"]["topics"] == MASKED
+    assert rows["Je partage mes outils"]["messages"] == MASKED
     assert rows["Les liens utiles"]["messages"] == SMALL
+    # two « < 5 » rubriques in their thème: neither can be derived, nothing more is masked
+    assert (
+        rows["Aider à monter un dossier : les bonnes structures, le financement…"]["topics"]
+        == SMALL
+    )
     assert rows["Après le premier entretien"]["topics"] == 0
     # a thème without rubriques is its own row
     assert rows["Divers"]["theme"] == "Divers"
@@ -182,8 +193,9 @@ def test_members_by_network_at_the_end_of_the_period(forum: Forum, comite: objec
 
     assert networks["france-travail"]["members"] == 6
     assert networks["france-travail"]["members_pct"] == 42.9  # of the 14 pairs
-    assert networks["apec"]["members"] == 5
-    assert networks["apec"]["members_pct"] == 35.7
+    # 5 members, masked: with Missions locales alone « < 5 », the shares would give it away
+    assert networks["apec"]["members"] == MASKED
+    assert networks["apec"]["members_pct"] is None
     assert networks["carif-oref"]["members"] == 5
     assert networks["carif-oref"]["members_pct"] == 100.0  # of the 5 hors pairs
     assert networks["dgefp"]["members"] == 0  # the comité's reader joined after 2025
@@ -390,7 +402,10 @@ def test_the_report_has_the_keys_of_the_spec(forum: Forum) -> None:
         "growth",
         "responsiveness",
         "activity_by_network",
+        "solutions",
+        "tags",
     ]
+    assert set(data["solutions"]) >= {"solved_pct", "median_hours_to_solution"}
     assert data["period"] == {"from": "2025-01-01", "to": "2025-03-31", "timezone": "Europe/Paris"}
     assert set(data["responsiveness"]) >= {
         "median_first_reply_hours",

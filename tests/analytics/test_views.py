@@ -18,10 +18,19 @@ from comcep.analytics import report
 from comcep.extensions import db
 from comcep.forum import services
 from comcep.members.models import Member
-from tests.analytics.conftest import Forum, MakeMember, q1_args, utc
+from tests.analytics.conftest import Forum, MakeMember, q1_args, solved_forum, tag_forum, utc
 from tests.factories import category
 
-TABLES = ["themes", "rubriques", "networks", "growth", "responsiveness", "activity"]
+TABLES = [
+    "themes",
+    "rubriques",
+    "networks",
+    "growth",
+    "responsiveness",
+    "activity",
+    "solutions",
+    "tags",
+]
 
 
 class TableParser(HTMLParser):
@@ -158,6 +167,27 @@ def test_the_page_shows_the_themes_table_with_its_figures(
     assert rows["Total"] == ["9", "100\u00a0%", "30", "100\u00a0%"]
 
 
+def test_the_page_shows_solutions_and_tags_in_accessible_tables(
+    forum: Forum, comite_client: FlaskClient
+) -> None:
+    solved_forum(forum)
+    tag_forum(forum)
+
+    html = comite_client.get("/analyses", query_string=q1_args()).get_data(as_text=True)
+    tables = parse(html).tables
+
+    figures = re.search(r'id="figures-solutions">(.*?)</dl>', html, re.S).group(1)
+    assert "83,3&nbsp;%" in figures
+    assert "12&nbsp;h" in figures
+    rows = {row[0]: row[1:] for row in tables["table-tags"][1:]}
+    assert tables["table-tags"][0] == ["Mot-clé", "Sujets", "Messages"]
+    assert rows["CPF"] == ["4", "20"]
+    assert rows["VAE"] == ["< 5", "< 5"]
+    assert rows["Ancien (retiré)"] == ["2", "8"]
+    assert 'id="table-tags-caption"' in html
+    assert 'data-chart="chart-tags-data"' in html
+
+
 def test_the_page_says_which_period_and_defines_its_terms(
     forum: Forum, comite_client: FlaskClient
 ) -> None:
@@ -237,9 +267,13 @@ def test_a_small_cell_is_a_gap_in_the_chart_and_reads_small_in_the_table(
 
     points = dict(zip(spec["labels"], spec["datasets"][0]["data"], strict=True))
     assert points["Missions locales"] is None
-    assert points["Apec"] == 5
+    assert points["Apec"] is None  # masked, or the shares would give Missions locales away
+    assert points["France Travail (anciennement Pôle emploi)"] == 6
     rows = {row[0]: row[1:] for row in parse(html).tables["table-networks"][1:]}
     assert rows["Missions locales"] == ["< 5", "—"]
+    assert rows["Apec"] == ["masqué", "—"]
+    assert "Masqué pour qu'un chiffre « < 5 » ne se déduise pas du total" in html
+    assert "<dt>« masqué »</dt>" in html
 
 
 def test_every_csv_link_of_the_page_downloads(forum: Forum, comite_client: FlaskClient) -> None:
@@ -346,6 +380,8 @@ def all_outputs(client: FlaskClient, runner: object) -> dict[str, str]:
 def test_no_output_carries_a_name_an_email_a_title_or_a_text(
     forum: Forum, comite_client: FlaskClient, runner: object
 ) -> None:
+    solved_forum(forum)  # the solutions and mots-clés tables have figures to show
+    tag_forum(forum)
     secrets = forum.secrets()
     assert len(secrets) > 100
 
@@ -378,6 +414,8 @@ def test_no_output_carries_a_member_id(forum: Forum, runner: object) -> None:
 def test_the_cli_report_matches_the_page_figures(
     forum: Forum, comite_client: FlaskClient, runner: object
 ) -> None:
+    solved_forum(forum)
+    tag_forum(forum)
     result = runner.invoke(
         args=["analytics", "report", "--from", "2025-01-01", "--to", "2025-03-31"]
     )
@@ -408,6 +446,12 @@ def test_the_cli_report_matches_the_page_figures(
     activity = {row[0]: row[1:] for row in tables["table-activity"][1:]}
     for row in data["activity_by_network"]:
         assert activity[row["name"]] == [french(row["topics"]), french(row["replies"])]
+    tags = {row[0].removesuffix(" (retiré)"): row[1:] for row in tables["table-tags"][1:]}
+    for row in data["tags"]:
+        assert tags[row["name"]] == [french(row["topics"]), french(row["messages"])]
+    solutions = re.search(r'id="figures-solutions">(.*?)</dl>', html, re.S).group(1)
+    solutions = solutions.replace("&nbsp;", "\u00a0")
+    assert french(data["solutions"]["solved_pct"], "%") in solutions
     figures = re.search(r'id="figures-responsiveness">(.*?)</dl>', html, re.S).group(1)
     r = data["responsiveness"]
     assert f"{french(r['median_first_reply_hours'])}\u00a0h" in figures.replace("&nbsp;", "\u00a0")
@@ -420,6 +464,6 @@ def test_a_chart_with_nothing_to_draw_says_so_instead_of_an_empty_picture(
 ) -> None:
     html = comite_client.get("/analyses", query_string=q1_args()).get_data(as_text=True)
 
-    assert html.count("Rien à tracer sur cette période") == 6
+    assert html.count("Rien à tracer sur cette période") == 7
     assert "data-chart=" not in html
     assert parse(html).tables["table-themes"][-1] == ["Total", "0", "", "0", ""]
