@@ -10,8 +10,9 @@ import re
 from datetime import timedelta
 
 from flask import url_for
-from sqlalchemy import select, update
+from sqlalchemy import case, or_, select, update
 
+from comcep import policy
 from comcep.errors import ComcepError
 from comcep.extensions import db, utcnow
 from comcep.forum.models import Post, PostRevision, Topic
@@ -19,6 +20,7 @@ from comcep.mail import queue_mail
 from comcep.members.models import Group, Member, Network, Region
 from comcep.members.tokens import make_token, new_nonce, use_token
 from comcep.messages.models import Conversation, PrivateMessage
+from comcep.moderation.models import REPORT_REASONS, Report
 from comcep.moderation.services import log
 from comcep.notifications import services as notifications
 from comcep.policy import staff_members
@@ -327,30 +329,43 @@ def confirm_email_change(token: str) -> Member:
     return member
 
 
+def _post_state(post: Post) -> str:
+    if post.is_pending:
+        return "en_attente"
+    return "masque" if post.is_hidden else "visible"
+
+
 def export_data(member: Member) -> dict:
-    """Everything a member wrote and their profile (RGPD right of access)."""
+    """Everything a member wrote and their profile (RGPD right of access, SPEC §4).
+
+    Only the member's own words, whatever their state (hidden or awaiting moderation
+    included), plus context they may read now: the title of a topic they did not open is
+    given only if the topic is visible to them today (a pair turned hors pair gets no
+    titles from the pairs' rubriques), and of a conversation only its subject, since they
+    take part in it. Other participants' private messages and any other member's name or
+    address are left out: they are those people's data, not the member's.
+    """
+    viewer = policy.Viewer.for_member(member)
+    topics = db.session.scalars(
+        select(Topic).where(Topic.author_id == member.id).order_by(Topic.created_at, Topic.id)
+    ).all()
+    title_seen = or_(Topic.author_id == member.id, policy.visible_topics(viewer))
     posts = db.session.execute(
-        select(Post, Topic)
+        select(Post, Topic.id, case((title_seen, Topic.title)))
         .join(Topic, Topic.id == Post.topic_id)
         .where(Post.author_id == member.id)
-        .order_by(Post.created_at)
+        .order_by(Post.created_at, Post.id)
     ).all()
     messages = db.session.execute(
         select(PrivateMessage, Conversation)
         .join(Conversation, Conversation.id == PrivateMessage.conversation_id)
         .where(PrivateMessage.author_id == member.id)
-        .order_by(PrivateMessage.created_at)
+        .order_by(PrivateMessage.created_at, PrivateMessage.id)
+    ).all()
+    reports = db.session.scalars(
+        select(Report).where(Report.reporter_id == member.id).order_by(Report.created_at)
     ).all()
     return {
-        "messages_prives": [
-            {
-                "conversation": conversation.subject,
-                "conversation_id": conversation.id,
-                "date": message.created_at.isoformat(),
-                "texte": message.body_source,
-            }
-            for message, conversation in messages
-        ],
         "profil": {
             "nom": member.display_name,
             "email": member.email,
@@ -361,19 +376,53 @@ def export_data(member: Member) -> dict:
             "motivation": member.motivation,
             "inscription": member.created_at.isoformat(),
             "roles": sorted(member.role_set),
+            "groupes": sorted(group.name for group in member.groups),
+            "frequence_des_e_mails": member.email_frequency,
         },
+        "sujets": [
+            {
+                "id": topic.id,
+                "titre": topic.title,
+                "date": topic.created_at.isoformat(),
+                "masque": topic.is_hidden,
+                "verrouille": topic.is_locked,
+            }
+            for topic in topics
+        ],
         "messages": [
             {
                 "id": post.id,
-                "sujet": topic.title,
-                "sujet_id": topic.id,
+                "sujet": title,
+                "sujet_id": topic_id,
                 "ouvre_le_sujet": post.number == 1,
                 "date": post.created_at.isoformat(),
                 "modifie": post.edited_at.isoformat() if post.edited_at else None,
+                "etat": _post_state(post),
                 "masque": post.is_hidden,
                 "texte": post.body_source,
             }
-            for post, topic in posts
+            for post, topic_id, title in posts
+        ],
+        "messages_prives": [
+            {
+                "conversation": conversation.subject,
+                "conversation_id": conversation.id,
+                "date": message.created_at.isoformat(),
+                "masque": message.is_hidden,
+                "texte": message.body_source,
+            }
+            for message, conversation in messages
+        ],
+        "signalements": [
+            {
+                "date": report.created_at.isoformat(),
+                "message_id": report.post_id,
+                "message_prive_id": report.message_id,
+                "raison": REPORT_REASONS.get(report.reason, report.reason),
+                "commentaire": report.comment,
+                "etat": "traite" if report.status == "closed" else "ouvert",
+            }
+            for report in reports
         ],
     }
 
