@@ -9,6 +9,7 @@ from flask import (
     Response,
     current_app,
     flash,
+    g,
     redirect,
     render_template,
     request,
@@ -170,8 +171,39 @@ def _region_choices() -> list:
     return choices([("", "Choisissez…")] + [(r.code, r.name) for r in queries.regions()])
 
 
+def _registration_limit() -> str:
+    return current_app.config["REGISTRATION_RATE_LIMIT"]
+
+
+def _registration_attempt_limit() -> str:
+    return current_app.config["REGISTRATION_ATTEMPT_LIMIT"]
+
+
+def _registration_sent(response: Response) -> bool:
+    """Only a request actually sent (a 200 answer to the POST) spends the tight budget:
+    a form sent back with a mistake must not lock an honest applicant out."""
+    return response.status_code == 200
+
+
+def _registration_attempted(response: Response) -> bool:
+    """Every posted form spends the loose budget (a flood of invalid forms still costs),
+    except those refused for their CSRF token (an expired page) and the 429 itself."""
+    return response.status_code != 429 and not g.get("comcep_csrf_failed", False)
+
+
 @bp.route("/inscription", methods=["GET", "POST"])
-@limiter.limit("10 per hour", methods=["POST"], error_message="Trop de demandes d'inscription.")
+@limiter.limit(
+    _registration_limit,
+    methods=["POST"],
+    deduct_when=_registration_sent,
+    error_message="Trop de demandes d'inscription.",
+)
+@limiter.limit(
+    _registration_attempt_limit,
+    methods=["POST"],
+    deduct_when=_registration_attempted,
+    error_message="Trop de demandes d'inscription.",
+)
 def register() -> ResponseReturnValue:
     if current_user.is_authenticated:
         return redirect(url_for("forum.index"))
