@@ -95,6 +95,12 @@ def register(
         raise ComcepError(
             "L'inscription est réservée aux conseillers des réseaux du CEP.", "network"
         )
+    if not network.active:
+        raise ComcepError(
+            "Ce réseau n'existe plus et n'accueille plus d'inscriptions : choisissez votre "
+            "réseau actuel.",
+            "network",
+        )
     region = _lookup(Region, region_code, "Région", "region")
     check_password_strength(password, email, name)
     existing = db.session.scalar(select(Member).where(Member.email == email))
@@ -228,6 +234,8 @@ def invite(
         raise ComcepError(
             "Le réseau ou l'organisation ne correspond pas au statut choisi.", "network"
         )
+    if not network.active:
+        raise ComcepError("Ce réseau ou cette organisation n'existe plus.", "network")
     region = _lookup(Region, region_code, "Région", "region")
     if db.session.scalar(select(Member.id).where(Member.email == email)) is not None:
         raise ComcepError("Un membre utilise déjà cette adresse.")

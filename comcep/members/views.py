@@ -163,8 +163,11 @@ def profile(member_id: int) -> ResponseReturnValue:
 # --- Registration, invitation, passwords ---------------------------------------------
 
 
-def _network_choices(kind: str | None) -> list:
-    return choices([("", "Choisissez…")] + [(n.code, n.name) for n in queries.networks(kind)])
+def _network_choices(kind: str | None, *, active_only: bool = True) -> list:
+    """Newcomers choose among active networks; the admin form also offers the historical
+    ones, which existing members keep."""
+    found = queries.networks(kind, active_only=active_only)
+    return choices([("", "Choisissez…")] + [(n.code, n.name) for n in found])
 
 
 def _region_choices() -> list:
@@ -488,7 +491,7 @@ def administer(member_id: int) -> ResponseReturnValue:
             "groups": [str(g.id) for g in member.groups],
         }
     )
-    form.network.choices = _network_choices(None)
+    form.network.choices = _network_choices(None, active_only=False)
     form.groups.choices = choices((str(g.id), g.name) for g in queries.groups())
     if request.method == "POST" and request.form.get("anonymise") and ConfirmForm().validate():
         membership.anonymise(member, current_user)
