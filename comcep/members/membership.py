@@ -10,7 +10,8 @@ import re
 from datetime import timedelta
 
 from flask import url_for
-from sqlalchemy import case, or_, select, update
+from sqlalchemy import ColumnElement, case, func, or_, select, update
+from sqlalchemy.orm import InstrumentedAttribute
 
 from comcep import policy
 from comcep.errors import ComcepError
@@ -462,9 +463,44 @@ def _sign_quotes_as_former_member(member: Member) -> None:
     indexing.enqueue_posts(changed)
 
 
+def _unmention_former_member(member: Member) -> None:
+    """An @mention writes the member's name into someone else's post (« @Prénom Nom »): in
+    posts and their revisions, write « Ancien membre » instead, and re-index the posts.
+    Skipped when another member bears the same name: the mention may be theirs."""
+    name = member.display_name.strip()
+    homonym = db.session.scalar(
+        select(Member.id).where(
+            func.lower(Member.display_name) == name.lower(),
+            Member.id != member.id,
+            Member.state != "left",
+        )
+    )
+    if len(name) < 2 or homonym is not None:
+        return
+    pattern = re.compile(rf"(?<![\w@])@{re.escape(name)}(?![\w'’-])", re.IGNORECASE)
+
+    def mentions(column: InstrumentedAttribute[str]) -> ColumnElement[bool]:
+        # SQLite's lower() folds ASCII only: look for the name as written too
+        lowered = f"%@{name.lower()}%"
+        return or_(column.contains(f"@{name}", autoescape=True), func.lower(column).like(lowered))
+
+    changed = []
+    for post in db.session.scalars(select(Post).where(mentions(Post.body_source))):
+        source = pattern.sub(FORMER_MEMBER, post.body_source)
+        if source != post.body_source:
+            post.body_source, post.body_html = source, render_markdown(source)
+            changed.append(post.id)
+    for revision in db.session.scalars(
+        select(PostRevision).where(mentions(PostRevision.body_source))
+    ):
+        revision.body_source = pattern.sub(FORMER_MEMBER, revision.body_source)
+    indexing.enqueue_posts(changed)
+
+
 def anonymise(member: Member, actor: Member | None = None) -> None:
     """Leave ComCEP: name, e-mail and profile are erased; posts stay, signed « Ancien membre »."""
     _sign_quotes_as_former_member(member)
+    _unmention_former_member(member)
     member.display_name = FORMER_MEMBER
     member.email = f"ancien-membre-{member.id}@invalid.comcep"
     member.pending_email = ""
