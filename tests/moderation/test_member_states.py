@@ -38,3 +38,20 @@ def test_suspension_tools_refuse_pending_and_former_members(
     assert stored.state == state
     assert stored.silenced_until is None
     assert log_entries() == []
+
+
+def test_the_admin_form_gives_no_role_to_a_former_member(members, client_for, make_member) -> None:
+    former = make_member(network="apec")
+    membership.anonymise(former)
+    db.session.commit()
+
+    response = client_for(members["admin"]).post(
+        f"/admin/membres/{former.id}",
+        data={"statut": "pair", "network": "apec", "roles": ["admin", "validation"]},
+    )
+
+    assert response.status_code == 400
+    assert "a quitté la ComCEP" in text_of(response)
+    stored = reload(Member, former.id)
+    assert (stored.roles, stored.validation_network_id) == ("", None)
+    assert log_entries() == []
