@@ -371,6 +371,16 @@ def export_data(member: Member) -> dict:
         .where(PrivateMessage.author_id == member.id)
         .order_by(PrivateMessage.created_at, PrivateMessage.id)
     ).all()
+    earlier: dict[int, list[dict]] = {}
+    for revision in db.session.scalars(
+        select(PostRevision)
+        .join(Post, Post.id == PostRevision.post_id)
+        .where(Post.author_id == member.id)
+        .order_by(PostRevision.created_at, PostRevision.id)
+    ):
+        earlier.setdefault(revision.post_id, []).append(
+            {"remplacee_le": revision.created_at.isoformat(), "texte": revision.body_source}
+        )
     reports = db.session.scalars(
         select(Report).where(Report.reporter_id == member.id).order_by(Report.created_at)
     ).all()
@@ -409,6 +419,7 @@ def export_data(member: Member) -> dict:
                 "etat": _post_state(post),
                 "masque": post.is_hidden,
                 "texte": post.body_source,
+                "versions_precedentes": earlier.get(post.id, []),
             }
             for post, topic_id, title in posts
         ],

@@ -71,3 +71,16 @@ def test_a_pair_turned_hors_pair_gets_no_title_of_a_pairs_topic_they_did_not_ope
     assert titles["Ma réponse chez les pairs."] == (None, theirs.id)
     assert titles["Ma réponse hors pairs."] == ("Titre hors pairs", open_topic.id)
     assert "Titre secret des pairs" not in json.dumps(data, ensure_ascii=False)
+
+
+def test_the_export_holds_the_earlier_versions_of_the_member_s_posts(client_for, members) -> None:
+    pair = members["pair"]
+    topic = factories.make_topic(pair, "premier-entretien", "Mon sujet", "Première version.")
+    post = theirs_post(topic)
+    edited = client_for(pair).post(f"/p/{post.id}/modifier", data={"body": "Seconde version."})
+    assert edited.status_code == 302
+
+    [exported] = export(client_for(pair))["messages"]
+
+    assert exported["texte"] == "Seconde version."
+    assert [v["texte"] for v in exported["versions_precedentes"]] == ["Première version."]
