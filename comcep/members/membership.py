@@ -10,14 +10,14 @@ import re
 from datetime import timedelta
 
 from flask import url_for
-from sqlalchemy import ColumnElement, case, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, case, delete, func, or_, select, update
 from sqlalchemy.orm import InstrumentedAttribute
 
 from comcep import policy
 from comcep.errors import ComcepError
 from comcep.extensions import db, utcnow
 from comcep.forum.models import Post, PostRevision, Topic
-from comcep.mail import queue_mail
+from comcep.mail import MailMessage, queue_mail
 from comcep.members.models import Group, Member, Network, Region
 from comcep.members.tokens import make_token, new_nonce, use_token
 from comcep.messages.models import Conversation, PrivateMessage
@@ -508,10 +508,31 @@ def _unmention_former_member(member: Member) -> None:
     indexing.enqueue_posts(changed)
 
 
+def _forget_mail_of_former_member(member: Member) -> None:
+    """The mail archive keeps every message sent: drop those addressed to the member, and
+    the sent ones that carry their name or address (a référent's « demande à valider »,
+    a digest naming them). Nothing else refers to these rows."""
+    addresses = [a for a in (member.email, member.pending_email) if a]
+    traces = [MailMessage.body_text.contains(a, autoescape=True) for a in addresses]
+    if len(member.display_name.strip()) >= 4:
+        traces.append(MailMessage.body_text.contains(member.display_name, autoescape=True))
+    db.session.execute(
+        delete(MailMessage)
+        .where(
+            or_(
+                MailMessage.recipient.in_(addresses),
+                and_(MailMessage.sent_at.is_not(None), or_(*traces)),
+            )
+        )
+        .execution_options(synchronize_session=False)
+    )
+
+
 def anonymise(member: Member, actor: Member | None = None) -> None:
     """Leave ComCEP: name, e-mail and profile are erased; posts stay, signed « Ancien membre »."""
     _sign_quotes_as_former_member(member)
     _unmention_former_member(member)
+    _forget_mail_of_former_member(member)
     member.display_name = FORMER_MEMBER
     member.email = f"ancien-membre-{member.id}@invalid.comcep"
     member.pending_email = ""

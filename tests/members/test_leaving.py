@@ -6,8 +6,9 @@ from html import unescape
 
 from sqlalchemy import select
 
-from comcep.extensions import db
+from comcep.extensions import db, utcnow
 from comcep.forum.models import Post, PostRevision
+from comcep.mail import MailMessage, queue_mail
 from tests import factories
 from tests.conftest import PASSWORD
 
@@ -66,3 +67,33 @@ def test_a_mention_shared_with_a_namesake_is_kept(client_for, members, make_memb
     assert db.session.scalar(select(Post.body_source).where(Post.topic_id == topic.id)) == (
         f"@{NAME} ?"
     )
+
+
+def test_leaving_drops_the_archived_mail_that_names_or_addresses_the_member(
+    app, client_for, members, make_member
+) -> None:
+    leaver = make_member(name=NAME, email="gwendoline.kervarec@exemple.fr", network="apec")
+    with app.test_request_context():
+        queue_mail(leaver.email, "Pour elle", "already_registered", member=leaver, login_url="/")
+        naming = queue_mail(
+            members["referent_apec"].email,
+            "Une demande d'inscription attend votre validation",
+            "to_validate",
+            member=leaver,
+            link="/moderation/inscriptions",
+        )
+        other = queue_mail(
+            members["pair"].email,
+            "Autre",
+            "already_registered",
+            member=members["pair"],
+            login_url="/",
+        )
+    naming.sent_at = other.sent_at = utcnow()
+    db.session.commit()
+
+    leave(client_for(leaver))
+
+    db.session.expire_all()
+    kept = db.session.scalars(select(MailMessage.recipient)).all()
+    assert kept == [members["pair"].email]
