@@ -538,6 +538,9 @@ def anonymise(member: Member, actor: Member | None = None) -> None:
     member.pending_email = ""
     member.organisation = ""
     member.motivation = ""
+    member.refusal_reason = ""
+    member.moderation_reason = ""  # the moderation log keeps it, for the audit
+    member.suspended_until = member.silenced_until = None
     member.password_hash = ""
     member.token_nonce = ""
     member.set_roles([])

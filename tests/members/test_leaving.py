@@ -9,6 +9,7 @@ from sqlalchemy import select
 from comcep.extensions import db, utcnow
 from comcep.forum.models import Post, PostRevision
 from comcep.mail import MailMessage, queue_mail
+from comcep.members.models import Member
 from tests import factories
 from tests.conftest import PASSWORD
 
@@ -97,3 +98,20 @@ def test_leaving_drops_the_archived_mail_that_names_or_addresses_the_member(
     db.session.expire_all()
     kept = db.session.scalars(select(MailMessage.recipient)).all()
     assert kept == [members["pair"].email]
+
+
+def test_leaving_erases_what_moderators_wrote_on_the_account(
+    client_for, members, make_member
+) -> None:
+    leaver = make_member(name=NAME, network="apec")
+    silenced = client_for(members["animation"]).post(
+        f"/membres/{leaver.id}/moderer",
+        data={"action": "silence", "days": "3", "reason": f"Propos de {NAME} envers un pair."},
+    )
+    assert silenced.status_code == 302
+
+    leave(client_for(leaver))
+
+    db.session.expire_all()
+    former = db.session.get(Member, leaver.id)
+    assert (former.moderation_reason, former.silenced_until) == ("", None)
