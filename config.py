@@ -51,6 +51,10 @@ class Config:
     LOGIN_RATE_LIMIT = "10 per minute;50 per hour"  # per IP address
     POST_RATE_LIMIT = "20 per minute;200 per day"  # per member: new topics and replies together
     SEARCH_RATE_LIMIT = "60 per minute"  # per member (per IP address for anonymous requests)
+    # Per IP address: requests actually sent (each mails someone), and every form posted
+    # with a valid CSRF token; a form sent back with a mistake spends only the second.
+    REGISTRATION_RATE_LIMIT = "10 per hour"
+    REGISTRATION_ATTEMPT_LIMIT = "30 per hour"
     UPLOAD_PATH = _env("UPLOAD_PATH", str(Path(INSTANCE_PATH) / "uploads"))
     UPLOAD_MAX_MB = int(_env("UPLOAD_MAX_MB", "10"))
     PROXY_COUNT = int(_env("PROXY_COUNT", "0"))

@@ -17,6 +17,9 @@ PAIR_NETWORKS = [
     ("avenir-actifs", "Avenir Actifs (opérateurs régionaux du CEP des actifs)"),
     ("fongecif-opacif", "Fongecif et Opacif (historique)"),
 ]
+# Networks that no longer exist (SPEC §3: `fongecif-opacif`, history; the Fongecif gave way
+# to Transitions Pro in 2020): kept for their members and the analyses, closed to newcomers.
+HISTORICAL_NETWORKS = frozenset({"fongecif-opacif"})
 
 HORS_PAIR_ORGANISATIONS = [
     ("carif-oref", "Carif-Oref"),
@@ -267,7 +270,13 @@ _categories = sa.table(
 def seed_reference_data(conn: Connection) -> None:
     """Insert networks, regions, groups and the default tree into empty tables."""
     rows = [
-        {"code": c, "name": n, "kind": "pair", "position": i, "active": True}
+        {
+            "code": c,
+            "name": n,
+            "kind": "pair",
+            "position": i,
+            "active": c not in HISTORICAL_NETWORKS,
+        }
         for i, (c, n) in enumerate(PAIR_NETWORKS)
     ] + [
         {"code": c, "name": n, "kind": "hors_pair", "position": 100 + i, "active": True}

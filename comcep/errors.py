@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 
-from flask import Flask, render_template, request
+from flask import Flask, g, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DataError
@@ -51,6 +51,7 @@ def _page(code: int, detail: str | None = None) -> ResponseReturnValue:
 def init_app(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(_error: CSRFError) -> ResponseReturnValue:
+        g.comcep_csrf_failed = True  # rate limits that count only genuine attempts skip it
         return _page(
             400,
             "Le formulaire a expiré ou n'est pas valide (jeton de sécurité manquant). "

@@ -9,6 +9,7 @@ for every app of the process, so each test resets its storage, and the module pu
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from html import unescape
 
@@ -37,6 +38,8 @@ def _limit_amount(value: str) -> int:
 LOGIN_MAX = _limit_amount(Config.LOGIN_RATE_LIMIT)
 POST_MAX = _limit_amount(Config.POST_RATE_LIMIT)
 SEARCH_MAX = _limit_amount(Config.SEARCH_RATE_LIMIT)
+REGISTRATION_MAX = _limit_amount(Config.REGISTRATION_RATE_LIMIT)
+REGISTRATION_ATTEMPT_MAX = _limit_amount(Config.REGISTRATION_ATTEMPT_LIMIT)
 
 
 @pytest.fixture(scope="module")
@@ -119,25 +122,58 @@ def test_login_is_limited_per_address_with_a_french_429(limited_client, make_mem
     assert response.status_code == 302
 
 
-def test_registration_is_limited_per_address(limited_client) -> None:
+def _application(n: int) -> dict[str, str]:
+    return {
+        "name": "Claire Martin",
+        "email": f"claire.martin{n}@exemple.fr",
+        "network": "france-travail",
+        "organisation": "Agence de Rennes",
+        "region": "bretagne",
+        "motivation": "Échanger entre pairs.",
+        "password": "Un-Mot-De-Passe-Solide-42",
+    }
+
+
+def test_mistakes_in_the_registration_form_do_not_lock_an_applicant_out(limited_client) -> None:
     client = limited_client()
-    before = _count(Member)
-    for _ in range(10):
+    for _ in range(REGISTRATION_MAX + 2):
         assert client.post("/inscription", data={"name": "X"}).status_code == 400
-    response = client.post(
-        "/inscription",
-        data={
-            "name": "Claire Martin",
-            "email": "claire.martin@exemple.fr",
-            "network": "france-travail",
-            "organisation": "Agence de Rennes",
-            "region": "bretagne",
-            "motivation": "Échanger entre pairs.",
-            "password": "Un-Mot-De-Passe-Solide-42",
-        },
-    )
+    assert client.post("/inscription", data=_application(0)).status_code == 200
+
+
+def test_registration_requests_sent_are_limited_per_address(limited_client) -> None:
+    client = limited_client()
+    for n in range(REGISTRATION_MAX):
+        assert client.post("/inscription", data=_application(n)).status_code == 200
+    before = _count(Member)
+    response = client.post("/inscription", data=_application(REGISTRATION_MAX))
     _assert_french_429(response, "Trop de demandes d'inscription.")
     assert _count(Member) == before
+    other = limited_client()
+    response = other.post("/inscription", data=_application(99), environ_base=OTHER_ADDRESS)
+    assert response.status_code == 200
+
+
+def test_a_flood_of_invalid_registration_forms_is_stopped(limited_client) -> None:
+    client = limited_client()
+    for _ in range(REGISTRATION_ATTEMPT_MAX):
+        assert client.post("/inscription", data={"name": "X"}).status_code == 400
+    response = client.post("/inscription", data=_application(0))
+    _assert_french_429(response, "Trop de demandes d'inscription.")
+
+
+def test_forms_refused_for_their_csrf_token_spend_no_registration_budget(
+    limited_app, limited_client, monkeypatch
+) -> None:
+    monkeypatch.setitem(limited_app.config, "WTF_CSRF_ENABLED", True)
+    client = limited_client()
+    for _ in range(REGISTRATION_ATTEMPT_MAX + 1):
+        assert client.post("/inscription", data=_application(0)).status_code == 400
+    page = client.get("/inscription").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page)
+    assert token is not None
+    response = client.post("/inscription", data={**_application(0), "csrf_token": token[1]})
+    assert response.status_code == 200
 
 
 def test_forgotten_password_requests_are_limited(limited_client) -> None:
@@ -225,4 +261,6 @@ def test_production_values_are_the_documented_ones() -> None:
     assert Config.POST_RATE_LIMIT == "20 per minute;200 per day"
     assert Config.SEARCH_RATE_LIMIT == "60 per minute"
     assert Config.LOGIN_RATE_LIMIT == "10 per minute;50 per hour"
+    assert Config.REGISTRATION_RATE_LIMIT == "10 per hour"
+    assert Config.REGISTRATION_ATTEMPT_LIMIT == "30 per hour"
     assert TestConfig.RATELIMIT_ENABLED is False

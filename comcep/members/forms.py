@@ -71,7 +71,11 @@ class RegistrationForm(BaseForm):
         validators=[DataRequired("Indiquez votre nom."), Length(min=2, max=80)],
     )
     email = _email_field("Adresse e-mail professionnelle")
-    network = SelectField("Réseau", validators=[DataRequired("Choisissez votre réseau.")])
+    # The service checks the code and says why a network is refused (unknown, or one
+    # that no longer exists), more clearly than WTForms' « N'est pas un choix valide ».
+    network = SelectField(
+        "Réseau", validators=[DataRequired("Choisissez votre réseau.")], validate_choice=False
+    )
     organisation = StringField(
         "Structure",
         validators=[DataRequired("Indiquez votre structure."), Length(max=160)],

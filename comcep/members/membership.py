@@ -10,15 +10,18 @@ import re
 from datetime import timedelta
 
 from flask import url_for
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, and_, case, delete, func, or_, select, update
+from sqlalchemy.orm import InstrumentedAttribute
 
+from comcep import policy
 from comcep.errors import ComcepError
 from comcep.extensions import db, utcnow
 from comcep.forum.models import Post, PostRevision, Topic
-from comcep.mail import queue_mail
+from comcep.mail import MailMessage, queue_mail
 from comcep.members.models import Group, Member, Network, Region
 from comcep.members.tokens import make_token, new_nonce, use_token
 from comcep.messages.models import Conversation, PrivateMessage
+from comcep.moderation.models import REPORT_REASONS, Report
 from comcep.moderation.services import log
 from comcep.notifications import services as notifications
 from comcep.policy import staff_members
@@ -92,6 +95,12 @@ def register(
     if network.kind != "pair":
         raise ComcepError(
             "L'inscription est réservée aux conseillers des réseaux du CEP.", "network"
+        )
+    if not network.active:
+        raise ComcepError(
+            "Ce réseau n'existe plus et n'accueille plus d'inscriptions : choisissez votre "
+            "réseau actuel.",
+            "network",
         )
     region = _lookup(Region, region_code, "Région", "region")
     check_password_strength(password, email, name)
@@ -226,6 +235,8 @@ def invite(
         raise ComcepError(
             "Le réseau ou l'organisation ne correspond pas au statut choisi.", "network"
         )
+    if not network.active:
+        raise ComcepError("Ce réseau ou cette organisation n'existe plus.", "network")
     region = _lookup(Region, region_code, "Région", "region")
     if db.session.scalar(select(Member.id).where(Member.email == email)) is not None:
         raise ComcepError("Un membre utilise déjà cette adresse.")
@@ -327,30 +338,53 @@ def confirm_email_change(token: str) -> Member:
     return member
 
 
+def _post_state(post: Post) -> str:
+    if post.is_pending:
+        return "en_attente"
+    return "masque" if post.is_hidden else "visible"
+
+
 def export_data(member: Member) -> dict:
-    """Everything a member wrote and their profile (RGPD right of access)."""
+    """Everything a member wrote and their profile (RGPD right of access, SPEC §4).
+
+    Only the member's own words, whatever their state (hidden or awaiting moderation
+    included), plus context they may read now: the title of a topic they did not open is
+    given only if the topic is visible to them today (a pair turned hors pair gets no
+    titles from the pairs' rubriques), and of a conversation only its subject, since they
+    take part in it. Other participants' private messages and any other member's name or
+    address are left out: they are those people's data, not the member's.
+    """
+    viewer = policy.Viewer.for_member(member)
+    topics = db.session.scalars(
+        select(Topic).where(Topic.author_id == member.id).order_by(Topic.created_at, Topic.id)
+    ).all()
+    title_seen = or_(Topic.author_id == member.id, policy.visible_topics(viewer))
     posts = db.session.execute(
-        select(Post, Topic)
+        select(Post, Topic.id, case((title_seen, Topic.title)))
         .join(Topic, Topic.id == Post.topic_id)
         .where(Post.author_id == member.id)
-        .order_by(Post.created_at)
+        .order_by(Post.created_at, Post.id)
     ).all()
     messages = db.session.execute(
         select(PrivateMessage, Conversation)
         .join(Conversation, Conversation.id == PrivateMessage.conversation_id)
         .where(PrivateMessage.author_id == member.id)
-        .order_by(PrivateMessage.created_at)
+        .order_by(PrivateMessage.created_at, PrivateMessage.id)
+    ).all()
+    earlier: dict[int, list[dict]] = {}
+    for revision in db.session.scalars(
+        select(PostRevision)
+        .join(Post, Post.id == PostRevision.post_id)
+        .where(Post.author_id == member.id)
+        .order_by(PostRevision.created_at, PostRevision.id)
+    ):
+        earlier.setdefault(revision.post_id, []).append(
+            {"remplacee_le": revision.created_at.isoformat(), "texte": revision.body_source}
+        )
+    reports = db.session.scalars(
+        select(Report).where(Report.reporter_id == member.id).order_by(Report.created_at)
     ).all()
     return {
-        "messages_prives": [
-            {
-                "conversation": conversation.subject,
-                "conversation_id": conversation.id,
-                "date": message.created_at.isoformat(),
-                "texte": message.body_source,
-            }
-            for message, conversation in messages
-        ],
         "profil": {
             "nom": member.display_name,
             "email": member.email,
@@ -361,19 +395,54 @@ def export_data(member: Member) -> dict:
             "motivation": member.motivation,
             "inscription": member.created_at.isoformat(),
             "roles": sorted(member.role_set),
+            "groupes": sorted(group.name for group in member.groups),
+            "frequence_des_e_mails": member.email_frequency,
         },
+        "sujets": [
+            {
+                "id": topic.id,
+                "titre": topic.title,
+                "date": topic.created_at.isoformat(),
+                "masque": topic.is_hidden,
+                "verrouille": topic.is_locked,
+            }
+            for topic in topics
+        ],
         "messages": [
             {
                 "id": post.id,
-                "sujet": topic.title,
-                "sujet_id": topic.id,
+                "sujet": title,
+                "sujet_id": topic_id,
                 "ouvre_le_sujet": post.number == 1,
                 "date": post.created_at.isoformat(),
                 "modifie": post.edited_at.isoformat() if post.edited_at else None,
+                "etat": _post_state(post),
                 "masque": post.is_hidden,
                 "texte": post.body_source,
+                "versions_precedentes": earlier.get(post.id, []),
             }
-            for post, topic in posts
+            for post, topic_id, title in posts
+        ],
+        "messages_prives": [
+            {
+                "conversation": conversation.subject,
+                "conversation_id": conversation.id,
+                "date": message.created_at.isoformat(),
+                "masque": message.is_hidden,
+                "texte": message.body_source,
+            }
+            for message, conversation in messages
+        ],
+        "signalements": [
+            {
+                "date": report.created_at.isoformat(),
+                "message_id": report.post_id,
+                "message_prive_id": report.message_id,
+                "raison": REPORT_REASONS.get(report.reason, report.reason),
+                "commentaire": report.comment,
+                "etat": "traite" if report.status == "closed" else "ouvert",
+            }
+            for report in reports
         ],
     }
 
@@ -405,14 +474,73 @@ def _sign_quotes_as_former_member(member: Member) -> None:
     indexing.enqueue_posts(changed)
 
 
+def _unmention_former_member(member: Member) -> None:
+    """An @mention writes the member's name into someone else's post (« @Prénom Nom »): in
+    posts and their revisions, write « Ancien membre » instead, and re-index the posts.
+    Skipped when another member bears the same name: the mention may be theirs."""
+    name = member.display_name.strip()
+    homonym = db.session.scalar(
+        select(Member.id).where(
+            func.lower(Member.display_name) == name.lower(),
+            Member.id != member.id,
+            Member.state != "left",
+        )
+    )
+    if len(name) < 2 or homonym is not None:
+        return
+    pattern = re.compile(rf"(?<![\w@])@{re.escape(name)}(?![\w'’-])", re.IGNORECASE)
+
+    def mentions(column: InstrumentedAttribute[str]) -> ColumnElement[bool]:
+        # SQLite's lower() folds ASCII only: look for the name as written too
+        lowered = f"%@{name.lower()}%"
+        return or_(column.contains(f"@{name}", autoescape=True), func.lower(column).like(lowered))
+
+    changed = []
+    for post in db.session.scalars(select(Post).where(mentions(Post.body_source))):
+        source = pattern.sub(FORMER_MEMBER, post.body_source)
+        if source != post.body_source:
+            post.body_source, post.body_html = source, render_markdown(source)
+            changed.append(post.id)
+    for revision in db.session.scalars(
+        select(PostRevision).where(mentions(PostRevision.body_source))
+    ):
+        revision.body_source = pattern.sub(FORMER_MEMBER, revision.body_source)
+    indexing.enqueue_posts(changed)
+
+
+def _forget_mail_of_former_member(member: Member) -> None:
+    """The mail archive keeps every message sent: drop those addressed to the member, and
+    the sent ones that carry their name or address (a référent's « demande à valider »,
+    a digest naming them). Nothing else refers to these rows."""
+    addresses = [a for a in (member.email, member.pending_email) if a]
+    traces = [MailMessage.body_text.contains(a, autoescape=True) for a in addresses]
+    if len(member.display_name.strip()) >= 4:
+        traces.append(MailMessage.body_text.contains(member.display_name, autoescape=True))
+    db.session.execute(
+        delete(MailMessage)
+        .where(
+            or_(
+                MailMessage.recipient.in_(addresses),
+                and_(MailMessage.sent_at.is_not(None), or_(*traces)),
+            )
+        )
+        .execution_options(synchronize_session=False)
+    )
+
+
 def anonymise(member: Member, actor: Member | None = None) -> None:
     """Leave ComCEP: name, e-mail and profile are erased; posts stay, signed « Ancien membre »."""
     _sign_quotes_as_former_member(member)
+    _unmention_former_member(member)
+    _forget_mail_of_former_member(member)
     member.display_name = FORMER_MEMBER
     member.email = f"ancien-membre-{member.id}@invalid.comcep"
     member.pending_email = ""
     member.organisation = ""
     member.motivation = ""
+    member.refusal_reason = ""
+    member.moderation_reason = ""  # the moderation log keeps it, for the audit
+    member.suspended_until = member.silenced_until = None
     member.password_hash = ""
     member.token_nonce = ""
     member.set_roles([])

@@ -43,10 +43,14 @@ def get_member_by_email(email: str) -> Member | None:
     return db.session.scalar(select(Member).where(Member.email == email.strip().lower()))
 
 
-def networks(kind: str | None = None) -> list[Network]:
+def networks(kind: str | None = None, *, active_only: bool = False) -> list[Network]:
+    """Networks in their order; `active_only` leaves out those that no longer exist (they
+    stay for their members, filters and analyses, never for newcomers)."""
     query = select(Network).order_by(Network.position)
     if kind:
         query = query.where(Network.kind == kind)
+    if active_only:
+        query = query.where(Network.active.is_(True))
     return list(db.session.scalars(query))
 
 

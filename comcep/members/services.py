@@ -80,6 +80,11 @@ def update_member(
     """Admin changes to statut, network, roles and groups, written to the log."""
     from comcep.moderation.services import log
 
+    if member.state == "left":
+        raise ComcepError(
+            "Ce membre a quitté la ComCEP : son compte anonymisé ne reçoit plus ni rôle, ni "
+            "groupe, ni réseau."
+        )
     network = db.session.scalar(select(Network).where(Network.code == network_code))
     if network is None or network.kind != statut:
         raise ComcepError("Le réseau ou l'organisation ne correspond pas au statut choisi.")

@@ -9,6 +9,7 @@ from flask import (
     Response,
     current_app,
     flash,
+    g,
     redirect,
     render_template,
     request,
@@ -162,16 +163,50 @@ def profile(member_id: int) -> ResponseReturnValue:
 # --- Registration, invitation, passwords ---------------------------------------------
 
 
-def _network_choices(kind: str | None) -> list:
-    return choices([("", "Choisissez…")] + [(n.code, n.name) for n in queries.networks(kind)])
+def _network_choices(kind: str | None, *, active_only: bool = True) -> list:
+    """Newcomers choose among active networks; the admin form also offers the historical
+    ones, which existing members keep."""
+    found = queries.networks(kind, active_only=active_only)
+    return choices([("", "Choisissez…")] + [(n.code, n.name) for n in found])
 
 
 def _region_choices() -> list:
     return choices([("", "Choisissez…")] + [(r.code, r.name) for r in queries.regions()])
 
 
+def _registration_limit() -> str:
+    return current_app.config["REGISTRATION_RATE_LIMIT"]
+
+
+def _registration_attempt_limit() -> str:
+    return current_app.config["REGISTRATION_ATTEMPT_LIMIT"]
+
+
+def _registration_sent(response: Response) -> bool:
+    """Only a request actually sent (a 200 answer to the POST) spends the tight budget:
+    a form sent back with a mistake must not lock an honest applicant out."""
+    return response.status_code == 200
+
+
+def _registration_attempted(response: Response) -> bool:
+    """Every posted form spends the loose budget (a flood of invalid forms still costs),
+    except those refused for their CSRF token (an expired page) and the 429 itself."""
+    return response.status_code != 429 and not g.get("comcep_csrf_failed", False)
+
+
 @bp.route("/inscription", methods=["GET", "POST"])
-@limiter.limit("10 per hour", methods=["POST"], error_message="Trop de demandes d'inscription.")
+@limiter.limit(
+    _registration_limit,
+    methods=["POST"],
+    deduct_when=_registration_sent,
+    error_message="Trop de demandes d'inscription.",
+)
+@limiter.limit(
+    _registration_attempt_limit,
+    methods=["POST"],
+    deduct_when=_registration_attempted,
+    error_message="Trop de demandes d'inscription.",
+)
 def register() -> ResponseReturnValue:
     if current_user.is_authenticated:
         return redirect(url_for("forum.index"))
@@ -456,7 +491,7 @@ def administer(member_id: int) -> ResponseReturnValue:
             "groups": [str(g.id) for g in member.groups],
         }
     )
-    form.network.choices = _network_choices(None)
+    form.network.choices = _network_choices(None, active_only=False)
     form.groups.choices = choices((str(g.id), g.name) for g in queries.groups())
     if request.method == "POST" and request.form.get("anonymise") and ConfirmForm().validate():
         membership.anonymise(member, current_user)

@@ -378,9 +378,25 @@ def relay_topic(actor: Member, topic: Topic, category: Category, summary: str) -
 # --- Members -------------------------------------------------------------------------
 
 
+_NOT_A_MEMBER = {
+    "pending": "Ce compte attend encore la validation de son inscription : il n'y a rien à "
+    "suspendre ni à lever.",
+    "left": "Ce membre a quitté la ComCEP : son compte anonymisé ne peut être ni suspendu ni "
+    "rétabli.",
+}
+
+
+def _check_moderable(member: Member) -> None:
+    """Suspensions apply to members only: a pending request or a former member's anonymised
+    account is never turned into a suspended (listed) or active one."""
+    if member.state in _NOT_A_MEMBER:
+        raise ComcepError(_NOT_A_MEMBER[member.state])
+
+
 def suspend_member(actor: Member, member: Member, days: int | None, reason: str) -> None:
     if member.id == actor.id:
         raise ComcepError("Vous ne pouvez pas vous suspendre vous-même.")
+    _check_moderable(member)
     if not reason.strip():
         raise ComcepError("Indiquez la raison de la suspension.")
     member.state = "suspended"
@@ -390,12 +406,14 @@ def suspend_member(actor: Member, member: Member, days: int | None, reason: str)
 
 
 def lift_suspension(actor: Member, member: Member) -> None:
+    _check_moderable(member)
     member.state = "active"
     member.suspended_until = None
     log(actor, "unsuspend", "member", member.id)
 
 
 def silence_member(actor: Member, member: Member, days: int, reason: str) -> None:
+    _check_moderable(member)
     if not reason.strip():
         raise ComcepError("Indiquez la raison de la mise en lecture seule.")
     member.silenced_until = utcnow() + timedelta(days=max(days, 1))

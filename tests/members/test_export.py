@@ -1,0 +1,86 @@
+"""The RGPD export (SPEC §4): the member's profile and everything they wrote, in every
+state, and nothing written by others that they cannot read now."""
+
+from __future__ import annotations
+
+import json
+
+from sqlalchemy import select
+
+from comcep.extensions import db
+from comcep.forum.models import Post, Topic
+from comcep.messages import services as messages
+from comcep.moderation import services as moderation
+from tests import factories
+
+
+def export(client) -> dict:  # noqa: ANN001
+    response = client.get("/compte/export")
+    assert response.status_code == 200
+    return json.loads(response.get_data(as_text=True))
+
+
+def test_the_export_holds_topics_hidden_posts_sent_messages_and_reports(
+    client_for, members
+) -> None:
+    pair, other, animation = members["pair"], members["other_pair"], members["animation"]
+    mine = factories.make_topic(pair, "premier-entretien", "Mon sujet à moi", "Ouverture.")
+    hidden = factories.make_reply(pair, mine, "Un message masqué ensuite.")
+    moderation.hide_post(animation, hidden, mine, "Données personnelles")
+    theirs = factories.make_topic(other, "premier-entretien", "Leur sujet", "Leur texte.")
+    report = moderation.report_post(pair, theirs_post(theirs), theirs, "other", "Mon motif.")
+    conversation = messages.start_conversation(pair, [other], "Notre échange", "Mon message.")
+    messages.add_message(other, conversation, "Sa réponse privée.")
+    db.session.commit()
+
+    data = export(client_for(pair))
+
+    assert [(t["titre"], t["masque"]) for t in data["sujets"]] == [("Mon sujet à moi", False)]
+    states = {m["texte"]: m["etat"] for m in data["messages"]}
+    assert states == {"Ouverture.": "visible", "Un message masqué ensuite.": "masque"}
+    assert [m["texte"] for m in data["messages_prives"]] == ["Mon message."]
+    assert data["messages_prives"][0]["conversation"] == "Notre échange"
+    assert [(r["message_id"], r["commentaire"]) for r in data["signalements"]] == [
+        (report.post_id, "Mon motif.")
+    ]
+    dump = json.dumps(data, ensure_ascii=False)
+    for foreign in ("Sa réponse privée.", "Leur texte.", other.email, animation.email):
+        assert foreign not in dump
+
+
+def theirs_post(topic: Topic) -> Post:
+    return db.session.scalar(select(Post).where(Post.topic_id == topic.id, Post.number == 1))
+
+
+def test_a_pair_turned_hors_pair_gets_no_title_of_a_pairs_topic_they_did_not_open(
+    client_for, members
+) -> None:
+    pair, other = members["pair"], members["other_pair"]
+    own = factories.make_topic(pair, "premier-entretien", "Titre que j'ai écrit", "Ouverture.")
+    theirs = factories.make_topic(other, "premier-entretien", "Titre secret des pairs", "Texte.")
+    factories.make_reply(pair, theirs, "Ma réponse chez les pairs.")
+    open_topic = factories.make_topic(other, "echanges", "Titre hors pairs", "Ouvert.")
+    factories.make_reply(pair, open_topic, "Ma réponse hors pairs.")
+    pair.statut = "hors_pair"
+    db.session.commit()
+
+    data = export(client_for(pair))
+
+    titles = {m["texte"]: (m["sujet"], m["sujet_id"]) for m in data["messages"]}
+    assert titles["Ouverture."] == ("Titre que j'ai écrit", own.id)
+    assert titles["Ma réponse chez les pairs."] == (None, theirs.id)
+    assert titles["Ma réponse hors pairs."] == ("Titre hors pairs", open_topic.id)
+    assert "Titre secret des pairs" not in json.dumps(data, ensure_ascii=False)
+
+
+def test_the_export_holds_the_earlier_versions_of_the_member_s_posts(client_for, members) -> None:
+    pair = members["pair"]
+    topic = factories.make_topic(pair, "premier-entretien", "Mon sujet", "Première version.")
+    post = theirs_post(topic)
+    edited = client_for(pair).post(f"/p/{post.id}/modifier", data={"body": "Seconde version."})
+    assert edited.status_code == 302
+
+    [exported] = export(client_for(pair))["messages"]
+
+    assert exported["texte"] == "Seconde version."
+    assert [v["texte"] for v in exported["versions_precedentes"]] == ["Première version."]

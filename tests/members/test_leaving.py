@@ -1,0 +1,117 @@
+"""Leaving (SPEC §4): the former name also leaves the @mentions others wrote."""
+
+from __future__ import annotations
+
+from html import unescape
+
+from sqlalchemy import select
+
+from comcep.extensions import db, utcnow
+from comcep.forum.models import Post, PostRevision
+from comcep.mail import MailMessage, queue_mail
+from comcep.members.models import Member
+from tests import factories
+from tests.conftest import PASSWORD
+
+NAME = "Gwendoline Kervarec"
+
+
+def leave(client) -> None:  # noqa: ANN001
+    response = client.post("/compte/quitter", data={"password": PASSWORD, "confirm": "y"})
+    assert response.status_code == 302
+
+
+def page(client, url: str) -> str:  # noqa: ANN001
+    return unescape(client.get(url, follow_redirects=True).get_data(as_text=True))
+
+
+def test_mentions_of_a_member_who_leaves_read_ancien_membre_in_pages_and_search(
+    client_for, members, make_member
+) -> None:
+    leaver = make_member(name=NAME, network="apec")
+    reader = client_for(members["other_pair"])
+    topic = factories.make_topic(leaver, "premier-entretien", "Un cas", "Le cas de départ.")
+    mention = factories.make_reply(members["pair"], topic, f"Merci @{NAME} pour ce cas.")
+    edited = client_for(members["pair"]).post(
+        f"/p/{mention.id}/modifier", data={"body": f"Merci @{NAME.upper()} pour ce cas !"}
+    )
+    assert edited.status_code == 302
+    untouched = factories.make_reply(members["pair"], topic, f"@{NAME}s et @Gwendoline.")
+    assert NAME in page(reader, f"/t/{topic.id}")
+    assert "Aucun résultat" not in page(reader, "/recherche?q=Kervarec")
+
+    leave(client_for(leaver))
+
+    thread = page(reader, f"/t/{topic.id}")
+    assert "Merci Ancien membre pour ce cas !" in thread
+    assert f"@{NAME}s et @Gwendoline." in thread  # other names are left alone
+    db.session.expire_all()
+    assert "Kervarec" not in db.session.get(Post, mention.id).body_html
+    history = db.session.scalars(
+        select(PostRevision.body_source).where(PostRevision.post_id == mention.id)
+    ).all()
+    assert history == ["Merci Ancien membre pour ce cas."]
+    assert db.session.get(Post, untouched.id).body_source == f"@{NAME}s et @Gwendoline."
+    found = page(reader, "/recherche?q=merci")
+    assert "Kervarec" not in found
+    assert "Ancien membre" in found
+
+
+def test_a_mention_shared_with_a_namesake_is_kept(client_for, members, make_member) -> None:
+    leaver = make_member(name=NAME, network="apec")
+    make_member(name=NAME, network="cap-emploi")
+    topic = factories.make_topic(members["pair"], "premier-entretien", "Un cas", f"@{NAME} ?")
+
+    leave(client_for(leaver))
+
+    db.session.expire_all()
+    assert db.session.scalar(select(Post.body_source).where(Post.topic_id == topic.id)) == (
+        f"@{NAME} ?"
+    )
+
+
+def test_leaving_drops_the_archived_mail_that_names_or_addresses_the_member(
+    app, client_for, members, make_member
+) -> None:
+    leaver = make_member(name=NAME, email="gwendoline.kervarec@exemple.fr", network="apec")
+    with app.test_request_context():
+        queue_mail(leaver.email, "Pour elle", "already_registered", member=leaver, login_url="/")
+        naming = queue_mail(
+            members["referent_apec"].email,
+            "Une demande d'inscription attend votre validation",
+            "to_validate",
+            member=leaver,
+            link="/moderation/inscriptions",
+        )
+        other = queue_mail(
+            members["pair"].email,
+            "Autre",
+            "already_registered",
+            member=members["pair"],
+            login_url="/",
+        )
+    naming.sent_at = other.sent_at = utcnow()
+    db.session.commit()
+
+    leave(client_for(leaver))
+
+    db.session.expire_all()
+    kept = db.session.scalars(select(MailMessage.recipient)).all()
+    assert kept == [members["pair"].email]
+
+
+def test_leaving_erases_what_moderators_wrote_on_the_account(
+    client_for, members, make_member
+) -> None:
+    leaver = make_member(name=NAME, network="apec")
+    silenced = client_for(members["animation"]).post(
+        f"/membres/{leaver.id}/moderer",
+        data={"action": "silence", "days": "3", "reason": f"Propos de {NAME} envers un pair."},
+    )
+    assert silenced.status_code == 302
+
+    leave(client_for(leaver))
+
+    db.session.expire_all()
+    former = db.session.get(Member, leaver.id)
+    assert (former.moderation_reason, former.silenced_until) == ("", None)
