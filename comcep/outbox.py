@@ -186,6 +186,18 @@ def backlog() -> tuple[int, int, datetime | None]:
     return waiting or 0, parked or 0, oldest
 
 
+def next_due() -> datetime | None:
+    """When the earliest waiting row (delayed, backed off or leased) becomes due."""
+    due = db.session.scalar(
+        select(func.min(OutboxEvent.available_at)).where(OutboxEvent.parked.is_(False))
+    )
+    if isinstance(due, str):  # SQLite aggregates lose the column type
+        due = datetime.fromisoformat(due)
+    if due is not None and due.tzinfo is None:
+        due = due.replace(tzinfo=UTC)
+    return due
+
+
 def parked_rows() -> list[OutboxEvent]:
     return list(
         db.session.scalars(
