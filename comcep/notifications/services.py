@@ -343,20 +343,21 @@ def _email_items(member: Member) -> list[dict]:
     """Unsent notifications of a member that are still readable, as e-mail items; the
     others are marked as handled without being sent."""
     viewer = Viewer.for_member(member)
+    # Claim them in one statement: a worker sending another of this member's e-mail rows
+    # at the same moment gets none of them (no notification is e-mailed twice).
+    claimed = db.session.scalars(
+        Notification.__table__.update()
+        .where(Notification.member_id == member.id, Notification.emailed_at.is_(None))
+        .values(emailed_at=utcnow())
+        .returning(Notification.id)
+    ).all()
+    items = []
+    if not claimed:
+        return items
     notifications = list(
         db.session.scalars(
-            select(Notification)
-            .where(Notification.member_id == member.id, Notification.emailed_at.is_(None))
-            .order_by(Notification.id)
+            select(Notification).where(Notification.id.in_(claimed)).order_by(Notification.id)
         )
-    )
-    items = []
-    if not notifications:
-        return items
-    db.session.execute(
-        Notification.__table__.update()
-        .where(Notification.id.in_([n.id for n in notifications]))
-        .values(emailed_at=utcnow())
     )
 
     visible = {
@@ -384,12 +385,17 @@ def _email_items(member: Member) -> list[dict]:
             select(Member).where(Member.id.in_([n.actor_id for n in notifications if n.actor_id]))
         )
     }
+    seen_posts: set[int] = set()
     for notification in notifications:
         if notification.id not in visible:
             continue
         post = posts.get(notification.post_id)
         if notification.post_id and (post is None or post.is_hidden):
             continue
+        if post is not None:
+            if post.id in seen_posts:  # each post once, even if told twice about it
+                continue
+            seen_posts.add(post.id)
         actor = actors.get(notification.actor_id)
         items.append(
             {
