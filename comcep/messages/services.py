@@ -13,6 +13,7 @@ from comcep.rendering import render_markdown
 
 MAX_RECIPIENTS = 20
 UNKNOWN_RECIPIENT = "Aucun membre ne correspond à ce destinataire."
+MAX_ID = 2**31 - 1  # ids are 32-bit integers: a larger one names nobody
 
 
 def resolve_recipients(
@@ -23,6 +24,8 @@ def resolve_recipients(
     exist (SPEC §2), by name, by id and by homonyms alike."""
     wanted = [n.strip().lower() for n in names.split(",") if n.strip()]
     members: dict[int, Member] = {}
+    if any(not 0 < i <= MAX_ID for i in ids):
+        raise ComcepError(UNKNOWN_RECIPIENT)  # never reaches the database (a DataError)
     if ids:
         for member in db.session.scalars(select(Member).where(Member.id.in_(ids), visible)):
             members[member.id] = member
