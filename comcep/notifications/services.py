@@ -17,7 +17,7 @@ from comcep.dialects import upsert
 from comcep.extensions import db, utcnow
 from comcep.forum.models import Post, Topic
 from comcep.mail import queue_mail
-from comcep.members.models import Member
+from comcep.members.models import Member, fold_name
 from comcep.notifications.models import CategorySubscription, Notification, TopicSubscription
 from comcep.policy import Viewer
 from comcep.rendering import html_to_text
@@ -174,7 +174,7 @@ def _recipients(post: Post, topic: Topic) -> dict[int, str]:
     names = mentioned_names(post.body_source)
     if names:
         mentioned = db.session.scalars(
-            select(Member.id).where(func.lower(Member.display_name).in_(sorted(names)))
+            select(Member.id).where(Member.name_key.in_(sorted({fold_name(n) for n in names})))
         )
         for member_id in mentioned:
             add(member_id, "mention")
