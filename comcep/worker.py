@@ -8,6 +8,7 @@ import logging
 import signal
 import threading
 import time
+import uuid
 
 import redis
 from flask import Flask
@@ -29,10 +30,19 @@ class Worker:
         self._last_expiry = 0.0
         self.poll_seconds = float(app.config.get("WORKER_POLL_SECONDS", 5.0))
         self._blocking: redis.Redis | None = None
+        self._stop_key = f"{outbox.WAKE_KEY}:stop:{uuid.uuid4().hex}"  # this worker's alone
 
     def stop(self, *_args: object) -> None:
         logger.info("Worker stopping after the current row")
         self.stopping.set()
+        url = self.app.config.get("REDIS_URL")
+        if not url:
+            return
+        try:  # end this worker's BLPOP now rather than at the end of its poll interval
+            client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+            client.pipeline().rpush(self._stop_key, "1").expire(self._stop_key, 60).execute()
+        except redis.RedisError:
+            logger.warning("Could not wake this worker to stop it", exc_info=True)
 
     def run(self, once: bool = False) -> int:
         """Loop until stopped (or one pass with `once`); return rows handled."""
@@ -77,7 +87,8 @@ class Worker:
         try:
             # Redis takes fractional timeouts; the socket's own timeout is longer, so an
             # idle BLPOP ends by Redis answering, never by the socket giving up.
-            if client.blpop([outbox.WAKE_KEY], timeout=max(timeout, 0.01)) is not None:
+            woken = client.blpop([outbox.WAKE_KEY, self._stop_key], timeout=max(timeout, 0.01))
+            if woken is not None and woken[0].decode() == outbox.WAKE_KEY:
                 # This worker now claims every committed row: the other tokens are stale.
                 client.delete(outbox.WAKE_KEY)
         except redis.RedisError:

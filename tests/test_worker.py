@@ -49,7 +49,7 @@ def run_worker(app: Flask, monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
             redis.Redis.from_url(redis_url).delete(outbox.WAKE_KEY)
         worker = Worker(app)
         worker._last_digest = worker._last_expiry = time.monotonic()  # no periodic work
-        thread = threading.Thread(target=worker.run, daemon=True)
+        thread = threading.Thread(target=worker.run, daemon=True, name=f"worker-{id(worker)}")
         thread.start()
         workers.append((worker, thread))
         time.sleep(0.3)  # let it reach its wait
@@ -118,3 +118,13 @@ def test_work_queued_with_a_delay_starts_when_due_not_at_the_next_poll(
     db.session.commit()
     outbox.wake_workers()
     assert _until(lambda: 5 in handled, 3)
+
+
+def test_a_stopped_worker_ends_its_wait_at_once(app, run_worker) -> None:
+    if not _redis_ok():
+        pytest.skip("Redis does not answer on 127.0.0.1:6379")
+    worker = run_worker(60.0, REDIS_URL)
+    thread = next(t for t in threading.enumerate() if t.name == f"worker-{id(worker)}")
+    worker.stop()  # what SIGTERM does
+    thread.join(3)
+    assert not thread.is_alive(), "the worker slept on through its stop"
