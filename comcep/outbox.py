@@ -243,7 +243,15 @@ def redis_client() -> redis.Redis | None:
 
 
 def init_app(app: Flask) -> None:
-    """After a request that queued work: run it now (`inline`), or wake the workers."""
+    """After a request that queued work: run it now (`inline`), or wake the workers; after
+    a command (`comcep notifications digest` from cron…), wake them too."""
+
+    @app.teardown_appcontext
+    def after_command(_error: BaseException | None) -> None:
+        if has_request_context() or current_app.config["JOBS"] == "inline":
+            return
+        if db.session.info.pop(_SESSION_FLAG, False):
+            wake_workers()
 
     @app.after_request
     def after_commit(response: Response) -> Response:

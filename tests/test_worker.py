@@ -128,3 +128,21 @@ def test_a_stopped_worker_ends_its_wait_at_once(app, run_worker) -> None:
     worker.stop()  # what SIGTERM does
     thread.join(3)
     assert not thread.is_alive(), "the worker slept on through its stop"
+
+
+def test_work_committed_by_a_command_wakes_the_workers(app, handled, monkeypatch) -> None:
+    if not _redis_ok():
+        pytest.skip("Redis does not answer on 127.0.0.1:6379")
+    monkeypatch.setitem(app.config, "JOBS", "worker")
+    monkeypatch.setitem(app.config, "REDIS_URL", REDIS_URL)
+    app.extensions.pop("comcep_redis", None)
+    client = redis.Redis.from_url(REDIS_URL)
+    client.delete(outbox.WAKE_KEY)
+    try:
+        with app.app_context():  # a command's own context, as `comcep …` has
+            outbox.enqueue(KIND, [11])
+            db.session.commit()
+        assert client.llen(outbox.WAKE_KEY) == 1
+    finally:
+        client.delete(outbox.WAKE_KEY)
+        app.extensions.pop("comcep_redis", None)
