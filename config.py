@@ -70,6 +70,8 @@ class Config:
     MEMBERS_PER_PAGE = 30
     NOTIFY_EMAIL_DELAY_SECONDS = 120  # lets an author fix a typo; groups what arrives meanwhile
     OUTBOX_LEASE_SECONDS = int(_env("OUTBOX_LEASE_SECONDS", "300"))
+    # Longest sleep of an idle `comcep worker`; with Redis, a commit wakes it at once.
+    WORKER_POLL_SECONDS = float(_env("WORKER_POLL_SECONDS", "5"))
 
     EDIT_WINDOW_HOURS = 0  # 0: authors may edit their posts at any time (history is kept)
 

@@ -186,6 +186,18 @@ def backlog() -> tuple[int, int, datetime | None]:
     return waiting or 0, parked or 0, oldest
 
 
+def next_due() -> datetime | None:
+    """When the earliest waiting row (delayed, backed off or leased) becomes due."""
+    due = db.session.scalar(
+        select(func.min(OutboxEvent.available_at)).where(OutboxEvent.parked.is_(False))
+    )
+    if isinstance(due, str):  # SQLite aggregates lose the column type
+        due = datetime.fromisoformat(due)
+    if due is not None and due.tzinfo is None:
+        due = due.replace(tzinfo=UTC)
+    return due
+
+
 def parked_rows() -> list[OutboxEvent]:
     return list(
         db.session.scalars(
@@ -231,7 +243,15 @@ def redis_client() -> redis.Redis | None:
 
 
 def init_app(app: Flask) -> None:
-    """After a request that queued work: run it now (`inline`), or wake the workers."""
+    """After a request that queued work: run it now (`inline`), or wake the workers; after
+    a command (`comcep notifications digest` from cron…), wake them too."""
+
+    @app.teardown_appcontext
+    def after_command(_error: BaseException | None) -> None:
+        if has_request_context() or current_app.config["JOBS"] == "inline":
+            return
+        if db.session.info.pop(_SESSION_FLAG, False):
+            wake_workers()
 
     @app.after_request
     def after_commit(response: Response) -> Response:

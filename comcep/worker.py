@@ -8,15 +8,16 @@ import logging
 import signal
 import threading
 import time
+import uuid
 
+import redis
 from flask import Flask
 
 from comcep import outbox
-from comcep.extensions import db
+from comcep.extensions import db, utcnow
 
 logger = logging.getLogger(__name__)
 
-POLL_SECONDS = 5.0
 DIGEST_EVERY = 3600.0
 EXPIRE_EVERY = 6 * 3600.0
 
@@ -27,10 +28,21 @@ class Worker:
         self.stopping = threading.Event()
         self._last_digest = 0.0
         self._last_expiry = 0.0
+        self.poll_seconds = float(app.config.get("WORKER_POLL_SECONDS", 5.0))
+        self._blocking: redis.Redis | None = None
+        self._stop_key = f"{outbox.WAKE_KEY}:stop:{uuid.uuid4().hex}"  # this worker's alone
 
     def stop(self, *_args: object) -> None:
         logger.info("Worker stopping after the current row")
         self.stopping.set()
+        url = self.app.config.get("REDIS_URL")
+        if not url:
+            return
+        try:  # end this worker's BLPOP now rather than at the end of its poll interval
+            client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+            client.pipeline().rpush(self._stop_key, "1").expire(self._stop_key, 60).execute()
+        except redis.RedisError:
+            logger.warning("Could not wake this worker to stop it", exc_info=True)
 
     def run(self, once: bool = False) -> int:
         """Loop until stopped (or one pass with `once`); return rows handled."""
@@ -59,16 +71,40 @@ class Worker:
             db.session.commit()
 
     def _wait(self) -> None:
-        """Sleep until woken through Redis, or poll every few seconds without it."""
-        client = outbox.redis_client()
+        """Sleep until woken through Redis, until the next delayed row is due, or at most
+        `WORKER_POLL_SECONDS` (the only wait without Redis)."""
+        timeout = self.poll_seconds
+        due = outbox.next_due()
+        if due is not None:
+            timeout = min(timeout, (due - utcnow()).total_seconds())
+        db.session.remove()
+        if timeout <= 0:
+            return
+        client = self._blocking_client()
         if client is None:
-            self.stopping.wait(POLL_SECONDS)
+            self.stopping.wait(timeout)
             return
         try:
-            client.blpop([outbox.WAKE_KEY], timeout=int(POLL_SECONDS))
-        except Exception:  # noqa: BLE001 - Redis away: fall back to polling
+            # Redis takes fractional timeouts; the socket's own timeout is longer, so an
+            # idle BLPOP ends by Redis answering, never by the socket giving up.
+            woken = client.blpop([outbox.WAKE_KEY, self._stop_key], timeout=max(timeout, 0.01))
+            if woken is not None and woken[0].decode() == outbox.WAKE_KEY:
+                # This worker now claims every committed row: the other tokens are stale.
+                client.delete(outbox.WAKE_KEY)
+        except redis.RedisError:
             logger.warning("Redis unreachable; polling", exc_info=True)
-            self.stopping.wait(POLL_SECONDS)
+            self.stopping.wait(timeout)
+
+    def _blocking_client(self) -> redis.Redis | None:
+        """A connection of its own for BLPOP, with a socket timeout above the poll interval."""
+        url = self.app.config.get("REDIS_URL")
+        if not url:
+            return None
+        if self._blocking is None:
+            self._blocking = redis.Redis.from_url(
+                url, socket_timeout=self.poll_seconds + 10, socket_connect_timeout=2
+            )
+        return self._blocking
 
 
 def run_worker(app: Flask, once: bool = False) -> int:

@@ -109,13 +109,13 @@ BASE = ["--email", "nouveau@apec.example", "--name", "Nouveau Membre", "--statut
         pytest.param(
             [*BASE, "--network", "apec", "--region", "bretagne"],
             "court",
-            "Le mot de passe doit compter au moins 8 caractères.",
+            "Le mot de passe doit compter au moins 10 caractères.",
             id="short-password",
         ),
         pytest.param(
             [*BASE, "--network", "apec", "--region", "bretagne"],
             "",
-            "Le mot de passe doit compter au moins 8 caractères.",
+            "Le mot de passe doit compter au moins 10 caractères.",
             id="empty-password",
         ),
         pytest.param(
@@ -125,6 +125,38 @@ BASE = ["--email", "nouveau@apec.example", "--name", "Nouveau Membre", "--statut
             "Adresse e-mail invalide",
             id="bad-email",
         ),
+        pytest.param(
+            [*BASE, "--network", "apec", "--region", "bretagne"],
+            "abcdefghij",
+            "Le mot de passe doit mêler au moins trois sortes de caractères",
+            id="one-kind-password",
+        ),
+        pytest.param(
+            [*BASE, "--network", "apec", "--region", "bretagne"],
+            "azertyuiop",
+            "Le mot de passe doit mêler au moins trois sortes de caractères",
+            id="common-password",
+        ),
+        pytest.param(
+            ["--email", "claire@apec.example", "--name", "Nouveau Membre", "--statut", "pair"]
+            + ["--network", "apec", "--region", "bretagne"],
+            "Nouveau Membre 2026 !",
+            "Le mot de passe ne doit pas contenir votre nom.",
+            id="name-in-password",
+        ),
+        pytest.param(
+            [*BASE, "--network", "apec", "--region", "bretagne", "--role", "moderateur"],
+            PASSWORD,
+            "Rôle inconnu : moderateur (attendu : animation, validation, comite, admin).",
+            id="unknown-role",
+        ),
+        pytest.param(
+            ["--email", "x@apec.example", "--name", "X", "--statut", "structure"]
+            + ["--network", "apec", "--region", "bretagne"],
+            PASSWORD,
+            "Statut inconnu : 'structure' (attendu : pair ou hors_pair).",
+            id="unknown-statut",
+        ),
     ],
 )
 def test_user_create_refuses_bad_references_with_a_clear_message(
@@ -132,31 +164,8 @@ def test_user_create_refuses_bad_references_with_a_clear_message(
 ) -> None:
     result = user_create(runner, *options, password=password)
     assert result.exit_code == 1
-    assert f"Error: {message}" in result.output
+    assert f"Erreur : {message}" in result.output
     assert "Traceback" not in result.output
-    assert member_count() == 0
-
-
-@pytest.mark.parametrize(
-    ("options", "option_name"),
-    [
-        pytest.param(
-            [*BASE, "--network", "apec", "--region", "bretagne", "--role", "moderateur"],
-            "--role",
-            id="unknown-role",
-        ),
-        pytest.param(
-            ["--email", "x@apec.example", "--name", "X", "--statut", "structure"]
-            + ["--network", "apec", "--region", "bretagne"],
-            "--statut",
-            id="unknown-statut",
-        ),
-    ],
-)
-def test_user_create_offers_the_valid_choices(runner, options, option_name) -> None:
-    result = user_create(runner, *options)
-    assert result.exit_code == 2
-    assert f"Invalid value for '{option_name}'" in result.output
     assert member_count() == 0
 
 
@@ -167,7 +176,7 @@ def test_user_create_refuses_a_duplicate_email_whatever_its_case(runner) -> None
     duplicate[1] = "NOUVEAU@apec.example"
     result = user_create(runner, *duplicate)
     assert result.exit_code == 1
-    assert "Error: Un membre utilise déjà l'adresse nouveau@apec.example." in result.output
+    assert "Erreur : Un membre utilise déjà l'adresse nouveau@apec.example." in result.output
     assert member_count() == 1
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from typing import IO
 
 import click
 from flask.cli import with_appcontext
@@ -13,6 +14,13 @@ from comcep.members.models import ROLES
 from comcep.members.services import create_member
 
 
+class FrenchError(click.ClickException):
+    """A refusal printed as « Erreur : … » on stderr, exit status 1, no traceback."""
+
+    def show(self, file: IO[str] | None = None) -> None:
+        click.echo(f"Erreur : {self.format_message()}", err=True, file=file)
+
+
 @click.group()
 def user() -> None:
     """Gérer les membres."""
@@ -21,10 +29,10 @@ def user() -> None:
 @user.command("create")
 @click.option("--email", required=True)
 @click.option("--name", required=True)
-@click.option("--statut", type=click.Choice(["pair", "hors_pair"]), required=True)
+@click.option("--statut", required=True, help="pair ou hors_pair")
 @click.option("--network", "network_code", required=True, help="Code du réseau ou organisation")
 @click.option("--region", "region_code", required=True, help="Code de la région")
-@click.option("--role", "roles", multiple=True, type=click.Choice(ROLES))
+@click.option("--role", "roles", multiple=True, help=f"Rôle : {', '.join(ROLES)}")
 @click.option("--group", "groups", multiple=True)
 @click.option("--organisation", default="", help="Structure")
 @click.option(
@@ -59,5 +67,5 @@ def create(
         db.session.commit()
     except ComcepError as error:
         db.session.rollback()
-        raise click.ClickException(error.message) from error
+        raise FrenchError(error.message) from error
     click.echo(f"Membre créé : #{member.id} {member.email} ({member.statut})")

@@ -19,7 +19,7 @@ from comcep.extensions import db, utcnow
 from comcep.forum.models import Post, PostRevision, Topic
 from comcep.mail import MailMessage, queue_mail
 from comcep.members.models import Group, Member, Network, Region
-from comcep.members.tokens import make_token, new_nonce, use_token
+from comcep.members.tokens import DeadLink, check_token, make_token, new_nonce, use_token
 from comcep.messages.models import Conversation, PrivateMessage
 from comcep.moderation.models import REPORT_REASONS, Report
 from comcep.moderation.services import log
@@ -139,7 +139,7 @@ def register(
 def confirm_email(token: str) -> Member:
     member, _ = use_token(token, "confirm")
     if member.registration_status != "unconfirmed":
-        raise ComcepError("Cette adresse est déjà confirmée.")
+        raise DeadLink("Cette adresse est déjà confirmée.")
     member.email_confirmed_at = utcnow()
     member.registration_status = "awaiting"
     referents = list(
@@ -271,10 +271,22 @@ def invite(
     return member
 
 
+def check_invitation(token: str) -> Member:
+    """The invited member of a usable invitation link, without consuming it."""
+    member, _ = check_token(token, "invite")
+    if member.registration_status != "invited":
+        raise DeadLink("Cette invitation a déjà été utilisée.")
+    return member
+
+
+def check_reset_link(token: str) -> Member:
+    return check_token(token, "reset")[0]
+
+
 def accept_invitation(token: str, password: str) -> Member:
     member, _ = use_token(token, "invite")
     if member.registration_status != "invited":
-        raise ComcepError("Cette invitation a déjà été utilisée.")
+        raise DeadLink("Cette invitation a déjà été utilisée.")
     check_password_strength(password, member.email, member.display_name)
     member.set_password(password)
     member.state = "active"
@@ -329,7 +341,7 @@ def request_email_change(member: Member, new_email: str, password: str) -> None:
 def confirm_email_change(token: str) -> Member:
     member, new_email = use_token(token, "email")
     if member.pending_email != new_email:
-        raise ComcepError("Ce lien n'est plus valide.")
+        raise DeadLink("Ce lien n'est plus valide.")
     if db.session.scalar(select(Member.id).where(Member.email == new_email)) is not None:
         raise ComcepError("Cette adresse est déjà utilisée par un autre membre.")
     member.email = new_email

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import datetime
 
 from flask import current_app
 from flask_login import UserMixin
 from sqlalchemy import Boolean, Column, ForeignKey, Integer, String, Table, Text, func
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from comcep.extensions import UTCDateTime, db, utcnow
@@ -16,6 +17,15 @@ STATUTS = ("pair", "hors_pair")
 ROLES = ("animation", "validation", "comite", "admin")
 STATES = ("pending", "active", "suspended", "left")
 STAFF_ROLES = frozenset({"animation", "admin"})
+_LIGATURES = str.maketrans({"œ": "oe", "æ": "ae", "ß": "ss", "’": "'", "ʼ": "'"})
+
+
+def fold_name(text: str) -> str:
+    """A name or a query without case or accents, spaces collapsed (« Hélène » → « helene »):
+    the same on SQLite and PostgreSQL, computed in Python, compared with plain LIKE."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold().translate(_LIGATURES))
+    folded = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return " ".join(folded.split())[:80]
 
 
 class Network(db.Model):
@@ -66,6 +76,8 @@ class Member(UserMixin, db.Model):
     email: Mapped[str] = mapped_column(String(254), unique=True)
     password_hash: Mapped[str] = mapped_column(String(255), default="")
     display_name: Mapped[str] = mapped_column(String(80))
+    # The name folded (no case, no accents) for searches: kept in step by `_fold_name`.
+    name_key: Mapped[str] = mapped_column(String(80), default="", index=True)
     statut: Mapped[str] = mapped_column(String(10), default="pair")
     network_id: Mapped[int | None] = mapped_column(ForeignKey("networks.id"), index=True)
     organisation: Mapped[str] = mapped_column(String(160), default="")
@@ -94,6 +106,11 @@ class Member(UserMixin, db.Model):
     network: Mapped[Network | None] = relationship(foreign_keys=[network_id], lazy="joined")
     region: Mapped[Region | None] = relationship(lazy="joined")
     groups: Mapped[list[Group]] = relationship(secondary=member_groups, lazy="select")
+
+    @validates("display_name")
+    def _fold_name(self, _key: str, value: str) -> str:
+        self.name_key = fold_name(value or "")
+        return value
 
     @property
     def role_set(self) -> frozenset[str]:

@@ -13,7 +13,7 @@ from werkzeug.exceptions import NotFound
 from comcep import policy
 from comcep.extensions import db
 from comcep.forum.models import MemberCategoryStats, Post, Topic
-from comcep.members.models import Group, Member, Network, Region
+from comcep.members.models import Group, Member, Network, Region, fold_name
 from comcep.policy import Viewer
 
 
@@ -71,8 +71,8 @@ def member_list(
     if region_code:
         query = query.where(Member.region.has(Region.code == region_code))
     if name:
-        pattern = "%" + name.strip().lower().replace("%", "").replace("_", "") + "%"
-        query = query.where(func.lower(Member.display_name).like(pattern))
+        pattern = "%" + fold_name(name).replace("%", "").replace("_", "") + "%"
+        query = query.where(Member.name_key.like(pattern))
     return db.paginate(
         query, page=page, per_page=current_app.config["MEMBERS_PER_PAGE"], error_out=False
     )

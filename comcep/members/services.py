@@ -38,8 +38,9 @@ def create_member(
     unknown = [role for role in roles if role not in ROLES]
     if unknown:
         raise ComcepError(f"Rôle inconnu : {', '.join(unknown)} (attendu : {', '.join(ROLES)}).")
-    if len(password) < 8:
-        raise ComcepError("Le mot de passe doit compter au moins 8 caractères.")
+    from comcep.members.membership import check_password_strength  # noqa: PLC0415 - cycle
+
+    check_password_strength(password, email, name.strip())  # the web forms' rule
     if db.session.scalar(select(Member.id).where(Member.email == email)) is not None:
         raise ComcepError(f"Un membre utilise déjà l'adresse {email}.")
     member = Member(

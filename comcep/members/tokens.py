@@ -39,16 +39,38 @@ def make_token(member: Member, purpose: str, extra: str = "") -> str:
     return _serializer(purpose).dumps([member.id, member.token_nonce, extra])
 
 
-def use_token(token: str, purpose: str) -> tuple[Member, str]:
-    """Check a link and consume it; a French error says why it cannot be used."""
+class LinkError(ComcepError):
+    """A link that cannot be used: malformed or tampered with (400)."""
+
+    status = 400
+    title = "Lien invalide"
+
+
+class DeadLink(LinkError):
+    """A genuine link that is used up or out of date (410 Gone)."""
+
+    status = 410
+    title = "Lien expiré ou déjà utilisé"
+
+
+def check_token(token: str, purpose: str) -> tuple[Member, str]:
+    """The member and extra data of a usable link, without consuming it (a form's GET)."""
     try:
         member_id, nonce, extra = _serializer(purpose).loads(token, max_age=MAX_AGE[purpose])
     except SignatureExpired as error:
-        raise ComcepError("Ce lien a expiré. Faites une nouvelle demande.") from error
+        raise DeadLink("Ce lien a expiré. Faites une nouvelle demande.") from error
     except (BadSignature, ValueError, TypeError) as error:
-        raise ComcepError("Ce lien n'est pas valide.") from error
+        raise LinkError(
+            "Ce lien n'est pas valide : vérifiez qu'il a été copié en entier depuis l'e-mail."
+        ) from error
     member = db.session.scalar(select(Member).where(Member.id == member_id))
     if member is None or not member.token_nonce or member.token_nonce != nonce:
-        raise ComcepError("Ce lien a déjà été utilisé ou n'est plus valide.")
+        raise DeadLink("Ce lien a déjà été utilisé ou n'est plus valide.")
+    return member, extra
+
+
+def use_token(token: str, purpose: str) -> tuple[Member, str]:
+    """Check a link and consume it; a French error says why it cannot be used."""
+    member, extra = check_token(token, purpose)
     member.token_nonce = new_nonce()
     return member, extra

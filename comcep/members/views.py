@@ -39,6 +39,7 @@ from comcep.members.forms import (
     RegistrationForm,
 )
 from comcep.members.models import Member
+from comcep.members.tokens import LinkError
 from comcep.policy import current_viewer
 
 bp = Blueprint("members", __name__)
@@ -234,10 +235,20 @@ def register() -> ResponseReturnValue:
     return render_template("members/register.html", form=form), status
 
 
+def _dead_link(error: LinkError) -> ResponseReturnValue:
+    """A link from an e-mail that cannot serve: 410 when used up or expired, else 400."""
+    return render_template(
+        "members/message.html", title=error.title, message=error.message
+    ), error.status
+
+
 @bp.get("/inscription/confirmer/<token>")
 def confirm(token: str) -> ResponseReturnValue:
     try:
         membership.confirm_email(token)
+    except LinkError as error:
+        db.session.rollback()
+        return _dead_link(error)
     except ComcepError as error:
         db.session.rollback()
         return render_template(
@@ -255,9 +266,16 @@ def confirm(token: str) -> ResponseReturnValue:
 @bp.route("/invitation/<token>", methods=["GET", "POST"])
 def accept_invitation(token: str) -> ResponseReturnValue:
     form = NewPasswordForm()
+    try:
+        membership.check_invitation(token)
+    except LinkError as error:
+        return _dead_link(error)
     if form.validate_on_submit():
         try:
             member = membership.accept_invitation(token, form.password.data)
+        except LinkError as error:
+            db.session.rollback()
+            return _dead_link(error)
         except ComcepError as error:
             db.session.rollback()
             form.password.errors.append(error.message)
@@ -292,9 +310,16 @@ def forgot_password() -> ResponseReturnValue:
 @bp.route("/mot-de-passe/<token>", methods=["GET", "POST"])
 def reset_password(token: str) -> ResponseReturnValue:
     form = NewPasswordForm()
+    try:
+        membership.check_reset_link(token)
+    except LinkError as error:
+        return _dead_link(error)
     if form.validate_on_submit():
         try:
             membership.reset_password(token, form.password.data)
+        except LinkError as error:
+            db.session.rollback()
+            return _dead_link(error)
         except ComcepError as error:
             db.session.rollback()
             form.password.errors.append(error.message)
@@ -366,6 +391,9 @@ def change_email() -> ResponseReturnValue:
 def confirm_email_change(token: str) -> ResponseReturnValue:
     try:
         membership.confirm_email_change(token)
+    except LinkError as error:
+        db.session.rollback()
+        return _dead_link(error)
     except ComcepError as error:
         db.session.rollback()
         return render_template(

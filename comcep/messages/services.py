@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, func, select, update
+from sqlalchemy import ColumnElement, select, update
 
 from comcep.dialects import upsert
 from comcep.errors import ComcepError
 from comcep.extensions import db, utcnow
-from comcep.members.models import Member
+from comcep.members.models import Member, fold_name
 from comcep.messages.models import Conversation, ConversationMember, PrivateMessage
 from comcep.rendering import render_markdown
 
 MAX_RECIPIENTS = 20
 UNKNOWN_RECIPIENT = "Aucun membre ne correspond à ce destinataire."
+MAX_ID = 2**31 - 1  # ids are 32-bit integers: a larger one names nobody
 
 
 def resolve_recipients(
@@ -21,8 +22,10 @@ def resolve_recipients(
     """Members named in the form (comma-separated display names) or given by id, among the
     `visible` ones: a member the writer may not see answers exactly as one who does not
     exist (SPEC §2), by name, by id and by homonyms alike."""
-    wanted = [n.strip().lower() for n in names.split(",") if n.strip()]
+    wanted = [n.strip() for n in names.split(",") if n.strip()]
     members: dict[int, Member] = {}
+    if any(not 0 < i <= MAX_ID for i in ids):
+        raise ComcepError(UNKNOWN_RECIPIENT)  # never reaches the database (a DataError)
     if ids:
         for member in db.session.scalars(select(Member).where(Member.id.in_(ids), visible)):
             members[member.id] = member
@@ -32,7 +35,7 @@ def resolve_recipients(
         found = list(
             db.session.scalars(
                 select(Member).where(
-                    func.lower(Member.display_name) == name, Member.state == "active", visible
+                    Member.name_key == fold_name(name), Member.state == "active", visible
                 )
             )
         )

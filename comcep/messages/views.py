@@ -51,7 +51,8 @@ def new() -> ResponseReturnValue:
             db.session.commit()
             flash("Votre message est envoyé.", "success")
             return redirect(url_for("messages.show", conversation_id=conversation.id))
-    preset = [m for m in (find_visible_member(viewer, i) for i in ids) if m]
+    in_range = [i for i in ids if 0 < i <= services.MAX_ID]
+    preset = [m for m in (find_visible_member(viewer, i) for i in in_range) if m]
     status = 400 if request.method == "POST" else 200
     return render_template("messages/new.html", form=form, preset=preset), status
 

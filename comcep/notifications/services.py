@@ -17,7 +17,7 @@ from comcep.dialects import upsert
 from comcep.extensions import db, utcnow
 from comcep.forum.models import Post, Topic
 from comcep.mail import queue_mail
-from comcep.members.models import Member
+from comcep.members.models import Member, fold_name
 from comcep.notifications.models import CategorySubscription, Notification, TopicSubscription
 from comcep.policy import Viewer
 from comcep.rendering import html_to_text
@@ -174,7 +174,7 @@ def _recipients(post: Post, topic: Topic) -> dict[int, str]:
     names = mentioned_names(post.body_source)
     if names:
         mentioned = db.session.scalars(
-            select(Member.id).where(func.lower(Member.display_name).in_(sorted(names)))
+            select(Member.id).where(Member.name_key.in_(sorted({fold_name(n) for n in names})))
         )
         for member_id in mentioned:
             add(member_id, "mention")
@@ -343,20 +343,21 @@ def _email_items(member: Member) -> list[dict]:
     """Unsent notifications of a member that are still readable, as e-mail items; the
     others are marked as handled without being sent."""
     viewer = Viewer.for_member(member)
+    # Claim them in one statement: a worker sending another of this member's e-mail rows
+    # at the same moment gets none of them (no notification is e-mailed twice).
+    claimed = db.session.scalars(
+        Notification.__table__.update()
+        .where(Notification.member_id == member.id, Notification.emailed_at.is_(None))
+        .values(emailed_at=utcnow())
+        .returning(Notification.id)
+    ).all()
+    items = []
+    if not claimed:
+        return items
     notifications = list(
         db.session.scalars(
-            select(Notification)
-            .where(Notification.member_id == member.id, Notification.emailed_at.is_(None))
-            .order_by(Notification.id)
+            select(Notification).where(Notification.id.in_(claimed)).order_by(Notification.id)
         )
-    )
-    items = []
-    if not notifications:
-        return items
-    db.session.execute(
-        Notification.__table__.update()
-        .where(Notification.id.in_([n.id for n in notifications]))
-        .values(emailed_at=utcnow())
     )
 
     visible = {
@@ -384,12 +385,17 @@ def _email_items(member: Member) -> list[dict]:
             select(Member).where(Member.id.in_([n.actor_id for n in notifications if n.actor_id]))
         )
     }
+    seen_posts: set[int] = set()
     for notification in notifications:
         if notification.id not in visible:
             continue
         post = posts.get(notification.post_id)
         if notification.post_id and (post is None or post.is_hidden):
             continue
+        if post is not None:
+            if post.id in seen_posts:  # each post once, even if told twice about it
+                continue
+            seen_posts.add(post.id)
         actor = actors.get(notification.actor_id)
         items.append(
             {

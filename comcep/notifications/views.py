@@ -7,13 +7,13 @@ import functools
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, select
 
 from comcep import policy
 from comcep.extensions import csrf, db, utcnow
 from comcep.forms import ConfirmForm
 from comcep.forum import queries as forum_queries
-from comcep.members.models import Member
+from comcep.members.models import Member, fold_name
 from comcep.messages import queries as message_queries
 from comcep.moderation import queries as moderation_queries
 from comcep.notifications import services
@@ -148,7 +148,7 @@ def unsubscribe(token: str) -> ResponseReturnValue:
 @login_required
 def mention_suggestions() -> ResponseReturnValue:
     """Names for @mention completion, among the members the viewer may see only."""
-    prefix = (request.args.get("q") or "").strip().lower()[:40]
+    prefix = fold_name(request.args.get("q") or "")[:40]
     if len(prefix) < 2:
         return {"noms": []}
     pattern = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
@@ -156,7 +156,7 @@ def mention_suggestions() -> ResponseReturnValue:
         select(Member.display_name)
         .where(
             policy.visible_members(current_viewer()),
-            func.lower(Member.display_name).like(pattern, escape="\\"),
+            Member.name_key.like(pattern, escape="\\"),
         )
         .order_by(Member.display_name)
         .limit(8)

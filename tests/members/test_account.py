@@ -96,7 +96,7 @@ def test_a_reset_link_works_once_and_never_twice(client, members, mailbox) -> No
     client.post("/deconnexion")
 
     again = client.post(link, data={"password": "Encore-Un-Autre-77"})
-    assert again.status_code == 400
+    assert again.status_code == 410
     assert "Ce lien a déjà été utilisé ou n'est plus valide" in text(again)
     db.session.expire_all()
     assert db.session.get(Member, members["pair"].id).check_password(NEW_PASSWORD)
@@ -110,7 +110,7 @@ def test_a_new_reset_link_replaces_nothing_but_a_used_one_kills_the_others(
     second = reset_link(client, mailbox, email)
     assert client.post(second, data={"password": NEW_PASSWORD}).status_code == 302
     stale = client.post(first, data={"password": "Encore-Un-Autre-77"})
-    assert stale.status_code == 400
+    assert stale.status_code == 410
     assert "n'est plus valide" in text(stale)
 
 
@@ -129,7 +129,7 @@ def test_a_reset_link_older_than_an_hour_is_refused(client, members, mailbox) ->
         recent = reset_link(client, mailbox, email)
 
     expired = client.post(old, data={"password": NEW_PASSWORD})
-    assert expired.status_code == 400
+    assert expired.status_code == 410
     assert "Ce lien a expiré" in text(expired)
     db.session.expire_all()
     assert db.session.get(Member, members["pair"].id).check_password(PASSWORD)
@@ -194,7 +194,7 @@ def test_a_password_change_kills_pending_reset_links(client_for, client, members
     client_for(pair).post(
         "/compte/mot-de-passe", data={"current": PASSWORD, "password": NEW_PASSWORD}
     )
-    assert client.post(link, data={"password": "Encore-Un-Autre-77"}).status_code == 400
+    assert client.post(link, data={"password": "Encore-Un-Autre-77"}).status_code == 410
 
 
 def test_an_e_mail_change_needs_the_password_and_the_new_mailbox(
@@ -232,8 +232,8 @@ def test_an_e_mail_change_needs_the_password_and_the_new_mailbox(
     assert log_in(client, new_email).status_code == 302
 
     twice = client.get(link)
-    assert twice.status_code == 400
-    assert "Lien invalide" in text(twice)
+    assert twice.status_code == 410
+    assert "Lien expiré ou déjà utilisé" in text(twice)
 
 
 def test_an_e_mail_change_to_an_address_in_use_reveals_nothing_and_changes_nothing(

@@ -259,3 +259,63 @@ def test_production_with_a_secret_key_uses_secure_cookies(
     assert app.config["SESSION_COOKIE_HTTPONLY"] is True
     assert app.config["WTF_CSRF_ENABLED"] is not False
     assert not app.testing
+
+
+# (state, registration status, suspended for days or None, reason, words of the message)
+REFUSALS = {
+    "unconfirmed": ("pending", "unconfirmed", None, "", "Confirmez d'abord votre adresse"),
+    "awaiting": ("pending", "awaiting", None, "", "attend la validation du référent"),
+    "invited": ("pending", "invited", None, "", "Utilisez le lien de votre invitation"),
+    "expired": ("pending", "expired", None, "", "Votre demande a expiré"),
+    "refused": ("pending", "refused", None, "Hors champ", "a été refusée. Raison : Hors champ"),
+    "suspended-until": ("suspended", "approved", 10, "Insultes", "Votre compte est suspendu jusqu"),
+    "suspended": ("suspended", "approved", None, "", "Votre compte est suspendu."),
+}
+
+
+@pytest.mark.parametrize("case", list(REFUSALS))
+def test_each_refused_account_hears_its_own_french_message_and_a_wrong_password_none(
+    client, make_member, case
+) -> None:
+    from datetime import timedelta
+
+    from comcep.extensions import db, utcnow
+    from comcep.filters import date_fr
+
+    state, status, days, reason, words = REFUSALS[case]
+    member = make_member(state=state)
+    member.registration_status = status
+    member.refusal_reason = reason if status == "refused" else ""
+    member.moderation_reason = reason if state == "suspended" else ""
+    member.suspended_until = utcnow() + timedelta(days=days) if days else None
+    db.session.commit()
+    response = log_in(client, member.email)
+    assert response.status_code == 403
+    page = unescape(response.text)
+    assert words in page
+    others = [w for key, (*_, w) in REFUSALS.items() if key != case and w not in words]
+    assert not [w for w in others if w in page]
+    if days:
+        assert date_fr(member.suspended_until) in page
+        assert "Raison : Insultes" in page
+    wrong = unescape(log_in(client, member.email, "pas-le-bon").text)
+    assert "Adresse e-mail ou mot de passe incorrect." in wrong
+    assert words not in wrong
+
+
+def test_a_member_who_left_cannot_log_in_and_the_address_reveals_nothing(
+    client, make_member
+) -> None:
+    from comcep.extensions import db
+    from comcep.members.membership import anonymise
+
+    member = make_member()
+    email = member.email
+    anonymise(member)
+    db.session.commit()
+    gone = unescape(log_in(client, email).text)
+    nobody = unescape(log_in(client, "personne@exemple.fr").text)
+    assert "Adresse e-mail ou mot de passe incorrect." in gone
+    # Name, address and password were erased (RGPD): nothing can tell the person who left
+    # from anyone typing the address, so the page is the one for an unknown address.
+    assert gone.replace(email, "@") == nobody.replace("personne@exemple.fr", "@")

@@ -112,7 +112,7 @@ def test_a_hors_pair_invited_by_staff_sets_a_password_and_is_logged_in(
     # The link worked once; the password works at the login form.
     client.post("/deconnexion")
     again = client.post(link, data={"password": "Une-Autre-Tentative-9"})
-    assert again.status_code == 400
+    assert again.status_code == 410
     assert "Ce lien a déjà été utilisé ou n'est plus valide" in text(again)
     login = client.post(
         "/connexion", data={"email": INVITEE["email"], "password": INVITEE_PASSWORD}

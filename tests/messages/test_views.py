@@ -276,6 +276,19 @@ def test_a_hors_pair_learns_nothing_by_member_id_either(members, make_member, cl
     assert count(Conversation) == 0
 
 
+@pytest.mark.parametrize("ids", [(2**31,), (10**20,), (-5,)], ids=["int32+1", "huge", "negative"])
+def test_a_member_id_out_of_range_is_an_unknown_recipient_with_the_text_kept(
+    members, client_for, ids
+) -> None:
+    client = client_for(members["pair"])
+    response = write(client, ids=ids, body="Un texte déjà tapé.")
+    assert response.status_code == 400
+    assert UNKNOWN in text_of(response)
+    assert "Un texte déjà tapé." in text_of(response)
+    assert client.get(f"/messages/nouveau?a={ids[0]}").status_code == 200
+    assert count(Conversation) == 0
+
+
 def test_the_animatrice_writes_to_anyone_and_they_can_answer(
     members, make_member, client_for
 ) -> None:

@@ -8,10 +8,14 @@ from datetime import timedelta
 from urllib.parse import urlsplit
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
 
+from comcep import outbox
 from comcep.extensions import db, utcnow
 from comcep.members.models import Member
+from comcep.notifications.models import Notification
+from comcep.notifications.services import EMAIL_KIND
+from comcep.outbox import OutboxEvent
 from tests.factories import make_reply, make_topic
 from tests.mailserver import link_path, text_of
 from tests.notifications.support import (
@@ -147,6 +151,77 @@ def test_replies_arriving_within_the_delay_are_grouped_in_one_email(
 
     send_delayed_emails()  # nothing is sent twice
     assert len(mailbox.to(pair.email)) == 1
+
+
+def _make_first_row_due() -> None:
+    """Let the oldest e-mail row's delay run out, not the others', and apply the outbox."""
+    row = db.session.scalars(
+        select(OutboxEvent).where(OutboxEvent.kind == EMAIL_KIND).order_by(OutboxEvent.id)
+    ).first()
+    if row is not None:
+        row.available_at = utcnow() - timedelta(seconds=1)
+    db.session.commit()
+    outbox.process()
+    db.session.expire_all()
+
+
+def test_the_first_row_due_sends_everything_of_the_window_once_and_a_later_post_alone(
+    app, members, client_for, mailbox, monkeypatch
+) -> None:
+    pair = members["pair"]
+    topic = make_topic(pair, title="Un fil animé")
+    monkeypatch.setitem(app.config, "NOTIFY_EMAIL_DELAY_SECONDS", 3600)
+    replies = [
+        post_reply(client_for(members[key]), topic.id, f"Avis numéro {n}.")
+        for n, key in enumerate(("other_pair", "pilot_pair", "other_pair"), start=1)
+    ]
+    assert mailbox.to(pair.email) == []
+    _make_first_row_due()  # only the first reply's delay has run out
+    body = text_of(mailbox.only(pair.email, IMMEDIATE))
+    for n, post_id in enumerate(replies, start=1):
+        assert body.count(f"Avis numéro {n}.") == 1
+        assert len(re.findall(rf"/p/{post_id}\b", body)) == 1
+    send_delayed_emails()  # the rows of the 2nd and 3rd replies: nothing left to send
+    assert len(mailbox.to(pair.email)) == 1
+
+    later = post_reply(client_for(members["pilot_pair"]), topic.id, "Avis tardif.")
+    send_delayed_emails()
+    messages = mailbox.to(pair.email)
+    assert len(messages) == 2
+    body = text_of(messages[-1])
+    assert "Avis tardif." in body
+    assert f"/p/{later}" in body
+    assert "Avis numéro" not in body
+
+
+def test_two_workers_sending_one_members_rows_at_once_never_send_a_post_twice(
+    app, members, client_for, mailbox, monkeypatch
+) -> None:
+    pair = members["pair"]
+    topic = make_topic(pair, title="Deux workers")
+    monkeypatch.setitem(app.config, "NOTIFY_EMAIL_DELAY_SECONDS", 3600)
+    post_reply(client_for(members["other_pair"]), topic.id, "Réponse unique.")
+    raced = []
+
+    def other_worker_first(conn, cursor, statement, *_args) -> None:  # noqa: ANN001
+        # Just before this worker marks the notifications, another one claims and sends them.
+        if raced or not statement.lstrip().upper().startswith("UPDATE NOTIFICATIONS"):
+            return
+        raced.append(True)
+        with db.engine.begin() as other:
+            other.execute(
+                update(Notification)
+                .where(Notification.member_id == pair.id, Notification.emailed_at.is_(None))
+                .values(emailed_at=utcnow())
+            )
+
+    event.listen(db.engine, "before_cursor_execute", other_worker_first)
+    try:
+        send_delayed_emails()
+    finally:
+        event.remove(db.engine, "before_cursor_execute", other_worker_first)
+    assert raced
+    assert mailbox.to(pair.email) == []  # the other worker sent it
 
 
 def test_an_edit_made_during_the_delay_is_what_the_email_shows(
