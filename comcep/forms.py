@@ -5,12 +5,21 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from flask_wtf import FlaskForm
+from markupsafe import Markup
+from wtforms import Field
 from wtforms.fields.choices import SelectChoice
 
 
 class BaseForm(FlaskForm):
     class Meta:
         locales = ("fr_FR", "fr")
+
+        def render_field(self, field: Field, render_kw: dict) -> Markup:
+            # A page often holds several forms: a hidden CSRF input needs no id, and
+            # several `id="csrf_token"` on one page break accessibility (RGAA 8.2).
+            if field.type == "CSRFTokenField":
+                render_kw = {"id": False, **render_kw}
+            return super().render_field(field, render_kw)  # type: ignore[misc]
 
 
 class ConfirmForm(BaseForm):

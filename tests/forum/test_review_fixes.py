@@ -1,0 +1,29 @@
+"""Fixes from the acceptance review of issues 2, 4 and 11: forms that keep what was typed,
+stable URLs, unique ids, notices instead of forms that would fail."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+import pytest
+
+from tests.factories import make_topic
+
+
+def duplicate_ids(html: str) -> list[str]:
+    counts = Counter(re.findall(r'\sid="([^"]+)"', html))
+    return sorted(name for name, n in counts.items() if n > 1)
+
+
+@pytest.mark.parametrize("role", ["pair", "animation"])
+def test_no_page_repeats_an_id_even_with_several_forms(
+    app, members, client_for, role, monkeypatch
+) -> None:
+    monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", True)  # each form has its token
+    topic = make_topic(members["pair"], replies=[(members["other_pair"], "Réponse.")])
+    client = client_for(members[role])
+    for url in ["/", "/r/premier-entretien", f"/t/{topic.id}", "/actifs", "/non-lus"]:
+        page = client.get(url, follow_redirects=True)
+        assert page.status_code == 200, url
+        assert duplicate_ids(page.text) == [], url
