@@ -22,7 +22,7 @@ from comcep.extensions import db, limiter, member_or_ip
 from comcep.forms import ConfirmForm, choices
 from comcep.forum import knowledge, queries, services
 from comcep.forum.forms import EditPostForm, ReplyForm, TopicForm
-from comcep.forum.models import Category
+from comcep.forum.models import Category, Topic
 from comcep.members.models import Member
 from comcep.moderation.services import log
 from comcep.notifications import services as notifications
@@ -151,6 +151,8 @@ def topic(topic_id: int, slug: str | None = None) -> ResponseReturnValue:
     topic = queries.get_topic_or_404(viewer, topic_id)
     if topic.merged_into_id:
         return redirect(url_for("forum.topic", topic_id=topic.merged_into_id), 301)
+    if slug is not None and slug != topic.slug:  # an old or mistyped slug (SPEC §10)
+        return redirect(_canonical_topic_url(topic), 301)
     page_count = queries.topic_page_count(topic)
     page = min(_page_arg(), page_count)
     posts = queries.topic_posts(topic, page)
@@ -175,6 +177,13 @@ def topic(topic_id: int, slug: str | None = None) -> ResponseReturnValue:
         level=level,
         levels=LEVEL_LABELS,
     )
+
+
+def _canonical_topic_url(topic: Topic) -> str:
+    """The topic's own URL, keeping the query (page) of the request."""
+    target = url_for("forum.topic", topic_id=topic.id, slug=topic.slug or None)
+    query = request.query_string.decode("latin-1")
+    return f"{target}?{query}" if query else target
 
 
 @bp.get("/t/<int:topic_id>/premier-non-lu")

@@ -27,3 +27,15 @@ def test_no_page_repeats_an_id_even_with_several_forms(
         page = client.get(url, follow_redirects=True)
         assert page.status_code == 200, url
         assert duplicate_ids(page.text) == [], url
+
+
+def test_a_wrong_or_old_slug_redirects_permanently_to_the_topic_url(members, client_for) -> None:
+    topic = make_topic(members["pair"], title="Un entretien difficile")
+    client = client_for(members["pair"])
+    for wrong in ["ancien-titre", "un-entretien"]:
+        response = client.get(f"/t/{topic.id}/{wrong}?page=1")
+        assert response.status_code == 301
+        assert response.headers["Location"].endswith(f"/t/{topic.id}/{topic.slug}?page=1")
+    assert client.get(f"/t/{topic.id}/{topic.slug}").status_code == 200
+    assert client.get(f"/t/{topic.id}").status_code == 200
+    assert client.get(f"/t/{topic.id + 1000}/{topic.slug}").status_code == 404
