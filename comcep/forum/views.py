@@ -59,6 +59,12 @@ posting_limit = limiter.shared_limit(
 )
 
 
+PENDING_MESSAGE = (
+    "Merci ! Les premiers messages d'un nouveau membre sont relus par l'animatrice : "
+    "le vôtre attend sa validation et n'est visible que par vous d'ici là."
+)
+
+
 def _preview_of(form: TopicForm | ReplyForm | EditPostForm) -> str | None:
     """The rendered preview when the « Prévisualiser » button was pressed."""
     if form.preview.data and form.body.data:
@@ -119,7 +125,7 @@ def new_topic(slug: str) -> ResponseReturnValue:
             form.attachments.errors.append(error.message)
         else:
             db.session.commit()
-            flash("Votre sujet est publié.", "success")
+            flash(PENDING_MESSAGE if topic.is_hidden else "Votre sujet est publié.", "success")
             return redirect(url_for("forum.topic", topic_id=topic.id, slug=topic.slug))
     status = 400 if request.method == "POST" and form.errors else 200
     return render_template(
@@ -222,7 +228,7 @@ def reply(topic_id: int) -> ResponseReturnValue:
             form.attachments.errors.append(error.message)
         else:
             db.session.commit()
-            flash("Votre réponse est publiée.", "success")
+            flash(PENDING_MESSAGE if post.is_pending else "Votre réponse est publiée.", "success")
             return redirect(url_for("forum.post", post_id=post.id))
     status = 400 if request.method == "POST" and form.errors else 200
     return render_template(
