@@ -66,7 +66,12 @@ class Viewer:
 
 ANONYMOUS = Viewer()
 
-_CACHE_KEYS = ("_comcep_viewer", "_comcep_visible_ids", "_comcep_header_counts")
+_CACHE_KEYS = (
+    "_comcep_viewer",
+    "_comcep_visible_ids",
+    "_comcep_header_counts",
+    "_comcep_category_flags",
+)
 
 
 def clear_request_cache(*_args: object) -> None:
@@ -129,7 +134,7 @@ def visible_category_ids(viewer: Viewer) -> frozenset[int]:
         if not viewer.is_authenticated:
             cache[viewer] = frozenset()
         else:
-            rows = db.session.execute(_CATEGORY_FLAGS).all()
+            rows = _category_flags()
             admitted = {row.id for row in rows if _admits(viewer, *row[2:])}
             cache[viewer] = frozenset(
                 row.id
@@ -137,6 +142,18 @@ def visible_category_ids(viewer: Viewer) -> frozenset[int]:
                 if row.id in admitted and (row.parent_id is None or row.parent_id in admitted)
             )
     return cache[viewer]
+
+
+def _category_flags() -> list:
+    """The flags of every category, read once per request."""
+    if "_comcep_category_flags" not in g:
+        g._comcep_category_flags = db.session.execute(_CATEGORY_FLAGS).all()
+    return g._comcep_category_flags
+
+
+def themes_with_rubriques() -> frozenset[int]:
+    """Thèmes that have rubriques: their topics go in the rubriques (SPEC §3)."""
+    return frozenset(row.parent_id for row in _category_flags() if row.parent_id is not None)
 
 
 def visible_categories(viewer: Viewer) -> ColumnElement[bool]:
@@ -283,7 +300,13 @@ def _check_not_silenced(viewer: Viewer) -> None:
 
 
 def check_create_topic(viewer: Viewer, category: Category) -> None:
+    """A thème with rubriques takes no topic directly, even from staff (SPEC §3)."""
     check_see_category(viewer, category)
+    if category.id in themes_with_rubriques():
+        raise Forbidden(
+            description="Ce thème est organisé en rubriques : ouvrez votre sujet dans "
+            "l'une de ses rubriques."
+        )
     if viewer.is_staff:
         return
     _check_not_silenced(viewer)

@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from html import unescape
 
 import pytest
+from sqlalchemy import func, select
 
+from comcep.extensions import db
+from comcep.forum.models import Topic
 from tests.factories import make_topic
 
 
@@ -39,3 +43,22 @@ def test_a_wrong_or_old_slug_redirects_permanently_to_the_topic_url(members, cli
     assert client.get(f"/t/{topic.id}/{topic.slug}").status_code == 200
     assert client.get(f"/t/{topic.id}").status_code == 200
     assert client.get(f"/t/{topic.id + 1000}/{topic.slug}").status_code == 404
+
+
+@pytest.mark.parametrize("role", ["pair", "animation", "admin"])
+def test_a_theme_with_rubriques_takes_no_topic_directly(members, client_for, role) -> None:
+    client = client_for(members[role])
+    theme_page = client.get("/r/echanges-de-pratiques")
+    assert "/r/echanges-de-pratiques/nouveau-sujet" not in theme_page.text
+    form = client.get("/r/echanges-de-pratiques/nouveau-sujet")
+    assert form.status_code == 403
+    assert "ouvrez votre sujet dans l'une de ses rubriques" in unescape(form.text)
+    sent = client.post(
+        "/r/echanges-de-pratiques/nouveau-sujet",
+        data={"title": "Sujet dans le thème", "body": "Texte.", "submit": "1"},
+    )
+    assert sent.status_code == 403
+    assert db.session.scalar(select(func.count(Topic.id))) == 0
+    # A thème without rubriques (Divers) and a rubrique still take topics.
+    assert client.get("/r/divers/nouveau-sujet").status_code == 200
+    assert client.get("/r/premier-entretien/nouveau-sujet").status_code == 200
