@@ -7,7 +7,7 @@ SQL; hidden content raises the same 404 as content that does not exist.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from flask import Flask, current_app, g, has_request_context
@@ -16,6 +16,7 @@ from sqlalchemy import BindParameter, ColumnElement, and_, bindparam, false, or_
 from werkzeug.exceptions import Forbidden, NotFound
 
 from comcep.extensions import db, utcnow
+from comcep.filters import date_fr
 from comcep.forum.models import Category, Post, Topic
 from comcep.members.models import STAFF_ROLES, Member, member_groups
 
@@ -32,7 +33,7 @@ class Viewer:
     roles: frozenset[str] = frozenset()
     group_ids: frozenset[int] = frozenset()
     validation_network_id: int | None = None
-    is_silenced: bool = False
+    silenced_until: datetime | None = None  # set only while the member is read-only
 
     @classmethod
     def for_member(cls, member: Member | None) -> Viewer:
@@ -44,8 +45,12 @@ class Viewer:
             roles=member.role_set,
             group_ids=frozenset(group.id for group in member.groups),
             validation_network_id=member.validation_network_id,
-            is_silenced=member.is_silenced,
+            silenced_until=member.silenced_until if member.is_silenced else None,
         )
+
+    @property
+    def is_silenced(self) -> bool:
+        return self.silenced_until is not None
 
     @property
     def is_authenticated(self) -> bool:
@@ -291,12 +296,20 @@ def check_see_post(viewer: Viewer, post: Post | None, topic: Topic | None) -> Po
     return post
 
 
+def silenced_notice(viewer: Viewer) -> str | None:
+    """What a read-only member reads where the reply box or « Nouveau sujet » would be."""
+    if viewer.silenced_until is None:
+        return None
+    return (
+        "Votre compte est en lecture seule jusqu'au "
+        f"{date_fr(viewer.silenced_until)} : vous pouvez lire, mais pas publier."
+    )
+
+
 def _check_not_silenced(viewer: Viewer) -> None:
-    if viewer.is_silenced:
-        raise Forbidden(
-            description="Votre compte est en lecture seule pour le moment : "
-            "vous ne pouvez pas publier."
-        )
+    notice = silenced_notice(viewer)
+    if notice:
+        raise Forbidden(description=notice)
 
 
 def check_create_topic(viewer: Viewer, category: Category) -> None:

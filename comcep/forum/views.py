@@ -101,6 +101,7 @@ def category(slug: str) -> ResponseReturnValue:
         subcategories=queries.subcategory_rows(viewer, category),
         topics=topics,
         can_create=policy.can(policy.check_create_topic, viewer, category),
+        silenced_notice=policy.silenced_notice(viewer),
     )
 
 
@@ -177,6 +178,7 @@ def topic(topic_id: int, slug: str | None = None) -> ResponseReturnValue:
         page=page,
         page_count=page_count,
         actions=TopicActions.for_topic(viewer, topic),
+        silenced_notice=policy.silenced_notice(viewer),
         viewer=viewer,
         reply_form=ReplyForm(formdata=None),
         mod_form=ConfirmForm(),

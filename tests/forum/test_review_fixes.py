@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from datetime import UTC, datetime
 from html import unescape
 
 import pytest
@@ -62,3 +63,27 @@ def test_a_theme_with_rubriques_takes_no_topic_directly(members, client_for, rol
     # A thème without rubriques (Divers) and a rubrique still take topics.
     assert client.get("/r/divers/nouveau-sujet").status_code == 200
     assert client.get("/r/premier-entretien/nouveau-sujet").status_code == 200
+
+
+def test_a_silenced_member_reads_a_notice_with_the_end_date_instead_of_forms(
+    members, client_for
+) -> None:
+    topic = make_topic(members["other_pair"])
+    member = members["pair"]
+    member.silenced_until = datetime(2099, 3, 14, 9, 30, tzinfo=UTC)
+    db.session.commit()
+    client = client_for(member)
+    expected = "Votre compte est en lecture seule jusqu'au 14 mars 2099"
+    topic_page = client.get(f"/t/{topic.id}")
+    assert expected in unescape(topic_page.text)
+    assert f"/t/{topic.id}/repondre" not in topic_page.text
+    assert 'name="body"' not in topic_page.text
+    rubrique = client.get("/r/premier-entretien")
+    assert expected in unescape(rubrique.text)
+    assert "/r/premier-entretien/nouveau-sujet" not in rubrique.text
+    refused = client.get("/r/premier-entretien/nouveau-sujet")
+    assert refused.status_code == 403
+    assert expected in unescape(refused.text)
+    # Others see neither notice.
+    other = client_for(members["other_pair"]).get(f"/t/{topic.id}")
+    assert "lecture seule" not in unescape(other.text)
