@@ -18,6 +18,7 @@ from comcep.members import queries as member_queries
 from comcep.messages import queries as message_queries
 from comcep.messages.models import PrivateMessage
 from comcep.moderation import forms, queries, services, settings
+from comcep.moderation.models import ACTION_LABELS
 from comcep.policy import current_viewer
 
 bp = Blueprint("moderation", __name__)
@@ -408,7 +409,10 @@ def moderate_member(member_id: int) -> ResponseReturnValue:
 def log() -> ResponseReturnValue:
     _staff()
     form = forms.LogFilterForm(request.args)
-    form.action.choices = choices([("", "Toutes")] + [(a, a) for a in queries.log_actions()])
+    labelled = sorted(
+        ((a, ACTION_LABELS.get(a, a)) for a in queries.log_actions()), key=lambda c: c[1]
+    )
+    form.action.choices = choices([("", "Toutes"), *labelled])
     form.validate()
     entries = queries.log_page(
         max(request.args.get("page", 1, type=int) or 1, 1),
