@@ -39,6 +39,10 @@ MESSAGES = {
 }
 
 
+# Forms whose text must survive an expired session (SPEC §9: « loses nothing »).
+KEEP_INPUT_ON_CSRF_ERROR = frozenset({"forum.new_topic", "forum.reply", "forum.edit_post"})
+
+
 def _page(code: int, detail: str | None = None) -> ResponseReturnValue:
     title, default = MESSAGES.get(code, MESSAGES[400])
     # A 404 never says why: its body is the same for missing and hidden content.
@@ -51,6 +55,13 @@ def _page(code: int, detail: str | None = None) -> ResponseReturnValue:
 def init_app(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(_error: CSRFError) -> ResponseReturnValue:
+        if request.endpoint in KEEP_INPUT_ON_CSRF_ERROR:
+            # The writing forms answer themselves: their own validation refuses the token
+            # (400, French message) and shows back everything that was typed.
+            try:
+                return app.view_functions[request.endpoint](**(request.view_args or {}))
+            except HTTPException as error:
+                return http_error(error)
         return _page(
             400,
             "Le formulaire a expiré ou n'est pas valide (jeton de sécurité manquant). "

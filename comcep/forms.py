@@ -9,6 +9,11 @@ from markupsafe import Markup
 from wtforms import Field
 from wtforms.fields.choices import SelectChoice
 
+CSRF_MESSAGE = (
+    "Le formulaire a expiré ou n'est pas valide (jeton de sécurité manquant ou périmé). "
+    "Votre texte est conservé ci-dessous : renvoyez-le."
+)
+
 
 class BaseForm(FlaskForm):
     class Meta:
@@ -20,6 +25,13 @@ class BaseForm(FlaskForm):
             if field.type == "CSRFTokenField":
                 render_kw = {"id": False, **render_kw}
             return super().render_field(field, render_kw)  # type: ignore[misc]
+
+    def validate(self, extra_validators: dict | None = None) -> bool:
+        valid = super().validate(extra_validators)
+        token = getattr(self, self.meta.csrf_field_name, None) if self.meta.csrf else None
+        if token is not None and token.errors:  # Flask-WTF's messages are English only
+            token.errors = [CSRF_MESSAGE]
+        return valid
 
 
 class ConfirmForm(BaseForm):

@@ -87,3 +87,39 @@ def test_a_silenced_member_reads_a_notice_with_the_end_date_instead_of_forms(
     # Others see neither notice.
     other = client_for(members["other_pair"]).get(f"/t/{topic.id}")
     assert "lecture seule" not in unescape(other.text)
+
+
+def _posted(client, url: str, data: dict, token: str):  # noqa: ANN001, ANN202
+    return client.post(url, data={**data, "csrf_token": token, "submit": "1"})
+
+
+@pytest.mark.parametrize("form", ["new_topic", "reply", "edit"])
+def test_an_expired_form_shows_back_everything_typed_with_a_french_message(
+    app, members, client_for, monkeypatch, form
+) -> None:
+    topic = make_topic(members["pair"])
+    monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", True)
+    client = client_for(members["pair"])
+    body = "Mon long texte <écrit> pendant une heure."
+    if form == "new_topic":
+        url = "/r/premier-entretien/nouveau-sujet"
+        data = {"title": "Un titre soigné", "body": body, "tags": ["cpf", "vae"]}
+    elif form == "reply":
+        url = f"/t/{topic.id}/repondre"
+        data = {"body": body}
+    else:
+        url = f"/p/{topic.last_post_id}/modifier"
+        data = {"title": "Un titre soigné", "body": body, "tags": ["cpf"]}
+    response = _posted(client, url, data, "expiré")
+    assert response.status_code == 400
+    text = unescape(response.text)
+    assert "Le formulaire a expiré" in text
+    assert "Votre texte est conservé" in text
+    assert body in text
+    assert "CSRF" not in text
+    if "title" in data:
+        assert 'value="Un titre soigné"' in text
+        assert re.search(r'value="cpf"[^>]*checked|checked[^>]*value="cpf"', response.text)
+    # The page carries a fresh token: sending again goes through.
+    fresh = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', response.text)
+    assert _posted(client, url, data, fresh.group(1)).status_code == 302
