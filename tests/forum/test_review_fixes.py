@@ -123,3 +123,84 @@ def test_an_expired_form_shows_back_everything_typed_with_a_french_message(
     # The page carries a fresh token: sending again goes through.
     fresh = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', response.text)
     assert _posted(client, url, data, fresh.group(1)).status_code == 302
+
+
+def _error_of(html: str, field: str) -> str:
+    match = re.search(rf'id="{field}-error">(.*?)</p>', html, re.S)
+    return unescape(match.group(1)) if match else ""
+
+
+@pytest.mark.parametrize(
+    ("tags", "message"),
+    [
+        pytest.param(["cpf", "n-existe-pas"], "choix", id="unknown"),
+        pytest.param(["cpf", "retired"], "choix", id="retired"),
+        pytest.param(
+            ["cpf", "vae", "handicap", "jeunes", "seniors", "formation"], "5 mots-clés", id="six"
+        ),
+    ],
+)
+@pytest.mark.parametrize("form", ["new_topic", "edit"])
+def test_a_bad_tag_choice_is_said_on_the_tags_field_and_the_text_is_kept(
+    members, client_for, tags, message, form
+) -> None:
+    from comcep.forum.models import Tag
+
+    db.session.scalar(select(Tag).where(Tag.slug == "orientation")).retired = True
+    db.session.commit()
+    tags = ["orientation" if t == "retired" else t for t in tags]
+    topic = make_topic(members["pair"])
+    url = (
+        "/r/premier-entretien/nouveau-sujet"
+        if form == "new_topic"
+        else f"/p/{topic.last_post_id}/modifier"
+    )
+    response = client_for(members["pair"]).post(
+        url, data={"title": "Un titre soigné", "body": "Mon texte.", "tags": tags, "submit": "1"}
+    )
+    assert response.status_code == 400
+    assert message in _error_of(response.text, "tags")
+    assert "Mon texte." in unescape(response.text)
+    assert 'value="Un titre soigné"' in unescape(response.text)
+    assert db.session.scalar(select(func.count(Topic.id))) == 1
+
+
+@pytest.mark.parametrize(
+    "filename",
+    [
+        pytest.param("../../etc/passwd", id="traversal"),
+        pytest.param("rapport\x07.exe", id="control-exe"),
+        pytest.param("..", id="dots"),
+    ],
+)
+def test_a_refused_attachment_is_said_on_its_field_and_nothing_is_stored(
+    members, client_for, filename
+) -> None:
+    """Names are made safe as Discourse does (path and control characters dropped, « fichier »
+    when nothing is left); the bytes decide the type, so these are refused, form kept."""
+    import io
+
+    from comcep.attachments.models import Attachment
+
+    response = client_for(members["pair"]).post(
+        "/r/je-partage-mes-outils/nouveau-sujet",
+        data={
+            "title": "Un titre soigné",
+            "body": "Mon texte.",
+            "tags": ["cpf"],
+            "submit": "1",
+            "attachments": [(io.BytesIO(b"MZ\x90\x00binary"), filename)],
+        },
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 400
+    error = _error_of(response.text, "attachments")
+    assert "Ce type de fichier n'est pas accepté" in error
+    assert "/" not in error.split("»")[0]
+    assert "\x07" not in error
+    text = unescape(response.text)
+    assert "Mon texte." in text
+    assert 'value="Un titre soigné"' in text
+    assert re.search(r'value="cpf"[^>]*checked|checked[^>]*value="cpf"', response.text)
+    assert db.session.scalar(select(func.count(Attachment.id))) == 0
+    assert db.session.scalar(select(func.count(Topic.id))) == 0
