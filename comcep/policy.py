@@ -425,6 +425,14 @@ def check_invite(viewer: Viewer) -> None:
         raise NotFound()
 
 
+def check_manage_categories(viewer: Viewer) -> None:
+    """Rubriques are set by administrators (SPEC §1); staff learn it is not theirs."""
+    if not viewer.is_staff:
+        raise NotFound()
+    if not viewer.is_admin:
+        raise Forbidden(description="La gestion des rubriques est réservée aux administrateurs.")
+
+
 def check_administer(viewer: Viewer) -> None:
     if not viewer.is_admin:
         raise NotFound()

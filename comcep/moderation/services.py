@@ -406,3 +406,21 @@ def silence_member(actor: Member, member: Member, days: int, reason: str) -> Non
 def lift_silence(actor: Member, member: Member) -> None:
     member.silenced_until = None
     log(actor, "unsilence", "member", member.id)
+
+
+def update_category_flags(actor: Member, category: Category, flags: dict[str, bool]) -> bool:
+    """Set a rubrique's switches (attachments, solutions, read only…); journal what changed."""
+    before = {name: getattr(category, name) for name in flags}
+    changed = {name: value for name, value in flags.items() if before[name] != value}
+    if not changed:
+        return False
+    for name, value in changed.items():
+        setattr(category, name, value)
+    log(
+        actor,
+        "category_update",
+        "category",
+        category.id,
+        details={"rubrique": category.name, **changed},
+    )
+    return True
