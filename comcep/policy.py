@@ -296,6 +296,15 @@ def check_see_post(viewer: Viewer, post: Post | None, topic: Topic | None) -> Po
     return post
 
 
+def check_see_post_content(viewer: Viewer, post: Post | None, topic: Topic | None) -> Post:
+    """A hidden or pending post's text, files and history: its author and the staff only,
+    as the topic page shows them; anyone else gets the 404 of a missing post."""
+    post = check_see_post(viewer, post, topic)
+    if post.is_hidden and not viewer.is_staff and post.author_id != viewer.member_id:
+        raise NotFound()
+    return post
+
+
 def silenced_notice(viewer: Viewer) -> str | None:
     """What a read-only member reads where the reply box or « Nouveau sujet » would be."""
     if viewer.silenced_until is None:

@@ -299,8 +299,7 @@ def edit_post(post_id: int) -> ResponseReturnValue:
 @login_required
 def post_history(post_id: int) -> ResponseReturnValue:
     post, topic = queries.get_post_or_404(current_viewer(), post_id)
-    if post.is_hidden and not current_viewer().is_staff:
-        abort(404)
+    policy.check_see_post_content(current_viewer(), post, topic)
     return render_template(
         "forum/history.html",
         post=post,
