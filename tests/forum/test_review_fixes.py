@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import func, select
 
 from comcep.extensions import db
-from comcep.forum.models import Topic
+from comcep.forum.models import Category, Topic
 from tests.factories import make_topic
 
 
@@ -204,3 +204,50 @@ def test_a_refused_attachment_is_said_on_its_field_and_nothing_is_stored(
     assert re.search(r'value="cpf"[^>]*checked|checked[^>]*value="cpf"', response.text)
     assert db.session.scalar(select(func.count(Attachment.id))) == 0
     assert db.session.scalar(select(func.count(Topic.id))) == 0
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/r/premier-entretien",
+        "/actifs",
+        "/mots-cles/cpf",
+        "/membres",
+        "/moderation/journal",
+        "/notifications",
+        "/outils",
+    ],
+)
+@pytest.mark.parametrize("page", ["0", "-3", "abc", "9999"])
+def test_odd_page_numbers_never_fail_and_past_the_end_links_to_the_last_page(
+    members, client_for, url, page
+) -> None:
+    import io
+
+    client = client_for(members["animation"])
+    client.post(
+        "/r/je-partage-mes-outils/nouveau-sujet",
+        data={
+            "title": "Un titre soigné",
+            "body": "Mon texte.",
+            "tags": ["cpf"],
+            "submit": "1",
+            "attachments": [(io.BytesIO(b"a;b\n1;2\n"), "liste.csv")],
+        },
+        content_type="multipart/form-data",
+    )
+    make_topic(members["pair"], title="Un autre sujet")
+    client_for(members["pair"]).post(  # a notification for the animatrice
+        f"/t/{db.session.scalar(select(func.min(Topic.id)))}/repondre",
+        data={"body": "Merci @Animatrice", "submit": "1"},
+    )
+    rubrique = db.session.scalar(select(Category).where(Category.slug == "divers"))
+    client_for(members["admin"]).post(f"/admin/rubriques/{rubrique.id}", data={})  # journaled
+    response = client.get(f"{url}?page={page}")
+    assert response.status_code == 200
+    text = unescape(response.text)
+    if page == "9999":
+        assert "Cette page n'existe pas : il y en a 1." in text
+        assert re.search(r'href="[^"]*page=1[^"]*">Aller à la dernière page', text)
+    else:
+        assert "Cette page n'existe pas" not in text
