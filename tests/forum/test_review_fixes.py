@@ -28,7 +28,8 @@ def test_no_page_repeats_an_id_even_with_several_forms(
     monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", True)  # each form has its token
     topic = make_topic(members["pair"], replies=[(members["other_pair"], "Réponse.")])
     client = client_for(members[role])
-    for url in ["/", "/r/premier-entretien", f"/t/{topic.id}", "/actifs", "/non-lus"]:
+    pages = ["/", "/r/premier-entretien", f"/t/{topic.id}", "/actifs", "/non-lus", "/compte"]
+    for url in pages:
         page = client.get(url, follow_redirects=True)
         assert page.status_code == 200, url
         assert duplicate_ids(page.text) == [], url
