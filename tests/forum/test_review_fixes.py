@@ -252,3 +252,34 @@ def test_odd_page_numbers_never_fail_and_past_the_end_links_to_the_last_page(
         assert re.search(r'href="[^"]*page=1[^"]*">Aller à la dernière page', text)
     else:
         assert "Cette page n'existe pas" not in text
+
+
+@pytest.mark.parametrize(
+    ("filename", "data", "status"),
+    [
+        pytest.param("", b"", 302, id="no-file-chosen"),
+        pytest.param("", b"a;b\n1;2\n", 400, id="bytes-without-a-name"),
+    ],
+)
+def test_a_file_without_a_name_is_refused_unless_it_is_the_empty_part_of_no_choice(
+    members, client_for, filename, data, status
+) -> None:
+    import io
+
+    from comcep.attachments.models import Attachment
+
+    response = client_for(members["pair"]).post(
+        "/r/je-partage-mes-outils/nouveau-sujet",
+        data={
+            "title": "Un titre soigné",
+            "body": "Mon texte.",
+            "submit": "1",
+            "attachments": [(io.BytesIO(data), filename)],
+        },
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == status
+    assert db.session.scalar(select(func.count(Attachment.id))) == 0
+    if status == 400:
+        assert "n'a pas de nom" in _error_of(response.text, "attachments")
+        assert "Mon texte." in unescape(response.text)
