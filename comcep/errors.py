@@ -30,7 +30,12 @@ MESSAGES = {
     403: ("Action non autorisée", "Vous n'avez pas le droit de faire cela."),
     404: ("Page introuvable", "Cette page n'existe pas ou n'est pas accessible."),
     405: ("Méthode non autorisée", "Cette adresse ne s'utilise pas ainsi."),
-    413: ("Envoi trop volumineux", "Ce que vous avez envoyé dépasse la taille permise."),
+    413: (
+        "Envoi trop volumineux",
+        "Ce que vous avez envoyé dépasse la taille permise, pièces jointes comprises : rien "
+        "n'a été enregistré. Revenez à la page précédente, où votre texte est conservé par "
+        "le navigateur, retirez le fichier trop lourd et renvoyez.",
+    ),
     429: (
         "Trop de tentatives",
         "Vous avez fait trop de demandes en peu de temps. Patientez un moment puis réessayez.",

@@ -283,3 +283,26 @@ def test_a_file_without_a_name_is_refused_unless_it_is_the_empty_part_of_no_choi
     if status == 400:
         assert "n'a pas de nom" in _error_of(response.text, "attachments")
         assert "Mon texte." in unescape(response.text)
+
+
+def test_a_request_too_big_to_read_says_how_to_get_the_text_back(
+    app, members, client_for, monkeypatch
+) -> None:
+    import io
+
+    monkeypatch.setitem(app.config, "MAX_CONTENT_LENGTH", 4096)
+    response = client_for(members["pair"]).post(
+        "/r/je-partage-mes-outils/nouveau-sujet",
+        data={
+            "title": "Un titre soigné",
+            "body": "Mon texte.",
+            "submit": "1",
+            "attachments": [(io.BytesIO(b"a" * 10_000), "gros.csv")],
+        },
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 413
+    text = unescape(response.text)
+    assert "rien n'a été enregistré" in text
+    assert "Revenez à la page précédente" in text
+    assert db.session.scalar(select(func.count(Topic.id))) == 0
