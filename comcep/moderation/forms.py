@@ -146,4 +146,4 @@ class LogFilterForm(BaseForm):
         csrf = False
 
     action = SelectField("Action", validators=[Optional()], validate_choice=False)
-    acteur = IntegerField("Numéro du membre", validators=[Optional()])
+    acteur = SelectField("Par", coerce=int, validators=[Optional()], validate_choice=True)

@@ -414,6 +414,7 @@ def log() -> ResponseReturnValue:
         ((a, ACTION_LABELS.get(a, a)) for a in queries.log_actions()), key=lambda c: c[1]
     )
     form.action.choices = choices([("", "Toutes"), *labelled])
+    form.acteur.choices = choices([(0, "Tous"), *queries.log_actors()])
     form.validate()
     entries = queries.log_page(
         max(request.args.get("page", 1, type=int) or 1, 1),

@@ -275,3 +275,16 @@ def test_every_logged_action_has_a_french_label() -> None:
     logged |= {f"report_{r}" for r in ("kept", "hidden", "edited")}
     logged |= {f"tag_{a}" for a in ("create", "rename", "merge", "retire", "restore")}
     assert logged - ACTION_LABELS.keys() == set()
+
+
+def test_the_journal_is_filtered_by_the_actors_name(members, client_for, history) -> None:
+    client = client_for(members["animation"])
+    page = client.get("/moderation/journal").text
+    assert f'<option value="{members["admin"].id}">Admin</option>' in page
+    assert f'<option value="{members["pair"].id}">' not in page  # never acted
+    chosen = client.get(f"/moderation/journal?acteur={members['admin'].id}").text
+    assert f'<option selected value="{members["admin"].id}">Admin</option>' in chosen
+    for odd in ("", "0", "abc", "-1"):
+        response = client.get(f"/moderation/journal?acteur={odd}")
+        assert response.status_code == 200
+        assert len(journal_rows(response.text)) == len(journal_rows(page))
