@@ -30,13 +30,22 @@ MESSAGES = {
     403: ("Action non autorisée", "Vous n'avez pas le droit de faire cela."),
     404: ("Page introuvable", "Cette page n'existe pas ou n'est pas accessible."),
     405: ("Méthode non autorisée", "Cette adresse ne s'utilise pas ainsi."),
-    413: ("Envoi trop volumineux", "Ce que vous avez envoyé dépasse la taille permise."),
+    413: (
+        "Envoi trop volumineux",
+        "Ce que vous avez envoyé dépasse la taille permise, pièces jointes comprises : rien "
+        "n'a été enregistré. Revenez à la page précédente, où votre texte est conservé par "
+        "le navigateur, retirez le fichier trop lourd et renvoyez.",
+    ),
     429: (
         "Trop de tentatives",
         "Vous avez fait trop de demandes en peu de temps. Patientez un moment puis réessayez.",
     ),
     500: ("Erreur du serveur", "Une erreur inattendue s'est produite. Réessayez plus tard."),
 }
+
+
+# Forms whose text must survive an expired session (SPEC §9: « loses nothing »).
+KEEP_INPUT_ON_CSRF_ERROR = frozenset({"forum.new_topic", "forum.reply", "forum.edit_post"})
 
 
 def _page(code: int, detail: str | None = None) -> ResponseReturnValue:
@@ -52,6 +61,13 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(_error: CSRFError) -> ResponseReturnValue:
         g.comcep_csrf_failed = True  # rate limits that count only genuine attempts skip it
+        if request.endpoint in KEEP_INPUT_ON_CSRF_ERROR:
+            # The writing forms answer themselves: their own validation refuses the token
+            # (400, French message) and shows back everything that was typed.
+            try:
+                return app.view_functions[request.endpoint](**(request.view_args or {}))
+            except HTTPException as error:
+                return http_error(error)
         return _page(
             400,
             "Le formulaire a expiré ou n'est pas valide (jeton de sécurité manquant). "

@@ -5,12 +5,33 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from flask_wtf import FlaskForm
+from markupsafe import Markup
+from wtforms import Field
 from wtforms.fields.choices import SelectChoice
+
+CSRF_MESSAGE = (
+    "Le formulaire a expiré ou n'est pas valide (jeton de sécurité manquant ou périmé). "
+    "Votre texte est conservé ci-dessous : renvoyez-le."
+)
 
 
 class BaseForm(FlaskForm):
     class Meta:
         locales = ("fr_FR", "fr")
+
+        def render_field(self, field: Field, render_kw: dict) -> Markup:
+            # A page often holds several forms: a hidden CSRF input needs no id, and
+            # several `id="csrf_token"` on one page break accessibility (RGAA 8.2).
+            if field.type == "CSRFTokenField":
+                render_kw = {"id": False, **render_kw}
+            return super().render_field(field, render_kw)  # type: ignore[misc]
+
+    def validate(self, extra_validators: dict | None = None) -> bool:
+        valid = super().validate(extra_validators)
+        token = getattr(self, self.meta.csrf_field_name, None) if self.meta.csrf else None
+        if token is not None and token.errors:  # Flask-WTF's messages are English only
+            token.errors = [CSRF_MESSAGE]
+        return valid
 
 
 class ConfirmForm(BaseForm):

@@ -7,7 +7,7 @@ SQL; hidden content raises the same 404 as content that does not exist.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from flask import Flask, current_app, g, has_request_context
@@ -16,6 +16,7 @@ from sqlalchemy import BindParameter, ColumnElement, and_, bindparam, false, or_
 from werkzeug.exceptions import Forbidden, NotFound
 
 from comcep.extensions import db, utcnow
+from comcep.filters import date_fr
 from comcep.forum.models import Category, Post, Topic
 from comcep.members.models import STAFF_ROLES, Member, member_groups
 
@@ -32,7 +33,7 @@ class Viewer:
     roles: frozenset[str] = frozenset()
     group_ids: frozenset[int] = frozenset()
     validation_network_id: int | None = None
-    is_silenced: bool = False
+    silenced_until: datetime | None = None  # set only while the member is read-only
 
     @classmethod
     def for_member(cls, member: Member | None) -> Viewer:
@@ -44,8 +45,12 @@ class Viewer:
             roles=member.role_set,
             group_ids=frozenset(group.id for group in member.groups),
             validation_network_id=member.validation_network_id,
-            is_silenced=member.is_silenced,
+            silenced_until=member.silenced_until if member.is_silenced else None,
         )
+
+    @property
+    def is_silenced(self) -> bool:
+        return self.silenced_until is not None
 
     @property
     def is_authenticated(self) -> bool:
@@ -66,7 +71,12 @@ class Viewer:
 
 ANONYMOUS = Viewer()
 
-_CACHE_KEYS = ("_comcep_viewer", "_comcep_visible_ids", "_comcep_header_counts")
+_CACHE_KEYS = (
+    "_comcep_viewer",
+    "_comcep_visible_ids",
+    "_comcep_header_counts",
+    "_comcep_category_flags",
+)
 
 
 def clear_request_cache(*_args: object) -> None:
@@ -129,7 +139,7 @@ def visible_category_ids(viewer: Viewer) -> frozenset[int]:
         if not viewer.is_authenticated:
             cache[viewer] = frozenset()
         else:
-            rows = db.session.execute(_CATEGORY_FLAGS).all()
+            rows = _category_flags()
             admitted = {row.id for row in rows if _admits(viewer, *row[2:])}
             cache[viewer] = frozenset(
                 row.id
@@ -137,6 +147,18 @@ def visible_category_ids(viewer: Viewer) -> frozenset[int]:
                 if row.id in admitted and (row.parent_id is None or row.parent_id in admitted)
             )
     return cache[viewer]
+
+
+def _category_flags() -> list:
+    """The flags of every category, read once per request."""
+    if "_comcep_category_flags" not in g:
+        g._comcep_category_flags = db.session.execute(_CATEGORY_FLAGS).all()
+    return g._comcep_category_flags
+
+
+def themes_with_rubriques() -> frozenset[int]:
+    """Thèmes that have rubriques: their topics go in the rubriques (SPEC §3)."""
+    return frozenset(row.parent_id for row in _category_flags() if row.parent_id is not None)
 
 
 def visible_categories(viewer: Viewer) -> ColumnElement[bool]:
@@ -274,16 +296,39 @@ def check_see_post(viewer: Viewer, post: Post | None, topic: Topic | None) -> Po
     return post
 
 
+def check_see_post_content(viewer: Viewer, post: Post | None, topic: Topic | None) -> Post:
+    """A hidden or pending post's text, files and history: its author and the staff only,
+    as the topic page shows them; anyone else gets the 404 of a missing post."""
+    post = check_see_post(viewer, post, topic)
+    if post.is_hidden and not viewer.is_staff and post.author_id != viewer.member_id:
+        raise NotFound()
+    return post
+
+
+def silenced_notice(viewer: Viewer) -> str | None:
+    """What a read-only member reads where the reply box or « Nouveau sujet » would be."""
+    if viewer.silenced_until is None:
+        return None
+    return (
+        "Votre compte est en lecture seule jusqu'au "
+        f"{date_fr(viewer.silenced_until)} : vous pouvez lire, mais pas publier."
+    )
+
+
 def _check_not_silenced(viewer: Viewer) -> None:
-    if viewer.is_silenced:
-        raise Forbidden(
-            description="Votre compte est en lecture seule pour le moment : "
-            "vous ne pouvez pas publier."
-        )
+    notice = silenced_notice(viewer)
+    if notice:
+        raise Forbidden(description=notice)
 
 
 def check_create_topic(viewer: Viewer, category: Category) -> None:
+    """A thème with rubriques takes no topic directly, even from staff (SPEC §3)."""
     check_see_category(viewer, category)
+    if category.id in themes_with_rubriques():
+        raise Forbidden(
+            description="Ce thème est organisé en rubriques : ouvrez votre sujet dans "
+            "l'une de ses rubriques."
+        )
     if viewer.is_staff:
         return
     _check_not_silenced(viewer)
@@ -387,6 +432,14 @@ def check_invite(viewer: Viewer) -> None:
     """Hors pairs join by invitation from an admin (or the animatrice) (SPEC §4)."""
     if not viewer.is_staff:
         raise NotFound()
+
+
+def check_manage_categories(viewer: Viewer) -> None:
+    """Rubriques are set by administrators (SPEC §1); staff learn it is not theirs."""
+    if not viewer.is_staff:
+        raise NotFound()
+    if not viewer.is_admin:
+        raise Forbidden(description="La gestion des rubriques est réservée aux administrateurs.")
 
 
 def check_administer(viewer: Viewer) -> None:

@@ -109,7 +109,8 @@ def quote_markdown(author_name: str, source: str, post_id: int) -> str:
     """The Markdown a reply starts with when quoting a post (the link lets the quoted
     author be notified)."""
     quoted = "\n".join(f"> {line}" if line else ">" for line in source.strip().splitlines())
-    return f"[**{author_name}**](/p/{post_id}) a écrit :\n\n{quoted}\n\n"
+    name = re.sub(r"([\\`*_\[\]<>#])", r"\\\1", author_name)  # a name is text, not Markdown
+    return f"[**{name}**](/p/{post_id}) a écrit :\n\n{quoted}\n\n"
 
 
 def html_to_text(html: str) -> str:

@@ -318,3 +318,9 @@ def test_preview_never_contains_a_script(members, client_for) -> None:
     )
     assert response.status_code == 200
     assert "<script>alert" not in response.text
+
+
+def test_a_quoted_authors_name_is_shown_as_typed_not_as_markdown() -> None:
+    html = render_markdown(quote_markdown("Marie *la* [CEP]_2", "Bonjour", 7))
+    assert '<a href="/p/7"><strong>Marie *la* [CEP]_2</strong></a> a écrit :' in html
+    assert "<em>" not in html

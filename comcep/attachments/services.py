@@ -43,6 +43,11 @@ def safe_filename(name: str) -> str:
 
 def read_uploads(files: list[FileStorage]) -> list[Upload]:
     """Read and check every file before anything is written (no lock held while reading)."""
+    for file in files:
+        # A browser sends an empty part with no name when no file is chosen; bytes without
+        # a name come from elsewhere and are refused rather than silently dropped.
+        if file is not None and not (file.filename or "").strip() and file.stream.read(1):
+            raise ComcepError("Un des fichiers envoyés n'a pas de nom : choisissez-le de nouveau.")
     files = [f for f in files if f and f.filename]
     if len(files) > MAX_FILES:
         raise ComcepError(f"{MAX_FILES} fichiers au plus par message.")

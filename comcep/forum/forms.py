@@ -7,7 +7,7 @@ from wtforms import SelectMultipleField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, ValidationError
 
 from comcep.forms import BaseForm
-from comcep.forum.services import BODY_MAX, BODY_MIN, TITLE_MAX, TITLE_MIN
+from comcep.forum.services import BODY_MAX, BODY_MIN, MAX_TAGS, TITLE_MAX, TITLE_MIN
 
 
 def _no_control_characters(_form: BaseForm, field: StringField) -> None:
@@ -48,9 +48,15 @@ def _body_field() -> TextAreaField:
     )
 
 
+def _at_most_max_tags(_form: BaseForm, field: SelectMultipleField) -> None:
+    if field.data and len(set(field.data)) > MAX_TAGS:
+        raise ValidationError(f"Choisissez {MAX_TAGS} mots-clés au plus.")
+
+
 def _tags_field() -> SelectMultipleField:
     return SelectMultipleField(
         "Mots-clés (5 au plus)",
+        validators=[_at_most_max_tags],
         validate_choice=True,
         widget=widgets.ListWidget(prefix_label=False),
         option_widget=widgets.CheckboxInput(),

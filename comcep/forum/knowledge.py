@@ -153,7 +153,5 @@ def get_attachment_or_404(viewer: Viewer, attachment_id: int) -> Attachment:
     if row is None:
         raise NotFound()
     attachment, post, topic = row
-    policy.check_see_post(viewer, post, topic)
-    if post.is_hidden and not viewer.is_staff:
-        raise NotFound()
+    policy.check_see_post_content(viewer, post, topic)
     return attachment

@@ -322,10 +322,10 @@ def set_tags(topic: Topic, slugs: list[str]) -> None:
     """Replace a topic's mots-clés (0 to 5 active ones, given by slug)."""
     slugs = list(dict.fromkeys(s for s in slugs if s))
     if len(slugs) > MAX_TAGS:
-        raise ComcepError(f"{MAX_TAGS} mots-clés au plus par sujet.")
+        raise ComcepError(f"Choisissez {MAX_TAGS} mots-clés au plus.", field="tags")
     tags = list(db.session.scalars(select(Tag).where(Tag.slug.in_(slugs), Tag.retired.is_(False))))
     if len(tags) != len(slugs):
-        raise ComcepError("Mot-clé inconnu : choisissez dans la liste.")
+        raise ComcepError("Mot-clé inconnu : choisissez dans la liste.", field="tags")
     db.session.execute(topic_tags.delete().where(topic_tags.c.topic_id == topic.id))
     if tags:
         db.session.execute(

@@ -19,10 +19,10 @@ from comcep import policy
 from comcep.attachments.services import attach, read_uploads
 from comcep.errors import ComcepError
 from comcep.extensions import db, limiter, member_or_ip
-from comcep.forms import ConfirmForm, choices
+from comcep.forms import BaseForm, ConfirmForm, choices
 from comcep.forum import knowledge, queries, services
 from comcep.forum.forms import EditPostForm, ReplyForm, TopicForm
-from comcep.forum.models import Category
+from comcep.forum.models import Category, Topic
 from comcep.members.models import Member
 from comcep.moderation.services import log
 from comcep.notifications import services as notifications
@@ -56,6 +56,12 @@ posting_limit = limiter.shared_limit(
     methods=["POST"],
     error_message="Vous publiez beaucoup en peu de temps : ce message n'est pas enregistré. "
     "Revenez à la page précédente, où votre texte est conservé, et renvoyez-le un peu plus tard.",
+)
+
+
+PENDING_MESSAGE = (
+    "Merci ! Les premiers messages d'un nouveau membre sont relus par l'animatrice : "
+    "le vôtre attend sa validation et n'est visible que par vous d'ici là."
 )
 
 
@@ -95,6 +101,7 @@ def category(slug: str) -> ResponseReturnValue:
         subcategories=queries.subcategory_rows(viewer, category),
         topics=topics,
         can_create=policy.can(policy.check_create_topic, viewer, category),
+        silenced_notice=policy.silenced_notice(viewer),
     )
 
 
@@ -116,10 +123,10 @@ def new_topic(slug: str) -> ResponseReturnValue:
                 attach(current_user, queries.first_post_id(topic), uploads)
         except ComcepError as error:
             db.session.rollback()
-            form.attachments.errors.append(error.message)
+            _field_errors(form, error, "attachments").append(error.message)
         else:
             db.session.commit()
-            flash("Votre sujet est publié.", "success")
+            flash(PENDING_MESSAGE if topic.is_hidden else "Votre sujet est publié.", "success")
             return redirect(url_for("forum.topic", topic_id=topic.id, slug=topic.slug))
     status = 400 if request.method == "POST" and form.errors else 200
     return render_template(
@@ -129,6 +136,14 @@ def new_topic(slug: str) -> ResponseReturnValue:
         preview=_preview_of(form),
         can_attach=policy.can(policy.check_attach, viewer, category),
     ), status
+
+
+def _field_errors(form: BaseForm, error: ComcepError, default: str) -> list[str]:
+    """The error list of the field a refusal belongs to (the service says which)."""
+    field = form[error.field] if error.field and error.field in form else form[default]
+    if not isinstance(field.errors, list):  # a field not validated yet holds a tuple
+        field.errors = list(field.errors)
+    return field.errors
 
 
 def _tag_choices() -> list:
@@ -151,6 +166,8 @@ def topic(topic_id: int, slug: str | None = None) -> ResponseReturnValue:
     topic = queries.get_topic_or_404(viewer, topic_id)
     if topic.merged_into_id:
         return redirect(url_for("forum.topic", topic_id=topic.merged_into_id), 301)
+    if slug is not None and slug != topic.slug:  # an old or mistyped slug (SPEC §10)
+        return redirect(_canonical_topic_url(topic), 301)
     page_count = queries.topic_page_count(topic)
     page = min(_page_arg(), page_count)
     posts = queries.topic_posts(topic, page)
@@ -169,12 +186,20 @@ def topic(topic_id: int, slug: str | None = None) -> ResponseReturnValue:
         page=page,
         page_count=page_count,
         actions=TopicActions.for_topic(viewer, topic),
+        silenced_notice=policy.silenced_notice(viewer),
         viewer=viewer,
         reply_form=ReplyForm(formdata=None),
         mod_form=ConfirmForm(),
         level=level,
         levels=LEVEL_LABELS,
     )
+
+
+def _canonical_topic_url(topic: Topic) -> str:
+    """The topic's own URL, keeping the query (page) of the request."""
+    target = url_for("forum.topic", topic_id=topic.id, slug=topic.slug or None)
+    query = request.query_string.decode("latin-1")
+    return f"{target}?{query}" if query else target
 
 
 @bp.get("/t/<int:topic_id>/premier-non-lu")
@@ -210,10 +235,10 @@ def reply(topic_id: int) -> ResponseReturnValue:
                 attach(current_user, post.id, uploads)
         except ComcepError as error:
             db.session.rollback()
-            form.attachments.errors.append(error.message)
+            _field_errors(form, error, "attachments").append(error.message)
         else:
             db.session.commit()
-            flash("Votre réponse est publiée.", "success")
+            flash(PENDING_MESSAGE if post.is_pending else "Votre réponse est publiée.", "success")
             return redirect(url_for("forum.post", post_id=post.id))
     status = 400 if request.method == "POST" and form.errors else 200
     return render_template(
@@ -261,7 +286,7 @@ def edit_post(post_id: int) -> ResponseReturnValue:
             services.set_tags(topic, form.tags.data or [])
     except ComcepError as error:
         db.session.rollback()
-        form.body.errors.append(error.message)
+        _field_errors(form, error, "body").append(error.message)
         return render_template(
             "forum/edit_post.html", topic=topic, post=post, form=form, preview=None
         ), 400
@@ -274,8 +299,7 @@ def edit_post(post_id: int) -> ResponseReturnValue:
 @login_required
 def post_history(post_id: int) -> ResponseReturnValue:
     post, topic = queries.get_post_or_404(current_viewer(), post_id)
-    if post.is_hidden and not current_viewer().is_staff:
-        abort(404)
+    policy.check_see_post_content(current_viewer(), post, topic)
     return render_template(
         "forum/history.html",
         post=post,

@@ -106,11 +106,16 @@ class ChangePasswordForm(BaseForm):
 
 class ChangeEmailForm(BaseForm):
     email = _email_field("Nouvelle adresse e-mail")
-    password = PasswordField("Mot de passe", validators=[DataRequired("Indiquez-le.")])
+    # Three forms share the account page: each password field has an id of its own.
+    password = PasswordField(
+        "Mot de passe", id="email-password", validators=[DataRequired("Indiquez-le.")]
+    )
 
 
 class LeaveForm(BaseForm):
-    password = PasswordField("Mot de passe", validators=[DataRequired("Indiquez-le.")])
+    password = PasswordField(
+        "Mot de passe", id="leave-password", validators=[DataRequired("Indiquez-le.")]
+    )
     confirm = BooleanField(
         "Je comprends que mon compte sera anonymisé et que je ne pourrai plus me connecter.",
         validators=[InputRequired("Cochez la case pour confirmer.")],

@@ -54,7 +54,12 @@ def new() -> ResponseReturnValue:
     in_range = [i for i in ids if 0 < i <= services.MAX_ID]
     preset = [m for m in (find_visible_member(viewer, i) for i in in_range) if m]
     status = 400 if request.method == "POST" else 200
-    return render_template("messages/new.html", form=form, preset=preset), status
+    return render_template(
+        "messages/new.html",
+        form=form,
+        preset=preset,
+        silenced_notice=policy.silenced_notice(viewer),
+    ), status
 
 
 @bp.route("/messages/<int:conversation_id>", methods=["GET", "POST"])
@@ -83,4 +88,5 @@ def show(conversation_id: int) -> ResponseReturnValue:
         participants=participants,
         messages=queries.messages(conversation),
         form=form,
+        silenced_notice=policy.silenced_notice(viewer),
     ), status

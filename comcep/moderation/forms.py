@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from wtforms import (
+    BooleanField,
     IntegerField,
     RadioField,
     SelectField,
@@ -124,9 +125,25 @@ class SettingsForm(BaseForm):
     )
 
 
+# The per-rubrique switches an admin may flip from the web (labels shown in the table).
+CATEGORY_FLAGS = {
+    "attachments_enabled": "Pièces jointes",
+    "accepts_solutions": "Accepte les solutions",
+    "read_only": "Lecture seule",
+    "staff_topics_only": "Sujets ouverts par l'équipe seulement",
+}
+
+
+class CategoryFlagsForm(BaseForm):
+    attachments_enabled = BooleanField(CATEGORY_FLAGS["attachments_enabled"])
+    accepts_solutions = BooleanField(CATEGORY_FLAGS["accepts_solutions"])
+    read_only = BooleanField(CATEGORY_FLAGS["read_only"])
+    staff_topics_only = BooleanField(CATEGORY_FLAGS["staff_topics_only"])
+
+
 class LogFilterForm(BaseForm):
     class Meta:
         csrf = False
 
     action = SelectField("Action", validators=[Optional()], validate_choice=False)
-    acteur = IntegerField("Numéro du membre", validators=[Optional()])
+    acteur = SelectField("Par", coerce=int, validators=[Optional()], validate_choice=True)

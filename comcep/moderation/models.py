@@ -18,6 +18,43 @@ REPORT_REASONS = {
     "other": "Autre raison",
 }
 RESOLUTIONS = {"kept": "conservé", "hidden": "masqué", "edited": "modifié"}
+# What the journal shows for each `ModerationLog.action` (an unknown one shows as stored).
+ACTION_LABELS = {
+    "hide_post": "Message masqué",
+    "restore_post": "Message restauré ou validé",
+    "hide_message": "Message privé masqué",
+    "keep_message": "Message privé conservé",
+    "report_kept": "Signalement clos : message conservé",
+    "report_hidden": "Signalement clos : message masqué",
+    "report_edited": "Signalement clos : message modifié",
+    "lock": "Sujet verrouillé",
+    "unlock": "Sujet déverrouillé",
+    "pin": "Sujet épinglé",
+    "announce": "Sujet épinglé comme annonce",
+    "unpin": "Sujet désépinglé",
+    "rename": "Sujet renommé",
+    "move": "Sujet déplacé",
+    "split": "Sujet divisé",
+    "merge": "Sujets fusionnés",
+    "relay": "Sujet relayé aux pairs",
+    "solution": "Réponse retenue",
+    "suspend": "Membre suspendu",
+    "unsuspend": "Suspension levée",
+    "silence": "Membre en lecture seule",
+    "unsilence": "Lecture seule levée",
+    "update_member": "Profil de membre modifié",
+    "approve_registration": "Inscription acceptée",
+    "refuse_registration": "Inscription refusée",
+    "invite": "Invitation envoyée",
+    "anonymise": "Compte anonymisé",
+    "settings": "Réglages du site",
+    "category_update": "Rubrique modifiée",
+    "tag_create": "Mot-clé créé",
+    "tag_rename": "Mot-clé renommé",
+    "tag_merge": "Mots-clés fusionnés",
+    "tag_retire": "Mot-clé retiré",
+    "tag_restore": "Mot-clé rétabli",
+}
 
 
 class Report(db.Model):
@@ -66,6 +103,10 @@ class ModerationLog(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
     actor: Mapped[Member | None] = relationship(lazy="raise")
+
+    @property
+    def action_label(self) -> str:
+        return ACTION_LABELS.get(self.action, self.action)
 
 
 class Setting(db.Model):

@@ -105,6 +105,16 @@ def log_actions() -> list[str]:
     return list(db.session.scalars(select(ModerationLog.action).distinct().order_by("action")))
 
 
+def log_actors() -> list[tuple[int, str]]:
+    """Members who appear as actors in the journal, by name, for its filter."""
+    rows = db.session.execute(
+        select(Member.id, Member.display_name)
+        .where(Member.id.in_(select(ModerationLog.actor_id).distinct()))
+        .order_by(Member.display_name)
+    )
+    return [(row.id, row.display_name) for row in rows]
+
+
 def my_reports(member: Member) -> list[tuple[Report, Post, Topic]]:
     rows = db.session.execute(
         select(Report, Post, Topic)

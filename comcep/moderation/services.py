@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import case, exists, func, select, update
 
 from comcep.errors import ComcepError
 from comcep.extensions import db, utcnow
@@ -228,8 +228,17 @@ def rename_topic(actor: Member, topic: Topic, title: str) -> None:
     indexing.enqueue_topics([topic.id])
 
 
+def _check_takes_topics(category: Category) -> None:
+    """A thème with rubriques holds no topic of its own (SPEC §3): they go in a rubrique."""
+    if db.session.scalar(select(exists().where(Category.parent_id == category.id))):
+        raise ComcepError(
+            f"« {category.name} » est un thème organisé en rubriques : choisissez l'une d'elles."
+        )
+
+
 def move_topic(actor: Member, topic: Topic, category: Category, reason: str = "") -> None:
     """Move a topic; the wall follows at once (listings, counts and search)."""
+    _check_takes_topics(category)
     if category.id == topic.category_id:
         raise ComcepError("Le sujet est déjà dans cette rubrique.")
     old = topic.category_id
@@ -291,6 +300,7 @@ def split_topic(
     actor: Member, topic: Topic, post_ids: list[int], title: str, category: Category
 ) -> Topic:
     """Move the selected replies into a new topic; the opening post stays."""
+    _check_takes_topics(category)
     posts = list(
         db.session.scalars(
             select(Post)
@@ -361,6 +371,7 @@ def relay_topic(actor: Member, topic: Topic, category: Category, summary: str) -
         raise ComcepError("Seuls les échanges hors pairs peuvent être relayés.")
     if category.open_to_hors_pairs:
         raise ComcepError("Choisissez une rubrique des pairs pour le relais.")
+    _check_takes_topics(category)
     body = (
         f"{summary.strip()}\n\n[Lire l'échange avec les partenaires : {topic.title}](/t/{topic.id})"
     )
@@ -424,3 +435,21 @@ def silence_member(actor: Member, member: Member, days: int, reason: str) -> Non
 def lift_silence(actor: Member, member: Member) -> None:
     member.silenced_until = None
     log(actor, "unsilence", "member", member.id)
+
+
+def update_category_flags(actor: Member, category: Category, flags: dict[str, bool]) -> bool:
+    """Set a rubrique's switches (attachments, solutions, read only…); journal what changed."""
+    before = {name: getattr(category, name) for name in flags}
+    changed = {name: value for name, value in flags.items() if before[name] != value}
+    if not changed:
+        return False
+    for name, value in changed.items():
+        setattr(category, name, value)
+    log(
+        actor,
+        "category_update",
+        "category",
+        category.id,
+        details={"rubrique": category.name, **changed},
+    )
+    return True

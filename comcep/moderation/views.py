@@ -18,6 +18,7 @@ from comcep.members import queries as member_queries
 from comcep.messages import queries as message_queries
 from comcep.messages.models import PrivateMessage
 from comcep.moderation import forms, queries, services, settings
+from comcep.moderation.models import ACTION_LABELS
 from comcep.policy import current_viewer
 
 bp = Blueprint("moderation", __name__)
@@ -153,6 +154,7 @@ def queue() -> ResponseReturnValue:
         messages=queries.reported_messages(),
         pending=queries.pending_posts(),
         form=ConfirmForm(),
+        can_manage_categories=policy.can(policy.check_manage_categories, current_viewer()),
     )
 
 
@@ -408,7 +410,11 @@ def moderate_member(member_id: int) -> ResponseReturnValue:
 def log() -> ResponseReturnValue:
     _staff()
     form = forms.LogFilterForm(request.args)
-    form.action.choices = choices([("", "Toutes")] + [(a, a) for a in queries.log_actions()])
+    labelled = sorted(
+        ((a, ACTION_LABELS.get(a, a)) for a in queries.log_actions()), key=lambda c: c[1]
+    )
+    form.action.choices = choices([("", "Toutes"), *labelled])
+    form.acteur.choices = choices([(0, "Tous"), *queries.log_actors()])
     form.validate()
     entries = queries.log_page(
         max(request.args.get("page", 1, type=int) or 1, 1),
@@ -439,3 +445,32 @@ def settings_page() -> ResponseReturnValue:
         return _done("Réglages enregistrés.", url_for("moderation.settings_page"))
     status = 400 if request.method == "POST" else 200
     return render_template("moderation/settings.html", form=form), status
+
+
+@bp.get("/admin/rubriques")
+@login_required
+def categories() -> ResponseReturnValue:
+    viewer = current_viewer()
+    policy.check_manage_categories(viewer)
+    return render_template(
+        "moderation/categories.html",
+        categories=forum_queries.visible_categories_flat(viewer),
+        flags=forms.CATEGORY_FLAGS,
+        form=ConfirmForm(),
+    )
+
+
+@bp.post("/admin/rubriques/<int:category_id>")
+@login_required
+def update_category(category_id: int) -> ResponseReturnValue:
+    viewer = current_viewer()
+    policy.check_manage_categories(viewer)
+    category = policy.check_see_category(viewer, db.session.get(Category, category_id))
+    form = forms.CategoryFlagsForm()
+    if not form.validate_on_submit():
+        flash("Le formulaire a expiré : rechargez la page et recommencez.", "error")
+        return redirect(url_for("moderation.categories")), 303
+    flags = {name: bool(form[name].data) for name in forms.CATEGORY_FLAGS}
+    changed = services.update_category_flags(current_user, category, flags)
+    message = f"« {category.name} » est mise à jour." if changed else "Rien n'a changé."
+    return _done(message, url_for("moderation.categories") + f"#c{category.id}")

@@ -94,6 +94,21 @@ def test_a_hidden_post_hides_its_files(members, client_for):
     assert _fetch(client_for(members["animation"]), f"/pj/{attachment.id}/x").status_code == 200
 
 
+def test_the_author_of_a_hidden_post_still_sees_and_fetches_its_files(members, client_for):
+    """The author reads their hidden post with its reason: its files come along, as for staff."""
+    _new_topic(client_for(members["pair"]), [("grille.pdf", PDF)])
+    attachment = db.session.scalar(select(Attachment))
+    post = db.session.get(Post, attachment.post_id)
+    client_for(members["animation"]).post(f"/p/{post.id}/masquer", data={"reason": "Test"})
+    author = client_for(members["pair"])
+    page = author.get(f"/t/{post.topic_id}")
+    assert f"/pj/{attachment.id}/" in page.text
+    assert _fetch(author, f"/pj/{attachment.id}/grille.pdf").status_code == 200
+    other = client_for(members["other_pair"])
+    assert f"/pj/{attachment.id}/" not in other.get(f"/t/{post.topic_id}").text
+    assert other.get(f"/pj/{attachment.id}/grille.pdf").status_code == 404
+
+
 @pytest.mark.parametrize(
     ("name", "content", "message"),
     [

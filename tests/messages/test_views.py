@@ -408,7 +408,13 @@ def test_a_silenced_member_can_read_but_not_answer(members, client_for) -> None:
     )
     assert silenced.status_code == 302
     other = client_for(members["other_pair"])
-    assert other.get(f"/messages/{conversation}").status_code == 200
+    page = other.get(f"/messages/{conversation}")
+    assert page.status_code == 200
+    assert "Votre compte est en lecture seule jusqu'au" in text_of(page)  # no box to fill
+    assert 'name="body"' not in page.text
+    blank = other.get("/messages/nouveau")
+    assert "Votre compte est en lecture seule jusqu'au" in text_of(blank)
+    assert 'name="body"' not in blank.text
     answer = other.post(f"/messages/{conversation}", data={"body": "Je réponds quand même."})
     assert answer.status_code == 403
     assert "lecture seule" in text_of(answer)

@@ -66,6 +66,8 @@ ROUTES = [
     Route("journal_filtered", "GET", "/moderation/journal?action=hide_post"),
     Route("settings_form", "GET", "/moderation/reglages"),
     Route("settings", "POST", "/moderation/reglages", (("premoderation_posts", "5"),)),
+    Route("categories_form", "GET", "/admin/rubriques"),
+    Route("update_category", "POST", "/admin/rubriques/{premier}", (("accepts_solutions", "y"),)),
 ]
 
 REFUSED_ROLES = ["pair", "hors_pair", "comite", "referent_apec"]
@@ -147,7 +149,8 @@ def test_pending_and_suspended_accounts_are_treated_as_logged_out_on_every_moder
     assert_nothing_changed(scene)
 
 
-STAFF_PAGES = [r for r in ROUTES if r.method == "GET" and r.name != "settings_form"]
+ADMIN_PAGES = {"settings_form", "categories_form"}
+STAFF_PAGES = [r for r in ROUTES if r.method == "GET" and r.name not in ADMIN_PAGES]
 
 
 @pytest.mark.parametrize("route", STAFF_PAGES, ids=[r.name for r in STAFF_PAGES])
@@ -163,6 +166,7 @@ def test_the_table_covers_every_staff_route_of_the_moderation_blueprint(app: Fla
         "topic_id": "{topic}",
         "member_id": "{member}",
         "message_id": "1",
+        "category_id": "{premier}",
     }
     for rule in app.url_map.iter_rules():
         if not rule.endpoint.startswith("moderation.") or rule.endpoint in MEMBER_ENDPOINTS:

@@ -4,24 +4,31 @@ only; and nothing in moderation ever hard-deletes a post or a topic."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
 from comcep.extensions import db
 from comcep.forum.models import Post, PostRevision, Topic
-from comcep.moderation.models import ModerationLog, Report
+from comcep.moderation.models import ACTION_LABELS, ModerationLog, Report
 from tests.factories import category, make_reply, make_topic
 from tests.moderation.helpers import assert_counters_right, count, plain, posts_of
 
+ACTION_OF_LABEL = {label: action for action, label in ACTION_LABELS.items()}
+
 
 def journal_rows(html: str) -> list[list[str]]:
-    """The journal's table as rows of cell texts: date, by, action, on, reason."""
+    """The journal's table as rows of cell texts: date, by, action, on, reason; the action's
+    French label is read back as its code (an untranslated code would fail the lookup)."""
     body = html.split("<tbody>", 1)[1].split("</tbody>", 1)[0] if "<tbody>" in html else ""
-    return [
+    rows = [
         [plain(cell) for cell in re.findall(r"<td>(.*?)</td>", row, re.S)]
         for row in re.findall(r"<tr>(.*?)</tr>", body, re.S)
     ]
+    for row in rows:
+        row[2] = ACTION_OF_LABEL[row[2]]
+    return rows
 
 
 @pytest.fixture
@@ -249,3 +256,35 @@ def test_nothing_is_hard_deleted_by_a_series_of_moderation_actions(members, clie
     assert db.session.scalar(select(func.count()).select_from(PostRevision)) == 0
     assert count(Report) == 0
     assert_counters_right()
+
+
+def test_the_journal_speaks_french_in_its_rows_and_its_filter(members, client_for, history) -> None:
+    page = client_for(members["animation"]).get("/moderation/journal").text
+    assert "<td>Sujet verrouillé</td>" in page
+    assert '<option value="hide_post">Message masqué</option>' in page
+    for code in ("hide_post", "report_kept", "lock", "suspend"):
+        assert f"<td>{code}</td>" not in page
+    filtered = client_for(members["animation"]).get("/moderation/journal?action=lock").text
+    assert [row[2] for row in journal_rows(filtered)] == ["lock"]
+
+
+def test_every_logged_action_has_a_french_label() -> None:
+    package = Path(__file__).resolve().parents[2] / "comcep"
+    sources = "".join(p.read_text() for p in package.rglob("*.py"))
+    logged = set(re.findall(r'\blog\(\s*\w+,\s*"(\w+)"', sources))
+    logged |= {f"report_{r}" for r in ("kept", "hidden", "edited")}
+    logged |= {f"tag_{a}" for a in ("create", "rename", "merge", "retire", "restore")}
+    assert logged - ACTION_LABELS.keys() == set()
+
+
+def test_the_journal_is_filtered_by_the_actors_name(members, client_for, history) -> None:
+    client = client_for(members["animation"])
+    page = client.get("/moderation/journal").text
+    assert f'<option value="{members["admin"].id}">Admin</option>' in page
+    assert f'<option value="{members["pair"].id}">' not in page  # never acted
+    chosen = client.get(f"/moderation/journal?acteur={members['admin'].id}").text
+    assert f'<option selected value="{members["admin"].id}">Admin</option>' in chosen
+    for odd in ("", "0", "abc", "-1"):
+        response = client.get(f"/moderation/journal?acteur={odd}")
+        assert response.status_code == 200
+        assert len(journal_rows(response.text)) == len(journal_rows(page))

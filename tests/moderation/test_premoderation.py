@@ -192,3 +192,26 @@ def test_the_author_of_a_pending_first_topic_can_read_it_with_the_notice(
     page = author.get(location(response))
     assert page.status_code == 200
     assert "En attente de validation par l'équipe d'animation." in text_of(page)
+
+
+def test_the_author_is_told_that_the_post_awaits_the_animatrice(
+    members, client_for, newcomer, topic
+) -> None:
+    set_premoderation(client_for(members["admin"]), "2")
+    author = client_for(newcomer)
+    told = "attend sa validation et n'est visible que par vous"
+    reply = author.post(
+        f"/t/{topic.id}/repondre",
+        data={"body": "Ma première réponse.", "submit": "1"},
+        follow_redirects=True,
+    )
+    assert told in text_of(reply)
+    assert "Votre réponse est publiée." not in text_of(reply)
+    assert "En attente de validation par l'équipe d'animation." in text_of(reply)
+    opened = author.post(
+        "/r/premier-entretien/nouveau-sujet",
+        data={"title": "Ma toute première question", "body": "Texte à valider.", "submit": "1"},
+        follow_redirects=True,
+    )
+    assert told in text_of(opened)
+    assert "Votre sujet est publié." not in text_of(opened)
