@@ -704,6 +704,8 @@ def plan_and_insert(
             topic.is_announcement = leaves[cid][0] == "accueil"
 
     # --- insert -----------------------------------------------------------------------
+    from comcep.members.models import fold_name
+
     pw_hash = _password_hash()
     member_rows = []
     for m in members:
@@ -716,6 +718,7 @@ def plan_and_insert(
                 "email": m.email,
                 "password_hash": pw_hash,
                 "display_name": m.name,
+                "name_key": fold_name(m.name),
                 "statut": m.statut,
                 "network_id": m.network_id,
                 "organisation": m.organisation,

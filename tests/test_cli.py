@@ -101,6 +101,12 @@ BASE = ["--email", "nouveau@apec.example", "--name", "Nouveau Membre", "--statut
             id="unknown-network",
         ),
         pytest.param(
+            [*BASE, "--network", "fongecif-opacif", "--region", "bretagne"],
+            PASSWORD,
+            "Ce réseau ou cette organisation n'existe plus : 'fongecif-opacif'.",
+            id="historical-network",
+        ),
+        pytest.param(
             [*BASE, "--network", "apec", "--region", "atlantide"],
             PASSWORD,
             "Région inconnue : 'atlantide'.",

@@ -32,6 +32,8 @@ def create_member(
     network = db.session.scalar(select(Network).where(Network.code == network_code))
     if network is None:
         raise ComcepError(f"Réseau ou organisation inconnu : {network_code!r}.")
+    if not network.active:
+        raise ComcepError(f"Ce réseau ou cette organisation n'existe plus : {network_code!r}.")
     region = db.session.scalar(select(Region).where(Region.code == region_code))
     if region is None:
         raise ComcepError(f"Région inconnue : {region_code!r}.")

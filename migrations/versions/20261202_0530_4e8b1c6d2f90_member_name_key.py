@@ -1,7 +1,7 @@
 """Members' names folded (no case, no accents) for accent-insensitive searches.
 
 Revision ID: 4e8b1c6d2f90
-Revises: 9d41c7a2e5b3
+Revises: 30b536782590
 Create Date: 2026-12-02 05:30:00
 
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "4e8b1c6d2f90"
-down_revision = "9d41c7a2e5b3"
+down_revision = "30b536782590"
 branch_labels = None
 depends_on = None
 
