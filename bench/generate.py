@@ -8,7 +8,7 @@ lognormal long tail, plus one topic of exactly 200 posts), ten years of dates, r
 reports, a few hidden and edited posts; `comcep search rebuild` then builds the index.
 
 Everything is computed in memory first (post ids follow time, as in a real forum), so every
-denormalised column is written exact: Topic.post_count, last_number, last_post_*, and
+denormalised column is written exact: Topic.post_count, last_number, last_post_*, first_reply_*, and
 Category.topic_count, post_count, last_post_id. Post bodies are assembled from pre-rendered
 sentences: Markdown is rendered a few thousand times, not once per post, and
 `render_markdown(body_source) == body_html` holds for every post.
@@ -855,11 +855,16 @@ def plan_and_insert(
         ],
     )
     # Per member and rubrique counts, by the app's own definition (one INSERT … SELECT).
-    from comcep.forum.services import MEMBER_STATS_COLUMNS, member_stats_rows
+    from comcep.forum.services import (
+        MEMBER_STATS_COLUMNS,
+        first_reply_update,
+        member_stats_rows,
+    )
 
     conn.execute(
         t["member_category_stats"].insert().from_select(MEMBER_STATS_COLUMNS, member_stats_rows())
     )
+    conn.execute(first_reply_update())  # each topic's first reply, by the app's definition
     phase("counters")
 
     report.reads = _insert(conn, t["topic_reads"], _read_rows(rng, members, topics, posts))

@@ -28,6 +28,8 @@ TOPIC_COLUMNS = (
     "last_post_number",
     "last_post_at",
     "last_poster_id",
+    "first_reply_at",
+    "first_reply_author_id",
 )
 
 

@@ -8,7 +8,8 @@ from datetime import date, datetime
 import click
 from flask.cli import with_appcontext
 
-from comcep.analytics import report
+from comcep.analytics import report, rollups
+from comcep.extensions import db
 
 
 @click.group()
@@ -58,6 +59,32 @@ def report_command(first: date | None, last: date | None, fmt: str, table: str, 
         period = report.Period(first, last)
     if fmt == "json":
         click.echo(json.dumps(report.build_report(period), ensure_ascii=False, indent=2))
+        db.session.commit()
         return
     rows = report.build_table(period, table)
+    db.session.commit()
     click.echo(report.to_csv(rows, table, semicolon=sep == "semicolon"), nl=False)
+
+
+@analytics.command("refresh")
+@with_appcontext
+def refresh_command() -> None:
+    """Compter d'avance les mois révolus (les analyses les lisent ensuite sans recompter)."""
+    counted = rollups.refresh()
+    db.session.commit()
+    click.echo(f"{counted} mois compté(s).")
+
+
+@analytics.command("check")
+@with_appcontext
+def check_command() -> None:
+    """Comparer les décomptes gardés aux requêtes directes, depuis le lancement ; code de
+    sortie 1 en cas d'écart (les décomptes à jour sont alors recalculés par `refresh`)."""
+    period = report.preset_period("lancement", report.paris_today())
+    differences = rollups.disagreements(period.start, period.end)
+    differences += rollups.first_reply_disagreements()
+    db.session.rollback()
+    if differences:
+        click.echo("Écarts : " + ", ".join(differences) + ".", err=True)
+        raise SystemExit(1)
+    click.echo("Les décomptes gardés concordent avec les messages.")

@@ -24,6 +24,7 @@ calendar dates; months are Europe/Paris months (see `month_of`).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -32,6 +33,7 @@ from sqlalchemy import (
     ColumnElement,
     Float,
     Integer,
+    Select,
     String,
     and_,
     case,
@@ -41,6 +43,7 @@ from sqlalchemy import (
     literal,
     or_,
     select,
+    true,
     union_all,
 )
 from sqlalchemy.orm import aliased
@@ -58,7 +61,7 @@ def _dialect() -> str:
     return db.session.get_bind().dialect.name
 
 
-def _at(value: datetime) -> ColumnElement[datetime]:
+def at(value: datetime) -> ColumnElement[datetime]:
     """A bound timestamp processed like the columns (naive UTC text on SQLite)."""
     return literal(value, UTCDateTime())
 
@@ -86,16 +89,16 @@ def _seconds_between(later: ColumnElement[Any], earlier: ColumnElement[Any]) -> 
     return cast(func.round((func.julianday(later) - func.julianday(earlier)) * 86400.0), Float)
 
 
-def _visible_topic() -> ColumnElement[bool]:
+def visible_topic() -> ColumnElement[bool]:
     return Topic.is_hidden.is_(False)
 
 
-def _visible_post() -> ColumnElement[bool]:
+def visible_post() -> ColumnElement[bool]:
     return and_(Post.is_hidden.is_(False), Topic.is_hidden.is_(False))
 
 
-def _between(column: ColumnElement[Any], start: datetime, end: datetime) -> ColumnElement[bool]:
-    return and_(column >= _at(start), column < _at(end))
+def between(column: ColumnElement[Any], start: datetime, end: datetime) -> ColumnElement[bool]:
+    return and_(column >= at(start), column < at(end))
 
 
 # --- Categories and content ------------------------------------------------------------
@@ -149,7 +152,7 @@ def content_counts(start: datetime, end: datetime) -> ContentCounts:
             func.count(Topic.id).label("n"),
             func.count(Topic.author_id.distinct()).label("people"),
         )
-        .where(_visible_topic(), _between(Topic.created_at, start, end))
+        .where(visible_topic(), between(Topic.created_at, start, end))
         .group_by(Topic.category_id)
     )
     writers = (
@@ -162,7 +165,7 @@ def content_counts(start: datetime, end: datetime) -> ContentCounts:
         .select_from(Post)
         .join(Topic, Topic.id == Post.topic_id)
         .join(Category, Category.id == Topic.category_id)
-        .where(_visible_post(), _between(Post.created_at, start, end))
+        .where(visible_post(), between(Post.created_at, start, end))
         .group_by(Topic.category_id, Category.parent_id, Category.id, Post.author_id)
         .cte("writers")
     )
@@ -209,8 +212,8 @@ def _member_at(end: datetime) -> ColumnElement[bool]:
     """Admitted before `end` and not gone before it."""
     return and_(
         _admitted(),
-        _joined_at() < _at(end),
-        or_(Member.left_at.is_(None), Member.left_at >= _at(end)),
+        _joined_at() < at(end),
+        or_(Member.left_at.is_(None), Member.left_at >= at(end)),
     )
 
 
@@ -258,7 +261,7 @@ def member_growth(start: datetime, end: datetime) -> list[MemberMonth]:
     """Admissions and departures by statut and Paris month, with a baseline before `start`."""
 
     def bucket(column: ColumnElement[datetime]) -> ColumnElement[str]:
-        return case((column < _at(start), BEFORE), else_=month_of(column))
+        return case((column < at(start), BEFORE), else_=month_of(column))
 
     joined = _joined_at()
     events = union_all(
@@ -267,10 +270,10 @@ def member_growth(start: datetime, end: datetime) -> list[MemberMonth]:
             bucket(joined).label("month"),
             literal(1, Integer).label("joined"),
             literal(0, Integer).label("left"),
-        ).where(_admitted(), joined < _at(end)),
+        ).where(_admitted(), joined < at(end)),
         select(
             Member.statut, bucket(Member.left_at), literal(0, Integer), literal(1, Integer)
-        ).where(_admitted(), Member.left_at.is_not(None), Member.left_at < _at(end)),
+        ).where(_admitted(), Member.left_at.is_not(None), Member.left_at < at(end)),
     ).subquery()
     rows = db.session.execute(
         select(
@@ -289,7 +292,7 @@ def messages_by_month(start: datetime, end: datetime) -> dict[str, Tally]:
     rows = db.session.execute(
         select(month, func.count(Post.id), func.count(Post.author_id.distinct()))
         .join(Topic, Topic.id == Post.topic_id)
-        .where(_visible_post(), _between(Post.created_at, start, end))
+        .where(visible_post(), between(Post.created_at, start, end))
         .group_by(month)
     ).all()
     return {m: Tally(n, people) for m, n, people in rows}
@@ -310,86 +313,57 @@ class Responsiveness:
     median_seconds: float | None
 
 
-def responsiveness(start: datetime, end: datetime) -> Responsiveness:
-    """First-reply figures for the topics opened in the period, in one query.
+def _responsiveness_select(start: datetime, end: datetime) -> Select:
+    """First-reply figures for the topics opened in the period: one row over the topics.
 
-    One row per topic (its first reply found with ROW_NUMBER), then one aggregate row. The
-    median is PostgreSQL's percentile_cont; SQLite has no median, so there it is the middle
-    row(s) of the per-topic delays taken with ORDER BY … LIMIT/OFFSET, still in SQL.
+    The first reply is kept on each topic (`Topic.first_reply_at`, by the definition of
+    `forum.services.first_reply_update`), so this reads one row per topic, not the posts.
+    The median is PostgreSQL's percentile_cont; SQLite has no median, so there it is the
+    middle row(s) of the per-topic delays taken with ORDER BY … LIMIT/OFFSET, still in SQL.
     """
-    asked = (
-        select(
-            Topic.id.label("topic_id"),
-            Topic.author_id.label("asker_id"),
-            Topic.created_at.label("asked_at"),
-        )
-        .where(_visible_topic(), _between(Topic.created_at, start, end))
-        .cte("asked")
-    )
-    other_author = or_(
-        asked.c.asker_id.is_(None),
-        Post.author_id.is_(None),
-        Post.author_id != asked.c.asker_id,
-    )
-    replies = (
-        select(
-            Post.topic_id,
-            Post.author_id,
-            Post.created_at,
-            func.row_number()
-            .over(partition_by=Post.topic_id, order_by=(Post.created_at, Post.number))
-            .label("rank"),
-        )
-        .join(asked, asked.c.topic_id == Post.topic_id)
-        .where(
-            Post.number > 1,
-            Post.is_hidden.is_(False),
-            other_author,
-            Post.created_at >= asked.c.asked_at,
-            Post.created_at >= _at(start),  # implied by the line above; lets the index serve
-        )
-        .subquery("replies")
-    )
     asker = aliased(Member)
     replier = aliased(Member)
     per_topic = (
         select(
-            asked.c.topic_id,
-            asked.c.asker_id,
+            Topic.id.label("topic_id"),
+            Topic.author_id.label("asker_id"),
             asker.network_id.label("asker_network"),
-            replies.c.author_id.label("replier_id"),
+            Topic.first_reply_author_id.label("replier_id"),
             replier.network_id.label("replier_network"),
-            _seconds_between(replies.c.created_at, asked.c.asked_at).label("delay"),
-            replies.c.created_at.label("replied_at"),
+            _seconds_between(Topic.first_reply_at, Topic.created_at).label("delay"),
+            Topic.first_reply_at.label("replied_at"),
         )
-        .select_from(asked)
-        .outerjoin(replies, and_(replies.c.topic_id == asked.c.topic_id, replies.c.rank == 1))
-        .outerjoin(asker, asker.id == asked.c.asker_id)
-        .outerjoin(replier, replier.id == replies.c.author_id)
-        .cte("per_topic")
+        .outerjoin(asker, asker.id == Topic.author_id)
+        .outerjoin(replier, replier.id == Topic.first_reply_author_id)
+        .where(visible_topic(), between(Topic.created_at, start, end))
+        .cte("replied_topics")
     )
     t = per_topic.c
     answered = t.replied_at.is_not(None)
     both_known = and_(answered, t.asker_network.is_not(None), t.replier_network.is_not(None))
-    row = db.session.execute(
-        select(
-            func.count(t.topic_id),
-            func.count(t.asker_id.distinct()),
-            func.count(t.replied_at),
-            func.count(t.replier_id.distinct()),
-            func.coalesce(func.sum(case((t.delay <= FIRST_REPLY_TARGET_SECONDS, 1), else_=0)), 0),
-            func.coalesce(
-                func.sum(
-                    case((and_(both_known, t.asker_network != t.replier_network), 1), else_=0)
-                ),
-                0,
-            ),
-            func.coalesce(func.sum(case((both_known, 1), else_=0)), 0),
-            _median(per_topic),
-        ).select_from(per_topic)
-    ).one()
+    return select(
+        func.count(t.topic_id),
+        func.count(t.asker_id.distinct()),
+        func.count(t.replied_at),
+        func.count(t.replier_id.distinct()),
+        func.coalesce(func.sum(case((t.delay <= FIRST_REPLY_TARGET_SECONDS, 1), else_=0)), 0),
+        func.coalesce(
+            func.sum(case((and_(both_known, t.asker_network != t.replier_network), 1), else_=0)),
+            0,
+        ),
+        func.coalesce(func.sum(case((both_known, 1), else_=0)), 0),
+        _median(per_topic),
+    ).select_from(per_topic)
+
+
+def _responsiveness_of(row: Sequence[Any]) -> Responsiveness:
     median = float(row[7]) if row[7] is not None else None
     return Responsiveness(*(int(v) for v in row[:7]), median_seconds=median)
+
+
+def responsiveness(start: datetime, end: datetime) -> Responsiveness:
+    """First-reply figures for the topics opened in the period (`_responsiveness_select`)."""
+    return _responsiveness_of(db.session.execute(_responsiveness_select(start, end)).one())
 
 
 def _median(per_topic: Any) -> ColumnElement[Any]:
@@ -421,11 +395,11 @@ def activity_by_network(start: datetime, end: datetime) -> dict[int | None, Netw
     """Topics opened and replies given in the period by the members of each network."""
     opened = select(
         Topic.author_id.label("author_id"), literal(1, Integer).label("is_topic")
-    ).where(_visible_topic(), _between(Topic.created_at, start, end))
+    ).where(visible_topic(), between(Topic.created_at, start, end))
     replied = (
         select(Post.author_id, literal(0, Integer))
         .join(Topic, Topic.id == Post.topic_id)
-        .where(_visible_post(), Post.number > 1, _between(Post.created_at, start, end))
+        .where(visible_post(), Post.number > 1, between(Post.created_at, start, end))
     )
     items = union_all(opened, replied).subquery()
     is_topic = items.c.is_topic == 1
@@ -475,9 +449,9 @@ class Solutions:
     median_seconds: float | None
 
 
-def solutions(start: datetime, end: datetime) -> Solutions:
+def _solutions_select(start: datetime, end: datetime) -> Select:
     """Solved share and median time to the solution, for the topics opened in the period in
-    rubriques that accept solutions, in one query.
+    rubriques that accept solutions: one row.
 
     A topic is solved when its `solution_post_id` points to a visible post of the topic not
     dated before it (a post merged in from an older topic is no solution, as for first
@@ -502,24 +476,39 @@ def solutions(start: datetime, end: datetime) -> Solutions:
         .join(Category, Category.id == Topic.category_id)
         .outerjoin(answer, and_(answer.id == Topic.solution_post_id, counted))
         .where(
-            _visible_topic(),
+            visible_topic(),
             Category.accepts_solutions.is_(True),
-            _between(Topic.created_at, start, end),
+            between(Topic.created_at, start, end),
         )
-        .cte("per_topic")
+        .cte("solved_topics")
     )
     t = per_topic.c
-    row = db.session.execute(
-        select(
-            func.count(t.topic_id),
-            func.count(t.asker_id.distinct()),
-            func.count(t.solution_id),
-            func.count(t.solver_id.distinct()),
-            _median(per_topic),
-        ).select_from(per_topic)
-    ).one()
+    return select(
+        func.count(t.topic_id),
+        func.count(t.asker_id.distinct()),
+        func.count(t.solution_id),
+        func.count(t.solver_id.distinct()),
+        _median(per_topic),
+    ).select_from(per_topic)
+
+
+def _solutions_of(row: Sequence[Any]) -> Solutions:
     median = float(row[4]) if row[4] is not None else None
     return Solutions(*(int(v) for v in row[:4]), median_seconds=median)
+
+
+def solutions(start: datetime, end: datetime) -> Solutions:
+    """Solution figures for the topics opened in the period (`_solutions_select`)."""
+    return _solutions_of(db.session.execute(_solutions_select(start, end)).one())
+
+
+def topic_figures(start: datetime, end: datetime) -> tuple[Responsiveness, Solutions]:
+    """`responsiveness` and `solutions` in one statement (two one-row aggregates side by
+    side), for the whole report."""
+    replied = _responsiveness_select(start, end).subquery("replied")
+    solved = _solutions_select(start, end).subquery("solved")
+    row = db.session.execute(select(replied, solved).join_from(replied, solved, true())).one()
+    return _responsiveness_of(row[:8]), _solutions_of(row[8:])
 
 
 # --- Mots-clés (issue 11) --------------------------------------------------------------
@@ -549,14 +538,14 @@ def tag_counts(start: datetime, end: datetime) -> list[TagCount]:
             literal(1, Integer).label("is_topic"),
         )
         .join(Topic, Topic.id == topic_tags.c.topic_id)
-        .where(_visible_topic(), _between(Topic.created_at, start, end))
+        .where(visible_topic(), between(Topic.created_at, start, end))
     )
     posted = (
         select(topic_tags.c.tag_id, Post.author_id, literal(0, Integer))
         .select_from(Post)
         .join(Topic, Topic.id == Post.topic_id)
         .join(topic_tags, topic_tags.c.topic_id == Post.topic_id)
-        .where(_visible_post(), _between(Post.created_at, start, end))
+        .where(visible_post(), between(Post.created_at, start, end))
     )
     items = union_all(opened, posted).subquery("items")
     rows = db.session.execute(

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
 
-from comcep.analytics import queries
+from comcep.analytics import queries, rollups
 from comcep.analytics.anonymise import (
     MASKED,
     SMALL,
@@ -141,7 +141,9 @@ CONTENT_BOUNDS = ((0, None), (1, None))
 CONTENT_MASKED_FLOOR = (0, THRESHOLD)
 
 
-def theme_tables(period: Period) -> tuple[list[dict], list[dict], dict]:
+def theme_tables(
+    period: Period, tallies: rollups.Tallies | None = None
+) -> tuple[list[dict], list[dict], dict]:
     """The 2016 table « Thématiques du forum », live: thèmes, rubriques and totals.
 
     Shares are of all topics (messages) of the period; a rubrique's share is of the same
@@ -150,7 +152,8 @@ def theme_tables(period: Period) -> tuple[list[dict], list[dict], dict]:
     a masked thème masks its rubriques too, which would add up to it.
     """
     categories = queries.category_tree()
-    counts = queries.content_counts(period.start, period.end)
+    tallies = tallies or rollups.tallies(period.start, period.end)
+    counts = tallies.content_counts({c.id: c.parent_id or c.id for c in categories})
     total_topics = sum(t.count for t in counts.topics.values())
     total_messages = counts.total_messages.count
     children: dict[int, list[queries.CategoryInfo]] = defaultdict(list)
@@ -298,7 +301,11 @@ def _column_marks(tallies: list[Tally]) -> list[Cell]:
     ]
 
 
-def growth_table(period: Period, networks: list[queries.NetworkCount] | None = None) -> list[dict]:
+def growth_table(
+    period: Period,
+    networks: list[queries.NetworkCount] | None = None,
+    tallies: rollups.Tallies | None = None,
+) -> list[dict]:
     """Per Paris month: members at the month's end (cumulative) by statut, and the messages
     posted during the month. The last month ends with the period.
 
@@ -309,7 +316,8 @@ def growth_table(period: Period, networks: list[queries.NetworkCount] | None = N
     changes: dict[tuple[str, str], int] = defaultdict(int)
     for row in queries.member_growth(period.start, period.end):
         changes[(row.statut, row.month)] += row.joined - row.left
-    messages = queries.messages_by_month(period.start, period.end)
+    tallies = tallies or rollups.tallies(period.start, period.end)
+    messages = tallies.messages_by_month()
     if networks is None:
         networks = queries.members_by_network(period.end)
     _marks_unused, withheld = _network_marks(networks)
@@ -334,10 +342,12 @@ def growth_table(period: Period, networks: list[queries.NetworkCount] | None = N
     return table
 
 
-def responsiveness_figures(period: Period) -> dict[str, Any]:
+def responsiveness_figures(
+    period: Period, r: queries.Responsiveness | None = None
+) -> dict[str, Any]:
     """Median hours to the first reply, % answered within 48 h, % unanswered and % of first
     replies from another network, for the topics opened in the period."""
-    r = queries.responsiveness(period.start, period.end)
+    r = r or queries.responsiveness(period.start, period.end)
     few_askers = is_small(r.topics, r.askers)
     few = few_askers or is_small(r.answered, r.repliers)
     return {
@@ -351,14 +361,14 @@ def responsiveness_figures(period: Period) -> dict[str, Any]:
     }
 
 
-def solution_figures(period: Period) -> dict[str, Any]:
+def solution_figures(period: Period, s: queries.Solutions | None = None) -> dict[str, Any]:
     """Share of topics solved and median hours to the solution, for the topics opened in the
     period in rubriques that accept solutions; suppressed like the responsiveness figures
     (fewer than 5 askers, or solutions written by fewer than 5 members).
 
     The number of topics is not given: it adds up the rubriques that accept solutions, a
     partial sum of the thèmes table that would give a « < 5 » thème away by difference."""
-    s = queries.solutions(period.start, period.end)
+    s = s or queries.solutions(period.start, period.end)
     few = is_small(s.topics, s.askers) or is_small(s.solved, s.solvers)
     return {
         "solved_pct": SMALL if few else share(s.solved, s.topics),
@@ -366,12 +376,13 @@ def solution_figures(period: Period) -> dict[str, Any]:
     }
 
 
-def tag_table(period: Period) -> list[dict]:
+def tag_table(period: Period, tallies: rollups.Tallies | None = None) -> list[dict]:
     """Topics and messages of the period by mot-clé, counted like the thèmes; a row whose
     topics and messages come from fewer than 5 distinct members reads « < 5 » as a whole.
     A topic carries up to 5 mots-clés, so the rows overlap: no total, no shares."""
     table = []
-    for tag in queries.tag_counts(period.start, period.end):
+    tallies = tallies or rollups.tallies(period.start, period.end)
+    for tag in tallies.tag_counts():
         hidden = is_small(tag.topics + tag.messages, tag.people)
         table.append(
             {
@@ -385,12 +396,17 @@ def tag_table(period: Period) -> list[dict]:
     return table
 
 
-def activity_table(period: Period, networks: list[queries.NetworkCount]) -> list[dict]:
+def activity_table(
+    period: Period,
+    networks: list[queries.NetworkCount],
+    tallies: rollups.Tallies | None = None,
+) -> list[dict]:
     """Topics opened and replies given in the period by each network's members.
 
     The columns add up to (about) the period's topics and replies, so suppression is
     complementary within each column."""
-    activity = queries.activity_by_network(period.start, period.end)
+    tallies = tallies or rollups.tallies(period.start, period.end)
+    activity = tallies.activity_by_network()
     empty = queries.NetworkActivity(Tally(), Tally())
     found = [activity.get(network.id, empty) for network in networks]
     topics = _column_marks([f.topics for f in found])
@@ -412,19 +428,21 @@ def activity_table(period: Period, networks: list[queries.NetworkCount]) -> list
 
 def build_report(period: Period) -> dict[str, Any]:
     """Every table of the page, in the JSON shape of `comcep analytics report` (SPEC §10)."""
-    themes, rubriques, totals = theme_tables(period)
+    tallies = rollups.tallies(period.start, period.end)
+    themes, rubriques, totals = theme_tables(period, tallies)
     networks = queries.members_by_network(period.end)
+    replies, solved = queries.topic_figures(period.start, period.end)
     return {
         "period": period.as_json(),
         "totals": totals,
         "themes": themes,
         "rubriques": rubriques,
         "members_by_network": network_table(networks),
-        "growth": growth_table(period, networks),
-        "responsiveness": responsiveness_figures(period),
-        "activity_by_network": activity_table(period, networks),
-        "solutions": solution_figures(period),
-        "tags": tag_table(period),
+        "growth": growth_table(period, networks, tallies),
+        "responsiveness": responsiveness_figures(period, replies),
+        "activity_by_network": activity_table(period, networks, tallies),
+        "solutions": solution_figures(period, solved),
+        "tags": tag_table(period, tallies),
     }
 
 

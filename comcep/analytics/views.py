@@ -7,7 +7,7 @@ from flask.typing import ResponseReturnValue
 from flask_login import login_required
 
 from comcep import policy
-from comcep.analytics import report
+from comcep.analytics import report, rollups
 from comcep.analytics.forms import PeriodForm
 from comcep.policy import current_viewer
 
@@ -32,6 +32,7 @@ def index() -> ResponseReturnValue:
     period = form.period(report.paris_today())
     form.du.data, form.au.data = period.first, period.last
     data = report.build_report(period)
+    rollups.commit_stored()
     months = {m: report.month_label(m) for m in period.months}
     return render_template(
         "analytics/index.html",
@@ -129,6 +130,7 @@ def export(table: str) -> ResponseReturnValue:
     period = form.period(report.paris_today())
     semicolon = request.args.get("sep") == "semicolon"
     text = report.to_csv(report.build_table(period, table), table, semicolon=semicolon, bom=True)
+    rollups.commit_stored()
     filename = f"comcep-{table}-{period.first.isoformat()}-{period.last.isoformat()}.csv"
     return Response(
         text.encode("utf-8"),

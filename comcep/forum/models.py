@@ -62,6 +62,7 @@ class Topic(db.Model):
         Index("ix_topics_category_activity", "category_id", "is_pinned", "last_post_at"),
         Index("ix_topics_activity", "last_post_at"),
         Index("ix_topics_announcement", "is_announcement", "last_post_at"),
+        Index("ix_topics_created", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -89,6 +90,11 @@ class Topic(db.Model):
         ForeignKey("posts.id", use_alter=True, ondelete="SET NULL"), index=True
     )
     solved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The first reply (for the comité's responsiveness figures, kept like the counters):
+    # the earliest visible post after the opening one, by someone other than the topic's
+    # author and not dated before the topic (`forum.services.first_reply_update`).
+    first_reply_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    first_reply_author_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"), index=True)
 
     category: Mapped[Category] = relationship(lazy="raise")
     author: Mapped[Member | None] = relationship(foreign_keys=[author_id], lazy="raise")

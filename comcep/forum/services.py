@@ -4,10 +4,25 @@ counters and its side-effect rows share one transaction."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, case, func, inspect, not_, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    Update,
+    and_,
+    case,
+    func,
+    inspect,
+    not_,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.orm import aliased
 
 from comcep import outbox
+from comcep.analytics import rollups
 from comcep.dialects import upsert
 from comcep.errors import ComcepError
 from comcep.extensions import db, utcnow
@@ -92,6 +107,7 @@ def _add_post(actor: Member, topic: Topic, body: str, now: datetime, *, new_topi
     # The counters moved in SQL: reload them only if someone reads them (a reply redirects).
     db.session.expire(topic)
     mark_read(actor, topic, number)
+    rollups.mark_posted(now)
     indexing.enqueue_posts([post.id])
     return post
 
@@ -99,17 +115,22 @@ def _add_post(actor: Member, topic: Topic, body: str, now: datetime, *, new_topi
 def _count_new_post(
     topic: Topic, post: Post, actor: Member, now: datetime, *, new_topic: bool
 ) -> None:
-    db.session.execute(
-        update(Topic)
-        .where(Topic.id == topic.id)
-        .values(
-            post_count=Topic.post_count + 1,
-            last_post_id=post.id,
-            last_post_number=post.number,
-            last_post_at=now,
-            last_poster_id=actor.id,
+    values: dict[str, Any] = {
+        "post_count": Topic.post_count + 1,
+        "last_post_id": post.id,
+        "last_post_number": post.number,
+        "last_post_at": now,
+        "last_poster_id": actor.id,
+    }
+    if not new_topic:  # the newest post is the first reply when there is none yet
+        first = and_(
+            Topic.first_reply_at.is_(None),
+            Topic.created_at <= now,
+            or_(Topic.author_id.is_(None), Topic.author_id != actor.id),
         )
-    )
+        values["first_reply_at"] = case((first, now), else_=Topic.first_reply_at)
+        values["first_reply_author_id"] = case((first, actor.id), else_=Topic.first_reply_author_id)
+    db.session.execute(update(Topic).where(Topic.id == topic.id).values(**values))
     db.session.execute(
         update(Category)
         .where(Category.id == topic.category_id)
@@ -311,6 +332,45 @@ def refresh_topic_stats(topic_ids: list[int]) -> None:
         else:
             values.update(last_post_id=None, last_post_number=0)
         db.session.execute(update(Topic).where(Topic.id == topic_id).values(**values))
+    db.session.execute(first_reply_update(topic_ids))
+
+
+def first_reply_columns() -> tuple[ColumnElement[datetime], ColumnElement[int]]:
+    """The first reply's date and author, as subqueries correlated to `Topic`: the earliest
+    visible post (by date, then number) after the opening one, written by someone other than
+    the topic's author, not dated before the topic (a post merged in from an older topic is
+    no answer). The comité's responsiveness figures read them, kept on the topic."""
+    reply = aliased(Post)
+    first = (
+        select(reply.created_at, reply.author_id)
+        .where(
+            reply.topic_id == Topic.id,
+            reply.number > 1,
+            reply.is_hidden.is_(False),
+            reply.created_at >= Topic.created_at,
+            or_(
+                Topic.author_id.is_(None),
+                reply.author_id.is_(None),
+                reply.author_id != Topic.author_id,
+            ),
+        )
+        .order_by(reply.created_at, reply.number)
+        .limit(1)
+    )
+    return (
+        first.with_only_columns(reply.created_at).scalar_subquery(),
+        first.with_only_columns(reply.author_id).scalar_subquery(),
+    )
+
+
+def first_reply_update(topic_ids: list[int] | None = None) -> Update:
+    """Recompute `Topic.first_reply_at` / `first_reply_author_id` (None: every topic) in one
+    UPDATE (`first_reply_columns`)."""
+    replied_at, replier_id = first_reply_columns()
+    statement = update(Topic).values(first_reply_at=replied_at, first_reply_author_id=replier_id)
+    if topic_ids is not None:
+        statement = statement.where(Topic.id.in_(topic_ids))
+    return statement
 
 
 # --- Solutions and mots-clés (issue 11) ---------------------------------------------
@@ -331,6 +391,7 @@ def set_tags(topic: Topic, slugs: list[str]) -> None:
         db.session.execute(
             topic_tags.insert(), [{"topic_id": topic.id, "tag_id": tag.id} for tag in tags]
         )
+    rollups.mark_topics_changed([topic.id])
     indexing.enqueue_topics([topic.id])
 
 
@@ -374,5 +435,6 @@ def merge_tags(source: Tag, target: Tag) -> list[int]:
     if new_rows:
         db.session.execute(topic_tags.insert(), new_rows)
     source.retired = True
+    rollups.mark_topics_changed(topic_ids)
     indexing.enqueue_topics(topic_ids)
     return topic_ids

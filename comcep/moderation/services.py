@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from sqlalchemy import case, exists, func, select, update
 
+from comcep.analytics import rollups
 from comcep.errors import ComcepError
 from comcep.extensions import db, utcnow
 from comcep.forum import services as forum_services
@@ -59,6 +60,7 @@ def _topics_changed(topics: list[Topic], category_ids: set[int]) -> None:
         .distinct()
     )
     forum_services.refresh_member_stats(sorted(authors), sorted(category_ids))
+    rollups.mark_topics_changed(topic_ids)
     indexing.enqueue_topics(topic_ids)
 
 

@@ -1,0 +1,47 @@
+"""The comité's monthly tallies, kept between requests (a cache the database can always redo).
+
+A Paris month that is over is tallied once into `MonthCell` rows; every change that can alter
+a past month's figures (hiding, restoring, moving, splitting, merging, mots-clés) bumps that
+month's `generation` in the same transaction (`rollups.mark_topics_changed`), and the tallies
+count only while `computed_generation == generation`. The current month, and the partial
+months at a period's edges, are always counted from the posts.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from comcep.extensions import db
+
+
+class AnalyticsMonth(db.Model):
+    __tablename__ = "analytics_months"
+
+    month: Mapped[str] = mapped_column(String(7), primary_key=True)  # 'YYYY-MM', Paris
+    generation: Mapped[int] = mapped_column(Integer)
+    computed_generation: Mapped[int | None] = mapped_column(Integer)
+
+
+class MonthCell(db.Model):
+    """One figure of a month with the members behind it, for « < 5 » across any period:
+    `people` is their number capped at 5, and `sample` lists their ids while fewer than 5
+    (so that cells can be united exactly: 5 or more in any cell, or the union of the lists).
+
+    kind « topic »: topics opened in rubrique `key_id` by members of `network_id`;
+    « message »: visible messages there; « reply »: those after the opening post;
+    « tag »: topics opened (`items`) and messages posted (`extra`) in topics carrying mot-clé
+    `key_id` (network_id NULL).
+    """
+
+    __tablename__ = "analytics_month_cells"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    month: Mapped[str] = mapped_column(String(7), index=True)
+    kind: Mapped[str] = mapped_column(String(10))
+    key_id: Mapped[int] = mapped_column(Integer)
+    network_id: Mapped[int | None] = mapped_column(Integer)
+    items: Mapped[int] = mapped_column(Integer)
+    extra: Mapped[int] = mapped_column(Integer)
+    people: Mapped[int] = mapped_column(Integer)
+    sample: Mapped[str] = mapped_column(String(80))

@@ -1,0 +1,207 @@
+"""Monthly tallies kept between reports (`comcep.analytics.rollups`): a report read from them
+equals a report counted from the posts, after every kind of change."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, timedelta
+
+import pytest
+from flask import Flask
+from sqlalchemy import select, update
+
+from comcep.analytics import report, rollups
+from comcep.analytics.models import AnalyticsMonth, MonthCell
+from comcep.analytics.report import Period
+from comcep.extensions import db
+from comcep.forum import services
+from comcep.forum.models import Tag, Topic
+from comcep.moderation import services as moderation
+from tests.analytics.conftest import Q1_2025, Forum, MakeMember, utc
+from tests.factories import category
+
+Q1_TO_Q2 = Period(date(2025, 1, 1), date(2025, 6, 30))
+
+
+def from_posts(period: Period) -> dict:
+    """The report with no kept tally: every month counted from the posts."""
+    rollups.forget()
+    counted = report.build_report(period)
+    db.session.rollback()
+    return counted
+
+
+def kept_report(period: Period) -> dict:
+    """The report as the page builds it, its tallies stored and committed."""
+    built = report.build_report(period)
+    rollups.commit_stored()
+    return built
+
+
+def current_months() -> set[str]:
+    rows = db.session.execute(
+        select(AnalyticsMonth.month).where(
+            AnalyticsMonth.computed_generation == AnalyticsMonth.generation
+        )
+    )
+    return set(rows.scalars())
+
+
+def test_a_report_keeps_the_settled_months_it_counted(forum: Forum) -> None:
+    first = kept_report(Q1_2025)
+
+    assert current_months() == {"2025-01", "2025-02", "2025-03"}
+    assert kept_report(Q1_2025) == first == from_posts(Q1_2025)
+
+
+def test_a_kept_report_counts_no_month_again(forum: Forum, monkeypatch: pytest.MonkeyPatch) -> None:
+    kept_report(Q1_2025)
+    counted: list[list[rollups.Span]] = []
+    count_spans = rollups.count_spans
+    monkeypatch.setattr(rollups, "count_spans", lambda s: counted.append(s) or count_spans(s))
+
+    report.build_report(Q1_2025)
+
+    assert counted == [[]]
+
+
+def test_the_current_month_is_always_counted_from_the_posts(make_member: MakeMember) -> None:
+    authors = [make_member(network="apec") for _ in range(5)]
+    today = report.paris_today()
+    period = Period(today.replace(day=1), today)
+    topic = services.create_topic(authors[0], category("divers"), "Un sujet", "Texte")
+    db.session.commit()
+    before = kept_report(period)
+    for author in authors[1:]:
+        services.reply(author, topic, "Réponse")
+    db.session.commit()
+
+    after = kept_report(period)
+
+    assert before["totals"]["messages"] == "< 5"
+    assert after["totals"]["messages"] == 5
+    assert current_months() == set()
+
+
+def change_each_way(forum: Forum) -> list[tuple[str, Callable[[], object]]]:
+    animatrice = forum.members["ft1"]
+    t1, t2, t6 = forum.topics["T1"], forum.topics["T2"], forum.topics["T6"]
+    t1_posts = forum.posts["T1"]
+    return [
+        ("hide", lambda: moderation.hide_post(animatrice, t1_posts[1], t1, "Hors charte.")),
+        ("restore", lambda: moderation.restore_post(animatrice, t1_posts[1], t1)),
+        ("hide topic", lambda: moderation.hide_post(animatrice, forum.posts["T6"][0], t6, "x")),
+        ("move", lambda: moderation.move_topic(animatrice, t2, category("liens-utiles"))),
+        (
+            "split",
+            lambda: moderation.split_topic(
+                animatrice, t1, [t1_posts[3].id, t1_posts[4].id], "Suite", category("divers")
+            ),
+        ),
+        ("merge", lambda: moderation.merge_topics(animatrice, t2, t1)),
+        (
+            "reply dated in a settled month",
+            lambda: services.reply(forum.members["ml3"], t1, "Tardive", at=utc(2025, 2, 20, 9)),
+        ),
+    ]
+
+
+def test_every_change_leaves_the_kept_report_equal_to_the_posts(forum: Forum) -> None:
+    tag = db.session.scalars(select(Tag).where(Tag.retired.is_(False))).first()
+    assert tag is not None
+    kept_report(Q1_TO_Q2)
+    steps = change_each_way(forum)
+    steps.append(("tag", lambda: services.set_tags(forum.topics["T3"], [tag.slug])))
+    for name, change in steps:
+        change()
+        db.session.commit()
+        kept = kept_report(Q1_TO_Q2)
+        assert rollups.disagreements(Q1_TO_Q2.start, Q1_TO_Q2.end) == [], name
+        assert rollups.first_reply_disagreements() == [], name
+        assert kept == from_posts(Q1_TO_Q2), name
+        kept_report(Q1_TO_Q2)  # the next step starts from kept tallies again
+
+
+def test_a_change_makes_its_months_count_again(forum: Forum) -> None:
+    kept_report(Q1_2025)
+    t5 = forum.topics["T5"]  # January
+    moderation.hide_post(forum.members["ft1"], forum.posts["T5"][1], t5, "Hors charte.")
+    db.session.commit()
+
+    assert current_months() == {"2025-02", "2025-03"}
+
+
+def test_members_are_united_exactly_across_months(make_member: MakeMember) -> None:
+    """Two writers in January and three others in February make five: not « < 5 »,
+    though each month alone is; the same two in both months stay « < 5 »."""
+    first = [make_member(network="apec") for _ in range(2)]
+    others = [make_member(network="apec") for _ in range(3)]
+    topic = services.create_topic(first[0], category("divers"), "Un", "Texte", at=utc(2025, 1, 5))
+    services.reply(first[1], topic, "Réponse", at=utc(2025, 1, 6))
+    again = services.create_topic(
+        first[0], category("liens-utiles"), "Deux", "T", at=utc(2025, 1, 7)
+    )
+    services.reply(first[1], again, "Réponse", at=utc(2025, 2, 6))
+    for n, member in enumerate(others):
+        services.reply(member, topic, "Réponse", at=utc(2025, 2, 10 + n))
+    db.session.commit()
+    kept_report(Q1_2025)
+
+    tallies = rollups.tallies(Q1_2025.start, Q1_2025.end)
+    divers, liens = category("divers").id, category("liens-utiles").id
+    counts = tallies.content_counts(rollups_themes())
+
+    assert counts.messages[divers].people == 5
+    assert counts.messages[liens].people == 2
+    assert tallies.messages_by_month()["2025-01"].people == 2
+    assert counts.total_messages.people == 5
+
+
+def rollups_themes() -> dict[int, int]:
+    return {c.id: c.parent_id or c.id for c in report.queries.category_tree()}
+
+
+def test_a_stale_tally_stored_late_does_not_count(forum: Forum) -> None:
+    """A report that counted a month before a change committed stores cells of the old
+    generation: they are not read, and the month is counted again."""
+    generations = {"2025-01": 0}
+    counted = rollups.count_spans(rollups.spans(utc(2024, 12, 31, 23), utc(2025, 1, 31, 23)))
+    moderation.hide_post(forum.members["ft1"], forum.posts["T5"][1], forum.topics["T5"], "x")
+    db.session.commit()
+    rollups.store(counted, generations)
+    db.session.commit()
+
+    assert "2025-01" not in current_months()
+    assert kept_report(Q1_2025) == from_posts(Q1_2025)
+
+
+def test_check_and_refresh_commands(forum: Forum, app: Flask) -> None:
+    runner = app.test_cli_runner()
+    refreshed = runner.invoke(args=["analytics", "refresh"])
+    assert refreshed.exit_code == 0, refreshed.output
+    assert "mois compté" in refreshed.output
+    assert {"2025-01", "2025-02", "2025-03"} <= current_months()
+
+    assert runner.invoke(args=["analytics", "check"]).exit_code == 0
+
+    db.session.execute(
+        update(MonthCell)
+        .where(MonthCell.month == "2025-02", MonthCell.kind == "message")
+        .values(items=MonthCell.items + 1)
+    )
+    db.session.execute(update(Topic).values(first_reply_at=None))
+    db.session.commit()
+    broken = runner.invoke(args=["analytics", "check"])
+
+    assert broken.exit_code == 1
+    assert "messages par rubrique" in broken.output
+    assert "première réponse" in broken.output
+
+
+@pytest.mark.parametrize("days", [0, 1])
+def test_a_month_is_settled_a_day_after_its_end(days: int) -> None:
+    january = rollups.spans(utc(2024, 12, 31, 23), utc(2025, 1, 31, 23))[0]
+    assert january.whole
+    now = january.end + timedelta(days=days, seconds=-1)
+    assert rollups._settled(january, now) is False
+    assert rollups._settled(january, now + timedelta(seconds=1)) is bool(days)
