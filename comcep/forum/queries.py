@@ -11,6 +11,8 @@ from flask import current_app
 from flask_sqlalchemy.pagination import Pagination, SelectPagination
 from sqlalchemy import ColumnElement, Select, and_, bindparam, case, func, select
 from sqlalchemy.orm import aliased, contains_eager, defer, joinedload, lazyload, load_only
+from sqlalchemy.sql import operators
+from sqlalchemy.sql.elements import UnaryExpression
 from werkzeug.exceptions import NotFound
 
 from comcep import policy
@@ -288,16 +290,35 @@ def unread_topics(viewer: Viewer, member: Member, page: int) -> Pagination:
 
 
 @functools.lru_cache(maxsize=128)
-def _page_statement(statement: Select, key: ColumnElement | None) -> Select:
+def _page_statement(
+    statement: Select, key: ColumnElement | None, backwards: bool = False
+) -> Select:
     """A page of `statement`, with bound `page_limit` and `page_offset`. With a `key`, a
-    deferred join: the offset skips index entries, not joined rows."""
+    deferred join: the offset skips index entries, not joined rows. `backwards` finds the
+    keys walking the list from its end (the offset then counts from the end): a far page
+    skips few entries; the rows still come out in the list's order."""
     limit, offset = bindparam("page_limit"), bindparam("page_offset")
     if key is None:
         return statement.limit(limit).offset(offset)
-    keys = statement.with_only_columns(key).limit(limit).offset(offset).subquery("page_keys")
+    keys = statement.with_only_columns(key)
+    if backwards:
+        keys = keys.order_by(None).order_by(*map(_flipped, statement._order_by_clauses))
+    keys = keys.limit(limit).offset(offset).subquery("page_keys")
     # A join (not IN): PostgreSQL then starts from the page's keys instead of joining every
     # visible topic first.
     return statement.join(keys, keys.c[0] == key)
+
+
+def _flipped(clause: ColumnElement) -> ColumnElement:
+    """An ORDER BY clause reversed. Without NULLS FIRST/LAST, a flipped column sorts its
+    NULLs at the other end too (SQLite and PostgreSQL alike): the order is exactly reversed."""
+    if isinstance(clause, UnaryExpression) and clause.element is not None:
+        if clause.modifier is operators.desc_op:
+            return clause.element.asc()
+        if clause.modifier is operators.asc_op:
+            return clause.element.desc()
+        raise ValueError(f"ordre non inversible : {clause}")
+    return clause.desc()
 
 
 @functools.lru_cache(maxsize=128)
@@ -313,7 +334,8 @@ class RowPagination(SelectPagination):
     """Pagination over multi-entity rows (db.paginate keeps only the first entity).
 
     `params` are the statement's bound parameters. Optional arguments keep big lists cheap:
-    `total` (a count already known, from the denormalised counters), `key` (the primary
+    `total` (a count already known, from the denormalised counters; with a `key`, pages
+    past the middle are found from the end, so it must be exact), `key` (the primary
     key of the listed rows: the page's keys are found first, on the indexes only, and the
     joins run for those rows alone; the count selects that key instead of every column of
     every join) and `count_cap` (count the first rows in list order only). Statements
@@ -323,12 +345,17 @@ class RowPagination(SelectPagination):
 
     def _query_items(self) -> list:
         args = self._query_args
-        statement = _page_statement(args["select"], args.get("key"))
-        params = {
-            **args.get("params", {}),
-            "page_limit": self.per_page,
-            "page_offset": self._query_offset,
-        }
+        limit, offset = self.per_page, self._query_offset
+        total, key = args.get("total"), args.get("key")
+        # Past the middle of a list of known length, the page is nearer its end: walk the
+        # order backwards, so that the offset skips fewer index entries.
+        backwards = key is not None and total is not None and 2 * offset + limit > total
+        if backwards and offset < total:
+            limit, offset = min(offset + limit, total) - offset, max(total - offset - limit, 0)
+        else:
+            backwards = False
+        statement = _page_statement(args["select"], key, backwards)
+        params = {**args.get("params", {}), "page_limit": limit, "page_offset": offset}
         row_type = args.get("row_type", TopicRow)
         return [row_type(*row) for row in args["session"].execute(statement, params)]
 
