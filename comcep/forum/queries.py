@@ -181,9 +181,12 @@ def _filtered(query: Select, list_filter: str | None) -> Select:
 
 
 @functools.cache
-def _topic_list_statement(kind: str, staff: bool, by_date: bool, list_filter: str | None) -> Select:
+def _topic_list_statement(
+    kind: str, staff: bool, by_date: bool, list_filter: str | None, walk: bool = False
+) -> Select:
     """Topics the viewer may see, joined to authors, rubrique and read state, for one kind
-    of list: « category », « active », « unread » or « tag »."""
+    of list: « category », « active », « unread » or « tag ». With `walk`, the rubriques are
+    not looked up in an index (see `policy.visible_topics_param`)."""
     read_number = _read_number_column(by_date)
     query = (
         select(Topic, _AUTHOR, _LAST_POSTER, Category, read_number)
@@ -194,7 +197,7 @@ def _topic_list_statement(kind: str, staff: bool, by_date: bool, list_filter: st
             TopicRead,
             and_(TopicRead.topic_id == Topic.id, TopicRead.member_id == bindparam("member_id")),
         )
-        .where(policy.visible_topics_param(staff))
+        .where(policy.visible_topics_param(staff, by_rubrique=not walk))
         .options(*_member_link(_AUTHOR), *_member_link(_LAST_POSTER))
     )
     query = _filtered(query, list_filter)
@@ -221,10 +224,11 @@ def _topic_list(
     list_filter: str | None = None,
     total: int | None = None,
     count_cap: int | None = None,
+    walk: bool = False,
     **params: int,
 ) -> Pagination:
     by_date = member.marked_read_at is not None
-    statement = _topic_list_statement(kind, viewer.is_staff, by_date, list_filter)
+    statement = _topic_list_statement(kind, viewer.is_staff, by_date, list_filter, walk)
     params = {"member_id": member.id, **policy.visibility_params(viewer), **params}
     if by_date:
         params["marked_read_at"] = member.marked_read_at
@@ -255,8 +259,28 @@ def active_topics(
     viewer: Viewer, member: Member, page: int, list_filter: str | None = None
 ) -> Pagination:
     list_filter = list_filter if list_filter in LIST_FILTERS else None
-    total = None if list_filter else _visible_topic_total(viewer)
-    return _topic_list("active", viewer, member, page, list_filter, total=total)
+    if list_filter or viewer.is_staff:
+        total = None if list_filter else _visible_topic_total(viewer)
+        return _topic_list("active", viewer, member, page, list_filter, total=total)
+    params = policy.visibility_params(viewer)
+    total, everything = db.session.execute(_topic_sums_statement(), params).one()
+    per_page = current_app.config["TOPICS_PER_PAGE"]
+    walk = walk_pays(page, per_page, total, everything)
+    return _topic_list("active", viewer, member, page, total=total, walk=walk)
+
+
+def walk_pays(page: int, per_page: int, visible: int, everything: int) -> bool:
+    """Whether to find a page of « actifs » by walking the forum's activity order, skipping
+    the topics the viewer does not see, rather than let the database choose. SQLite sorts
+    every visible topic when they lie in a few rubriques (a hors pair's 14 %: 15,000 topics
+    at 1 M posts), where the walk reads about everything / visible index entries per topic
+    up to the page (from its nearer end); for a viewer of one small rubrique, the sort is
+    the cheaper one. Walk when it reads no more entries than the sort would."""
+    if visible <= 0:
+        return False
+    offset = (page - 1) * per_page
+    before = min(offset, max(visible - offset - per_page, 0))
+    return (before + per_page) * everything <= visible * visible
 
 
 def _visible_topic_total(viewer: Viewer, category: Category | None = None) -> int:
@@ -270,13 +294,17 @@ def _visible_topic_total(viewer: Viewer, category: Category | None = None) -> in
         return db.session.scalar(query) or 0
     if category is not None:
         return category.topic_count
-    return db.session.scalar(_visible_topic_sum_statement(), policy.visibility_params(viewer))
+    return db.session.execute(_topic_sums_statement(), policy.visibility_params(viewer)).one()[0]
 
 
 @functools.cache
-def _visible_topic_sum_statement() -> Select:
-    return select(func.coalesce(func.sum(Category.topic_count), 0)).where(
-        Category.id.in_(bindparam(policy.VISIBLE, expanding=True))
+def _topic_sums_statement() -> Select:
+    """The topics a (non-staff) viewer sees, and those of the whole forum, from the
+    rubriques' counters (visible topics only)."""
+    visible = Category.id.in_(bindparam(policy.VISIBLE, expanding=True))
+    return select(
+        func.coalesce(func.sum(case((visible, Category.topic_count), else_=0)), 0),
+        func.coalesce(func.sum(Category.topic_count), 0),
     )
 
 

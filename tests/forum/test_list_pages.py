@@ -105,14 +105,37 @@ def test_a_filtered_rubrique_keeps_the_forward_walk(members, forum, count_querie
     assert not [sql for sql in statements if "is_pinned ASC" in sql]
 
 
+@pytest.mark.parametrize("walk", [True, False], ids=["walk", "database-choice"])
 @pytest.mark.parametrize("who", ["pair", "hors_pair", "animation"])
 def test_every_page_of_the_active_topics_holds_the_rows_of_the_forward_order(
-    members, forum, who
+    members, forum, count_queries, monkeypatch, who, walk
 ) -> None:
+    monkeypatch.setattr(queries, "walk_pays", lambda *_args: walk)
     member = members[who]
     viewer = Viewer.for_member(member)
     expected = _expected(viewer)
     assert len(expected) == {"pair": 18, "hors_pair": 13, "animation": 20}[who]
     count = len(expected) // PER_PAGE + 2  # and one page past the end
-    pages = _pages(lambda page: queries.active_topics(viewer, member, page), count)
+    with count_queries() as statements:
+        pages = _pages(lambda page: queries.active_topics(viewer, member, page), count)
     assert pages == _slices(expected, count)
+    walked = any("topics.category_id + 0 IN" in sql for sql in statements)
+    assert walked == (walk and not viewer.is_staff)
+
+
+@pytest.mark.parametrize(
+    ("page", "visible", "walks"),
+    [
+        (1, 15_993, True),  # a hors pair at 1 M posts: 14 % of 115,912 topics
+        (2, 15_993, True),
+        (320, 15_993, False),  # the middle: about half the forum to walk, sort instead
+        (640, 15_993, True),  # the last page, walked from the end
+        (1, 104_000, True),  # a pair
+        (1, 500, False),  # a single small rubrique: sorting 500 topics is cheaper
+        (1, 0, False),
+    ],
+)
+def test_actifs_walk_the_activity_order_only_when_it_reads_less_than_a_sort(
+    page, visible, walks
+) -> None:
+    assert queries.walk_pays(page, 25, visible, 115_912) is walks
