@@ -20,6 +20,7 @@ logger = logging.getLogger(__name__)
 
 DIGEST_EVERY = 3600.0
 EXPIRE_EVERY = 6 * 3600.0
+ANALYTICS_EVERY = 600.0  # tally the settled months for the comité's page ahead of its visits
 
 
 class Worker:
@@ -28,6 +29,7 @@ class Worker:
         self.stopping = threading.Event()
         self._last_digest = 0.0
         self._last_expiry = 0.0
+        self._last_analytics = 0.0
         self.poll_seconds = float(app.config.get("WORKER_POLL_SECONDS", 5.0))
         self._blocking: redis.Redis | None = None
         self._stop_key = f"{outbox.WAKE_KEY}:stop:{uuid.uuid4().hex}"  # this worker's alone
@@ -58,6 +60,7 @@ class Worker:
         return handled
 
     def _periodic(self) -> None:
+        from comcep.analytics.rollups import refresh as refresh_analytics
         from comcep.members.membership import expire_registrations
         from comcep.notifications.services import send_digests
 
@@ -68,6 +71,10 @@ class Worker:
         if now - self._last_expiry >= EXPIRE_EVERY:
             self._last_expiry = now
             expire_registrations()
+            db.session.commit()
+        if now - self._last_analytics >= ANALYTICS_EVERY:
+            self._last_analytics = now
+            refresh_analytics()
             db.session.commit()
 
     def _wait(self) -> None:

@@ -316,42 +316,32 @@ class Responsiveness:
 def _responsiveness_select(start: datetime, end: datetime) -> Select:
     """First-reply figures for the topics opened in the period: one row over the topics.
 
-    The first reply is kept on each topic (`Topic.first_reply_at`, by the definition of
-    `forum.services.first_reply_update`), so this reads one row per topic, not the posts.
+    The first reply is kept on each topic (`Topic.first_reply_*`, by the definition of
+    `forum.services.first_reply_columns`), so this reads one row per topic, not the posts.
     The median is PostgreSQL's percentile_cont; SQLite has no median, so there it is the
     middle row(s) of the per-topic delays taken with ORDER BY … LIMIT/OFFSET, still in SQL.
     """
-    asker = aliased(Member)
-    replier = aliased(Member)
     per_topic = (
         select(
             Topic.id.label("topic_id"),
             Topic.author_id.label("asker_id"),
-            asker.network_id.label("asker_network"),
             Topic.first_reply_author_id.label("replier_id"),
-            replier.network_id.label("replier_network"),
+            Topic.first_reply_cross_network.label("cross"),
             _seconds_between(Topic.first_reply_at, Topic.created_at).label("delay"),
             Topic.first_reply_at.label("replied_at"),
         )
-        .outerjoin(asker, asker.id == Topic.author_id)
-        .outerjoin(replier, replier.id == Topic.first_reply_author_id)
         .where(visible_topic(), between(Topic.created_at, start, end))
         .cte("replied_topics")
     )
     t = per_topic.c
-    answered = t.replied_at.is_not(None)
-    both_known = and_(answered, t.asker_network.is_not(None), t.replier_network.is_not(None))
     return select(
         func.count(t.topic_id),
         func.count(t.asker_id.distinct()),
         func.count(t.replied_at),
         func.count(t.replier_id.distinct()),
         func.coalesce(func.sum(case((t.delay <= FIRST_REPLY_TARGET_SECONDS, 1), else_=0)), 0),
-        func.coalesce(
-            func.sum(case((and_(both_known, t.asker_network != t.replier_network), 1), else_=0)),
-            0,
-        ),
-        func.coalesce(func.sum(case((both_known, 1), else_=0)), 0),
+        func.coalesce(func.sum(case((t.cross.is_(True), 1), else_=0)), 0),
+        func.count(t.cross),
         _median(per_topic),
     ).select_from(per_topic)
 

@@ -31,10 +31,12 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     Integer,
+    Select,
     String,
     and_,
     bindparam,
     case,
+    cast,
     delete,
     func,
     literal,
@@ -54,7 +56,6 @@ from comcep.analytics.queries import (
     TagCount,
     Tally,
     activity_by_network,
-    at,
     between,
     category_tree,
     content_counts,
@@ -165,29 +166,49 @@ def _settled(span: Span, now: datetime) -> bool:
 # --- Counting from the posts ------------------------------------------------------------
 
 
-def _bucket(column: Any, stretches: Sequence[Span]) -> Any:
-    return case(
-        *((and_(column >= at(s.start), column < at(s.end)), s.month) for s in stretches),
-        else_=None,
-    )
-
-
 def _within(column: Any, stretches: Sequence[Span]) -> Any:
-    return or_(*(between(column, s.start, s.end) for s in stretches))
+    """In any of the stretches; adjacent ones are joined, so that a run of months is one
+    range of the date index."""
+    ranges: list[list[datetime]] = []
+    for s in sorted(stretches, key=lambda s: s.start):
+        if ranges and ranges[-1][1] == s.start:
+            ranges[-1][1] = s.end
+        else:
+            ranges.append([s.start, s.end])
+    return or_(*(between(column, start, end) for start, end in ranges))
+
+
+def _cells(kind: str, by_author: Any, items: Any, extra: Any, keep: Any = None) -> Select:
+    """Cells from rows grouped by (month, key, network, author): the items summed, the
+    distinct authors counted, and listed while fewer than THRESHOLD."""
+    r = by_author.c
+    people = func.count(r.author_id)
+    cells = select(
+        literal(kind, String).label("kind"),
+        r.month,
+        r.key_id,
+        r.network_id,
+        func.sum(items(r)).label("items"),
+        func.sum(extra(r)).label("extra"),
+        people.label("people"),
+        case((people < THRESHOLD, _concat(cast(r.author_id, String))), else_="").label("sample"),
+    ).group_by(r.month, r.key_id, r.network_id)
+    return cells.where(keep(r)) if keep is not None else cells
 
 
 def count_spans(stretches: Sequence[Span]) -> dict[str, MonthFigures]:
     """The cells of these stretches of months, counted from the posts in one query.
 
-    One row per (month, kind, rubrique or mot-clé, network, author); the authors are folded
-    into `People` here, so only ids of members, never names, leave the database.
+    Every stretch lies within one Paris month, so a row's month is `month_of` its date.
+    The posts are grouped by (month, rubrique, network, author) first, then by cell, in SQL:
+    only cells (a few hundred per month) and the ids of the members behind small ones come
+    back, never names.
     """
     if not stretches:
         return {}
-    post_month = _bucket(Post.created_at, stretches)
+    post_month = month_of(Post.created_at)
     posts = (
         select(
-            literal("post", String).label("kind"),
             post_month.label("month"),
             Topic.category_id.label("key_id"),
             Member.network_id.label("network_id"),
@@ -200,21 +221,21 @@ def count_spans(stretches: Sequence[Span]) -> dict[str, MonthFigures]:
         .outerjoin(Member, Member.id == Post.author_id)
         .where(visible_post(), _within(Post.created_at, stretches))
         .group_by(post_month, Topic.category_id, Member.network_id, Post.author_id)
+        .cte("posts_by_author")
     )
-    topic_month = _bucket(Topic.created_at, stretches)
+    topic_month = month_of(Topic.created_at)
     topics = (
         select(
-            literal("topic", String),
-            topic_month,
-            Topic.category_id,
-            Member.network_id,
-            Topic.author_id,
-            func.count(Topic.id),
-            literal(0, Integer),
+            topic_month.label("month"),
+            Topic.category_id.label("key_id"),
+            Member.network_id.label("network_id"),
+            Topic.author_id.label("author_id"),
+            func.count(Topic.id).label("a"),
         )
         .outerjoin(Member, Member.id == Topic.author_id)
         .where(visible_topic(), _within(Topic.created_at, stretches))
         .group_by(topic_month, Topic.category_id, Member.network_id, Topic.author_id)
+        .subquery("topics_by_author")
     )
     opened = (
         select(
@@ -234,44 +255,29 @@ def count_spans(stretches: Sequence[Span]) -> dict[str, MonthFigures]:
         .where(visible_post(), _within(Post.created_at, stretches))
     )
     items = union_all(opened, posted).subquery("tagged")
-    tag_month = _bucket(items.c.at, stretches)
-    tags = select(
-        literal("tag", String),
-        tag_month,
-        items.c.tag_id,
-        literal(None, Integer),
-        items.c.author_id,
-        func.sum(items.c.is_topic),
-        func.sum(1 - items.c.is_topic),
-    ).group_by(tag_month, items.c.tag_id, items.c.author_id)
-    authors: dict[str, dict[Key, set[int]]] = defaultdict(lambda: defaultdict(set))
-    counted: dict[str, dict[Key, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0]))
-
-    def note(month: str, key: Key, items: int, extra: int, author: int | None) -> None:
-        totals = counted[month][key]
-        totals[0] += items
-        totals[1] += extra
-        if author is not None:
-            authors[month][key].add(author)
-
-    for kind, month, key_id, network_id, author, a, b in db.session.execute(
-        union_all(posts, topics, tags)
-    ):
-        a, b = int(a or 0), int(b or 0)
-        if kind == "post":
-            note(month, ("message", key_id, network_id), a, 0, author)
-            if b:
-                note(month, ("reply", key_id, network_id), b, 0, author)
-        elif kind == "topic":
-            note(month, ("topic", key_id, network_id), a, 0, author)
-        else:
-            note(month, ("tag", key_id, None), a, b, author)
+    tag_month = month_of(items.c.at)
+    tags = (
+        select(
+            tag_month.label("month"),
+            items.c.tag_id.label("key_id"),
+            literal(None, Integer).label("network_id"),
+            items.c.author_id.label("author_id"),
+            func.sum(items.c.is_topic).label("a"),
+            func.sum(1 - items.c.is_topic).label("b"),
+        )
+        .group_by(tag_month, items.c.tag_id, items.c.author_id)
+        .subquery("tags_by_author")
+    )
+    statement = union_all(
+        _cells("message", posts, lambda r: r.a, lambda _r: literal(0, Integer)),
+        _cells("reply", posts, lambda r: r.b, lambda _r: literal(0, Integer), lambda r: r.b > 0),
+        _cells("topic", topics, lambda r: r.a, lambda _r: literal(0, Integer)),
+        _cells("tag", tags, lambda r: r.a, lambda r: r.b),
+    )
     result: dict[str, MonthFigures] = {s.month: {} for s in stretches}
-    for month, cells in counted.items():
-        result[month] = {
-            key: Figure(items, extra, People.of(authors[month][key]))
-            for key, (items, extra) in cells.items()
-        }
+    for kind, month, key_id, network_id, n, extra, people, sample in db.session.execute(statement):
+        ids = None if people >= THRESHOLD else frozenset(int(i) for i in sample.split(",") if i)
+        result[month][(kind, key_id, network_id)] = Figure(int(n), int(extra), People(ids))
     return result
 
 
@@ -624,12 +630,13 @@ def first_reply_disagreements() -> list[str]:
     """Topics whose kept first reply differs from its definition (`comcep analytics check`)."""
     from comcep.forum.services import first_reply_columns  # it imports this module
 
-    replied_at, replier_id = first_reply_columns()
     wrong = db.session.scalar(
         select(func.count(Topic.id)).where(
             or_(
-                Topic.first_reply_at.is_distinct_from(replied_at),
-                Topic.first_reply_author_id.is_distinct_from(replier_id),
+                *(
+                    getattr(Topic, name).is_distinct_from(expected)
+                    for name, expected in first_reply_columns().items()
+                )
             )
         )
     )

@@ -92,9 +92,10 @@ class Topic(db.Model):
     solved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # The first reply (for the comité's responsiveness figures, kept like the counters):
     # the earliest visible post after the opening one, by someone other than the topic's
-    # author and not dated before the topic (`forum.services.first_reply_update`).
+    # author and not dated before the topic (`forum.services.first_reply_columns`).
     first_reply_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     first_reply_author_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"), index=True)
+    first_reply_cross_network: Mapped[bool | None] = mapped_column(Boolean)
 
     category: Mapped[Category] = relationship(lazy="raise")
     author: Mapped[Member | None] = relationship(foreign_keys=[author_id], lazy="raise")

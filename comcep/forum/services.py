@@ -8,12 +8,14 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    Integer,
     Select,
     Update,
     and_,
     case,
     func,
     inspect,
+    literal,
     not_,
     or_,
     select,
@@ -130,6 +132,10 @@ def _count_new_post(
         )
         values["first_reply_at"] = case((first, now), else_=Topic.first_reply_at)
         values["first_reply_author_id"] = case((first, actor.id), else_=Topic.first_reply_author_id)
+        values["first_reply_cross_network"] = case(
+            (first, _other_network(literal(actor.network_id, Integer))),
+            else_=Topic.first_reply_cross_network,
+        )
     db.session.execute(update(Topic).where(Topic.id == topic.id).values(**values))
     db.session.execute(
         update(Category)
@@ -335,11 +341,14 @@ def refresh_topic_stats(topic_ids: list[int]) -> None:
     db.session.execute(first_reply_update(topic_ids))
 
 
-def first_reply_columns() -> tuple[ColumnElement[datetime], ColumnElement[int]]:
-    """The first reply's date and author, as subqueries correlated to `Topic`: the earliest
+def first_reply_columns() -> dict[str, ColumnElement[Any]]:
+    """The first reply's date, author and whether it came from another network, as
+    subqueries correlated to `Topic`, by column name. The first reply is the earliest
     visible post (by date, then number) after the opening one, written by someone other than
     the topic's author, not dated before the topic (a post merged in from an older topic is
-    no answer). The comité's responsiveness figures read them, kept on the topic."""
+    no answer). It is cross-network when both members have a network (or organisation) and
+    they differ; NULL when either is unknown. A member's network never changes. The
+    comité's responsiveness figures read these, kept on the topic."""
     reply = aliased(Post)
     first = (
         select(reply.created_at, reply.author_id)
@@ -356,18 +365,32 @@ def first_reply_columns() -> tuple[ColumnElement[datetime], ColumnElement[int]]:
         )
         .order_by(reply.created_at, reply.number)
         .limit(1)
+        .correlate(Topic)  # also from inside the replier's network subquery
     )
-    return (
-        first.with_only_columns(reply.created_at).scalar_subquery(),
-        first.with_only_columns(reply.author_id).scalar_subquery(),
+    replier_id = first.with_only_columns(reply.author_id).scalar_subquery()
+    replier = aliased(Member)
+    replier_network = select(replier.network_id).where(replier.id == replier_id).scalar_subquery()
+    return {
+        "first_reply_at": first.with_only_columns(reply.created_at).scalar_subquery(),
+        "first_reply_author_id": replier_id,
+        "first_reply_cross_network": _other_network(replier_network),
+    }
+
+
+def _other_network(replier_network: ColumnElement[int | None]) -> ColumnElement[bool | None]:
+    """Whether a reply from `replier_network` crosses from the topic's author's network."""
+    asker = aliased(Member)
+    asker_network = select(asker.network_id).where(asker.id == Topic.author_id).scalar_subquery()
+    return case(
+        (or_(asker_network.is_(None), replier_network.is_(None)), None),
+        else_=asker_network != replier_network,
     )
 
 
 def first_reply_update(topic_ids: list[int] | None = None) -> Update:
-    """Recompute `Topic.first_reply_at` / `first_reply_author_id` (None: every topic) in one
-    UPDATE (`first_reply_columns`)."""
-    replied_at, replier_id = first_reply_columns()
-    statement = update(Topic).values(first_reply_at=replied_at, first_reply_author_id=replier_id)
+    """Recompute the first reply's columns (`first_reply_columns`) of these topics (None:
+    every topic) in one UPDATE."""
+    statement = update(Topic).values(**first_reply_columns())
     if topic_ids is not None:
         statement = statement.where(Topic.id.in_(topic_ids))
     return statement

@@ -19,6 +19,7 @@ def upgrade():
     with op.batch_alter_table("topics", schema=None) as batch_op:
         batch_op.add_column(sa.Column("first_reply_at", sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column("first_reply_author_id", sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column("first_reply_cross_network", sa.Boolean(), nullable=True))
         batch_op.create_foreign_key(
             batch_op.f("fk_topics_first_reply_author_id_members"),
             "members",
@@ -52,22 +53,25 @@ def upgrade():
     op.create_index(
         op.f("ix_analytics_month_cells_month"), "analytics_month_cells", ["month"], unique=False
     )
-    # Backfill, by the definition of comcep.forum.services.first_reply_update.
+    # Backfill, by the definition of comcep.forum.services.first_reply_columns.
+    first = """(SELECT p.{column} FROM posts p
+        WHERE p.topic_id = topics.id AND p.number > 1 AND NOT p.is_hidden
+          AND p.created_at >= topics.created_at
+          AND (topics.author_id IS NULL OR p.author_id IS NULL
+               OR p.author_id != topics.author_id)
+        ORDER BY p.created_at, p.number LIMIT 1)"""
+    op.execute(
+        f"UPDATE topics SET first_reply_at = {first.format(column='created_at')},"
+        f" first_reply_author_id = {first.format(column='author_id')}"
+    )
     op.execute(
         """
-        UPDATE topics SET
-          first_reply_at = (SELECT p.created_at FROM posts p
-            WHERE p.topic_id = topics.id AND p.number > 1 AND NOT p.is_hidden
-              AND p.created_at >= topics.created_at
-              AND (topics.author_id IS NULL OR p.author_id IS NULL
-                   OR p.author_id != topics.author_id)
-            ORDER BY p.created_at, p.number LIMIT 1),
-          first_reply_author_id = (SELECT p.author_id FROM posts p
-            WHERE p.topic_id = topics.id AND p.number > 1 AND NOT p.is_hidden
-              AND p.created_at >= topics.created_at
-              AND (topics.author_id IS NULL OR p.author_id IS NULL
-                   OR p.author_id != topics.author_id)
-            ORDER BY p.created_at, p.number LIMIT 1)
+        UPDATE topics SET first_reply_cross_network = (
+          SELECT asker.network_id != replier.network_id
+          FROM members asker, members replier
+          WHERE asker.id = topics.author_id AND replier.id = topics.first_reply_author_id
+            AND asker.network_id IS NOT NULL AND replier.network_id IS NOT NULL)
+        WHERE first_reply_author_id IS NOT NULL
         """
     )
 
@@ -82,5 +86,6 @@ def downgrade():
         batch_op.drop_constraint(
             batch_op.f("fk_topics_first_reply_author_id_members"), type_="foreignkey"
         )
+        batch_op.drop_column("first_reply_cross_network")
         batch_op.drop_column("first_reply_author_id")
         batch_op.drop_column("first_reply_at")
