@@ -184,6 +184,7 @@ def _cells(kind: str, by_author: Any, items: Any, extra: Any, keep: Any = None) 
     r = by_author.c
     people = func.count(r.author_id)
     cells = select(
+        literal("live", String).label("source"),
         literal(kind, String).label("kind"),
         r.month,
         r.key_id,
@@ -196,16 +197,16 @@ def _cells(kind: str, by_author: Any, items: Any, extra: Any, keep: Any = None) 
     return cells.where(keep(r)) if keep is not None else cells
 
 
-def count_spans(stretches: Sequence[Span]) -> dict[str, MonthFigures]:
-    """The cells of these stretches of months, counted from the posts in one query.
+def _count_parts(stretches: Sequence[Span]) -> list[Select]:
+    """The statements counting the cells of these stretches of months from the posts (their
+    UNION ALL gives rows of « live », kind, month, key, network, items, extra, people,
+    sample).
 
     Every stretch lies within one Paris month, so a row's month is `month_of` its date.
     The posts are grouped by (month, rubrique, network, author) first, then by cell, in SQL:
     only cells (a few hundred per month) and the ids of the members behind small ones come
     back, never names.
     """
-    if not stretches:
-        return {}
     post_month = month_of(Post.created_at)
     posts = (
         select(
@@ -268,17 +269,28 @@ def count_spans(stretches: Sequence[Span]) -> dict[str, MonthFigures]:
         .group_by(tag_month, items.c.tag_id, items.c.author_id)
         .subquery("tags_by_author")
     )
-    statement = union_all(
+    return [
         _cells("message", posts, lambda r: r.a, lambda _r: literal(0, Integer)),
         _cells("reply", posts, lambda r: r.b, lambda _r: literal(0, Integer), lambda r: r.b > 0),
         _cells("topic", topics, lambda r: r.a, lambda _r: literal(0, Integer)),
         _cells("tag", tags, lambda r: r.a, lambda r: r.b),
-    )
+    ]
+
+
+def count_spans(stretches: Sequence[Span]) -> dict[str, MonthFigures]:
+    """The cells of these stretches of months, counted from the posts in one query."""
+    if not stretches:
+        return {}
     result: dict[str, MonthFigures] = {s.month: {} for s in stretches}
-    for kind, month, key_id, network_id, n, extra, people, sample in db.session.execute(statement):
-        ids = None if people >= THRESHOLD else frozenset(int(i) for i in sample.split(",") if i)
-        result[month][(kind, key_id, network_id)] = Figure(int(n), int(extra), People(ids))
+    for _source, *row in db.session.execute(union_all(*_count_parts(stretches))):
+        _add_counted(result, row)
     return result
+
+
+def _add_counted(result: dict[str, MonthFigures], row: Sequence[Any]) -> None:
+    kind, month, key_id, network_id, n, extra, people, sample = row
+    ids = None if people >= THRESHOLD else frozenset(int(i) for i in sample.split(",") if i)
+    result[month][(kind, key_id, network_id)] = Figure(int(n), int(extra), People(ids))
 
 
 # --- Kept tallies ----------------------------------------------------------------------
@@ -311,13 +323,36 @@ def _number_key(name: str, key: Any) -> Any:
     return literal(0, Integer) if key is None else key  # the total: one group, key 0
 
 
-def _kept(months: Sequence[str]) -> Grouped:
-    """The kept cells of the months whose tally is current, summed along every grouping in
-    one query (a few hundred rows, whatever the period). The « month » grouping lists every
-    such month, empty ones included (their MONTH_MARK cell): the others must be counted."""
+def _read(months: Sequence[str], live: Sequence[Span]) -> tuple[Grouped, dict[str, MonthFigures]]:
+    """In one query: the kept cells of these months whose tally is current, summed along
+    every grouping (a few hundred rows, whatever the period), and the cells of the `live`
+    stretches counted from the posts. The « month » grouping lists every current month,
+    empty ones included (their MONTH_MARK cell): the others must be counted."""
     grouped: Grouped = {name: {} for name in GROUPINGS}
+    counted: dict[str, MonthFigures] = {s.month: {} for s in live}
+    parts = _kept_parts(months) + (_count_parts(live) if live else [])
+    if not parts:
+        return grouped, counted
+    for source, *row in db.session.execute(union_all(*parts)):
+        if source == "live":
+            _add_counted(counted, row)
+            continue
+        name, text, number, _network, items, extra, most, samples = row
+        if items is None:  # the total of no cell
+            continue
+        if most is not None and most >= THRESHOLD:
+            people = People(None)
+        else:
+            people = People.of(int(i) for i in (samples or "").split(",") if i)
+        grouped[name][text if name == "month" else number] = Figure(int(items), int(extra), people)
+    return grouped, counted
+
+
+def _kept_parts(months: Sequence[str]) -> list[Select]:
+    """Statements summing the current kept cells of these months along each grouping, with
+    the columns of the counted cells (`_count_parts`) after a source column."""
     if not months:
-        return grouped
+        return []
     kept = (
         select(MonthCell)
         .join(
@@ -346,9 +381,11 @@ def _kept(months: Sequence[str]) -> Grouped:
     for name, (kinds, _live) in GROUPINGS.items():
         key = keys[name]
         part = select(
+            literal("kept", String).label("source"),
             literal(name, String).label("grouping"),
-            _number_key(name, key).label("n"),
             (k.month if name == "month" else literal(None, String)).label("text"),
+            _number_key(name, key).label("n"),
+            literal(None, Integer).label("network_id"),
             func.sum(k["items"]),
             func.sum(k.extra),
             func.max(k.people),
@@ -359,15 +396,7 @@ def _kept(months: Sequence[str]) -> Grouped:
         if key is not None:
             part = part.group_by(key)
         parts.append(part)
-    for name, number, text, items, extra, most, samples in db.session.execute(union_all(*parts)):
-        if items is None:  # the total of no cell
-            continue
-        if most is not None and most >= THRESHOLD:
-            people = People(None)
-        else:
-            people = People.of(int(i) for i in (samples or "").split(",") if i)
-        grouped[name][text if name == "month" else number] = Figure(int(items), int(extra), people)
-    return grouped
+    return parts
 
 
 def _generations(months: Sequence[str]) -> dict[str, int]:
@@ -549,12 +578,14 @@ def tallies(start: datetime, end: datetime, *, keep: bool = True) -> Tallies:
     With `keep`, settled months that had to be counted are stored (the caller commits)."""
     now = utcnow()
     stretches = spans(start, end)
-    settled = [s.month for s in stretches if _settled(s, now)]
-    kept = _kept(settled)
-    missing = [s for s in stretches if s.month not in kept["month"]]
-    to_store = [s.month for s in missing if _settled(s, now)] if keep else []
+    settled = [s for s in stretches if _settled(s, now)]
+    kept, counted = _read(
+        [s.month for s in settled], [s for s in stretches if not _settled(s, now)]
+    )
+    missing = [s for s in settled if s.month not in kept["month"]]  # changed, or never kept
+    to_store = [s.month for s in missing] if keep else []
     generations = _generations(to_store) if to_store else {}
-    counted = count_spans(missing)
+    counted.update(count_spans(missing))
     if to_store:
         try:
             store({m: counted[m] for m in to_store}, generations)
@@ -572,7 +603,7 @@ def refresh(now: datetime | None = None) -> int:
     if first is None:
         return 0
     stretches = [s for s in spans(first, now) if _settled(s, now)]
-    current = set(_kept([s.month for s in stretches])["month"])
+    current = set(_read([s.month for s in stretches], [])[0]["month"])
     todo = [s for s in stretches if s.month not in current]
     for chunk in (todo[i : i + 12] for i in range(0, len(todo), 12)):
         store(count_spans(chunk), _generations([s.month for s in chunk]))

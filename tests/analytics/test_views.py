@@ -467,3 +467,17 @@ def test_a_chart_with_nothing_to_draw_says_so_instead_of_an_empty_picture(
     assert html.count("Rien à tracer sur cette période") == 7
     assert "data-chart=" not in html
     assert parse(html).tables["table-themes"][-1] == ["Total", "0", "", "0", ""]
+
+
+@pytest.mark.parametrize("preset", ["trimestre", "annee", "lancement"])
+def test_a_page_of_kept_tallies_runs_at_most_ten_queries(
+    forum: Forum, comite_client: FlaskClient, count_queries: Callable, preset: str
+) -> None:
+    """Issue 8's budget, once the settled months are kept (the first visit keeps them)."""
+    outbox.process()
+    assert comite_client.get("/analyses", query_string={"periode": preset}).status_code == 200
+    with count_queries() as statements:
+        response = comite_client.get("/analyses", query_string={"periode": preset})
+
+    assert response.status_code == 200
+    assert len(statements) <= 10, "\n".join(statements)
