@@ -1,6 +1,7 @@
 """`comcep worker`: drains the outbox (index updates, e-mails, notifications), sends the
-digests and expires stale registrations. Several workers on several hosts never handle a
-row twice; SIGTERM lets the current row finish, then the worker stops."""
+digests, expires stale registrations and tallies the comité's settled months. Several
+workers on several hosts never handle a row twice; SIGTERM lets the current row finish,
+then the worker stops."""
 
 from __future__ import annotations
 

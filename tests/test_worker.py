@@ -48,7 +48,8 @@ def run_worker(app: Flask, monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
         if redis_url:
             redis.Redis.from_url(redis_url).delete(outbox.WAKE_KEY)
         worker = Worker(app)
-        worker._last_digest = worker._last_expiry = time.monotonic()  # no periodic work
+        now = time.monotonic()  # no periodic work
+        worker._last_digest = worker._last_expiry = worker._last_analytics = now
         thread = threading.Thread(target=worker.run, daemon=True, name=f"worker-{id(worker)}")
         thread.start()
         workers.append((worker, thread))

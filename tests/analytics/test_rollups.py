@@ -17,6 +17,7 @@ from comcep.extensions import db
 from comcep.forum import services
 from comcep.forum.models import Tag, Topic
 from comcep.moderation import services as moderation
+from comcep.worker import Worker
 from tests.analytics.conftest import Q1_2025, Forum, MakeMember, utc
 from tests.factories import category
 
@@ -205,3 +206,12 @@ def test_a_month_is_settled_a_day_after_its_end(days: int) -> None:
     now = january.end + timedelta(days=days, seconds=-1)
     assert rollups._settled(january, now) is False
     assert rollups._settled(january, now + timedelta(seconds=1)) is bool(days)
+
+
+def test_the_worker_tallies_the_settled_months(forum: Forum, app: Flask) -> None:
+    assert current_months() == set()
+
+    Worker(app).run(once=True)
+
+    assert {"2025-01", "2025-02", "2025-03"} <= current_months()
+    assert rollups.disagreements(Q1_2025.start, Q1_2025.end) == []
