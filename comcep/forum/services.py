@@ -3,6 +3,7 @@ counters and its side-effect rows share one transaction."""
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 from typing import Any
 
@@ -12,10 +13,10 @@ from sqlalchemy import (
     Select,
     Update,
     and_,
+    bindparam,
     case,
     func,
     inspect,
-    literal,
     not_,
     or_,
     select,
@@ -27,7 +28,7 @@ from comcep import outbox
 from comcep.analytics import rollups
 from comcep.dialects import upsert
 from comcep.errors import ComcepError
-from comcep.extensions import db, utcnow
+from comcep.extensions import UTCDateTime, db, utcnow
 from comcep.forum.models import (
     Category,
     MemberCategoryStats,
@@ -117,35 +118,59 @@ def _add_post(actor: Member, topic: Topic, body: str, now: datetime, *, new_topi
 def _count_new_post(
     topic: Topic, post: Post, actor: Member, now: datetime, *, new_topic: bool
 ) -> None:
+    topic_update, category_update = _new_post_statements(new_topic)
+    params = {
+        "topic_id": topic.id,
+        "category_id": topic.category_id,
+        "post_id": post.id,
+        "number": post.number,
+        "now": now,
+        "actor_id": actor.id,
+        "actor_network": actor.network_id,
+    }
+    db.session.execute(topic_update, params)
+    db.session.execute(category_update, params)
+
+
+@functools.cache
+def _new_post_statements(new_topic: bool) -> tuple[Update, Update]:
+    """The counters' UPDATEs for a new post, built once (each reply only binds values):
+    the topic's count and « dernier message », its first reply when there is none yet (the
+    newest post is the first reply then), and the rubrique's counts."""
+    now = bindparam("now", type_=UTCDateTime())
+    actor_id = bindparam("actor_id", type_=Integer)
     values: dict[str, Any] = {
         "post_count": Topic.post_count + 1,
-        "last_post_id": post.id,
-        "last_post_number": post.number,
+        "last_post_id": bindparam("post_id", type_=Integer),
+        "last_post_number": bindparam("number", type_=Integer),
         "last_post_at": now,
-        "last_poster_id": actor.id,
+        "last_poster_id": actor_id,
     }
-    if not new_topic:  # the newest post is the first reply when there is none yet
+    if not new_topic:
         first = and_(
             Topic.first_reply_at.is_(None),
             Topic.created_at <= now,
-            or_(Topic.author_id.is_(None), Topic.author_id != actor.id),
+            or_(Topic.author_id.is_(None), Topic.author_id != actor_id),
         )
         values["first_reply_at"] = case((first, now), else_=Topic.first_reply_at)
-        values["first_reply_author_id"] = case((first, actor.id), else_=Topic.first_reply_author_id)
+        values["first_reply_author_id"] = case((first, actor_id), else_=Topic.first_reply_author_id)
         values["first_reply_cross_network"] = case(
-            (first, _other_network(literal(actor.network_id, Integer))),
+            (first, _other_network(bindparam("actor_network", type_=Integer))),
             else_=Topic.first_reply_cross_network,
         )
-    db.session.execute(update(Topic).where(Topic.id == topic.id).values(**values))
-    db.session.execute(
+    topic_update = (
+        update(Topic).where(Topic.id == bindparam("topic_id", type_=Integer)).values(**values)
+    )
+    category_update = (
         update(Category)
-        .where(Category.id == topic.category_id)
+        .where(Category.id == bindparam("category_id", type_=Integer))
         .values(
             post_count=Category.post_count + 1,
             topic_count=Category.topic_count + (1 if new_topic else 0),
-            last_post_id=post.id,
+            last_post_id=bindparam("post_id", type_=Integer),
         )
     )
+    return topic_update, category_update
 
 
 def edit_post(actor: Member, post: Post, topic: Topic, body: str, title: str | None = None) -> Post:
