@@ -13,6 +13,7 @@ import uuid
 
 import redis
 from flask import Flask
+from sqlalchemy.exc import SQLAlchemyError
 
 from comcep import outbox
 from comcep.extensions import db, utcnow
@@ -75,8 +76,11 @@ class Worker:
             db.session.commit()
         if now - self._last_analytics >= ANALYTICS_EVERY:
             self._last_analytics = now
-            refresh_analytics()
-            db.session.commit()
+            try:  # a busy database only delays the tallies: the outbox comes first
+                refresh_analytics()
+            except SQLAlchemyError:
+                db.session.rollback()
+                logger.warning("Analyses: months not tallied this time", exc_info=True)
 
     def _wait(self) -> None:
         """Sleep until woken through Redis, until the next delayed row is due, or at most

@@ -410,8 +410,9 @@ def _generations(months: Sequence[str]) -> dict[str, int]:
 
 def store(figures: dict[str, MonthFigures], generations: dict[str, int]) -> None:
     """Keep the cells of settled months counted by a report, as of the generation read
-    before counting: a change committed meanwhile left a newer generation, so the cells
-    stored here do not count until recomputed. The caller commits."""
+    before counting. A month whose generation moved since (a change committed meanwhile) is
+    left as it is: its cells would be older than the change, and maybe than those another
+    report stored for the new generation. The caller commits."""
     months = sorted(figures)
     if not months:
         return
@@ -421,13 +422,18 @@ def store(figures: dict[str, MonthFigures], generations: dict[str, int]) -> None
         .values([{"month": m, "generation": 0, "computed_generation": None} for m in months])
         .on_conflict_do_nothing(index_elements=[AnalyticsMonth.month])
     )
-    # Two reports storing the same month wait for each other here (PostgreSQL row locks).
-    db.session.execute(
-        select(AnalyticsMonth.month)
+    # Two reports storing the same month wait for each other here (PostgreSQL row locks;
+    # SQLite has one writer), and the generations read now are the latest committed.
+    locked = db.session.execute(
+        select(AnalyticsMonth.month, AnalyticsMonth.generation)
         .where(AnalyticsMonth.month.in_(months))
         .order_by(AnalyticsMonth.month)
         .with_for_update()
     ).all()
+    unchanged = {month for month, generation in locked if generation == generations.get(month, 0)}
+    months = [m for m in months if m in unchanged]
+    if not months:
+        return
     db.session.execute(delete(MonthCell).where(MonthCell.month.in_(months)))
     rows = []
     for month in months:
@@ -455,6 +461,16 @@ def _cell_row(month: str, key: Key, figure: Figure) -> dict[str, Any]:
         "people": figure.people.count,
         "sample": "" if ids is None else ",".join(str(i) for i in sorted(ids)),
     }
+
+
+def mark_member_changed(member_id: int) -> None:
+    """A member's network changed (`members.services.update_member`): the cells of their
+    posts' and topics' months count them under the old one."""
+    months = union(
+        select(month_of(Post.created_at).label("month")).where(Post.author_id == member_id),
+        select(month_of(Topic.created_at)).where(Topic.author_id == member_id),
+    ).subquery()
+    _bump(db.session.scalars(select(months.c.month)))
 
 
 def commit_stored() -> None:
@@ -596,8 +612,9 @@ def tallies(start: datetime, end: datetime, *, keep: bool = True) -> Tallies:
 
 
 def refresh(now: datetime | None = None) -> int:
-    """Tally every settled month not yet current (`comcep analytics refresh`); returns how
-    many months were counted. The caller commits."""
+    """Tally every settled month not yet current (`comcep analytics refresh`, the worker);
+    returns how many months were counted. Commits after each year of months, so that no
+    write lock is held while the next ones are counted."""
     now = now or utcnow()
     first = first_activity()
     if first is None:
@@ -606,7 +623,10 @@ def refresh(now: datetime | None = None) -> int:
     current = set(_read([s.month for s in stretches], [])[0]["month"])
     todo = [s for s in stretches if s.month not in current]
     for chunk in (todo[i : i + 12] for i in range(0, len(todo), 12)):
-        store(count_spans(chunk), _generations([s.month for s in chunk]))
+        generations = _generations([s.month for s in chunk])  # before counting (see store)
+        store(count_spans(chunk), generations)
+        db.session.commit()
+        db.session.info.pop(STORED, None)
     return len(todo)
 
 

@@ -147,8 +147,8 @@ def _new_post_statements(new_topic: bool) -> tuple[Update, Update]:
         "last_poster_id": actor_id,
     }
     if not new_topic:
-        first = and_(
-            Topic.first_reply_at.is_(None),
+        first = and_(  # no first reply yet, or a later one (a reply dated in the past)
+            or_(Topic.first_reply_at.is_(None), Topic.first_reply_at > now),
             Topic.created_at <= now,
             or_(Topic.author_id.is_(None), Topic.author_id != actor_id),
         )
@@ -372,8 +372,9 @@ def first_reply_columns() -> dict[str, ColumnElement[Any]]:
     visible post (by date, then number) after the opening one, written by someone other than
     the topic's author, not dated before the topic (a post merged in from an older topic is
     no answer). It is cross-network when both members have a network (or organisation) and
-    they differ; NULL when either is unknown. A member's network never changes. The
-    comité's responsiveness figures read these, kept on the topic."""
+    they differ; NULL when either is unknown (`members.services` recomputes it when an admin
+    changes a member's network). The comité's responsiveness figures read these, kept on the
+    topic."""
     reply = aliased(Post)
     first = (
         select(reply.created_at, reply.author_id)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
+from comcep.analytics import rollups
 from comcep.errors import ComcepError
 from comcep.extensions import db, utcnow
+from comcep.forum import services as forum_services
+from comcep.forum.models import Topic
 from comcep.members.models import ROLES, STATUTS, Group, Member, Network, Region
 
 
@@ -99,6 +102,7 @@ def update_member(
         "roles": sorted(member.role_set),
         "groupes": sorted(g.id for g in member.groups),
     }
+    network_changed = member.network_id != network.id
     member.statut = statut
     member.network = network
     member.set_roles([role for role in roles if role in ROLES])
@@ -106,3 +110,17 @@ def update_member(
     member.groups = list(db.session.scalars(select(Group).where(Group.id.in_(group_ids))))
     log(actor, "update_member", "member", member.id, details={"avant": before})
     db.session.flush()
+    if network_changed:  # the analyses count a member under their network
+        _network_changed(member)
+
+
+def _network_changed(member: Member) -> None:
+    """The comité's figures by network: the months of the member's posts are counted again,
+    and the first replies they asked or gave are checked again for crossing networks."""
+    rollups.mark_member_changed(member.id)
+    topic_ids = db.session.scalars(
+        select(Topic.id).where(
+            or_(Topic.author_id == member.id, Topic.first_reply_author_id == member.id)
+        )
+    )
+    db.session.execute(forum_services.first_reply_update(list(topic_ids)))

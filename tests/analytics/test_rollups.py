@@ -15,7 +15,9 @@ from comcep.analytics.models import AnalyticsMonth, MonthCell
 from comcep.analytics.report import Period
 from comcep.extensions import db
 from comcep.forum import services
-from comcep.forum.models import Tag, Topic
+from comcep.forum.models import Post, Tag, Topic
+from comcep.members.models import Member
+from comcep.members.services import update_member
 from comcep.moderation import services as moderation
 from comcep.worker import Worker
 from tests.analytics.conftest import Q1_2025, Forum, MakeMember, utc
@@ -215,3 +217,93 @@ def test_the_worker_tallies_the_settled_months(forum: Forum, app: Flask) -> None
 
     assert {"2025-01", "2025-02", "2025-03"} <= current_months()
     assert rollups.disagreements(Q1_2025.start, Q1_2025.end) == []
+
+
+# Races and write paths found in review: each test failed before its fix.
+
+
+def _hide_elsewhere(app: Flask, forum: Forum, topic: str, number: int) -> None:
+    """A moderator hides a post in another session, committed at once."""
+    post_id, topic_id = forum.posts[topic][number - 1].id, forum.topics[topic].id
+    actor_id = forum.members["ft1"].id
+    with app.app_context():
+        moderation.hide_post(
+            db.session.get(Member, actor_id),
+            db.session.get(Post, post_id),
+            db.session.get(Topic, topic_id),
+            "Hors charte.",
+        )
+        db.session.commit()
+
+
+def test_a_slow_report_never_overwrites_the_cells_of_a_newer_generation(
+    forum: Forum, app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """R1 counts; meanwhile a post is hidden and R2 stores the new generation's cells; R1's
+    older cells must not replace them."""
+    count_spans = rollups.count_spans
+    raced: list[int] = []
+
+    def first_report_counting(stretches: list[rollups.Span]) -> dict:
+        result = count_spans(stretches)
+        if stretches and not raced:
+            raced.append(1)
+            _hide_elsewhere(app, forum, "T1", 2)
+            with app.app_context():
+                kept_report(Q1_2025)
+        return result
+
+    monkeypatch.setattr(rollups, "count_spans", first_report_counting)
+    kept_report(Q1_2025)
+    monkeypatch.setattr(rollups, "count_spans", count_spans)
+
+    assert raced
+    assert rollups.disagreements(Q1_2025.start, Q1_2025.end) == []
+    assert kept_report(Q1_2025) == from_posts(Q1_2025)
+
+
+def test_refresh_reads_the_generations_before_counting(
+    forum: Forum, app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    count_spans = rollups.count_spans
+    raced: list[int] = []
+
+    def counting_then_a_hide(stretches: list[rollups.Span]) -> dict:
+        result = count_spans(stretches)
+        if not raced:
+            raced.append(1)
+            _hide_elsewhere(app, forum, "T1", 2)
+        return result
+
+    monkeypatch.setattr(rollups, "count_spans", counting_then_a_hide)
+    rollups.refresh()
+    monkeypatch.setattr(rollups, "count_spans", count_spans)
+
+    assert rollups.disagreements(Q1_2025.start, Q1_2025.end) == []
+
+
+def test_a_member_moved_to_another_network_is_counted_there(forum: Forum) -> None:
+    kept_report(Q1_2025)
+    ap1 = forum.members["ap1"]  # gave T1's first reply, from another network than ft1's
+    update_member(
+        forum.members["ft1"],
+        ap1,
+        statut="pair",
+        network_code="france-travail",
+        roles=[],
+        group_ids=[],
+    )
+    db.session.commit()
+
+    assert rollups.disagreements(Q1_2025.start, Q1_2025.end) == []
+    assert rollups.first_reply_disagreements() == []
+    assert kept_report(Q1_2025) == from_posts(Q1_2025)
+
+
+def test_a_reply_dated_before_the_first_reply_becomes_the_first_reply(forum: Forum) -> None:
+    t2 = forum.topics["T2"]  # first reply from another member: ap2, 10 h after the opening
+    services.reply(forum.members["ml3"], t2, "Plus tôt", at=utc(2025, 2, 3, 10, 30))
+    db.session.commit()
+
+    assert rollups.first_reply_disagreements() == []
+    assert db.session.get(Topic, t2.id).first_reply_author_id == forum.members["ml3"].id
