@@ -119,17 +119,20 @@ def _count_new_post(
     topic: Topic, post: Post, actor: Member, now: datetime, *, new_topic: bool
 ) -> None:
     topic_update, category_update = _new_post_statements(new_topic)
-    params = {
-        "topic_id": topic.id,
-        "category_id": topic.category_id,
-        "post_id": post.id,
-        "number": post.number,
-        "now": now,
-        "actor_id": actor.id,
-        "actor_network": actor.network_id,
-    }
-    db.session.execute(topic_update, params)
-    db.session.execute(category_update, params)
+    # Parameter names must not be column names: a key naming a column of the updated table
+    # would also be SET (a stale `category_id` would move the topic back).
+    db.session.execute(
+        topic_update,
+        {
+            "b_topic": topic.id,
+            "b_post": post.id,
+            "b_number": post.number,
+            "b_now": now,
+            "b_actor": actor.id,
+            "b_actor_network": actor.network_id,
+        },
+    )
+    db.session.execute(category_update, {"b_category": topic.category_id, "b_post": post.id})
 
 
 @functools.cache
@@ -137,12 +140,12 @@ def _new_post_statements(new_topic: bool) -> tuple[Update, Update]:
     """The counters' UPDATEs for a new post, built once (each reply only binds values):
     the topic's count and « dernier message », its first reply when there is none yet (the
     newest post is the first reply then), and the rubrique's counts."""
-    now = bindparam("now", type_=UTCDateTime())
-    actor_id = bindparam("actor_id", type_=Integer)
+    now = bindparam("b_now", type_=UTCDateTime())
+    actor_id = bindparam("b_actor", type_=Integer)
     values: dict[str, Any] = {
         "post_count": Topic.post_count + 1,
-        "last_post_id": bindparam("post_id", type_=Integer),
-        "last_post_number": bindparam("number", type_=Integer),
+        "last_post_id": bindparam("b_post", type_=Integer),
+        "last_post_number": bindparam("b_number", type_=Integer),
         "last_post_at": now,
         "last_poster_id": actor_id,
     }
@@ -155,19 +158,19 @@ def _new_post_statements(new_topic: bool) -> tuple[Update, Update]:
         values["first_reply_at"] = case((first, now), else_=Topic.first_reply_at)
         values["first_reply_author_id"] = case((first, actor_id), else_=Topic.first_reply_author_id)
         values["first_reply_cross_network"] = case(
-            (first, _other_network(bindparam("actor_network", type_=Integer))),
+            (first, _other_network(bindparam("b_actor_network", type_=Integer))),
             else_=Topic.first_reply_cross_network,
         )
     topic_update = (
-        update(Topic).where(Topic.id == bindparam("topic_id", type_=Integer)).values(**values)
+        update(Topic).where(Topic.id == bindparam("b_topic", type_=Integer)).values(**values)
     )
     category_update = (
         update(Category)
-        .where(Category.id == bindparam("category_id", type_=Integer))
+        .where(Category.id == bindparam("b_category", type_=Integer))
         .values(
             post_count=Category.post_count + 1,
             topic_count=Category.topic_count + (1 if new_topic else 0),
-            last_post_id=bindparam("post_id", type_=Integer),
+            last_post_id=bindparam("b_post", type_=Integer),
         )
     )
     return topic_update, category_update

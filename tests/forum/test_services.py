@@ -175,3 +175,22 @@ def test_refresh_category_counters_empties_a_rubrique_without_topics(members) ->
     db.session.commit()
     rubrique = _reload(Category, rubrique.id)
     assert (rubrique.topic_count, rubrique.post_count, rubrique.last_post_id) == (0, 0, None)
+
+
+def test_a_reply_through_a_stale_topic_never_writes_its_rubrique_back(members) -> None:
+    """A topic moved by another request while this one holds it: the reply's counter UPDATEs
+    bind values by names that are no column's (a `category_id` key would be SET too)."""
+    topic = make_topic(members["pair"], slug="premier-entretien")
+    db.session.commit()
+    topic.category_id  # noqa: B018 - loaded, then left stale
+    moved_to = category("liens-utiles").id
+    with db.engine.begin() as other:  # another request's transaction
+        other.execute(
+            Topic.__table__.update().where(Topic.__table__.c.id == topic.id),
+            {"category_id": moved_to},
+        )
+
+    services.reply(members["other_pair"], topic, "Réponse pendant le déplacement.")
+    db.session.commit()
+
+    assert db.session.scalar(select(Topic.category_id).where(Topic.id == topic.id)) == moved_to
