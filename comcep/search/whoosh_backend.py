@@ -6,44 +6,44 @@ process has committed. Reader queries are built here from `parse_query_text` cla
 by Whoosh's query parser, so field syntax, wildcards and ranges typed by a reader are plain
 words.
 
-Visibility and the other filters are an allow-set of document numbers given to Whoosh's
-`FilterCollector`: a document outside it is never collected, scored, highlighted or counted.
-The set is built from the filter terms' postings, cached per index segment (segments never
-change, so a commit only costs reading its new small segment) and per filter combination for
-the current index generation. Why not the alternatives, measured on 100,000 posts with a
-reader seeing 15 rubriques out of 30:
+Visibility and the other filters are an allow-set of document numbers (a boolean mask): a
+document outside it is never matched, scored, highlighted or counted. The mask is built from
+the filter terms' postings, cached per index segment (segments never change, so a commit only
+costs reading its new small segment) and per filter combination for the current index
+generation. The reader's words and phrases are matched against it by set algebra on posting
+lists, and only the matches are scored (`whoosh_postings`): the total is exact and the order is
+Whoosh's BM25F ranking of every match. Why not Whoosh's own search, measured on 100,000 posts:
 
-- `searcher.search(filter=<query>)` rebuilds that set by walking the filter query for every
-  search: about 0.6 s per query.
+- `searcher.search(filter=<query>)` rebuilds the allow-set by walking the filter query for
+  every search: about 0.6 s per query;
 - the filter inside the query (`Require`, `AndNot`) is wrong in whoosh-reloaded 2.7.5:
   `RequireMatcher.skip_to_quality` trips an assertion, and `AndNotMatcher` never checks the
   first positive document of a segment against the excluded ones (`_find_first`), which let
   a document of a hidden rubrique into a count. Exclusions typed by the reader (`-mot`) are
-  therefore subtracted from the allow-set too, never given to `AndNot`;
+  therefore subtracted from the allow-set too;
 - a `TopCollector` "replaces" matchers on the fly and skips low-scoring blocks, which
-  silently drops documents from its `total`: the total is therefore never Whoosh's, but the
-  size of (documents matching each clause, from posting lists) ∩ (the allow-set); the
-  collector only ranks the page's documents among those, where skipping is what makes a
-  common word cheap. Tests compare totals and hits with a brute-force count, and the
-  ranking with a full scoring.
+  silently drops documents from its `total`; with the allow-set given to a `FilterCollector`
+  it still walked every posting in Python: 90 ms for a common word, 400 ms for two, 800 ms
+  for a phrase, against about 10, 12 and 27 ms now.
+
+Tests compare totals and hits with a brute-force count, and the ranking with a full scoring
+by Whoosh.
 """
 
 from __future__ import annotations
 
-import bisect
-import heapq
 import html
 import logging
 import os
 import threading
-from array import array
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from whoosh import collectors, index
+import numpy as np
+from whoosh import index
 from whoosh.analysis import Analyzer
 from whoosh.codec.whoosh3 import W3PerDocReader
 from whoosh.columns import VarBytesColumn
@@ -53,6 +53,7 @@ from whoosh.highlight import ContextFragmenter, Formatter, WholeFragmenter, get_
 from whoosh.query import And, DateRange, Or, Phrase, Query, Term
 from whoosh.reading import IndexReader
 from whoosh.searching import Searcher
+from whoosh.util.numeric import byte_to_length
 from whoosh.writing import CLEAR
 
 from comcep.search.analyzer import french_analyzer
@@ -70,6 +71,17 @@ from comcep.search.backend import (
     day_bounds,
     fingerprint,
     parse_query_text,
+)
+from comcep.search.whoosh_postings import (
+    IndexView,
+    Mask,
+    QueryPostings,
+    add_in_tree_order,
+    best,
+    leaf_positions,
+    leaf_postings,
+    newest,
+    stored_length_bytes,
 )
 
 logger = logging.getLogger(__name__)
@@ -89,7 +101,24 @@ def _cached_lengths_reader(self: W3PerDocReader, fieldname: str, column: Any) ->
     return reader
 
 
+def _doc_field_length(self: W3PerDocReader, docnum: int, fieldname: str, default: Any = 0) -> Any:
+    """`W3PerDocReader.doc_field_length` on the segment's length bytes read once: writing a
+    segment asks it once per posting (a seek and a one-byte read each, a quarter of a
+    rebuild's time). Same results, including None for a document without the field."""
+    if docnum > self._doccount:
+        raise IndexError(f"Asked for docnum {docnum!r} of {self._doccount}")
+    lengths = stored_length_bytes(self, fieldname)
+    if lengths is None:
+        return default
+    length_byte = lengths[docnum] if docnum < len(lengths) else 0
+    if length_byte:
+        return byte_to_length(length_byte)
+    return None
+
+
+WHOOSH_DOC_FIELD_LENGTH = W3PerDocReader.doc_field_length  # the definition, for tests
 W3PerDocReader._cached_reader = _cached_lengths_reader
+W3PerDocReader.doc_field_length = _doc_field_length
 
 #: Bump when the schema or the analyzer changes: the new version starts as an empty index
 #: beside the old one, and `comcep search rebuild` fills it (`check` reports the gap).
@@ -102,6 +131,9 @@ _FRAGMENT_CHARS = 110  # Whoosh counts word characters only; two fragments stay 
 _FRAGMENT_CONTEXT = 40
 _ELLIPSIS = "…"
 _ALLOWED_CACHE_SIZE = 16  # filter combinations kept per index generation
+#: Decoded postings and positions kept per process (12 to 16 bytes each: about 24 MB at
+#: most), see `_segment_arrays`.
+POSTINGS_CACHE_SIZE = 1_500_000
 
 
 def build_schema() -> Schema:
@@ -161,6 +193,17 @@ def _excerpt(text: str, limit: int = SNIPPET_CHARS) -> str:
     return f"{html.escape(cut)} {_ELLIPSIS}"
 
 
+def _parts(clause: Query) -> list[tuple[str, list[str]]]:
+    """A clause's (field, words) parts: a word or a phrase in each searched field."""
+    parts = []
+    for part in clause.subqueries if isinstance(clause, Or) else [clause]:
+        if isinstance(part, Term):
+            parts.append((part.fieldname, [part.text]))
+        else:
+            parts.append((part.fieldname, list(part.words)))
+    return parts
+
+
 def _naive_utc(value: datetime | None) -> datetime | None:
     """Whoosh's DATETIME only handles naive values; ours are always UTC."""
     return None if value is None else as_utc(value).replace(tzinfo=None)
@@ -183,8 +226,14 @@ class WhooshBackend:
         self._searchers: dict[int, Searcher] = {}
         self._filter_lock = threading.Lock()
         self._filter_generation: int | None = None
-        self._segment_docs: dict[tuple[str, str, bytes], array[int]] = {}
-        self._allowed: OrderedDict[tuple[Any, ...], set[int]] = OrderedDict()
+        self._segment_docs: dict[tuple[str, str, bytes], np.ndarray] = {}
+        self._allowed: OrderedDict[tuple[Any, ...], Mask] = OrderedDict()
+        self._segment_columns: dict[tuple[str, str], np.ndarray] = {}
+        self._index_view: IndexView | None = None  # for `_filter_generation`
+        self._postings_lock = threading.Lock()
+        self._postings: OrderedDict[tuple[str, str, str, bytes], tuple[np.ndarray, np.ndarray]]
+        self._postings = OrderedDict()
+        self._postings_size = 0  # postings held in `_postings`
 
     # -- index and searchers ------------------------------------------------------------
 
@@ -341,71 +390,84 @@ class WhooshBackend:
         }
 
     def search(self, query: SearchQuery) -> SearchResults:
-        """Run a reader's query; filters restrict what Whoosh collects (see the module doc).
+        """Run a reader's query; filters restrict what is matched (see the module doc).
 
-        The total is set algebra on posting lists (matching documents ∩ allowed), which
-        needs no scoring; only the page's top documents are ranked: by date from the
-        `created` column, or by relevance with Whoosh's block-quality skipping, which
-        scores only the blocks that can still reach the page.
+        The matches are set algebra on posting lists (allowed ∩ each clause's documents), so
+        the total is exact; only the matches are ranked: by date from the `created` column,
+        or by Whoosh's BM25F score of every match.
         """
         fields = ("title",) if query.titles_only else ("title", "body")
-        text_query, clauses, terms, excluded = self._text_query(query.text, fields)
+        _text_query, clauses, terms, excluded = self._text_query(query.text, fields)
         page = max(1, query.page)
         per_page = min(max(1, query.per_page), MAX_PER_PAGE)
         empty = SearchResults(hits=[], total=0, page=page, per_page=per_page)
-        if not query.category_ids:
-            return empty
         searcher = self._searcher()
+        if not query.category_ids or searcher.reader().doc_count_all() == 0:
+            return empty
+        view = self._view(searcher.reader())
+        postings = QueryPostings(searcher, view, self._segment_postings, self._segment_positions)
         allowed = self._allowed_docs(searcher, query)
         if excluded:
-            allowed = allowed - self._excluded_docs(searcher, excluded, fields)
-        candidates = self._matching_docs(searcher, clauses, allowed)
-        if not candidates:
+            allowed = allowed & ~self._excluded_docs(postings, excluded, fields)
+        matched, parts = self._matching_docs(postings, clauses, allowed)
+        candidates = np.flatnonzero(matched)
+        if not len(candidates):
             return empty
         limit = page * per_page
         if query.sort == SORT_DATE:
-            created = self._column_values(searcher, "created")
-            top = heapq.nlargest(limit, candidates, key=lambda docnum: (created(docnum), docnum))
+            top = newest(candidates, view.created(), limit)
         else:
-            inner = collectors.TopCollector(limit=limit)
-            collector = collectors.FilterCollector(inner, allow=candidates)
-            searcher.search_with_collector(text_query, collector)
-            top = [hit.docnum for hit in collector.results()]
+            top = self._ranked(postings, parts, candidates, limit)
         start = (page - 1) * per_page
         hits = [self._hit(searcher, docnum, terms) for docnum in top[start : start + per_page]]
         return SearchResults(hits=hits, total=len(candidates), page=page, per_page=per_page)
 
+    @staticmethod
     def _matching_docs(
-        self, searcher: Searcher, clauses: list[Query], allowed: set[int]
-    ) -> set[int]:
-        """Allowed documents matching every clause (a word or a phrase, in any searched field)."""
-        reader = searcher.reader()
+        postings: QueryPostings, clauses: list[Query], allowed: Mask
+    ) -> tuple[Mask, list[list[tuple[str, list[str], Mask]]]]:
+        """Allowed documents matching every clause (a word or a phrase, in any searched
+        field), and for each clause its parts (field, words) with the documents each holds
+        (among those still matching when it was read: a superset of the final matches)."""
         matched = allowed
+        parts: list[list[tuple[str, list[str], Mask]]] = []
+        # Words before phrases: a phrase's positions are then only read for fewer documents.
         for clause in sorted(clauses, key=lambda q: not isinstance(q, Or | Term)):
-            if not matched:
-                break
-            docs: set[int] = set()
-            for part in clause.subqueries if isinstance(clause, Or) else [clause]:
-                if isinstance(part, Term):
-                    docs |= self._term_docs(reader, part.fieldname, [part.text], cache=False)
-                else:  # a phrase: positions are checked by Whoosh
-                    docs.update(searcher.docs_for_query(part))
-            matched = matched & docs
-        return matched
+            clause_parts = []
+            docs = np.zeros_like(matched)
+            for field, words in _parts(clause):
+                found = postings.docs(field, words, matched)
+                clause_parts.append((field, words, found))
+                docs |= found
+            parts.append(clause_parts)
+            matched = docs
+        return matched, parts
 
     @staticmethod
-    def _column_values(searcher: Searcher, field: str) -> Any:
-        """A function from a global document number to its value in a column."""
-        readers = [
-            (offset, leaf.column_reader(field)) for leaf, offset in searcher.reader().leaf_readers()
-        ]
-        offsets = [offset for offset, _ in readers]
-
-        def value(docnum: int) -> Any:
-            offset, column = readers[bisect.bisect_right(offsets, docnum) - 1]
-            return column[docnum - offset]
-
-        return value
+    def _ranked(
+        postings: QueryPostings,
+        parts: list[list[tuple[str, list[str], Mask]]],
+        candidates: np.ndarray,
+        limit: int,
+    ) -> list[int]:
+        """The `limit` best candidates by Whoosh's score: per clause, the sum of its matching
+        parts' scores (as Whoosh's Or), then the clauses' scores summed as Whoosh's And tree
+        sums them; equal scores in document order, as Whoosh's TopCollector."""
+        per_clause = []
+        for clause_parts in parts:
+            part_scores = []
+            for field, words, found in clause_parts:
+                holds = found[candidates]
+                if holds.all():
+                    part_scores.append(postings.scores(field, words, candidates))
+                    continue
+                scores = np.zeros(len(candidates))  # x + 0.0 is exactly x
+                if holds.any():
+                    scores[holds] = postings.scores(field, words, candidates[holds])
+                part_scores.append(scores)
+            # A word in the title and the body: two scores, added in either order alike.
+            per_clause.append(add_in_tree_order(part_scores))
+        return best(candidates, add_in_tree_order(per_clause), limit)
 
     def _text_query(
         self, text: str, fields: Sequence[str]
@@ -440,29 +502,24 @@ class WhooshBackend:
         query: Query = wanted[0] if len(wanted) == 1 else And(wanted)
         return query, wanted, frozenset(terms), excluded
 
+    @staticmethod
     def _excluded_docs(
-        self, searcher: Searcher, excluded: list[list[str]], fields: Sequence[str]
-    ) -> set[int]:
+        postings: QueryPostings, excluded: list[list[str]], fields: Sequence[str]
+    ) -> Mask:
         """Documents holding any excluded word or phrase in the searched fields."""
-        reader = searcher.reader()
-        docs: set[int] = set()
+        docs = np.zeros(postings.view.size, dtype=bool)
         for words in excluded:
             for field in fields:
-                if len(words) == 1:
-                    docs |= self._term_docs(reader, field, words, cache=False)
-                else:
-                    docs.update(searcher.docs_for_query(Phrase(field, words)))
+                docs |= postings.docs(field, words, postings.mask(field, words[0]))
         return docs
 
-    def _allowed_docs(self, searcher: Searcher, query: SearchQuery) -> set[int]:
-        """Document numbers the reader may see that pass their filters, for this searcher.
+    def _allowed_docs(self, searcher: Searcher, query: SearchQuery) -> Mask:
+        """Documents the reader may see that pass their filters, for this searcher.
 
         Visible rubriques first, minus hidden posts unless asked, then the reader's own
         filters. Cached for the searcher's index generation; never mutate the result.
         """
         reader = searcher.reader()
-        if reader.doc_count_all() == 0:
-            return set()
         generation = reader.generation()
         key = (
             generation,
@@ -482,9 +539,9 @@ class WhooshBackend:
             if allowed is not None:
                 self._allowed.move_to_end(key)
                 return allowed
-            allowed = self._term_docs(reader, "category_id", query.category_ids)
+            allowed = self._term_mask(reader, "category_id", query.category_ids)
             if not query.include_hidden:
-                allowed -= self._term_docs(reader, "hidden", [True])
+                allowed &= ~self._term_mask(reader, "hidden", [True])
             for field, value in (
                 ("category_id", query.category_id),
                 ("theme_id", query.theme_id),
@@ -492,15 +549,68 @@ class WhooshBackend:
                 ("tags", query.tag.lower() if query.tag else None),
             ):
                 if value is not None:
-                    allowed &= self._term_docs(reader, field, [value])
+                    allowed &= self._term_mask(reader, field, [value])
             start, end = day_bounds(query.date_from, query.date_to)
             if start is not None or end is not None:
                 dates = DateRange("created", _naive_utc(start), _naive_utc(end), endexcl=True)
-                allowed &= set(searcher.docs_for_query(dates))
+                in_range = np.zeros_like(allowed)
+                in_range[np.fromiter(searcher.docs_for_query(dates), dtype=np.int64)] = True
+                allowed &= in_range
             self._allowed[key] = allowed
             if len(self._allowed) > _ALLOWED_CACHE_SIZE:
                 self._allowed.popitem(last=False)
             return allowed
+
+    def _segment_postings(
+        self, leaf: IndexReader, field: str, btext: bytes
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """A term's ids and weights in one segment (`leaf_postings`), cached."""
+        return self._segment_arrays("postings", leaf, field, btext)
+
+    def _segment_positions(
+        self, leaf: IndexReader, field: str, btext: bytes
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """A term's (document, position) pairs in one segment (`leaf_positions`), cached."""
+        return self._segment_arrays("positions", leaf, field, btext)
+
+    def _segment_arrays(
+        self, kind: str, leaf: IndexReader, field: str, btext: bytes
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """A term's arrays in one segment, kept in a bounded LRU cache.
+
+        Decoding a posting list costs about 0.7 µs per posting (30,000 for a common word
+        at 100,000 posts), its positions more; segments never change, so a term read once
+        is not decoded again while its segment lives. Deletions are applied by the reader,
+        not cached.
+        """
+        key = (kind, leaf.segment().segment_id(), field, btext)
+        with self._postings_lock:
+            cached = self._postings.get(key)
+            if cached is not None:
+                self._postings.move_to_end(key)
+                return cached
+        if kind == "postings":
+            arrays = leaf_postings(leaf, field, btext)[:2]
+        else:
+            arrays = leaf_positions(leaf, field, btext)
+        with self._postings_lock:
+            if key not in self._postings:
+                self._postings[key] = arrays
+                self._postings_size += len(arrays[0])
+            while self._postings_size > POSTINGS_CACHE_SIZE and len(self._postings) > 1:
+                old_ids, _old_values = self._postings.popitem(last=False)[1]
+                self._postings_size -= len(old_ids)
+        return arrays
+
+    def _view(self, reader: IndexReader) -> IndexView:
+        """The per-document arrays of the reader's generation (built once per generation)."""
+        generation = reader.generation()
+        with self._filter_lock:
+            if generation != self._filter_generation:
+                self._forget_old_segments(reader, generation)
+            if self._index_view is None:
+                self._index_view = IndexView(reader, self._segment_columns)
+            return self._index_view
 
     def _forget_old_segments(self, reader: IndexReader, generation: int) -> None:
         """On a new index generation, drop cached sets and segments that were merged away."""
@@ -508,33 +618,33 @@ class WhooshBackend:
         self._segment_docs = {
             key: docs for key, docs in self._segment_docs.items() if key[0] in live
         }
+        self._segment_columns = {
+            key: column for key, column in self._segment_columns.items() if key[0] in live
+        }
+        self._index_view = None
         self._allowed.clear()
         self._filter_generation = generation
 
-    def _term_docs(
-        self, reader: IndexReader, field: str, values: Iterable[Any], *, cache: bool = True
-    ) -> set[int]:
-        """Global document numbers holding any of these exact values, cached per segment.
+    def _term_mask(self, reader: IndexReader, field: str, values: Iterable[Any]) -> Mask:
+        """Documents holding any of these exact values (ids, flags), cached per segment.
 
         Deleted documents may be included: the allow-set only restricts what the text query
-        matches, and deleted documents never match. Words typed by readers are not cached
-        (`cache=False`): their number is unbounded.
+        matches, and deleted documents never match.
         """
         fieldobj = reader.schema[field]
         btexts = [fieldobj.to_bytes(value if field == "hidden" else str(value)) for value in values]
-        docs: set[int] = set()
+        docs = np.zeros(reader.doc_count_all(), dtype=bool)
         for leaf, offset in reader.leaf_readers():
             segment_id = leaf.segment().segment_id()
             for btext in btexts:
                 key = (segment_id, field, btext)
                 local = self._segment_docs.get(key)
                 if local is None:
-                    local = array("I")
+                    local = np.empty(0, dtype=np.int64)
                     if (field, btext) in leaf:
-                        local.extend(leaf.postings(field, btext).all_ids())
-                    if cache:
-                        self._segment_docs[key] = local
-                docs.update(map(offset.__add__, local))
+                        local = leaf_postings(leaf, field, btext)[0]
+                    self._segment_docs[key] = local
+                docs[local + offset] = True
         return docs
 
     def _hit(self, searcher: Searcher, docnum: int, terms: frozenset[str]) -> SearchHit:

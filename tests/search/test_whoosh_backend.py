@@ -13,9 +13,13 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from whoosh import collectors
+from whoosh.query import Phrase, Term
+from whoosh.util.numeric import byte_to_length
 
+from comcep.search import whoosh_backend
 from comcep.search.backend import (
     MESSAGE_EMPTY,
     MESSAGE_ONLY_EXCLUSIONS,
@@ -307,17 +311,24 @@ def test_moving_a_post_changes_its_visibility(backend: WhooshBackend) -> None:
     assert ids(search(backend, "consultation")) == [1]
 
 
-def test_totals_and_hits_match_a_brute_force_count(backend: WhooshBackend) -> None:
-    """Many segments, uneven scores, hidden posts, titles and exclusions: Whoosh's totals and
-    hits must agree with plain set algebra (whoosh-reloaded's own shortcuts do not)."""
+@pytest.mark.parametrize("cache_size", [whoosh_backend.POSTINGS_CACHE_SIZE, 50])
+def test_totals_and_hits_match_a_brute_force_count(
+    backend: WhooshBackend, monkeypatch: pytest.MonkeyPatch, cache_size: int
+) -> None:
+    """Many segments, deletions, uneven scores, hidden posts, titles, phrases and exclusions:
+    totals and hits must agree with plain set algebra, whether decoded postings stay cached
+    or are evicted at once (a cache of 50 postings)."""
+    monkeypatch.setattr(whoosh_backend, "POSTINGS_CACHE_SIZE", cache_size)
     rng = random.Random(20240305)
     vocab = ["atelier", "bilan", "cpf", "vae", "emploi", "jeunes", "handicap", "projet"]
     words: dict[int, set[str]] = {}
+    pairs: dict[int, set[str]] = {}  # adjacent words of the body, as « a b »
     docs = []
     for post_id in range(1, 601):
         body, title = rng.choices(vocab, k=rng.randint(1, 25)), rng.choice(vocab)
         first = post_id % 4 == 1
         words[post_id] = set(body) | ({title} if first else set())
+        pairs[post_id] = {f"{a} {b}" for a, b in itertools.pairwise(body)}
         docs.append(
             make_doc(
                 post_id,
@@ -330,19 +341,34 @@ def test_totals_and_hits_match_a_brute_force_count(backend: WhooshBackend) -> No
         )
     for start in range(0, len(docs), 20):  # many commits: segments and merges
         backend.upsert(docs[start : start + 20])
+    for start in range(0, 600, 7):  # edits: the old versions stay, deleted, in their segments
+        backend.upsert([docs[start]])
+    backend.delete([13, 14])
+    del words[13], words[14]
+    docs = [doc for doc in docs if doc.post_id not in (13, 14)]
     queries = [(word, None) for word in vocab]
     queries += [(f"{a} {b}", None) for a, b in itertools.combinations(vocab, 2)]
     queries += [(a, b) for a, b in itertools.pairwise(vocab)]
+    phrases = [f'"{a} {b}"' for a, b in itertools.permutations(vocab[:4], 2)]
+    queries += [(phrase, None) for phrase in phrases] + [(phrases[0], "cpf")]
+    queries += [("bilan", f'"{a} {b}"') for a, b in itertools.pairwise(vocab)]
+
+    def holds(post_id: int, clause: str) -> bool:
+        if clause.startswith('"'):
+            return clause.strip('"') in pairs[post_id]
+        return clause in words[post_id]
+
     for visible in (frozenset({1, 2, 3}), frozenset({6})):
         for wanted, excluded in queries:
             text = wanted if excluded is None else f"{wanted} -{excluded}"
+            clauses = [wanted] if wanted.startswith('"') else wanted.split()
             expected = {
                 doc.post_id
                 for doc in docs
                 if doc.category_id in visible
                 and not doc.is_hidden
-                and set(wanted.split()) <= words[doc.post_id]
-                and excluded not in words[doc.post_id]
+                and all(holds(doc.post_id, clause) for clause in clauses)
+                and not (excluded and holds(doc.post_id, excluded))
             }
             first_page = search(backend, text, category_ids=visible, per_page=5)
             assert first_page.total == len(expected), text
@@ -357,8 +383,9 @@ def test_totals_and_hits_match_a_brute_force_count(backend: WhooshBackend) -> No
 
 
 def test_relevance_order_is_that_of_a_full_scoring(backend: WhooshBackend) -> None:
-    """The page's ranking skips low-scoring blocks; it must give the order that scoring
-    every allowed match gives (whoosh's own TopCollector with no shortcut)."""
+    """The backend matches on posting lists and scores the matches itself; its order and
+    total must be those of Whoosh's own query, filtered the same way and scored for every
+    match by Whoosh's TopCollector with no shortcut."""
     rng = random.Random(7)
     vocab = ["atelier", "bilan", "cpf", "vae", "emploi", "jeunes"]
     docs = [
@@ -373,24 +400,58 @@ def test_relevance_order_is_that_of_a_full_scoring(backend: WhooshBackend) -> No
     ]
     for start in range(0, len(docs), 300):
         backend.upsert(docs[start : start + 300])
+    backend.delete(range(1, 1201, 37))  # deleted documents stay in their segments' postings
     visible = frozenset({1, 2, 3})
     searcher = backend._searcher()
-    for text in [*vocab, "bilan vae", '"cpf emploi"', "jeunes -atelier"]:
+    fields = ("title", "body")
+    texts = [*vocab, "bilan vae", '"cpf emploi"', "jeunes -atelier", '"vae bilan" -"cpf jeunes"']
+    for text in texts:
         query = SearchQuery(text=text, category_ids=visible, per_page=20)
-        text_query, clauses, _terms, excluded = backend._text_query(text, ("title", "body"))
-        allowed = backend._allowed_docs(searcher, query)
-        if excluded:
-            allowed -= backend._excluded_docs(searcher, excluded, ("title", "body"))
-        candidates = backend._matching_docs(searcher, clauses, allowed)
+        text_query, _clauses, _terms, excluded = backend._text_query(text, fields)
+        allowed = set(np.flatnonzero(backend._allowed_docs(searcher, query)).tolist())
+        for words in excluded:
+            for field in fields:
+                unwanted = Term(field, words[0]) if len(words) == 1 else Phrase(field, words)
+                allowed -= set(searcher.docs_for_query(unwanted))
         full = collectors.TopCollector(limit=len(docs), usequality=False, replace=0)
-        searcher.search_with_collector(
-            text_query, collectors.FilterCollector(full, allow=candidates)
-        )
+        searcher.search_with_collector(text_query, collectors.FilterCollector(full, allow=allowed))
         expected = [int(searcher.stored_fields(hit.docnum)["post_id"]) for hit in full.results()]
-        assert len(expected) == len(candidates)
+        assert expected, text
         for page in (1, 2, 3):
-            got = ids(backend.search(replace(query, page=page)))
-            assert got == expected[(page - 1) * 20 : page * 20], (text, page)
+            results = backend.search(replace(query, page=page))
+            assert results.total == len(expected), text
+            assert ids(results) == expected[(page - 1) * 20 : page * 20], (text, page)
+
+
+def test_field_lengths_read_in_one_piece_are_whooshs(backend: WhooshBackend) -> None:
+    """The patched `doc_field_length` (used when a segment is written and by Whoosh's
+    scorer) and the search's length arrays give what Whoosh's own reader gives."""
+    rng = random.Random(3)
+    docs = [
+        make_doc(
+            post_id,
+            title="Titre " * rng.randint(1, 4),
+            body=" ".join(["mot"] * rng.choice([1, 2, 7, 40, 300, 5000])),
+            is_first_post=post_id % 3 == 1,
+        )
+        for post_id in range(1, 61)
+    ]
+    for start in range(0, len(docs), 20):
+        backend.upsert(docs[start : start + 20])
+    reader = backend._searcher().reader()
+    view = backend._view(reader)
+    checked = 0
+    for leaf, offset in reader.leaf_readers():
+        perdoc = leaf._perdoc
+        for field in ("title", "body", "post_id", "created"):
+            for docnum in range(leaf.doc_count_all()):
+                expected = whoosh_backend.WHOOSH_DOC_FIELD_LENGTH(perdoc, docnum, field, 1)
+                assert perdoc.doc_field_length(docnum, field, 1) == expected, (field, docnum)
+                if field in ("title", "body"):
+                    length_byte = int(view.lengths(field)[offset + docnum])
+                    assert (byte_to_length(length_byte) if length_byte else None) == expected
+                checked += 1
+    assert checked == 4 * 60
 
 
 # Filters ------------------------------------------------------------------------------------

@@ -1,0 +1,316 @@
+"""Matching and scoring on Whoosh posting lists read a block at a time, with numpy.
+
+Whoosh's matchers walk postings one document at a time in Python: reading the ids of a common
+word (30,000 postings at 100,000 posts) took about 40 ms, and ranking an AND of two common
+words scored every shared document through a tree of matchers (about 400 ms). Here:
+
+- a posting list is decoded a block at a time (`itertools.accumulate` over the block's
+  delta-coded ids, in C) and kept per segment (segments never change);
+- sets of documents are boolean masks over the index's document numbers;
+- only the matching documents are scored, with the formula and parameters of Whoosh's own
+  BM25F scorer, vectorised (each `+ - * /` of numpy's float64 is the correctly rounded IEEE
+  operation Python's floats do, so the scores are bit for bit Whoosh's), and summed in the
+  order Whoosh's matcher tree sums them. Tests compare the ranking with a full Whoosh scoring.
+
+The block layout read here is whoosh-reloaded's W3 codec (`W3LeafMatcher`); postings of any
+other kind (terms inlined in the term index, other codecs) go through the generic matcher API.
+"""
+
+from __future__ import annotations
+
+import threading
+from array import array
+from collections.abc import Callable, Sequence
+from itertools import accumulate, chain, repeat
+from pickle import loads
+from typing import Any
+
+import numpy as np
+from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher, W3PerDocReader, _lenfield
+from whoosh.formats import Positions
+from whoosh.matching.wrappers import FilterMatcher
+from whoosh.reading import IndexReader
+from whoosh.scoring import BM25FScorer
+from whoosh.searching import Searcher
+from whoosh.system import _INT_SIZE
+from whoosh.util import make_binary_tree
+from whoosh.util.numeric import byte_to_length
+
+#: Field length byte (as Whoosh stores it) → the length Whoosh scores with.
+_LENGTHS = np.array([byte_to_length(byte) or 0 for byte in range(256)], dtype=np.float64)
+
+Mask = np.ndarray  # bool, one entry per document number of a reader
+Docs = np.ndarray  # int64 document numbers, ascending
+
+
+def leaf_postings(
+    leaf: IndexReader, field: str, btext: bytes, *, values: bool = False
+) -> tuple[np.ndarray, np.ndarray, list[bytes] | None]:
+    """One term's postings in one segment: local ids (int64, ascending, deleted documents
+    included), weights (float32, as Whoosh stores them) and, when asked, the encoded values
+    (positions)."""
+    matcher = leaf.postings(field, btext)
+    if isinstance(matcher, FilterMatcher):  # the segment's deletions: applied by the caller
+        matcher = matcher.child
+    ids: array[int] = array("I")
+    weights: array[float] = array("f")
+    encoded: list[bytes] | None = [] if values else None
+    if isinstance(matcher, W3LeafMatcher) and not matcher._byteids:
+        while True:
+            if matcher._data is None:
+                matcher._read_data()
+            raw_ids, raw_weights = matcher._data[0], matcher._data[1]
+            ids.extend(accumulate(raw_ids))
+            if raw_weights is None:
+                weights.extend(repeat(1.0, len(raw_ids)))
+            elif isinstance(raw_weights, float):
+                weights.extend(repeat(raw_weights, len(raw_ids)))
+            else:
+                weights.extend(raw_weights)
+            if encoded is not None:
+                matcher._read_values()
+                encoded.extend(matcher._values)
+            if matcher._lastblock:
+                break
+            matcher._goto(matcher._nextoffset)
+    else:
+        while matcher.is_active():
+            ids.append(matcher.id())
+            weights.append(matcher.weight())
+            if encoded is not None:
+                encoded.append(matcher.value())
+            matcher.next()
+    return (
+        np.frombuffer(ids, dtype=np.uintc).astype(np.int64),
+        np.frombuffer(weights, dtype=np.float32),
+        encoded,
+    )
+
+
+def leaf_positions(leaf: IndexReader, field: str, btext: bytes) -> tuple[np.ndarray, np.ndarray]:
+    """Every (local document, position) of one term in one segment, as two int64 arrays
+    (deleted documents included)."""
+    ids, _weights, values = leaf_postings(leaf, field, btext, values=True)
+    values = values or []
+    format_ = leaf.schema[field].format
+    if type(format_) is Positions and not any(value.endswith(b".") for value in values):
+        # Each value is a pickled list of position deltas without its STOP opcode (see
+        # `Positions.encode`): between a MARK and a LIST opcode they unpickle in one call.
+        stream = b"(" + b"".join(value[_INT_SIZE:] for value in values) + b"l."
+        per_doc = loads(stream)  # noqa: S301 - the index's own bytes
+        deltas = True
+    else:
+        per_doc = [list(format_.decode_positions(value)) for value in values]
+        deltas = False
+    counts = np.fromiter(map(len, per_doc), dtype=np.int64, count=len(per_doc))
+    flat = np.fromiter(chain.from_iterable(per_doc), dtype=np.int64, count=int(counts.sum()))
+    if deltas:  # running sums restarted at each document
+        running = np.cumsum(flat)
+        before = np.concatenate(([0], running))[np.cumsum(counts) - counts]
+        flat = running - np.repeat(before, counts)
+    return np.repeat(ids, counts), flat
+
+
+SegmentArrays = Callable[[IndexReader, str, bytes], tuple[np.ndarray, np.ndarray]]
+
+#: Positions are below this in any document: (document, position) fits one int64 key.
+_POSITION_SPAN = 1 << 32
+
+
+class IndexView:
+    """Per-document arrays of one index generation: which documents are live, field lengths
+    and the creation dates, each built from per-segment arrays (kept by the backend in
+    `segment_cache`, since a segment's columns never change)."""
+
+    def __init__(self, reader: IndexReader, segment_cache: dict[tuple[str, str], Any]) -> None:
+        self.size = reader.doc_count_all()
+        self.leaves = list(reader.leaf_readers())
+        self._segment_cache = segment_cache
+        self._lock = threading.Lock()
+        self._columns: dict[str, np.ndarray] = {}
+        live = np.ones(self.size, dtype=bool)
+        for leaf, offset in self.leaves:
+            if leaf.has_deletions():
+                deleted = np.fromiter(leaf.deleted_docs_set, dtype=np.int64)
+                live[deleted + offset] = False
+        self.live: Mask = live
+
+    def lengths(self, field: str) -> np.ndarray:
+        """Field length bytes (uint8) of every document; 0 where the field is empty."""
+        return self._column(f"len:{field}", lambda leaf: _field_length_bytes(leaf, field))
+
+    def created(self) -> np.ndarray:
+        """The sortable `created` value (int64) of every document."""
+        return self._column("created", _created_values)
+
+    def _column(self, name: str, read: Callable[[IndexReader], np.ndarray]) -> np.ndarray:
+        with self._lock:
+            joined = self._columns.get(name)
+            if joined is None:
+                parts = []
+                for leaf, _offset in self.leaves:
+                    key = (leaf.segment().segment_id(), name)
+                    part = self._segment_cache.get(key)
+                    if part is None:
+                        part = self._segment_cache[key] = read(leaf)
+                    parts.append(part)
+                joined = self._columns[name] = np.concatenate(parts) if parts else np.empty(0)
+            return joined
+
+
+def _field_length_bytes(leaf: IndexReader, field: str) -> np.ndarray:
+    lengths = np.zeros(leaf.doc_count_all(), dtype=np.uint8)
+    raw = stored_length_bytes(leaf._perdoc, field)
+    if raw is not None:
+        lengths[: len(raw)] = np.frombuffer(raw, dtype=np.uint8)[: len(lengths)]
+    return lengths
+
+
+def stored_length_bytes(perdoc: W3PerDocReader, field: str) -> bytes | None:
+    """A segment's field lengths as Whoosh stores them, one byte per document (None: the
+    field has no lengths), read in one piece once per reader: Whoosh reads the byte of one
+    document at a time, a seek and a read each."""
+    cache = perdoc.__dict__.setdefault("_comcep_length_bytes", {})
+    if field not in cache:
+        column = perdoc._cached_reader(_lenfield(field), LENGTHS_COLUMN)
+        if column is None:
+            cache[field] = None
+        elif getattr(column, "_typecode", None) == "B" and hasattr(column, "_dbfile"):
+            cache[field] = bytes(column._dbfile.get(column._basepos, column._count))
+        else:
+            cache[field] = bytes(column.load())
+    return cache[field]
+
+
+def _created_values(leaf: IndexReader) -> np.ndarray:
+    doccount = leaf.doc_count_all()
+    if not leaf.has_column("created"):
+        return np.zeros(doccount, dtype=np.int64)
+    column = leaf.column_reader("created", translate=False)
+    return np.fromiter((column[docnum] for docnum in range(doccount)), np.int64, doccount)
+
+
+class QueryPostings:
+    """The postings one search reads, each read once, as global document numbers."""
+
+    def __init__(
+        self,
+        searcher: Searcher,
+        view: IndexView,
+        segment_postings: SegmentArrays,
+        segment_positions: SegmentArrays,
+    ) -> None:
+        """`segment_postings(leaf, field, btext)` and `segment_positions(...)`: a term's
+        arrays in one segment, as `leaf_postings` and `leaf_positions` read them (the backend
+        caches them)."""
+        self.searcher = searcher
+        self.reader = searcher.reader()
+        self.view = view
+        self._segment_postings = segment_postings
+        self._segment_positions = segment_positions
+        self._terms: dict[tuple[str, str], tuple[Docs, np.ndarray]] = {}
+
+    def term(self, field: str, word: str) -> tuple[Docs, np.ndarray]:
+        """Live documents holding the word in the field, and its weight in each."""
+        key = (field, word)
+        if key not in self._terms:
+            btext = self.reader.schema[field].to_bytes(word)
+            docs, weights = [], []
+            for leaf, offset in self.view.leaves:
+                if (field, btext) in leaf:
+                    ids, leaf_weights = self._segment_postings(leaf, field, btext)
+                    docs.append(ids + offset if offset else ids)
+                    weights.append(leaf_weights)
+            if docs:
+                all_docs, all_weights = np.concatenate(docs), np.concatenate(weights)
+                live = self.view.live[all_docs]
+                self._terms[key] = (all_docs[live], all_weights[live])
+            else:
+                self._terms[key] = (np.empty(0, np.int64), np.empty(0, np.float32))
+        return self._terms[key]
+
+    def mask(self, field: str, word: str) -> Mask:
+        """The live documents holding the word in the field."""
+        found = np.zeros(self.view.size, dtype=bool)
+        found[self.term(field, word)[0]] = True
+        return found
+
+    def docs(self, field: str, words: Sequence[str], within: Mask) -> Mask:
+        """Documents of `within` holding the word, or the phrase (adjacent, in order)."""
+        found = within
+        for word in words:
+            found = found & self.mask(field, word)
+        if len(words) == 1 or not found.any():
+            return found
+        # (document, position) pairs as one int64 key each; the phrase starts at a key k of
+        # its first word when k + i is a key of its i-th word, for every i.
+        keys = []
+        for word in words:
+            entry_docs, positions = self.positions(field, word)
+            kept = found[entry_docs]
+            keys.append(entry_docs[kept] * _POSITION_SPAN + positions[kept])
+        starts = keys[0]
+        complete = np.ones(len(starts), dtype=bool)
+        for step, following in enumerate(keys[1:], 1):
+            complete &= np.isin(starts + step, following)
+        phrase = np.zeros(self.view.size, dtype=bool)
+        phrase[starts[complete] // _POSITION_SPAN] = True
+        return phrase
+
+    def positions(self, field: str, word: str) -> tuple[Docs, np.ndarray]:
+        """Every (document, position) of the word in the field, as two arrays (deleted
+        documents included: callers only ask about live ones)."""
+        btext = self.reader.schema[field].to_bytes(word)
+        docs, positions = [], []
+        for leaf, offset in self.view.leaves:
+            if (field, btext) in leaf:
+                leaf_docs, leaf_positions = self._segment_positions(leaf, field, btext)
+                docs.append(leaf_docs + offset if offset else leaf_docs)
+                positions.append(leaf_positions)
+        if not docs:
+            return np.empty(0, np.int64), np.empty(0, np.int64)
+        return np.concatenate(docs), np.concatenate(positions)
+
+    def scores(self, field: str, words: Sequence[str], docs: Docs) -> np.ndarray:
+        """Whoosh's score of a word or phrase in each of `docs` (documents that hold it)."""
+        lengths = _LENGTHS[self.view.lengths(field)[docs]]
+        per_word = []
+        for word in words:
+            term_docs, term_weights = self.term(field, word)
+            weights = term_weights[np.searchsorted(term_docs, docs)].astype(np.float64)
+            scorer = self.searcher.weighting.scorer(self.searcher, field, word)
+            per_word.append(_term_scores(scorer, weights, lengths))
+        return add_in_tree_order(per_word)
+
+
+def _term_scores(scorer: Any, tf: np.ndarray, fl: np.ndarray) -> np.ndarray:
+    """`scorer._score(weight, length)` for each pair; BM25F's formula vectorised as written in
+    `whoosh.scoring.bm25` (same operations in the same order: the same floats)."""
+    if type(scorer) is BM25FScorer:
+        idf, avgfl, B, K1 = scorer.idf, scorer.avgfl, scorer.B, scorer.K1  # noqa: N806
+        return idf * ((tf * (K1 + 1)) / (tf + K1 * ((1 - B) + B * fl / avgfl)))
+    scores = map(scorer._score, tf.tolist(), fl.tolist())
+    return np.fromiter(scores, dtype=np.float64, count=len(tf))
+
+
+def add_in_tree_order(scores: Sequence[np.ndarray]) -> np.ndarray:
+    """Element-wise sum of score arrays, as a balanced tree of Whoosh's binary matchers sums
+    their children's scores (float addition is not associative: the order is kept)."""
+    return make_binary_tree(np.add, list(scores))
+
+
+def best(docs: Docs, scores: np.ndarray, limit: int) -> list[int]:
+    """The `limit` documents of highest score, equal scores in document order (Whoosh's
+    TopCollector order)."""
+    if len(docs) > limit:
+        threshold = np.partition(scores, len(scores) - limit)[len(scores) - limit]
+        kept = scores >= threshold  # everything tied with the last place competes for it
+        docs, scores = docs[kept], scores[kept]
+    order = np.lexsort((docs, -scores))[:limit]
+    return docs[order].tolist()
+
+
+def newest(docs: Docs, created: np.ndarray, limit: int) -> list[int]:
+    """The `limit` most recent documents, newest first (equal dates: higher number first)."""
+    order = np.lexsort((docs, created[docs]))[::-1][:limit]
+    return docs[order].tolist()
