@@ -95,11 +95,12 @@ class FrenchAnalyzer(Analyzer):
     Whoosh runs each token through eight generators (tokenizer, lowercase, folding, stop
     words, three substitutions, stemming) and caches stems in a pure-Python LFU cache;
     indexing spent most of its time there. This does the same steps in one pass with the
-    same regular expressions, word list and Snowball stemmer, caches stems with
-    `functools.lru_cache` (thread-safe), and yields the same tokens: same text, position
-    (stop words removed and positions renumbered as Whoosh's StopFilter does), offsets
-    and `stopped` flag. Indexes written by either read the same; the schema keeps this
-    class by name (the backend passes its own schema when it opens an index).
+    same regular expressions, word list and Snowball stemmer, caches each word's
+    substitutions and stem with `functools.lru_cache` (thread-safe), and yields the same
+    tokens: same text, position (stop words removed and positions renumbered as Whoosh's
+    StopFilter does), offsets and `stopped` flag. Indexes written by either read the same;
+    the schema keeps this class by name (the backend passes its own schema when it opens an
+    index).
     """
 
     def __init__(self) -> None:
@@ -108,9 +109,17 @@ class FrenchAnalyzer(Analyzer):
     def _setup(self) -> None:
         self._words = re.compile(WORD_PATTERN)
         self._rules = [(re.compile(pattern), repl) for pattern, repl in INFLECTION_RULES]
-        self._stem: Callable[[str], str] = functools.lru_cache(maxsize=50_000)(
-            stemmer_for_language("fr")
-        )
+        stem = stemmer_for_language("fr")
+        rules = self._rules
+
+        @functools.lru_cache(maxsize=100_000)
+        def morph(folded: str) -> tuple[str, str]:
+            """A folded word after the inflection rules, and its stem."""
+            for pattern, replacement in rules:
+                folded = pattern.sub(replacement, folded)
+            return folded, stem(folded)
+
+        self._morph: Callable[[str], tuple[str, str]] = morph
         self._reference: Analyzer | None = None
 
     def __getstate__(self) -> dict[str, Any]:
@@ -157,7 +166,7 @@ class FrenchAnalyzer(Analyzer):
             )
             return
         token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
-        stops, rules, stem = FRENCH_STOP_WORDS, self._rules, self._stem
+        stops, morph = FRENCH_STOP_WORDS, self._morph
         renumbered: int | None = None
         for index, match in enumerate(self._words.finditer(value)):
             original = match.group(0)
@@ -177,11 +186,8 @@ class FrenchAnalyzer(Analyzer):
             if chars:
                 token.startchar = start_char + match.start()
                 token.endchar = start_char + match.end()
-            for pattern, replacement in rules:
-                text = pattern.sub(replacement, text)
-            if not stopped and not no_morph:
-                text = stem(text)
-            token.text = text
+            ruled, stemmed = morph(text)
+            token.text = ruled if stopped or no_morph else stemmed
             token.stopped = stopped
             yield token
 

@@ -8,6 +8,7 @@ import click
 from flask.cli import with_appcontext
 
 from comcep.search import indexing
+from comcep.search.whoosh_backend import SearchIndexError
 
 
 @click.group()
@@ -27,7 +28,10 @@ def rebuild() -> None:
             bar.update(count - done[0])
             done[0] = count
 
-        count = indexing.rebuild(progress)
+        try:
+            count = indexing.rebuild(progress)
+        except SearchIndexError as error:
+            raise click.ClickException(str(error)) from error
     click.echo(f"{count} messages indexés.")
 
 

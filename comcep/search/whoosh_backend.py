@@ -87,6 +87,10 @@ from comcep.search.whoosh_postings import (
 logger = logging.getLogger(__name__)
 
 
+class SearchIndexError(RuntimeError):
+    """The index was written but does not hold what it was given."""
+
+
 def _cached_lengths_reader(self: W3PerDocReader, fieldname: str, column: Any) -> Any:
     """whoosh-reloaded 2.7.5 caches a segment's field-length readers but not their absence:
     for every posting of a field without lengths (ids, dates, flags) it asks the file system
@@ -320,12 +324,23 @@ class WhooshBackend:
             raise
         writer.commit()
 
-    def rebuild(self, docs: Iterable[SearchDocument]) -> int:
+    def rebuild(self, docs: Iterable[SearchDocument], procs: int = 1) -> int:
         """Replace the whole index with `docs` (one per post id, as `rebuild` streams them):
-        one writer that only adds, and one commit that writes a single new segment. Per
-        batch `upsert`s would look each id up to replace it and merge segments at every
-        commit (about 300 posts/s; this is several times faster)."""
-        writer = self._index().writer(timeout=self.lock_timeout, delay=self.lock_delay, limitmb=256)
+        writers that only add, and one commit. Per batch `upsert`s would look each id up to
+        replace it and merge segments at every commit (about 300 posts/s; this is several
+        times faster).
+
+        With `procs` > 1, Whoosh's `MpWriter` analyses in that many processes while this
+        one reads the database, and keeps one segment per process (merging them would cost
+        what the processes saved); later commits merge as usual.
+
+        :raises SearchIndexError: the index does not hold what was given (a sub-process of
+            `MpWriter` lost its segment): `comcep search check` would say so too.
+        """
+        options: dict[str, Any] = {"limitmb": 256}
+        if procs > 1:
+            options.update(procs=procs, multisegment=True)
+        writer = self._index().writer(timeout=self.lock_timeout, delay=self.lock_delay, **options)
         count = 0
         try:
             for doc in docs:
@@ -335,6 +350,12 @@ class WhooshBackend:
             writer.cancel()
             raise
         writer.commit(mergetype=CLEAR)
+        indexed = self._searcher().reader().doc_count()
+        if indexed != count:
+            raise SearchIndexError(
+                f"L'index contient {indexed} messages au lieu de {count} : "
+                "relancez « comcep search rebuild »."
+            )
         return count
 
     def delete(self, post_ids: Iterable[int]) -> None:

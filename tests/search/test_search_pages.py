@@ -246,7 +246,10 @@ def test_failure_after_commit_leaves_the_work_in_the_outbox(
     assert db.session.scalar(search_rows) == 0
 
 
-def test_check_reports_drift_and_rebuild_repairs_it(forum, runner):
+@pytest.mark.parametrize("parallel_from", [indexing.PARALLEL_REBUILD_FROM, 1])
+def test_check_reports_drift_and_rebuild_repairs_it(forum, runner, monkeypatch, parallel_from):
+    """Also with the rebuild in two processes, as for a large forum."""
+    monkeypatch.setattr(indexing, "PARALLEL_REBUILD_FROM", parallel_from)
     assert runner.invoke(args=["search", "check"]).exit_code == 0
     indexing.get_backend().clear()
     result = runner.invoke(args=["search", "check"])

@@ -18,6 +18,7 @@ import pytest
 from whoosh import collectors
 from whoosh.query import Phrase, Term
 from whoosh.util.numeric import byte_to_length
+from whoosh.writing import SegmentWriter
 
 from comcep.search import whoosh_backend
 from comcep.search.backend import (
@@ -687,6 +688,33 @@ def test_delete_removes_documents(backend: WhooshBackend) -> None:
     backend.delete([1, 99])
     assert ids(search(backend, "atelier")) == [2]
     assert set(backend.indexed_versions()) == {2}
+
+
+def test_a_rebuild_in_two_processes_indexes_everything_once(backend: WhooshBackend) -> None:
+    backend.upsert([make_doc(9999, body="Ancien atelier")])  # replaced by the rebuild
+    docs = [make_doc(n, body=f"Atelier numéro {n}") for n in range(1, 401)]
+    assert backend.rebuild(iter(docs), procs=2) == 400
+    assert search(backend, "atelier").total == 400
+    assert set(backend.indexed_versions()) == set(range(1, 401))
+    backend.upsert([make_doc(1, body="Bilan")])  # later writes replace as usual
+    assert search(backend, "atelier").total == 399
+    assert ids(search(backend, "bilan")) == [1]
+
+
+def test_a_rebuild_that_loses_documents_says_so(
+    backend: WhooshBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Should `MpWriter` drop a sub-process's segment, the rebuild does not pass silently."""
+    add_document = SegmentWriter.add_document
+
+    def losing_post_2(self: SegmentWriter, **fields: Any) -> None:
+        if fields["post_id"] != "2":
+            add_document(self, **fields)
+
+    monkeypatch.setattr(SegmentWriter, "add_document", losing_post_2)
+    docs = [make_doc(n, body="Atelier") for n in (1, 2, 3)]
+    with pytest.raises(whoosh_backend.SearchIndexError, match="2 messages au lieu de 3"):
+        backend.rebuild(iter(docs))
 
 
 def test_clear_empties_the_index(backend: WhooshBackend) -> None:
