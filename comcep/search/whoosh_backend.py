@@ -436,7 +436,7 @@ class WhooshBackend:
             return empty
         limit = page * per_page
         if query.sort == SORT_DATE:
-            top = newest(candidates, view.created(), limit)
+            top = newest(candidates, view.created(searcher.reader()), limit)
         else:
             top = self._ranked(postings, parts, candidates, limit)
         start = (page - 1) * per_page
@@ -614,6 +614,8 @@ class WhooshBackend:
             arrays = leaf_postings(leaf, field, btext)[:2]
         else:
             arrays = leaf_positions(leaf, field, btext)
+        for shared in arrays:  # read by every thread: never written
+            shared.flags.writeable = False
         with self._postings_lock:
             if key not in self._postings:
                 self._postings[key] = arrays

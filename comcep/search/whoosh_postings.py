@@ -119,36 +119,43 @@ _POSITION_SPAN = 1 << 32
 
 class IndexView:
     """Per-document arrays of one index generation: which documents are live, field lengths
-    and the creation dates, each built from per-segment arrays (kept by the backend in
-    `segment_cache`, since a segment's columns never change)."""
+    and the creation dates, each joined from per-segment arrays (kept by the backend in
+    `segment_cache`, since a segment's columns never change).
+
+    It holds no reader: each search reads what is missing through its own thread's reader
+    of the same generation (Whoosh's readers are not shared between threads).
+    """
 
     def __init__(self, reader: IndexReader, segment_cache: dict[tuple[str, str], Any]) -> None:
+        self.generation = reader.generation()
         self.size = reader.doc_count_all()
-        self.leaves = list(reader.leaf_readers())
         self._segment_cache = segment_cache
         self._lock = threading.Lock()
         self._columns: dict[str, np.ndarray] = {}
         live = np.ones(self.size, dtype=bool)
-        for leaf, offset in self.leaves:
+        for leaf, offset in reader.leaf_readers():
             if leaf.has_deletions():
                 deleted = np.fromiter(leaf.deleted_docs_set, dtype=np.int64)
                 live[deleted + offset] = False
         self.live: Mask = live
 
-    def lengths(self, field: str) -> np.ndarray:
+    def lengths(self, reader: IndexReader, field: str) -> np.ndarray:
         """Field length bytes (uint8) of every document; 0 where the field is empty."""
-        return self._column(f"len:{field}", lambda leaf: _field_length_bytes(leaf, field))
+        return self._column(reader, f"len:{field}", lambda leaf: _field_length_bytes(leaf, field))
 
-    def created(self) -> np.ndarray:
+    def created(self, reader: IndexReader) -> np.ndarray:
         """The sortable `created` value (int64) of every document."""
-        return self._column("created", _created_values)
+        return self._column(reader, "created", _created_values)
 
-    def _column(self, name: str, read: Callable[[IndexReader], np.ndarray]) -> np.ndarray:
+    def _column(
+        self, reader: IndexReader, name: str, read: Callable[[IndexReader], np.ndarray]
+    ) -> np.ndarray:
+        assert reader.generation() == self.generation, "a reader of another generation"
         with self._lock:
             joined = self._columns.get(name)
             if joined is None:
                 parts = []
-                for leaf, _offset in self.leaves:
+                for leaf, _offset in reader.leaf_readers():
                     key = (leaf.segment().segment_id(), name)
                     part = self._segment_cache.get(key)
                     if part is None:
@@ -206,6 +213,7 @@ class QueryPostings:
         self.searcher = searcher
         self.reader = searcher.reader()
         self.view = view
+        self._leaves = list(self.reader.leaf_readers())
         self._segment_postings = segment_postings
         self._segment_positions = segment_positions
         self._terms: dict[tuple[str, str], tuple[Docs, np.ndarray]] = {}
@@ -216,7 +224,7 @@ class QueryPostings:
         if key not in self._terms:
             btext = self.reader.schema[field].to_bytes(word)
             docs, weights = [], []
-            for leaf, offset in self.view.leaves:
+            for leaf, offset in self._leaves:
                 if (field, btext) in leaf:
                     ids, leaf_weights = self._segment_postings(leaf, field, btext)
                     docs.append(ids + offset if offset else ids)
@@ -263,7 +271,7 @@ class QueryPostings:
         documents included: callers only ask about live ones)."""
         btext = self.reader.schema[field].to_bytes(word)
         docs, positions = [], []
-        for leaf, offset in self.view.leaves:
+        for leaf, offset in self._leaves:
             if (field, btext) in leaf:
                 leaf_docs, leaf_positions = self._segment_positions(leaf, field, btext)
                 docs.append(leaf_docs + offset if offset else leaf_docs)
@@ -274,7 +282,7 @@ class QueryPostings:
 
     def scores(self, field: str, words: Sequence[str], docs: Docs) -> np.ndarray:
         """Whoosh's score of a word or phrase in each of `docs` (documents that hold it)."""
-        lengths = _LENGTHS[self.view.lengths(field)[docs]]
+        lengths = _LENGTHS[self.view.lengths(self.reader, field)[docs]]
         per_word = []
         for word in words:
             term_docs, term_weights = self.term(field, word)

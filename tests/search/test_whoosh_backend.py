@@ -449,7 +449,7 @@ def test_field_lengths_read_in_one_piece_are_whooshs(backend: WhooshBackend) -> 
                 expected = whoosh_backend.WHOOSH_DOC_FIELD_LENGTH(perdoc, docnum, field, 1)
                 assert perdoc.doc_field_length(docnum, field, 1) == expected, (field, docnum)
                 if field in ("title", "body"):
-                    length_byte = int(view.lengths(field)[offset + docnum])
+                    length_byte = int(view.lengths(reader, field)[offset + docnum])
                     assert (byte_to_length(length_byte) if length_byte else None) == expected
                 checked += 1
     assert checked == 4 * 60
