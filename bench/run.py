@@ -22,6 +22,7 @@ import json
 import math
 import os
 import platform
+import random
 import re
 import shutil
 import socket
@@ -42,6 +43,7 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import generate as gen  # noqa: E402
+from bench import vocabulary as vocab  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -165,6 +167,28 @@ class Page:
     method: str = "GET"
     data: dict[str, str] | None = None
     expect: int = 200
+    #: URLs requested once each, in turn, without warm-up (instead of `url` again and again).
+    once_each: tuple[str, ...] = ()
+
+
+def _fresh_words(count: int) -> list[str]:
+    """Words of the generated bodies that no other search page uses, in a fixed order."""
+    used = ["reconversion", "bilan", "compétences", "projet", "transition", "professionnelle"]
+    words = {
+        word.strip(".,;:!?()«»\"'").lower()
+        for sentence in vocab.OBJECTS + vocab.CIRCUMSTANCES + vocab.SUBJECTS
+        for word in sentence.split()
+    }
+    from comcep.search.analyzer import analyze
+
+    used_stems = {stem for word in used for stem in analyze(word)}
+    by_stem: dict[str, str] = {}  # one word per stem: « conseiller » and « conseillère » are one
+    for word in sorted(words):
+        stems = analyze(word)
+        if len(word) >= 7 and word.isalpha() and len(stems) == 1 and stems[0] not in used_stems:
+            by_stem.setdefault(stems[0], word)
+    fresh = sorted(by_stem.values())
+    return random.Random(2026).sample(fresh, min(count, len(fresh)))
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -251,6 +275,11 @@ def measure_target(target: Target, meta: dict[str, Any], warmup: int, requests: 
             pages.append(Page(label, who, "/recherche?" + urlencode(args)))
         args = {"q": "reconversion", "rubrique": slug}
         pages.append(Page("search: word + rubrique", who, "/recherche?" + urlencode(args)))
+    if searches:
+        # Each word searched once: the first search of a word decodes its posting lists
+        # (later ones find them in the process's cache).
+        fresh = tuple("/recherche?" + urlencode({"q": word}) for word in _fresh_words(requests))
+        pages.append(Page("search: a new word each time", "pair", fresh[0], once_each=fresh))
     if has_analyses:
         launch = (first_post or datetime.now(UTC)).date()
         for label, (first, last) in (
@@ -278,7 +307,7 @@ def measure_target(target: Target, meta: dict[str, Any], warmup: int, requests: 
     for page in pages:
         client = clients[page.who]
         warm_started = time.perf_counter()
-        for _ in range(warmup):
+        for _ in range(0 if page.once_each else warmup):
             _request(client, page)
             if time.perf_counter() - warm_started > PAGE_SECONDS / 4:
                 break  # a slow page (analyses at 1 M posts) is warm after one or two
@@ -288,12 +317,12 @@ def measure_target(target: Target, meta: dict[str, Any], warmup: int, requests: 
         times, cpu, counts, statuses = [], [], [], set()
         try:
             page_started = time.perf_counter()
-            for done in range(requests):
+            for done in range(len(page.once_each) or requests):
                 if done >= MIN_REQUESTS and time.perf_counter() - page_started > PAGE_SECONDS:
                     break  # enough samples of a slow page: keep the run under an hour
                 before = log.count
                 started, cpu_started = time.perf_counter(), time.process_time()
-                status = _request(client, page)
+                status = _request(client, page, done)
                 times.append((time.perf_counter() - started) * 1000)
                 cpu.append((time.process_time() - cpu_started) * 1000)
                 counts.append(log.count - before)
@@ -352,8 +381,9 @@ def measure_target(target: Target, meta: dict[str, Any], warmup: int, requests: 
     }
 
 
-def _request(client: Any, page: Page) -> int:
-    response = client.open(page.url, method=page.method, data=page.data)
+def _request(client: Any, page: Page, done: int = 0) -> int:
+    url = page.once_each[done] if page.once_each else page.url
+    response = client.open(url, method=page.method, data=page.data)
     response.get_data()
     response.close()
     return response.status_code
