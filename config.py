@@ -37,6 +37,9 @@ class Config:
     SQLALCHEMY_ENGINE_OPTIONS: dict = {}
     SEARCH_BACKEND = _env("SEARCH_BACKEND")
     SEARCH_INDEX_PATH = str(Path(INSTANCE_PATH) / "search-index")
+    # Decoded posting lists kept per process by the Whoosh backend (a common word's first
+    # search decodes them; later ones reuse them).
+    SEARCH_CACHE_MB = int(_env("SEARCH_CACHE_MB", "64") or 64)
     JOBS = _env("JOBS", "inline")
     MAIL_URL = _env("MAIL_URL")
     BASE_URL = _env("BASE_URL", "http://127.0.0.1:5000")  # links in e-mails sent by workers

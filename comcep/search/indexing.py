@@ -33,7 +33,10 @@ def get_backend() -> SearchBackend:
         if app.config["SEARCH_BACKEND"] == "postgres":
             backend = PostgresBackend()
         else:
-            backend = WhooshBackend(app.config["SEARCH_INDEX_PATH"])
+            backend = WhooshBackend(
+                app.config["SEARCH_INDEX_PATH"],
+                cache_bytes=app.config["SEARCH_CACHE_MB"] * 1024 * 1024,
+            )
         app.extensions["comcep_search"] = backend
     return backend
 

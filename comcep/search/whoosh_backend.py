@@ -136,9 +136,9 @@ _FRAGMENT_CHARS = 110  # Whoosh counts word characters only; two fragments stay 
 _FRAGMENT_CONTEXT = 40
 _ELLIPSIS = "…"
 _ALLOWED_CACHE_SIZE = 16  # filter combinations kept per index generation
-#: Decoded postings and positions kept per process (12 to 16 bytes each: about 24 MB at
-#: most), see `_segment_arrays`.
-POSTINGS_CACHE_SIZE = 1_500_000
+#: Default budget of decoded postings and positions kept per process (see `_segment_arrays`):
+#: 8 bytes a posting (id and weight) or a position (document and position).
+POSTINGS_CACHE_BYTES = 64 * 1024 * 1024
 
 
 def build_schema() -> Schema:
@@ -225,9 +225,15 @@ class WhooshBackend:
     """`SearchBackend` on a Whoosh index stored in `index_dir` (created on first use)."""
 
     def __init__(
-        self, index_dir: str | Path, *, lock_timeout: float = 10.0, lock_delay: float = 0.05
+        self,
+        index_dir: str | Path,
+        *,
+        lock_timeout: float = 10.0,
+        lock_delay: float = 0.05,
+        cache_bytes: int = POSTINGS_CACHE_BYTES,
     ) -> None:
         self.index_dir = Path(index_dir)
+        self.cache_bytes = cache_bytes
         self.lock_timeout = lock_timeout
         self.lock_delay = lock_delay
         self._schema = build_schema()  # its analyzer only runs under the write lock
@@ -248,7 +254,7 @@ class WhooshBackend:
         self._postings_lock = threading.Lock()
         self._postings: OrderedDict[tuple[str, str, str, bytes], tuple[np.ndarray, np.ndarray]]
         self._postings = OrderedDict()
-        self._postings_size = 0  # postings held in `_postings`
+        self._postings_size = 0  # bytes held in `_postings`
 
     # -- index and searchers ------------------------------------------------------------
 
@@ -638,10 +644,10 @@ class WhooshBackend:
         with self._postings_lock:
             if key not in self._postings:
                 self._postings[key] = arrays
-                self._postings_size += len(arrays[0])
-            while self._postings_size > POSTINGS_CACHE_SIZE and len(self._postings) > 1:
-                old_ids, _old_values = self._postings.popitem(last=False)[1]
-                self._postings_size -= len(old_ids)
+                self._postings_size += sum(array.nbytes for array in arrays)
+            while self._postings_size > self.cache_bytes and len(self._postings) > 1:
+                evicted = self._postings.popitem(last=False)[1]
+                self._postings_size -= sum(array.nbytes for array in evicted)
         return arrays
 
     def _view(self, reader: IndexReader) -> IndexView:

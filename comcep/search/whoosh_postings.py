@@ -46,7 +46,7 @@ Docs = np.ndarray  # int64 document numbers, ascending
 def leaf_postings(
     leaf: IndexReader, field: str, btext: bytes, *, values: bool = False
 ) -> tuple[np.ndarray, np.ndarray, list[bytes] | None]:
-    """One term's postings in one segment: local ids (int64, ascending, deleted documents
+    """One term's postings in one segment: local ids (uint32, ascending, deleted documents
     included), weights (float32, as Whoosh stores them) and, when asked, the encoded values
     (positions)."""
     matcher = leaf.postings(field, btext)
@@ -80,15 +80,11 @@ def leaf_postings(
             if encoded is not None:
                 encoded.append(matcher.value())
             matcher.next()
-    return (
-        np.frombuffer(ids, dtype=np.uintc).astype(np.int64),
-        np.frombuffer(weights, dtype=np.float32),
-        encoded,
-    )
+    return np.frombuffer(ids, dtype=np.uintc), np.frombuffer(weights, dtype=np.float32), encoded
 
 
 def leaf_positions(leaf: IndexReader, field: str, btext: bytes) -> tuple[np.ndarray, np.ndarray]:
-    """Every (local document, position) of one term in one segment, as two int64 arrays
+    """Every (local document, position) of one term in one segment, as two uint32 arrays
     (deleted documents included)."""
     ids, _weights, values = leaf_postings(leaf, field, btext, values=True)
     values = values or []
@@ -108,7 +104,7 @@ def leaf_positions(leaf: IndexReader, field: str, btext: bytes) -> tuple[np.ndar
         running = np.cumsum(flat)
         before = np.concatenate(([0], running))[np.cumsum(counts) - counts]
         flat = running - np.repeat(before, counts)
-    return np.repeat(ids, counts), flat
+    return np.repeat(ids, counts), flat.astype(np.uint32)
 
 
 SegmentArrays = Callable[[IndexReader, str, bytes], tuple[np.ndarray, np.ndarray]]
@@ -227,7 +223,7 @@ class QueryPostings:
             for leaf, offset in self._leaves:
                 if (field, btext) in leaf:
                     ids, leaf_weights = self._segment_postings(leaf, field, btext)
-                    docs.append(ids + offset if offset else ids)
+                    docs.append(ids.astype(np.int64) + offset)
                     weights.append(leaf_weights)
             if docs:
                 all_docs, all_weights = np.concatenate(docs), np.concatenate(weights)
@@ -274,8 +270,8 @@ class QueryPostings:
         for leaf, offset in self._leaves:
             if (field, btext) in leaf:
                 leaf_docs, leaf_positions = self._segment_positions(leaf, field, btext)
-                docs.append(leaf_docs + offset if offset else leaf_docs)
-                positions.append(leaf_positions)
+                docs.append(leaf_docs.astype(np.int64) + offset)
+                positions.append(leaf_positions.astype(np.int64))
         if not docs:
             return np.empty(0, np.int64), np.empty(0, np.int64)
         return np.concatenate(docs), np.concatenate(positions)

@@ -312,14 +312,14 @@ def test_moving_a_post_changes_its_visibility(backend: WhooshBackend) -> None:
     assert ids(search(backend, "consultation")) == [1]
 
 
-@pytest.mark.parametrize("cache_size", [whoosh_backend.POSTINGS_CACHE_SIZE, 50])
+@pytest.mark.parametrize("cache_bytes", [whoosh_backend.POSTINGS_CACHE_BYTES, 400])
 def test_totals_and_hits_match_a_brute_force_count(
-    backend: WhooshBackend, monkeypatch: pytest.MonkeyPatch, cache_size: int
+    backend: WhooshBackend, cache_bytes: int
 ) -> None:
     """Many segments, deletions, uneven scores, hidden posts, titles, phrases and exclusions:
     totals and hits must agree with plain set algebra, whether decoded postings stay cached
-    or are evicted at once (a cache of 50 postings)."""
-    monkeypatch.setattr(whoosh_backend, "POSTINGS_CACHE_SIZE", cache_size)
+    or are evicted at once (a cache of 400 bytes: 50 postings)."""
+    backend.cache_bytes = cache_bytes
     rng = random.Random(20240305)
     vocab = ["atelier", "bilan", "cpf", "vae", "emploi", "jeunes", "handicap", "projet"]
     words: dict[int, set[str]] = {}
