@@ -218,20 +218,23 @@ class QueryPostings:
         """Live documents holding the word in the field, and its weight in each."""
         key = (field, word)
         if key not in self._terms:
-            btext = self.reader.schema[field].to_bytes(word)
-            docs, weights = [], []
-            for leaf, offset in self._leaves:
-                if (field, btext) in leaf:
-                    ids, leaf_weights = self._segment_postings(leaf, field, btext)
-                    docs.append(ids.astype(np.int64) + offset)
-                    weights.append(leaf_weights)
-            if docs:
-                all_docs, all_weights = np.concatenate(docs), np.concatenate(weights)
-                live = self.view.live[all_docs]
-                self._terms[key] = (all_docs[live], all_weights[live])
-            else:
-                self._terms[key] = (np.empty(0, np.int64), np.empty(0, np.float32))
+            all_docs, all_weights = self._joined(field, word, self._segment_postings)
+            live = self.view.live[all_docs]
+            self._terms[key] = (all_docs[live], all_weights[live])
         return self._terms[key]
+
+    def _joined(self, field: str, word: str, read: SegmentArrays) -> tuple[Docs, np.ndarray]:
+        """A term's per-segment arrays (`read`) joined, ids made global document numbers."""
+        btext = self.reader.schema[field].to_bytes(word)
+        docs, values = [], []
+        for leaf, offset in self._leaves:
+            if (field, btext) in leaf:
+                leaf_docs, leaf_values = read(leaf, field, btext)
+                docs.append(leaf_docs.astype(np.int64) + offset)
+                values.append(leaf_values)
+        if not docs:
+            return np.empty(0, np.int64), np.empty(0)
+        return np.concatenate(docs), np.concatenate(values)
 
     def mask(self, field: str, word: str) -> Mask:
         """The live documents holding the word in the field."""
@@ -265,16 +268,8 @@ class QueryPostings:
     def positions(self, field: str, word: str) -> tuple[Docs, np.ndarray]:
         """Every (document, position) of the word in the field, as two arrays (deleted
         documents included: callers only ask about live ones)."""
-        btext = self.reader.schema[field].to_bytes(word)
-        docs, positions = [], []
-        for leaf, offset in self._leaves:
-            if (field, btext) in leaf:
-                leaf_docs, leaf_positions = self._segment_positions(leaf, field, btext)
-                docs.append(leaf_docs.astype(np.int64) + offset)
-                positions.append(leaf_positions.astype(np.int64))
-        if not docs:
-            return np.empty(0, np.int64), np.empty(0, np.int64)
-        return np.concatenate(docs), np.concatenate(positions)
+        docs, positions = self._joined(field, word, self._segment_positions)
+        return docs, positions.astype(np.int64)
 
     def scores(self, field: str, words: Sequence[str], docs: Docs) -> np.ndarray:
         """Whoosh's score of a word or phrase in each of `docs` (documents that hold it)."""
