@@ -1,9 +1,12 @@
-"""Template filters: French dates and numbers.
+"""Template filters and helpers: French dates and numbers, post bodies, member names.
 
 A topic page formats a few dozen dates and numbers; Babel's general formatter costs about
 30 µs a date and 10 µs a number. The patterns the templates use are therefore formatted
 here from Babel's own French month names (read once), and every other pattern or value goes
 to Babel; `tests/test_filters.py` checks that both agree.
+
+`body` and `member_name` appear once per post: as Jinja macros, each call cost more than
+the rest of the post's header.
 """
 
 from __future__ import annotations
@@ -14,7 +17,8 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime, get_month_names
 from babel.numbers import format_decimal, get_group_symbol
-from flask import Flask
+from flask import Flask, current_app
+from markupsafe import Markup
 
 from comcep.extensions import utcnow
 
@@ -70,7 +74,23 @@ def number_fr(value: int | float) -> str:
     return format_decimal(value, locale=LOCALE)
 
 
+def body(html: str) -> Markup:
+    """A post's stored HTML, sanitised once at write time (`comcep.markup`): the only place
+    stored HTML is marked safe."""
+    return Markup(f'<div class="post__body">{html}</div>')  # noqa: S704 - sanitised at write
+
+
+def member_name(member: object | None) -> Markup:
+    """A member's name as a link to the profile, or « Ancien membre » once they have left."""
+    if member is None or getattr(member, "state", None) == "left":
+        return Markup("Ancien membre")
+    url = current_app.jinja_env.globals["url_for"]("members.profile", member_id=member.id)  # type: ignore[attr-defined]
+    return Markup('<a href="{}">{}</a>').format(url, member.display_name)  # type: ignore[attr-defined]
+
+
 def init_app(app: Flask) -> None:
+    app.add_template_global(body)
+    app.add_template_global(member_name)
     app.add_template_filter(date_fr)
     app.add_template_filter(date_relative)
     app.add_template_filter(number_fr)

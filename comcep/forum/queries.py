@@ -6,11 +6,12 @@ from __future__ import annotations
 import difflib
 import functools
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from flask import current_app
 from flask_sqlalchemy.pagination import Pagination, SelectPagination
 from sqlalchemy import ColumnElement, Select, and_, bindparam, case, func, select
-from sqlalchemy.orm import aliased, contains_eager, defer, joinedload, lazyload, load_only
+from sqlalchemy.orm import aliased, contains_eager, joinedload, lazyload, load_only
 from sqlalchemy.sql import operators
 from sqlalchemy.sql.elements import UnaryExpression
 from werkzeug.exceptions import NotFound
@@ -18,7 +19,7 @@ from werkzeug.exceptions import NotFound
 from comcep import policy
 from comcep.extensions import db
 from comcep.forum.models import Category, Post, PostRevision, Tag, Topic, TopicRead, topic_tags
-from comcep.members.models import Member
+from comcep.members.models import Member, Network
 from comcep.policy import Viewer
 
 
@@ -442,18 +443,55 @@ def page_of_number(number: int) -> int:
     return max(1, -(-number // current_app.config["POSTS_PER_PAGE"]))
 
 
+@dataclass(frozen=True, slots=True)
+class PostAuthor:
+    """What a post's header shows of its author."""
+
+    id: int
+    display_name: str
+    statut: str
+    state: str
+    network_name: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class PagePost:
+    """A post as a topic page shows it: plain values, not a mapped object (hydrating twenty
+    `Post` and `Member` objects in the session cost more than the rest of the page's reads)."""
+
+    id: int
+    number: int
+    author_id: int | None
+    body_html: str
+    created_at: datetime
+    edited_at: datetime | None
+    is_hidden: bool
+    is_pending: bool
+    hidden_reason: str
+    author: PostAuthor | None
+
+
 @functools.cache
 def _topic_posts_statement() -> Select:
-    """A page of posts, with what their headers show of the author (name, network, statut,
-    link unless « ancien membre »); built once."""
-    author = (
-        joinedload(Post.author)
-        .load_only(Member.id, Member.display_name, Member.statut, Member.state, Member.network_id)
-        .lazyload(Member.region)
-    )
+    """A page of posts with what their headers show of the author; built once."""
     return (
-        select(Post)
-        .options(author, defer(Post.body_source))
+        select(
+            Post.id,
+            Post.number,
+            Post.author_id,
+            Post.body_html,
+            Post.created_at,
+            Post.edited_at,
+            Post.is_hidden,
+            Post.is_pending,
+            Post.hidden_reason,
+            Member.display_name,
+            Member.statut,
+            Member.state,
+            Network.name,
+        )
+        .outerjoin(Member, Member.id == Post.author_id)
+        .outerjoin(Network, Network.id == Member.network_id)
         .where(
             Post.topic_id == bindparam("topic_id"),
             Post.number.between(bindparam("first"), bindparam("last")),
@@ -462,12 +500,18 @@ def _topic_posts_statement() -> Select:
     )
 
 
-def topic_posts(topic: Topic, page: int) -> list[Post]:
+def topic_posts(topic: Topic, page: int) -> list[PagePost]:
     """Posts of one page: a range of post numbers, so any page costs the same (keyset)."""
     per_page = current_app.config["POSTS_PER_PAGE"]
     first = (page - 1) * per_page + 1
     params = {"topic_id": topic.id, "first": first, "last": first + per_page - 1}
-    return list(db.session.scalars(_topic_posts_statement(), params))
+    return [
+        PagePost(
+            *row[:9],
+            author=None if row[2] is None else PostAuthor(row[2], *row[9:]),
+        )
+        for row in db.session.execute(_topic_posts_statement(), params)
+    ]
 
 
 @functools.cache
