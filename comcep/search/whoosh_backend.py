@@ -79,6 +79,7 @@ from comcep.search.whoosh_postings import (
     QueryPostings,
     add_in_tree_order,
     best,
+    keep_freed_memory,
     leaf_positions,
     leaf_postings,
     newest,
@@ -234,6 +235,7 @@ class WhooshBackend:
     ) -> None:
         self.index_dir = Path(index_dir)
         self.cache_bytes = cache_bytes
+        keep_freed_memory()
         self.lock_timeout = lock_timeout
         self.lock_delay = lock_delay
         self._schema = build_schema()  # its analyzer only runs under the write lock
@@ -463,7 +465,7 @@ class WhooshBackend:
         if query.sort == SORT_DATE:
             top = newest(candidates, view.created(searcher.reader()), limit)
         else:
-            top = self._ranked(postings, parts, candidates, limit)
+            top = self._ranked(postings, parts, matched, candidates, limit)
         start = (page - 1) * per_page
         hits = [self._hit(searcher, docnum, terms) for docnum in top[start : start + per_page]]
         return SearchResults(hits=hits, total=len(candidates), page=page, per_page=per_page)
@@ -493,6 +495,7 @@ class WhooshBackend:
     def _ranked(
         postings: QueryPostings,
         parts: list[list[tuple[str, list[str], Mask]]],
+        matched: Mask,
         candidates: np.ndarray,
         limit: int,
     ) -> list[int]:
@@ -505,11 +508,12 @@ class WhooshBackend:
             for field, words, found in clause_parts:
                 holds = found[candidates]
                 if holds.all():
-                    part_scores.append(postings.scores(field, words, candidates))
+                    part_scores.append(postings.scores(field, words, candidates, matched))
                     continue
                 scores = np.zeros(len(candidates))  # x + 0.0 is exactly x
                 if holds.any():
-                    scores[holds] = postings.scores(field, words, candidates[holds])
+                    where = matched & found
+                    scores[holds] = postings.scores(field, words, candidates[holds], where)
                 part_scores.append(scores)
             # A word in the title and the body: two scores, added in either order alike.
             per_clause.append(add_in_tree_order(part_scores))

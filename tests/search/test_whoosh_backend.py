@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import ctypes
 import itertools
 import multiprocessing
 import random
 import re
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import replace
@@ -800,3 +803,48 @@ def test_concurrent_writer_processes_lose_nothing(tmp_path: Path) -> None:
         assert search(engine, "concurrence").total == 100
     finally:
         engine.close()
+
+
+_HEAP_PROBE = """
+import ctypes, sys
+import numpy as np
+from comcep.search.whoosh_postings import keep_freed_memory
+
+class Mallinfo2(ctypes.Structure):
+    _fields_ = [(name, ctypes.c_size_t) for name in (
+        "arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks",
+        "fordblks", "keepcost")]
+
+libc = ctypes.CDLL(None)
+libc.mallinfo2.restype = Mallinfo2
+applied = keep_freed_memory() if sys.argv[1] == "tuned" else False
+before = libc.mallinfo2()
+block = np.ones(8 << 20, dtype=np.uint8)
+during = libc.mallinfo2()
+del block
+after = libc.mallinfo2()
+print(applied, during.hblkhd - before.hblkhd, after.fordblks - before.fordblks)
+"""
+
+
+@pytest.mark.skipif(not hasattr(ctypes.CDLL(None), "mallinfo2"), reason="glibc only (mallinfo2)")
+def test_freed_search_arrays_stay_in_the_heap() -> None:
+    """With `keep_freed_memory`, an 8 MB array comes from the heap and its memory stays there
+    once freed (the next search reuses it without page faults); glibc's default maps it
+    separately and gives it back. Each case in a fresh process: the default adapts to what
+    the process has already freed."""
+
+    def probe(mode: str) -> list[str]:
+        done = subprocess.run(
+            [sys.executable, "-c", _HEAP_PROBE, mode], capture_output=True, text=True, check=True
+        )
+        return done.stdout.split()
+
+    applied, mapped, kept = probe("tuned")
+    assert applied == "True"
+    assert int(mapped) == 0
+    assert int(kept) >= 8 << 20
+    applied, mapped, kept = probe("default")
+    assert applied == "False"
+    assert int(mapped) >= 8 << 20
+    assert int(kept) < 8 << 20
