@@ -617,15 +617,13 @@ class WhooshBackend:
         """A term's ids and weights in one segment (`leaf_postings`), cached."""
         return self._segment_arrays("postings", leaf, field, btext)
 
-    def _segment_positions(
-        self, leaf: IndexReader, field: str, btext: bytes
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """A term's (document, position) pairs in one segment (`leaf_positions`), cached."""
-        return self._segment_arrays("positions", leaf, field, btext)
+    def _segment_positions(self, leaf: IndexReader, field: str, btext: bytes) -> np.ndarray:
+        """A term's (document, position) keys in one segment (`leaf_positions`), cached."""
+        return self._segment_arrays("positions", leaf, field, btext)[0]
 
     def _segment_arrays(
         self, kind: str, leaf: IndexReader, field: str, btext: bytes
-    ) -> tuple[np.ndarray, np.ndarray]:
+    ) -> tuple[np.ndarray, ...]:
         """A term's arrays in one segment, kept in a bounded LRU cache.
 
         Decoding a posting list costs about 0.7 µs per posting (30,000 for a common word
@@ -642,7 +640,7 @@ class WhooshBackend:
         if kind == "postings":
             arrays = leaf_postings(leaf, field, btext)[:2]
         else:
-            arrays = leaf_positions(leaf, field, btext)
+            arrays = (leaf_positions(leaf, field, btext),)
         for shared in arrays:  # read by every thread: never written
             shared.flags.writeable = False
         with self._postings_lock:

@@ -117,9 +117,9 @@ def leaf_postings(
     return np.frombuffer(ids, dtype=np.uintc), np.frombuffer(weights, dtype=np.float32), encoded
 
 
-def leaf_positions(leaf: IndexReader, field: str, btext: bytes) -> tuple[np.ndarray, np.ndarray]:
-    """Every (local document, position) of one term in one segment, as two uint32 arrays
-    (deleted documents included)."""
+def leaf_positions(leaf: IndexReader, field: str, btext: bytes) -> np.ndarray:
+    """Every (local document, position) of one term in one segment as one int64 key each,
+    `document << POSITION_BITS | position`, ascending (deleted documents included)."""
     ids, _weights, values = leaf_postings(leaf, field, btext, values=True)
     values = values or []
     format_ = leaf.schema[field].format
@@ -138,13 +138,14 @@ def leaf_positions(leaf: IndexReader, field: str, btext: bytes) -> tuple[np.ndar
         running = np.cumsum(flat)
         before = np.concatenate(([0], running))[np.cumsum(counts) - counts]
         flat = running - np.repeat(before, counts)
-    return np.repeat(ids, counts), flat.astype(np.uint32)
+    return (np.repeat(ids.astype(np.int64), counts) << POSITION_BITS) | flat
 
 
 SegmentArrays = Callable[[IndexReader, str, bytes], tuple[np.ndarray, np.ndarray]]
+SegmentKeys = Callable[[IndexReader, str, bytes], np.ndarray]
 
-#: Positions are below this in any document: (document, position) fits one int64 key.
-_POSITION_SPAN = 1 << 32
+#: Positions are below 2 ** POSITION_BITS in any document: (document, position) is one key.
+POSITION_BITS = 32
 
 
 class IndexView:
@@ -235,7 +236,7 @@ class QueryPostings:
         searcher: Searcher,
         view: IndexView,
         segment_postings: SegmentArrays,
-        segment_positions: SegmentArrays,
+        segment_positions: SegmentKeys,
     ) -> None:
         """`segment_postings(leaf, field, btext)` and `segment_positions(...)`: a term's
         arrays in one segment, as `leaf_postings` and `leaf_positions` read them (the backend
@@ -283,27 +284,32 @@ class QueryPostings:
             found = found & self.mask(field, word)
         if len(words) == 1 or not found.any():
             return found
-        # (document, position) pairs as one int64 key each, ascending (segments in order,
-        # documents and positions ascending in each); the phrase starts at a key k of its
-        # first word when k + i is a key of its i-th word, for every i.
+        # (document, position) keys, ascending (segments in order, documents and positions
+        # ascending in each); the phrase starts at a key k of its first word when k + i is a
+        # key of its i-th word, for every i.
         keys = []
         for word in words:
-            entry_docs, positions = self.positions(field, word)
-            kept = found[entry_docs]
-            keys.append(entry_docs[kept] * _POSITION_SPAN + positions[kept])
+            word_keys = self.positions(field, word)
+            keys.append(word_keys[found[word_keys >> POSITION_BITS]])
         starts = keys[0]
         complete = np.ones(len(starts), dtype=bool)
         for step, following in enumerate(keys[1:], 1):
             complete &= _holds(following, starts + step)
         phrase = np.zeros(self.view.size, dtype=bool)
-        phrase[starts[complete] // _POSITION_SPAN] = True
+        phrase[starts[complete] >> POSITION_BITS] = True
         return phrase
 
-    def positions(self, field: str, word: str) -> tuple[Docs, np.ndarray]:
-        """Every (document, position) of the word in the field, as two arrays (deleted
-        documents included: callers only ask about live ones)."""
-        docs, positions = self._joined(field, word, self._segment_positions)
-        return docs, positions.astype(np.int64)
+    def positions(self, field: str, word: str) -> np.ndarray:
+        """Every (document, position) of the word in the field as ascending keys
+        (`leaf_positions`) of global document numbers (deleted documents included: callers
+        only ask about live ones)."""
+        btext = self.reader.schema[field].to_bytes(word)
+        keys = [
+            self._segment_positions(leaf, field, btext) + (offset << POSITION_BITS)
+            for leaf, offset in self._leaves
+            if (field, btext) in leaf
+        ]
+        return np.concatenate(keys) if keys else np.empty(0, np.int64)
 
     def scores(self, field: str, words: Sequence[str], docs: Docs, where: Mask) -> np.ndarray:
         """Whoosh's score of a word or phrase in each of `docs` (documents that hold it;
