@@ -188,8 +188,6 @@ def topic(topic_id: int, slug: str | None = None) -> ResponseReturnValue:
         actions=TopicActions.for_topic(viewer, topic),
         silenced_notice=policy.silenced_notice(viewer),
         viewer=viewer,
-        reply_form=ReplyForm(formdata=None),
-        mod_form=ConfirmForm(),
         level=level,
         levels=LEVEL_LABELS,
     )
