@@ -21,6 +21,7 @@ from __future__ import annotations
 import ctypes
 import sys
 import threading
+import zlib
 from array import array
 from collections.abc import Callable, Sequence
 from itertools import accumulate, chain, repeat
@@ -77,6 +78,43 @@ Mask = np.ndarray  # bool, one entry per document number of a reader
 Docs = np.ndarray  # int64 document numbers, ascending
 
 
+#: Where a block's pickled (ids, weights, values) tuple starts its values (protocol 2 pickles
+#: each encoded position list as `_codecs.encode(text, "latin1")`).
+_VALUES_START = b"(c_codecs\nencode\n"
+_TUPLE2_STOP = b"\x86."
+_INFLATE_STEP = 2048  # ids and weights of a 128-posting block: about 1.5 kB
+
+
+def _block_ids_weights(matcher: W3LeafMatcher) -> tuple[Any, Any]:
+    """The current block's delta-coded ids and its weights, without its values.
+
+    A block is one pickled, compressed tuple (ids, weights, values); its values (a bytes
+    object of positions per posting, three quarters of the block) made most of the cost of
+    reading a word's documents for the first time. The block is inflated only until its
+    values start, and the pickle is cut there and closed as a pair; anything unexpected (no
+    values, another layout, lengths that disagree) reads the whole block.
+    """
+    raw = matcher._postfile.get(matcher._dataoffset, matcher._nextoffset - matcher._dataoffset)
+    inflate = zlib.decompressobj() if matcher._compression else None
+    data = inflate.decompress(raw, _INFLATE_STEP) if inflate else raw
+    cut = data.find(_VALUES_START)
+    while cut < 0 and inflate and inflate.unconsumed_tail:
+        data += inflate.decompress(inflate.unconsumed_tail, _INFLATE_STEP)
+        cut = data.find(_VALUES_START, max(0, len(data) - _INFLATE_STEP - len(_VALUES_START)))
+    if cut > 0:
+        try:
+            ids, weights = loads(data[:cut] + _TUPLE2_STOP)  # noqa: S301 - the index's own bytes
+        except Exception:  # noqa: BLE001, S110 - not the expected layout: read it all
+            pass
+        else:
+            if weights is None or isinstance(weights, float) or len(weights) == len(ids):
+                return ids, weights
+    if inflate:
+        data += inflate.decompress(inflate.unconsumed_tail) + inflate.flush()
+    whole = loads(data)  # noqa: S301 - the index's own bytes
+    return whole[0], whole[1]
+
+
 def leaf_postings(
     leaf: IndexReader, field: str, btext: bytes, *, values: bool = False
 ) -> tuple[np.ndarray, np.ndarray, list[bytes] | None]:
@@ -91,9 +129,12 @@ def leaf_postings(
     encoded: list[bytes] | None = [] if values else None
     if isinstance(matcher, W3LeafMatcher) and not matcher._byteids:
         while True:
-            if matcher._data is None:
-                matcher._read_data()
-            raw_ids, raw_weights = matcher._data[0], matcher._data[1]
+            if encoded is None:
+                raw_ids, raw_weights = _block_ids_weights(matcher)
+            else:
+                if matcher._data is None:
+                    matcher._read_data()
+                raw_ids, raw_weights = matcher._data[0], matcher._data[1]
             ids.extend(accumulate(raw_ids))
             if raw_weights is None:
                 weights.extend(repeat(1.0, len(raw_ids)))

@@ -10,6 +10,7 @@ import re
 import subprocess
 import sys
 import threading
+import zlib
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
@@ -23,7 +24,7 @@ from whoosh.query import Phrase, Term
 from whoosh.util.numeric import byte_to_length
 from whoosh.writing import SegmentWriter
 
-from comcep.search import whoosh_backend
+from comcep.search import whoosh_backend, whoosh_postings
 from comcep.search.backend import (
     MESSAGE_EMPTY,
     MESSAGE_ONLY_EXCLUSIONS,
@@ -848,3 +849,48 @@ def test_freed_search_arrays_stay_in_the_heap() -> None:
     assert applied == "False"
     assert int(mapped) >= 8 << 20
     assert int(kept) < 8 << 20
+
+
+def test_block_ids_and_weights_read_without_values_are_whooshs(backend: WhooshBackend) -> None:
+    """Reading a block's ids and weights from its cut pickle (`_block_ids_weights`) gives
+    what Whoosh's whole read gives, for every block of every term, words of a few postings
+    and words of several blocks alike; most blocks of text fields take the cut."""
+    rng = random.Random(5)
+    vocabulary = ["entretien", "bilan", "projet", "salarié", "rupture", "formation", "été"]
+    docs = [
+        make_doc(
+            post_id,
+            title=" ".join(rng.choices(vocabulary, k=3)),
+            body=" ".join(rng.choices(vocabulary, k=rng.randint(1, 60))),
+            category_id=post_id % 4,
+        )
+        for post_id in range(1, 401)
+    ]
+    for start in range(0, len(docs), 100):
+        backend.upsert(docs[start : start + 100])
+    reader = backend._searcher().reader()
+    blocks = cut = 0
+    for leaf, _offset in reader.leaf_readers():
+        for field, btext in leaf.all_terms():
+            if field not in ("title", "body", "category_id"):
+                continue
+            matcher = leaf.postings(field, btext)
+            matcher = getattr(matcher, "child", matcher)  # deletions: not applied here
+            if not isinstance(matcher, whoosh_postings.W3LeafMatcher):
+                continue
+            while True:
+                ids, weights = whoosh_postings._block_ids_weights(matcher)
+                matcher._read_data()
+                assert (ids, weights) == tuple(matcher._data[:2]), (field, btext)
+                blocks += 1
+                raw = matcher._postfile.get(
+                    matcher._dataoffset, matcher._nextoffset - matcher._dataoffset
+                )
+                cut += whoosh_postings._VALUES_START in (
+                    zlib.decompress(raw) if matcher._compression else raw
+                )
+                if matcher._lastblock:
+                    break
+                matcher._goto(matcher._nextoffset)
+    assert blocks > 40
+    assert cut > blocks / 2
