@@ -70,6 +70,9 @@ class Config:
     REMEMBER_COOKIE_SAMESITE = "Lax"
     TOPICS_PER_PAGE = 25
     POSTS_PER_PAGE = 20
+    # Rendered articles of topic pages kept per process (comcep/forum/fragments.py); a few
+    # kilobytes each.
+    POST_ARTICLES_KEPT = 2048
     MEMBERS_PER_PAGE = 30
     NOTIFY_EMAIL_DELAY_SECONDS = 120  # lets an author fix a typo; groups what arrives meanwhile
     OUTBOX_LEASE_SECONDS = int(_env("OUTBOX_LEASE_SECONDS", "300"))

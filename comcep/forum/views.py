@@ -20,7 +20,7 @@ from comcep.attachments.services import attach, read_uploads
 from comcep.errors import ComcepError
 from comcep.extensions import db, limiter, member_or_ip
 from comcep.forms import BaseForm, ConfirmForm, choices
-from comcep.forum import knowledge, queries, services
+from comcep.forum import fragments, knowledge, queries, services
 from comcep.forum.forms import EditPostForm, ReplyForm, TopicForm
 from comcep.forum.models import Category, Topic
 from comcep.members.models import Member
@@ -175,17 +175,24 @@ def topic(topic_id: int, slug: str | None = None) -> ResponseReturnValue:
     if posts and posts[-1].number > read_number:  # a re-read writes nothing
         services.mark_read(current_user, topic, posts[-1].number)
         db.session.commit()
+    actions = TopicActions.for_topic(viewer, topic)
+    articles = fragments.topic_articles(
+        posts,
+        topic,
+        viewer,
+        actions,
+        can_mark=policy.can(policy.check_mark_solution, viewer, topic),
+        files=knowledge.attachments_by_post([p.id for p in posts]),
+        solution=queries.solution_post(topic),
+    )
     return render_template(
         "forum/topic.html",
         topic=topic,
-        posts=posts,
-        attachments=knowledge.attachments_by_post([p.id for p in posts]),
+        articles=articles,
         tags=knowledge.tags_by_topic([topic.id]).get(topic.id, []),
-        solution=queries.solution_post(topic),
-        can_mark=policy.can(policy.check_mark_solution, viewer, topic),
         page=page,
         page_count=page_count,
-        actions=TopicActions.for_topic(viewer, topic),
+        actions=actions,
         silenced_notice=policy.silenced_notice(viewer),
         viewer=viewer,
         level=level,

@@ -1,0 +1,86 @@
+"""A topic page's posts, each rendered once for what it shows and then kept.
+
+Rendering twenty articles was a quarter of a topic page's cost, and most of it is the same
+for every reader: the author, the date, the body, the links. The macro `forum/_post.html`
+depends on its arguments alone: the post's row (its text and its author's name included),
+the topic's id, whether it is the retained answer, whether the topic is locked, and what this
+reader may do with it (reply, moderate, edit their own). An article is kept per app in an
+LRU under exactly those arguments, with the URL root, so a reader gets a kept article only
+where any reader with the same rights on the same content would see the same bytes: a new
+name, an edit, a hidden post or other rights make another key. Nothing needs to be
+invalidated, and nothing of the wall is decided here (the posts are those the page may list).
+
+Articles that carry a form (the staff's tools, « Retenir cette réponse ») hold the reader's
+CSRF token, and those with files or the retained answer quoted under the first post hold
+mapped objects: they are rendered each time.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from flask import current_app, request
+from markupsafe import Markup
+
+from comcep.forum.models import Topic
+from comcep.forum.queries import PagePost
+from comcep.policy import TopicActions, Viewer
+
+TEMPLATE = "forum/_post.html"
+_EXTENSION = "comcep.post_articles"
+
+
+def topic_articles(
+    posts: Sequence[PagePost],
+    topic: Topic,
+    viewer: Viewer,
+    actions: TopicActions,
+    can_mark: bool,
+    files: Mapping[int, Sequence[Any]],
+    solution: Any | None,
+) -> Markup:
+    """The page's articles in order, leaving out pre-moderated posts the reader may not see
+    (they do not exist yet for anyone but their author and the staff)."""
+    render = _macro()
+    kept = _kept()
+    parts = []
+    for post in posts:
+        own = post.author_id == viewer.member_id
+        if post.is_pending and not actions.moderate and not own:
+            continue
+        args = (
+            post,
+            topic.id,
+            topic.solution_post_id == post.id,
+            topic.is_locked,
+            actions.reply,
+            actions.moderate,
+            own,
+            can_mark,
+        )
+        post_files = files.get(post.id)
+        post_solution = solution if post.number == 1 else None
+        if actions.moderate or can_mark or post_files or post_solution is not None:
+            parts.append(render(*args, post_files or (), post_solution))
+        else:
+            parts.append(kept(request.script_root, args))
+    return Markup("\n").join(parts)
+
+
+def _macro() -> Callable[..., Markup]:
+    return current_app.jinja_env.get_template(TEMPLATE).module.post_article  # type: ignore[attr-defined]
+
+
+def _kept() -> Callable[[str, tuple[Any, ...]], Markup]:
+    """This app's LRU of articles (one per app: two apps may build different URLs)."""
+    kept = current_app.extensions.get(_EXTENSION)
+    if kept is None:
+
+        @functools.lru_cache(maxsize=current_app.config["POST_ARTICLES_KEPT"])
+        def kept(_script_root: str, args: tuple[Any, ...]) -> Markup:
+            return _macro()(*args, (), None)
+
+        kept = current_app.extensions.setdefault(_EXTENSION, kept)
+    return kept
