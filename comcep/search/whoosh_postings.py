@@ -187,6 +187,7 @@ SegmentKeys = Callable[[IndexReader, str, bytes], np.ndarray]
 
 #: Positions are below 2 ** POSITION_BITS in any document: (document, position) is one key.
 POSITION_BITS = 32
+POSITION_MASK = (1 << POSITION_BITS) - 1
 
 
 class IndexView:
@@ -319,25 +320,26 @@ class QueryPostings:
         return found
 
     def docs(self, field: str, words: Sequence[str], within: Mask) -> Mask:
-        """Documents of `within` holding the word, or the phrase (adjacent, in order)."""
-        found = within
-        for word in words:
-            found = found & self.mask(field, word)
-        if len(words) == 1 or not found.any():
-            return found
+        """Live documents of `within` holding the word, or the phrase (adjacent, in order)."""
+        if len(words) == 1:
+            return within & self.mask(field, words[0])
         # (document, position) keys, ascending (segments in order, documents and positions
-        # ascending in each); the phrase starts at a key k of its first word when k + i is a
-        # key of its i-th word, for every i.
-        keys = []
-        for word in words:
-            word_keys = self.positions(field, word)
-            keys.append(word_keys[found[word_keys >> POSITION_BITS]])
-        starts = keys[0]
-        complete = np.ones(len(starts), dtype=bool)
-        for step, following in enumerate(keys[1:], 1):
-            complete &= _holds(following, starts + step)
+        # ascending in each). The phrase starts at key k when k + i is a key of its i-th
+        # word for every i. Its rarest word anchors the candidates, read only in live
+        # documents of `within` (keys include deleted documents); each other word, rarest
+        # first, keeps the candidates it completes, looked up in its whole list (no
+        # per-word document mask or filtered copy of its keys).
+        keys = [self.positions(field, word) for word in words]
+        by_rarity = sorted(range(len(words)), key=lambda i: len(keys[i]))
+        anchor = by_rarity[0]
+        found = keys[anchor]
+        wanted = within & self.view.live
+        found = found[wanted[found >> POSITION_BITS] & ((found & POSITION_MASK) >= anchor)]
+        starts = found - anchor
+        for i in by_rarity[1:]:
+            starts = _present(keys[i], starts + i) - i
         phrase = np.zeros(self.view.size, dtype=bool)
-        phrase[starts[complete] >> POSITION_BITS] = True
+        phrase[starts >> POSITION_BITS] = True
         return phrase
 
     def positions(self, field: str, word: str) -> np.ndarray:
@@ -377,13 +379,20 @@ def _term_scores(scorer: Any, tf: np.ndarray, fl: np.ndarray) -> np.ndarray:
     return np.fromiter(scores, dtype=np.float64, count=len(tf))
 
 
-def _holds(sorted_keys: np.ndarray, wanted: np.ndarray) -> np.ndarray:
-    """For each wanted key, whether it is in `sorted_keys` (ascending): a binary search,
-    without sorting either array as `np.isin` would."""
-    if not len(sorted_keys):
-        return np.zeros(len(wanted), dtype=bool)
+def _present(sorted_keys: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """The wanted keys (ascending, distinct) that are in `sorted_keys` (ascending,
+    distinct), ascending. A few keys among many: a binary search each. As many as a tenth
+    of them: one stable sort of both, which merges the two runs in one pass, then equal
+    neighbours (binary searches miss the processor's cache at every step: 10 ms for 300,000
+    keys in 350,000, against 3)."""
+    if not len(sorted_keys) or not len(wanted):
+        return wanted[:0]
+    if len(wanted) * 10 >= len(sorted_keys):
+        merged = np.concatenate((sorted_keys, wanted))
+        merged.sort(kind="stable")
+        return merged[:-1][merged[1:] == merged[:-1]]
     at = np.minimum(np.searchsorted(sorted_keys, wanted), len(sorted_keys) - 1)
-    return sorted_keys[at] == wanted
+    return wanted[sorted_keys[at] == wanted]
 
 
 def add_in_tree_order(scores: Sequence[np.ndarray]) -> np.ndarray:

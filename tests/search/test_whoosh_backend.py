@@ -327,13 +327,14 @@ def test_totals_and_hits_match_a_brute_force_count(
     rng = random.Random(20240305)
     vocab = ["atelier", "bilan", "cpf", "vae", "emploi", "jeunes", "handicap", "projet"]
     words: dict[int, set[str]] = {}
-    pairs: dict[int, set[str]] = {}  # adjacent words of the body, as « a b »
+    pairs: dict[int, set[str]] = {}  # adjacent words of the body: « a b » and « a b c »
     docs = []
     for post_id in range(1, 601):
         body, title = rng.choices(vocab, k=rng.randint(1, 25)), rng.choice(vocab)
         first = post_id % 4 == 1
         words[post_id] = set(body) | ({title} if first else set())
         pairs[post_id] = {f"{a} {b}" for a, b in itertools.pairwise(body)}
+        pairs[post_id] |= {" ".join(body[i : i + 3]) for i in range(len(body) - 2)}
         docs.append(
             make_doc(
                 post_id,
@@ -356,6 +357,9 @@ def test_totals_and_hits_match_a_brute_force_count(
     queries += [(a, b) for a, b in itertools.pairwise(vocab)]
     phrases = [f'"{a} {b}"' for a, b in itertools.permutations(vocab[:4], 2)]
     queries += [(phrase, None) for phrase in phrases] + [(phrases[0], "cpf")]
+    # Three words: the rarest anchors the check, wherever it stands in the phrase.
+    queries += [(f'"{a} {b} {c}"', None) for a, b, c in itertools.permutations(vocab[:5], 3)]
+    queries += [(f'"{a} {a} {b}"', None) for a, b in itertools.permutations(vocab[:3], 2)]
     queries += [("bilan", f'"{a} {b}"') for a, b in itertools.pairwise(vocab)]
 
     def holds(post_id: int, clause: str) -> bool:
@@ -385,6 +389,19 @@ def test_totals_and_hits_match_a_brute_force_count(
                 )
             ]
             assert sorted(found) == sorted(expected), text
+
+
+@pytest.mark.parametrize("keys", [10, 1_000, 50_000])
+@pytest.mark.parametrize("wanted", [1, 300, 40_000])
+def test_present_agrees_with_a_set(keys: int, wanted: int) -> None:
+    """Both ways of `_present` (binary searches, or one merge when many keys are wanted)."""
+    rng = np.random.default_rng(keys * 7 + wanted)
+    sorted_keys = np.unique(rng.integers(0, 3 * keys, keys, dtype=np.int64))
+    asked = np.unique(rng.integers(-5, 3 * keys + 5, wanted, dtype=np.int64))
+    expected = sorted(set(asked.tolist()) & set(sorted_keys.tolist()))
+    assert whoosh_postings._present(sorted_keys, asked).tolist() == expected
+    assert whoosh_postings._present(sorted_keys[:0], asked).tolist() == []
+    assert whoosh_postings._present(sorted_keys, asked[:0]).tolist() == []
 
 
 def test_relevance_order_is_that_of_a_full_scoring(backend: WhooshBackend) -> None:
@@ -841,14 +858,16 @@ def test_freed_search_arrays_stay_in_the_heap() -> None:
         )
         return done.stdout.split()
 
+    # The heap's free bytes also move by a few hundred bytes with what the interpreter
+    # allocates meanwhile (it varies with the hash seed): compare with a margin.
     applied, mapped, kept = probe("tuned")
     assert applied == "True"
     assert int(mapped) == 0
-    assert int(kept) >= 8 << 20
+    assert int(kept) >= (8 << 20) - (64 << 10)
     applied, mapped, kept = probe("default")
     assert applied == "False"
     assert int(mapped) >= 8 << 20
-    assert int(kept) < 8 << 20
+    assert int(kept) < 1 << 20
 
 
 def test_block_ids_and_weights_read_without_values_are_whooshs(backend: WhooshBackend) -> None:
