@@ -17,6 +17,7 @@ from sqlalchemy.sql.elements import UnaryExpression
 from werkzeug.exceptions import NotFound
 
 from comcep import policy
+from comcep.attachments.models import Attachment
 from comcep.extensions import db
 from comcep.forum.models import Category, Post, PostRevision, Tag, Topic, TopicRead, topic_tags
 from comcep.members.models import Member, Network
@@ -468,6 +469,7 @@ class PagePost:
     is_hidden: bool
     is_pending: bool
     hidden_reason: str
+    has_files: bool  # the page reads attachments only when some post has any
     author: PostAuthor | None
 
 
@@ -485,6 +487,7 @@ def _topic_posts_statement() -> Select:
             Post.is_hidden,
             Post.is_pending,
             Post.hidden_reason,
+            select(Attachment.id).where(Attachment.post_id == Post.id).exists(),
             Member.display_name,
             Member.statut,
             Member.state,
@@ -507,8 +510,8 @@ def topic_posts(topic: Topic, page: int) -> list[PagePost]:
     params = {"topic_id": topic.id, "first": first, "last": first + per_page - 1}
     return [
         PagePost(
-            *row[:9],
-            author=None if row[2] is None else PostAuthor(row[2], *row[9:]),
+            *row[:10],
+            author=None if row[2] is None else PostAuthor(row[2], *row[10:]),
         )
         for row in db.session.execute(_topic_posts_statement(), params)
     ]

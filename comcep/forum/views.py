@@ -182,7 +182,7 @@ def topic(topic_id: int, slug: str | None = None) -> ResponseReturnValue:
         viewer,
         actions,
         can_mark=policy.can(policy.check_mark_solution, viewer, topic),
-        files=knowledge.attachments_by_post([p.id for p in posts]),
+        files=knowledge.attachments_by_post([p.id for p in posts if p.has_files]),
         solution=queries.solution_post(topic),
     )
     return render_template(
