@@ -6,6 +6,15 @@ between a commit and an index. The reader's visibility and the filters are joine
 same SQL statement; highlights (`ts_headline`) are computed for the rows of the page only,
 and no search reads more than the 1 001 most recent matches (totals stop at 1 000, and
 relevance ranks those), so that a very common word stays fast.
+
+The vector also holds the post's rubrique as one lexeme without position (`#r12`: the
+parser never keeps a `#`, so no reader's word can produce it), and a search asks the GIN
+index for the reader's words *and* one of their visible rubriques. Posts outside them are
+then never fetched to be rechecked: at 1 M posts, a phrase searched by a hors pair (three
+rubriques) read 151 000 candidates for 20 000 kept, 900 ms. The SQL filter on the topic's
+rubrique stays the wall; the lexeme only narrows what the index returns, and the
+fingerprint includes the rubrique so that `comcep search check` sees a vector left behind
+by a move.
 """
 
 from __future__ import annotations
@@ -16,12 +25,15 @@ from sqlalchemy import (
     ColumnElement,
     Select,
     case,
+    cast,
     func,
+    literal,
     literal_column,
     or_,
     select,
     update,
 )
+from sqlalchemy.dialects.postgresql import TSQUERY, array
 
 from comcep.extensions import db
 from comcep.forum.models import Category, Post, Tag, Topic, topic_tags
@@ -77,11 +89,21 @@ def _vector() -> ColumnElement:
     body = func.setweight(
         func.to_tsvector(_REGCONFIG, _plain(Post.body_html)), literal_column("'B'")
     )
-    return title.op("||")(body)
+    rubrique = func.array_to_tsvector(array([func.concat(RUBRIQUE_PREFIX, Topic.category_id)]))
+    return title.op("||")(body).op("||")(rubrique)
+
+
+RUBRIQUE_PREFIX = "#r"
+
+
+def _rubriques(category_ids: Iterable[int]) -> ColumnElement:
+    """A tsquery matching posts of any of these rubriques (their `#r<id>` lexemes)."""
+    lexemes = " | ".join(f"'{RUBRIQUE_PREFIX}{int(i)}'" for i in sorted(category_ids))
+    return cast(literal(lexemes), TSQUERY)
 
 
 def _fingerprint() -> ColumnElement[str]:
-    return func.md5(func.concat(_title_text(), "\x1f", Post.body_html))
+    return func.md5(func.concat(_title_text(), "\x1f", Post.body_html, "\x1f", Topic.category_id))
 
 
 class PostgresBackend:
@@ -249,7 +271,7 @@ class PostgresBackend:
             select(Post.id)
             .join(Topic, Topic.id == Post.topic_id)
             .where(
-                Post.search_vector.op("@@")(tsquery),
+                Post.search_vector.op("@@")(tsquery.op("&&")(_rubriques(query.category_ids))),
                 Topic.category_id.in_(sorted(query.category_ids)),
                 *(~Post.search_vector.op("@@")(part) for part in excluded),
             )

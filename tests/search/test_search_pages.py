@@ -14,6 +14,7 @@ from comcep.forum import services
 from comcep.forum.models import Post, Topic
 from comcep.outbox import OutboxEvent
 from comcep.search import indexing
+from comcep.search.postgres_backend import PostgresBackend
 from tests.factories import category, make_reply, make_topic
 
 
@@ -112,6 +113,69 @@ def test_topic_moved_across_the_wall_changes_results_at_once(forum, members, cli
     assert "Aucun résultat" in hors.get("/recherche", query_string={"q": "Carif"}).text
     pair_page = client_for(members["pair"]).get("/recherche", query_string={"q": "Carif"})
     assert "Aucun résultat" not in pair_page.text
+
+
+def test_topic_moved_into_the_hors_pairs_space_is_found_there_at_once(forum, members, client_for):
+    """The other way: on PostgreSQL, the posts' vectors now carry the new rubrique."""
+    hors = client_for(members["hors_pair"])
+    assert "Aucun résultat" in hors.get("/recherche", query_string={"q": "CANARIPAIRS"}).text
+    topic = db.session.get(Topic, forum["pairs"].id)
+    topic.category_id = category("echanges").id
+    indexing.enqueue_topics([topic.id])
+    services.refresh_category_counters()
+    db.session.commit()
+    outbox.process()
+    page = hors.get("/recherche", query_string={"q": "CANARIPAIRS"})
+    assert _count(page.text).startswith("1 résultat")
+    assert "deux entretiens" in hors.get("/recherche", query_string={"q": "reconversion"}).text
+
+
+def test_a_move_left_out_of_the_index_shows_in_the_check(forum, members):
+    """A rubrique changed behind the index's back (no reindex) makes its posts stale."""
+    assert indexing.check().ok
+    db.session.execute(
+        update(Topic)
+        .where(Topic.id == forum["hors"].id)
+        .values(category_id=category("premier-entretien").id)
+    )
+    db.session.commit()
+    report = indexing.check()
+    assert sorted(report.stale) == sorted(
+        db.session.scalars(select(Post.id).where(Post.topic_id == forum["hors"].id))
+    )
+
+
+def test_the_migration_marks_the_rubriques_of_vectors_written_before_it(forum, members):
+    """PostgreSQL: vectors indexed before revision 5a506c3cc5a8 get their rubrique lexeme and
+    fingerprint from it (and lose them going down)."""
+    if not isinstance(indexing.get_backend(), PostgresBackend):
+        pytest.skip("PostgreSQL vectors only")
+    from flask_migrate import downgrade, upgrade
+
+    post_id = db.session.scalar(select(Post.id).where(Post.topic_id == forum["hors"].id))
+    lexeme = f"'#r{category('echanges').id}'"
+
+    def vector() -> str:
+        return db.session.scalar(select(Post.search_vector).where(Post.id == post_id))
+
+    assert lexeme in vector()
+    db.session.commit()
+    downgrade(revision="7c2d9e4a1b35")
+    assert "#r" not in vector()
+    db.session.commit()
+    upgrade()
+    assert lexeme in vector()
+    assert indexing.check().ok
+
+
+@pytest.mark.parametrize("text", ["#r{id}", "r{id}", "'#r{id}'", "#r", "r"])
+def test_no_reader_s_word_matches_a_rubrique_s_mark(forum, members, client_for, text):
+    """The vectors' rubrique lexemes (PostgreSQL) are out of reach of what a reader types."""
+    query = text.format(id=category("echanges").id)
+    page = client_for(members["pair"]).get("/recherche", query_string={"q": query})
+    assert page.status_code in (200, 400)
+    assert "Carif-Oref" not in page.text
+    assert "Les données régionales" not in page.text
 
 
 def test_filters_by_rubrique_and_titles_only(forum, members, client_for):
