@@ -69,6 +69,14 @@ def _init_extensions(app: Flask) -> None:
         options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
         options["connect_args"] = {"timeout": 30, **options.get("connect_args", {})}
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
+    elif uri.startswith("postgresql") and app.config.get("PG_RANDOM_PAGE_COST") != "server":
+        cost = float(app.config["PG_RANDOM_PAGE_COST"])  # a number, never text in a command
+        options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+        connect_args = dict(options.get("connect_args", {}))
+        # Sent with the connection itself (libpq `options`): no statement, no round trip.
+        connect_args["options"] = f"{connect_args.get('options', '')} -c random_page_cost={cost}"
+        options["connect_args"] = connect_args
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
     db.init_app(app)
     if uri.startswith("sqlite"):
         with app.app_context():

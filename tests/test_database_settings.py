@@ -1,0 +1,50 @@
+"""Settings given to each database connection (comcep/__init__.py)."""
+
+from __future__ import annotations
+
+import os
+
+import psycopg
+import pytest
+from flask import Flask
+from sqlalchemy import text
+
+from comcep import create_app
+from comcep.extensions import db
+from config import TestConfig, normalise_database_url
+
+POSTGRES_URL = os.environ.get("COMCEP_TEST_DATABASE_URL", "")
+
+
+def _setting(app: Flask) -> str:
+    with app.app_context():
+        try:
+            return db.session.scalar(text("SHOW random_page_cost"))
+        finally:
+            db.session.remove()
+            db.engine.dispose()
+
+
+@pytest.mark.skipif(not POSTGRES_URL, reason="PostgreSQL pass only")
+@pytest.mark.parametrize(("configured", "expected"), [("1.1", "1.1"), ("2", "2"), ("server", None)])
+def test_postgres_connections_carry_the_random_page_cost(tmp_path, configured, expected) -> None:
+    app = create_app(
+        TestConfig,
+        SQLALCHEMY_DATABASE_URI=normalise_database_url(POSTGRES_URL),
+        INSTANCE_PATH=str(tmp_path),
+        PG_RANDOM_PAGE_COST=configured,
+    )
+    if expected is None:  # the server's own value, as a plain connection sees it
+        with psycopg.connect(POSTGRES_URL) as connection:
+            expected = connection.execute("SHOW random_page_cost").fetchone()[0]
+    assert _setting(app) == expected
+
+
+def test_a_random_page_cost_that_is_not_a_number_stops_the_start(tmp_path) -> None:
+    with pytest.raises(ValueError, match="could not convert"):
+        create_app(
+            TestConfig,
+            SQLALCHEMY_DATABASE_URI="postgresql+psycopg://postgres@127.0.0.1:5432/x",
+            INSTANCE_PATH=str(tmp_path),
+            PG_RANDOM_PAGE_COST="1; DROP TABLE posts",
+        )
