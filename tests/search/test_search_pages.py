@@ -101,15 +101,19 @@ def test_hors_pair_finds_only_the_hors_pairs_topic(forum, members, client_for):
     assert "<mark>" not in canary.text
 
 
-def test_topic_moved_across_the_wall_changes_results_at_once(forum, members, client_for):
-    hors = client_for(members["hors_pair"])
-    assert "Aucun résultat" not in hors.get("/recherche", query_string={"q": "Carif"}).text
-    topic = db.session.get(Topic, forum["hors"].id)
-    topic.category_id = category("premier-entretien").id
-    indexing.enqueue_topics([topic.id])
+def _move(topic_id: int, slug: str) -> None:
+    """Move a topic as moderation does: reindexed, counters refreshed, outbox processed."""
+    db.session.get(Topic, topic_id).category_id = category(slug).id
+    indexing.enqueue_topics([topic_id])
     services.refresh_category_counters()
     db.session.commit()
     outbox.process()
+
+
+def test_topic_moved_across_the_wall_changes_results_at_once(forum, members, client_for):
+    hors = client_for(members["hors_pair"])
+    assert "Aucun résultat" not in hors.get("/recherche", query_string={"q": "Carif"}).text
+    _move(forum["hors"].id, "premier-entretien")
     assert "Aucun résultat" in hors.get("/recherche", query_string={"q": "Carif"}).text
     pair_page = client_for(members["pair"]).get("/recherche", query_string={"q": "Carif"})
     assert "Aucun résultat" not in pair_page.text
@@ -119,12 +123,7 @@ def test_topic_moved_into_the_hors_pairs_space_is_found_there_at_once(forum, mem
     """The other way: on PostgreSQL, the posts' vectors now carry the new rubrique."""
     hors = client_for(members["hors_pair"])
     assert "Aucun résultat" in hors.get("/recherche", query_string={"q": "CANARIPAIRS"}).text
-    topic = db.session.get(Topic, forum["pairs"].id)
-    topic.category_id = category("echanges").id
-    indexing.enqueue_topics([topic.id])
-    services.refresh_category_counters()
-    db.session.commit()
-    outbox.process()
+    _move(forum["pairs"].id, "echanges")
     page = hors.get("/recherche", query_string={"q": "CANARIPAIRS"})
     assert _count(page.text).startswith("1 résultat")
     assert "deux entretiens" in hors.get("/recherche", query_string={"q": "reconversion"}).text
