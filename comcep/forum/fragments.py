@@ -22,6 +22,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from flask import current_app, request
+from jinja2 import Template
 from markupsafe import Markup
 
 from comcep.forum.models import Topic
@@ -43,7 +44,8 @@ def topic_articles(
 ) -> Markup:
     """The page's articles in order, leaving out pre-moderated posts the reader may not see
     (they do not exist yet for anyone but their author and the staff)."""
-    render = _macro()
+    template = current_app.jinja_env.get_template(TEMPLATE)
+    render = template.module.post_article  # type: ignore[attr-defined]
     kept = _kept()
     parts = []
     for post in posts:
@@ -65,22 +67,20 @@ def topic_articles(
         if actions.moderate or can_mark or post_files or post_solution is not None:
             parts.append(render(*args, post_files or (), post_solution))
         else:
-            parts.append(kept(request.script_root, args))
+            parts.append(kept(template, request.script_root, args))
     return Markup("\n").join(parts)
 
 
-def _macro() -> Callable[..., Markup]:
-    return current_app.jinja_env.get_template(TEMPLATE).module.post_article  # type: ignore[attr-defined]
-
-
-def _kept() -> Callable[[str, tuple[Any, ...]], Markup]:
-    """This app's LRU of articles (one per app: two apps may build different URLs)."""
+def _kept() -> Callable[[Template, str, tuple[Any, ...]], Markup]:
+    """This app's LRU of articles (one per app: two apps may build different URLs). The
+    template is part of the key: reloaded after an edit (in development), it makes new
+    keys instead of serving articles of the old one."""
     kept = current_app.extensions.get(_EXTENSION)
     if kept is None:
 
         @functools.lru_cache(maxsize=current_app.config["POST_ARTICLES_KEPT"])
-        def kept(_script_root: str, args: tuple[Any, ...]) -> Markup:
-            return _macro()(*args, (), None)
+        def kept(template: Template, _script_root: str, args: tuple[Any, ...]) -> Markup:
+            return template.module.post_article(*args, (), None)  # type: ignore[attr-defined]
 
         kept = current_app.extensions.setdefault(_EXTENSION, kept)
     return kept

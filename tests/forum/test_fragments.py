@@ -110,3 +110,14 @@ def test_the_staff_s_articles_are_rendered_each_time(app: Flask, make_member, ke
 
 def test_the_lru_is_bounded(app: Flask, make_member, kept) -> None:
     assert kept.cache_info().maxsize == app.config["POST_ARTICLES_KEPT"] > 0
+
+
+def test_a_reloaded_template_makes_new_articles(app: Flask, make_member, kept) -> None:
+    """In development Jinja reloads an edited template: its articles are not those kept."""
+    author, reader = make_member(), make_member()
+    topic = make_topic(author)
+    page(app, reader, topic.id)
+    misses = kept.cache_info().misses
+    app.jinja_env.cache.clear()  # as a reload does: a new Template object
+    page(app, reader, topic.id)
+    assert kept.cache_info().misses == misses + 1
