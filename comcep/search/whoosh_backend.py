@@ -36,6 +36,7 @@ import html
 import logging
 import os
 import threading
+import time
 import weakref
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
@@ -276,17 +277,43 @@ class WhooshBackend:
             return self._ix
 
     def _open_or_create(self) -> index.Index:
+        """Open the index, or create it if no process has yet.
+
+        Whoosh's `create_in` deletes every file of the index first: it must never run once
+        another process has created it. Whether it exists is read from the directory (a TOC
+        file is there from creation on: a commit writes its new TOC before removing the old
+        one), not from `exists_in`, which is False for a moment when a commit removes the TOC
+        it was reading.
+        """
         self.index_dir.mkdir(parents=True, exist_ok=True)
-        if not index.exists_in(self.index_dir, indexname=INDEX_NAME):
+        if not self._has_toc():
             storage = FileStorage(str(self.index_dir))
             creating = storage.lock(f"{INDEX_NAME}_CREATE")
             creating.acquire(blocking=True)
             try:  # another process may have created it while we waited
-                if not index.exists_in(self.index_dir, indexname=INDEX_NAME):
+                if not self._has_toc():
                     logger.info("Creating search index %s in %s", INDEX_NAME, self.index_dir)
-                    return index.create_in(self.index_dir, self._schema, indexname=INDEX_NAME)
+                    try:
+                        return index.create_in(self.index_dir, self._schema, indexname=INDEX_NAME)
+                    except (FileNotFoundError, index.EmptyIndexError):
+                        pass  # created, then committed to by another process: open it
             finally:
                 creating.release()
+        return self._open_existing()
+
+    def _has_toc(self) -> bool:
+        prefix = f"_{INDEX_NAME}_"
+        return any(
+            name.startswith(prefix) and name.endswith(".toc") for name in os.listdir(self.index_dir)
+        )
+
+    def _open_existing(self, attempts: int = 20) -> index.Index:
+        """`open_dir`, again when a concurrent commit removed the TOC it had just chosen."""
+        for attempt in range(attempts - 1):
+            try:
+                return index.open_dir(self.index_dir, indexname=INDEX_NAME, schema=self._schema)
+            except (FileNotFoundError, index.EmptyIndexError):
+                time.sleep(0.01 * (attempt + 1))
         return index.open_dir(self.index_dir, indexname=INDEX_NAME, schema=self._schema)
 
     def _searcher(self) -> Searcher:

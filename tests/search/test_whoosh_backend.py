@@ -804,6 +804,33 @@ def _index_one_by_one(index_dir: str, first_id: int, count: int) -> None:
         engine.close()
 
 
+def test_opening_never_recreates_an_index_another_process_made(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Whoosh's `create_in` deletes the index's files: a process that opens the index while
+    another commits (its TOC gone for a moment) must open it again, never recreate it."""
+    first = WhooshBackend(tmp_path)
+    first.upsert([make_doc(1, body="Conservé")])
+    first.close()
+    monkeypatch.setattr(whoosh_backend.index, "exists_in", lambda *_a, **_k: False)
+    real_open_dir = whoosh_backend.index.open_dir
+    failures = iter([FileNotFoundError("_comcep_v1_1.toc"), whoosh_backend.index.EmptyIndexError()])
+
+    def open_dir_racing_a_commit(*args: Any, **kwargs: Any) -> Any:
+        failure = next(failures, None)
+        if failure is not None:
+            raise failure
+        return real_open_dir(*args, **kwargs)
+
+    monkeypatch.setattr(whoosh_backend.index, "open_dir", open_dir_racing_a_commit)
+    second = WhooshBackend(tmp_path)
+    try:
+        assert search(second, "conservé").total == 1
+        assert next(failures, None) is None  # both failures were met, and retried
+    finally:
+        second.close()
+
+
 def test_concurrent_writer_processes_lose_nothing(tmp_path: Path) -> None:
     context = multiprocessing.get_context("spawn")
     processes = [
