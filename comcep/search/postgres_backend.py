@@ -267,12 +267,17 @@ class PostgresBackend:
         self, query: SearchQuery, tsquery: ColumnElement, excluded: list[ColumnElement]
     ) -> Select:
         """Post ids matching the text, inside the reader's visible rubriques and filters."""
+        # The rubriques the page may show: the one filtered on, when it is visible (written
+        # as that one rubrique, not as both conditions, whose product the planner took for
+        # a tenth of the truth: 250 ms at 1 M posts); otherwise the visible ones, and the
+        # filter below then leaves nothing.
+        rubriques = query.category_ids & {query.category_id} or query.category_ids
         stmt = (
             select(Post.id)
             .join(Topic, Topic.id == Post.topic_id)
             .where(
-                Post.search_vector.op("@@")(tsquery.op("&&")(_rubriques(query.category_ids))),
-                Topic.category_id.in_(sorted(query.category_ids)),
+                Post.search_vector.op("@@")(tsquery.op("&&")(_rubriques(rubriques))),
+                Topic.category_id.in_(sorted(rubriques)),
                 *(~Post.search_vector.op("@@")(part) for part in excluded),
             )
         )
@@ -283,7 +288,7 @@ class PostgresBackend:
                 Post.number == 1,
                 func.to_tsvector(_REGCONFIG, Topic.title).op("@@")(tsquery),
             )
-        if query.category_id is not None:
+        if query.category_id is not None and query.category_id not in query.category_ids:
             stmt = stmt.where(Topic.category_id == query.category_id)
         if query.theme_id is not None:
             stmt = stmt.where(

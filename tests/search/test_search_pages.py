@@ -14,6 +14,7 @@ from comcep.forum import services
 from comcep.forum.models import Post, Topic
 from comcep.outbox import OutboxEvent
 from comcep.search import indexing
+from comcep.search.backend import SearchQuery
 from comcep.search.postgres_backend import PostgresBackend
 from tests.factories import category, make_reply, make_topic
 
@@ -218,6 +219,21 @@ def test_a_rubrique_behind_the_wall_is_as_unknown_as_a_missing_one(forum, member
     missing = client.get("/recherche?q=entretien&rubrique=nope")
     assert hidden.status_code == missing.status_code == 400
     assert "Rubrique inconnue" in hidden.get_data(as_text=True)
+
+
+def test_a_filter_on_a_rubrique_out_of_sight_finds_nothing_in_any_backend(forum):
+    """Below the page (which refuses such a filter): the backend itself keeps to the visible
+    rubriques when asked to filter on another one, and finds the filtered one when visible."""
+    visible = frozenset({category("echanges").id})
+    backend = indexing.get_backend()
+    hidden_filter = SearchQuery(
+        text="entretien", category_ids=visible, category_id=category("premier-entretien").id
+    )
+    assert backend.search(hidden_filter).total == 0
+    visible_filter = SearchQuery(
+        text="entretien", category_ids=visible, category_id=category("echanges").id
+    )
+    assert backend.search(visible_filter).total == 2
 
 
 def test_a_page_past_the_end_says_so_and_links_back(forum, members, client_for):
