@@ -8,13 +8,14 @@ and no search reads more than the 1 001 most recent matches (totals stop at 1 00
 relevance ranks those), so that a very common word stays fast.
 
 The vector also holds the post's rubrique as one lexeme without position (`#r12`: the
-parser never keeps a `#`, so no reader's word can produce it), and a search asks the GIN
-index for the reader's words *and* one of their visible rubriques. Posts outside them are
-then never fetched to be rechecked: at 1 M posts, a phrase searched by a hors pair (three
-rubriques) read 151 000 candidates for 20 000 kept, 900 ms. The SQL filter on the topic's
-rubrique stays the wall; the lexeme only narrows what the index returns, and the
-fingerprint includes the rubrique so that `comcep search check` sees a vector left behind
-by a move.
+parser never keeps a `#`, so no reader's word can produce it). A search over a few
+rubriques (a hors pair's, or one filtered on) asks the GIN index for the reader's words
+*and* one of those rubriques: posts elsewhere are never fetched to be rechecked (at 1 M
+posts, a phrase searched by a hors pair read 151 000 candidates for 20 000 kept, 900 ms).
+Over many rubriques (a pair's) it would only add long posting lists to read (26 of them:
+200 ms), so it is left out. The SQL filter on the topic's rubrique stays the wall; the
+lexeme only narrows what the index returns, and the fingerprint includes the rubrique so
+that `comcep search check` sees a vector left behind by a move.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from collections.abc import Iterable
 from sqlalchemy import (
     ColumnElement,
     Select,
+    and_,
     case,
     cast,
     func,
@@ -31,6 +33,7 @@ from sqlalchemy import (
     literal_column,
     or_,
     select,
+    union_all,
     update,
 )
 from sqlalchemy.dialects.postgresql import TSQUERY, array
@@ -55,6 +58,11 @@ from comcep.search.backend import (
 CONFIG = "comcep_fr"
 _REGCONFIG = literal_column(f"'{CONFIG}'::regconfig")
 TOTAL_CAP = 1000
+#: By relevance over a few rubriques, matches are first looked for among the posts of this
+#: many last ids (see `PostgresBackend._window`).
+RECENT_SPAN = 100_000
+#: Up to this many rubriques, the index is asked for them (see the module docstring).
+FEW_RUBRIQUES = 8
 _HEADLINE = "StartSel=<mark>, StopSel=</mark>, MaxWords=45, MinWords=20, MaxFragments=2"
 
 
@@ -100,6 +108,18 @@ def _rubriques(category_ids: Iterable[int]) -> ColumnElement:
     """A tsquery matching posts of any of these rubriques (their `#r<id>` lexemes)."""
     lexemes = " | ".join(f"'{RUBRIQUE_PREFIX}{int(i)}'" for i in sorted(category_ids))
     return cast(literal(lexemes), TSQUERY)
+
+
+def _searched(query: SearchQuery) -> frozenset[int]:
+    """The rubriques the page may show: the one filtered on, when it is visible (written as
+    that one rubrique, not as both conditions, whose product the planner took for a tenth
+    of the truth: 250 ms at 1 M posts); otherwise the visible ones (a filter on a rubrique
+    out of sight is added in SQL, and leaves nothing)."""
+    return query.category_ids & {query.category_id} or query.category_ids
+
+
+def _few(rubriques: frozenset[int]) -> bool:
+    return len(rubriques) <= FEW_RUBRIQUES
 
 
 def _fingerprint() -> ColumnElement[str]:
@@ -202,22 +222,7 @@ class PostgresBackend:
         # date order; by id, which follows time, for relevance). Relevance then ranks that
         # window, so it is exact up to TOTAL_CAP matches; beyond, the page says « plus de
         # 1 000 résultats » and shows the most relevant of the most recent.
-        if query.sort == SORT_DATE:
-            recent = (Post.created_at.desc(), Post.id.desc())
-        else:
-            recent = (Post.id.desc(),)
-        window = (
-            matches.add_columns(
-                Post.topic_id,
-                Post.created_at,
-                Post.search_vector,
-                Topic.title,
-                Post.body_html,
-            )
-            .order_by(*recent)
-            .limit(TOTAL_CAP + 1)
-            .cte("search_window")
-        )
+        window = self._window(query, matches, _few(_searched(query))).cte("search_window")
         counted = select(func.count()).select_from(window).scalar_subquery()
         if query.sort == SORT_DATE:
             order = (window.c.created_at.desc(), window.c.id.desc())
@@ -263,20 +268,48 @@ class PostgresBackend:
             capped=total > TOTAL_CAP,
         )
 
+    @staticmethod
+    def _window(query: SearchQuery, matches: Select, few_rubriques: bool) -> Select:
+        """The TOTAL_CAP + 1 most recent matches, with what the page shows of them.
+
+        By relevance, « most recent » is by id. A common word matches tens of thousands of
+        posts, and the GIN index cannot give them in id order: each would be fetched to be
+        sorted (hors pair, two words, 1 M posts: 120 ms). So the posts of the last
+        RECENT_SPAN ids are searched first; the older ones only when those hold fewer than
+        TOTAL_CAP + 1 matches (a one-time condition: PostgreSQL never runs that part
+        otherwise). One statement either way. Only over a few rubriques, whose lexemes make
+        the index's answer small: over a pair's, the planner walks the most recent posts
+        itself, which the split made it stop doing (a phrase at 1 M posts: 24 → 280 ms). By
+        date, the window stays one query (ids need not follow the dates of imported posts)."""
+        columns = (Post.topic_id, Post.created_at, Post.search_vector, Topic.title, Post.body_html)
+        if query.sort == SORT_DATE:
+            order = (Post.created_at.desc(), Post.id.desc())
+            return matches.add_columns(*columns).order_by(*order).limit(TOTAL_CAP + 1)
+        if not few_rubriques:
+            return matches.add_columns(*columns).order_by(Post.id.desc()).limit(TOTAL_CAP + 1)
+
+        def part(where: ColumnElement[bool]) -> Select:
+            limited = matches.where(where).add_columns(*columns)
+            return limited.order_by(Post.id.desc()).limit(TOTAL_CAP + 1)
+
+        edge = select(func.max(Post.id)).scalar_subquery() - RECENT_SPAN
+        recent = part(Post.id > edge).cte("search_recent").prefix_with("MATERIALIZED")
+        recent_count = select(func.count()).select_from(recent).scalar_subquery()
+        older = part(and_(Post.id <= edge, recent_count <= TOTAL_CAP))
+        both = union_all(select(recent), older).subquery("search_both")
+        return select(both).order_by(both.c.id.desc()).limit(TOTAL_CAP + 1)
+
     def _matches(
         self, query: SearchQuery, tsquery: ColumnElement, excluded: list[ColumnElement]
     ) -> Select:
         """Post ids matching the text, inside the reader's visible rubriques and filters."""
-        # The rubriques the page may show: the one filtered on, when it is visible (written
-        # as that one rubrique, not as both conditions, whose product the planner took for
-        # a tenth of the truth: 250 ms at 1 M posts); otherwise the visible ones, and the
-        # filter below then leaves nothing.
-        rubriques = query.category_ids & {query.category_id} or query.category_ids
+        rubriques = _searched(query)
+        wanted = tsquery.op("&&")(_rubriques(rubriques)) if _few(rubriques) else tsquery
         stmt = (
             select(Post.id)
             .join(Topic, Topic.id == Post.topic_id)
             .where(
-                Post.search_vector.op("@@")(tsquery.op("&&")(_rubriques(rubriques))),
+                Post.search_vector.op("@@")(wanted),
                 Topic.category_id.in_(sorted(rubriques)),
                 *(~Post.search_vector.op("@@")(part) for part in excluded),
             )

@@ -376,6 +376,34 @@ def test_a_very_common_word_is_capped_and_ranked_among_the_most_recent(
     assert first_post
 
 
+@pytest.mark.parametrize(("span", "cap"), [(2, 3), (2, 10), (100, 3), (0, 3)])
+def test_few_rubriques_search_the_most_recent_posts_first(
+    members, search_backend, monkeypatch, span, cap
+):
+    """PostgreSQL over a few rubriques looks among the last RECENT_SPAN ids first, and
+    among older posts only when those hold too few matches: the window is the same, the
+    TOTAL_CAP + 1 most recent matches, wherever the span ends."""
+    if search_backend != "postgres":
+        pytest.skip("PostgreSQL's window of recent matches")
+    from comcep.search import postgres_backend
+
+    monkeypatch.setattr(postgres_backend, "RECENT_SPAN", span)
+    monkeypatch.setattr(postgres_backend, "TOTAL_CAP", cap)
+    ids = []
+    for n in range(6):
+        topic = make_topic(members["hors_pair"], slug="echanges", title=f"Atelier {n}")
+        ids.append(db.session.scalar(select(Post.id).where(Post.topic_id == topic.id)))
+        make_reply(members["pair"], topic, "Sans le mot cherché.")
+    query = SearchQuery(
+        text="atelier", category_ids=frozenset({category("echanges").id}), per_page=50
+    )
+    results = indexing.get_backend().search(query)
+    window = ids[-(cap + 1) :]
+    assert sorted(hit.post_id for hit in results.hits) == sorted(window)
+    assert results.total == min(len(window), cap)
+    assert results.capped == (len(window) > cap)
+
+
 def test_a_rebuild_holding_the_index_delays_indexing_without_using_attempts(
     members, search_backend, app
 ):
