@@ -63,6 +63,7 @@ TOTAL_CAP = 1000
 RECENT_SPAN = 100_000
 #: Up to this many rubriques, the index is asked for them (see the module docstring).
 FEW_RUBRIQUES = 8
+RUBRIQUE_PREFIX = "#r"  # + the rubrique's id: a lexeme of each post's vector
 _HEADLINE = "StartSel=<mark>, StopSel=</mark>, MaxWords=45, MinWords=20, MaxFragments=2"
 
 
@@ -99,9 +100,6 @@ def _vector() -> ColumnElement:
     )
     rubrique = func.array_to_tsvector(array([func.concat(RUBRIQUE_PREFIX, Topic.category_id)]))
     return title.op("||")(body).op("||")(rubrique)
-
-
-RUBRIQUE_PREFIX = "#r"
 
 
 def _rubriques(category_ids: Iterable[int]) -> ColumnElement:
@@ -278,9 +276,10 @@ class PostgresBackend:
         RECENT_SPAN ids are searched first; the older ones only when those hold fewer than
         TOTAL_CAP + 1 matches (a one-time condition: PostgreSQL never runs that part
         otherwise). One statement either way. Only over a few rubriques, whose lexemes make
-        the index's answer small: over a pair's, the planner walks the most recent posts
-        itself, which the split made it stop doing (a phrase at 1 M posts: 24 → 280 ms). By
-        date, the window stays one query (ids need not follow the dates of imported posts)."""
+        the index's answer small: over a pair's, the planner walks the most recent posts by
+        itself (with the lexemes and the split, a pair's phrase at 1 M posts went 24 → 280
+        ms). By date, the window stays one query (ids need not follow the dates of imported
+        posts)."""
         columns = (Post.topic_id, Post.created_at, Post.search_vector, Topic.title, Post.body_html)
         if query.sort == SORT_DATE:
             order = (Post.created_at.desc(), Post.id.desc())
