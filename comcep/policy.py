@@ -33,6 +33,8 @@ from comcep.members.models import STAFF_ROLES, Member, member_groups
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from comcep.forum.queries import PagePost
+
 
 @dataclass(frozen=True)
 class Viewer:
@@ -316,6 +318,12 @@ def check_see_post_content(viewer: Viewer, post: Post | None, topic: Topic | Non
     if post.is_hidden and not viewer.is_staff and post.author_id != viewer.member_id:
         raise NotFound()
     return post
+
+
+def lists_post(viewer: Viewer, post: Post | PagePost) -> bool:
+    """Whether a topic page lists the post: a pre-moderated post does not exist yet for
+    anyone but its author and the staff."""
+    return not post.is_pending or viewer.is_staff or post.author_id == viewer.member_id
 
 
 def silenced_notice(viewer: Viewer) -> str | None:

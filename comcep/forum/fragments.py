@@ -25,6 +25,7 @@ from flask import current_app, request
 from jinja2 import Template
 from markupsafe import Markup
 
+from comcep import policy
 from comcep.forum.models import Topic
 from comcep.forum.queries import PagePost
 from comcep.policy import TopicActions, Viewer
@@ -42,16 +43,16 @@ def topic_articles(
     files: Mapping[int, Sequence[Any]],
     solution: Any | None,
 ) -> Markup:
-    """The page's articles in order, leaving out pre-moderated posts the reader may not see
-    (they do not exist yet for anyone but their author and the staff)."""
+    """The page's articles in order, leaving out those the policy does not list for the
+    reader (pre-moderated posts of others)."""
     template = current_app.jinja_env.get_template(TEMPLATE)
     render = template.module.post_article  # type: ignore[attr-defined]
     kept = _kept()
     parts = []
     for post in posts:
-        own = post.author_id == viewer.member_id
-        if post.is_pending and not actions.moderate and not own:
+        if not policy.lists_post(viewer, post):
             continue
+        own = post.author_id == viewer.member_id
         args = (
             post,
             topic.id,
