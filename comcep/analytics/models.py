@@ -9,7 +9,7 @@ months at a period's edges, are always counted from the posts.
 
 from __future__ import annotations
 
-from sqlalchemy import Integer, String
+from sqlalchemy import Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from comcep.extensions import db
@@ -32,6 +32,13 @@ class MonthCell(db.Model):
     « message »: visible messages there; « reply »: those after the opening post;
     « tag »: topics opened (`items`) and messages posted (`extra`) in topics carrying mot-clé
     `key_id` (network_id NULL).
+
+    By the month a topic was opened (key_id 0, network_id NULL unless said): « answered »:
+    topics with a first reply (`items`), within 48 h (`extra`), the first repliers as people;
+    « crossed »: first replies from another network (`items`) out of those whose networks are
+    both known (`extra`); « solved », by rubrique `key_id`: topics with a retained answer, its
+    writers as people. « answered » and « solved » cells list their delays in whole seconds
+    (`delays`, comma-separated), so that a median over any run of months is exact.
     """
 
     __tablename__ = "analytics_month_cells"
@@ -45,3 +52,4 @@ class MonthCell(db.Model):
     extra: Mapped[int] = mapped_column(Integer)
     people: Mapped[int] = mapped_column(Integer)
     sample: Mapped[str] = mapped_column(String(80))
+    delays: Mapped[str | None] = mapped_column(Text)

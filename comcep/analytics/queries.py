@@ -82,7 +82,7 @@ def month_of(column: ColumnElement[Any]) -> ColumnElement[str]:
     return func.strftime("%Y-%m", column, shift)
 
 
-def _seconds_between(later: ColumnElement[Any], earlier: ColumnElement[Any]) -> ColumnElement:
+def seconds_between(later: ColumnElement[Any], earlier: ColumnElement[Any]) -> ColumnElement:
     """Whole seconds from `earlier` to `later`, as a float, on both databases."""
     if _dialect() == "postgresql":
         return cast(func.round(extract("epoch", later - earlier)), Float)
@@ -110,16 +110,21 @@ class CategoryInfo:
     parent_id: int | None
     name: str
     position: int
+    accepts_solutions: bool = False
 
 
 def category_tree() -> list[CategoryInfo]:
     """Every category (thèmes and rubriques) in display order; names only, no content."""
     rows = db.session.execute(
-        select(Category.id, Category.parent_id, Category.name, Category.position).order_by(
-            Category.position, Category.id
-        )
+        select(
+            Category.id,
+            Category.parent_id,
+            Category.name,
+            Category.position,
+            Category.accepts_solutions,
+        ).order_by(Category.position, Category.id)
     ).all()
-    return [CategoryInfo(*row) for row in rows]
+    return [CategoryInfo(*row[:4], bool(row[4])) for row in rows]
 
 
 @dataclass(frozen=True)
@@ -327,7 +332,7 @@ def _responsiveness_select(start: datetime, end: datetime) -> Select:
             Topic.author_id.label("asker_id"),
             Topic.first_reply_author_id.label("replier_id"),
             Topic.first_reply_cross_network.label("cross"),
-            _seconds_between(Topic.first_reply_at, Topic.created_at).label("delay"),
+            seconds_between(Topic.first_reply_at, Topic.created_at).label("delay"),
             Topic.first_reply_at.label("replied_at"),
         )
         .where(visible_topic(), between(Topic.created_at, start, end))
@@ -460,7 +465,7 @@ def _solutions_select(start: datetime, end: datetime) -> Select:
             Topic.author_id.label("asker_id"),
             answer.id.label("solution_id"),
             answer.author_id.label("solver_id"),
-            _seconds_between(answer.created_at, Topic.created_at).label("delay"),
+            seconds_between(answer.created_at, Topic.created_at).label("delay"),
         )
         .select_from(Topic)
         .join(Category, Category.id == Topic.category_id)

@@ -142,7 +142,9 @@ CONTENT_MASKED_FLOOR = (0, THRESHOLD)
 
 
 def theme_tables(
-    period: Period, tallies: rollups.Tallies | None = None
+    period: Period,
+    tallies: rollups.Tallies | None = None,
+    categories: list[queries.CategoryInfo] | None = None,
 ) -> tuple[list[dict], list[dict], dict]:
     """The 2016 table « Thématiques du forum », live: thèmes, rubriques and totals.
 
@@ -151,7 +153,7 @@ def theme_tables(
     row, for its rubriques) is published, so suppression is complementary (see `anonymise`):
     a masked thème masks its rubriques too, which would add up to it.
     """
-    categories = queries.category_tree()
+    categories = categories if categories is not None else queries.category_tree()
     tallies = tallies or rollups.tallies(period.start, period.end)
     counts = tallies.content_counts({c.id: c.parent_id or c.id for c in categories})
     total_topics = sum(t.count for t in counts.topics.values())
@@ -426,12 +428,18 @@ def activity_table(
 # --- The whole report, and its exports --------------------------------------------------
 
 
+def _accepting(categories: list[queries.CategoryInfo]) -> frozenset[int]:
+    """The rubriques whose topics count for the solutions' figures (as they are now)."""
+    return frozenset(c.id for c in categories if c.accepts_solutions)
+
+
 def build_report(period: Period) -> dict[str, Any]:
     """Every table of the page, in the JSON shape of `comcep analytics report` (SPEC §10)."""
     tallies = rollups.tallies(period.start, period.end)
-    themes, rubriques, totals = theme_tables(period, tallies)
+    categories = queries.category_tree()
+    themes, rubriques, totals = theme_tables(period, tallies, categories)
     networks = queries.members_by_network(period.end)
-    replies, solved = queries.topic_figures(period.start, period.end)
+    replies, solved = tallies.topic_figures(_accepting(categories))
     return {
         "period": period.as_json(),
         "totals": totals,
@@ -478,10 +486,13 @@ def build_table(period: Period, table: str) -> list[dict]:
         return themes if table == "themes" else rubriques
     if table == "growth":
         return growth_table(period)
-    if table == "responsiveness":
-        return [responsiveness_figures(period)]
-    if table == "solutions":
-        return [solution_figures(period)]
+    if table in ("responsiveness", "solutions"):
+        figures = rollups.tallies(period.start, period.end).topic_figures(
+            _accepting(queries.category_tree())
+        )
+        if table == "responsiveness":
+            return [responsiveness_figures(period, figures[0])]
+        return [solution_figures(period, figures[1])]
     if table == "tags":
         return tag_table(period)
     networks = queries.members_by_network(period.end)

@@ -8,9 +8,15 @@ the months whose figures changed since they were tallied are counted from the po
 query, by the same definitions as `queries` (visible posts and topics, the rubrique at report
 time, the author's network).
 
+The first replies and retained answers are tallied by the month their topic was opened in,
+with the delays behind their medians (`MonthCell.delays`), so that a median over any run of
+months is exact; which rubriques take solutions is applied when reading, as it is now.
+
 A change that can alter a settled month (hiding, restoring, moving, splitting, merging a
 topic, its mots-clés) calls `mark_topics_changed` in its own transaction: the months of the
-topics' posts get a new `generation`, and their cells count again only once recomputed.
+topics' posts get a new `generation`, and their cells count again only once recomputed. A
+first reply or a retained answer given later changes the month of the topic's opening
+(`mark_month_of`), and a member's new network the months of the topics they first replied to.
 Cells computed by a report are stored by it (`store`, committed by the caller); `comcep
 analytics refresh` tallies every settled month ahead, and `comcep analytics check` compares
 the kept figures with the direct queries.
@@ -23,12 +29,13 @@ a union is exact (`People`).
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import numpy as np
 from sqlalchemy import (
     Integer,
     Select,
@@ -46,13 +53,17 @@ from sqlalchemy import (
     union_all,
 )
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import aliased
 
 from comcep.analytics.anonymise import THRESHOLD
 from comcep.analytics.models import AnalyticsMonth, MonthCell
 from comcep.analytics.queries import (
+    FIRST_REPLY_TARGET_SECONDS,
     TIMEZONE,
     ContentCounts,
     NetworkActivity,
+    Responsiveness,
+    Solutions,
     TagCount,
     Tally,
     activity_by_network,
@@ -62,13 +73,15 @@ from comcep.analytics.queries import (
     first_activity,
     messages_by_month,
     month_of,
+    seconds_between,
     tag_counts,
+    topic_figures,
     visible_post,
     visible_topic,
 )
 from comcep.dialects import upsert
 from comcep.extensions import db, utcnow
-from comcep.forum.models import Category, Post, Tag, Topic, topic_tags
+from comcep.forum.models import Post, Tag, Topic, topic_tags
 from comcep.members.models import Member
 
 PARIS = ZoneInfo(TIMEZONE)
@@ -109,15 +122,33 @@ class Figure:
     items: int = 0
     extra: int = 0
     people: People = field(default_factory=People)
+    delays: list[str] = field(default_factory=list)  # lists of whole seconds, comma-separated
 
     def add(self, other: Figure) -> None:
         self.items += other.items
         self.extra += other.extra
         self.people.add(other.people)
+        self.delays.extend(other.delays)
+
+    @property
+    def median(self) -> float | None:
+        """The median of the delays: the middle one, or the mean of the two middle ones (as
+        `queries._median`)."""
+        if not self.delays:
+            return None
+        values = np.concatenate([np.fromstring(d, dtype=np.int64, sep=",") for d in self.delays])
+        return float(np.median(values)) if values.size else None
 
     @property
     def tally(self) -> Tally:
         return Tally(self.items, self.people.count)
+
+
+def _total(figures: Iterable[Figure]) -> Figure:
+    total = Figure()
+    for figure in figures:
+        total.add(figure)
+    return total
 
 
 Key = tuple[str, int, int | None]  # (kind, rubrique or mot-clé id, network id)
@@ -178,9 +209,12 @@ def _within(column: Any, stretches: Sequence[Span]) -> Any:
     return or_(*(between(column, start, end) for start, end in ranges))
 
 
-def _cells(kind: str, by_author: Any, items: Any, extra: Any, keep: Any = None) -> Select:
+def _cells(
+    kind: str, by_author: Any, items: Any, extra: Any, keep: Any = None, delays: bool = False
+) -> Select:
     """Cells from rows grouped by (month, key, network, author): the items summed, the
-    distinct authors counted, and listed while fewer than THRESHOLD."""
+    distinct authors counted, and listed while fewer than THRESHOLD; with `delays`, the
+    rows' lists of delays (column `d`) joined."""
     r = by_author.c
     people = func.count(r.author_id)
     cells = select(
@@ -193,6 +227,7 @@ def _cells(kind: str, by_author: Any, items: Any, extra: Any, keep: Any = None) 
         func.sum(extra(r)).label("extra"),
         people.label("people"),
         case((people < THRESHOLD, _concat(cast(r.author_id, String))), else_="").label("sample"),
+        (_concat(r.d) if delays else literal(None, String)).label("delays"),
     ).group_by(r.month, r.key_id, r.network_id)
     return cells.where(keep(r)) if keep is not None else cells
 
@@ -269,12 +304,73 @@ def _count_parts(stretches: Sequence[Span]) -> list[Select]:
         .group_by(tag_month, items.c.tag_id, items.c.author_id)
         .subquery("tags_by_author")
     )
+    answered, solved = _topic_figure_rows(stretches)
     return [
         _cells("message", posts, lambda r: r.a, lambda _r: literal(0, Integer)),
         _cells("reply", posts, lambda r: r.b, lambda _r: literal(0, Integer), lambda r: r.b > 0),
         _cells("topic", topics, lambda r: r.a, lambda _r: literal(0, Integer)),
         _cells("tag", tags, lambda r: r.a, lambda r: r.b),
+        _cells("answered", answered, lambda r: r.a, lambda r: r.b, delays=True),
+        _cells("crossed", answered, lambda r: r.c, lambda r: r.e),
+        _cells("solved", solved, lambda r: r.a, lambda _r: literal(0, Integer), delays=True),
     ]
+
+
+def _delay_list(delay: Any) -> Any:
+    """A group's delays as comma-separated whole seconds."""
+    return _concat(cast(cast(delay, Integer), String))
+
+
+def _topic_figure_rows(stretches: Sequence[Span]) -> tuple[Any, Any]:
+    """The first replies and the retained answers of the topics opened in the stretches, by
+    (month, rubrique for answers, author), by the definitions of `queries.responsiveness`
+    and `queries.solutions` (the rubriques that accept solutions are picked when reading)."""
+    topic_month = month_of(Topic.created_at)
+    delay = seconds_between(Topic.first_reply_at, Topic.created_at)
+    answered = (
+        select(
+            topic_month.label("month"),
+            literal(0, Integer).label("key_id"),
+            literal(None, Integer).label("network_id"),
+            Topic.first_reply_author_id.label("author_id"),
+            func.count(Topic.id).label("a"),
+            func.sum(case((delay <= FIRST_REPLY_TARGET_SECONDS, 1), else_=0)).label("b"),
+            func.sum(case((Topic.first_reply_cross_network.is_(True), 1), else_=0)).label("c"),
+            func.count(Topic.first_reply_cross_network).label("e"),
+            _delay_list(delay).label("d"),
+        )
+        .where(
+            visible_topic(),
+            Topic.first_reply_at.is_not(None),
+            _within(Topic.created_at, stretches),
+        )
+        .group_by(topic_month, Topic.first_reply_author_id)
+        .subquery("answered_by_author")
+    )
+    answer = aliased(Post)
+    solved = (
+        select(
+            topic_month.label("month"),
+            Topic.category_id.label("key_id"),
+            literal(None, Integer).label("network_id"),
+            answer.author_id.label("author_id"),
+            func.count(Topic.id).label("a"),
+            _delay_list(seconds_between(answer.created_at, Topic.created_at)).label("d"),
+        )
+        .join(
+            answer,
+            and_(
+                answer.id == Topic.solution_post_id,
+                answer.topic_id == Topic.id,
+                answer.is_hidden.is_(False),
+                answer.created_at >= Topic.created_at,
+            ),
+        )
+        .where(visible_topic(), _within(Topic.created_at, stretches))
+        .group_by(topic_month, Topic.category_id, answer.author_id)
+        .subquery("solved_by_author")
+    )
+    return answered, solved
 
 
 def count_spans(stretches: Sequence[Span]) -> dict[str, MonthFigures]:
@@ -288,16 +384,18 @@ def count_spans(stretches: Sequence[Span]) -> dict[str, MonthFigures]:
 
 
 def _add_counted(result: dict[str, MonthFigures], row: Sequence[Any]) -> None:
-    kind, month, key_id, network_id, n, extra, people, sample = row
+    kind, month, key_id, network_id, n, extra, people, sample, delays = row
     ids = None if people >= THRESHOLD else frozenset(int(i) for i in sample.split(",") if i)
-    result[month][(kind, key_id, network_id)] = Figure(int(n), int(extra), People(ids))
+    figure = Figure(int(n), int(extra), People(ids), [delays] if delays else [])
+    result[month][(kind, key_id, network_id)] = figure
 
 
 # --- Kept tallies ----------------------------------------------------------------------
 
 
 # Each figure of the report is a sum of cells along one of these groupings:
-# name → (kinds of cell, the group's key of a cell (month, key) for cells counted live).
+# name → (kinds of cell, the group's key of a cell from its month (None for kept cells,
+# summed over the months), its key and the thèmes of the rubriques).
 GROUPINGS: dict[str, tuple[tuple[str, ...], Any]] = {
     "topic": (("topic",), lambda _m, key, _themes: key[1]),
     "message": (("message",), lambda _m, key, _themes: key[1]),
@@ -307,8 +405,20 @@ GROUPINGS: dict[str, tuple[tuple[str, ...], Any]] = {
     "network_topic": (("topic",), lambda _m, key, _themes: key[2]),
     "network_reply": (("reply",), lambda _m, key, _themes: key[2]),
     "tag": (("tag",), lambda _m, key, _themes: key[1]),
+    "answered": (("answered",), lambda _m, _key, _themes: 0),
+    "crossed": (("crossed",), lambda _m, _key, _themes: 0),
+    "solved": (("solved",), lambda _m, key, _themes: key[1]),
 }
-Grouped = dict[str, dict[Any, Figure]]
+
+
+@dataclass
+class Kept:
+    """The current kept cells of a run of months: summed over the months by (kind, key,
+    network), and by month for the « month » grouping (every current month, empty ones
+    included by their MONTH_MARK cell)."""
+
+    cells: dict[Key, Figure] = field(default_factory=dict)
+    months: dict[str, Figure] = field(default_factory=dict)
 
 
 def _concat(column: Any) -> Any:
@@ -317,40 +427,36 @@ def _concat(column: Any) -> Any:
     return func.group_concat(column, ",")
 
 
-def _number_key(name: str, key: Any) -> Any:
-    if name == "month":  # its key is the text column
-        return literal(None, Integer)
-    return literal(0, Integer) if key is None else key  # the total: one group, key 0
-
-
-def _read(months: Sequence[str], live: Sequence[Span]) -> tuple[Grouped, dict[str, MonthFigures]]:
-    """In one query: the kept cells of these months whose tally is current, summed along
-    every grouping (a few hundred rows, whatever the period), and the cells of the `live`
-    stretches counted from the posts. The « month » grouping lists every current month,
-    empty ones included (their MONTH_MARK cell): the others must be counted."""
-    grouped: Grouped = {name: {} for name in GROUPINGS}
+def _read(months: Sequence[str], live: Sequence[Span]) -> tuple[Kept, dict[str, MonthFigures]]:
+    """In one query: the kept cells of these months whose tally is current, summed (a few
+    hundred rows, whatever the period), and the cells of the `live` stretches counted from
+    the posts. Months absent from `Kept.months` must be counted."""
+    kept = Kept()
     counted: dict[str, MonthFigures] = {s.month: {} for s in live}
     parts = _kept_parts(months) + (_count_parts(live) if live else [])
     if not parts:
-        return grouped, counted
+        return kept, counted
     for source, *row in db.session.execute(union_all(*parts)):
         if source == "live":
             _add_counted(counted, row)
             continue
-        name, text, number, _network, items, extra, most, samples = row
-        if items is None:  # the total of no cell
-            continue
+        kind, month, key_id, network_id, items, extra, most, samples, delays = row
         if most is not None and most >= THRESHOLD:
             people = People(None)
         else:
             people = People.of(int(i) for i in (samples or "").split(",") if i)
-        grouped[name][text if name == "month" else number] = Figure(int(items), int(extra), people)
-    return grouped, counted
+        figure = Figure(int(items), int(extra), people, [delays] if delays else [])
+        if source == "kept_month":
+            kept.months[month] = figure
+        else:
+            kept.cells[(kind, key_id, network_id)] = figure
+    return kept, counted
 
 
 def _kept_parts(months: Sequence[str]) -> list[Select]:
-    """Statements summing the current kept cells of these months along each grouping, with
-    the columns of the counted cells (`_count_parts`) after a source column."""
+    """Statements summing the current kept cells of these months, over the months and by
+    month (`Kept`), in the columns of the counted cells (`_count_parts`). Two passes over
+    the cells, whatever the number of groupings: the groupings add up these sums."""
     if not months:
         return []
     kept = (
@@ -366,37 +472,38 @@ def _kept_parts(months: Sequence[str]) -> list[Select]:
         .cte("kept")
     )
     k = kept.c
-    theme = func.coalesce(Category.parent_id, Category.id)
-    keys: dict[str, Any] = {
-        "topic": k.key_id,
-        "message": k.key_id,
-        "theme": theme,
-        "total": None,
-        "month": k.month,
-        "network_topic": k.network_id,
-        "network_reply": k.network_id,
-        "tag": k.key_id,
-    }
-    parts = []
-    for name, (kinds, _live) in GROUPINGS.items():
-        key = keys[name]
-        part = select(
+    sums = (
+        func.sum(k["items"]),
+        func.sum(k.extra),
+        func.max(k.people),
+        _concat(case((k.people < THRESHOLD, k.sample))),
+        _concat(k.delays),
+    )
+    over_months = (
+        select(
             literal("kept", String).label("source"),
-            literal(name, String).label("grouping"),
-            (k.month if name == "month" else literal(None, String)).label("text"),
-            _number_key(name, key).label("n"),
-            literal(None, Integer).label("network_id"),
-            func.sum(k["items"]),
-            func.sum(k.extra),
-            func.max(k.people),
-            _concat(case((k.people < THRESHOLD, k.sample))),
-        ).where(k.kind.in_(kinds))
-        if name == "theme":
-            part = part.select_from(kept).join(Category, Category.id == k.key_id)
-        if key is not None:
-            part = part.group_by(key)
-        parts.append(part)
-    return parts
+            k.kind,
+            literal(None, String).label("month"),
+            k.key_id,
+            k.network_id,
+            *sums,
+        )
+        .where(k.kind != MONTH_MARK)
+        .group_by(k.kind, k.key_id, k.network_id)
+    )
+    by_month = (
+        select(
+            literal("kept_month", String),
+            literal("month", String),
+            k.month,
+            literal(None, Integer),
+            literal(None, Integer),
+            *sums,
+        )
+        .where(k.kind.in_(GROUPINGS["month"][0]))
+        .group_by(k.month)
+    )
+    return [over_months, by_month]
 
 
 def _generations(months: Sequence[str]) -> dict[str, int]:
@@ -460,15 +567,19 @@ def _cell_row(month: str, key: Key, figure: Figure) -> dict[str, Any]:
         "extra": figure.extra,
         "people": figure.people.count,
         "sample": "" if ids is None else ",".join(str(i) for i in sorted(ids)),
+        "delays": ",".join(figure.delays) or None,
     }
 
 
 def mark_member_changed(member_id: int) -> None:
     """A member's network changed (`members.services.update_member`): the cells of their
-    posts' and topics' months count them under the old one."""
+    posts' and topics' months count them under the old one, and so do the « crossed » cells
+    of the topics they gave the first reply to."""
     months = union(
         select(month_of(Post.created_at).label("month")).where(Post.author_id == member_id),
-        select(month_of(Topic.created_at)).where(Topic.author_id == member_id),
+        select(month_of(Topic.created_at)).where(
+            or_(Topic.author_id == member_id, Topic.first_reply_author_id == member_id)
+        ),
     ).subquery()
     _bump(db.session.scalars(select(months.c.month)))
 
@@ -493,9 +604,11 @@ def mark_topics_changed(topic_ids: Iterable[int]) -> None:
     _bump(db.session.scalars(select(months.c.month)))
 
 
-def mark_posted(when: datetime) -> None:
-    """A post dated `when` (imports, the demo, tests: a reply is dated now, in a month not
-    yet settled, and costs nothing here) changes that month's figures if it is settled."""
+def mark_month_of(when: datetime) -> None:
+    """Something dated `when` changed: that month's figures, if it is settled. A post dated
+    `when` (imports, the demo, tests: a reply is dated now, in a month not yet settled, and
+    costs nothing here); a topic opened then that gets its first reply or a retained answer
+    (`when` is the topic's opening)."""
     local = when.astimezone(PARIS)
     month = spans(_month_start(local.year, local.month), when + timedelta(days=31))[0]
     if _settled(month, utcnow()):
@@ -529,17 +642,22 @@ def forget() -> None:
 @dataclass
 class Tallies:
     """A period's content figures, in the shapes of `queries`' direct queries: the kept
-    months' sums (`kept`, by grouping) plus the months counted live (`live`)."""
+    months' sums (`kept`) plus the months counted live (`live`)."""
 
-    kept: Grouped
+    kept: Kept
     live: dict[str, MonthFigures]
     themes: dict[int, int] = field(default_factory=dict)  # category id → its thème's
 
     def _sum(self, grouping: str) -> dict[Any, Figure]:
         result: dict[Any, Figure] = defaultdict(Figure)
-        for key, figure in self.kept[grouping].items():
-            result[key].add(figure)
         kinds, key_of = GROUPINGS[grouping]
+        if grouping == "month":
+            for month, figure in self.kept.months.items():
+                result[month].add(figure)
+        else:
+            for key, figure in self.kept.cells.items():
+                if key[0] in kinds:
+                    result[key_of(None, key, self.themes)].add(figure)
         for month, cells in self.live.items():
             for key, figure in cells.items():
                 if key[0] in kinds:
@@ -570,6 +688,34 @@ class Tallies:
             for network in set(topics) | set(replies)
         }
 
+    def topic_figures(self, accepting: Collection[int]) -> tuple[Responsiveness, Solutions]:
+        """As `queries.topic_figures`, people capped at THRESHOLD (all that « < 5 » needs);
+        `accepting`: the rubriques that accept solutions now."""
+        topics = self._sum("topic")
+        asked = _total(topics.values())
+        solvable = _total(f for key, f in topics.items() if key in accepting)
+        answered = self._sum("answered").get(0, Figure())
+        crossed = self._sum("crossed").get(0, Figure())
+        solved = _total(f for key, f in self._sum("solved").items() if key in accepting)
+        replies = Responsiveness(
+            topics=asked.items,
+            askers=asked.people.count,
+            answered=answered.items,
+            repliers=answered.people.count,
+            within_48h=answered.extra,
+            cross_network=crossed.items,
+            cross_network_base=crossed.extra,
+            median_seconds=answered.median,
+        )
+        solutions = Solutions(
+            topics=solvable.items,
+            askers=solvable.people.count,
+            solved=solved.items,
+            solvers=solved.people.count,
+            median_seconds=solved.median,
+        )
+        return replies, solutions
+
     def tag_counts(self) -> list[TagCount]:
         """As `queries.tag_counts`: every active mot-clé, and the retired ones still counted."""
         counted = self._sum("tag")
@@ -598,7 +744,7 @@ def tallies(start: datetime, end: datetime, *, keep: bool = True) -> Tallies:
     kept, counted = _read(
         [s.month for s in settled], [s for s in stretches if not _settled(s, now)]
     )
-    missing = [s for s in settled if s.month not in kept["month"]]  # changed, or never kept
+    missing = [s for s in settled if s.month not in kept.months]  # changed, or never kept
     to_store = [s.month for s in missing] if keep else []
     generations = _generations(to_store) if to_store else {}
     counted.update(count_spans(missing))
@@ -620,7 +766,7 @@ def refresh(now: datetime | None = None) -> int:
     if first is None:
         return 0
     stretches = [s for s in spans(first, now) if _settled(s, now)]
-    current = set(_read([s.month for s in stretches], [])[0]["month"])
+    current = set(_read([s.month for s in stretches], [])[0].months)
     todo = [s for s in stretches if s.month not in current]
     for chunk in (todo[i : i + 12] for i in range(0, len(todo), 12)):
         generations = _generations([s.month for s in chunk])  # before counting (see store)
@@ -674,7 +820,24 @@ def disagreements(start: datetime, end: datetime) -> list[str]:
             ],
         )
     )
+    accepting = {c.id for c in category_tree() if c.accepts_solutions}
+    for label, a, b in zip(
+        ("premières réponses", "réponses retenues"),
+        kept.topic_figures(accepting),
+        topic_figures(start, end),
+        strict=True,
+    ):
+        pairs.append((label, _capped_people(a), _capped_people(b)))
     return [label for label, a, b in pairs if a != b]
+
+
+def _capped_people(figures: Responsiveness | Solutions) -> Any:
+    capped = {
+        name: min(getattr(figures, name), THRESHOLD)
+        for name in ("askers", "repliers", "solvers")
+        if hasattr(figures, name)
+    }
+    return replace(figures, **capped)
 
 
 def first_reply_disagreements() -> list[str]:

@@ -95,6 +95,9 @@ def _add_post(actor: Member, topic: Topic, body: str, now: datetime, *, new_topi
         body_html=render_markdown(body),
         created_at=now,
     )
+    # A reply that may become the topic's first reply changes the month it was opened in.
+    answers = not new_topic and (topic.first_reply_at is None or now < topic.first_reply_at)
+    opened = topic.created_at
     pending = settings.needs_premoderation(actor)
     if pending:  # pre-moderation: invisible to others until approved, counters untouched
         post.is_hidden = post.is_pending = True
@@ -110,7 +113,9 @@ def _add_post(actor: Member, topic: Topic, body: str, now: datetime, *, new_topi
     # The counters moved in SQL: reload them only if someone reads them (a reply redirects).
     db.session.expire(topic)
     mark_read(actor, topic, number)
-    rollups.mark_posted(now)
+    rollups.mark_month_of(now)
+    if answers:
+        rollups.mark_month_of(opened)
     indexing.enqueue_posts([post.id])
     return post
 
@@ -453,12 +458,14 @@ def mark_solution(actor: Member, topic: Topic, post: Post) -> None:
         raise ComcepError("Choisissez une réponse visible de ce sujet.")
     topic.solution_post_id = post.id
     topic.solved_at = utcnow()
+    rollups.mark_month_of(topic.created_at)
     db.session.flush()
 
 
 def withdraw_solution(topic: Topic) -> None:
     topic.solution_post_id = None
     topic.solved_at = None
+    rollups.mark_month_of(topic.created_at)
     db.session.flush()
 
 

@@ -10,7 +10,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import select, update
 
-from comcep.analytics import report, rollups
+from comcep.analytics import queries, report, rollups
 from comcep.analytics.models import AnalyticsMonth, MonthCell
 from comcep.analytics.report import Period
 from comcep.extensions import db
@@ -20,7 +20,7 @@ from comcep.members.models import Member
 from comcep.members.services import update_member
 from comcep.moderation import services as moderation
 from comcep.worker import Worker
-from tests.analytics.conftest import Q1_2025, Forum, MakeMember, utc
+from tests.analytics.conftest import Q1_2025, Forum, MakeMember, solved_forum, utc
 from tests.factories import category
 
 Q1_TO_Q2 = Period(date(2025, 1, 1), date(2025, 6, 30))
@@ -307,3 +307,50 @@ def test_a_reply_dated_before_the_first_reply_becomes_the_first_reply(forum: For
 
     assert rollups.first_reply_disagreements() == []
     assert db.session.get(Topic, t2.id).first_reply_author_id == forum.members["ml3"].id
+
+
+def test_first_replies_and_solutions_follow_every_change_of_a_kept_month(forum: Forum) -> None:
+    """Changes that alter the first replies or retained answers of topics opened in a kept
+    month, without adding a post to that month, still make it count again: the median,
+    the shares and the members behind them equal the direct queries after each."""
+    solved_forum(forum)
+    members = forum.members
+    t1, t2, t4 = forum.topics["T1"], forum.topics["T2"], forum.topics["T4"]
+    steps: list[tuple[str, Callable[[], object]]] = [
+        ("a first reply, given today, to a March topic", lambda: services.reply(
+            members["ml3"], t4, "Enfin une réponse")),
+        ("another retained answer", lambda: services.mark_solution(
+            members["ft1"], t1, forum.posts["T1"][1])),
+        ("a retained answer withdrawn", lambda: services.withdraw_solution(t2)),
+        ("a rubrique no longer takes solutions", lambda: setattr(
+            category("premier-entretien"), "accepts_solutions", False)),
+        ("the first replier of a March topic moves to another network", lambda: update_member(
+            members["ft1"], members["ml3"], statut="pair", network_code="apec", roles=[],
+            group_ids=[])),
+    ]  # fmt: skip
+    for name, change in steps:
+        kept_report(Q1_TO_Q2)
+        before = queries.topic_figures(Q1_TO_Q2.start, Q1_TO_Q2.end)
+        change()
+        db.session.commit()
+
+        assert queries.topic_figures(Q1_TO_Q2.start, Q1_TO_Q2.end) != before, name
+        assert rollups.disagreements(Q1_TO_Q2.start, Q1_TO_Q2.end) == [], name
+        assert kept_report(Q1_TO_Q2) == from_posts(Q1_TO_Q2), name
+
+
+def test_the_medians_of_kept_months_are_exact(forum: Forum) -> None:
+    """A median over several kept months is the middle delay of all their topics (or the
+    mean of the two middle ones), not a median of medians."""
+    kept_report(Q1_2025)
+    replies, solutions = rollups.tallies(Q1_2025.start, Q1_2025.end).topic_figures(
+        {c.id for c in queries.category_tree() if c.accepts_solutions}
+    )
+
+    assert current_months() == {"2025-01", "2025-02", "2025-03"}
+    assert (replies, solutions) == tuple(
+        rollups._capped_people(f) for f in queries.topic_figures(Q1_2025.start, Q1_2025.end)
+    )
+    # first replies (T1 ap1 +2 h, T2 ap2 +10 h, T3 ft3 +60 h, T5 ft6 +48 h, T6 ap4 +3 h,
+    # T7 hp2 +1 h, T8 ml3 +1 h, T10 ft4 +2 h): the mean of the two middle ones, 2 h and 3 h
+    assert replies.median_seconds == 2.5 * 3600
