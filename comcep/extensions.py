@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
+from typing import Any
 
 from flask import current_app
 from flask_limiter import Limiter
@@ -11,8 +13,8 @@ from flask_login import LoginManager, current_user
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
-from sqlalchemy import DateTime, MetaData
-from sqlalchemy.engine import Dialect
+from sqlalchemy import DateTime, Executable, MetaData
+from sqlalchemy.engine import CursorResult, Dialect
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
@@ -69,6 +71,17 @@ class UTCDateTime(TypeDecorator):
         if value is not None and value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value
+
+
+def read_columns(statement: Executable, params: Mapping[str, Any] | None = None) -> CursorResult:
+    """Run a SELECT of columns (no mapped objects) on the session's connection, in its
+    transaction, without the ORM's result layer: on the pages every member loads, that layer
+    cost about 0.1 ms a statement, as much as SQLite's own work. Pending changes are flushed
+    first, as the session's autoflush would."""
+    session = db.session
+    if session.autoflush:
+        session.flush()
+    return session.connection().execute(statement, params)
 
 
 def utcnow() -> datetime:

@@ -25,7 +25,7 @@ from sqlalchemy import (
 )
 from werkzeug.exceptions import Forbidden, NotFound
 
-from comcep.extensions import db, utcnow
+from comcep.extensions import db, read_columns, utcnow
 from comcep.filters import date_fr
 from comcep.forum.models import Category, Post, Topic
 from comcep.members.models import STAFF_ROLES, Member, member_groups
@@ -164,7 +164,7 @@ def visible_category_ids(viewer: Viewer) -> frozenset[int]:
 def _category_flags() -> list:
     """The flags of every category, read once per request."""
     if "_comcep_category_flags" not in g:
-        g._comcep_category_flags = db.session.execute(_CATEGORY_FLAGS).all()
+        g._comcep_category_flags = read_columns(_CATEGORY_FLAGS).all()
     return g._comcep_category_flags
 
 

@@ -18,7 +18,7 @@ from werkzeug.exceptions import NotFound
 
 from comcep import policy
 from comcep.attachments.models import Attachment
-from comcep.extensions import db
+from comcep.extensions import db, read_columns
 from comcep.forum.models import Category, Post, PostRevision, Tag, Topic, TopicRead, topic_tags
 from comcep.members.models import Member, Network
 from comcep.policy import Viewer
@@ -513,7 +513,7 @@ def topic_posts(topic: Topic, page: int) -> list[PagePost]:
             *row[:10],
             author=None if row[2] is None else PostAuthor(row[2], *row[10:]),
         )
-        for row in db.session.execute(_topic_posts_statement(), params)
+        for row in read_columns(_topic_posts_statement(), params)
     ]
 
 
@@ -535,7 +535,7 @@ def reader_state(member: Member, topic: Topic, *columns: ColumnElement) -> tuple
     scalar subqueries of other domains (the subscription level) over the same bound
     `member_id`, `topic_id` and `category_id`. One query."""
     params = {"member_id": member.id, "topic_id": topic.id, "category_id": topic.category_id}
-    return tuple(db.session.execute(_reader_statement(*columns), params).one())
+    return tuple(read_columns(_reader_statement(*columns), params).one())
 
 
 def last_read_number(member: Member, topic: Topic) -> int:

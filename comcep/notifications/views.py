@@ -10,7 +10,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import Select, select
 
 from comcep import policy
-from comcep.extensions import csrf, db, utcnow
+from comcep.extensions import csrf, db, read_columns, utcnow
 from comcep.forms import ConfirmForm
 from comcep.forum import queries as forum_queries
 from comcep.members.models import Member, fold_name
@@ -42,7 +42,7 @@ def header_counts() -> dict:
     cached = g.get("_comcep_header_counts")
     if cached is None:
         params = {"member_id": viewer.member_id, **policy.visibility_params(viewer)}
-        row = db.session.execute(_header_statement(viewer.is_staff), params).one()
+        row = read_columns(_header_statement(viewer.is_staff), params).one()
         cached = {
             "bell_count": row[0],
             "unread_messages": row[1],
