@@ -48,6 +48,8 @@ def topic_articles(
     template = current_app.jinja_env.get_template(TEMPLATE)
     render = template.module.post_article  # type: ignore[attr-defined]
     kept = _kept()
+    script_root = request.script_root  # read once: a proxy lookup per article otherwise
+    topic_id, solution_id, locked = topic.id, topic.solution_post_id, topic.is_locked
     parts = []
     for post in posts:
         if not policy.lists_post(viewer, post):
@@ -55,9 +57,9 @@ def topic_articles(
         own = post.author_id == viewer.member_id
         args = (
             post,
-            topic.id,
-            topic.solution_post_id == post.id,
-            topic.is_locked,
+            topic_id,
+            solution_id == post.id,
+            locked,
             actions.reply,
             actions.moderate,
             own,
@@ -68,7 +70,7 @@ def topic_articles(
         if actions.moderate or can_mark or post_files or post_solution is not None:
             parts.append(render(*args, post_files or (), post_solution))
         else:
-            parts.append(kept(template, request.script_root, args))
+            parts.append(kept(template, script_root, args))
     return Markup("\n").join(parts)
 
 
