@@ -1,4 +1,5 @@
-"""A topic page's posts, each rendered once for what it shows and then kept.
+"""A topic page's posts and the index's rubriques, each rendered once for what it shows and
+then kept.
 
 Rendering twenty articles was a quarter of a topic page's cost, and most of it is the same
 for every reader: the author, the date, the body, the links. The macro `forum/_post.html`
@@ -13,6 +14,10 @@ invalidated, and nothing of the wall is decided here (the posts are those the pa
 Articles that carry a form (the staff's tools, « Retenir cette réponse ») hold the reader's
 CSRF token, and those with files or the retained answer quoted under the first post hold
 mapped objects: they are rendered each time.
+
+The rows of the index and of a thème's page (`forum/_category_row.html`) are kept the same
+way, under the row's own values (`queries.CategoryRow`, its last post and author included):
+they were most of the index's rendering, and are the same for every reader who may list them.
 """
 
 from __future__ import annotations
@@ -27,11 +32,11 @@ from markupsafe import Markup
 
 from comcep import policy
 from comcep.forum.models import Topic
-from comcep.forum.queries import PagePost
+from comcep.forum.queries import CategoryRow, PagePost
 from comcep.policy import TopicActions, Viewer
 
 TEMPLATE = "forum/_post.html"
-_EXTENSION = "comcep.post_articles"
+ROW_TEMPLATE = "forum/_category_row.html"
 
 
 def topic_articles(
@@ -70,20 +75,30 @@ def topic_articles(
         if actions.moderate or can_mark or post_files or post_solution is not None:
             parts.append(render(*args, post_files or (), post_solution))
         else:
-            parts.append(kept(template, script_root, args))
+            parts.append(kept(template, script_root, (*args, (), None)))
     return Markup("\n").join(parts)
 
 
-def _kept() -> Callable[[Template, str, tuple[Any, ...]], Markup]:
-    """This app's LRU of articles (one per app: two apps may build different URLs). The
-    template is part of the key: reloaded after an edit (in development), it makes new
-    keys instead of serving articles of the old one."""
-    kept = current_app.extensions.get(_EXTENSION)
+def category_rows(rows: Sequence[CategoryRow]) -> Markup:
+    """The rows of a table of rubriques (the template global `category_rows`); which rows a
+    reader may list was decided by the query that read them."""
+    template = current_app.jinja_env.get_template(ROW_TEMPLATE)
+    kept = _kept("category_row")
+    script_root = request.script_root
+    return Markup("\n").join(kept(template, script_root, (row,)) for row in rows)
+
+
+def _kept(macro: str = "post_article") -> Callable[[Template, str, tuple[Any, ...]], Markup]:
+    """This app's LRU of one macro's output (one per app: two apps may build different URLs).
+    The template is part of the key: reloaded after an edit (in development), it makes new
+    keys instead of serving output of the old one."""
+    name = f"comcep.kept.{macro}"
+    kept = current_app.extensions.get(name)
     if kept is None:
 
         @functools.lru_cache(maxsize=current_app.config["POST_ARTICLES_KEPT"])
         def kept(template: Template, _script_root: str, args: tuple[Any, ...]) -> Markup:
-            return template.module.post_article(*args, (), None)  # type: ignore[attr-defined]
+            return getattr(template.module, macro)(*args)
 
-        kept = current_app.extensions.setdefault(_EXTENSION, kept)
+        kept = current_app.extensions.setdefault(name, kept)
     return kept

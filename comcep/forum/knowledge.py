@@ -12,7 +12,7 @@ from werkzeug.exceptions import NotFound
 
 from comcep import policy
 from comcep.attachments.models import Attachment
-from comcep.extensions import db
+from comcep.extensions import db, read_columns
 from comcep.forum.models import Post, Tag, Topic, topic_tags
 from comcep.forum.queries import RowPagination
 from comcep.policy import Viewer
@@ -56,24 +56,33 @@ def get_tag_or_404(slug: str) -> Tag:
     return tag
 
 
+@dataclass(frozen=True, slots=True)
+class TagChip:
+    """A mot-clé as a chip links to it: plain values (a mapped `Tag` per chip cost more than
+    the query)."""
+
+    id: int
+    slug: str
+    name: str
+
+
 @functools.cache
 def _tags_statement() -> Select:
     return (
-        select(topic_tags.c.topic_id, Tag)
+        select(topic_tags.c.topic_id, Tag.id, Tag.slug, Tag.name)
         .join(Tag, Tag.id == topic_tags.c.tag_id)
         .where(topic_tags.c.topic_id.in_(bindparam("topic_ids", expanding=True)))
         .order_by(Tag.name)
     )
 
 
-def tags_by_topic(topic_ids: list[int]) -> dict[int, list[Tag]]:
+def tags_by_topic(topic_ids: list[int]) -> dict[int, list[TagChip]]:
     """Mots-clés of a page of topics in one query (chips on lists)."""
     if not topic_ids:
         return {}
-    rows = db.session.execute(_tags_statement(), {"topic_ids": list(topic_ids)})
-    result: dict[int, list[Tag]] = {}
-    for topic_id, tag in rows:
-        result.setdefault(topic_id, []).append(tag)
+    result: dict[int, list[TagChip]] = {}
+    for topic_id, *tag in read_columns(_tags_statement(), {"topic_ids": list(topic_ids)}):
+        result.setdefault(topic_id, []).append(TagChip(*tag))
     return result
 
 

@@ -24,28 +24,54 @@ from comcep.members.models import Member, Network
 from comcep.policy import Viewer
 
 
-@dataclass
-class CategoryRow:
-    """A rubrique (or a thème without rubriques) as a row of the index."""
+@dataclass(frozen=True, slots=True)
+class MemberLink:
+    """What a link to a member's profile needs (`filters.member_name`)."""
 
-    category: Category
-    last_post: Post | None = None
-    last_topic: Topic | None = None
-    last_author: Member | None = None
+    id: int
+    display_name: str
+    state: str
+
+
+@dataclass(frozen=True, slots=True)
+class CategoryRow:
+    """A rubrique (or a thème without rubriques) as a row of the index, with its last post:
+    plain values, not mapped objects (hydrating a Category, Post, Topic and Member per row
+    cost more than the rest of the index)."""
+
+    id: int
+    parent_id: int | None
+    position: int
+    slug: str
+    name: str
+    description: str | None
+    open_to_hors_pairs: bool
+    staff_only: bool
+    group_id: int | None
+    topic_count: int
+    post_count: int
+    last_post_id: int | None
+    last_post_at: datetime | None
+    last_topic_title: str | None
+    last_author: MemberLink | None
+
+    @property
+    def is_theme(self) -> bool:
+        return self.parent_id is None
 
 
 @dataclass
 class ThemeBlock:
-    theme: Category
+    theme: CategoryRow
     rows: list[CategoryRow] = field(default_factory=list)
 
     @property
     def topic_count(self) -> int:
-        return sum(row.category.topic_count for row in self.rows)
+        return sum(row.topic_count for row in self.rows)
 
     @property
     def post_count(self) -> int:
-        return sum(row.category.post_count for row in self.rows)
+        return sum(row.post_count for row in self.rows)
 
 
 def _member_link(member: type[Member]) -> tuple:
@@ -60,22 +86,33 @@ def _member_link(member: type[Member]) -> tuple:
 @functools.cache
 def _category_rows_statement(children_only: bool) -> Select:
     """Visible categories (`policy.VISIBLE`) with their last post, topic and author; with
-    `children_only`, the rubriques of the thème bound as `parent_id`."""
-    last_post = aliased(Post)
-    last_topic = aliased(Topic)
-    last_author = aliased(Member)
+    `children_only`, the rubriques of the thème bound as `parent_id`. The columns follow
+    `CategoryRow`'s fields, then the author's."""
     query = (
-        select(Category, last_post, last_topic, last_author)
-        .outerjoin(last_post, last_post.id == Category.last_post_id)
-        .outerjoin(last_topic, last_topic.id == last_post.topic_id)
-        .outerjoin(last_author, last_author.id == last_post.author_id)
+        select(
+            Category.id,
+            Category.parent_id,
+            Category.position,
+            Category.slug,
+            Category.name,
+            Category.description,
+            Category.open_to_hors_pairs,
+            Category.staff_only,
+            Category.group_id,
+            Category.topic_count,
+            Category.post_count,
+            Post.id,
+            Post.created_at,
+            Topic.title,
+            Member.id,
+            Member.display_name,
+            Member.state,
+        )
+        .outerjoin(Post, Post.id == Category.last_post_id)
+        .outerjoin(Topic, Topic.id == Post.topic_id)
+        .outerjoin(Member, Member.id == Post.author_id)
         .where(Category.id.in_(bindparam(policy.VISIBLE, expanding=True)))
         .order_by(Category.position, Category.id)
-        .options(
-            load_only(last_post.id, last_post.topic_id, last_post.created_at),
-            load_only(last_topic.id, last_topic.title),
-            *_member_link(last_author),
-        )
     )
     if children_only:
         query = query.where(Category.parent_id == bindparam("parent_id"))
@@ -87,24 +124,26 @@ def _category_rows(viewer: Viewer, parent: Category | None = None) -> list[Categ
     params = policy.visibility_params(viewer)
     if parent is not None:
         params["parent_id"] = parent.id
-    statement = _category_rows_statement(parent is not None)
-    return [CategoryRow(*row) for row in db.session.execute(statement, params)]
+    return [
+        CategoryRow(*row[:14], last_author=None if row[14] is None else MemberLink(*row[14:]))
+        for row in read_columns(_category_rows_statement(parent is not None), params)
+    ]
 
 
 def index_blocks(viewer: Viewer) -> list[ThemeBlock]:
     """The index: each visible thème with its visible rubriques (or itself when it has none)."""
     rows = _category_rows(viewer)
-    themes = {row.category.id: ThemeBlock(row.category) for row in rows if row.category.is_theme}
+    themes = {row.id: ThemeBlock(row) for row in rows if row.is_theme}
     children: dict[int, list[CategoryRow]] = {}
     for row in rows:
-        if row.category.parent_id is not None and row.category.parent_id in themes:
-            children.setdefault(row.category.parent_id, []).append(row)
+        if row.parent_id is not None and row.parent_id in themes:
+            children.setdefault(row.parent_id, []).append(row)
     blocks = []
     for row in rows:
-        if not row.category.is_theme:
+        if not row.is_theme:
             continue
-        block = themes[row.category.id]
-        block.rows = children.get(row.category.id) or [row]
+        block = themes[row.id]
+        block.rows = children.get(row.id) or [row]
         blocks.append(block)
     blocks.sort(key=lambda block: block.theme.position)
     return blocks

@@ -32,6 +32,7 @@ from comcep.policy import TopicActions, Viewer, current_viewer
 from comcep.rendering import quote_markdown, render_markdown
 
 bp = Blueprint("forum", __name__)
+bp.add_app_template_global(fragments.category_rows, "category_rows")
 
 
 def _page_arg() -> int:

@@ -13,7 +13,7 @@ from comcep.extensions import db
 from comcep.forum import fragments, queries
 from comcep.members.models import Member
 from comcep.moderation.services import hide_post
-from tests.factories import make_reply, make_topic
+from tests.factories import category, make_reply, make_topic
 
 
 @pytest.fixture
@@ -121,3 +121,60 @@ def test_a_reloaded_template_makes_new_articles(app: Flask, make_member, kept) -
     app.jinja_env.cache.clear()  # as a reload does: a new Template object
     page(app, reader, topic.id)
     assert kept.cache_info().misses == misses + 1
+
+
+# --- rows of the index (`fragments.category_rows`) ----------------------------------------
+
+
+@pytest.fixture
+def kept_rows(app: Flask) -> Callable:
+    with app.test_request_context():
+        cache = fragments._kept("category_row")
+    cache.cache_clear()
+    return cache
+
+
+def index_row(html: str, slug: str) -> str:
+    found = re.search(
+        rf'<tr>\s*<td>\s*<a class="category-name" href="/r/{slug}">.*?</tr>', html, re.S
+    )
+    assert found, f"no row for {slug}"
+    return found.group(0)
+
+
+def test_index_rows_are_kept_and_show_each_change_at_once(
+    app: Flask, make_member, kept_rows
+) -> None:
+    author, reader = make_member(name="Camille Autrice"), make_member()
+    client = app.test_client(user=reader)
+    first = client.get("/").text
+    misses = kept_rows.cache_info().misses
+    assert misses > 0
+    assert client.get("/").text == first
+    assert kept_rows.cache_info().misses == misses
+    assert kept_rows.cache_info().hits >= misses
+
+    make_topic(author, title="Un nouveau sujet sur la VAE")
+    row = index_row(client.get("/").text, "premier-entretien")
+    assert "Un nouveau sujet sur la VAE" in row
+    assert "Camille Autrice" in row
+
+    author.state = "left"
+    category("premier-entretien").name = "Le tout premier entretien"
+    db.session.commit()
+    row = index_row(client.get("/").text, "premier-entretien")
+    assert "Ancien membre" in row
+    assert "Camille Autrice" not in row
+    assert "Le tout premier entretien" in row
+
+
+def test_a_kept_row_never_reaches_a_reader_who_may_not_list_it(
+    app: Flask, make_member, kept_rows
+) -> None:
+    pair, hors_pair = make_member(), make_member(statut="hors_pair")
+    make_topic(pair, title="Un cas réservé aux pairs")
+    assert "Un cas réservé aux pairs" in app.test_client(user=pair).get("/").text
+    shown = app.test_client(user=hors_pair).get("/").text
+    assert "Un cas réservé aux pairs" not in shown
+    assert 'href="/r/premier-entretien"' not in shown
+    assert index_row(shown, "echanges")  # the hors pairs' own rubrique is listed

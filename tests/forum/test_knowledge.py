@@ -225,6 +225,9 @@ def test_mots_cles_cross_rubriques_behind_the_wall(members, client_for):
         },
     )
     assert response.status_code == 302
+    chip = '<a class="tag-chip" href="/mots-cles/vae">VAE</a>'
+    assert chip in client_for(members["other_pair"]).get(response.headers["Location"]).text
+    assert chip in client_for(members["other_pair"]).get("/r/premier-entretien").text
     assert "Parcours VAE" in client_for(members["other_pair"]).get("/mots-cles/vae").text
     outsider = client_for(members["hors_pair"])
     assert "Parcours VAE" not in outsider.get("/mots-cles/vae").text
