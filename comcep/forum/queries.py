@@ -10,7 +10,7 @@ from datetime import datetime
 
 from flask import current_app
 from flask_sqlalchemy.pagination import Pagination, SelectPagination
-from sqlalchemy import ColumnElement, Select, and_, bindparam, case, func, select
+from sqlalchemy import ColumnElement, Row, Select, and_, bindparam, case, func, select
 from sqlalchemy.orm import aliased, contains_eager, joinedload, lazyload, load_only
 from sqlalchemy.sql import operators
 from sqlalchemy.sql.elements import UnaryExpression
@@ -677,17 +677,18 @@ def solution_post(topic: Topic) -> Post | None:
 @functools.cache
 def _announcements_statement(staff: bool) -> Select:
     return (
-        select(Topic)
+        select(Topic.id, Topic.slug, Topic.title)
         .where(Topic.is_announcement.is_(True), policy.visible_topics_param(staff))
         .order_by(Topic.last_post_at.desc())
         .limit(5)
     )
 
 
-def announcements(viewer: Viewer) -> list[Topic]:
-    """Topics pinned « comme annonce »: shown above the index, the wall applied."""
+def announcements(viewer: Viewer) -> list[Row]:
+    """Topics pinned « comme annonce » (id, slug, title): shown above the index, the wall
+    applied."""
     statement = _announcements_statement(viewer.is_staff)
-    return list(db.session.scalars(statement, policy.visibility_params(viewer)))
+    return list(read_columns(statement, policy.visibility_params(viewer)))
 
 
 def revision_history(

@@ -82,7 +82,6 @@ def index() -> ResponseReturnValue:
         "forum/index.html",
         blocks=queries.index_blocks(viewer),
         announcements=queries.announcements(viewer),
-        mark_form=ConfirmForm(),
     )
 
 
@@ -324,7 +323,6 @@ def unread() -> ResponseReturnValue:
         tags=knowledge.tags_by_topic([row.topic.id for row in topics.items]),
         title="Messages non lus",
         empty="Vous avez tout lu. Bravo !",
-        mark_form=ConfirmForm(),
     )
 
 
@@ -341,7 +339,6 @@ def active() -> ResponseReturnValue:
         tags=knowledge.tags_by_topic([row.topic.id for row in topics.items]),
         title="Sujets actifs",
         empty="Aucun sujet pour le moment.",
-        mark_form=ConfirmForm(),
     )
 
 

@@ -667,6 +667,21 @@ def test_mark_all_read_without_csrf_token_is_refused(app, members, client_for, m
     assert "Toujours non lu" in text_of(client.get("/non-lus"))
 
 
+@pytest.mark.parametrize("page", ["/", "/non-lus", "/actifs"])
+def test_mark_all_read_with_the_csrf_token_of_the_page_is_accepted(
+    app, members, client_for, monkeypatch, page
+) -> None:
+    make_topic(members["other_pair"], title="Bientôt lu")
+    monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", True)
+    client = client_for(members["pair"])
+    form = re.search(r'<form action="/marquer-lus".*?</form>', client.get(page).text, re.S)
+    assert form is not None
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form.group(0))
+    assert token is not None
+    assert client.post("/marquer-lus", data={"csrf_token": token.group(1)}).status_code == 302
+    assert "Bientôt lu" not in text_of(client.get("/non-lus"))
+
+
 def test_pair_cannot_reply_to_a_locked_topic(members, client_for) -> None:
     topic = make_topic(members["pair"])
     topic.is_locked = True
