@@ -43,7 +43,7 @@ def create_app(config: type[Config] | None = None, **overrides: object) -> Flask
     _init_extensions(app)
     _register_blueprints(app)
 
-    from comcep import errors, filters, mail, ops, outbox, policy, security, urls  # noqa: F401 - mail registers its outbox handler
+    from comcep import errors, filters, layout, mail, ops, outbox, policy, security, urls  # noqa: F401 - mail registers its outbox handler
     from comcep.cli import register_commands
 
     register_commands(app)
@@ -52,6 +52,7 @@ def create_app(config: type[Config] | None = None, **overrides: object) -> Flask
     outbox.init_app(app)
     errors.init_app(app)
     filters.init_app(app)
+    layout.init_app(app)
     security.init_app(app)
     urls.init_app(app)
     logging.getLogger(__name__).debug("ComCEP app created (%s)", app.config["ENV_NAME"])

@@ -22,7 +22,6 @@ they were most of the index's rendering, and are the same for every reader who m
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -33,6 +32,7 @@ from markupsafe import Markup
 from comcep import policy
 from comcep.forum.models import Topic
 from comcep.forum.queries import CategoryRow, PagePost
+from comcep.kept import per_app
 from comcep.policy import TopicActions, Viewer
 
 TEMPLATE = "forum/_post.html"
@@ -89,16 +89,9 @@ def category_rows(rows: Sequence[CategoryRow]) -> Markup:
 
 
 def _kept(macro: str = "post_article") -> Callable[[Template, str, tuple[Any, ...]], Markup]:
-    """This app's LRU of one macro's output (one per app: two apps may build different URLs).
-    The template is part of the key: reloaded after an edit (in development), it makes new
-    keys instead of serving output of the old one."""
-    name = f"comcep.kept.{macro}"
-    kept = current_app.extensions.get(name)
-    if kept is None:
+    """This app's LRU of one macro's output (`comcep.kept`)."""
 
-        @functools.lru_cache(maxsize=current_app.config["POST_ARTICLES_KEPT"])
-        def kept(template: Template, _script_root: str, args: tuple[Any, ...]) -> Markup:
-            return getattr(template.module, macro)(*args)
+    def render(template: Template, _script_root: str, args: tuple[Any, ...]) -> Markup:
+        return getattr(template.module, macro)(*args)
 
-        kept = current_app.extensions.setdefault(name, kept)
-    return kept
+    return per_app(f"comcep.kept.{macro}", render)

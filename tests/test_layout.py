@@ -1,0 +1,89 @@
+"""The kept header (`comcep.layout`): each member sees their own name, counters and current
+page, and a CSRF token good for their own session only."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+import pytest
+from flask import Flask, g
+
+from comcep import layout
+from comcep.extensions import db
+from comcep.kept import per_app
+from tests.factories import make_reply, make_topic
+
+
+@pytest.fixture
+def kept(app: Flask) -> Callable:
+    """This app's kept headers, emptied: each test starts with nothing kept."""
+    with app.test_request_context():
+        cache = per_app("comcep.kept.site_header", layout._halves)
+    cache.cache_clear()
+    return cache
+
+
+def header(html: str) -> str:
+    found = re.search(r'<header class="site-header">.*?</header>', html, re.S)
+    assert found, "no header on the page"
+    return found.group(0)
+
+
+def token_of(html: str) -> str:
+    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert found, "no CSRF token in the header"
+    return found.group(1)
+
+
+def test_the_header_is_kept_and_each_member_sees_their_own(members, client_for, kept) -> None:
+    pair, other = client_for(members["pair"]), client_for(members["other_pair"])
+    first = header(pair.get("/actifs").text)
+    assert "Paire Un" in first
+    assert "Paire Deux" not in first
+    misses = kept.cache_info().misses
+    assert header(pair.get("/actifs").text) == first
+    assert kept.cache_info().misses == misses
+    assert kept.cache_info().hits >= 1
+
+    theirs = header(other.get("/actifs").text)
+    assert "Paire Deux" in theirs
+    assert "Paire Un" not in theirs
+    assert '<a href="/actifs" aria-current="page">' in theirs
+    assert '<a href="/non-lus">' in theirs
+    on_unread = header(other.get("/non-lus").text)
+    assert '<a href="/non-lus" aria-current="page">' in on_unread
+    assert '<a href="/actifs">' in on_unread
+
+    staff = header(client_for(members["animation"]).get("/actifs").text)
+    assert 'href="/moderation"' in staff
+    assert 'href="/moderation"' not in theirs
+
+
+def test_what_the_header_shows_changes_at_once(members, client_for, kept) -> None:
+    client = client_for(members["pair"])
+    before = header(client.get("/actifs").text)
+    assert "badge--count" not in before
+    topic = make_topic(members["pair"])
+    make_reply(members["other_pair"], topic)  # the author follows their topic: the bell rings
+    members["pair"].display_name = "Paire Renommée"
+    db.session.commit()
+    after = header(client.get("/actifs").text)
+    assert "Paire Renommée" in after
+    assert "Paire Un" not in after
+    assert re.search(r'class="bell">Notifications <span class="badge badge--count">1<', after)
+
+
+def test_the_kept_header_carries_each_session_s_own_csrf_token(
+    app: Flask, members, client_for, monkeypatch, kept
+) -> None:
+    monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", True)
+    first, second = client_for(members["pair"]), client_for(members["pair"])  # two sessions
+    token_first = token_of(header(first.get("/actifs").text))
+    g.pop("csrf_token", None)  # Flask-WTF keeps it on `g`, which the tests' app context keeps
+    hits = kept.cache_info().hits
+    token_second = token_of(header(second.get("/actifs").text))
+    assert kept.cache_info().hits == hits + 1  # the same member's header, kept
+    assert token_first != token_second
+    assert second.post("/deconnexion", data={"csrf_token": token_first}).status_code == 400
+    assert second.post("/deconnexion", data={"csrf_token": token_second}).status_code == 302
