@@ -21,7 +21,9 @@ from markupsafe import Markup, escape
 from comcep.kept import per_app
 
 TEMPLATE = "_header.html"
-_SLOT = "\x00csrf\x00"  # never in a name or a URL: the header's HTML escapes nothing to it
+# Passed as markup, so it stays raw: any value of a member's (a name) is escaped by Jinja and
+# can never read as this comment.
+_SLOT = Markup("<!--csrf-->")
 
 
 def site_header(*values: Any) -> Markup:
@@ -37,8 +39,8 @@ def site_header(*values: Any) -> Markup:
 
 def _halves(template: Template, _script_root: str, values: tuple[Any, ...]) -> tuple[str, str]:
     html = str(template.module.site_header(*values, _SLOT))  # type: ignore[attr-defined]
-    before, slot, after = html.partition(_SLOT)
-    if not slot or _SLOT in after:
+    before, slot, after = html.partition(str(_SLOT))
+    if not slot or str(_SLOT) in after:
         raise RuntimeError("_header.html must show its CSRF token exactly once")
     return before, after
 

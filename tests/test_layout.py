@@ -87,3 +87,17 @@ def test_the_kept_header_carries_each_session_s_own_csrf_token(
     assert token_first != token_second
     assert second.post("/deconnexion", data={"csrf_token": token_first}).status_code == 400
     assert second.post("/deconnexion", data={"csrf_token": token_second}).status_code == 302
+
+
+def test_a_name_that_looks_like_the_token_s_place_stays_text(
+    app: Flask, members, client_for, monkeypatch, kept
+) -> None:
+    monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", True)
+    members["pair"].display_name = 'Paire <!--csrf--> "\x00csrf\x00"'
+    db.session.commit()
+    client = client_for(members["pair"])
+    response = client.get("/actifs")
+    assert response.status_code == 200
+    shown = header(response.text)
+    assert "Paire &lt;!--csrf--&gt; &#34;\x00csrf\x00&#34;" in shown
+    assert client.post("/deconnexion", data={"csrf_token": token_of(shown)}).status_code == 302
