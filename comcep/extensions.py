@@ -36,7 +36,35 @@ db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
-limiter = Limiter(key_func=get_remote_address, default_limits=[])
+
+
+class _Limiter(Limiter):
+    """Flask-Limiter, without its before-request check while nothing needs it.
+
+    That check applies the limits that cover whole requests (default, application, blueprint
+    and meta limits); a limit decorating a view is checked by its decorator. ComCEP has only
+    the latter, yet the check cost about 3 % of a topic page on every request. It runs again
+    as soon as a request-wide limit is configured; an attribute this code does not know (a
+    newer Flask-Limiter) counts as one, so the check is never skipped by mistake."""
+
+    def _check_request_limit(
+        self, callable_name: str | None = None, in_middleware: bool = True
+    ) -> None:
+        if in_middleware and not self._request_wide_limits():
+            return
+        super()._check_request_limit(callable_name=callable_name, in_middleware=in_middleware)
+
+    def _request_wide_limits(self) -> bool:
+        manager = self.limit_manager
+        return bool(
+            manager.default_limits
+            or manager.application_limits
+            or getattr(manager, "_blueprint_limits", True)
+            or getattr(self, "_meta_limits", True)
+        )
+
+
+limiter = _Limiter(key_func=get_remote_address, default_limits=[])
 
 
 @limiter.request_filter

@@ -16,6 +16,7 @@ from html import unescape
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from flask_limiter import Limit
 from flask_login import FlaskLoginClient
 from sqlalchemy import func, select
 
@@ -254,6 +255,24 @@ def test_an_app_with_limits_off_is_not_limited_while_another_has_them_on(
     for _ in range(LOGIN_MAX + 5):
         response = client.post("/connexion", data={"email": member.email, "password": "non"})
         assert response.status_code == 400
+
+
+def test_a_request_wide_limit_still_covers_every_page(limited_client, make_member) -> None:
+    """ComCEP skips Flask-Limiter's before-request check while no limit covers whole
+    requests (`extensions._Limiter`); one configured, every page counts again."""
+    client = limited_client(make_member())
+    assert not limiter._request_wide_limits()
+    for _ in range(5):
+        assert client.get("/").status_code == 200
+    limiter.limit_manager.set_default_limits([Limit("3 per minute").bind(limiter)])
+    try:
+        assert limiter._request_wide_limits()
+        statuses = [client.get("/").status_code for _ in range(4)]
+        assert statuses == [200, 200, 200, 429]
+    finally:
+        limiter.limit_manager.set_default_limits([])
+    assert not limiter._request_wide_limits()
+    assert client.get("/").status_code == 200
 
 
 def test_production_values_are_the_documented_ones() -> None:
