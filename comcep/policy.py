@@ -147,18 +147,22 @@ def visible_category_ids(viewer: Viewer) -> frozenset[int]:
     and those of its thème admit the viewer. One small query, cached for the request;
     listings then apply it in SQL as `category_id IN (…)`."""
     cache = g.setdefault("_comcep_visible_ids", {})
-    if viewer not in cache:
-        if not viewer.is_authenticated:
-            cache[viewer] = frozenset()
-        else:
-            rows = _category_flags()
-            admitted = {row.id for row in rows if _admits(viewer, *row[2:])}
-            cache[viewer] = frozenset(
-                row.id
-                for row in rows
-                if row.id in admitted and (row.parent_id is None or row.parent_id in admitted)
-            )
-    return cache[viewer]
+    ids = cache.get(viewer)
+    if ids is None:
+        ids = cache[viewer] = _visible_ids(viewer)
+    return ids
+
+
+def _visible_ids(viewer: Viewer) -> frozenset[int]:
+    if not viewer.is_authenticated:
+        return frozenset()
+    rows = [tuple(row) for row in _category_flags()]  # plain tuples: read by position
+    admitted = {row[0] for row in rows if _admits(viewer, *row[2:])}
+    return frozenset(
+        id_
+        for id_, parent_id, *_flags in rows
+        if id_ in admitted and (parent_id is None or parent_id in admitted)
+    )
 
 
 def _category_flags() -> list:

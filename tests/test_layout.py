@@ -4,6 +4,7 @@ page, and a CSRF token good for their own session only."""
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable
 
 import pytest
@@ -28,6 +29,15 @@ def header(html: str) -> str:
     found = re.search(r'<header class="site-header">.*?</header>', html, re.S)
     assert found, "no header on the page"
     return found.group(0)
+
+
+@pytest.fixture
+def kept_tokens(app: Flask) -> Callable:
+    """This app's signed CSRF tokens, emptied."""
+    with app.test_request_context():
+        cache = per_app("comcep.kept.csrf_token", layout._signed)
+    cache.cache_clear()
+    return cache
 
 
 def token_of(html: str) -> str:
@@ -104,3 +114,44 @@ def test_a_name_that_looks_like_the_token_s_place_stays_text(
     shown = header(response.text)
     assert "Paire &lt;!--csrf--&gt;" in shown
     assert client.post("/deconnexion", data={"csrf_token": token_of(shown)}).status_code == 302
+
+
+def test_a_session_s_token_is_signed_once_a_minute_and_each_validates(
+    app: Flask, members, client_for, monkeypatch, kept_tokens
+) -> None:
+    monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", True)
+    client, other = client_for(members["pair"]), client_for(members["pair"])
+    client.get("/actifs")  # the session's first page: Flask-WTF makes the session's secret
+    g.pop("csrf_token", None)  # as a new request would (the tests' app context keeps `g`)
+    first = token_of(header(client.get("/actifs").text))
+    g.pop("csrf_token", None)
+    page = client.get("/").text
+    assert token_of(header(page)) == first
+    assert re.search(rf'name="csrf_token" value="{re.escape(first)}"', page.split("</header>")[1])
+    assert kept_tokens.cache_info().hits == 1
+
+    now = time.time()
+    monkeypatch.setattr(layout.time, "time", lambda: now + 60)
+    g.pop("csrf_token", None)
+    later = token_of(header(client.get("/actifs").text))
+    assert kept_tokens.cache_info().misses == 2  # signed again, for the new minute
+    for _ in range(2):
+        g.pop("csrf_token", None)
+        theirs = token_of(header(other.get("/actifs").text))
+    assert theirs not in (first, later)
+    for token in (first, later):
+        assert client.post("/marquer-lus", data={"csrf_token": token}).status_code == 302
+    assert client.post("/marquer-lus", data={"csrf_token": theirs}).status_code == 400
+
+
+def test_with_a_time_limit_each_page_signs_its_own_token(
+    app: Flask, members, client_for, monkeypatch, kept_tokens
+) -> None:
+    monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", True)
+    monkeypatch.setitem(app.config, "WTF_CSRF_TIME_LIMIT", 3600)
+    client = client_for(members["pair"])
+    token = token_of(header(client.get("/actifs").text))
+    g.pop("csrf_token", None)
+    client.get("/actifs")
+    assert kept_tokens.cache_info().currsize == 0
+    assert client.post("/marquer-lus", data={"csrf_token": token}).status_code == 302
