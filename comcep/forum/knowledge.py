@@ -6,7 +6,7 @@ import functools
 from dataclasses import dataclass
 
 from flask_sqlalchemy.pagination import Pagination
-from sqlalchemy import Select, bindparam, func, select
+from sqlalchemy import Exists, Select, bindparam, func, select
 from sqlalchemy.orm import contains_eager
 from werkzeug.exceptions import NotFound
 
@@ -73,6 +73,16 @@ def _tags_statement() -> Select:
         .join(Tag, Tag.id == topic_tags.c.tag_id)
         .where(topic_tags.c.topic_id.in_(bindparam("topic_ids", expanding=True)))
         .order_by(Tag.name)
+    )
+
+
+@functools.cache
+def has_tags_column() -> Exists:
+    """Whether the topic bound as `topic_id` carries a mot-clé: a prebuilt column that the
+    topic page folds into a query it already makes, so that an untagged topic (most of them)
+    costs no query for its chips."""
+    return (
+        select(topic_tags.c.tag_id).where(topic_tags.c.topic_id == bindparam("topic_id")).exists()
     )
 
 

@@ -171,7 +171,9 @@ def topic(topic_id: int, slug: str | None = None) -> ResponseReturnValue:
     page_count = queries.topic_page_count(topic)
     page = min(_page_arg(), page_count)
     posts = queries.topic_posts(topic, page)
-    read_number, level = queries.reader_state(current_user, topic, topic_level_column())
+    read_number, level, has_tags = queries.reader_state(
+        current_user, topic, topic_level_column(), knowledge.has_tags_column()
+    )
     if posts and posts[-1].number > read_number:  # a re-read writes nothing
         services.mark_read(current_user, topic, posts[-1].number)
         db.session.commit()
@@ -189,7 +191,7 @@ def topic(topic_id: int, slug: str | None = None) -> ResponseReturnValue:
         "forum/topic.html",
         topic=topic,
         articles=articles,
-        tags=knowledge.tags_by_topic([topic.id]).get(topic.id, []),
+        tags=knowledge.tags_by_topic([topic.id]).get(topic.id, []) if has_tags else [],
         page=page,
         page_count=page_count,
         actions=actions,

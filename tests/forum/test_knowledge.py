@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from comcep.attachments.models import Attachment
 from comcep.extensions import db
-from comcep.forum.models import Post, Topic
+from comcep.forum.models import Post, Topic, topic_tags
 from tests.factories import make_reply, make_topic
 
 # Werkzeug's test EnvironBuilder spools a multipart body over 500 kB (the 10 MB upload) to a
@@ -237,6 +237,32 @@ def test_mots_cles_cross_rubriques_behind_the_wall(members, client_for):
     assert vae.group(1) == "0"
     found = client_for(members["other_pair"]).get("/recherche?q=question&tag=vae").text
     assert "Parcours VAE" in found
+
+
+def test_a_topic_page_reads_its_mots_cles_only_when_it_has_some(members, client_for, count_queries):
+    client = client_for(members["pair"])
+    data = {"title": "Parcours VAE", "body": "Question.", "tags": ["vae"], "submit": "1"}
+    tagged = client.post("/r/premier-entretien/nouveau-sujet", data=data).headers["Location"]
+    untagged = f"/t/{make_topic(members['pair']).id}"
+    chip = '<a class="tag-chip" href="/mots-cles/vae">VAE</a>'
+
+    def page(url: str) -> tuple[str, int]:
+        client.get(url)
+        with count_queries() as statements:
+            text = client.get(url).text
+        return text, sum("tags.name" in statement for statement in statements)
+
+    text, reads = page(tagged)
+    assert chip in text
+    assert reads == 1
+    text, reads = page(untagged)
+    assert "tag-chip" not in text
+    assert reads == 0
+    db.session.execute(topic_tags.delete())  # the mot-clé withdrawn: no chip at once
+    db.session.commit()
+    text, reads = page(tagged)
+    assert "tag-chip" not in text
+    assert reads == 0
 
 
 def test_more_than_five_or_unknown_mots_cles_are_refused(members, client_for):
