@@ -39,7 +39,7 @@ import threading
 import time
 import weakref
 from collections import OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -81,6 +81,7 @@ from comcep.search.whoosh_postings import (
     add_in_tree_order,
     best,
     keep_freed_memory,
+    leaf_phrase_docs,
     leaf_positions,
     leaf_postings,
     newest,
@@ -255,8 +256,7 @@ class WhooshBackend:
         self._segment_columns: dict[tuple[str, str], np.ndarray] = {}
         self._index_view: IndexView | None = None  # for `_filter_generation`
         self._postings_lock = threading.Lock()
-        self._postings: OrderedDict[tuple[str, str, str, bytes], tuple[np.ndarray, np.ndarray]]
-        self._postings = OrderedDict()
+        self._postings: OrderedDict[tuple[Any, ...], tuple[np.ndarray, ...]] = OrderedDict()
         self._postings_size = 0  # bytes held in `_postings`
 
     # -- index and searchers ------------------------------------------------------------
@@ -480,7 +480,7 @@ class WhooshBackend:
         if not query.category_ids or searcher.reader().doc_count_all() == 0:
             return empty
         view = self._view(searcher.reader())
-        postings = QueryPostings(searcher, view, self._segment_postings, self._segment_positions)
+        postings = QueryPostings(searcher, view, self._segment_postings, self._segment_phrase)
         allowed = self._allowed_docs(searcher, query)
         if excluded:
             allowed = allowed & ~self._excluded_docs(postings, excluded, fields)
@@ -642,32 +642,47 @@ class WhooshBackend:
         self, leaf: IndexReader, field: str, btext: bytes
     ) -> tuple[np.ndarray, np.ndarray]:
         """A term's ids and weights in one segment (`leaf_postings`), cached."""
-        return self._segment_arrays("postings", leaf, field, btext)
+        return self._segment_arrays(  # type: ignore[return-value]
+            leaf, ("postings", field, btext), lambda: leaf_postings(leaf, field, btext)[:2]
+        )
 
     def _segment_positions(self, leaf: IndexReader, field: str, btext: bytes) -> np.ndarray:
         """A term's (document, position) keys in one segment (`leaf_positions`), cached."""
-        return self._segment_arrays("positions", leaf, field, btext)[0]
+        return self._segment_arrays(
+            leaf, ("positions", field, btext), lambda: (leaf_positions(leaf, field, btext),)
+        )[0]
+
+    def _segment_phrase(
+        self, leaf: IndexReader, field: str, btexts: tuple[bytes, ...]
+    ) -> np.ndarray:
+        """The documents of one segment holding a phrase (`leaf_phrase_docs`), cached: a
+        phrase of common words checks hundreds of thousands of positions at a million
+        posts (about 10 ms), and a search is often run again, if only for its next page."""
+
+        def read() -> tuple[np.ndarray]:
+            keys = [self._segment_positions(leaf, field, btext) for btext in btexts]
+            return (leaf_phrase_docs(keys),)
+
+        return self._segment_arrays(leaf, ("phrase", field, btexts), read)[0]
 
     def _segment_arrays(
-        self, kind: str, leaf: IndexReader, field: str, btext: bytes
+        self, leaf: IndexReader, what: tuple[Any, ...], read: Callable[[], tuple[np.ndarray, ...]]
     ) -> tuple[np.ndarray, ...]:
-        """A term's arrays in one segment, kept in a bounded LRU cache.
+        """Arrays read from one segment (`read()`), kept in a bounded LRU cache under the
+        segment and `what` (kind, field, term or phrase).
 
         Decoding a posting list costs about 0.7 µs per posting (30,000 for a common word
         at 100,000 posts), its positions more; segments never change, so a term read once
         is not decoded again while its segment lives. Deletions are applied by the reader,
         not cached.
         """
-        key = (kind, leaf.segment().segment_id(), field, btext)
+        key = (leaf.segment().segment_id(), *what)
         with self._postings_lock:
             cached = self._postings.get(key)
             if cached is not None:
                 self._postings.move_to_end(key)
                 return cached
-        if kind == "postings":
-            arrays = leaf_postings(leaf, field, btext)[:2]
-        else:
-            arrays = (leaf_positions(leaf, field, btext),)
+        arrays = read()
         for shared in arrays:  # read by every thread: never written
             shared.flags.writeable = False
         with self._postings_lock:

@@ -182,8 +182,25 @@ def leaf_positions(leaf: IndexReader, field: str, btext: bytes) -> np.ndarray:
     return (np.repeat(ids.astype(np.int64), counts) << POSITION_BITS) | flat
 
 
+def leaf_phrase_docs(keys: Sequence[np.ndarray]) -> np.ndarray:
+    """Local documents (int64, ascending, deleted ones included) where the words whose
+    (document, position) keys in one segment are `keys` (`leaf_positions`, in the phrase's
+    order) stand adjacent, in order.
+
+    The phrase starts at key k when k + i is a key of its i-th word for every i. Its rarest
+    word anchors the candidates; each other word, rarest first, keeps the candidates it
+    completes, looked up in its whole list (no per-word document mask or filtered copy)."""
+    by_rarity = sorted(range(len(keys)), key=lambda i: len(keys[i]))
+    anchor = by_rarity[0]
+    found = keys[anchor]
+    starts = found[(found & POSITION_MASK) >= anchor] - anchor
+    for i in by_rarity[1:]:
+        starts = _present(keys[i], starts + i) - i
+    return np.unique(starts >> POSITION_BITS)
+
+
 SegmentArrays = Callable[[IndexReader, str, bytes], tuple[np.ndarray, np.ndarray]]
-SegmentKeys = Callable[[IndexReader, str, bytes], np.ndarray]
+SegmentPhrase = Callable[[IndexReader, str, tuple[bytes, ...]], np.ndarray]
 
 #: Positions are below 2 ** POSITION_BITS in any document: (document, position) is one key.
 POSITION_BITS = 32
@@ -278,17 +295,18 @@ class QueryPostings:
         searcher: Searcher,
         view: IndexView,
         segment_postings: SegmentArrays,
-        segment_positions: SegmentKeys,
+        segment_phrase: SegmentPhrase,
     ) -> None:
-        """`segment_postings(leaf, field, btext)` and `segment_positions(...)`: a term's
-        arrays in one segment, as `leaf_postings` and `leaf_positions` read them (the backend
-        caches them)."""
+        """`segment_postings(leaf, field, btext)`: a term's arrays in one segment, as
+        `leaf_postings` reads them; `segment_phrase(leaf, field, btexts)`: the documents of
+        one segment holding a phrase, as `leaf_phrase_docs` finds them (the backend caches
+        both)."""
         self.searcher = searcher
         self.reader = searcher.reader()
         self.view = view
         self._leaves = list(self.reader.leaf_readers())
         self._segment_postings = segment_postings
-        self._segment_positions = segment_positions
+        self._segment_phrase = segment_phrase
         self._terms: dict[tuple[str, str], tuple[Docs, np.ndarray]] = {}
 
     def term(self, field: str, word: str) -> tuple[Docs, np.ndarray]:
@@ -323,36 +341,15 @@ class QueryPostings:
         """Live documents of `within` holding the word, or the phrase (adjacent, in order)."""
         if len(words) == 1:
             return within & self.mask(field, words[0])
-        # (document, position) keys, ascending (segments in order, documents and positions
-        # ascending in each). The phrase starts at key k when k + i is a key of its i-th
-        # word for every i. Its rarest word anchors the candidates, read only in live
-        # documents of `within` (keys include deleted documents); each other word, rarest
-        # first, keeps the candidates it completes, looked up in its whole list (no
-        # per-word document mask or filtered copy of its keys).
-        keys = [self.positions(field, word) for word in words]
-        by_rarity = sorted(range(len(words)), key=lambda i: len(keys[i]))
-        anchor = by_rarity[0]
-        found = keys[anchor]
-        wanted = within & self.view.live
-        found = found[wanted[found >> POSITION_BITS] & ((found & POSITION_MASK) >= anchor)]
-        starts = found - anchor
-        for i in by_rarity[1:]:
-            starts = _present(keys[i], starts + i) - i
+        # The phrase's documents are found per segment, in all of it: segments never change,
+        # so the backend keeps them, as it keeps posting lists. A search repeated, or its next
+        # page, then reads them instead of checking every position of every word again.
+        btexts = tuple(self.reader.schema[field].to_bytes(word) for word in words)
         phrase = np.zeros(self.view.size, dtype=bool)
-        phrase[starts >> POSITION_BITS] = True
-        return phrase
-
-    def positions(self, field: str, word: str) -> np.ndarray:
-        """Every (document, position) of the word in the field as ascending keys
-        (`leaf_positions`) of global document numbers (deleted documents included: callers
-        only ask about live ones)."""
-        btext = self.reader.schema[field].to_bytes(word)
-        keys = [
-            self._segment_positions(leaf, field, btext) + (offset << POSITION_BITS)
-            for leaf, offset in self._leaves
-            if (field, btext) in leaf
-        ]
-        return np.concatenate(keys) if keys else np.empty(0, np.int64)
+        for leaf, offset in self._leaves:
+            if all((field, btext) in leaf for btext in btexts):
+                phrase[self._segment_phrase(leaf, field, btexts) + offset] = True
+        return phrase & within & self.view.live
 
     def scores(self, field: str, words: Sequence[str], docs: Docs, where: Mask) -> np.ndarray:
         """Whoosh's score of a word or phrase in each of `docs` (documents that hold it;

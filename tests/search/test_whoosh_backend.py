@@ -184,6 +184,33 @@ def test_exact_phrase_matches_only_adjacent_words(backend: WhooshBackend) -> Non
     assert sorted(ids(search(backend, "premier entretien"))) == [1, 2]
 
 
+def test_a_phrase_s_documents_are_kept_per_segment(
+    backend: WhooshBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A phrase is checked once per segment (segments never change); a new segment, an
+    edit or a deletion shows at once."""
+    backend.upsert([make_doc(1, body="Le premier entretien."), make_doc(2, body="Premier.")])
+    computed = []
+    real = whoosh_postings.leaf_phrase_docs
+
+    def counting(keys: Any) -> Any:
+        computed.append(len(keys))
+        return real(keys)
+
+    monkeypatch.setattr(whoosh_backend, "leaf_phrase_docs", counting)
+    assert ids(search(backend, '"premier entretien"')) == [1]
+    assert ids(search(backend, '"premier entretien"', page=1, per_page=1)) == [1]
+    assert computed == [2]  # the body's segment, once (no title holds both words)
+    backend.upsert([make_doc(3, body="Un premier entretien de plus.")])  # a new segment
+    assert sorted(ids(search(backend, '"premier entretien"'))) == [1, 3]
+    assert computed == [2, 2]
+    backend.upsert([make_doc(1, body="Le second entretien.")])  # an edit: old version deleted
+    backend.delete([3])
+    assert ids(search(backend, '"premier entretien"')) == []
+    backend.upsert([make_doc(4, body="Premier entretien.")])
+    assert ids(search(backend, '"premier entretien"')) == [4]
+
+
 def test_typographic_quotes_make_a_phrase(backend: WhooshBackend) -> None:
     backend.upsert(
         [
