@@ -11,8 +11,9 @@ bench/results/latest.json and latest.md.
 
 The load test (when `wrk` is installed) runs gunicorn with 2 sync workers on a free
 127.0.0.1 port against the largest generated SQLite forum up to 100 k posts, logs in through
-/connexion, and measures 30 s of wrk on the topic page and on the index, then a hello-world
-Flask app in the same way; peak RSS per worker comes from /proc/<pid>/status (VmHWM).
+/connexion, and measures 30 s of wrk on the topic page, on the index and on a hello-world
+Flask app served the same way, in three interleaved rounds (medians are reported); peak RSS
+per worker comes from /proc/<pid>/status (VmHWM).
 """
 
 from __future__ import annotations
@@ -536,7 +537,14 @@ def _wrk(url: str, seconds: int, cookie: str | None) -> dict[str, Any]:
     }
 
 
-def load_test(target: Target, meta: dict[str, Any], seconds: int) -> dict[str, Any]:
+def load_test(
+    target: Target, meta: dict[str, Any], seconds: int, rounds: int = 3
+) -> dict[str, Any]:
+    """ComCEP's topic page and index, and hello world, each loaded by wrk for `seconds`, in
+    `rounds` interleaved rounds (topic, index, hello, then again): on a shared machine the
+    throughput of one 30 s run moved by 15 % from one run to the next, so each page is
+    reported as the median of its rounds, and compared with the hello world of its own
+    round."""
     env = {
         "COMCEP_ENV": "production",
         "COMCEP_SECRET_KEY": "bench-load-test-secret",
@@ -549,30 +557,62 @@ def load_test(target: Target, meta: dict[str, Any], seconds: int) -> dict[str, A
     result: dict[str, Any] = {
         "database": target.name,
         "seconds": seconds,
+        "rounds": rounds,
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "load_average_before": [round(x, 2) for x in os.getloadavg()],
         "nice": os.nice(0),
         "runs": [],
     }
-    with gunicorn("comcep:create_app()", env) as (port, process):
+    with (
+        gunicorn("comcep:create_app()", env) as (port, process),
+        gunicorn("bench.hello:app", {}) as (hello_port, hello_process),
+    ):
         cookie = _login_cookie(port, gen.BENCH_ACCOUNTS["pair"]["email"], gen.BENCH_PASSWORD)
-        for path in (f"/t/{topic}", "/"):
-            print(f"[charge] wrk {seconds} s sur {path}…")
-            run = _wrk(f"http://127.0.0.1:{port}{path}", seconds, cookie)
-            result["runs"].append({"app": "comcep", **run})
+        plan = [("comcep", port, f"/t/{topic}", cookie), ("comcep", port, "/", cookie)]
+        plan.append(("hello", hello_port, "/", None))
+        for number in range(1, rounds + 1):
+            for app, app_port, path, app_cookie in plan:
+                print(f"[charge] tour {number}/{rounds} : wrk {seconds} s sur {app} {path}…")
+                run = _wrk(f"http://127.0.0.1:{app_port}{path}", seconds, app_cookie)
+                result["runs"].append({"app": app, "round": number, **run})
         result["comcep_peak_rss_mb"] = [_peak_rss_mb(pid) for pid in _workers(process.pid)]
-    with gunicorn("bench.hello:app", {}) as (port, process):
-        print(f"[charge] wrk {seconds} s sur hello world…")
-        run = _wrk(f"http://127.0.0.1:{port}/", seconds, None)
-        result["runs"].append({"app": "hello", **run})
-        result["hello_peak_rss_mb"] = [_peak_rss_mb(pid) for pid in _workers(process.pid)]
+        result["hello_peak_rss_mb"] = [_peak_rss_mb(pid) for pid in _workers(hello_process.pid)]
     result["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
-    for run in result["runs"]:
+    result["summary"] = load_summary(result["runs"])
+    for row in result["summary"]:
+        share = f", {row['share_of_hello']:.1%} de hello world" if row["share_of_hello"] else ""
         print(
-            f"[charge] {run['app']} {run['url']}: {run['requests_per_s']} req/s, "
-            f"{run['non_2xx_3xx'] + run['socket_errors']} erreurs"
+            f"[charge] {row['app']} {row['url']}: {row['requests_per_s']} req/s (médiane de "
+            f"{row['rounds']} tours){share}, {row['errors']} erreurs"
         )
     return result
+
+
+def load_summary(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per app and URL: the median requests/s of its rounds, the errors of all of them, and
+    (ComCEP) the median of its share of the same round's hello world."""
+    hello = {run.get("round", 1): run["requests_per_s"] for run in runs if run["app"] == "hello"}
+    rows: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for run in runs:
+        rows.setdefault((run["app"], run["url"]), []).append(run)
+    summary = []
+    for (app, url), mine in rows.items():
+        shares = [
+            run["requests_per_s"] / hello[run.get("round", 1)]
+            for run in mine
+            if app != "hello" and hello.get(run.get("round", 1))
+        ]
+        summary.append(
+            {
+                "app": app,
+                "url": url,
+                "rounds": len(mine),
+                "requests_per_s": round(statistics.median(r["requests_per_s"] for r in mine), 1),
+                "errors": sum(r["non_2xx_3xx"] + r["socket_errors"] for r in mine),
+                "share_of_hello": round(statistics.median(shares), 4) if shares else None,
+            }
+        )
+    return summary
 
 
 # --- report -----------------------------------------------------------------------------
@@ -678,21 +718,32 @@ def write_report(runs: list[dict], load: dict | None) -> None:
         )
     lines.append("")
     if load:
+        rounds = load.get("rounds", 1)
         lines += [
-            f"## Load: gunicorn, 2 sync workers, wrk -t2 -c8, {load['seconds']} s "
-            f"({load['database']})",
+            f"## Load: gunicorn, 2 sync workers, wrk -t2 -c8, {load['seconds']} s a run, "
+            f"{rounds} interleaved round(s) ({load['database']})",
             "",
             f"Measured {load.get('measured_at', '?')}, nice {load.get('nice', '?')}, load average "
             f"before {load.get('load_average_before', '?')}: the workers share the 2 cores with "
-            "wrk and with every other job on the machine (history: load-history.json).",
+            "wrk and with every other job on the machine (history: load-history.json). Each "
+            "figure is the median of the rounds; a page's share of hello world is the median "
+            "of its share in each round.",
             "",
-            "| app | URL | requests/s | errors | p50 | p99 |",
-            "|---|---|---|---|---|---|",
+            "| app | URL | requests/s | share of hello world | errors |",
+            "|---|---|---|---|---|",
         ]
+        for row in load.get("summary") or load_summary(load["runs"]):
+            share = f"{row['share_of_hello']:.1%}" if row["share_of_hello"] else ""
+            lines.append(
+                f"| {row['app']} | {row['url']} | {row['requests_per_s']:.0f} | {share} | "
+                f"{row['errors']} |"
+            )
+        lines += ["", "Every run:", "", "| round | app | URL | requests/s | p50 | p99 |"]
+        lines.append("|---|---|---|---|---|---|")
         for run in load["runs"]:
             lines.append(
-                f"| {run['app']} | {run['url']} | {run['requests_per_s']:.0f} | "
-                f"{run['non_2xx_3xx'] + run['socket_errors']} | {run['latency'].get('50', '')} | "
+                f"| {run.get('round', 1)} | {run['app']} | {run['url']} | "
+                f"{run['requests_per_s']:.0f} | {run['latency'].get('50', '')} | "
                 f"{run['latency'].get('99', '')} |"
             )
         lines += [
@@ -739,6 +790,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-load", action="store_true", help="sans gunicorn + wrk")
     parser.add_argument("--load-only", action="store_true")
     parser.add_argument("--load-seconds", type=int, default=30)
+    parser.add_argument("--load-rounds", type=int, default=3, help="tours entrelacés")
     parser.add_argument("--report-only", action="store_true", help="refaire latest.md")
     parser.add_argument(
         "--skip-search-index", action="store_true", help="ne pas indexer un forum neuf"
@@ -769,7 +821,7 @@ def main(argv: list[str] | None = None) -> int:
             candidates = [s for s in sorted(sizes) if s <= 100_000] or [10_000]
             target = Target("sqlite", candidates[-1])
             meta = prepare(target, False)
-            load = load_test(target, meta, args.load_seconds)
+            load = load_test(target, meta, args.load_seconds, max(1, args.load_rounds))
             load_path.write_text(json.dumps(load, indent=2, ensure_ascii=False))
             history_path = RESULTS / "load-history.json"
             history = json.loads(history_path.read_text()) if history_path.exists() else []
