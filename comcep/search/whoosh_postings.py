@@ -4,8 +4,8 @@ Whoosh's matchers walk postings one document at a time in Python: reading the id
 word (30,000 postings at 100,000 posts) took about 40 ms, and ranking an AND of two common
 words scored every shared document through a tree of matchers (about 400 ms). Here:
 
-- a posting list is decoded a block at a time (`itertools.accumulate` over the block's
-  delta-coded ids, in C) and kept per segment (segments never change);
+- a posting list is read from memory a block at a time, its delta-coded ids gathered and
+  summed once with numpy, and kept per segment (segments never change);
 - sets of documents are boolean masks over the index's document numbers;
 - only the matching documents are scored, with the formula and parameters of Whoosh's own
   BM25F scorer, vectorised (each `+ - * /` of numpy's float64 is the correctly rounded IEEE
@@ -19,13 +19,15 @@ other kind (terms inlined in the term index, other codecs) go through the generi
 from __future__ import annotations
 
 import ctypes
+import struct
 import sys
 import threading
 import zlib
 from array import array
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from io import BytesIO
 from itertools import accumulate, chain, repeat
-from pickle import loads
+from pickle import load, loads
 from typing import Any
 
 import numpy as np
@@ -83,10 +85,13 @@ Docs = np.ndarray  # int64 document numbers, ascending
 _VALUES_START = b"(c_codecs\nencode\n"
 _TUPLE2_STOP = b"\x86."
 _INFLATE_STEP = 2048  # ids and weights of a 128-posting block: about 1.5 kB
+_READ_CHUNK = 1 << 20  # bytes of postings read at a time (`_term_blocks`)
+_BLOCK_LENGTH = struct.Struct("!i")  # Whoosh's `write_int`
 
 
-def _block_ids_weights(matcher: W3LeafMatcher) -> tuple[Any, Any]:
-    """The current block's delta-coded ids and its weights, without its values.
+def _block_ids_weights(data: bytes, compressed: bool) -> tuple[Any, Any]:
+    """A block's delta-coded ids and its weights, without its values, from the block's data
+    (after its info tuple).
 
     A block is one pickled, compressed tuple (ids, weights, values); its values (a bytes
     object of positions per posting, three quarters of the block) made most of the cost of
@@ -94,25 +99,62 @@ def _block_ids_weights(matcher: W3LeafMatcher) -> tuple[Any, Any]:
     values start, and the pickle is cut there and closed as a pair; anything unexpected (no
     values, another layout, lengths that disagree) reads the whole block.
     """
-    raw = matcher._postfile.get(matcher._dataoffset, matcher._nextoffset - matcher._dataoffset)
-    inflate = zlib.decompressobj() if matcher._compression else None
-    data = inflate.decompress(raw, _INFLATE_STEP) if inflate else raw
-    cut = data.find(_VALUES_START)
+    inflate = zlib.decompressobj() if compressed else None
+    head = inflate.decompress(data, _INFLATE_STEP) if inflate else data
+    cut = head.find(_VALUES_START)
     while cut < 0 and inflate and inflate.unconsumed_tail:
-        data += inflate.decompress(inflate.unconsumed_tail, _INFLATE_STEP)
-        cut = data.find(_VALUES_START, max(0, len(data) - _INFLATE_STEP - len(_VALUES_START)))
+        head += inflate.decompress(inflate.unconsumed_tail, _INFLATE_STEP)
+        cut = head.find(_VALUES_START, max(0, len(head) - _INFLATE_STEP - len(_VALUES_START)))
     if cut > 0:
         try:
-            ids, weights = loads(data[:cut] + _TUPLE2_STOP)  # noqa: S301 - the index's own bytes
+            ids, weights = loads(head[:cut] + _TUPLE2_STOP)  # noqa: S301 - the index's own bytes
         except Exception:  # noqa: BLE001, S110 - not the expected layout: read it all
             pass
         else:
             if weights is None or isinstance(weights, float) or len(weights) == len(ids):
                 return ids, weights
     if inflate:
-        data += inflate.decompress(inflate.unconsumed_tail) + inflate.flush()
-    whole = loads(data)  # noqa: S301 - the index's own bytes
+        head += inflate.decompress(inflate.unconsumed_tail) + inflate.flush()
+    whole = loads(head)  # noqa: S301 - the index's own bytes
     return whole[0], whole[1]
+
+
+def _term_blocks(matcher: W3LeafMatcher) -> Iterator[tuple[Any, Any, int]]:
+    """Each block of the matcher's term: its delta-coded ids, its weights and its last id.
+
+    A term's blocks follow each other in the postings file (W3's `_goto` follows them by
+    their lengths), so they are read a megabyte at a time and cut apart in memory: reading
+    each block's length, info tuple and data through the file object was a third of the
+    cost of a word's first search. The layout is the one `W3LeafMatcher._goto` reads: a
+    signed big-endian length (negative for the last block), the pickled info tuple (count,
+    last id, max weight, compression, min and max length bytes), then the data."""
+    postfile = matcher._postfile
+    position = matcher._baseoffset
+    buffer, start = b"", position  # file bytes from `start`
+
+    def have(count: int) -> int:
+        """Make `buffer` hold `count` bytes from `position`; their offset in it."""
+        nonlocal buffer, start
+        offset = position - start
+        if offset + count > len(buffer):
+            tail = buffer[offset:]
+            more = postfile.get(position + len(tail), max(_READ_CHUNK, count - len(tail)))
+            buffer, start, offset = tail + more, position, 0
+            if len(buffer) < count:
+                raise ValueError("postings cut short")
+        return offset
+
+    while True:
+        offset = have(_INT_SIZE)
+        (length,) = _BLOCK_LENGTH.unpack_from(buffer, offset)
+        offset = have(_INT_SIZE + abs(length))
+        block = BytesIO(buffer[offset + _INT_SIZE : offset + _INT_SIZE + abs(length)])
+        info = load(block)  # noqa: S301 - the index's own bytes
+        ids, weights = _block_ids_weights(block.read(), bool(info[3]))
+        yield ids, weights, info[1]
+        if length < 0:
+            return
+        position += _INT_SIZE + length
 
 
 def leaf_postings(
@@ -124,27 +166,20 @@ def leaf_postings(
     matcher = leaf.postings(field, btext)
     if isinstance(matcher, FilterMatcher):  # the segment's deletions: applied by the caller
         matcher = matcher.child
+    if isinstance(matcher, W3LeafMatcher) and not matcher._byteids and not values:
+        return _w3_ids_weights(matcher)
     ids: array[int] = array("I")
     weights: array[float] = array("f")
     encoded: list[bytes] | None = [] if values else None
     if isinstance(matcher, W3LeafMatcher) and not matcher._byteids:
         while True:
-            if encoded is None:
-                raw_ids, raw_weights = _block_ids_weights(matcher)
-            else:
-                if matcher._data is None:
-                    matcher._read_data()
-                raw_ids, raw_weights = matcher._data[0], matcher._data[1]
+            if matcher._data is None:
+                matcher._read_data()
+            raw_ids, raw_weights = matcher._data[0], matcher._data[1]
             ids.extend(accumulate(raw_ids))
-            if raw_weights is None:
-                weights.extend(repeat(1.0, len(raw_ids)))
-            elif isinstance(raw_weights, float):
-                weights.extend(repeat(raw_weights, len(raw_ids)))
-            else:
-                weights.extend(raw_weights)
-            if encoded is not None:
-                matcher._read_values()
-                encoded.extend(matcher._values)
+            _extend_weights(weights, raw_weights, len(raw_ids))
+            matcher._read_values()
+            encoded.extend(matcher._values)
             if matcher._lastblock:
                 break
             matcher._goto(matcher._nextoffset)
@@ -156,6 +191,38 @@ def leaf_postings(
                 encoded.append(matcher.value())
             matcher.next()
     return np.frombuffer(ids, dtype=np.uintc), np.frombuffer(weights, dtype=np.float32), encoded
+
+
+def _extend_weights(weights: array[float], raw: Any, count: int) -> None:
+    """A block's weights as W3 minifies them: None (all 1.0), one float (all the same), or
+    one per posting."""
+    if raw is None:
+        weights.extend(repeat(1.0, count))
+    elif isinstance(raw, float):
+        weights.extend(repeat(raw, count))
+    else:
+        weights.extend(raw)
+
+
+def _w3_ids_weights(matcher: W3LeafMatcher) -> tuple[np.ndarray, np.ndarray, None]:
+    """A W3 term's ids and weights, block by block (`_term_blocks`). The deltas of every
+    block go into one array as they are (a C loop per block); each block's first delta is
+    its first id, so it is made relative to the previous block's last id, and one cumulative
+    sum gives every id."""
+    deltas: array[int] = array("I")
+    weights: array[float] = array("f")
+    starts: list[int] = []
+    lasts: list[int] = []
+    for raw_ids, raw_weights, last in _term_blocks(matcher):
+        starts.append(len(deltas))
+        lasts.append(last)
+        deltas.extend(raw_ids)
+        _extend_weights(weights, raw_weights, len(raw_ids))
+    steps = np.frombuffer(deltas, dtype=np.uintc).astype(np.int64)
+    if len(starts) > 1:
+        steps[np.array(starts[1:], dtype=np.int64)] -= np.array(lasts[:-1], dtype=np.int64)
+    ids = np.cumsum(steps).astype(np.uintc)
+    return ids, np.frombuffer(weights, dtype=np.float32), None
 
 
 def leaf_positions(leaf: IndexReader, field: str, btext: bytes) -> np.ndarray:

@@ -925,9 +925,10 @@ def test_freed_search_arrays_stay_in_the_heap() -> None:
 
 
 def test_block_ids_and_weights_read_without_values_are_whooshs(backend: WhooshBackend) -> None:
-    """Reading a block's ids and weights from its cut pickle (`_block_ids_weights`) gives
-    what Whoosh's whole read gives, for every block of every term, words of a few postings
-    and words of several blocks alike; most blocks of text fields take the cut."""
+    """Reading a term's blocks from memory (`_term_blocks`) and each block's ids and weights
+    from its cut pickle gives what Whoosh's own reads give, for every block of every term,
+    words of a few postings and words of several blocks alike; most blocks of text fields
+    take the cut. `leaf_postings` then gives the ids and weights Whoosh's matcher walks."""
     rng = random.Random(5)
     vocabulary = ["entretien", "bilan", "projet", "salarié", "rupture", "formation", "été"]
     docs = [
@@ -939,10 +940,11 @@ def test_block_ids_and_weights_read_without_values_are_whooshs(backend: WhooshBa
         )
         for post_id in range(1, 401)
     ]
-    for start in range(0, len(docs), 100):
-        backend.upsert(docs[start : start + 100])
+    for start, end in ((0, 300), (300, 350), (350, 400)):  # words of 1 to 3 blocks a segment
+        backend.upsert(docs[start:end])
+    backend.delete([7, 8, 9])
     reader = backend._searcher().reader()
-    blocks = cut = 0
+    blocks = cut = multi = 0
     for leaf, _offset in reader.leaf_readers():
         for field, btext in leaf.all_terms():
             if field not in ("title", "body", "category_id"):
@@ -951,11 +953,14 @@ def test_block_ids_and_weights_read_without_values_are_whooshs(backend: WhooshBa
             matcher = getattr(matcher, "child", matcher)  # deletions: not applied here
             if not isinstance(matcher, whoosh_postings.W3LeafMatcher):
                 continue
+            read = list(whoosh_postings._term_blocks(matcher))
+            count = 0
             while True:
-                ids, weights = whoosh_postings._block_ids_weights(matcher)
                 matcher._read_data()
+                ids, weights, last = read[count]
                 assert (ids, weights) == tuple(matcher._data[:2]), (field, btext)
-                blocks += 1
+                assert last == matcher._maxid
+                count += 1
                 raw = matcher._postfile.get(
                     matcher._dataoffset, matcher._nextoffset - matcher._dataoffset
                 )
@@ -965,5 +970,19 @@ def test_block_ids_and_weights_read_without_values_are_whooshs(backend: WhooshBa
                 if matcher._lastblock:
                     break
                 matcher._goto(matcher._nextoffset)
+            assert count == len(read)
+            blocks += count
+            multi += count > 1
+            walked = leaf.postings(field, btext)
+            walked = getattr(walked, "child", walked)
+            expected_ids, expected_weights = [], []
+            while walked.is_active():
+                expected_ids.append(walked.id())
+                expected_weights.append(walked.weight())
+                walked.next()
+            ids, weights, _values = whoosh_postings.leaf_postings(leaf, field, btext)
+            assert ids.tolist() == expected_ids, (field, btext)
+            assert weights.tolist() == pytest.approx(expected_weights, rel=1e-6), (field, btext)
     assert blocks > 40
+    assert multi > 5
     assert cut > blocks / 2
