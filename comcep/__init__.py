@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -14,10 +16,40 @@ _ROOT = Path(__file__).resolve().parent.parent
 MIGRATIONS_DIR = str(_ROOT / "migrations")
 
 
+class ComcepFlask(Flask):
+    """Flask, remembering which of its hooks and views are plain functions.
+
+    Flask asks `inspect.iscoroutinefunction` of every hook and view it calls, twenty times a
+    page (1 % of a topic page); the answer never changes for a given function. The hooks
+    and views are the same objects from one request to the next, so the answer is kept per
+    object; a coroutine function still goes through Flask's own `ensure_sync`. At most
+    KEPT_CALLABLES are kept: a callback made anew for each request (`after_this_request`)
+    must not grow it forever, and the app's own hooks are kept by its first requests."""
+
+    KEPT_CALLABLES = 512
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._plain_callables: dict[Callable[..., Any], bool] = {}
+
+    def ensure_sync(self, func: Callable[..., Any]) -> Callable[..., Any]:
+        kept = self._plain_callables
+        try:
+            plain = kept.get(func)
+        except TypeError:  # unhashable: ask Flask
+            return super().ensure_sync(func)
+        if plain is None:
+            synced = super().ensure_sync(func)
+            if len(kept) < self.KEPT_CALLABLES:
+                kept[func] = synced is func
+            return synced
+        return func if plain else super().ensure_sync(func)
+
+
 def create_app(config: type[Config] | None = None, **overrides: object) -> Flask:
     """Build the application; tests pass TestConfig and overrides."""
     config = config or config_from_env()
-    app = Flask(
+    app = ComcepFlask(
         __name__,
         instance_path=str(overrides.get("INSTANCE_PATH", config.INSTANCE_PATH)),
         template_folder=str(_ROOT / "templates"),
