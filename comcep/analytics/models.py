@@ -28,8 +28,10 @@ class MonthCell(db.Model):
     `people` is their number capped at 5, and `sample` lists their ids while fewer than 5
     (so that cells can be united exactly: 5 or more in any cell, or the union of the lists).
 
-    kind « topic »: topics opened in rubrique `key_id` by members of `network_id`;
-    « message »: visible messages there; « reply »: those after the opening post;
+    kind « topic »: topics opened in rubrique `key_id` (network_id NULL); « topic_net »:
+    topics opened by members of `network_id` (key_id 0); « message »: visible messages in
+    rubrique `key_id` (network_id NULL); « reply »: messages after the opening post by
+    members of `network_id` (key_id 0);
     « tag »: topics opened (`items`) and messages posted (`extra`) in topics carrying mot-clé
     `key_id` (network_id NULL).
 

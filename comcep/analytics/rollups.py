@@ -87,6 +87,7 @@ from comcep.members.models import Member
 PARIS = ZoneInfo(TIMEZONE)
 SETTLED_AFTER = timedelta(days=1)  # no write transaction lasts a day past a month's end
 MONTH_MARK = "month"  # a cell present in every tallied month, even an empty one
+TOPIC_NETWORK = "topic_net"  # topics by network; « topic » cells are by rubrique
 STORED = "comcep_analytics_stored"  # in Session.info: a report stored tallies to commit
 
 
@@ -240,7 +241,10 @@ def _count_parts(stretches: Sequence[Span]) -> list[Select]:
     Every stretch lies within one Paris month, so a row's month is `month_of` its date.
     The posts are grouped by (month, rubrique, network, author) first, then by cell, in SQL:
     only cells (a few hundred per month) and the ids of the members behind small ones come
-    back, never names.
+    back, never names. Each kind keeps only the key its figures are read by: messages and
+    topics by rubrique, replies and topics (« topic_net ») by network. Kept by both, they made
+    50 000 cells over ten years at a million posts instead of 8 000, and a report since
+    launch adds up every one of them.
     """
     post_month = month_of(Post.created_at)
     posts = (
@@ -271,7 +275,7 @@ def _count_parts(stretches: Sequence[Span]) -> list[Select]:
         .outerjoin(Member, Member.id == Topic.author_id)
         .where(visible_topic(), _within(Topic.created_at, stretches))
         .group_by(topic_month, Topic.category_id, Member.network_id, Topic.author_id)
-        .subquery("topics_by_author")
+        .cte("topics_by_author")
     )
     opened = (
         select(
@@ -306,14 +310,45 @@ def _count_parts(stretches: Sequence[Span]) -> list[Select]:
     )
     answered, solved = _topic_figure_rows(stretches)
     return [
-        _cells("message", posts, lambda r: r.a, lambda _r: literal(0, Integer)),
-        _cells("reply", posts, lambda r: r.b, lambda _r: literal(0, Integer), lambda r: r.b > 0),
-        _cells("topic", topics, lambda r: r.a, lambda _r: literal(0, Integer)),
+        _cells("message", _by_rubrique(posts), lambda r: r.a, lambda _r: literal(0, Integer)),
+        _cells(
+            "reply",
+            _by_network(posts),
+            lambda r: r.b,
+            lambda _r: literal(0, Integer),
+            lambda r: r.b > 0,
+        ),
+        _cells("topic", _by_rubrique(topics), lambda r: r.a, lambda _r: literal(0, Integer)),
+        _cells(TOPIC_NETWORK, _by_network(topics), lambda r: r.a, lambda _r: literal(0, Integer)),
         _cells("tag", tags, lambda r: r.a, lambda r: r.b),
         _cells("answered", answered, lambda r: r.a, lambda r: r.b, delays=True),
         _cells("crossed", answered, lambda r: r.c, lambda r: r.e),
         _cells("solved", solved, lambda r: r.a, lambda _r: literal(0, Integer), delays=True),
     ]
+
+
+def _by_rubrique(by_author: Any) -> Any:
+    """Rows by (month, rubrique, author), network left out. A member has one network, so each
+    of them still stands once per month and rubrique."""
+    r = by_author.c
+    network = literal(None, Integer).label("network_id")
+    return select(r.month, r.key_id, network, r.author_id, *_counted(r)).subquery()
+
+
+def _by_network(by_author: Any) -> Any:
+    """Rows by (month, network, author), summed over the rubriques (key 0)."""
+    r = by_author.c
+    sums = [func.sum(column).label(column.name) for column in _counted(r)]
+    return (
+        select(r.month, literal(0, Integer).label("key_id"), r.network_id, r.author_id, *sums)
+        .group_by(r.month, r.network_id, r.author_id)
+        .subquery()
+    )
+
+
+def _counted(r: Any) -> list[Any]:
+    """The counted columns of rows by author: « a », and « b » where there is one."""
+    return [column for column in r if column.name in ("a", "b")]
 
 
 def _delay_list(delay: Any) -> Any:
@@ -402,7 +437,7 @@ GROUPINGS: dict[str, tuple[tuple[str, ...], Any]] = {
     "theme": (("message",), lambda _m, key, themes: themes.get(key[1], key[1])),
     "total": (("message",), lambda _m, _key, _themes: 0),
     "month": (("message", MONTH_MARK), lambda month, _key, _themes: month),
-    "network_topic": (("topic",), lambda _m, key, _themes: key[2]),
+    "network_topic": ((TOPIC_NETWORK,), lambda _m, key, _themes: key[2]),
     "network_reply": (("reply",), lambda _m, key, _themes: key[2]),
     "tag": (("tag",), lambda _m, key, _themes: key[1]),
     "answered": (("answered",), lambda _m, _key, _themes: 0),

@@ -160,6 +160,42 @@ def test_members_are_united_exactly_across_months(make_member: MakeMember) -> No
     assert counts.total_messages.people == 5
 
 
+def test_cells_keep_only_the_keys_their_figures_are_read_by(make_member: MakeMember) -> None:
+    """Messages are kept by rubrique, replies by network, topics both ways. Three members
+    who each replied in two rubriques in a month are three behind their network's replies,
+    not six (which would pass « < 5 »)."""
+    asker = make_member(network="apec")
+    repliers = [make_member(network="cap-emploi") for _ in range(3)]
+    divers, liens = category("divers"), category("liens-utiles")
+    one = services.create_topic(asker, divers, "Un", "Texte", at=utc(2025, 1, 5))
+    two = services.create_topic(asker, liens, "Deux", "Texte", at=utc(2025, 1, 6))
+    for day, replier in enumerate(repliers, start=7):
+        for topic in (one, two):
+            services.reply(replier, topic, "Réponse", at=utc(2025, 1, day))
+    db.session.commit()
+    kept_report(Q1_2025)
+
+    cells = db.session.execute(
+        select(MonthCell.kind, MonthCell.key_id, MonthCell.network_id, MonthCell.people).where(
+            MonthCell.month == "2025-01"
+        )
+    ).all()
+    shapes = {(kind, key > 0, network is not None) for kind, key, network, _people in cells}
+    assert {k: (r, n) for k, r, n in shapes if k in ("message", "reply", "topic", "topic_net")} == {
+        "message": (True, False),
+        "reply": (False, True),
+        "topic": (True, False),
+        "topic_net": (False, True),
+    }
+    network = repliers[0].network_id
+    replies = {(key, net): people for kind, key, net, people in cells if kind == "reply"}
+    assert replies == {(0, network): 3}
+    activity = rollups.tallies(Q1_2025.start, Q1_2025.end).activity_by_network()
+    assert (activity[network].replies.count, activity[network].replies.people) == (6, 3)
+    assert activity[asker.network_id].topics.count == 2
+    assert rollups.disagreements(Q1_2025.start, Q1_2025.end) == []
+
+
 def rollups_themes() -> dict[int, int]:
     return {c.id: c.parent_id or c.id for c in report.queries.category_tree()}
 
