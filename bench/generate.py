@@ -748,6 +748,10 @@ def plan_and_insert(
             [{"member_id": m.id, "group_id": pilot_group} for m in members if m.pilot],
         )
     report.members = len(members)
+    # The comité's admissions and departures per month, as the app keeps them on each flush.
+    from comcep.analytics.member_months import recount
+
+    recount(conn)
     phase("members")
 
     topic_rows = []

@@ -115,6 +115,9 @@ def _init_extensions(app: Flask) -> None:
         with app.app_context():
             event.listen(db.engine, "connect", _sqlite_pragmas)
     migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True)
+    from comcep.analytics import member_months
+
+    member_months.watch(db.session)
     csrf.init_app(app)
     limiter.init_app(app)
 

@@ -7,9 +7,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from comcep.extensions import db
 
 
-def upsert(table: object):  # noqa: ANN201 - an INSERT with on_conflict_do_update
-    """An INSERT … ON CONFLICT for the current database."""
-    insert = (
-        postgresql.insert if db.session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    )
+def upsert(table: object, dialect: str | None = None):  # noqa: ANN201 - with on_conflict_do_update
+    """An INSERT … ON CONFLICT for the current database (or for the `dialect` named)."""
+    dialect = dialect or db.session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     return insert(table)

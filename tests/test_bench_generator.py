@@ -12,7 +12,7 @@ from werkzeug.security import check_password_hash
 
 from bench.generate import BENCH_ACCOUNTS, BENCH_PASSWORD, plan_and_insert
 from comcep import policy
-from comcep.extensions import db
+from comcep.extensions import db, utcnow
 from comcep.forum import queries, services
 from comcep.forum.models import Category, Post, Topic, TopicRead
 from comcep.members.models import Member
@@ -202,3 +202,12 @@ def test_topic_lists_count_exactly_the_topics_the_viewer_sees(
         )
         assert unread.total == min(expected, queries.UNREAD_COUNT_CAP)
         assert len(unread.items) == min(expected, unread.per_page)
+
+
+def test_the_comites_member_counts_equal_the_members(generated: dict) -> None:
+    from comcep.analytics import member_months, report
+
+    for preset in ("lancement", "trimestre"):
+        period = report.preset_period(preset, report.paris_today())
+        assert member_months.disagreements(period.start, period.end) == []
+    assert sum(row.members for row in member_months.members_by_network(utcnow())) > 0

@@ -8,7 +8,7 @@ from datetime import date, datetime
 import click
 from flask.cli import with_appcontext
 
-from comcep.analytics import report, rollups
+from comcep.analytics import member_months, report, rollups
 from comcep.extensions import db
 
 
@@ -69,10 +69,13 @@ def report_command(first: date | None, last: date | None, fmt: str, table: str, 
 @analytics.command("refresh")
 @with_appcontext
 def refresh_command() -> None:
-    """Compter d'avance les mois révolus (les analyses les lisent ensuite sans recompter)."""
+    """Recompter les entrées et sorties des membres par mois, puis compter d'avance les mois
+    révolus (les analyses les lisent ensuite sans recompter) ; après un chargement en masse."""
+    members = member_months.recount()
+    db.session.commit()
     counted = rollups.refresh()
     db.session.commit()
-    click.echo(f"{counted} mois compté(s).")
+    click.echo(f"{members} membre(s) recompté(s), {counted} mois compté(s).")
 
 
 @analytics.command("check")
@@ -83,8 +86,9 @@ def check_command() -> None:
     period = report.preset_period("lancement", report.paris_today())
     differences = rollups.disagreements(period.start, period.end)
     differences += rollups.first_reply_disagreements()
+    differences += member_months.disagreements(period.start, period.end)
     db.session.rollback()
     if differences:
         click.echo("Écarts : " + ", ".join(differences) + ".", err=True)
         raise SystemExit(1)
-    click.echo("Les décomptes gardés concordent avec les messages.")
+    click.echo("Les décomptes gardés concordent avec les messages et les membres.")

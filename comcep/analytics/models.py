@@ -55,3 +55,20 @@ class MonthCell(db.Model):
     people: Mapped[int] = mapped_column(Integer)
     sample: Mapped[str] = mapped_column(String(80))
     delays: Mapped[str | None] = mapped_column(Text)
+
+
+class MemberMonthCount(db.Model):
+    """Admissions (`joined`) and departures (`departed`) of the members of one statut and one
+    network (0: none) in one Paris month, by the definitions of `queries.member_growth`.
+
+    Kept exact by every flush that changes a member (`analytics.member_months`), so that the
+    comité's member figures add up a few hundred rows instead of grouping every member.
+    """
+
+    __tablename__ = "analytics_member_months"
+
+    month: Mapped[str] = mapped_column(String(7), primary_key=True)  # 'YYYY-MM', Paris
+    statut: Mapped[str] = mapped_column(String(10), primary_key=True)
+    network_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    joined: Mapped[int] = mapped_column(Integer, default=0)
+    departed: Mapped[int] = mapped_column(Integer, default=0)

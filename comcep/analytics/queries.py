@@ -202,22 +202,28 @@ def content_counts(start: datetime, end: datetime) -> ContentCounts:
 # --- Members ---------------------------------------------------------------------------
 
 
-def _admitted() -> ColumnElement[bool]:
+ADMITTED_STATES = ("active", "suspended", "left")  # with registration_status « approved »
+
+
+def admitted() -> ColumnElement[bool]:
+    """A member who was admitted (still there, suspended or gone since)."""
     return and_(
         Member.registration_status == "approved",
-        Member.state.in_(("active", "suspended", "left")),
+        Member.state.in_(ADMITTED_STATES),
     )
 
 
-def _joined_at() -> ColumnElement[datetime]:
+def joined_at() -> ColumnElement[datetime]:
+    """When a member was admitted: the decision, or the account's creation (invitations,
+    accounts made by an administrator)."""
     return func.coalesce(Member.decided_at, Member.created_at, type_=UTCDateTime())
 
 
 def _member_at(end: datetime) -> ColumnElement[bool]:
     """Admitted before `end` and not gone before it."""
     return and_(
-        _admitted(),
-        _joined_at() < at(end),
+        admitted(),
+        joined_at() < at(end),
         or_(Member.left_at.is_(None), Member.left_at >= at(end)),
     )
 
@@ -268,17 +274,17 @@ def member_growth(start: datetime, end: datetime) -> list[MemberMonth]:
     def bucket(column: ColumnElement[datetime]) -> ColumnElement[str]:
         return case((column < at(start), BEFORE), else_=month_of(column))
 
-    joined = _joined_at()
+    joined = joined_at()
     events = union_all(
         select(
             Member.statut.label("statut"),
             bucket(joined).label("month"),
             literal(1, Integer).label("joined"),
             literal(0, Integer).label("left"),
-        ).where(_admitted(), joined < at(end)),
+        ).where(admitted(), joined < at(end)),
         select(
             Member.statut, bucket(Member.left_at), literal(0, Integer), literal(1, Integer)
-        ).where(_admitted(), Member.left_at.is_not(None), Member.left_at < at(end)),
+        ).where(admitted(), Member.left_at.is_not(None), Member.left_at < at(end)),
     ).subquery()
     rows = db.session.execute(
         select(
@@ -418,7 +424,7 @@ def activity_by_network(start: datetime, end: datetime) -> dict[int | None, Netw
 
 def first_activity() -> datetime | None:
     """When the community started: the earliest admission or message (one query)."""
-    first_member = select(func.min(_joined_at())).where(_admitted()).scalar_subquery()
+    first_member = select(func.min(joined_at())).where(admitted()).scalar_subquery()
     first_post = select(func.min(Post.created_at)).scalar_subquery()
     row = db.session.execute(select(first_member, first_post)).one()
     values = [_as_datetime(v) for v in row if v is not None]

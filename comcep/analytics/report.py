@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
 
-from comcep.analytics import queries, rollups
+from comcep.analytics import member_months, queries, rollups
 from comcep.analytics.anonymise import (
     MASKED,
     SMALL,
@@ -316,12 +316,12 @@ def growth_table(
     withholds that total.
     """
     changes: dict[tuple[str, str], int] = defaultdict(int)
-    for row in queries.member_growth(period.start, period.end):
+    for row in member_months.member_growth(period.start, period.end):
         changes[(row.statut, row.month)] += row.joined - row.left
     tallies = tallies or rollups.tallies(period.start, period.end)
     messages = tallies.messages_by_month()
     if networks is None:
-        networks = queries.members_by_network(period.end)
+        networks = member_months.members_by_network(period.end)
     _marks_unused, withheld = _network_marks(networks)
     running = {s: changes[(s, queries.BEFORE)] for s in ("pair", "hors_pair")}
     message_cells = _column_marks([messages.get(month, Tally()) for month in period.months])
@@ -438,7 +438,7 @@ def build_report(period: Period) -> dict[str, Any]:
     tallies = rollups.tallies(period.start, period.end)
     categories = queries.category_tree()
     themes, rubriques, totals = theme_tables(period, tallies, categories)
-    networks = queries.members_by_network(period.end)
+    networks = member_months.members_by_network(period.end)
     replies, solved = tallies.topic_figures(_accepting(categories))
     return {
         "period": period.as_json(),
@@ -495,7 +495,7 @@ def build_table(period: Period, table: str) -> list[dict]:
         return [solution_figures(period, figures[1])]
     if table == "tags":
         return tag_table(period)
-    networks = queries.members_by_network(period.end)
+    networks = member_months.members_by_network(period.end)
     if table == "activity":
         return activity_table(period, networks)
     return network_table(networks)

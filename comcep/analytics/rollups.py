@@ -169,7 +169,8 @@ class Span:
     whole: bool
 
 
-def _month_start(year: int, month: int) -> datetime:
+def month_start(year: int, month: int) -> datetime:
+    """The UTC instant a Paris month begins."""
     return datetime.combine(date(year, month, 1), time(0), tzinfo=PARIS).astimezone(UTC)
 
 
@@ -179,14 +180,14 @@ def spans(start: datetime, end: datetime) -> list[Span]:
     year, month = local.year, local.month
     found = []
     while True:
-        month_start = _month_start(year, month)
-        if month_start >= end:
+        begins = month_start(year, month)
+        if begins >= end:
             return found
         year_after, month_after = (year + 1, 1) if month == 12 else (year, month + 1)
-        month_end = _month_start(year_after, month_after)
-        lo, hi = max(month_start, start), min(month_end, end)
+        month_end = month_start(year_after, month_after)
+        lo, hi = max(begins, start), min(month_end, end)
         if lo < hi:
-            whole = lo == month_start and hi == month_end
+            whole = lo == begins and hi == month_end
             found.append(Span(f"{year:04d}-{month:02d}", lo, hi, whole))
         year, month = year_after, month_after
 
@@ -645,7 +646,7 @@ def mark_month_of(when: datetime) -> None:
     costs nothing here); a topic opened then that gets its first reply or a retained answer
     (`when` is the topic's opening)."""
     local = when.astimezone(PARIS)
-    month = spans(_month_start(local.year, local.month), when + timedelta(days=31))[0]
+    month = spans(month_start(local.year, local.month), when + timedelta(days=31))[0]
     if _settled(month, utcnow()):
         _bump([month.month])
 
