@@ -5,6 +5,7 @@ periods of whole and partial months, and a recount finds the same rows."""
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -16,7 +17,7 @@ from comcep.analytics.models import MemberMonthCount
 from comcep.analytics.report import Period
 from comcep.extensions import db, utcnow
 from comcep.members import membership
-from comcep.members.models import Member
+from comcep.members.models import Member, Network
 from comcep.members.services import update_member
 from comcep.moderation import services as moderation
 from tests.analytics.conftest import MakeMember, utc
@@ -229,3 +230,41 @@ def test_a_report_reads_no_member_row_for_the_whole_months(make_member: MakeMemb
 
     assert member_months.member_growth(period.start, period.end) == growth
     db.session.rollback()
+
+
+def test_counts_are_written_in_key_order(
+    app: Flask, make_member: MakeMember, admin: Member
+) -> None:
+    """Two flushes that touch the same rows lock them in the same order (PostgreSQL would
+    otherwise let a move from A to B and one from B to A wait for each other)."""
+    low, high = sorted(
+        db.session.execute(select(Network.id, Network.code).where(Network.kind == "pair")).all()
+    )[:2]
+    member = make_member(network=low.code)
+    inserted: list[list] = []
+
+    def capture(_conn, _cursor, statement, parameters, *_args) -> None:  # noqa: ANN001
+        if "analytics_member_months" in statement and statement.startswith("INSERT"):
+            inserted.append(parameters)
+
+    event.listen(db.engine, "before_cursor_execute", capture)
+    try:
+        with app.test_request_context():
+            update_member(
+                admin, member, statut="pair", network_code=high.code, roles=[], group_ids=[]
+            )
+            db.session.commit()
+    finally:
+        event.remove(db.engine, "before_cursor_execute", capture)
+
+    assert len(inserted) == 1
+    assert _network_ids(inserted[0]) == [low.id, high.id]
+
+
+def _network_ids(parameters: Any) -> list[int]:
+    """The network of each row of a multi-row INSERT, in the order of its VALUES: named
+    network_id_m0, _m1… (PostgreSQL) or every fifth positional value (SQLite)."""
+    if isinstance(parameters, dict):
+        names = [name for name in parameters if name.startswith("network_id_m")]
+        return [parameters[name] for name in sorted(names, key=lambda n: int(n[12:]))]
+    return list(parameters)[2::5]
