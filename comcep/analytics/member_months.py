@@ -52,11 +52,12 @@ from comcep.analytics.queries import (
     NetworkCount,
     admitted,
     joined_at,
+    networks_with,
 )
 from comcep.analytics.rollups import PARIS, month_start, spans
 from comcep.dialects import upsert
 from comcep.extensions import UTCDateTime, db
-from comcep.members.models import Member, Network
+from comcep.members.models import Member
 
 # What a member's events depend on (`network` is the relationship behind `network_id`).
 WATCHED = (
@@ -310,18 +311,7 @@ def _network_statement(edges: int) -> Select:
         .group_by(events.c.network_id)
         .subquery()
     )
-    return (
-        select(
-            Network.id,
-            Network.code,
-            Network.name,
-            Network.kind,
-            func.coalesce(counted.c.members, 0),
-        )
-        .outerjoin(counted, counted.c.network_id == Network.id)
-        .where(or_(Network.active.is_(True), counted.c.members > 0))
-        .order_by(Network.position, Network.id)
-    )
+    return networks_with(counted)
 
 
 def members_by_network(end: datetime) -> list[NetworkCount]:

@@ -47,6 +47,7 @@ from sqlalchemy import (
     union_all,
 )
 from sqlalchemy.orm import aliased
+from sqlalchemy.sql import Subquery
 
 from comcep.extensions import UTCDateTime, db
 from comcep.forum.models import Category, Post, Tag, Topic, topic_tags
@@ -245,7 +246,13 @@ def members_by_network(end: datetime) -> list[NetworkCount]:
         .group_by(Member.network_id)
         .subquery()
     )
-    rows = db.session.execute(
+    return [NetworkCount(*row) for row in db.session.execute(networks_with(counted))]
+
+
+def networks_with(counted: Subquery) -> Select:
+    """Every active network, and every inactive one that still has members, in their order,
+    with the members `counted` gives them (columns network_id, members; zero when absent)."""
+    return (
         select(
             Network.id,
             Network.code,
@@ -256,8 +263,7 @@ def members_by_network(end: datetime) -> list[NetworkCount]:
         .outerjoin(counted, counted.c.network_id == Network.id)
         .where(or_(Network.active.is_(True), counted.c.members > 0))
         .order_by(Network.position, Network.id)
-    ).all()
-    return [NetworkCount(*row) for row in rows]
+    )
 
 
 @dataclass(frozen=True)
