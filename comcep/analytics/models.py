@@ -18,7 +18,7 @@ from comcep.extensions import db
 class AnalyticsMonth(db.Model):
     __tablename__ = "analytics_months"
 
-    month: Mapped[str] = mapped_column(String(7), primary_key=True)  # 'YYYY-MM', Paris
+    month: Mapped[str] = mapped_column(String(7), primary_key=True)  # 'YYYY-MM' or 'YYYY', Paris
     generation: Mapped[int] = mapped_column(Integer)
     computed_generation: Mapped[int | None] = mapped_column(Integer)
 
@@ -46,7 +46,7 @@ class MonthCell(db.Model):
     __tablename__ = "analytics_month_cells"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    month: Mapped[str] = mapped_column(String(7), index=True)
+    month: Mapped[str] = mapped_column(String(7), index=True)  # 'YYYY-MM', or 'YYYY': a year
     kind: Mapped[str] = mapped_column(String(10))
     key_id: Mapped[int] = mapped_column(Integer)
     network_id: Mapped[int | None] = mapped_column(Integer)

@@ -21,6 +21,11 @@ Cells computed by a report are stored by it (`store`, committed by the caller); 
 analytics refresh` tallies every settled month ahead, and `comcep analytics check` compares
 the kept figures with the direct queries.
 
+A whole year of settled months is also summed into year cells (`MonthCell.month` 'YYYY',
+`store_years`), read in place of its months' while the year and its twelve months are
+current: every change to a month gives its year a new generation too (`_bump`). A report
+since launch then adds up about a tenth of the cells.
+
 « < 5 » needs the number of distinct members behind any union of cells (a thème, a period):
 each cell keeps that number capped at 5 and, while it is under 5, the members' ids, so that
 a union is exact (`People`).
@@ -67,6 +72,7 @@ from comcep.analytics.queries import (
     TagCount,
     Tally,
     activity_by_network,
+    at,
     between,
     category_tree,
     content_counts,
@@ -211,6 +217,17 @@ def _within(column: Any, stretches: Sequence[Span]) -> Any:
     return or_(*(between(column, start, end) for start, end in ranges))
 
 
+def _month_in(column: Any, stretches: Sequence[Span]) -> Any:
+    """The month of a date known to lie in one of the stretches (each within one Paris
+    month): its stretch's, found by comparing the date with their ends, which costs a
+    fraction of converting every row's date to Paris time (`month_of`)."""
+    ordered = sorted(stretches, key=lambda s: s.start)
+    last = literal(ordered[-1].month, String)
+    if len(ordered) == 1:
+        return last
+    return case(*((column < at(s.end), literal(s.month, String)) for s in ordered[:-1]), else_=last)
+
+
 def _cells(
     kind: str, by_author: Any, items: Any, extra: Any, keep: Any = None, delays: bool = False
 ) -> Select:
@@ -239,7 +256,8 @@ def _count_parts(stretches: Sequence[Span]) -> list[Select]:
     UNION ALL gives rows of « live », kind, month, key, network, items, extra, people,
     sample).
 
-    Every stretch lies within one Paris month, so a row's month is `month_of` its date.
+    Every stretch lies within one Paris month, so a row's month is that of the stretch its
+    date falls in (`_month_in`).
     The posts are grouped by (month, rubrique, network, author) first, then by cell, in SQL:
     only cells (a few hundred per month) and the ids of the members behind small ones come
     back, never names. Each kind keeps only the key its figures are read by: messages and
@@ -247,7 +265,7 @@ def _count_parts(stretches: Sequence[Span]) -> list[Select]:
     50 000 cells over ten years at a million posts instead of 8 000, and a report since
     launch adds up every one of them.
     """
-    post_month = month_of(Post.created_at)
+    post_month = _month_in(Post.created_at, stretches)
     posts = (
         select(
             post_month.label("month"),
@@ -264,7 +282,7 @@ def _count_parts(stretches: Sequence[Span]) -> list[Select]:
         .group_by(post_month, Topic.category_id, Member.network_id, Post.author_id)
         .cte("posts_by_author")
     )
-    topic_month = month_of(Topic.created_at)
+    topic_month = _month_in(Topic.created_at, stretches)
     topics = (
         select(
             topic_month.label("month"),
@@ -296,7 +314,7 @@ def _count_parts(stretches: Sequence[Span]) -> list[Select]:
         .where(visible_post(), _within(Post.created_at, stretches))
     )
     items = union_all(opened, posted).subquery("tagged")
-    tag_month = month_of(items.c.at)
+    tag_month = _month_in(items.c.at, stretches)
     tags = (
         select(
             tag_month.label("month"),
@@ -361,7 +379,7 @@ def _topic_figure_rows(stretches: Sequence[Span]) -> tuple[Any, Any]:
     """The first replies and the retained answers of the topics opened in the stretches, by
     (month, rubrique for answers, author), by the definitions of `queries.responsiveness`
     and `queries.solutions` (the rubriques that accept solutions are picked when reading)."""
-    topic_month = month_of(Topic.created_at)
+    topic_month = _month_in(Topic.created_at, stretches)
     delay = seconds_between(Topic.first_reply_at, Topic.created_at)
     answered = (
         select(
@@ -451,10 +469,12 @@ GROUPINGS: dict[str, tuple[tuple[str, ...], Any]] = {
 class Kept:
     """The current kept cells of a run of months: summed over the months by (kind, key,
     network), and by month for the « month » grouping (every current month, empty ones
-    included by their MONTH_MARK cell)."""
+    included by their MONTH_MARK cell); `years`: the whole years read from their year cells
+    instead of their twelve months."""
 
     cells: dict[Key, Figure] = field(default_factory=dict)
     months: dict[str, Figure] = field(default_factory=dict)
+    years: set[str] = field(default_factory=set)
 
 
 def _concat(column: Any) -> Any:
@@ -463,69 +483,116 @@ def _concat(column: Any) -> Any:
     return func.group_concat(column, ",")
 
 
-def _read(months: Sequence[str], live: Sequence[Span]) -> tuple[Kept, dict[str, MonthFigures]]:
+def _read(
+    months: Sequence[str], live: Sequence[Span], years: Sequence[str] = ()
+) -> tuple[Kept, dict[str, MonthFigures]]:
     """In one query: the kept cells of these months whose tally is current, summed (a few
-    hundred rows, whatever the period), and the cells of the `live` stretches counted from
-    the posts. Months absent from `Kept.months` must be counted."""
+    hundred rows, whatever the period), with the cells of the `years` (whole years among the
+    months) whose year cells are current in place of their months', and the cells of the
+    `live` stretches counted from the posts. Months absent from `Kept.months` must be
+    counted."""
     kept = Kept()
     counted: dict[str, MonthFigures] = {s.month: {} for s in live}
-    parts = _kept_parts(months) + (_count_parts(live) if live else [])
+    parts = _kept_parts(months, years) + (_count_parts(live) if live else [])
     if not parts:
         return kept, counted
+    delays_of: dict[Key, list[str]] = defaultdict(list)
     for source, *row in db.session.execute(union_all(*parts)):
         if source == "live":
             _add_counted(counted, row)
             continue
         kind, month, key_id, network_id, items, extra, most, samples, delays = row
-        if most is not None and most >= THRESHOLD:
-            people = People(None)
-        else:
-            people = People.of(int(i) for i in (samples or "").split(",") if i)
-        figure = Figure(int(items), int(extra), people, [delays] if delays else [])
+        if source == "kept_year":
+            kept.years.add(month)
+            continue
+        if source == "kept_delays":
+            delays_of[(kind, key_id, network_id)].append(delays)
+            continue
+        figure = _figure(items, extra, most, samples, delays)
         if source == "kept_month":
             kept.months[month] = figure
         else:
             kept.cells[(kind, key_id, network_id)] = figure
+    for key, found in delays_of.items():
+        kept.cells.setdefault(key, Figure()).delays.extend(found)
     return kept, counted
 
 
-def _kept_parts(months: Sequence[str]) -> list[Select]:
+def _figure(
+    items: int, extra: int, most: int | None, samples: str | None, delays: str | None
+) -> Figure:
+    """A figure from kept columns: `most`, the largest number of people of the cells summed,
+    and `samples`, the ids listed by those under THRESHOLD."""
+    if most is not None and most >= THRESHOLD:
+        people = People(None)
+    else:
+        people = People.of(int(i) for i in (samples or "").split(",") if i)
+    return Figure(int(items), int(extra), people, [delays] if delays else [])
+
+
+def _current() -> Any:
+    return AnalyticsMonth.computed_generation == AnalyticsMonth.generation
+
+
+def _kept_parts(months: Sequence[str], years: Sequence[str] = ()) -> list[Select]:
     """Statements summing the current kept cells of these months, over the months and by
-    month (`Kept`), in the columns of the counted cells (`_count_parts`). Two passes over
-    the cells, whatever the number of groupings: the groupings add up these sums."""
+    month (`Kept`), in the columns of the counted cells (`_count_parts`). Over the months, a
+    year of `years` whose year cell and twelve months are current is read from its year cells
+    (a row « kept_year » names it) and its months' cells are left out. Two passes over the
+    cells, whatever the number of groupings: the groupings add up these sums."""
     if not months:
         return []
-    kept = (
+    month_cells = (
         select(MonthCell)
-        .join(
-            AnalyticsMonth,
-            and_(
-                AnalyticsMonth.month == MonthCell.month,
-                AnalyticsMonth.computed_generation == AnalyticsMonth.generation,
-            ),
-        )
+        .join(AnalyticsMonth, and_(AnalyticsMonth.month == MonthCell.month, _current()))
         .where(MonthCell.month.in_(months))
-        .cte("kept")
     )
-    k = kept.c
-    sums = (
-        func.sum(k["items"]),
-        func.sum(k.extra),
-        func.max(k.people),
-        _concat(case((k.people < THRESHOLD, k.sample))),
-        _concat(k.delays),
-    )
+    kept = month_cells.cte("kept")
+    parts: list[Select] = []
+    summed = kept
+    if years:
+        year_of = func.substr(AnalyticsMonth.month, 1, 4)
+        complete = (
+            select(year_of)
+            .where(AnalyticsMonth.month.in_(months), _current())
+            .group_by(year_of)
+            .having(func.count() == 12)
+        )
+        usable = (
+            select(AnalyticsMonth.month)
+            .where(AnalyticsMonth.month.in_(years), _current(), AnalyticsMonth.month.in_(complete))
+            .cte("usable_years")
+        )
+        summed = union_all(
+            month_cells.where(func.substr(MonthCell.month, 1, 4).not_in(select(usable.c.month))),
+            select(MonthCell).where(MonthCell.month.in_(select(usable.c.month))),
+        ).cte("summed")
+        parts.append(
+            select(
+                literal("kept_year", String),
+                literal(None, String),
+                usable.c.month,
+                literal(None, Integer),
+                literal(None, Integer),
+                literal(0, Integer),
+                literal(0, Integer),
+                literal(None, Integer),
+                literal(None, String),
+                literal(None, String),
+            )
+        )
+    k, y = kept.c, summed.c
     over_months = (
         select(
             literal("kept", String).label("source"),
-            k.kind,
+            y.kind,
             literal(None, String).label("month"),
-            k.key_id,
-            k.network_id,
-            *sums,
+            y.key_id,
+            y.network_id,
+            *_sums(y),
         )
-        .where(k.kind != MONTH_MARK)
-        .group_by(k.kind, k.key_id, k.network_id)
+        .where(y.kind != MONTH_MARK)
+        .group_by(y.kind, y.key_id, y.network_id)
     )
     by_month = (
         select(
@@ -534,12 +601,49 @@ def _kept_parts(months: Sequence[str]) -> list[Select]:
             k.month,
             literal(None, Integer),
             literal(None, Integer),
-            *sums,
+            *_sums(k),
         )
         .where(k.kind.in_(GROUPINGS["month"][0]))
         .group_by(k.month)
     )
-    return [over_months, by_month]
+    delays = select(
+        literal("kept_delays", String),
+        y.kind,
+        literal(None, String),
+        y.key_id,
+        y.network_id,
+        literal(0, Integer),
+        literal(0, Integer),
+        literal(None, Integer),
+        literal(None, String),
+        y.delays,
+    ).where(y.delays.is_not(None))
+    return [over_months, by_month, delays, *parts]
+
+
+def _sums(c: Any) -> tuple[Any, ...]:
+    """The columns of cells summed: items, extra, the most people of a cell, the ids of the
+    cells under THRESHOLD; not the delays, read cell by cell (« kept_delays »): joining a
+    few hundred kilobytes of them in SQL cost more than reading them."""
+    return (
+        func.sum(c["items"]),
+        func.sum(c.extra),
+        func.max(c.people),
+        _concat(case((c.people < THRESHOLD, c.sample))),
+        literal(None, String),
+    )
+
+
+def whole_years(months: Iterable[str]) -> list[str]:
+    """The years ('YYYY') all twelve of whose months are among these."""
+    found: dict[str, int] = defaultdict(int)
+    for month in set(months):
+        found[month[:4]] += 1
+    return sorted(year for year, count in found.items() if count == 12)
+
+
+def _months_of(years: Iterable[str]) -> list[str]:
+    return [f"{year}-{number:02d}" for year in years for number in range(1, 13)]
 
 
 def _generations(months: Sequence[str]) -> dict[str, int]:
@@ -607,6 +711,67 @@ def _cell_row(month: str, key: Key, figure: Figure) -> dict[str, Any]:
     }
 
 
+def store_years(years: Sequence[str]) -> list[str]:
+    """Sum the kept cells of each of these years' twelve months into the year's cells, if
+    they are all current, as of the year's generation (every change to one of its months
+    gives the year a new one too, `_bump`); returns the years stored. A report since launch
+    then adds up a year's cells instead of twelve times as many. The caller commits."""
+    years = sorted(set(years))
+    if not years:
+        return []
+    db.session.info[STORED] = True
+    db.session.execute(
+        upsert(AnalyticsMonth)
+        .values([{"month": y, "generation": 0, "computed_generation": None} for y in years])
+        .on_conflict_do_nothing(index_elements=[AnalyticsMonth.month])
+    )
+    # Locked in the order `_bump` and `store` lock them (a year sorts before its months), so
+    # that a change to one of the months waits for this transaction, and then outdates it.
+    locked = db.session.execute(
+        select(AnalyticsMonth.month, AnalyticsMonth.generation, AnalyticsMonth.computed_generation)
+        .where(AnalyticsMonth.month.in_(years + _months_of(years)))
+        .order_by(AnalyticsMonth.month)
+        .with_for_update()
+    ).all()
+    state = {month: (generation, computed) for month, generation, computed in locked}
+    ready = [
+        year
+        for year in years
+        if all(m in state and state[m][0] == state[m][1] for m in _months_of([year]))
+    ]
+    if not ready:
+        return []
+    sums: dict[str, MonthFigures] = {year: defaultdict(Figure) for year in ready}
+    cells = db.session.execute(
+        select(
+            MonthCell.month,
+            MonthCell.kind,
+            MonthCell.key_id,
+            MonthCell.network_id,
+            MonthCell.items,
+            MonthCell.extra,
+            MonthCell.people,
+            MonthCell.sample,
+            MonthCell.delays,
+        ).where(MonthCell.month.in_(_months_of(ready)), MonthCell.kind != MONTH_MARK)
+    )
+    for month, kind, key_id, network_id, items, extra, people, sample, delays in cells:
+        figure = _figure(items, extra, people, sample if people < THRESHOLD else "", delays)
+        sums[month[:4]][(kind, key_id, network_id)].add(figure)
+    db.session.execute(delete(MonthCell).where(MonthCell.month.in_(ready)))
+    rows = [_cell_row(year, key, figure) for year in ready for key, figure in sums[year].items()]
+    if rows:
+        db.session.execute(MonthCell.__table__.insert(), rows)
+    table = AnalyticsMonth.__table__
+    db.session.execute(
+        table.update()
+        .where(table.c.month == bindparam("m"), table.c.generation == bindparam("g"))
+        .values(computed_generation=bindparam("g")),
+        [{"m": year, "g": state[year][0]} for year in ready],
+    )
+    return ready
+
+
 def mark_member_changed(member_id: int) -> None:
     """A member's network changed (`members.services.update_member`): the cells of their
     posts' and topics' months count them under the old one, and so do the « crossed » cells
@@ -652,7 +817,9 @@ def mark_month_of(when: datetime) -> None:
 
 
 def _bump(months: Iterable[str]) -> None:
-    found = sorted(set(months))
+    """New generations for these months and for their years (whose cells sum them)."""
+    months = set(months)
+    found = sorted(months | {month[:4] for month in months})
     if not found:
         return
     statement = upsert(AnalyticsMonth).values(
@@ -770,23 +937,29 @@ class Tallies:
         return result
 
 
-def tallies(start: datetime, end: datetime, *, keep: bool = True) -> Tallies:
-    """The period's figures: kept tallies for settled months, the rest from the posts.
+def tallies(start: datetime, end: datetime, *, keep: bool = True, years: bool = True) -> Tallies:
+    """The period's figures: kept tallies for settled months (for its whole years, their year
+    cells when current, unless `years` is false), the rest from the posts.
 
-    With `keep`, settled months that had to be counted are stored (the caller commits)."""
+    With `keep`, settled months that had to be counted are stored, and the whole years whose
+    months are all kept then are summed into year cells (the caller commits)."""
     now = utcnow()
     stretches = spans(start, end)
     settled = [s for s in stretches if _settled(s, now)]
+    whole = whole_years(s.month for s in settled) if years else []
     kept, counted = _read(
-        [s.month for s in settled], [s for s in stretches if not _settled(s, now)]
+        [s.month for s in settled], [s for s in stretches if not _settled(s, now)], whole
     )
     missing = [s for s in settled if s.month not in kept.months]  # changed, or never kept
     to_store = [s.month for s in missing] if keep else []
     generations = _generations(to_store) if to_store else {}
     counted.update(count_spans(missing))
-    if to_store:
+    to_sum = [year for year in whole if year not in kept.years] if keep else []
+    if to_store or to_sum:
         try:
-            store({m: counted[m] for m in to_store}, generations)
+            if to_store:
+                store({m: counted[m] for m in to_store}, generations)
+            store_years(to_sum)
         except OperationalError:  # the database is busy: keep them another time
             db.session.rollback()
             db.session.info.pop(STORED, None)
@@ -794,9 +967,10 @@ def tallies(start: datetime, end: datetime, *, keep: bool = True) -> Tallies:
 
 
 def refresh(now: datetime | None = None) -> int:
-    """Tally every settled month not yet current (`comcep analytics refresh`, the worker);
-    returns how many months were counted. Commits after each year of months, so that no
-    write lock is held while the next ones are counted."""
+    """Tally every settled month not yet current (`comcep analytics refresh`, the worker),
+    then sum every whole year whose year cells are not current; returns how many months were
+    counted. Commits after each year of months, so that no write lock is held while the next
+    ones are counted."""
     now = now or utcnow()
     first = first_activity()
     if first is None:
@@ -809,32 +983,47 @@ def refresh(now: datetime | None = None) -> int:
         store(count_spans(chunk), generations)
         db.session.commit()
         db.session.info.pop(STORED, None)
+    years = whole_years(s.month for s in stretches)
+    summed = set(
+        db.session.scalars(
+            select(AnalyticsMonth.month).where(AnalyticsMonth.month.in_(years), _current())
+        )
+    )
+    if store_years([year for year in years if year not in summed]):
+        db.session.commit()
+    db.session.info.pop(STORED, None)
     return len(todo)
 
 
 def disagreements(start: datetime, end: datetime) -> list[str]:
     """Where the figures from the kept tallies differ from the direct queries of `queries`
-    over the posts (`comcep analytics check`); people are compared up to THRESHOLD."""
+    over the posts (`comcep analytics check`); people are compared up to THRESHOLD. The
+    months' cells are compared, then the year cells that reports read in their place."""
+    found = _disagreements(tallies(start, end, keep=False, years=False), start, end)
+    by_year = _disagreements(tallies(start, end, keep=False), start, end)
+    return found + [f"{label} (par année)" for label in by_year if label not in found]
 
-    def capped(tallies: dict[Any, Tally]) -> dict[Any, Tally]:
-        return {k: Tally(t.count, min(t.people, THRESHOLD)) for k, t in tallies.items() if t.count}
 
-    kept = tallies(start, end, keep=False)
+def _capped(tallies: dict[Any, Tally]) -> dict[Any, Tally]:
+    return {k: Tally(t.count, min(t.people, THRESHOLD)) for k, t in tallies.items() if t.count}
+
+
+def _disagreements(kept: Tallies, start: datetime, end: datetime) -> list[str]:
     themes = {c.id: c.parent_id or c.id for c in category_tree()}
     ours, direct = kept.content_counts(themes), content_counts(start, end)
     pairs: list[tuple[str, Any, Any]] = [
-        ("sujets par rubrique", capped(ours.topics), capped(direct.topics)),
-        ("messages par rubrique", capped(ours.messages), capped(direct.messages)),
-        ("messages par thème", capped(ours.theme_messages), capped(direct.theme_messages)),
+        ("sujets par rubrique", _capped(ours.topics), _capped(direct.topics)),
+        ("messages par rubrique", _capped(ours.messages), _capped(direct.messages)),
+        ("messages par thème", _capped(ours.theme_messages), _capped(direct.theme_messages)),
         (
             "messages au total",
-            capped({0: ours.total_messages}),
-            capped({0: direct.total_messages}),
+            _capped({0: ours.total_messages}),
+            _capped({0: direct.total_messages}),
         ),
         (
             "messages par mois",
-            capped(kept.messages_by_month()),
-            capped(messages_by_month(start, end)),
+            _capped(kept.messages_by_month()),
+            _capped(messages_by_month(start, end)),
         ),
     ]
     ours_activity, direct_activity = kept.activity_by_network(), activity_by_network(start, end)
@@ -842,8 +1031,8 @@ def disagreements(start: datetime, end: datetime) -> list[str]:
         pairs.append(
             (
                 f"{label} par réseau",
-                capped({k: getattr(v, pick) for k, v in ours_activity.items()}),
-                capped({k: getattr(v, pick) for k, v in direct_activity.items()}),
+                _capped({k: getattr(v, pick) for k, v in ours_activity.items()}),
+                _capped({k: getattr(v, pick) for k, v in direct_activity.items()}),
             )
         )
     pairs.append(

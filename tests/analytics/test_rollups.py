@@ -109,20 +109,27 @@ def change_each_way(forum: Forum) -> list[tuple[str, Callable[[], object]]]:
     ]
 
 
-def test_every_change_leaves_the_kept_report_equal_to_the_posts(forum: Forum) -> None:
+@pytest.mark.parametrize(
+    "period",
+    [Q1_TO_Q2, Period(date(2024, 12, 10), date(2026, 1, 20))],
+    ids=["months", "a whole year"],
+)
+def test_every_change_leaves_the_kept_report_equal_to_the_posts(
+    forum: Forum, period: Period
+) -> None:
     tag = db.session.scalars(select(Tag).where(Tag.retired.is_(False))).first()
     assert tag is not None
-    kept_report(Q1_TO_Q2)
+    kept_report(period)
     steps = change_each_way(forum)
     steps.append(("tag", lambda: services.set_tags(forum.topics["T3"], [tag.slug])))
     for name, change in steps:
         change()
         db.session.commit()
-        kept = kept_report(Q1_TO_Q2)
-        assert rollups.disagreements(Q1_TO_Q2.start, Q1_TO_Q2.end) == [], name
+        kept = kept_report(period)
+        assert rollups.disagreements(period.start, period.end) == [], name
         assert rollups.first_reply_disagreements() == [], name
-        assert kept == from_posts(Q1_TO_Q2), name
-        kept_report(Q1_TO_Q2)  # the next step starts from kept tallies again
+        assert kept == from_posts(period), name
+        kept_report(period)  # the next step starts from kept tallies again
 
 
 def test_a_change_makes_its_months_count_again(forum: Forum) -> None:
@@ -390,3 +397,89 @@ def test_the_medians_of_kept_months_are_exact(forum: Forum) -> None:
     # first replies (T1 ap1 +2 h, T2 ap2 +10 h, T3 ft3 +60 h, T5 ft6 +48 h, T6 ap4 +3 h,
     # T7 hp2 +1 h, T8 ml3 +1 h, T10 ft4 +2 h): the mean of the two middle ones, 2 h and 3 h
     assert replies.median_seconds == 2.5 * 3600
+
+
+# Whole years: their months summed once into year cells, read in their place.
+
+YEAR_2025 = Period(date(2025, 1, 1), date(2025, 12, 31))
+
+
+def test_a_whole_year_is_summed_once_then_read_from_its_year_cells(
+    forum: Forum, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = kept_report(YEAR_2025)
+    assert "2025" in current_months()
+    assert set(db.session.scalars(select(MonthCell.month).where(MonthCell.month == "2025")))
+    summed: list[list[str]] = []
+    store_years = rollups.store_years
+    monkeypatch.setattr(rollups, "store_years", lambda y: summed.append(y) or store_years(y))
+
+    again = kept_report(YEAR_2025)
+    tallied = rollups.tallies(YEAR_2025.start, YEAR_2025.end, keep=False)
+
+    assert summed == []  # read, not summed again
+    assert tallied.kept.years == {"2025"}
+    assert again == first == from_posts(YEAR_2025)
+    # A period that holds 2025 but not all of 2024 reads 2025 by its year cells too.
+    longer = Period(date(2024, 11, 15), date(2026, 2, 10))
+    assert rollups.tallies(longer.start, longer.end, keep=False).kept.years == {"2025"}
+    assert kept_report(longer) == from_posts(longer)
+
+
+def test_the_year_cells_are_not_read_once_a_month_of_theirs_changed(forum: Forum) -> None:
+    kept_report(YEAR_2025)
+    moderation.hide_post(forum.members["ft1"], forum.posts["T5"][1], forum.topics["T5"], "x")
+    db.session.commit()
+
+    assert "2025" not in current_months()
+    assert rollups.tallies(YEAR_2025.start, YEAR_2025.end, keep=False).kept.years == set()
+    assert kept_report(YEAR_2025) == from_posts(YEAR_2025)
+    assert "2025" in current_months()  # summed again from the months, the changed one recounted
+    assert kept_report(YEAR_2025) == from_posts(YEAR_2025)
+
+
+def test_a_year_is_not_summed_from_a_month_changed_meanwhile(
+    forum: Forum, app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A report found twelve current months; a post of January is hidden before it sums
+    them: the year must not be kept as of the older cells."""
+    rollups.refresh()
+    db.session.execute(
+        update(AnalyticsMonth)
+        .where(AnalyticsMonth.month == "2025")
+        .values(computed_generation=None)
+    )
+    db.session.commit()
+    store_years = rollups.store_years
+
+    def hide_first(years: list[str]) -> list[str]:
+        _hide_elsewhere(app, forum, "T5", 2)
+        return store_years(years)
+
+    monkeypatch.setattr(rollups, "store_years", hide_first)
+    report.build_report(YEAR_2025)
+    rollups.commit_stored()
+    monkeypatch.setattr(rollups, "store_years", store_years)
+
+    assert "2025" not in current_months()
+    assert "2025-01" not in current_months()
+    assert kept_report(YEAR_2025) == from_posts(YEAR_2025)
+
+
+def test_check_compares_the_months_and_the_years_alike(forum: Forum, app: Flask) -> None:
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["analytics", "refresh"]).exit_code == 0
+    assert "2025" in current_months()
+    assert rollups.disagreements(YEAR_2025.start, YEAR_2025.end) == []
+
+    db.session.execute(
+        update(MonthCell)
+        .where(MonthCell.month == "2025", MonthCell.kind == "message")
+        .values(items=MonthCell.items + 1)
+    )
+    db.session.commit()
+    broken = runner.invoke(args=["analytics", "check"])
+
+    assert broken.exit_code == 1
+    assert "messages par rubrique (par année)" in broken.output
+    assert rollups.disagreements(Q1_2025.start, Q1_2025.end) == []  # no whole year in it
