@@ -655,6 +655,26 @@ def _generations(months: Sequence[str]) -> dict[str, int]:
     return {month: generation for month, generation in rows}
 
 
+def _lock(keys: Iterable[str]) -> dict[str, tuple[int, int | None]]:
+    """Create the missing rows of these months and years, then lock them all in one order (a
+    year before its months, the order `_bump` writes them in), so that two transactions
+    taking some of the same rows never wait for each other crosswise on PostgreSQL (SQLite
+    has one writer); returns each one's latest committed (generation, computed_generation)."""
+    found = sorted(set(keys))
+    db.session.execute(
+        upsert(AnalyticsMonth)
+        .values([{"month": m, "generation": 0, "computed_generation": None} for m in found])
+        .on_conflict_do_nothing(index_elements=[AnalyticsMonth.month])
+    )
+    locked = db.session.execute(
+        select(AnalyticsMonth.month, AnalyticsMonth.generation, AnalyticsMonth.computed_generation)
+        .where(AnalyticsMonth.month.in_(found))
+        .order_by(AnalyticsMonth.month)
+        .with_for_update()
+    )
+    return {month: (generation, computed) for month, generation, computed in locked}
+
+
 def store(figures: dict[str, MonthFigures], generations: dict[str, int]) -> None:
     """Keep the cells of settled months counted by a report, as of the generation read
     before counting. A month whose generation moved since (a change committed meanwhile) is
@@ -664,21 +684,11 @@ def store(figures: dict[str, MonthFigures], generations: dict[str, int]) -> None
     if not months:
         return
     db.session.info[STORED] = True
-    db.session.execute(
-        upsert(AnalyticsMonth)
-        .values([{"month": m, "generation": 0, "computed_generation": None} for m in months])
-        .on_conflict_do_nothing(index_elements=[AnalyticsMonth.month])
-    )
     # Two reports storing the same month wait for each other here (PostgreSQL row locks;
-    # SQLite has one writer), and the generations read now are the latest committed.
-    locked = db.session.execute(
-        select(AnalyticsMonth.month, AnalyticsMonth.generation)
-        .where(AnalyticsMonth.month.in_(months))
-        .order_by(AnalyticsMonth.month)
-        .with_for_update()
-    ).all()
-    unchanged = {month for month, generation in locked if generation == generations.get(month, 0)}
-    months = [m for m in months if m in unchanged]
+    # SQLite has one writer), and the generations read now are the latest committed. The
+    # months' years are locked too: this transaction may sum them next (`store_years`).
+    state = _lock(months + [month[:4] for month in months])
+    months = [m for m in months if state[m][0] == generations.get(m, 0)]
     if not months:
         return
     db.session.execute(delete(MonthCell).where(MonthCell.month.in_(months)))
@@ -720,25 +730,8 @@ def store_years(years: Sequence[str]) -> list[str]:
     if not years:
         return []
     db.session.info[STORED] = True
-    db.session.execute(
-        upsert(AnalyticsMonth)
-        .values([{"month": y, "generation": 0, "computed_generation": None} for y in years])
-        .on_conflict_do_nothing(index_elements=[AnalyticsMonth.month])
-    )
-    # Locked in the order `_bump` and `store` lock them (a year sorts before its months), so
-    # that a change to one of the months waits for this transaction, and then outdates it.
-    locked = db.session.execute(
-        select(AnalyticsMonth.month, AnalyticsMonth.generation, AnalyticsMonth.computed_generation)
-        .where(AnalyticsMonth.month.in_(years + _months_of(years)))
-        .order_by(AnalyticsMonth.month)
-        .with_for_update()
-    ).all()
-    state = {month: (generation, computed) for month, generation, computed in locked}
-    ready = [
-        year
-        for year in years
-        if all(m in state and state[m][0] == state[m][1] for m in _months_of([year]))
-    ]
+    state = _lock(years + _months_of(years))
+    ready = [year for year in years if all(state[m][0] == state[m][1] for m in _months_of([year]))]
     if not ready:
         return []
     sums: dict[str, MonthFigures] = {year: defaultdict(Figure) for year in ready}
