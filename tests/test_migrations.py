@@ -103,3 +103,59 @@ def test_migrations_go_down_to_base_and_up_again_on_an_empty_database(tmp_path: 
             assert "members" in inspect(connection).get_table_names()
     finally:
         engine.dispose()
+
+
+def test_the_kept_cells_are_converted_in_place_and_back(tmp_path: Path) -> None:
+    """Revision 8a4f1c7e2d90 writes the kept delays in hex and each month's total into its
+    « month » cell: the figures stay exact and nothing has to be counted again."""
+    from comcep.analytics import rollups
+
+    url = f"sqlite:///{tmp_path / 'cells.sqlite3'}"
+    fresh = create_app(
+        TestConfig,
+        SQLALCHEMY_DATABASE_URI=url,
+        INSTANCE_PATH=str(tmp_path),
+        SEARCH_INDEX_PATH=str(tmp_path / "search-index"),
+        UPLOAD_PATH=str(tmp_path / "uploads"),
+    )
+    insert = text(
+        "INSERT INTO analytics_month_cells (month, kind, key_id, items, extra, people, sample,"
+        " delays) VALUES (:m, :k, :r, :n, 0, :p, :s, :d)"
+    )
+    cells = [
+        ("2025-01", "answered", 0, 3, 3, "", "3600,-5,4000000000"),
+        ("2025-01", "month", 0, 0, 0, "", None),
+        ("2025-01", "message", 1, 4, 3, "7,8,9", None),
+        ("2025-01", "message", 2, 2, 2, "8,10", None),
+        ("2025-02", "month", 0, 0, 0, "", None),
+        ("2025-02", "message", 1, 9, 3, "1,2,3", None),
+        ("2025-02", "message", 2, 6, 5, "", None),
+        ("2025-03", "month", 0, 0, 0, "", None),
+    ]
+    month_cells = text(
+        "SELECT month, items, people, sample FROM analytics_month_cells WHERE kind = 'month'"
+        " ORDER BY month"
+    )
+    answered = text("SELECT delays FROM analytics_month_cells WHERE kind = 'answered'")
+    with fresh.app_context():
+        try:
+            upgrade(revision="4e8a2d6f0c19")
+            for m, k, r, n, p, s, d in cells:
+                db.session.execute(insert, {"m": m, "k": k, "r": r, "n": n, "p": p, "s": s, "d": d})
+            db.session.commit()
+            upgrade()
+            kept = db.session.scalar(answered)
+            assert kept == "00000e10fffffffb7fffffff"
+            assert rollups.kept_delays(kept).tolist() == [3600, -5, 2**31 - 1]
+            assert db.session.execute(month_cells).all() == [
+                ("2025-01", 6, 4, "7,8,9,10"),
+                ("2025-02", 15, 5, ""),
+                ("2025-03", 0, 0, ""),
+            ]
+            db.session.remove()
+            downgrade(revision="4e8a2d6f0c19")
+            assert db.session.scalar(answered) == "3600,-5,2147483647"
+            assert {row.items for row in db.session.execute(month_cells)} == {0}
+        finally:
+            db.session.remove()
+            db.engine.dispose()

@@ -34,13 +34,16 @@ class MonthCell(db.Model):
     members of `network_id` (key_id 0);
     « tag »: topics opened (`items`) and messages posted (`extra`) in topics carrying mot-clé
     `key_id` (network_id NULL).
+    « month » (key_id 0, network_id NULL): one in every tallied month, its visible messages in
+    every rubrique, for the figures by month.
 
     By the month a topic was opened (key_id 0, network_id NULL unless said): « answered »:
     topics with a first reply (`items`), within 48 h (`extra`), the first repliers as people;
     « crossed »: first replies from another network (`items`) out of those whose networks are
     both known (`extra`); « solved », by rubrique `key_id`: topics with a retained answer, its
     writers as people. « answered » and « solved » cells list their delays in whole seconds
-    (`delays`, comma-separated), so that a median over any run of months is exact.
+    (`delays`, in hex: `rollups.keep_delays`), so that a median over any run of months is
+    exact.
     """
 
     __tablename__ = "analytics_month_cells"

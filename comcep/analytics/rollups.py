@@ -92,7 +92,9 @@ from comcep.members.models import Member
 
 PARIS = ZoneInfo(TIMEZONE)
 SETTLED_AFTER = timedelta(days=1)  # no write transaction lasts a day past a month's end
-MONTH_MARK = "month"  # a cell present in every tallied month, even an empty one
+# A cell present in every tallied month, even an empty one, holding the month's messages in
+# every rubrique: the figures by month read one cell a month.
+MONTH_MARK = "month"
 TOPIC_NETWORK = "topic_net"  # topics by network; « topic » cells are by rubrique
 STORED = "comcep_analytics_stored"  # in Session.info: a report stored tallies to commit
 
@@ -124,12 +126,35 @@ class People:
         return cls(None if len(found) >= THRESHOLD else found)
 
 
+# Kept delays (`MonthCell.delays`): whole seconds as 32-bit big-endian integers in hex, 8
+# digits each (±68 years). Decoding them is a single C loop (`bytes.fromhex`): read as
+# decimal lists, the 100 000 delays of ten years of a million posts cost a report since
+# launch 19 M instructions, a sixth of what it costs more than at 10 000 posts.
+DELAY_TYPE = np.dtype(">i4")
+_DELAY_RANGE = np.iinfo(DELAY_TYPE)
+
+
+def kept_delays(text: str) -> np.ndarray:
+    """The delays of a kept cell."""
+    return np.frombuffer(bytes.fromhex(text), dtype=DELAY_TYPE)
+
+
+def keep_delays(delays: Sequence[np.ndarray]) -> str | None:
+    """The delays as a kept cell holds them (None when there are none)."""
+    if not delays:
+        return None
+    values = np.concatenate(delays)
+    if not values.size:
+        return None
+    return np.clip(values, _DELAY_RANGE.min, _DELAY_RANGE.max).astype(DELAY_TYPE).tobytes().hex()
+
+
 @dataclass
 class Figure:
     items: int = 0
     extra: int = 0
     people: People = field(default_factory=People)
-    delays: list[str] = field(default_factory=list)  # lists of whole seconds, comma-separated
+    delays: list[np.ndarray] = field(default_factory=list)  # arrays of whole seconds
 
     def add(self, other: Figure) -> None:
         self.items += other.items
@@ -143,7 +168,7 @@ class Figure:
         `queries._median`)."""
         if not self.delays:
             return None
-        values = np.concatenate([np.fromstring(d, dtype=np.int64, sep=",") for d in self.delays])
+        values = np.concatenate(self.delays)
         return float(np.median(values)) if values.size else None
 
     @property
@@ -440,8 +465,8 @@ def count_spans(stretches: Sequence[Span]) -> dict[str, MonthFigures]:
 def _add_counted(result: dict[str, MonthFigures], row: Sequence[Any]) -> None:
     kind, month, key_id, network_id, n, extra, people, sample, delays = row
     ids = None if people >= THRESHOLD else frozenset(int(i) for i in sample.split(",") if i)
-    figure = Figure(int(n), int(extra), People(ids), [delays] if delays else [])
-    result[month][(kind, key_id, network_id)] = figure
+    found = [np.fromstring(delays, dtype=np.int64, sep=",")] if delays else []
+    result[month][(kind, key_id, network_id)] = Figure(int(n), int(extra), People(ids), found)
 
 
 # --- Kept tallies ----------------------------------------------------------------------
@@ -455,7 +480,7 @@ GROUPINGS: dict[str, tuple[tuple[str, ...], Any]] = {
     "message": (("message",), lambda _m, key, _themes: key[1]),
     "theme": (("message",), lambda _m, key, themes: themes.get(key[1], key[1])),
     "total": (("message",), lambda _m, _key, _themes: 0),
-    "month": (("message", MONTH_MARK), lambda month, _key, _themes: month),
+    "month": (("message",), lambda month, _key, _themes: month),  # kept: MONTH_MARK cells
     "network_topic": ((TOPIC_NETWORK,), lambda _m, key, _themes: key[2]),
     "network_reply": (("reply",), lambda _m, key, _themes: key[2]),
     "tag": (("tag",), lambda _m, key, _themes: key[1]),
@@ -496,7 +521,7 @@ def _read(
     parts = _kept_parts(months, years) + (_count_parts(live) if live else [])
     if not parts:
         return kept, counted
-    delays_of: dict[Key, list[str]] = defaultdict(list)
+    delays_of: dict[Key, list[np.ndarray]] = defaultdict(list)
     for source, *row in db.session.execute(union_all(*parts)):
         if source == "live":
             _add_counted(counted, row)
@@ -506,7 +531,7 @@ def _read(
             kept.years.add(month)
             continue
         if source == "kept_delays":
-            delays_of[(kind, key_id, network_id)].append(delays)
+            delays_of[(kind, key_id, network_id)].append(kept_delays(delays))
             continue
         figure = _figure(items, extra, most, samples, delays)
         if source == "kept_month":
@@ -522,12 +547,12 @@ def _figure(
     items: int, extra: int, most: int | None, samples: str | None, delays: str | None
 ) -> Figure:
     """A figure from kept columns: `most`, the largest number of people of the cells summed,
-    and `samples`, the ids listed by those under THRESHOLD."""
+    `samples`, the ids listed by those under THRESHOLD, and a kept cell's `delays`."""
     if most is not None and most >= THRESHOLD:
         people = People(None)
     else:
         people = People.of(int(i) for i in (samples or "").split(",") if i)
-    return Figure(int(items), int(extra), people, [delays] if delays else [])
+    return Figure(int(items), int(extra), people, [kept_delays(delays)] if delays else [])
 
 
 def _current() -> Any:
@@ -535,11 +560,12 @@ def _current() -> Any:
 
 
 def _kept_parts(months: Sequence[str], years: Sequence[str] = ()) -> list[Select]:
-    """Statements summing the current kept cells of these months, over the months and by
-    month (`Kept`), in the columns of the counted cells (`_count_parts`). Over the months, a
-    year of `years` whose year cell and twelve months are current is read from its year cells
-    (a row « kept_year » names it) and its months' cells are left out. Two passes over the
-    cells, whatever the number of groupings: the groupings add up these sums."""
+    """Statements summing the current kept cells of these months over the months, and
+    reading their MONTH_MARK cells (`Kept`), in the columns of the counted cells
+    (`_count_parts`). Over the months, a year of `years` whose year cell and twelve months
+    are current is read from its year cells (a row « kept_year » names it) and its months'
+    cells are left out. One pass over the summed cells, whatever the number of groupings:
+    the groupings add up these sums."""
     if not months:
         return []
     month_cells = (
@@ -594,18 +620,18 @@ def _kept_parts(months: Sequence[str], years: Sequence[str] = ()) -> list[Select
         .where(y.kind != MONTH_MARK)
         .group_by(y.kind, y.key_id, y.network_id)
     )
-    by_month = (
-        select(
-            literal("kept_month", String),
-            literal("month", String),
-            k.month,
-            literal(None, Integer),
-            literal(None, Integer),
-            *_sums(k),
-        )
-        .where(k.kind.in_(GROUPINGS["month"][0]))
-        .group_by(k.month)
-    )
+    by_month = select(
+        literal("kept_month", String),
+        literal("month", String),
+        k.month,
+        literal(None, Integer),
+        literal(None, Integer),
+        k["items"],
+        k.extra,
+        k.people,
+        case((k.people < THRESHOLD, k.sample)),
+        literal(None, String),
+    ).where(k.kind == MONTH_MARK)
     delays = select(
         literal("kept_delays", String),
         y.kind,
@@ -694,7 +720,8 @@ def store(figures: dict[str, MonthFigures], generations: dict[str, int]) -> None
     db.session.execute(delete(MonthCell).where(MonthCell.month.in_(months)))
     rows = []
     for month in months:
-        rows.append(_cell_row(month, (MONTH_MARK, 0, None), Figure()))
+        messages = _total(f for key, f in figures[month].items() if key[0] == "message")
+        rows.append(_cell_row(month, (MONTH_MARK, 0, None), messages))
         rows.extend(_cell_row(month, key, fig) for key, fig in figures[month].items())
     db.session.execute(MonthCell.__table__.insert(), rows)
     table = AnalyticsMonth.__table__
@@ -717,7 +744,7 @@ def _cell_row(month: str, key: Key, figure: Figure) -> dict[str, Any]:
         "extra": figure.extra,
         "people": figure.people.count,
         "sample": "" if ids is None else ",".join(str(i) for i in sorted(ids)),
-        "delays": ",".join(figure.delays) or None,
+        "delays": keep_delays(figure.delays),
     }
 
 
