@@ -73,16 +73,21 @@ def test_every_foreign_key_is_indexed(app: Flask) -> None:
         assert unindexed == []
 
 
-def test_migrations_go_down_to_base_and_up_again_on_an_empty_database(tmp_path: Path) -> None:
-    """A fresh SQLite file of its own: the shared test database is left alone."""
-    url = f"sqlite:///{tmp_path / 'fresh.sqlite3'}"
-    fresh = create_app(
+def _fresh_app(tmp_path: Path, url: str) -> Flask:
+    """An app on a SQLite file of its own: the shared test database is left alone."""
+    return create_app(
         TestConfig,
         SQLALCHEMY_DATABASE_URI=url,
         INSTANCE_PATH=str(tmp_path),
         SEARCH_INDEX_PATH=str(tmp_path / "search-index"),
         UPLOAD_PATH=str(tmp_path / "uploads"),
     )
+
+
+def test_migrations_go_down_to_base_and_up_again_on_an_empty_database(tmp_path: Path) -> None:
+    """A fresh SQLite file of its own: the shared test database is left alone."""
+    url = f"sqlite:///{tmp_path / 'fresh.sqlite3'}"
+    fresh = _fresh_app(tmp_path, url)
     with fresh.app_context():
         try:
             upgrade()
@@ -110,14 +115,7 @@ def test_the_kept_cells_are_converted_in_place_and_back(tmp_path: Path) -> None:
     « month » cell: the figures stay exact and nothing has to be counted again."""
     from comcep.analytics import rollups
 
-    url = f"sqlite:///{tmp_path / 'cells.sqlite3'}"
-    fresh = create_app(
-        TestConfig,
-        SQLALCHEMY_DATABASE_URI=url,
-        INSTANCE_PATH=str(tmp_path),
-        SEARCH_INDEX_PATH=str(tmp_path / "search-index"),
-        UPLOAD_PATH=str(tmp_path / "uploads"),
-    )
+    fresh = _fresh_app(tmp_path, f"sqlite:///{tmp_path / 'cells.sqlite3'}")
     insert = text(
         "INSERT INTO analytics_month_cells (month, kind, key_id, items, extra, people, sample,"
         " delays) VALUES (:m, :k, :r, :n, 0, :p, :s, :d)"

@@ -717,19 +717,26 @@ def store(figures: dict[str, MonthFigures], generations: dict[str, int]) -> None
     months = [m for m in months if state[m][0] == generations.get(m, 0)]
     if not months:
         return
-    db.session.execute(delete(MonthCell).where(MonthCell.month.in_(months)))
     rows = []
     for month in months:
         messages = _total(f for key, f in figures[month].items() if key[0] == "message")
         rows.append(_cell_row(month, (MONTH_MARK, 0, None), messages))
         rows.extend(_cell_row(month, key, fig) for key, fig in figures[month].items())
-    db.session.execute(MonthCell.__table__.insert(), rows)
+    _replace_cells({month: generations.get(month, 0) for month in months}, rows)
+
+
+def _replace_cells(generations: dict[str, int], rows: list[dict[str, Any]]) -> None:
+    """Put `rows` in place of the cells of these months or years, and mark them current as
+    of these generations (those read under `_lock`)."""
+    db.session.execute(delete(MonthCell).where(MonthCell.month.in_(list(generations))))
+    if rows:
+        db.session.execute(MonthCell.__table__.insert(), rows)
     table = AnalyticsMonth.__table__
     db.session.execute(
         table.update()
         .where(table.c.month == bindparam("m"), table.c.generation == bindparam("g"))
         .values(computed_generation=bindparam("g")),
-        [{"m": month, "g": generations.get(month, 0)} for month in months],
+        [{"m": key, "g": generation} for key, generation in generations.items()],
     )
 
 
@@ -778,17 +785,8 @@ def store_years(years: Sequence[str]) -> list[str]:
     for month, kind, key_id, network_id, items, extra, people, sample, delays in cells:
         figure = _figure(items, extra, people, sample if people < THRESHOLD else "", delays)
         sums[month[:4]][(kind, key_id, network_id)].add(figure)
-    db.session.execute(delete(MonthCell).where(MonthCell.month.in_(ready)))
     rows = [_cell_row(year, key, figure) for year in ready for key, figure in sums[year].items()]
-    if rows:
-        db.session.execute(MonthCell.__table__.insert(), rows)
-    table = AnalyticsMonth.__table__
-    db.session.execute(
-        table.update()
-        .where(table.c.month == bindparam("m"), table.c.generation == bindparam("g"))
-        .values(computed_generation=bindparam("g")),
-        [{"m": year, "g": state[year][0]} for year in ready],
-    )
+    _replace_cells({year: state[year][0] for year in ready}, rows)
     return ready
 
 
