@@ -58,6 +58,7 @@ from whoosh.searching import Searcher
 from whoosh.util.numeric import byte_to_length
 from whoosh.writing import CLEAR
 
+from comcep.search import whoosh_kept
 from comcep.search.analyzer import french_analyzer
 from comcep.search.backend import (
     MAX_PER_PAGE,
@@ -234,9 +235,15 @@ class WhooshBackend:
         lock_timeout: float = 10.0,
         lock_delay: float = 0.05,
         cache_bytes: int = POSTINGS_CACHE_BYTES,
+        kept_min_docs: int = whoosh_kept.MIN_DOCS,
+        kept_min_postings: int = whoosh_kept.MIN_POSTINGS,
     ) -> None:
+        """`kept_min_docs`, `kept_min_postings`: which segments and terms get their postings
+        written as plain arrays after a commit (`whoosh_kept`); tests lower them."""
         self.index_dir = Path(index_dir)
         self.cache_bytes = cache_bytes
+        self._kept_limits = {"min_docs": kept_min_docs, "min_postings": kept_min_postings}
+        self._kept = whoosh_kept.KeptPostings(self.index_dir, kept_min_docs)
         keep_freed_memory()
         self.lock_timeout = lock_timeout
         self.lock_delay = lock_delay
@@ -377,6 +384,7 @@ class WhooshBackend:
             writer.cancel()
             raise
         writer.commit()
+        self._keep_postings()
 
     def rebuild(self, docs: Iterable[SearchDocument], procs: int = 1) -> int:
         """Replace the whole index with `docs` (one per post id, as `rebuild` streams them):
@@ -404,6 +412,7 @@ class WhooshBackend:
             writer.cancel()
             raise
         writer.commit(mergetype=CLEAR)
+        self._keep_postings()
         indexed = self._searcher().reader().doc_count()
         if indexed != count:
             raise SearchIndexError(
@@ -425,6 +434,20 @@ class WhooshBackend:
             writer.cancel()
             raise
         writer.commit()
+        self._keep_postings()
+
+    def _keep_postings(self) -> None:
+        """After a commit, write the plain arrays of every big segment lacking them
+        (`whoosh_kept`): once per segment, and again for none; a merge that made a big
+        segment pays for its file here, in the writer, instead of a reader's first search.
+        Never fails the commit already made: without the file, searches read the blocks."""
+        try:
+            reader = self._searcher().reader()
+            whoosh_kept.write_all(
+                self.index_dir, (leaf for leaf, _ in reader.leaf_readers()), **self._kept_limits
+            )
+        except Exception:
+            logger.exception("Kept postings not written: searches read the blocks")
 
     def clear(self) -> None:
         """Drop every document (a new generation, so other processes' searchers notice)."""
@@ -643,8 +666,16 @@ class WhooshBackend:
     ) -> tuple[np.ndarray, np.ndarray]:
         """A term's ids and weights in one segment (`leaf_postings`), cached."""
         return self._segment_arrays(  # type: ignore[return-value]
-            leaf, ("postings", field, btext), lambda: leaf_postings(leaf, field, btext)[:2]
+            leaf, ("postings", field, btext), lambda: self._read_postings(leaf, field, btext)
         )
+
+    def _read_postings(
+        self, leaf: IndexReader, field: str, btext: bytes
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """A term's ids and weights in one segment: from the segment's kept arrays when it
+        has them (`whoosh_kept`), else decoded from its blocks (`leaf_postings`)."""
+        kept = self._kept.read(leaf, field, btext)
+        return kept if kept is not None else leaf_postings(leaf, field, btext)[:2]
 
     def _segment_positions(self, leaf: IndexReader, field: str, btext: bytes) -> np.ndarray:
         """A term's (document, position) keys in one segment (`leaf_positions`), cached."""
@@ -710,6 +741,7 @@ class WhooshBackend:
         self._segment_docs = {
             key: docs for key, docs in self._segment_docs.items() if key[0] in live
         }
+        self._kept.forget_except(live)
         self._segment_columns = {
             key: column for key, column in self._segment_columns.items() if key[0] in live
         }
@@ -734,7 +766,7 @@ class WhooshBackend:
                 if local is None:
                     local = np.empty(0, dtype=np.int64)
                     if (field, btext) in leaf:
-                        local = leaf_postings(leaf, field, btext)[0]
+                        local = self._read_postings(leaf, field, btext)[0]
                     self._segment_docs[key] = local
                 docs[local + offset] = True
         return docs

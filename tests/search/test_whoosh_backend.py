@@ -24,7 +24,7 @@ from whoosh.query import Phrase, Term
 from whoosh.util.numeric import byte_to_length
 from whoosh.writing import SegmentWriter
 
-from comcep.search import whoosh_backend, whoosh_postings
+from comcep.search import whoosh_backend, whoosh_kept, whoosh_postings
 from comcep.search.backend import (
     MESSAGE_EMPTY,
     MESSAGE_ONLY_EXCLUSIONS,
@@ -343,14 +343,25 @@ def test_moving_a_post_changes_its_visibility(backend: WhooshBackend) -> None:
     assert ids(search(backend, "consultation")) == [1]
 
 
-@pytest.mark.parametrize("cache_bytes", [whoosh_backend.POSTINGS_CACHE_BYTES, 400])
+@pytest.mark.parametrize(
+    ("cache_bytes", "kept_min_docs"),
+    [(whoosh_backend.POSTINGS_CACHE_BYTES, 10**9), (400, 10**9), (400, 60)],
+    ids=["cached", "evicted", "kept-arrays"],
+)
 def test_totals_and_hits_match_a_brute_force_count(
-    backend: WhooshBackend, cache_bytes: int
+    tmp_path: Path, cache_bytes: int, kept_min_docs: int
 ) -> None:
     """Many segments, deletions, uneven scores, hidden posts, titles, phrases and exclusions:
     totals and hits must agree with plain set algebra, whether decoded postings stay cached
-    or are evicted at once (a cache of 400 bytes: 50 postings)."""
-    backend.cache_bytes = cache_bytes
+    or are evicted at once (a cache of 400 bytes: 50 postings), and whether the segments'
+    postings are decoded from Whoosh's blocks or read from their kept arrays (`whoosh_kept`:
+    segments of 60 documents or more, terms of 4 postings or more)."""
+    backend = WhooshBackend(
+        tmp_path / "index",
+        cache_bytes=cache_bytes,
+        kept_min_docs=kept_min_docs,
+        kept_min_postings=4,
+    )
     rng = random.Random(20240305)
     vocab = ["atelier", "bilan", "cpf", "vae", "emploi", "jeunes", "handicap", "projet"]
     words: dict[int, set[str]] = {}
@@ -416,6 +427,10 @@ def test_totals_and_hits_match_a_brute_force_count(
                 )
             ]
             assert sorted(found) == sorted(expected), text
+    kept = list(backend.index_dir.glob(f"*{whoosh_kept.SUFFIX}"))
+    assert bool(kept) == (kept_min_docs < 600)
+    assert bool(backend._kept._tables) == (kept_min_docs < 600)  # and searches read them
+    backend.close()
 
 
 @pytest.mark.parametrize("keys", [10, 1_000, 50_000])
