@@ -46,6 +46,11 @@ class Config:
     # pair's search for one word at 1 M posts: 230 ms against 30). « server » keeps the
     # server's own setting.
     PG_RANDOM_PAGE_COST = _env("PG_RANDOM_PAGE_COST", "1.1")
+    # PostgreSQL's JIT compilation, set on each connection: « off » by default. A page's
+    # statements run for milliseconds, and compiling one costs tens of them: a hors pair's
+    # search at 1 M posts, whose estimated cost passes the server's `jit_above_cost`, took
+    # 60 ms with it and 20 without. « on », or « server » for the server's own setting.
+    PG_JIT = _env("PG_JIT", "off")
     JOBS = _env("JOBS", "inline")
     MAIL_URL = _env("MAIL_URL")
     BASE_URL = _env("BASE_URL", "http://127.0.0.1:5000")  # links in e-mails sent by workers

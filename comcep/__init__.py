@@ -102,14 +102,23 @@ def _init_extensions(app: Flask) -> None:
         options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
         options["connect_args"] = {"timeout": 30, **options.get("connect_args", {})}
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
-    elif uri.startswith("postgresql") and app.config.get("PG_RANDOM_PAGE_COST") != "server":
-        cost = float(app.config["PG_RANDOM_PAGE_COST"])  # a number, never text in a command
-        options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
-        connect_args = dict(options.get("connect_args", {}))
-        # Sent with the connection itself (libpq `options`): no statement, no round trip.
-        connect_args["options"] = f"{connect_args.get('options', '')} -c random_page_cost={cost}"
-        options["connect_args"] = connect_args
-        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
+    elif uri.startswith("postgresql"):
+        settings = []
+        if app.config.get("PG_RANDOM_PAGE_COST") != "server":
+            cost = float(app.config["PG_RANDOM_PAGE_COST"])  # a number, never text in a command
+            settings.append(f"-c random_page_cost={cost}")
+        jit = str(app.config.get("PG_JIT", "off")).lower()
+        if jit != "server":
+            if jit not in ("on", "off"):
+                raise ValueError(f"COMCEP_PG_JIT: on, off or server, not {jit!r}")
+            settings.append(f"-c jit={jit}")
+        if settings:
+            options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+            connect_args = dict(options.get("connect_args", {}))
+            # Sent with the connection itself (libpq `options`): no statement, no round trip.
+            connect_args["options"] = " ".join([connect_args.get("options", ""), *settings])
+            options["connect_args"] = connect_args
+            app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
     db.init_app(app)
     if uri.startswith("sqlite"):
         with app.app_context():

@@ -16,10 +16,10 @@ from config import TestConfig, normalise_database_url
 POSTGRES_URL = os.environ.get("COMCEP_TEST_DATABASE_URL", "")
 
 
-def _setting(app: Flask) -> str:
+def _setting(app: Flask, name: str = "random_page_cost") -> str:
     with app.app_context():
         try:
-            return db.session.scalar(text("SHOW random_page_cost"))
+            return db.session.scalar(text(f"SHOW {name}"))
         finally:
             db.session.remove()
             db.engine.dispose()
@@ -47,4 +47,34 @@ def test_a_random_page_cost_that_is_not_a_number_stops_the_start(tmp_path) -> No
             SQLALCHEMY_DATABASE_URI="postgresql+psycopg://postgres@127.0.0.1:5432/x",
             INSTANCE_PATH=str(tmp_path),
             PG_RANDOM_PAGE_COST="1; DROP TABLE posts",
+        )
+
+
+@pytest.mark.skipif(not POSTGRES_URL, reason="PostgreSQL pass only")
+@pytest.mark.parametrize(
+    ("configured", "expected"), [(None, "off"), ("off", "off"), ("ON", "on"), ("server", None)]
+)
+def test_postgres_connections_carry_the_jit_setting(tmp_path, configured, expected) -> None:
+    """JIT is off unless asked: compiling a statement costs more than a page runs."""
+    settings = {} if configured is None else {"PG_JIT": configured}
+    app = create_app(
+        TestConfig,
+        SQLALCHEMY_DATABASE_URI=normalise_database_url(POSTGRES_URL),
+        INSTANCE_PATH=str(tmp_path),
+        PG_RANDOM_PAGE_COST="server",  # each setting on its own
+        **settings,
+    )
+    if expected is None:  # the server's own value, as a plain connection sees it
+        with psycopg.connect(POSTGRES_URL) as connection:
+            expected = connection.execute("SHOW jit").fetchone()[0]
+    assert _setting(app, "jit") == expected
+
+
+def test_a_jit_setting_other_than_on_off_or_server_stops_the_start(tmp_path) -> None:
+    with pytest.raises(ValueError, match="COMCEP_PG_JIT"):
+        create_app(
+            TestConfig,
+            SQLALCHEMY_DATABASE_URI="postgresql+psycopg://postgres@127.0.0.1:5432/x",
+            INSTANCE_PATH=str(tmp_path),
+            PG_JIT="off -c work_mem=1TB",
         )
