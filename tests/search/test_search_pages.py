@@ -3,6 +3,7 @@ keeps the index in step with the database, and the CLI that checks it."""
 
 from __future__ import annotations
 
+import itertools
 import re
 
 import pytest
@@ -168,7 +169,42 @@ def test_the_migration_marks_the_rubriques_of_vectors_written_before_it(forum, m
     assert indexing.check().ok
 
 
-@pytest.mark.parametrize("text", ["#r{id}", "r{id}", "'#r{id}'", "#r", "r"])
+def test_the_migration_marks_the_blocks_of_vectors_written_before_it(forum, members):
+    """PostgreSQL: vectors indexed before revision 3b7e5d1f9a42 get their rubrique and block
+    lexeme from it, fingerprints unchanged (and lose it going down)."""
+    if not isinstance(indexing.get_backend(), PostgresBackend):
+        pytest.skip("PostgreSQL vectors only")
+    from flask_migrate import downgrade, upgrade
+
+    from comcep.search.postgres_backend import BLOCK_IDS
+
+    post_ids = list(db.session.scalars(select(Post.id).order_by(Post.id)))
+    rubriques = dict(
+        db.session.execute(
+            select(Post.id, Topic.category_id).join(Topic, Topic.id == Post.topic_id)
+        ).all()
+    )
+
+    def vectors() -> dict[int, str]:
+        return dict(db.session.execute(select(Post.id, Post.search_vector)).all())
+
+    def block(post_id: int) -> str:
+        return f"'#r{rubriques[post_id]}b{post_id // BLOCK_IDS}'"
+
+    written = vectors()
+    assert all(block(post_id) in written[post_id] for post_id in post_ids)
+    db.session.commit()
+    downgrade(revision="8a4f1c7e2d90")
+    down = vectors()
+    assert not any(re.search(r"'#r\d+b\d+'", vector) for vector in down.values())
+    assert all(f"'#r{rubriques[post_id]}'" in down[post_id] for post_id in post_ids)
+    db.session.commit()
+    upgrade()
+    assert vectors() == written
+    assert indexing.check().ok
+
+
+@pytest.mark.parametrize("text", ["#r{id}", "r{id}", "'#r{id}'", "#r", "r", "#r{id}b0", "r{id}b0"])
 def test_no_reader_s_word_matches_a_rubrique_s_mark(forum, members, client_for, text):
     """The vectors' rubrique lexemes (PostgreSQL) are out of reach of what a reader types."""
     query = text.format(id=category("echanges").id)
@@ -376,19 +412,21 @@ def test_a_very_common_word_is_capped_and_ranked_among_the_most_recent(
     assert first_post
 
 
-@pytest.mark.parametrize(("span", "cap"), [(2, 3), (2, 10), (100, 3), (0, 3)])
+@pytest.mark.parametrize("block", [12_500, 1, 2, 3, 5, 100])
 def test_few_rubriques_search_the_most_recent_posts_first(
-    members, search_backend, monkeypatch, span, cap
+    members, search_backend, monkeypatch, block
 ):
-    """PostgreSQL over a few rubriques looks among the last RECENT_SPAN ids first, and
-    among older posts only when those hold too few matches: the window is the same, the
-    TOTAL_CAP + 1 most recent matches, wherever the span ends."""
+    """PostgreSQL over a few rubriques looks among the last RECENT_SPANS[0] ids first (by
+    the lexemes of their blocks of BLOCK_IDS ids), then the next spans, and among older
+    posts only when those hold too few matches: the window is the same, the TOTAL_CAP + 1
+    most recent matches, wherever the spans end and however they cut the blocks (every
+    first span from none to past the first post, so the edges fall at every place of a
+    block; one span, or three)."""
     if search_backend != "postgres":
         pytest.skip("PostgreSQL's window of recent matches")
     from comcep.search import postgres_backend
 
-    monkeypatch.setattr(postgres_backend, "RECENT_SPAN", span)
-    monkeypatch.setattr(postgres_backend, "TOTAL_CAP", cap)
+    monkeypatch.setattr(postgres_backend, "BLOCK_IDS", block)  # as the vectors are written
     ids = []
     for n in range(6):
         topic = make_topic(members["hors_pair"], slug="echanges", title=f"Atelier {n}")
@@ -397,11 +435,17 @@ def test_few_rubriques_search_the_most_recent_posts_first(
     query = SearchQuery(
         text="atelier", category_ids=frozenset({category("echanges").id}), per_page=50
     )
-    results = indexing.get_backend().search(query)
-    window = ids[-(cap + 1) :]
-    assert sorted(hit.post_id for hit in results.hits) == sorted(window)
-    assert results.total == min(len(window), cap)
-    assert results.capped == (len(window) > cap)
+    last_id = db.session.scalar(select(func.max(Post.id)))
+    for span in range(last_id - ids[0] + 3):
+        for spans, cap in itertools.product([(span,), (span, span + 3, span + 5)], (2, 3, 10)):
+            monkeypatch.setattr(postgres_backend, "RECENT_SPANS", spans)
+            monkeypatch.setattr(postgres_backend, "TOTAL_CAP", cap)
+            results = indexing.get_backend().search(query)
+            window = ids[-(cap + 1) :]
+            found = sorted(hit.post_id for hit in results.hits)
+            assert found == sorted(window), (spans, cap)
+            assert results.total == min(len(window), cap)
+            assert results.capped == (len(window) > cap)
 
 
 def test_a_rebuild_holding_the_index_delays_indexing_without_using_attempts(
