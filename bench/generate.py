@@ -1026,6 +1026,27 @@ def upgrade_database(url: str, instance_path: str) -> None:
     subprocess.run([_comcep(), "db", "upgrade"], env=env, check=True, capture_output=True)  # noqa: S603
 
 
+def keep_search_postings(instance_path: str) -> int:
+    """Write the kept postings (`comcep/search/whoosh_kept.py`) of a Whoosh index built
+    before them, as the first commit after an upgrade would: a reused forum's first
+    searches then read what a new one's do. How many segments got their file."""
+    from whoosh import index
+
+    from comcep.search import whoosh_kept
+    from comcep.search.whoosh_backend import INDEX_NAME, WhooshBackend
+
+    index_dir = Path(instance_path) / "search-index"
+    if not index_dir.is_dir() or not index.exists_in(index_dir, indexname=INDEX_NAME):
+        return 0
+    backend = WhooshBackend(index_dir)
+    try:
+        leaves = [leaf for leaf, _ in backend._searcher().reader().leaf_readers()]
+        limits = {"min_docs": whoosh_kept.MIN_DOCS, "min_postings": whoosh_kept.MIN_POSTINGS}
+        return whoosh_kept.write_all(index_dir, leaves, **limits)
+    finally:
+        backend.close()
+
+
 def rebuild_search(url: str, instance_path: str) -> float:
     """`comcep search rebuild` (with its progress bar); returns the seconds it took."""
     env = {**os.environ, "COMCEP_DATABASE_URL": url, "COMCEP_INSTANCE_PATH": instance_path}

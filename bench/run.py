@@ -106,6 +106,8 @@ def prepare(target: Target, regenerate: bool, search: bool = True) -> dict[str, 
         meta = json.loads(target.meta_path.read_text())
         if meta.get("version") == GENERATOR_VERSION and meta.get("posts") == target.size:
             gen.upgrade_database(target.url, str(target.instance))  # new migrations, if any
+            if gen.keep_search_postings(str(target.instance)):
+                print(f"[{target.name}] listes de l'index gardées à plat (whoosh_kept)")
             print(f"[{target.name}] forum déjà généré, réutilisé")
             return meta
     shutil.rmtree(target.instance, ignore_errors=True)

@@ -211,3 +211,24 @@ def test_the_comites_member_counts_equal_the_members(generated: dict) -> None:
         period = report.preset_period(preset, report.paris_today())
         assert member_months.disagreements(period.start, period.end) == []
     assert sum(row.members for row in member_months.members_by_network(utcnow())) > 0
+
+
+def test_a_reused_forum_s_index_gets_its_kept_postings(tmp_path, monkeypatch) -> None:
+    """`make bench` reuses a forum generated before the kept postings: its index gets the
+    files the first commit after an upgrade would write, once; no index, nothing."""
+    from bench import generate
+    from comcep.search import whoosh_kept
+    from comcep.search.whoosh_backend import WhooshBackend
+    from tests.search.test_whoosh_backend import make_doc
+
+    assert generate.keep_search_postings(str(tmp_path)) == 0
+    assert not (tmp_path / "search-index").exists()
+    old = WhooshBackend(tmp_path / "search-index", kept_min_docs=10**9)  # as before them
+    old.upsert([make_doc(n, body="Un bilan de compétences.") for n in range(1, 31)])
+    old.close()
+    assert not list((tmp_path / "search-index").glob("*.ids"))
+    monkeypatch.setattr(whoosh_kept, "MIN_DOCS", 10)
+    monkeypatch.setattr(whoosh_kept, "MIN_POSTINGS", 2)
+    assert generate.keep_search_postings(str(tmp_path)) == 1
+    assert len(list((tmp_path / "search-index").glob("*.ids"))) == 1
+    assert generate.keep_search_postings(str(tmp_path)) == 0
