@@ -51,6 +51,12 @@ class Config:
     # search at 1 M posts, whose estimated cost passes the server's `jit_above_cost`, took
     # 60 ms with it and 20 without. « on », or « server » for the server's own setting.
     PG_JIT = _env("PG_JIT", "off")
+    # PostgreSQL workers one statement may start (`max_parallel_workers_per_gather`), set on
+    # each connection: 0 by default. Starting them costs milliseconds a statement, and a
+    # forum's requests already use every core: a hors pair's search at 1 M posts took 7 to
+    # 10 ms more with 2 (the comité's report, the longest page, gained nothing). « server »
+    # keeps the server's own setting.
+    PG_PARALLEL_WORKERS = _env("PG_PARALLEL_WORKERS", "0")
     JOBS = _env("JOBS", "inline")
     MAIL_URL = _env("MAIL_URL")
     BASE_URL = _env("BASE_URL", "http://127.0.0.1:5000")  # links in e-mails sent by workers
