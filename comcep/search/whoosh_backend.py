@@ -440,8 +440,17 @@ class WhooshBackend:
         """After a commit, write the plain arrays of every big segment lacking them
         (`whoosh_kept`): once per segment, and again for none; a merge that made a big
         segment pays for its file here, in the writer, instead of a reader's first search.
-        Never fails the commit already made: without the file, searches read the blocks."""
+        Never fails the commit already made: without the file, searches read the blocks.
+
+        The segments are first read from the index's table of contents (0.1 ms at 1 M
+        posts): a searcher, which costs 4 ms to open there, is opened only when a file is
+        missing, so a reply's commit does not pay for it."""
         try:
+            if not any(
+                whoosh_kept.lacks_file(self.index_dir, segment, self._kept_limits["min_docs"])
+                for segment in self._index()._segments()
+            ):
+                return
             reader = self._searcher().reader()
             whoosh_kept.write_all(
                 self.index_dir, (leaf for leaf, _ in reader.leaf_readers()), **self._kept_limits

@@ -85,6 +85,15 @@ def path_for(index_dir: Path, leaf: IndexReader) -> Path:
     return index_dir / leaf.segment().make_filename(SUFFIX)
 
 
+def lacks_file(index_dir: Path, segment: Any, min_docs: int = MIN_DOCS) -> bool:
+    """Whether this segment (as the index's table of contents lists it) is big enough for
+    a file and has none yet."""
+    return (
+        segment.doc_count_all() >= min_docs
+        and not (index_dir / segment.make_filename(SUFFIX)).exists()
+    )
+
+
 def write(
     index_dir: Path,
     leaf: IndexReader,
@@ -95,11 +104,9 @@ def write(
     """Write the segment's file if it is big enough and has none; whether one was written.
 
     Two writers may race: each writes its own temporary file and the first link wins."""
-    if leaf.doc_count_all() < min_docs:
+    if not lacks_file(index_dir, leaf.segment(), min_docs):
         return False
     final = path_for(index_dir, leaf)
-    if final.exists():
-        return False
     table: dict[str, dict[str, list[Any]]] = {}
     temporary = final.with_name(f"{final.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     try:
