@@ -16,7 +16,7 @@ from config import TestConfig, normalise_database_url
 POSTGRES_URL = os.environ.get("COMCEP_TEST_DATABASE_URL", "")
 
 
-def _setting(app: Flask, name: str = "random_page_cost") -> str:
+def _setting(app: Flask, name: str) -> str:
     with app.app_context():
         try:
             return db.session.scalar(text(f"SHOW {name}"))
@@ -25,96 +25,59 @@ def _setting(app: Flask, name: str = "random_page_cost") -> str:
             db.engine.dispose()
 
 
+# (app setting, PostgreSQL setting, value configured (None: the default), value expected
+# (None: the server's own))
+SETTINGS = [
+    ("PG_RANDOM_PAGE_COST", "random_page_cost", None, "1.1"),
+    ("PG_RANDOM_PAGE_COST", "random_page_cost", "2", "2"),
+    ("PG_RANDOM_PAGE_COST", "random_page_cost", "server", None),
+    # JIT is off unless asked: compiling a statement costs more than a page runs.
+    ("PG_JIT", "jit", None, "off"),
+    ("PG_JIT", "jit", "ON", "on"),
+    ("PG_JIT", "jit", "server", None),
+    ("PG_PARALLEL_WORKERS", "max_parallel_workers_per_gather", None, "0"),
+    ("PG_PARALLEL_WORKERS", "max_parallel_workers_per_gather", "1", "1"),
+    ("PG_PARALLEL_WORKERS", "max_parallel_workers_per_gather", "server", None),
+    # Never a generic plan for a statement psycopg prepared (a search's read every match of
+    # its words: 1 s instead of 25 ms at 1 M posts); whatever else is configured.
+    ("PG_JIT", "plan_cache_mode", "server", "force_custom_plan"),
+]
+
+
 @pytest.mark.skipif(not POSTGRES_URL, reason="PostgreSQL pass only")
-@pytest.mark.parametrize(("configured", "expected"), [("1.1", "1.1"), ("2", "2"), ("server", None)])
-def test_postgres_connections_carry_the_random_page_cost(tmp_path, configured, expected) -> None:
+@pytest.mark.parametrize(("key", "name", "configured", "expected"), SETTINGS)
+def test_postgres_connections_carry_their_settings(
+    tmp_path, key, name, configured, expected
+) -> None:
+    settings = {} if configured is None else {key: configured}
     app = create_app(
         TestConfig,
         SQLALCHEMY_DATABASE_URI=normalise_database_url(POSTGRES_URL),
         INSTANCE_PATH=str(tmp_path),
-        PG_RANDOM_PAGE_COST=configured,
+        **settings,
     )
     if expected is None:  # the server's own value, as a plain connection sees it
         with psycopg.connect(POSTGRES_URL) as connection:
-            expected = connection.execute("SHOW random_page_cost").fetchone()[0]
-    assert _setting(app) == expected
+            expected = connection.execute(f"SHOW {name}").fetchone()[0]
+    assert _setting(app, name) == expected
 
 
-def test_a_random_page_cost_that_is_not_a_number_stops_the_start(tmp_path) -> None:
-    with pytest.raises(ValueError, match="could not convert"):
-        create_app(
-            TestConfig,
-            SQLALCHEMY_DATABASE_URI="postgresql+psycopg://postgres@127.0.0.1:5432/x",
-            INSTANCE_PATH=str(tmp_path),
-            PG_RANDOM_PAGE_COST="1; DROP TABLE posts",
-        )
-
-
-@pytest.mark.skipif(not POSTGRES_URL, reason="PostgreSQL pass only")
 @pytest.mark.parametrize(
-    ("configured", "expected"), [(None, "off"), ("off", "off"), ("ON", "on"), ("server", None)]
+    ("key", "value", "message"),
+    [
+        ("PG_RANDOM_PAGE_COST", "1; DROP TABLE posts", "could not convert"),
+        ("PG_JIT", "off -c work_mem=1TB", "COMCEP_PG_JIT"),
+        ("PG_PARALLEL_WORKERS", "0 -c work_mem=1TB", "invalid literal"),
+    ],
 )
-def test_postgres_connections_carry_the_jit_setting(tmp_path, configured, expected) -> None:
-    """JIT is off unless asked: compiling a statement costs more than a page runs."""
-    settings = {} if configured is None else {"PG_JIT": configured}
-    app = create_app(
-        TestConfig,
-        SQLALCHEMY_DATABASE_URI=normalise_database_url(POSTGRES_URL),
-        INSTANCE_PATH=str(tmp_path),
-        PG_RANDOM_PAGE_COST="server",  # each setting on its own
-        **settings,
-    )
-    if expected is None:  # the server's own value, as a plain connection sees it
-        with psycopg.connect(POSTGRES_URL) as connection:
-            expected = connection.execute("SHOW jit").fetchone()[0]
-    assert _setting(app, "jit") == expected
-
-
-def test_a_jit_setting_other_than_on_off_or_server_stops_the_start(tmp_path) -> None:
-    with pytest.raises(ValueError, match="COMCEP_PG_JIT"):
+def test_a_setting_that_is_not_what_it_should_be_stops_the_start(
+    tmp_path, key, value, message
+) -> None:
+    """Values go into the connection's options: nothing but a number or a word goes."""
+    with pytest.raises(ValueError, match=message):
         create_app(
             TestConfig,
             SQLALCHEMY_DATABASE_URI="postgresql+psycopg://postgres@127.0.0.1:5432/x",
             INSTANCE_PATH=str(tmp_path),
-            PG_JIT="off -c work_mem=1TB",
-        )
-
-
-@pytest.mark.skipif(not POSTGRES_URL, reason="PostgreSQL pass only")
-def test_postgres_plans_every_execution_for_its_own_values(tmp_path) -> None:
-    """A statement psycopg has prepared is never run with a generic plan (a search's
-    generic plan read every match of its words: 1 s instead of 25 ms at 1 M posts)."""
-    app = create_app(
-        TestConfig,
-        SQLALCHEMY_DATABASE_URI=normalise_database_url(POSTGRES_URL),
-        INSTANCE_PATH=str(tmp_path),
-        PG_RANDOM_PAGE_COST="server",
-        PG_JIT="server",
-    )
-    assert _setting(app, "plan_cache_mode") == "force_custom_plan"
-
-
-@pytest.mark.skipif(not POSTGRES_URL, reason="PostgreSQL pass only")
-@pytest.mark.parametrize(("configured", "expected"), [(None, "0"), ("1", "1"), ("server", None)])
-def test_postgres_connections_carry_the_parallel_workers(tmp_path, configured, expected) -> None:
-    settings = {} if configured is None else {"PG_PARALLEL_WORKERS": configured}
-    app = create_app(
-        TestConfig,
-        SQLALCHEMY_DATABASE_URI=normalise_database_url(POSTGRES_URL),
-        INSTANCE_PATH=str(tmp_path),
-        **settings,
-    )
-    if expected is None:  # the server's own value, as a plain connection sees it
-        with psycopg.connect(POSTGRES_URL) as connection:
-            expected = connection.execute("SHOW max_parallel_workers_per_gather").fetchone()[0]
-    assert _setting(app, "max_parallel_workers_per_gather") == expected
-
-
-def test_a_parallel_workers_setting_that_is_not_a_number_stops_the_start(tmp_path) -> None:
-    with pytest.raises(ValueError, match="invalid literal"):
-        create_app(
-            TestConfig,
-            SQLALCHEMY_DATABASE_URI="postgresql+psycopg://postgres@127.0.0.1:5432/x",
-            INSTANCE_PATH=str(tmp_path),
-            PG_PARALLEL_WORKERS="0 -c work_mem=1TB",
+            **{key: value},
         )
