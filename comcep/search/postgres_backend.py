@@ -61,7 +61,7 @@ _REGCONFIG = literal_column(f"'{CONFIG}'::regconfig")
 TOTAL_CAP = 1000
 #: By relevance over a few rubriques, matches are first looked for among the posts of the
 #: first span of last ids, then of the next (growing) ones, then of all (see `_window`).
-RECENT_SPANS = (25_000, 100_000, 400_000)
+RECENT_SPANS = (25_000, 50_000, 100_000, 200_000, 400_000)
 #: Ids are counted in blocks of this many (`#r<rubrique>b<id // BLOCK_IDS>`): changing it
 #: means writing every vector again (a migration, as 3b7e5d1f9a42 did).
 BLOCK_IDS = 12_500
@@ -300,7 +300,10 @@ class PostgresBackend:
         TOTAL_CAP + 1 matches, and all older posts (by their rubriques' lexemes) last: a
         one-time condition, so PostgreSQL never runs a part it does not need, and a word of
         middling frequency stops at the span that holds enough of it instead of fetching
-        every match (two words at 1 M posts: 19 000 rows, 90 ms). The id conditions are
+        every match (two words at 1 M posts: 19 000 rows, 90 ms). Each span is twice the one
+        before, so a span searched holds at most about twice the matches still wanted (with
+        spans four times as long, a common word's 990 matches among the last 25 000 ids at
+        100 000 posts had the next span fetch 3 300 rows more, 18 ms). The id conditions are
         written `id + 0` so that the planner does not also walk the primary key over the
         span to AND it in (5 ms). One statement either way.
 
