@@ -22,6 +22,7 @@ logger = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 8
 _SESSION_FLAG = "comcep_outbox_dirty"
+_QUEUED = "comcep_outbox_queued"  # rows this session has queued, ever: see `process`
 
 # kind -> handler(list of ref ids); registered by the domains (search, mail…)
 HANDLERS: dict[str, Callable[[list[int]], None]] = {}
@@ -77,6 +78,7 @@ def enqueue(
     if rows:
         db.session.execute(OutboxEvent.__table__.insert(), rows)
         db.session.info[_SESSION_FLAG] = True
+        db.session.info[_QUEUED] = db.session.info.get(_QUEUED, 0) + len(rows)
 
 
 def _claim(kinds: tuple[str, ...] | None, batch_size: int) -> list[tuple[int, str, int]]:
@@ -123,6 +125,7 @@ def process(
         rows = _claim(kinds, batch_size)
         if not rows:
             return done
+        queued = db.session.info.get(_QUEUED, 0)
         by_kind: dict[str, list[tuple[int, int]]] = {}
         for event_id, kind, ref_id in rows:
             by_kind.setdefault(kind, []).append((event_id, ref_id))
@@ -146,6 +149,10 @@ def process(
             db.session.commit()
             done += len(ids)
         # Handlers may queue follow-up work (a post → notifications → e-mails): loop again.
+        # A short batch that queued nothing left nothing due behind it when it was claimed:
+        # claiming again would only take SQLite's write lock for nothing (each reply did).
+        if len(rows) < batch_size and db.session.info.get(_QUEUED, 0) == queued:
+            return done
 
 
 def _release(ids: list[int]) -> None:

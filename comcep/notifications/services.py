@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from flask import current_app, has_request_context, url_for
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import ScalarSelect, and_, bindparam, func, select
+from sqlalchemy import ScalarSelect, and_, bindparam, func, literal, select, union_all
 from sqlalchemy.orm import aliased, joinedload
 
 from comcep import outbox, policy
@@ -143,15 +143,13 @@ def _recipients(post: Post, topic: Topic) -> dict[int, str]:
         if member_id not in reasons or _PRIORITY[kind] < _PRIORITY[reasons[member_id]]:
             reasons[member_id] = kind
 
-    watchers = db.session.execute(
-        select(TopicSubscription.member_id).where(
-            TopicSubscription.topic_id == topic.id, TopicSubscription.level == "watching"
-        )
-    ).scalars()
-    for member_id in watchers:
-        add(member_id, "my_topic" if member_id == topic.author_id else "reply")
-    category_watchers = db.session.execute(
-        select(CategorySubscription.member_id)
+    # The topic's watchers and the rubrique's (those with no level of their own on the
+    # topic), in one statement: each new post runs it.
+    topic_watchers = select(TopicSubscription.member_id, literal(True)).where(
+        TopicSubscription.topic_id == topic.id, TopicSubscription.level == "watching"
+    )
+    category_watchers = (
+        select(CategorySubscription.member_id, literal(False))
         .outerjoin(
             TopicSubscription,
             and_(
@@ -164,9 +162,10 @@ def _recipients(post: Post, topic: Topic) -> dict[int, str]:
             CategorySubscription.level == "watching",
             TopicSubscription.member_id.is_(None),
         )
-    ).scalars()
-    for member_id in category_watchers:
-        add(member_id, "reply")
+    )
+    for member_id, on_topic in db.session.execute(union_all(topic_watchers, category_watchers)):
+        own_topic = on_topic and member_id == topic.author_id
+        add(member_id, "my_topic" if own_topic else "reply")
     quoted = [int(pid) for pid in _QUOTE.findall(post.body_source)]
     if quoted:
         for author_id in db.session.scalars(select(Post.author_id).where(Post.id.in_(quoted))):

@@ -1,0 +1,102 @@
+"""`outbox.process`: every due row is applied in one call, follow-up work included, and a
+call whose last batch was short and queued nothing ends without claiming again."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import pytest
+from flask import Flask
+
+from comcep import outbox
+from comcep.extensions import db
+
+FIRST, FOLLOW_UP = "test.outbox.first", "test.outbox.follow_up"
+
+
+@pytest.fixture
+def handled() -> Iterator[dict[str, list[int]]]:
+    """Two handlers: the first queues one follow-up row per odd id it handles."""
+    seen: dict[str, list[int]] = {FIRST: [], FOLLOW_UP: []}
+
+    def first(ids: list[int]) -> None:
+        seen[FIRST].extend(ids)
+        outbox.enqueue(FOLLOW_UP, [i * 10 for i in ids if i % 2])
+
+    outbox.register(FIRST, first)
+    outbox.register(FOLLOW_UP, seen[FOLLOW_UP].extend)
+    yield seen
+    outbox.HANDLERS.pop(FIRST, None)
+    outbox.HANDLERS.pop(FOLLOW_UP, None)
+
+
+def _claims(statements: list[str]) -> int:
+    return sum(s.lstrip().upper().startswith("UPDATE OUTBOX_EVENTS") for s in statements)
+
+
+def _queue(kind: str, ids: list[int]) -> None:
+    outbox.enqueue(kind, ids)
+    db.session.commit()
+
+
+def test_a_short_batch_that_queued_nothing_is_claimed_once(
+    app: Flask, handled: dict[str, list[int]], count_queries: Callable
+) -> None:
+    _queue(FIRST, [2, 4, 6])
+    with app.test_request_context(), count_queries() as statements:
+        assert outbox.process() == 3
+    assert handled[FIRST] == [2, 4, 6]
+    assert _claims(statements) == 1, statements
+    assert outbox.backlog()[0] == 0
+
+
+def test_follow_up_work_queued_by_a_handler_runs_in_the_same_call(
+    app: Flask, handled: dict[str, list[int]], count_queries: Callable
+) -> None:
+    _queue(FIRST, [1, 2, 3])
+    with app.test_request_context(), count_queries() as statements:
+        assert outbox.process() == 5
+    assert handled == {FIRST: [1, 2, 3], FOLLOW_UP: [10, 30]}
+    assert _claims(statements) == 2, statements  # the follow-up batch was short: no third
+    assert outbox.backlog()[0] == 0
+
+
+def test_a_full_batch_is_followed_by_the_next(app: Flask, handled: dict[str, list[int]]) -> None:
+    _queue(FIRST, [2, 4, 6, 8, 10])
+    with app.test_request_context():
+        assert outbox.process(batch_size=2) == 5
+    assert sorted(handled[FIRST]) == [2, 4, 6, 8, 10]
+    assert outbox.backlog()[0] == 0
+
+
+def test_rows_queued_by_another_session_are_left_to_the_next_call(
+    app: Flask, handled: dict[str, list[int]]
+) -> None:
+    """What another request commits meanwhile is its own (inline) or the worker's: the next
+    call takes it."""
+    _queue(FIRST, [2])
+
+    def first_and_another_request(ids: list[int]) -> None:
+        handled[FIRST].extend(ids)
+        with db.engine.begin() as conn:  # another transaction, as another request's
+            conn.execute(
+                outbox.OutboxEvent.__table__.insert(),
+                [
+                    {
+                        "kind": FIRST,
+                        "ref_id": 4,
+                        "created_at": outbox.utcnow(),
+                        "available_at": outbox.utcnow(),
+                        "attempts": 0,
+                        "last_error": "",
+                        "parked": False,
+                    }
+                ],
+            )
+
+    outbox.register(FIRST, first_and_another_request)
+    with app.test_request_context():
+        assert outbox.process() == 1
+        outbox.register(FIRST, handled[FIRST].extend)
+        assert outbox.process() == 1
+    assert handled[FIRST] == [2, 4]
