@@ -423,23 +423,27 @@ class QueryPostings:
         `where` is the same set as a mask). A term's documents and `docs` both ascend, so
         the term's entries for `docs` are those its documents pick in `where`: one lookup
         per entry instead of a binary search per document."""
-        lengths = _LENGTHS[self.view.lengths(self.reader, field)[docs]]
+        length_bytes = self.view.lengths(self.reader, field)[docs]
         per_word = []
         for word in words:
             term_docs, term_weights = self.term(field, word)
             weights = term_weights[where[term_docs]].astype(np.float64)
             scorer = self.searcher.weighting.scorer(self.searcher, field, word)
-            per_word.append(_term_scores(scorer, weights, lengths))
+            per_word.append(_term_scores(scorer, weights, length_bytes))
         return add_in_tree_order(per_word)
 
 
-def _term_scores(scorer: Any, tf: np.ndarray, fl: np.ndarray) -> np.ndarray:
+def _term_scores(scorer: Any, tf: np.ndarray, length_bytes: np.ndarray) -> np.ndarray:
     """`scorer._score(weight, length)` for each pair; BM25F's formula vectorised as written in
-    `whoosh.scoring.bm25` (same operations in the same order: the same floats)."""
+    `whoosh.scoring.bm25` (same operations in the same order: the same floats). Its length
+    part takes one of 256 values (a length is stored as a byte): it is computed for each of
+    them, then picked per document, instead of four operations over every match (0.6 ms
+    for a common word at 1 M posts)."""
     if type(scorer) is BM25FScorer:
         idf, avgfl, B, K1 = scorer.idf, scorer.avgfl, scorer.B, scorer.K1  # noqa: N806
-        return idf * ((tf * (K1 + 1)) / (tf + K1 * ((1 - B) + B * fl / avgfl)))
-    scores = map(scorer._score, tf.tolist(), fl.tolist())
+        by_length = K1 * ((1 - B) + B * _LENGTHS / avgfl)
+        return idf * ((tf * (K1 + 1)) / (tf + by_length[length_bytes]))
+    scores = map(scorer._score, tf.tolist(), _LENGTHS[length_bytes].tolist())
     return np.fromiter(scores, dtype=np.float64, count=len(tf))
 
 
@@ -465,15 +469,39 @@ def add_in_tree_order(scores: Sequence[np.ndarray]) -> np.ndarray:
     return make_binary_tree(np.add, list(scores))
 
 
+#: `best` guesses a floor for the top scores from every SAMPLE_STEP-th score.
+SAMPLE_STEP = 64
+
+
 def best(docs: Docs, scores: np.ndarray, limit: int) -> list[int]:
     """The `limit` documents of highest score, equal scores in document order (Whoosh's
     TopCollector order)."""
     if len(docs) > limit:
-        threshold = np.partition(scores, len(scores) - limit)[len(scores) - limit]
+        threshold = _limit_th_score(scores, limit)
         kept = scores >= threshold  # everything tied with the last place competes for it
         docs, scores = docs[kept], scores[kept]
     order = np.lexsort((docs, -scores))[:limit]
     return docs[order].tolist()
+
+
+def _limit_th_score(scores: np.ndarray, limit: int) -> float:
+    """The `limit`-th highest score (0 < limit < len(scores)).
+
+    Partitioning every score cost 2.3 ms for the 322 000 matches of a common word at 1 M
+    posts. A floor is guessed first: the score that only about 2 × `limit` scores should
+    reach, judged from every SAMPLE_STEP-th one. If at least `limit` scores reach it, the
+    `limit`-th highest is one of them, and only they are partitioned (0.1 ms); if fewer do
+    (the best scores sat on the sampled places), every score is, as before: exact either way.
+    """
+    count = len(scores)
+    sample = scores[::SAMPLE_STEP]
+    rank = -(-2 * limit // SAMPLE_STEP) + 1  # the sample's rank-th highest is the floor
+    if len(sample) > rank:
+        floor = np.partition(sample, len(sample) - rank)[len(sample) - rank]
+        above = scores[scores >= floor]
+        if len(above) >= limit:
+            scores, count = above, len(above)
+    return np.partition(scores, count - limit)[count - limit]
 
 
 def newest(docs: Docs, created: np.ndarray, limit: int) -> list[int]:

@@ -446,6 +446,25 @@ def test_present_agrees_with_a_set(keys: int, wanted: int) -> None:
     assert whoosh_postings._present(sorted_keys, asked[:0]).tolist() == []
 
 
+def test_each_score_is_the_float_whooshs_scorer_gives(backend: WhooshBackend) -> None:
+    """The vectorised BM25F (its length part computed once per length byte) gives, for
+    every length byte and weight, exactly the float of Whoosh's `_score`: equal scores
+    then tie as Whoosh's do."""
+    bodies = ["bilan " * (i % 9 + 1) + "atelier " * i for i in range(1, 40)]
+    backend.upsert([make_doc(i, body=body) for i, body in enumerate(bodies, start=1)])
+    searcher = backend._searcher()
+    length_bytes = np.repeat(np.arange(256, dtype=np.uint8), 4)
+    tf = np.tile(np.array([1.0, 2.0, 3.0, 17.0]), 256)
+    for text in ("bilan", "atelier"):
+        (word,) = [token.text for token in backend._query_analyzer()(text, mode="query")]
+        scorer = searcher.weighting.scorer(searcher, "body", word)
+        expected = [
+            scorer._score(w, whoosh_postings._LENGTHS[b])
+            for w, b in zip(tf.tolist(), length_bytes.tolist(), strict=True)
+        ]
+        assert whoosh_postings._term_scores(scorer, tf, length_bytes).tolist() == expected
+
+
 def test_relevance_order_is_that_of_a_full_scoring(backend: WhooshBackend) -> None:
     """The backend matches on posting lists and scores the matches itself; its order and
     total must be those of Whoosh's own query, filtered the same way and scored for every
