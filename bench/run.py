@@ -38,7 +38,7 @@ from datetime import UTC, date, datetime, timedelta
 from http.client import HTTPConnection
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -496,7 +496,7 @@ def _login_cookie(port: int, email: str, password: str) -> str:
         body=body,
         headers={
             "Content-Type": "application/x-www-form-urlencoded",
-            "Cookie": "; ".join(f"{k}={v}" for k, v in cookies.items()),
+            "Cookie": _cookie_header(cookies),
         },
     )
     response = conn.getresponse()
@@ -504,6 +504,23 @@ def _login_cookie(port: int, email: str, password: str) -> str:
     if response.status != 302:
         raise RuntimeError(f"connexion refusée ({response.status})")
     cookies.update(_cookies(response.getheaders()))
+    # A browser follows the redirect and keeps what each page sets (the session gains its
+    # CSRF token on the first page with a form): wrk replays one Cookie header, so take it
+    # once it has settled, or every request would re-sign and re-send the session.
+    location = urlsplit(response.getheader("Location", "/"))
+    path = location.path or "/"
+    for _ in range(3):
+        conn.request("GET", path, headers={"Cookie": _cookie_header(cookies)})
+        response = conn.getresponse()
+        response.read()
+        changed = _cookies(response.getheaders())
+        if not changed:
+            return _cookie_header(cookies)
+        cookies.update(changed)
+    raise RuntimeError(f"{path} redonne un cookie à chaque requête")
+
+
+def _cookie_header(cookies: dict[str, str]) -> str:
     return "; ".join(f"{k}={v}" for k, v in cookies.items())
 
 

@@ -1,9 +1,23 @@
-"""The load test's summary (`bench/run.py`): each page's median of its interleaved rounds,
-and its share of the hello world measured in the same round."""
+"""The load test (`bench/run.py`): each page's median of its interleaved rounds, its share
+of the hello world measured in the same round, and the session it replays."""
 
 from __future__ import annotations
 
-from bench.run import load_summary
+import threading
+from collections.abc import Iterator
+from http.client import HTTPConnection
+
+import pytest
+from flask import Flask
+from werkzeug.serving import make_server
+
+from bench.run import _login_cookie, load_summary
+from comcep import create_app
+from comcep.extensions import db
+from comcep.members.models import Member
+from config import TestConfig
+from tests.conftest import PASSWORD
+from tests.factories import make_topic
 
 
 def _run(app: str, url: str, number: int, rps: float, errors: int = 0) -> dict:
@@ -46,3 +60,44 @@ def test_a_run_of_one_round_without_numbers_still_reads() -> None:
         del run["round"]
     comcep, _hello = load_summary(runs)
     assert comcep["share_of_hello"] == 0.05
+
+
+@pytest.fixture
+def csrf_server(app: Flask) -> Iterator[int]:
+    """The app behind a real HTTP server, CSRF on, as gunicorn serves it to wrk."""
+    web = create_app(
+        TestConfig,
+        SQLALCHEMY_DATABASE_URI=app.config["SQLALCHEMY_DATABASE_URI"],
+        INSTANCE_PATH=app.instance_path,
+        SEARCH_INDEX_PATH=app.config["SEARCH_INDEX_PATH"],
+        WTF_CSRF_ENABLED=True,
+    )
+    server = make_server("127.0.0.1", 0, web, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server.server_port
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+        with web.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+def test_the_load_test_replays_the_cookie_a_browser_holds_once_logged_in(
+    csrf_server: int, members: dict[str, Member]
+) -> None:
+    """wrk sends the same Cookie header all along: it must be the settled one, or each
+    request re-signs and re-sends a session that no browser would make the server send
+    again (the topic page of a 10 k forum: 728 requests/s instead of 842)."""
+    topic = make_topic(members["pair"])
+    cookie = _login_cookie(csrf_server, members["pair"].email, PASSWORD)
+    for path in ["/", f"/t/{topic.id}", "/"]:
+        conn = HTTPConnection("127.0.0.1", csrf_server, timeout=10)
+        conn.request("GET", path, headers={"Cookie": cookie})
+        response = conn.getresponse()
+        response.read()
+        assert response.status == 200, path
+        assert response.getheader("Set-Cookie") is None, path
