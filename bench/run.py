@@ -306,6 +306,7 @@ def measure_target(target: Target, meta: dict[str, Any], warmup: int, requests: 
     )
     clients = {kind: app.test_client(user=member) for kind, member in accounts.items()}
 
+    hello_before = hello_in_process_us()
     results = []
     for page in pages:
         client = clients[page.who]
@@ -376,12 +377,29 @@ def measure_target(target: Target, meta: dict[str, Any], warmup: int, requests: 
         "size": target.size,
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "load_average": [round(x, 2) for x in os.getloadavg()],
+        "hello_us": [hello_before, hello_in_process_us()],
         "warmup": warmup,
         "analyses_route": has_analyses,
         "search_index_complete": meta.get("search_index_complete", True),
         "generation": meta,
         "pages": results,
     }
+
+
+def hello_in_process_us(rounds: int = 5, requests: int = 1000) -> float:
+    """The machine's speed when a size is measured: µs per request of the hello-world app
+    through the same test client (best of `rounds`). The same code measured 2.5 times slower
+    on another day's machine; this figure tells such a day from a regression."""
+    from bench.hello import app as hello
+
+    client = hello.test_client()
+    best = math.inf
+    for _ in range(rounds):
+        started = time.perf_counter()
+        for _ in range(requests):
+            client.get("/").close()
+        best = min(best, (time.perf_counter() - started) / requests)
+    return round(best * 1e6, 1)
 
 
 def _request(client: Any, page: Page, done: int = 0) -> int:
@@ -719,6 +737,18 @@ def write_report(runs: list[dict], load: dict | None) -> None:
                 + " |"
             )
         lines.append("")
+        speeds = [
+            f"{_fmt_size(run['size'])} {' → '.join(str(us) for us in run['hello_us'])} µs "
+            f"({run['measured_at'][:10]})"
+            for run in mine
+            if run.get("hello_us")
+        ]
+        if speeds:
+            lines += [
+                "Machine speed while each size was measured: the in-process hello world, "
+                "before → after its pages: " + ", ".join(speeds) + ".",
+                "",
+            ]
     lines += [
         "## Generation",
         "",

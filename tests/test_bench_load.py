@@ -3,14 +3,17 @@ of the hello world measured in the same round, and the session it replays."""
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterator
 from http.client import HTTPConnection
+from pathlib import Path
 
 import pytest
 from flask import Flask
 from werkzeug.serving import make_server
 
+from bench import run as bench_run
 from bench.run import _login_cookie, load_summary
 from comcep import create_app
 from comcep.extensions import db
@@ -101,3 +104,45 @@ def test_the_load_test_replays_the_cookie_a_browser_holds_once_logged_in(
         response.read()
         assert response.status == 200, path
         assert response.getheader("Set-Cookie") is None, path
+
+
+def _size_run(size: int, median_ms: float, hello_us: list[float]) -> dict:
+    page = {
+        "page": "index",
+        "as": "pair",
+        "median_ms": median_ms,
+        "p95_ms": median_ms * 1.2,
+        "queries": 5,
+        "queries_min": 5,
+        "queries_max": 5,
+        "status": [200],
+        "ok": True,
+    }
+    return {
+        "database": "sqlite",
+        "size": size,
+        "measured_at": "2026-12-04T11:00:00+00:00",
+        "hello_us": hello_us,
+        "pages": [page],
+    }
+
+
+def test_the_report_gives_the_machine_speed_beside_each_size_s_times(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A page twice as slow on a day the machine itself was twice as slow is no regression:
+    the reader sees both figures side by side."""
+    monkeypatch.setattr(bench_run, "RESULTS", tmp_path)
+    runs = [_size_run(10_000, 2.0, [110.0, 112.5]), _size_run(1_000_000, 4.0, [230.0, 231.0])]
+    bench_run.write_report(runs, None)
+    report = (tmp_path / "latest.md").read_text()
+    assert "| index | pair | 2.0 / 2.4 · 5 q | 4.0 / 4.8 · 5 q | ×2.0 time |" in report
+    assert "10 k 110.0 → 112.5 µs (2026-12-04), 1 M 230.0 → 231.0 µs (2026-12-04)" in report
+    assert json.loads((tmp_path / "latest.json").read_text())["runs"][1]["hello_us"] == [
+        230.0,
+        231.0,
+    ]
+
+
+def test_the_machine_speed_is_a_real_timing_of_hello_world() -> None:
+    assert 0 < bench_run.hello_in_process_us(rounds=2, requests=20) < 1e6
