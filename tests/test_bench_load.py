@@ -15,10 +15,7 @@ from werkzeug.serving import make_server
 
 from bench import run as bench_run
 from bench.run import _login_cookie, load_summary
-from comcep import create_app
-from comcep.extensions import db
 from comcep.members.models import Member
-from config import TestConfig
 from tests.conftest import PASSWORD
 from tests.factories import make_topic
 
@@ -66,16 +63,10 @@ def test_a_run_of_one_round_without_numbers_still_reads() -> None:
 
 
 @pytest.fixture
-def csrf_server(app: Flask) -> Iterator[int]:
-    """The app behind a real HTTP server, CSRF on, as gunicorn serves it to wrk."""
-    web = create_app(
-        TestConfig,
-        SQLALCHEMY_DATABASE_URI=app.config["SQLALCHEMY_DATABASE_URI"],
-        INSTANCE_PATH=app.instance_path,
-        SEARCH_INDEX_PATH=app.config["SEARCH_INDEX_PATH"],
-        WTF_CSRF_ENABLED=True,
-    )
-    server = make_server("127.0.0.1", 0, web, threaded=True)
+def csrf_server(app: Flask, monkeypatch: pytest.MonkeyPatch) -> Iterator[int]:
+    """The test app behind a real HTTP server, CSRF on, as gunicorn serves it to wrk."""
+    monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", True)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -84,9 +75,6 @@ def csrf_server(app: Flask) -> Iterator[int]:
         server.shutdown()
         server.server_close()
         thread.join(timeout=10)
-        with web.app_context():
-            db.session.remove()
-            db.engine.dispose()
 
 
 def test_the_load_test_replays_the_cookie_a_browser_holds_once_logged_in(
