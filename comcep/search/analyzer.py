@@ -70,7 +70,7 @@ FRENCH_STOP_WORDS: frozenset[str] = frozenset(
 )
 
 
-def french_analyzer() -> Analyzer:
+def french_analyzer() -> FrenchAnalyzer:
     """The analyzer for French forum text (tokens keep their character offsets)."""
     return FrenchAnalyzer()
 
@@ -119,7 +119,17 @@ class FrenchAnalyzer(Analyzer):
                 folded = pattern.sub(replacement, folded)
             return folded, stem(folded)
 
+        @functools.lru_cache(maxsize=100_000)
+        def token_text(word: str) -> str:
+            """A word's token text with stop words kept (highlighting): its stem, or for a
+            stop word its folded form after the inflection rules, as `__call__` gives it."""
+            folded = word.lower().translate(FOLDING_MAP)
+            ruled, stemmed = morph(folded)
+            return ruled if len(folded) < 2 or folded in FRENCH_STOP_WORDS else stemmed
+
         self._morph: Callable[[str], tuple[str, str]] = morph
+        self.token_text: Callable[[str], str] = token_text
+        self.word_pattern = self._words
         self._reference: Analyzer | None = None
 
     def __getstate__(self) -> dict[str, Any]:

@@ -46,12 +46,11 @@ from typing import Any
 
 import numpy as np
 from whoosh import index
-from whoosh.analysis import Analyzer
 from whoosh.codec.whoosh3 import W3PerDocReader
 from whoosh.columns import VarBytesColumn
 from whoosh.fields import BOOLEAN, COLUMN, DATETIME, ID, KEYWORD, STORED, TEXT, Schema
 from whoosh.filedb.filestore import FileStorage
-from whoosh.highlight import ContextFragmenter, Formatter, WholeFragmenter, get_text, highlight
+from whoosh.highlight import Formatter, get_text
 from whoosh.query import And, DateRange, Or, Phrase, Query, Term
 from whoosh.reading import IndexReader
 from whoosh.searching import Searcher
@@ -59,7 +58,7 @@ from whoosh.util.numeric import byte_to_length
 from whoosh.writing import CLEAR
 
 from comcep.search import whoosh_kept
-from comcep.search.analyzer import french_analyzer
+from comcep.search.analyzer import FrenchAnalyzer, french_analyzer
 from comcep.search.backend import (
     MAX_PER_PAGE,
     MESSAGE_EMPTY,
@@ -75,6 +74,7 @@ from comcep.search.backend import (
     fingerprint,
     parse_query_text,
 )
+from comcep.search.snippets import highlight_context, highlight_whole
 from comcep.search.whoosh_postings import (
     IndexView,
     Mask,
@@ -344,7 +344,7 @@ class WhooshBackend:
         with self._lock:
             _close_searchers(self._searchers)
 
-    def _query_analyzer(self) -> Analyzer:
+    def _query_analyzer(self) -> FrenchAnalyzer:
         """This thread's analyzer for queries and highlighting.
 
         Whoosh's stemming cache (`lfu_cache`) is not thread-safe: concurrent evictions can
@@ -787,16 +787,9 @@ class WhooshBackend:
         body = stored.get("body", "")
         analyzer = self._query_analyzer()
         formatter = _MarkFormatter()
-        title_html = highlight(
-            title, terms, analyzer, WholeFragmenter(), formatter, top=1
-        ) or html.escape(title)
-        snippet_html = highlight(
-            body,
-            terms,
-            analyzer,
-            ContextFragmenter(maxchars=_FRAGMENT_CHARS, surround=_FRAGMENT_CONTEXT),
-            formatter,
-            top=2,
+        title_html = highlight_whole(title, terms, analyzer, formatter) or html.escape(title)
+        snippet_html = highlight_context(
+            body, terms, analyzer, formatter, _FRAGMENT_CHARS, _FRAGMENT_CONTEXT, top=2
         ) or _excerpt(body)
         return SearchHit(
             post_id=int(stored["post_id"]),
