@@ -38,7 +38,8 @@ class Config:
     SEARCH_BACKEND = _env("SEARCH_BACKEND")
     SEARCH_INDEX_PATH = str(Path(INSTANCE_PATH) / "search-index")
     # Decoded posting lists kept per process by the Whoosh backend (a common word's first
-    # search decodes them; later ones reuse them).
+    # search decodes them; later ones reuse them), and as much again for the current index
+    # generation's joined and scored lists (dropped at the next commit).
     SEARCH_CACHE_MB = int(_env("SEARCH_CACHE_MB", "64") or 64)
     # PostgreSQL's planner cost of a random page read, set on each connection. The server's
     # default (4) prices a disk that seeks; with the forum in memory or on SSD it made the

@@ -567,12 +567,12 @@ class WhooshBackend:
             for field, words, found in clause_parts:
                 holds = found[candidates]
                 if holds.all():
-                    part_scores.append(postings.scores(field, words, candidates, matched))
+                    part_scores.append(postings.scores(field, words, matched))
                     continue
                 scores = np.zeros(len(candidates))  # x + 0.0 is exactly x
                 if holds.any():
                     where = matched & found
-                    scores[holds] = postings.scores(field, words, candidates[holds], where)
+                    scores[holds] = postings.scores(field, words, where)
                 part_scores.append(scores)
             # A word in the title and the body: two scores, added in either order alike.
             per_clause.append(add_in_tree_order(part_scores))
@@ -741,7 +741,7 @@ class WhooshBackend:
             if generation != self._filter_generation:
                 self._forget_old_segments(reader, generation)
             if self._index_view is None:
-                self._index_view = IndexView(reader, self._segment_columns)
+                self._index_view = IndexView(reader, self._segment_columns, self.cache_bytes)
             return self._index_view
 
     def _forget_old_segments(self, reader: IndexReader, generation: int) -> None:

@@ -24,6 +24,7 @@ import sys
 import threading
 import zlib
 from array import array
+from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from io import BytesIO
 from itertools import accumulate, chain, repeat
@@ -273,6 +274,9 @@ SegmentPhrase = Callable[[IndexReader, str, tuple[bytes, ...]], np.ndarray]
 POSITION_BITS = 32
 POSITION_MASK = (1 << POSITION_BITS) - 1
 
+#: Default bound of an index view's cache of joined, scored term lists (`IndexView.cached`).
+TERMS_CACHE_BYTES = 64 << 20
+
 
 class IndexView:
     """Per-document arrays of one index generation: which documents are live, field lengths
@@ -283,12 +287,20 @@ class IndexView:
     of the same generation (Whoosh's readers are not shared between threads).
     """
 
-    def __init__(self, reader: IndexReader, segment_cache: dict[tuple[str, str], Any]) -> None:
+    def __init__(
+        self,
+        reader: IndexReader,
+        segment_cache: dict[tuple[str, str], Any],
+        cache_bytes: int = TERMS_CACHE_BYTES,
+    ) -> None:
         self.generation = reader.generation()
         self.size = reader.doc_count_all()
         self._segment_cache = segment_cache
         self._lock = threading.Lock()
         self._columns: dict[str, np.ndarray] = {}
+        self._cache_bytes = cache_bytes
+        self._terms: OrderedDict[tuple[Any, ...], tuple[np.ndarray, ...]] = OrderedDict()
+        self._terms_size = 0
         live = np.ones(self.size, dtype=bool)
         for leaf, offset in reader.leaf_readers():
             if leaf.has_deletions():
@@ -303,6 +315,34 @@ class IndexView:
     def created(self, reader: IndexReader) -> np.ndarray:
         """The sortable `created` value (int64) of every document."""
         return self._column(reader, "created", _created_values)
+
+    def cached(
+        self, key: tuple[Any, ...], compute: Callable[[], tuple[np.ndarray, ...]]
+    ) -> tuple[np.ndarray, ...]:
+        """Arrays of this generation computed once (`compute()`) and kept under `key`, in an
+        LRU cache bounded by bytes: a term's joined live postings and scores, its mask.
+
+        A common word's postings at a million posts are 300,000 entries in each segment's
+        arrays; joining them, dropping deleted documents and scoring them again for every
+        search cost about 1.5 ms a word and field. They only change when the generation does
+        (BM25F's idf and average length too), and then a new view is built.
+        """
+        with self._lock:
+            arrays = self._terms.get(key)
+            if arrays is not None:
+                self._terms.move_to_end(key)
+                return arrays
+        arrays = compute()
+        for shared in arrays:  # read by every thread: never written
+            shared.flags.writeable = False
+        with self._lock:
+            if key not in self._terms:
+                self._terms[key] = arrays
+                self._terms_size += sum(array.nbytes for array in arrays)
+            while self._terms_size > self._cache_bytes and len(self._terms) > 1:
+                evicted = self._terms.popitem(last=False)[1]
+                self._terms_size -= sum(array.nbytes for array in evicted)
+        return arrays
 
     def _column(
         self, reader: IndexReader, name: str, read: Callable[[IndexReader], np.ndarray]
@@ -377,13 +417,24 @@ class QueryPostings:
         self._terms: dict[tuple[str, str], tuple[Docs, np.ndarray]] = {}
 
     def term(self, field: str, word: str) -> tuple[Docs, np.ndarray]:
-        """Live documents holding the word in the field, and its weight in each."""
+        """Live documents holding the word in the field, and its score in each (Whoosh's
+        weighting of this generation), kept by the view."""
         key = (field, word)
-        if key not in self._terms:
-            all_docs, all_weights = self._joined(field, word, self._segment_postings)
-            live = self.view.live[all_docs]
-            self._terms[key] = (all_docs[live], all_weights[live])
+        if key not in self._terms:  # once a search, even if the view's cache evicts it
+            self._terms[key] = self.view.cached(  # type: ignore[assignment]
+                ("term", field, word), lambda: self._scored(field, word)
+            )
         return self._terms[key]
+
+    def _scored(self, field: str, word: str) -> tuple[Docs, np.ndarray]:
+        all_docs, all_weights = self._joined(field, word, self._segment_postings)
+        live = self.view.live[all_docs]
+        docs, weights = all_docs[live], all_weights[live]
+        if not len(docs):  # nothing to score (Whoosh's scorer refuses an absent term)
+            return docs, np.empty(0)
+        scorer = self.searcher.weighting.scorer(self.searcher, field, word)
+        length_bytes = self.view.lengths(self.reader, field)[docs]
+        return docs, _term_scores(scorer, weights.astype(np.float64), length_bytes)
 
     def _joined(self, field: str, word: str, read: SegmentArrays) -> tuple[Docs, np.ndarray]:
         """A term's per-segment arrays (`read`) joined, ids made global document numbers."""
@@ -399,10 +450,14 @@ class QueryPostings:
         return np.concatenate(docs), np.concatenate(values)
 
     def mask(self, field: str, word: str) -> Mask:
-        """The live documents holding the word in the field."""
-        found = np.zeros(self.view.size, dtype=bool)
-        found[self.term(field, word)[0]] = True
-        return found
+        """The live documents holding the word in the field (shared: never write it)."""
+
+        def build() -> tuple[Mask]:
+            found = np.zeros(self.view.size, dtype=bool)
+            found[self.term(field, word)[0]] = True
+            return (found,)
+
+        return self.view.cached(("mask", field, word), build)[0]
 
     def docs(self, field: str, words: Sequence[str], within: Mask) -> Mask:
         """Live documents of `within` holding the word, or the phrase (adjacent, in order)."""
@@ -418,18 +473,15 @@ class QueryPostings:
                 phrase[self._segment_phrase(leaf, field, btexts) + offset] = True
         return phrase & within & self.view.live
 
-    def scores(self, field: str, words: Sequence[str], docs: Docs, where: Mask) -> np.ndarray:
-        """Whoosh's score of a word or phrase in each of `docs` (documents that hold it;
-        `where` is the same set as a mask). A term's documents and `docs` both ascend, so
-        the term's entries for `docs` are those its documents pick in `where`: one lookup
-        per entry instead of a binary search per document."""
-        length_bytes = self.view.lengths(self.reader, field)[docs]
+    def scores(self, field: str, words: Sequence[str], where: Mask) -> np.ndarray:
+        """Whoosh's score of a word or phrase in each document of `where`, in document order
+        (each of them holds it). A term's documents ascend, so its scores for those documents
+        are the ones its documents pick in `where`: one lookup per entry instead of a binary
+        search per document."""
         per_word = []
         for word in words:
-            term_docs, term_weights = self.term(field, word)
-            weights = term_weights[where[term_docs]].astype(np.float64)
-            scorer = self.searcher.weighting.scorer(self.searcher, field, word)
-            per_word.append(_term_scores(scorer, weights, length_bytes))
+            term_docs, term_scores = self.term(field, word)
+            per_word.append(term_scores[where[term_docs]])
         return add_in_tree_order(per_word)
 
 

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 import zlib
+from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
@@ -465,6 +466,60 @@ def test_each_score_is_the_float_whooshs_scorer_gives(backend: WhooshBackend) ->
         assert whoosh_postings._term_scores(scorer, tf, length_bytes).tolist() == expected
 
 
+def _whoosh_order(backend: WhooshBackend, query: SearchQuery) -> list[int]:
+    """Post ids in the order of Whoosh's own query, filtered as the backend filters and
+    scored for every match by Whoosh's TopCollector with no shortcut."""
+    searcher = backend._searcher()
+    fields = ("title", "body")
+    text_query, _clauses, _terms, excluded = backend._text_query(query.text, fields)
+    allowed = set(np.flatnonzero(backend._allowed_docs(searcher, query)).tolist())
+    for words in excluded:
+        for field in fields:
+            unwanted = Term(field, words[0]) if len(words) == 1 else Phrase(field, words)
+            allowed -= set(searcher.docs_for_query(unwanted))
+    full = collectors.TopCollector(limit=searcher.doc_count_all(), usequality=False, replace=0)
+    searcher.search_with_collector(text_query, collectors.FilterCollector(full, allow=allowed))
+    return [int(searcher.stored_fields(hit.docnum)["post_id"]) for hit in full.results()]
+
+
+def test_scores_kept_for_a_generation_follow_the_next_commit(backend: WhooshBackend) -> None:
+    """A word's scores are kept with the index generation (BM25F's idf and average length
+    change with every commit): after a commit, a search scores with the new ones."""
+    rng = random.Random(11)
+    vocab = ["bilan", "atelier", "rien", "rien"]
+
+    def batch(first: int, count: int) -> list[SearchDocument]:
+        return [
+            make_doc(i, body=" ".join(rng.choices(vocab, k=rng.randint(1, 30))))
+            for i in range(first, first + count)
+        ]
+
+    backend.upsert(batch(1, 60))
+    query = SearchQuery(text="bilan atelier", category_ids=frozenset({1}), per_page=100)
+    assert ids(backend.search(query)) == _whoosh_order(backend, query)
+    cached = backend._index_view
+    backend.upsert(batch(61, 40))  # longer and shorter bodies: every score moves
+    backend.delete(range(1, 61, 3))
+    assert ids(backend.search(query)) == _whoosh_order(backend, query)
+    assert backend._index_view is not cached
+
+
+def test_the_view_cache_stays_within_its_bytes() -> None:
+    """Joined term lists are kept by bytes, least recently used first out, and shared
+    read-only between searches."""
+    view = whoosh_postings.IndexView.__new__(whoosh_postings.IndexView)
+    view._lock, view._cache_bytes = threading.Lock(), 3000
+    view._terms, view._terms_size = OrderedDict(), 0
+    arrays = {name: (np.zeros(125, dtype=np.int64),) for name in "abcd"}  # 1 000 bytes each
+    for name in "abc":
+        assert view.cached((name,), lambda name=name: arrays[name]) is arrays[name]
+    assert view.cached(("a",), lambda: pytest.fail("kept")) is arrays["a"]  # a is now recent
+    view.cached(("d",), lambda: arrays["d"])
+    assert list(view._terms) == [("c",), ("a",), ("d",)]
+    assert view._terms_size == 3000
+    assert not arrays["a"][0].flags.writeable
+
+
 def test_relevance_order_is_that_of_a_full_scoring(backend: WhooshBackend) -> None:
     """The backend matches on posting lists and scores the matches itself; its order and
     total must be those of Whoosh's own query, filtered the same way and scored for every
@@ -485,20 +540,10 @@ def test_relevance_order_is_that_of_a_full_scoring(backend: WhooshBackend) -> No
         backend.upsert(docs[start : start + 300])
     backend.delete(range(1, 1201, 37))  # deleted documents stay in their segments' postings
     visible = frozenset({1, 2, 3})
-    searcher = backend._searcher()
-    fields = ("title", "body")
     texts = [*vocab, "bilan vae", '"cpf emploi"', "jeunes -atelier", '"vae bilan" -"cpf jeunes"']
     for text in texts:
         query = SearchQuery(text=text, category_ids=visible, per_page=20)
-        text_query, _clauses, _terms, excluded = backend._text_query(text, fields)
-        allowed = set(np.flatnonzero(backend._allowed_docs(searcher, query)).tolist())
-        for words in excluded:
-            for field in fields:
-                unwanted = Term(field, words[0]) if len(words) == 1 else Phrase(field, words)
-                allowed -= set(searcher.docs_for_query(unwanted))
-        full = collectors.TopCollector(limit=len(docs), usequality=False, replace=0)
-        searcher.search_with_collector(text_query, collectors.FilterCollector(full, allow=allowed))
-        expected = [int(searcher.stored_fields(hit.docnum)["post_id"]) for hit in full.results()]
+        expected = _whoosh_order(backend, query)
         assert expected, text
         for page in (1, 2, 3):
             results = backend.search(replace(query, page=page))

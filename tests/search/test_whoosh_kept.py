@@ -192,6 +192,7 @@ def test_a_missing_file_means_the_blocks(backend: WhooshBackend) -> None:
     assert fresh._kept._tables == {}
     assert whoosh_kept.write_all(backend.index_dir, _leaves(fresh), min_docs=100) == 1
     fresh._postings.clear()
+    fresh._index_view = None  # and the joined lists this generation's view keeps
     assert {word: _found(fresh, word) for word in VOCABULARY} == expected
     assert fresh._kept._tables  # read from the file now
     fresh.close()
