@@ -560,19 +560,26 @@ class WhooshBackend:
     ) -> list[int]:
         """The `limit` best candidates by Whoosh's score: per clause, the sum of its matching
         parts' scores (as Whoosh's Or), then the clauses' scores summed as Whoosh's And tree
-        sums them; equal scores in document order, as Whoosh's TopCollector."""
+        sums them; equal scores in document order, as Whoosh's TopCollector.
+
+        A clause matching many documents picks its candidates' scores from its dense scores
+        (`QueryPostings.dense`, kept for the index generation); the others score the
+        documents that hold each part."""
         per_clause = []
         for clause_parts in parts:
+            spec = tuple((field, tuple(words)) for field, words, _found in clause_parts)
+            dense = postings.dense(spec)
+            if dense is not None:
+                per_clause.append(dense[candidates])
+                continue
             part_scores = []
             for field, words, found in clause_parts:
-                holds = found[candidates]
-                if holds.all():
-                    part_scores.append(postings.scores(field, words, matched))
+                docs, held = postings.scores(field, words, matched & found)
+                if len(docs) == len(candidates):  # every candidate holds it
+                    part_scores.append(held)
                     continue
                 scores = np.zeros(len(candidates))  # x + 0.0 is exactly x
-                if holds.any():
-                    where = matched & found
-                    scores[holds] = postings.scores(field, words, where)
+                scores[found[candidates]] = held
                 part_scores.append(scores)
             # A word in the title and the body: two scores, added in either order alike.
             per_clause.append(add_in_tree_order(part_scores))
