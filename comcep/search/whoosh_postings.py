@@ -280,6 +280,9 @@ TERMS_CACHE_BYTES = 64 << 20
 #: Clauses matching at least one document in DENSE_SHARE get dense scores (`QueryPostings.dense`).
 DENSE_SHARE = 8
 
+#: How many keys an index view counts the asks of (`IndexView.ask`).
+ASKED_LIMIT = 10_000
+
 
 class IndexView:
     """Per-document arrays of one index generation: which documents are live, field lengths
@@ -301,9 +304,13 @@ class IndexView:
         self._segment_cache = segment_cache
         self._lock = threading.Lock()
         self._columns: dict[str, np.ndarray] = {}
-        self._cache_bytes = cache_bytes
+        # Half for the lists a search reads (LRU), half for dense scores (admitted by asks).
+        self._terms_limit = self._dense_limit = cache_bytes // 2
         self._terms: OrderedDict[tuple[Any, ...], tuple[np.ndarray, ...]] = OrderedDict()
         self._terms_size = 0
+        self._dense: dict[tuple[Any, ...], np.ndarray] = {}
+        self._dense_size = 0
+        self._asks: dict[tuple[Any, ...], int] = {}
         live = np.ones(self.size, dtype=bool)
         for leaf, offset in reader.leaf_readers():
             if leaf.has_deletions():
@@ -319,6 +326,52 @@ class IndexView:
         """The sortable `created` value (int64) of every document."""
         return self._column(reader, "created", _created_values)
 
+    def ask(self, key: tuple[Any, ...]) -> int:
+        """Count one more ask for `key` in this generation; return how many there were."""
+        with self._lock:
+            if key not in self._asks and len(self._asks) >= ASKED_LIMIT:
+                self._asks.clear()  # a flood of distinct queries: start counting again
+            asks = self._asks[key] = self._asks.get(key, 0) + 1
+            return asks
+
+    def dense(
+        self, key: tuple[Any, ...], nbytes: int, build: Callable[[], np.ndarray] | None = None
+    ) -> np.ndarray | None:
+        """The dense scores kept under `key`; else, given `build`, new ones if the view
+        admits them (kept, and returned), or None.
+
+        Dense scores get half of the cache, apart from the lists a search reads, so that a
+        flood of rare words never evicts them. An array is admitted beside the others, or in
+        place of arrays asked fewer times in this generation (then dropped), never of arrays
+        asked as often: words searched in turn, each as often, keep the arrays they have
+        instead of evicting each other's and rebuilding them at a loss."""
+        with self._lock:
+            kept = self._dense.get(key)
+            if kept is not None or build is None:
+                return kept
+            asks = self._asks.get(key, 0)
+            others = sorted(
+                (self._asks.get(other, 0), array.nbytes, other)
+                for other, array in self._dense.items()
+            )
+            used, dropped = self._dense_size, []
+            for other_asks, size, other in others:  # the least asked first
+                if used + nbytes <= self._dense_limit or other_asks >= asks:
+                    break
+                dropped.append(other)
+                used -= size
+            if used + nbytes > self._dense_limit:
+                return None
+            for other in dropped:
+                self._dense_size -= self._dense.pop(other).nbytes
+        array = build()
+        array.flags.writeable = False  # read by every thread
+        with self._lock:
+            if key not in self._dense and self._dense_size + array.nbytes <= self._dense_limit:
+                self._dense[key] = array  # (unless another thread's took the room meanwhile)
+                self._dense_size += array.nbytes
+        return array
+
     def peek(self, key: tuple[Any, ...]) -> tuple[np.ndarray, ...] | None:
         """The arrays kept under `key` (now the most recently used), or None."""
         with self._lock:
@@ -331,7 +384,8 @@ class IndexView:
         self, key: tuple[Any, ...], compute: Callable[[], tuple[np.ndarray, ...]]
     ) -> tuple[np.ndarray, ...]:
         """Arrays of this generation computed once (`compute()`) and kept under `key`, in an
-        LRU cache bounded by bytes: a term's joined live postings and scores, its mask.
+        LRU cache bounded by bytes (half the view's): a term's joined live postings and
+        scores, its mask, a phrase's documents.
 
         A common word's postings at a million posts are 300,000 entries in each segment's
         arrays; joining them, dropping deleted documents and scoring them again for every
@@ -348,7 +402,7 @@ class IndexView:
             if key not in self._terms:
                 self._terms[key] = arrays
                 self._terms_size += sum(array.nbytes for array in arrays)
-            while self._terms_size > self._cache_bytes and len(self._terms) > 1:
+            while self._terms_size > self._terms_limit and len(self._terms) > 1:
                 evicted = self._terms.popitem(last=False)[1]
                 self._terms_size -= sum(array.nbytes for array in evicted)
         return arrays
@@ -426,12 +480,11 @@ class QueryPostings:
         self._terms: dict[tuple[str, str], tuple[Docs, np.ndarray]] = {}
 
     def term(self, field: str, word: str) -> tuple[Docs, np.ndarray]:
-        """Live documents holding the word in the field, and its score in each (Whoosh's
-        weighting of this generation)."""
+        """Live documents holding the word in the field, and its weight in each."""
         key = (field, word)
         if key not in self._terms:  # once a search, even if the view's cache evicts it
             self._terms[key] = self.view.cached(  # type: ignore[assignment]
-                ("term", field, word), lambda: self._scored(field, word)
+                ("term", field, word), lambda: self._live(field, word)
             )
         return self._terms[key]
 
@@ -444,12 +497,20 @@ class QueryPostings:
         A ranking then picks its candidates' scores in one gather: a word searched in the
         titles and the bodies is one array, instead of lists of scores placed among the
         candidates and added (at a million posts, about 0.6 ms per list and 0.2 per sum).
-        The array weighs 8 bytes a document, at most 4 times its parts' sparse lists."""
+        The array weighs 8 bytes a document, at most 4 times its parts' sparse lists: it is
+        built for a clause asked again in the generation, if the view admits it
+        (`IndexView.dense`)."""
         if len(parts) > 2:
             raise ValueError("a clause has one part per field searched: title and body")
-        kept = self.view.peek(("dense", parts))
+        key = ("dense", parts)
+        asks = self.view.ask(key)
+        kept = self.view.dense(key, 8 * self.view.size)
         if kept is not None:  # without touching the sparse lists: the cache may let them go
-            return kept[0]
+            return kept
+        if asks < 2:
+            # Building costs more than one sparse ranking (about 2 ms more for a common word
+            # at a million posts): only a clause asked again in this generation gets one.
+            return None
         matches = sum(
             len(self.term(field, words[0])[0])
             if len(words) == 1
@@ -459,11 +520,13 @@ class QueryPostings:
         if matches * DENSE_SHARE < self.view.size:
             return None
 
-        def build() -> tuple[np.ndarray]:
+        def build() -> np.ndarray:
             sparse = [
-                self.term(field, words[0])
-                if len(words) == 1
-                else self.scores(field, words, self.phrase(field, words))
+                self.scores(
+                    field,
+                    words,
+                    self.mask(field, words[0]) if len(words) == 1 else self.phrase(field, words),
+                )
                 for field, words in parts
             ]
             # At most two parts (one per field searched), added in one array as Whoosh's
@@ -474,20 +537,15 @@ class QueryPostings:
                     dense[docs] += scores
                 else:
                     dense[docs] = scores
-            return (dense,)
+            return dense
 
-        return self.view.cached(("dense", parts), build)[0]
+        return self.view.dense(key, 8 * self.view.size, build)
 
-    def _scored(self, field: str, word: str) -> tuple[Docs, np.ndarray]:
-        """The term's live documents and their scores, from its segments' postings."""
+    def _live(self, field: str, word: str) -> tuple[Docs, np.ndarray]:
+        """The term's live documents and weights, from its segments' postings."""
         all_docs, all_weights = self._joined(field, word, self._segment_postings)
         live = self.view.live[all_docs]
-        docs, weights = all_docs[live], all_weights[live]
-        if not len(docs):  # nothing to score (Whoosh's scorer refuses an absent term)
-            return docs, np.empty(0)
-        scorer = self.searcher.weighting.scorer(self.searcher, field, word)
-        length_bytes = self.view.lengths(self.reader, field)[docs]
-        return docs, _term_scores(scorer, weights.astype(np.float64), length_bytes)
+        return all_docs[live], all_weights[live]
 
     def _joined(self, field: str, word: str, read: SegmentArrays) -> tuple[Docs, np.ndarray]:
         """A term's per-segment arrays (`read`) joined, ids made global document numbers."""
@@ -537,16 +595,21 @@ class QueryPostings:
 
     def scores(self, field: str, words: Sequence[str], where: Mask) -> tuple[Docs, np.ndarray]:
         """The documents of `where`, ascending (each holds the word or phrase), and Whoosh's
-        score of it in each. A term's documents ascend, so its scores for those documents are
-        the ones its documents pick in `where`: one lookup per entry instead of a binary
-        search per document."""
+        score of it in each. A term's documents ascend, so its weights for those documents
+        are the ones its documents pick in `where`: one lookup per entry instead of a binary
+        search per document. Only they are scored: a hors pair sees a few of a word's."""
         docs, per_word = None, []
         for word in words:
-            term_docs, term_scores = self.term(field, word)
+            term_docs, term_weights = self.term(field, word)
             picked = where[term_docs]
             if docs is None:
                 docs = term_docs[picked]
-            per_word.append(term_scores[picked])
+                length_bytes = self.view.lengths(self.reader, field)[docs]
+            if not len(docs):  # nothing to score (Whoosh's scorer refuses an absent term)
+                return docs, np.empty(0)
+            scorer = self.searcher.weighting.scorer(self.searcher, field, word)
+            tf = term_weights[picked].astype(np.float64)
+            per_word.append(_term_scores(scorer, tf, length_bytes))
         return docs, add_in_tree_order(per_word)
 
 

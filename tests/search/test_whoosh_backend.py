@@ -508,7 +508,7 @@ def test_the_view_cache_stays_within_its_bytes() -> None:
     """Joined term lists are kept by bytes, least recently used first out, and shared
     read-only between searches."""
     view = whoosh_postings.IndexView.__new__(whoosh_postings.IndexView)
-    view._lock, view._cache_bytes = threading.Lock(), 3000
+    view._lock, view._terms_limit = threading.Lock(), 3000
     view._terms, view._terms_size = OrderedDict(), 0
     arrays = {name: (np.zeros(125, dtype=np.int64),) for name in "abcd"}  # 1 000 bytes each
     for name in "abc":
@@ -518,6 +518,38 @@ def test_the_view_cache_stays_within_its_bytes() -> None:
     assert list(view._terms) == [("c",), ("a",), ("d",)]
     assert view._terms_size == 3000
     assert not arrays["a"][0].flags.writeable
+
+
+def test_a_view_counts_asks_and_admits_the_most_asked(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Dense scores have their own half of the view's cache: a clause's array is admitted
+    beside the others, or in place of arrays asked fewer times, never of those asked as
+    often (words searched in turn would evict each other's and rebuild them at a loss). The
+    view counts the asks of a bounded number of keys."""
+    monkeypatch.setattr(whoosh_postings, "ASKED_LIMIT", 4)
+    view = whoosh_postings.IndexView.__new__(whoosh_postings.IndexView)
+    view._lock, view._dense_limit = threading.Lock(), 3000
+    view._dense, view._dense_size, view._asks = {}, 0, {}
+
+    def build() -> np.ndarray:
+        return np.zeros(125, dtype=np.int64)  # 1 000 bytes
+
+    for name in ("a", "b", "c"):
+        assert [view.ask(name) for _ in range(2)] == [1, 2]
+        assert view.dense(name, 1000) is None  # not kept: nothing without `build`
+        assert view.dense(name, 1000, build) is view.dense(name, 1000)
+    view.ask("a")  # a: 3 asks, b and c: 2
+    view.ask("d")
+    assert view.ask("d") == 2
+    assert view.dense("d", 1000, build) is None  # as often asked as b and c: not in
+    assert view.ask("d") == 3
+    kept = view.dense("d", 1000, build)  # more than b: b goes
+    assert not kept.flags.writeable
+    assert list(view._dense) == ["a", "c", "d"]
+    assert view._dense_size == 3000
+    view._asks["e"] = 99
+    assert view.dense("e", 4000, build) is None  # more than the half: never
+    assert view.ask("f") == 1  # a fifth key: the counts start again
+    assert view._asks == {"f": 1}
 
 
 @pytest.mark.parametrize(
