@@ -534,20 +534,17 @@ class WhooshBackend:
         postings: QueryPostings, clauses: list[Query], allowed: Mask
     ) -> tuple[Mask, list[list[tuple[str, list[str], Mask]]]]:
         """Allowed documents matching every clause (a word or a phrase, in any searched
-        field), and for each clause its parts (field, words) with the documents each holds
-        (among those still matching when it was read: a superset of the final matches)."""
+        field), and for each clause its parts (field, words) with the documents holding each
+        (all of them: the view keeps these masks, and the clause's, for its generation)."""
         matched = allowed
         parts: list[list[tuple[str, list[str], Mask]]] = []
-        # Words before phrases: a phrase's positions are then only read for fewer documents.
+        # Words before phrases, as the clauses have always been summed (see `_ranked`).
         for clause in sorted(clauses, key=lambda q: not isinstance(q, Or | Term)):
-            clause_parts = []
-            docs = np.zeros_like(matched)
-            for field, words in _parts(clause):
-                found = postings.docs(field, words, matched)
-                clause_parts.append((field, words, found))
-                docs |= found
-            parts.append(clause_parts)
-            matched = docs
+            spec = tuple((field, tuple(words)) for field, words in _parts(clause))
+            parts.append(
+                [(field, list(words), postings.holding(field, words)) for field, words in spec]
+            )
+            matched = matched & postings.holding_any(spec)
         return matched, parts
 
     @staticmethod
@@ -626,7 +623,7 @@ class WhooshBackend:
         docs = np.zeros(postings.view.size, dtype=bool)
         for words in excluded:
             for field in fields:
-                docs |= postings.docs(field, words, postings.mask(field, words[0]))
+                docs |= postings.holding(field, words)
         return docs
 
     def _allowed_docs(self, searcher: Searcher, query: SearchQuery) -> Mask:

@@ -522,12 +522,7 @@ class QueryPostings:
 
         def build() -> np.ndarray:
             sparse = [
-                self.scores(
-                    field,
-                    words,
-                    self.mask(field, words[0]) if len(words) == 1 else self.phrase(field, words),
-                )
-                for field, words in parts
+                self.scores(field, words, self.holding(field, words)) for field, words in parts
             ]
             # At most two parts (one per field searched), added in one array as Whoosh's
             # tree adds two: a + b where both hold, a + 0.0 or 0.0 + b elsewhere.
@@ -570,11 +565,24 @@ class QueryPostings:
 
         return self.view.cached(("mask", field, word), build)[0]
 
-    def docs(self, field: str, words: Sequence[str], within: Mask) -> Mask:
-        """Live documents of `within` holding the word, or the phrase (adjacent, in order)."""
-        if len(words) == 1:
-            return within & self.mask(field, words[0])
-        return within & self.phrase(field, words)
+    def holding(self, field: str, words: Sequence[str]) -> Mask:
+        """The live documents holding the word, or the phrase (adjacent, in order; shared:
+        never write it)."""
+        return self.mask(field, words[0]) if len(words) == 1 else self.phrase(field, words)
+
+    def holding_any(self, parts: tuple[tuple[str, tuple[str, ...]], ...]) -> Mask:
+        """The live documents holding any of these (field, words) parts: a clause's word in
+        the title or the body (shared: never write it; kept by the view)."""
+        if len(parts) == 1:
+            return self.holding(*parts[0])
+
+        def build() -> tuple[Mask]:
+            found = np.zeros(self.view.size, dtype=bool)
+            for field, words in parts:
+                found |= self.holding(field, words)
+            return (found,)
+
+        return self.view.cached(("any", parts), build)[0]
 
     def phrase(self, field: str, words: Sequence[str]) -> Mask:
         """The live documents holding the phrase in the field (shared: never write it).
