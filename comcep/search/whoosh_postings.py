@@ -274,7 +274,7 @@ SegmentPhrase = Callable[[IndexReader, str, tuple[bytes, ...]], np.ndarray]
 POSITION_BITS = 32
 POSITION_MASK = (1 << POSITION_BITS) - 1
 
-#: Default bound of an index view's cache of joined, scored term lists (`IndexView.cached`).
+#: Default bound of an index view's caches: lists and masks (`cached`), dense scores (`dense`).
 TERMS_CACHE_BYTES = 64 << 20
 
 #: Clauses matching at least one document in DENSE_SHARE get dense scores (`QueryPostings.dense`).
@@ -385,12 +385,12 @@ class IndexView:
     ) -> tuple[np.ndarray, ...]:
         """Arrays of this generation computed once (`compute()`) and kept under `key`, in an
         LRU cache bounded by bytes (half the view's): a term's joined live postings and
-        scores, its mask, a phrase's documents.
+        weights, the masks of the documents holding a word, a phrase, a clause.
 
         A common word's postings at a million posts are 300,000 entries in each segment's
-        arrays; joining them, dropping deleted documents and scoring them again for every
-        search cost about 1.5 ms a word and field. They only change when the generation does
-        (BM25F's idf and average length too), and then a new view is built.
+        arrays; joining them and dropping deleted documents again for every search cost
+        about 1 ms a word and field, and its mask as much. They only change when the
+        generation does, and then a new view is built.
         """
         arrays = self.peek(key)
         if arrays is not None:
