@@ -31,7 +31,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -172,6 +172,8 @@ class Page:
     expect: int = 200
     #: URLs requested once each, in turn, without warm-up (instead of `url` again and again).
     once_each: tuple[str, ...] = ()
+    #: Run before each request, untimed and uncounted (a write the page must then follow).
+    before_each: Callable[[], None] | None = None
 
 
 def _fresh_words(count: int) -> list[str]:
@@ -203,10 +205,11 @@ def measure_target(target: Target, meta: dict[str, Any], warmup: int, requests: 
     from flask_login import FlaskLoginClient
     from sqlalchemy import event, func, select
 
-    from comcep import create_app
+    from comcep import create_app, outbox
     from comcep.extensions import db
     from comcep.forum.models import Category, Post, Topic
     from comcep.members.models import Member
+    from comcep.search import indexing
     from config import Config
 
     app = create_app(
@@ -238,6 +241,7 @@ def measure_target(target: Target, meta: dict[str, Any], warmup: int, requests: 
             .order_by(Topic.id)
             .limit(1)
         )
+        reply_post = db.session.scalar(select(Post.id).where(Post.topic_id == reply_topic).limit(1))
         top_poster = db.session.execute(
             select(Post.author_id, func.count(Post.id).label("n"))
             .group_by(Post.author_id)
@@ -283,6 +287,23 @@ def measure_target(target: Target, meta: dict[str, Any], warmup: int, requests: 
         # (later ones find them in the process's cache).
         fresh = tuple("/recherche?" + urlencode({"q": word}) for word in _fresh_words(requests))
         pages.append(Page("search: a new word each time", "pair", fresh[0], once_each=fresh))
+
+        def new_post_indexed() -> None:
+            # What a new post does to the index (the reply's own indexing, through the
+            # outbox): a Whoosh commit, so the search caches of the last generation go.
+            with app.app_context():
+                indexing.enqueue_posts([reply_post])
+                db.session.commit()
+                outbox.process()
+
+        pages.append(
+            Page(
+                "search: one word, just after a new post",
+                "pair",
+                "/recherche?" + urlencode({"q": "reconversion"}),
+                before_each=new_post_indexed,
+            )
+        )
     if has_analyses:
         launch = (first_post or datetime.now(UTC)).date()
         for label, (first, last) in (
@@ -312,6 +333,8 @@ def measure_target(target: Target, meta: dict[str, Any], warmup: int, requests: 
         client = clients[page.who]
         warm_started = time.perf_counter()
         for _ in range(0 if page.once_each else warmup):
+            if page.before_each:
+                page.before_each()
             _request(client, page)
             if time.perf_counter() - warm_started > PAGE_SECONDS / 4:
                 break  # a slow page (analyses at 1 M posts) is warm after one or two
@@ -324,6 +347,8 @@ def measure_target(target: Target, meta: dict[str, Any], warmup: int, requests: 
             for done in range(len(page.once_each) or requests):
                 if done >= MIN_REQUESTS and time.perf_counter() - page_started > PAGE_SECONDS:
                     break  # enough samples of a slow page: keep the run under an hour
+                if page.before_each:
+                    page.before_each()
                 before = log.count
                 started, cpu_started = time.perf_counter(), time.process_time()
                 status = _request(client, page, done)
