@@ -79,6 +79,7 @@ from comcep.search.backend import (
 )
 from comcep.search.snippets import highlight_context, highlight_whole
 from comcep.search.whoosh_postings import (
+    ArrayCache,
     IndexView,
     Mask,
     QueryPostings,
@@ -265,9 +266,7 @@ class WhooshBackend:
         self._allowed: OrderedDict[tuple[Any, ...], Mask] = OrderedDict()
         self._segment_columns: dict[tuple[str, str], np.ndarray] = {}
         self._index_view: IndexView | None = None  # for `_filter_generation`
-        self._postings_lock = threading.Lock()
-        self._postings: OrderedDict[tuple[Any, ...], tuple[np.ndarray, ...]] = OrderedDict()
-        self._postings_size = 0  # bytes held in `_postings`
+        self._postings = ArrayCache(cache_bytes)
 
     # -- index and searchers ------------------------------------------------------------
 
@@ -723,23 +722,7 @@ class WhooshBackend:
         is not decoded again while its segment lives. Deletions are applied by the reader,
         not cached.
         """
-        key = (leaf.segment().segment_id(), *what)
-        with self._postings_lock:
-            cached = self._postings.get(key)
-            if cached is not None:
-                self._postings.move_to_end(key)
-                return cached
-        arrays = read()
-        for shared in arrays:  # read by every thread: never written
-            shared.flags.writeable = False
-        with self._postings_lock:
-            if key not in self._postings:
-                self._postings[key] = arrays
-                self._postings_size += sum(array.nbytes for array in arrays)
-            while self._postings_size > self.cache_bytes and len(self._postings) > 1:
-                evicted = self._postings.popitem(last=False)[1]
-                self._postings_size -= sum(array.nbytes for array in evicted)
-        return arrays
+        return self._postings.get((leaf.segment().segment_id(), *what), read)
 
     def _view(self, reader: IndexReader) -> IndexView:
         """The per-document arrays of the reader's generation (built once per generation)."""

@@ -284,6 +284,56 @@ DENSE_SHARE = 8
 ASKED_LIMIT = 10_000
 
 
+class ArrayCache:
+    """Tuples of arrays kept under keys, least recently used first out, within a bound on
+    their bytes (a single entry may exceed it), shared by threads: the arrays are made
+    read-only when kept."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.size = 0  # bytes held
+        self._lock = threading.Lock()
+        self._entries: OrderedDict[Any, tuple[np.ndarray, ...]] = OrderedDict()
+
+    def __iter__(self) -> Iterator[Any]:
+        """The keys, least recently used first."""
+        with self._lock:
+            return iter(list(self._entries))
+
+    def peek(self, key: Any) -> tuple[np.ndarray, ...] | None:
+        """The arrays kept under `key` (now the most recently used), or None."""
+        with self._lock:
+            arrays = self._entries.get(key)
+            if arrays is not None:
+                self._entries.move_to_end(key)
+            return arrays
+
+    def get(
+        self, key: Any, compute: Callable[[], tuple[np.ndarray, ...]]
+    ) -> tuple[np.ndarray, ...]:
+        """The arrays kept under `key`, else `compute()`'s, kept (computed outside the lock:
+        two threads may both compute them, and the first kept wins)."""
+        arrays = self.peek(key)
+        if arrays is not None:
+            return arrays
+        arrays = compute()
+        for shared in arrays:  # read by every thread: never written
+            shared.flags.writeable = False
+        with self._lock:
+            if key not in self._entries:
+                self._entries[key] = arrays
+                self.size += sum(array.nbytes for array in arrays)
+            while self.size > self.limit and len(self._entries) > 1:
+                evicted = self._entries.popitem(last=False)[1]
+                self.size -= sum(array.nbytes for array in evicted)
+        return arrays
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+            self.size = 0
+
+
 class IndexView:
     """Per-document arrays of one index generation: which documents are live, field lengths
     and the creation dates, each joined from per-segment arrays (kept by the backend in
@@ -305,9 +355,8 @@ class IndexView:
         self._lock = threading.Lock()
         self._columns: dict[str, np.ndarray] = {}
         # Half for the lists a search reads (LRU), half for dense scores (admitted by asks).
-        self._terms_limit = self._dense_limit = cache_bytes // 2
-        self._terms: OrderedDict[tuple[Any, ...], tuple[np.ndarray, ...]] = OrderedDict()
-        self._terms_size = 0
+        self._terms = ArrayCache(cache_bytes // 2)
+        self._dense_limit = cache_bytes // 2
         self._dense: dict[tuple[Any, ...], np.ndarray] = {}
         self._dense_size = 0
         self._asks: dict[tuple[Any, ...], int] = {}
@@ -372,14 +421,6 @@ class IndexView:
                 self._dense_size += array.nbytes
         return array
 
-    def peek(self, key: tuple[Any, ...]) -> tuple[np.ndarray, ...] | None:
-        """The arrays kept under `key` (now the most recently used), or None."""
-        with self._lock:
-            arrays = self._terms.get(key)
-            if arrays is not None:
-                self._terms.move_to_end(key)
-            return arrays
-
     def cached(
         self, key: tuple[Any, ...], compute: Callable[[], tuple[np.ndarray, ...]]
     ) -> tuple[np.ndarray, ...]:
@@ -392,20 +433,7 @@ class IndexView:
         about 1 ms a word and field, and its mask as much. They only change when the
         generation does, and then a new view is built.
         """
-        arrays = self.peek(key)
-        if arrays is not None:
-            return arrays
-        arrays = compute()
-        for shared in arrays:  # read by every thread: never written
-            shared.flags.writeable = False
-        with self._lock:
-            if key not in self._terms:
-                self._terms[key] = arrays
-                self._terms_size += sum(array.nbytes for array in arrays)
-            while self._terms_size > self._terms_limit and len(self._terms) > 1:
-                evicted = self._terms.popitem(last=False)[1]
-                self._terms_size -= sum(array.nbytes for array in evicted)
-        return arrays
+        return self._terms.get(key, compute)
 
     def _column(
         self, reader: IndexReader, name: str, read: Callable[[IndexReader], np.ndarray]

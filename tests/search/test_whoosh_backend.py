@@ -11,7 +11,6 @@ import subprocess
 import sys
 import threading
 import zlib
-from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
@@ -504,20 +503,21 @@ def test_scores_kept_for_a_generation_follow_the_next_commit(backend: WhooshBack
     assert backend._index_view is not cached
 
 
-def test_the_view_cache_stays_within_its_bytes() -> None:
-    """Joined term lists are kept by bytes, least recently used first out, and shared
-    read-only between searches."""
-    view = whoosh_postings.IndexView.__new__(whoosh_postings.IndexView)
-    view._lock, view._terms_limit = threading.Lock(), 3000
-    view._terms, view._terms_size = OrderedDict(), 0
+def test_the_array_cache_stays_within_its_bytes() -> None:
+    """Joined term lists (and decoded postings) are kept by bytes, least recently used first
+    out, and shared read-only between searches."""
+    cache = whoosh_postings.ArrayCache(3000)
     arrays = {name: (np.zeros(125, dtype=np.int64),) for name in "abcd"}  # 1 000 bytes each
     for name in "abc":
-        assert view.cached((name,), lambda name=name: arrays[name]) is arrays[name]
-    assert view.cached(("a",), lambda: pytest.fail("kept")) is arrays["a"]  # a is now recent
-    view.cached(("d",), lambda: arrays["d"])
-    assert list(view._terms) == [("c",), ("a",), ("d",)]
-    assert view._terms_size == 3000
+        assert cache.get((name,), lambda name=name: arrays[name]) is arrays[name]
+    assert cache.get(("a",), lambda: pytest.fail("kept")) is arrays["a"]  # a is now recent
+    cache.get(("d",), lambda: arrays["d"])
+    assert list(cache) == [("c",), ("a",), ("d",)]
+    assert cache.size == 3000
     assert not arrays["a"][0].flags.writeable
+    cache.clear()
+    assert list(cache) == []
+    assert cache.size == 0
 
 
 def test_a_view_counts_asks_and_admits_the_most_asked(monkeypatch: pytest.MonkeyPatch) -> None:
