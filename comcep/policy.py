@@ -55,7 +55,7 @@ class Viewer:
             member_id=member.id,
             statut=member.statut,
             roles=member.role_set,
-            group_ids=frozenset(group.id for group in member.groups),
+            group_ids=member.group_id_set,
             validation_network_id=member.validation_network_id,
             silenced_until=member.silenced_until if member.is_silenced else None,
         )

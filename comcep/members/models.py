@@ -110,6 +110,19 @@ class Member(UserMixin, db.Model):
     region: Mapped[Region | None] = relationship(lazy="joined")
     groups: Mapped[list[Group]] = relationship(secondary=member_groups, lazy="select")
 
+    # The ids of the member's groups as the session loader read them with the member
+    # (`members.queries.load_member`), so that the viewer of each request costs no second
+    # query; None when the member was read otherwise. Not a column.
+    loaded_group_ids = None
+
+    @property
+    def group_id_set(self) -> frozenset[int]:
+        """The member's group ids: from `groups` once it is loaded (it may have changed in
+        this request), else as read by the session loader, else by loading `groups`."""
+        if "groups" not in self.__dict__ and self.loaded_group_ids is not None:
+            return self.loaded_group_ids
+        return frozenset(group.id for group in self.groups)
+
     @validates("display_name")
     def _fold_name(self, _key: str, value: str) -> str:
         self.name_key = fold_name(value or "")
