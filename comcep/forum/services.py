@@ -112,7 +112,7 @@ def _add_post(actor: Member, topic: Topic, body: str, now: datetime, *, new_topi
         outbox.enqueue("notify.post", [post.id])
     # The counters moved in SQL: reload them only if someone reads them (a reply redirects).
     db.session.expire(topic)
-    mark_read(actor, topic, number)
+    mark_read(actor, inspect(topic).identity[0], number)  # no reload of the expired topic
     rollups.mark_month_of(now)
     if answers:
         rollups.mark_month_of(opened)
@@ -211,11 +211,11 @@ def edit_post(actor: Member, post: Post, topic: Topic, body: str, title: str | N
     return post
 
 
-def mark_read(member: Member, topic: Topic, number: int) -> None:
+def mark_read(member: Member, topic_id: int, number: int) -> None:
     """Record that the member has read the topic up to `number` (one upsert, never back)."""
     statement = upsert(TopicRead).values(
         member_id=member.id,
-        topic_id=inspect(topic).identity[0],  # no reload of an expired topic
+        topic_id=topic_id,
         last_read_number=number,
         updated_at=utcnow(),
     )

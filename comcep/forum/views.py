@@ -25,6 +25,7 @@ from comcep.forum.forms import EditPostForm, ReplyForm, TopicForm
 from comcep.forum.models import Category, Topic
 from comcep.members.models import Member
 from comcep.moderation.services import log
+from comcep.notifications import header
 from comcep.notifications import services as notifications
 from comcep.notifications.models import LEVEL_LABELS
 from comcep.notifications.services import topic_level_column
@@ -163,7 +164,7 @@ def _uploads(viewer: Viewer, category: Category) -> list:
 @login_required
 def topic(topic_id: int, slug: str | None = None) -> ResponseReturnValue:
     viewer = current_viewer()
-    topic = queries.get_topic_or_404(viewer, topic_id)
+    topic = queries.page_topic_or_404(viewer, topic_id)
     if topic.merged_into_id:
         return redirect(url_for("forum.topic", topic_id=topic.merged_into_id), 301)
     if slug is not None and slug != topic.slug:  # an old or mistyped slug (SPEC §10)
@@ -171,11 +172,17 @@ def topic(topic_id: int, slug: str | None = None) -> ResponseReturnValue:
     page_count = queries.topic_page_count(topic)
     page = min(_page_arg(), page_count)
     posts = queries.topic_posts(topic, page)
-    read_number, level, has_tags = queries.reader_state(
-        current_user, topic, topic_level_column(), knowledge.has_tags_column()
+    read_number, level, has_tags, *counts = queries.reader_state(
+        current_user,
+        topic,
+        topic_level_column(),
+        knowledge.has_tags_column(),
+        *header.columns(viewer.is_staff),
+        params=header.params(viewer),
     )
+    header.keep(viewer, counts)
     if posts and posts[-1].number > read_number:  # a re-read writes nothing
-        services.mark_read(current_user, topic, posts[-1].number)
+        services.mark_read(current_user, topic.id, posts[-1].number)
         db.session.commit()
     actions = TopicActions.for_topic(viewer, topic)
     articles = fragments.topic_articles(

@@ -2,54 +2,28 @@
 
 from __future__ import annotations
 
-import functools
-
-from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
-from sqlalchemy import Select, select
+from sqlalchemy import select
 
 from comcep import policy
-from comcep.extensions import csrf, db, read_columns, utcnow
+from comcep.extensions import csrf, db, utcnow
 from comcep.forms import ConfirmForm
 from comcep.forum import queries as forum_queries
 from comcep.members.models import Member, fold_name
-from comcep.messages import queries as message_queries
-from comcep.moderation import queries as moderation_queries
-from comcep.notifications import services
+from comcep.notifications import header, services
 from comcep.notifications.models import EMAIL_FREQUENCIES, LEVELS, Notification
 from comcep.policy import current_viewer
 
 bp = Blueprint("notifications", __name__)
 
 
-@functools.cache
-def _header_statement(staff: bool) -> Select:
-    """The header's counters as one statement, built once per variant."""
-    columns = [services.unread_count_column(staff), message_queries.unread_count_column()]
-    if staff:
-        columns.append(moderation_queries.open_report_count_query())
-    return select(*columns)
-
-
 @bp.app_context_processor
 def header_counts() -> dict:
-    """The header's counters (bell, private messages, moderation queue) in one query,
-    each through the wall; computed once per request."""
-    viewer = current_viewer()
-    if not viewer.is_authenticated:
-        return {"bell_count": 0, "unread_messages": 0, "open_reports": 0}
-    cached = g.get("_comcep_header_counts")
-    if cached is None:
-        params = {"member_id": viewer.member_id, **policy.visibility_params(viewer)}
-        row = read_columns(_header_statement(viewer.is_staff), params).one()
-        cached = {
-            "bell_count": row[0],
-            "unread_messages": row[1],
-            "open_reports": row[2] if viewer.is_staff else 0,
-        }
-        g._comcep_header_counts = cached
-    return cached
+    """The header's counters (bell, private messages, moderation queue), each through the
+    wall; computed once per request (`header.counts`)."""
+    return header.counts(current_viewer())
 
 
 @bp.get("/notifications")

@@ -124,12 +124,12 @@ def test_edit_post_without_change_adds_no_revision(members) -> None:
 def test_mark_read_never_goes_back(members) -> None:
     topic = make_topic(members["pair"], replies=[(members["other_pair"], "R.")] * 4)
     reader = members["animation"]
-    services.mark_read(reader, topic, 4)
+    services.mark_read(reader, topic.id, 4)
     db.session.commit()
-    services.mark_read(reader, topic, 2)
+    services.mark_read(reader, topic.id, 2)
     db.session.commit()
     assert _read_number(reader.id, topic.id) == 4
-    services.mark_read(reader, topic, 5)
+    services.mark_read(reader, topic.id, 5)
     db.session.commit()
     assert _read_number(reader.id, topic.id) == 5
 

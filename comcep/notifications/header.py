@@ -1,0 +1,71 @@
+"""The header's counters (bell, private messages, moderation queue): one statement per
+request, through the wall, or columns a page folds into a statement it already makes (the
+topic page: one round trip fewer on the page members load most)."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from typing import Any
+
+from flask import g
+from sqlalchemy import ColumnElement, select
+
+from comcep import policy
+from comcep.extensions import read_columns
+from comcep.messages import queries as message_queries
+from comcep.moderation import queries as moderation_queries
+from comcep.notifications import services
+from comcep.policy import Viewer
+
+_KEPT = "_comcep_header_counts"  # on `g`; `policy.clear_request_cache` forgets it
+_NOBODY = {"bell_count": 0, "unread_messages": 0, "open_reports": 0}
+
+
+@functools.cache
+def columns(staff: bool) -> tuple[ColumnElement, ...]:
+    """The counters as scalar subqueries over the bound `member_id` and `policy.VISIBLE`
+    (see `params`), built once per variant: the same objects each time, so a statement
+    that carries them is built once too."""
+    found: list[ColumnElement] = [
+        services.unread_count_column(staff),
+        message_queries.unread_count_column(),
+    ]
+    if staff:
+        found.append(moderation_queries.open_report_count_query())
+    return tuple(found)
+
+
+@functools.cache
+def _statement(staff: bool) -> Any:
+    return select(*columns(staff))
+
+
+def params(viewer: Viewer) -> dict[str, Any]:
+    """What `columns` are bound to."""
+    return {"member_id": viewer.member_id, **policy.visibility_params(viewer)}
+
+
+def keep(viewer: Viewer, values: Sequence[int]) -> None:
+    """Keep the values of `columns(viewer.is_staff)` read by a page's own statement, for
+    `counts` to serve this request."""
+    g.setdefault(_KEPT, _as_counts(viewer, values))
+
+
+def counts(viewer: Viewer) -> dict[str, int]:
+    """The counters of this request: read once (one statement) unless a page kept them."""
+    if not viewer.is_authenticated:
+        return _NOBODY
+    kept = g.get(_KEPT)
+    if kept is None:
+        row = read_columns(_statement(viewer.is_staff), params(viewer)).one()
+        kept = g.setdefault(_KEPT, _as_counts(viewer, row))
+    return kept
+
+
+def _as_counts(viewer: Viewer, values: Sequence[int]) -> dict[str, int]:
+    return {
+        "bell_count": values[0],
+        "unread_messages": values[1],
+        "open_reports": values[2] if viewer.is_staff else 0,
+    }
