@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from flask import Flask, current_app, g, has_request_context
 from flask_login import current_user
@@ -33,7 +33,10 @@ from comcep.members.models import STAFF_ROLES, Member, member_groups
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from comcep.forum.queries import PagePost
+    from comcep.forum.queries import PagePost, PageTopic
+
+# A mapped topic, or the plain one the topic page reads (`forum.queries.PageTopic`).
+TopicT = TypeVar("TopicT", "Topic", "PageTopic")
 
 
 @dataclass(frozen=True)
@@ -292,7 +295,7 @@ def check_see_category(viewer: Viewer, category: Category | None) -> Category:
     return category
 
 
-def check_see_topic(viewer: Viewer, topic: Topic | None) -> Topic:
+def check_see_topic(viewer: Viewer, topic: TopicT | None) -> TopicT:
     if (
         topic is None
         or topic.category_id not in visible_category_ids(viewer)
@@ -365,7 +368,7 @@ def check_create_topic(viewer: Viewer, category: Category) -> None:
         )
 
 
-def check_reply(viewer: Viewer, topic: Topic) -> None:
+def check_reply(viewer: Viewer, topic: Topic | PageTopic) -> None:
     check_see_topic(viewer, topic)
     if viewer.is_staff:
         return
@@ -400,7 +403,7 @@ def check_report(viewer: Viewer, post: Post, topic: Topic) -> None:
         raise Forbidden(description="Vous ne pouvez pas signaler votre propre message.")
 
 
-def check_mark_solution(viewer: Viewer, topic: Topic) -> None:
+def check_mark_solution(viewer: Viewer, topic: Topic | PageTopic) -> None:
     """The asker or the animatrice marks « réponse retenue », in rubriques that accept it."""
     check_see_topic(viewer, topic)
     if not topic.category.accepts_solutions:
@@ -511,5 +514,5 @@ class TopicActions:
     moderate: bool
 
     @classmethod
-    def for_topic(cls, viewer: Viewer, topic: Topic) -> TopicActions:
+    def for_topic(cls, viewer: Viewer, topic: Topic | PageTopic) -> TopicActions:
         return cls(reply=can(check_reply, viewer, topic), moderate=viewer.is_staff)

@@ -31,7 +31,7 @@ from markupsafe import Markup
 
 from comcep import policy
 from comcep.forum.models import Topic
-from comcep.forum.queries import CategoryRow, PagePost
+from comcep.forum.queries import CategoryRow, PagePost, PageTopic
 from comcep.kept import per_app
 from comcep.policy import TopicActions, Viewer
 
@@ -41,7 +41,7 @@ ROW_TEMPLATE = "forum/_category_row.html"
 
 def topic_articles(
     posts: Sequence[PagePost],
-    topic: Topic,
+    topic: Topic | PageTopic,
     viewer: Viewer,
     actions: TopicActions,
     can_mark: bool,

@@ -476,10 +476,10 @@ class PageCategory:
 
 @dataclass(frozen=True, slots=True)
 class PageTopic:
-    """A topic as its own page uses it: plain values, not a mapped object. Loading the
-    `Topic` with its rubrique and thème through the ORM cost three times the statement
-    itself, about a twelfth of the page members load most. It answers to the attributes
-    the page, its policy checks and `services.mark_read` read, as a `Topic` would."""
+    """A topic as its own page uses it: plain values, not a mapped object (a `Topic` with
+    its rubrique and thème through the ORM cost about three times the same statement read
+    as columns, on the page members load most). It has the attributes of a `Topic` that
+    the page and its policy checks read."""
 
     id: int
     category_id: int
@@ -531,8 +531,7 @@ def page_topic_or_404(viewer: Viewer, topic_id: int) -> PageTopic:
     theme = None if theme_values[0] is None else PageCategory(*theme_values, parent=None)
     category = PageCategory(*row[topics : topics + categories], parent=theme)
     topic = PageTopic(*row[:topics], category=category)
-    policy.check_see_topic(viewer, topic)  # type: ignore[arg-type] - reads what a Topic has
-    return topic
+    return policy.check_see_topic(viewer, topic)
 
 
 def get_post_or_404(viewer: Viewer, post_id: int) -> tuple[Post, Topic]:
@@ -552,7 +551,7 @@ def get_post_or_404(viewer: Viewer, post_id: int) -> tuple[Post, Topic]:
     return post, topic
 
 
-def topic_page_count(topic: Topic) -> int:
+def topic_page_count(topic: Topic | PageTopic) -> int:
     per_page = current_app.config["POSTS_PER_PAGE"]
     return max(1, -(-topic.last_number // per_page))
 
@@ -620,7 +619,7 @@ def _topic_posts_statement() -> Select:
     )
 
 
-def topic_posts(topic: Topic, page: int) -> list[PagePost]:
+def topic_posts(topic: Topic | PageTopic, page: int) -> list[PagePost]:
     """Posts of one page: a range of post numbers, so any page costs the same (keyset)."""
     per_page = current_app.config["POSTS_PER_PAGE"]
     first = (page - 1) * per_page + 1
@@ -648,7 +647,10 @@ def _reader_statement(*columns: ColumnElement) -> Select:
 
 
 def reader_state(
-    member: Member, topic: Topic, *columns: ColumnElement, params: Mapping[str, Any] | None = None
+    member: Member,
+    topic: Topic | PageTopic,
+    *columns: ColumnElement,
+    params: Mapping[str, Any] | None = None,
 ) -> tuple:
     """The member's explicit read mark on the topic (0 if none), then `columns`: prebuilt
     scalar subqueries of other domains (the subscription level, the header's counters) over
@@ -746,7 +748,7 @@ def first_post_id(topic: Topic) -> int | None:
     return db.session.scalar(select(Post.id).where(Post.topic_id == topic.id, Post.number == 1))
 
 
-def solution_post(topic: Topic) -> Post | None:
+def solution_post(topic: Topic | PageTopic) -> Post | None:
     if topic.solution_post_id is None:
         return None
     post = db.session.scalar(

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from flask import g
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, Select, select
 
 from comcep import policy
 from comcep.extensions import read_columns
@@ -37,7 +37,7 @@ def columns(staff: bool) -> tuple[ColumnElement, ...]:
 
 
 @functools.cache
-def _statement(staff: bool) -> Any:
+def _statement(staff: bool) -> Select:
     return select(*columns(staff))
 
 
