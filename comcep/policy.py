@@ -33,7 +33,7 @@ from comcep.members.models import STAFF_ROLES, Member, member_groups
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from comcep.forum.queries import PagePost, PageTopic
+    from comcep.forum.queries import PageCategory, PagePost, PageTopic
 
 # A mapped topic, or the plain one the topic page reads (`forum.queries.PageTopic`).
 TopicT = TypeVar("TopicT", "Topic", "PageTopic")
@@ -160,12 +160,59 @@ def _visible_ids(viewer: Viewer) -> frozenset[int]:
     if not viewer.is_authenticated:
         return frozenset()
     rows = [tuple(row) for row in _category_flags()]  # plain tuples: read by position
-    admitted = {row[0] for row in rows if _admits(viewer, *row[2:])}
+    flags = {row[0]: row[2:] for row in rows}
     return frozenset(
         id_
-        for id_, parent_id, *_flags in rows
-        if id_ in admitted and (parent_id is None or parent_id in admitted)
+        for id_, parent_id, *own in rows
+        if _sees(viewer, own, None if parent_id is None else flags.get(parent_id, _CLOSED))
     )
+
+
+Flags = tuple[bool, int | None, bool]  # staff_only, group_id, open_to_hors_pairs
+_CLOSED: Flags = (True, None, False)  # a thème that cannot be read: nobody but staff
+
+
+def _sees(viewer: Viewer, own: Flags, theme: Flags | None) -> bool:
+    """A rubrique is visible when its own flags and those of its thème admit the viewer."""
+    return _admits(viewer, *own) and (theme is None or _admits(viewer, *theme))
+
+
+def _loaded_flags(topic: Topic | PageTopic) -> tuple[Flags, Flags | None] | None:
+    """The flags of the topic's rubrique and thème when the topic was read with them (the
+    topic pages, `get_topic_or_404`), without loading anything; None otherwise. They are
+    the values `visible_category_ids` would read, from the same database, so both ways
+    decide alike (tests/test_policy.py compares them on every category and role)."""
+    # A mapped topic's rubrique counts only if loaded with it (else it would cost a query).
+    category = topic.__dict__.get("category") if isinstance(topic, Topic) else topic.category
+    own = _flags_of(category, topic.category_id)
+    if own is None:
+        return None
+    if isinstance(category, Category):
+        parent_id = category.__dict__["parent_id"]
+        theme = category.__dict__.get("parent") if parent_id is not None else None
+    else:
+        theme = category.parent
+        parent_id = None if theme is None else theme.id
+    if parent_id is None:
+        return own, None
+    theme_flags = _flags_of(theme, parent_id)
+    return None if theme_flags is None else (own, theme_flags)
+
+
+_FLAG_NAMES = ("parent_id", "staff_only", "group_id", "open_to_hors_pairs")
+
+
+def _flags_of(category: Category | PageCategory | None, expected_id: int) -> Flags | None:
+    """A loaded category's flags, or None when it is missing, expired by a commit or not the
+    one expected (a topic moved in this request): the caller then asks the table."""
+    if isinstance(category, Category):
+        values = category.__dict__
+        if values.get("id") != expected_id or any(n not in values for n in _FLAG_NAMES):
+            return None
+        return values["staff_only"], values["group_id"], values["open_to_hors_pairs"]
+    if category is None or category.id != expected_id:
+        return None
+    return category.staff_only, category.group_id, category.open_to_hors_pairs
 
 
 def _category_flags() -> list:
@@ -298,7 +345,7 @@ def check_see_category(viewer: Viewer, category: Category | None) -> Category:
 def check_see_topic(viewer: Viewer, topic: TopicT | None) -> TopicT:
     if (
         topic is None
-        or topic.category_id not in visible_category_ids(viewer)
+        or not _sees_rubrique_of(viewer, topic)
         or (
             topic.is_hidden
             and topic.merged_into_id is None
@@ -309,6 +356,16 @@ def check_see_topic(viewer: Viewer, topic: TopicT | None) -> TopicT:
     ):
         raise NotFound()
     return topic
+
+
+def _sees_rubrique_of(viewer: Viewer, topic: Topic | PageTopic) -> bool:
+    """Whether the viewer may read the topic's rubrique: from the flags read with the topic
+    when it has them (a POST such as a reply needs no other list of rubriques: one
+    statement fewer), else from the request's `visible_category_ids`."""
+    loaded = _loaded_flags(topic)
+    if loaded is not None:
+        return _sees(viewer, *loaded)
+    return topic.category_id in visible_category_ids(viewer)
 
 
 def check_see_post(viewer: Viewer, post: Post | None, topic: Topic | None) -> Post:

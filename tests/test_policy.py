@@ -4,18 +4,19 @@ the thèmes written below by hand."""
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import pytest
 from flask import Flask
-from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy import ColumnElement, and_, or_, select, update
 from sqlalchemy.orm import aliased, joinedload
 from werkzeug.exceptions import Forbidden, NotFound
 from werkzeug.security import generate_password_hash
 
 from comcep import policy
 from comcep.extensions import db
+from comcep.forum import queries
 from comcep.forum.models import Category, Post, Topic
 from comcep.members.models import Member
 from comcep.policy import Viewer
@@ -219,6 +220,69 @@ def test_group_restriction_on_a_theme_reaches_its_rubriques(
             viewer = _viewer(members, role)
             assert ("echanges" in _slugs(_sql_visible(viewer))) is sees, role
             assert _sql_visible(viewer) == _python_visible(viewer), role
+
+
+def _restricted_themes_and_rubriques() -> None:
+    """Flags the seed does not combine: an open rubrique under a closed thème, a staff-only
+    rubrique under an open one, a group on a thème."""
+    category("premier-entretien").open_to_hors_pairs = True
+    category("propositions-d-outils").staff_only = True
+    category("echanges-hors-pairs").group_id = category("groupe-pilote").group_id
+    db.session.commit()
+
+
+def test_a_topic_read_with_its_rubrique_is_judged_on_those_flags_as_on_the_table(
+    app: Flask, members: dict[str, Member], count_queries: Callable
+) -> None:
+    """The topic pages and `get_topic_or_404` read the rubrique and thème with the topic:
+    `check_see_topic` then decides on those flags with no query of its own. Every category,
+    every role: the same answer as the independent SQL rule, on both kinds of topic."""
+    _restricted_themes_and_rubriques()
+    topic = make_topic(members["animation"], "premier-entretien")
+    for category_id, slug in db.session.execute(select(Category.id, Category.slug)).all():
+        moved = update(Topic).where(Topic.id == topic.id).values(category_id=category_id)
+        db.session.execute(moved)
+        db.session.commit()
+        for role in ROLES:
+            viewer = _viewer(members, role)
+            with fresh_request(app):
+                expected = category_id in _sql_visible(viewer)
+            for read_topic in (queries.read_page_topic, queries.read_topic):
+                with fresh_request(app):
+                    read = read_topic(topic.id)
+                    with count_queries() as statements:
+                        sees = policy.can(policy.check_see_topic, viewer, read)
+                    assert sees is expected, (slug, role, read_topic.__name__)
+                    assert statements == [], (slug, role, read_topic.__name__)
+
+
+def test_a_topic_without_its_rubrique_or_moved_is_judged_on_the_table(
+    app: Flask, members: dict[str, Member], count_queries: Callable
+) -> None:
+    """No flags loaded, flags expired, or a topic moved during the request (its loaded
+    rubrique is the old one): the check asks the rubriques' table."""
+    topic = make_topic(members["hors_pair"], "echanges")
+    hors_pair = _viewer(members, "hors_pair")
+    with fresh_request(app):
+        bare = db.session.get(Topic, topic.id)  # its rubrique not loaded
+        with count_queries() as statements:
+            policy.check_see_topic(hors_pair, bare)
+        assert len(statements) == 1
+        assert "FROM categories" in statements[0]
+        assert "category" not in bare.__dict__  # the check loaded nothing into it
+    with fresh_request(app):
+        moved = queries.read_topic(topic.id)
+        moved.category_id = category("premier-entretien").id  # the old rubrique stays loaded
+        with pytest.raises(NotFound):
+            policy.check_see_topic(hors_pair, moved)
+    with fresh_request(app):
+        read = queries.read_topic(topic.id)
+        db.session.expire(read.category)  # as `Session.refresh` or a bulk update would
+        with count_queries() as statements:
+            policy.check_see_topic(hors_pair, read)
+        assert any("FROM categories" in statement for statement in statements)
+        with pytest.raises(NotFound):
+            policy.check_see_topic(_viewer(members, "pending"), read)  # not active: nothing
 
 
 @pytest.mark.parametrize("role", ["pending", "suspended"])

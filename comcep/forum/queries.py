@@ -454,9 +454,13 @@ def _topic_statement() -> Select:
     )
 
 
+def read_topic(topic_id: int) -> Topic | None:
+    """The topic with its rubrique and thème, whoever asks: see `get_topic_or_404`."""
+    return db.session.scalar(_topic_statement(), {"topic_id": topic_id})
+
+
 def get_topic_or_404(viewer: Viewer, topic_id: int) -> Topic:
-    topic = db.session.scalar(_topic_statement(), {"topic_id": topic_id})
-    return policy.check_see_topic(viewer, topic)
+    return policy.check_see_topic(viewer, read_topic(topic_id))
 
 
 @dataclass(frozen=True, slots=True)
@@ -471,6 +475,8 @@ class PageCategory:
     read_only: bool
     accepts_solutions: bool
     attachments_enabled: bool
+    staff_only: bool  # with group_id and open_to_hors_pairs: who may read it (the policy)
+    group_id: int | None
     parent: PageCategory | None
 
 
@@ -523,15 +529,19 @@ def _page_topic_statement() -> Select:
 
 def page_topic_or_404(viewer: Viewer, topic_id: int) -> PageTopic:
     """`get_topic_or_404` for the topic page: the same rule, plain values."""
+    return policy.check_see_topic(viewer, read_page_topic(topic_id))
+
+
+def read_page_topic(topic_id: int) -> PageTopic | None:
+    """`read_topic` as plain values."""
     row = read_columns(_page_topic_statement(), {"topic_id": topic_id}).one_or_none()
     if row is None:
-        raise NotFound()
+        return None
     topics, categories = len(_TOPIC_PAGE_COLUMNS), len(_CATEGORY_PAGE_COLUMNS)
     theme_values = row[topics + categories :]
     theme = None if theme_values[0] is None else PageCategory(*theme_values, parent=None)
     category = PageCategory(*row[topics : topics + categories], parent=theme)
-    topic = PageTopic(*row[:topics], category=category)
-    return policy.check_see_topic(viewer, topic)
+    return PageTopic(*row[:topics], category=category)
 
 
 def get_post_or_404(viewer: Viewer, post_id: int) -> tuple[Post, Topic]:
