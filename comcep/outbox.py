@@ -8,7 +8,8 @@ a row is deleted only once its handler has succeeded.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 import redis
@@ -23,6 +24,7 @@ logger = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8
 _SESSION_FLAG = "comcep_outbox_dirty"
 _QUEUED = "comcep_outbox_queued"  # rows this session has queued, ever: see `process`
+_BATCH = "comcep_outbox_batch"  # rows waiting for the end of a `batch()` block
 
 # kind -> handler(list of ref ids); registered by the domains (search, mail…)
 HANDLERS: dict[str, Callable[[list[int]], None]] = {}
@@ -75,10 +77,35 @@ def enqueue(
         }
         for ref_id in sorted(set(ref_ids))
     ]
+    pending = db.session.info.get(_BATCH)
+    if pending is not None:
+        pending.extend(rows)
+    elif rows:
+        _insert(rows)
+
+
+@contextmanager
+def batch() -> Iterator[None]:
+    """Write the rows enqueued inside the block with one INSERT when it ends, still in the
+    caller's transaction (a reply queues its notifications and its indexing: one statement
+    instead of two). If the block raises, nothing is written: the transaction is doomed."""
+    if _BATCH in db.session.info:  # inside another batch: the outer one writes
+        yield
+        return
+    rows: list[dict] = []
+    db.session.info[_BATCH] = rows
+    try:
+        yield
+    finally:
+        del db.session.info[_BATCH]
     if rows:
-        db.session.execute(OutboxEvent.__table__.insert(), rows)
-        db.session.info[_SESSION_FLAG] = True
-        db.session.info[_QUEUED] = db.session.info.get(_QUEUED, 0) + len(rows)
+        _insert(rows)
+
+
+def _insert(rows: list[dict]) -> None:
+    db.session.execute(OutboxEvent.__table__.insert(), rows)
+    db.session.info[_SESSION_FLAG] = True
+    db.session.info[_QUEUED] = db.session.info.get(_QUEUED, 0) + len(rows)
 
 
 def _claim(kinds: tuple[str, ...] | None, batch_size: int) -> list[tuple[int, str, int]]:

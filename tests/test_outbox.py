@@ -1,5 +1,6 @@
 """`outbox.process`: every due row is applied in one call, follow-up work included, and a
-call whose last batch was short and queued nothing ends without claiming again."""
+call whose last batch was short and queued nothing ends without claiming again;
+`outbox.batch`: the rows one change queues, written by one INSERT."""
 
 from __future__ import annotations
 
@@ -100,3 +101,46 @@ def test_rows_queued_by_another_session_are_left_to_the_next_call(
         outbox.register(FIRST, handled[FIRST].extend)
         assert outbox.process() == 1
     assert handled[FIRST] == [2, 4]
+
+
+# --- `outbox.batch`: the rows of one change in one INSERT ----------------------------------
+
+
+def _inserts(statements: list[str]) -> int:
+    return sum(s.lstrip().upper().startswith("INSERT INTO OUTBOX_EVENTS") for s in statements)
+
+
+def test_rows_of_several_kinds_queued_in_a_batch_are_written_by_one_insert(
+    app: Flask, handled: dict[str, list[int]], count_queries: Callable
+) -> None:
+    with count_queries() as statements, outbox.batch():
+        outbox.enqueue(FIRST, [2])
+        with outbox.batch():  # a nested block leaves the writing to the outer one
+            outbox.enqueue(FOLLOW_UP, [7, 8])
+        assert _inserts(statements) == 0
+    assert _inserts(statements) == 1, statements
+    db.session.commit()
+    with app.test_request_context():
+        assert outbox.process() == 3  # the rows were queued as `process` expects
+    assert handled == {FIRST: [2], FOLLOW_UP: [7, 8]}
+
+
+def test_a_batch_that_raises_writes_nothing_and_the_next_enqueue_writes_at_once(
+    app: Flask, handled: dict[str, list[int]], count_queries: Callable
+) -> None:
+    def failing_change() -> None:
+        with outbox.batch():
+            outbox.enqueue(FIRST, [2])
+            raise RuntimeError
+
+    with count_queries() as statements, pytest.raises(RuntimeError):
+        failing_change()
+    assert _inserts(statements) == 0
+    db.session.rollback()  # as a view does with a failed change
+    with count_queries() as statements:
+        outbox.enqueue(FIRST, [4])  # outside any block: written at once
+    assert _inserts(statements) == 1
+    db.session.commit()
+    with app.test_request_context():
+        assert outbox.process() == 1
+    assert handled[FIRST] == [4]

@@ -81,12 +81,13 @@ PENDING_REASON = "En attente de validation par l'équipe d'animation."
 
 def _add_post(actor: Member, topic: Topic, body: str, now: datetime, *, new_topic: bool) -> Post:
     # Taking the next number is an atomic UPDATE … RETURNING: concurrent replies never clash.
-    number = db.session.execute(
+    # The pre-moderation setting rides along: one statement fewer for every post.
+    number, premoderation_posts = db.session.execute(
         update(Topic)
         .where(Topic.id == topic.id)
         .values(last_number=Topic.last_number + 1)
-        .returning(Topic.last_number)
-    ).scalar_one()
+        .returning(Topic.last_number, settings.value_column(settings.PREMODERATION_POSTS))
+    ).one()
     post = Post(
         topic_id=topic.id,
         number=number,
@@ -98,7 +99,8 @@ def _add_post(actor: Member, topic: Topic, body: str, now: datetime, *, new_topi
     # A reply that may become the topic's first reply changes the month it was opened in.
     answers = not new_topic and (topic.first_reply_at is None or now < topic.first_reply_at)
     opened = topic.created_at
-    pending = settings.needs_premoderation(actor)
+    limit = settings.to_int(settings.PREMODERATION_POSTS, premoderation_posts)
+    pending = settings.needs_premoderation(actor, limit)
     if pending:  # pre-moderation: invisible to others until approved, counters untouched
         post.is_hidden = post.is_pending = True
         post.hidden_reason = PENDING_REASON
@@ -107,16 +109,17 @@ def _add_post(actor: Member, topic: Topic, body: str, now: datetime, *, new_topi
     db.session.add(post)
     db.session.flush()
     _count_for_member(actor.id, topic.category_id, new_topic=new_topic, hidden=pending)
-    if not pending:
-        _count_new_post(topic, post, actor, now, new_topic=new_topic)
-        outbox.enqueue("notify.post", [post.id])
-    # The counters moved in SQL: reload them only if someone reads them (a reply redirects).
-    db.session.expire(topic)
-    mark_read(actor, inspect(topic).identity[0], number)  # no reload of the expired topic
-    rollups.mark_month_of(now)
-    if answers:
-        rollups.mark_month_of(opened)
-    indexing.enqueue_posts([post.id])
+    with outbox.batch():  # the notifications' row and the index's: one INSERT
+        if not pending:
+            _count_new_post(topic, post, actor, now, new_topic=new_topic)
+            outbox.enqueue("notify.post", [post.id])
+        # The counters moved in SQL: reload them only if read (a reply redirects).
+        db.session.expire(topic)
+        mark_read(actor, inspect(topic).identity[0], number)  # no reload of the expired topic
+        rollups.mark_month_of(now)
+        if answers:
+            rollups.mark_month_of(opened)
+        indexing.enqueue_posts([post.id])
     return post
 
 

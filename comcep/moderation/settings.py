@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import ScalarSelect, func, select
 
 from comcep.extensions import db
 from comcep.forum.models import Post
@@ -14,7 +14,17 @@ DEFAULTS = {PREMODERATION_POSTS: "0"}
 
 
 def get_int(key: str) -> int:
-    value = db.session.scalar(select(Setting.value).where(Setting.key == key))
+    return to_int(key, db.session.scalar(select(value_column(key))))
+
+
+def value_column(key: str) -> ScalarSelect[str | None]:
+    """The stored value as a scalar subquery, to ride in a statement the caller runs anyway
+    (`to_int` reads it)."""
+    return select(Setting.value).where(Setting.key == key).scalar_subquery()
+
+
+def to_int(key: str, value: str | None) -> int:
+    """A stored value as a number: the default when it is missing or not a number."""
     try:
         return int(value if value is not None else DEFAULTS.get(key, "0"))
     except ValueError:
@@ -30,9 +40,9 @@ def set_value(key: str, value: str) -> None:
     db.session.flush()
 
 
-def needs_premoderation(member: Member) -> bool:
-    """A new member's first N posts wait in the queue (N = 0 by default: none)."""
-    limit = get_int(PREMODERATION_POSTS)
+def needs_premoderation(member: Member, limit: int) -> bool:
+    """A new member's first N posts wait in the queue (N = `limit`, the setting, read by
+    the caller with its own statement; 0 by default: none)."""
     if limit <= 0 or member.is_staff:
         return False
     approved = db.session.scalar(

@@ -21,7 +21,7 @@ from comcep.members.models import Member
 from tests.factories import category, make_topic
 
 GET_BUDGET = 10
-POST_BUDGET = 15  # the reply also writes counters, a read mark and outbox rows
+POST_BUDGET = GET_BUDGET  # a reply writes counters, a read mark and outbox rows besides
 
 # page → (method, URL on the small forum, URL on the grown forum)
 PAGES: dict[str, tuple[str, str, str]] = {
