@@ -9,7 +9,17 @@ from datetime import timedelta
 
 from flask import current_app, has_request_context, url_for
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import ScalarSelect, and_, bindparam, func, literal, select, union_all
+from sqlalchemy import (
+    ColumnElement,
+    ColumnExpressionArgument,
+    ScalarSelect,
+    and_,
+    bindparam,
+    func,
+    literal,
+    select,
+    union_all,
+)
 from sqlalchemy.orm import aliased, joinedload
 
 from comcep import outbox, policy
@@ -59,28 +69,36 @@ def set_category_level(member: Member, category_id: int, level: str) -> None:
     )
 
 
-@functools.cache
-def topic_level_column() -> ScalarSelect[str]:
-    """The effective level of the member bound as `member_id` on the topic bound as
-    `topic_id` in the rubrique `category_id`: the topic's own, else the rubrique's, else
-    normal. A prebuilt scalar subquery that pages fold into a query they already make."""
+def level_column(
+    member_id: ColumnExpressionArgument[int | None],
+    topic_id: ColumnExpressionArgument[int],
+    category_id: ColumnExpressionArgument[int],
+) -> ColumnElement[str]:
+    """The effective level of a member on a topic in its rubrique, as a column over any
+    three SQL expressions (bound values, or columns of the caller's statement, to which its
+    subqueries correlate): the topic's own level, else the rubrique's, else normal."""
     own = (
         select(TopicSubscription.level)
-        .where(
-            TopicSubscription.member_id == bindparam("member_id"),
-            TopicSubscription.topic_id == bindparam("topic_id"),
-        )
+        .where(TopicSubscription.member_id == member_id, TopicSubscription.topic_id == topic_id)
         .scalar_subquery()
     )
     inherited = (
         select(CategorySubscription.level)
         .where(
-            CategorySubscription.member_id == bindparam("member_id"),
-            CategorySubscription.category_id == bindparam("category_id"),
+            CategorySubscription.member_id == member_id,
+            CategorySubscription.category_id == category_id,
         )
         .scalar_subquery()
     )
-    return select(func.coalesce(own, inherited, "normal")).scalar_subquery()
+    return func.coalesce(own, inherited, "normal")
+
+
+@functools.cache
+def topic_level_column() -> ScalarSelect[str]:
+    """`level_column` of the member bound as `member_id` on the topic bound as `topic_id` in
+    the rubrique `category_id`: built once, for pages that fold it into a query they make."""
+    level = level_column(bindparam("member_id"), bindparam("topic_id"), bindparam("category_id"))
+    return select(level).scalar_subquery()
 
 
 def topic_level(member: Member, topic: Topic) -> str:
@@ -199,17 +217,18 @@ def _levels(member_ids: list[int], topic: Topic) -> dict[int, str]:
 def handle_new_posts(post_ids: list[int]) -> None:
     """Outbox handler: default subscriptions, then notifications for each new post, with a
     fixed number of queries whatever the number of recipients (the wall applied in SQL)."""
+    author_level = level_column(Post.author_id, Topic.id, Topic.category_id)
     rows = db.session.execute(
-        select(Post, Topic)
+        select(Post, Topic, author_level)
         .join(Topic, Topic.id == Post.topic_id)
         .options(joinedload(Topic.category))
         .where(Post.id.in_(post_ids))
     ).all()
     delay = current_app.config["NOTIFY_EMAIL_DELAY_SECONDS"]
-    for post, topic in rows:
+    for post, topic, level in rows:
         if post.is_hidden or topic.is_hidden or post.author_id is None:
             continue
-        if _levels([post.author_id], topic).get(post.author_id) == "normal":
+        if level == "normal":
             set_topic_level_for(post.author_id, topic.id, "watching")  # Discourse's default
         reasons = _recipients(post, topic)
         if not reasons:

@@ -66,6 +66,14 @@ def enqueue_topics(topic_ids: list[int] | set[int]) -> None:
 
 
 def _documents_query() -> Select:
+    # The topic's tags ride along as one aggregated column (a reply's indexing: one
+    # statement, not two); `_tag_slugs` splits and sorts them.
+    tags = (
+        select(func.aggregate_strings(Tag.slug, ","))
+        .join(topic_tags, topic_tags.c.tag_id == Tag.id)
+        .where(topic_tags.c.topic_id == Topic.id)
+        .scalar_subquery()
+    )
     return (
         select(
             Post.id,
@@ -79,33 +87,19 @@ def _documents_query() -> Select:
             Post.is_hidden,
             Topic.is_hidden,
             Post.number,
+            tags,
         )
         .join(Topic, Topic.id == Post.topic_id)
         .join(Category, Category.id == Topic.category_id)
     )
 
 
-def _tags_for(topic_ids: set[int]) -> dict[int, tuple[str, ...]]:
-    if not topic_ids:
-        return {}
-    rows = db.session.execute(
-        select(topic_tags.c.topic_id, Tag.slug)
-        .join(Tag, Tag.id == topic_tags.c.tag_id)
-        .where(topic_tags.c.topic_id.in_(sorted(topic_ids)))
-        .order_by(Tag.slug)
-    )
-    result: dict[int, tuple[str, ...]] = {}
-    for topic_id, slug in rows:
-        result[topic_id] = (*result.get(topic_id, ()), slug)
-    return result
+def _tag_slugs(joined: str | None) -> tuple[str, ...]:
+    """Slugs are letters, digits and hyphens (`rendering.slugify`): a comma parts them."""
+    return tuple(sorted(joined.split(","))) if joined else ()
 
 
-def _documents(rows: list) -> list[SearchDocument]:
-    tags = _tags_for({row[1] for row in rows})
-    return [_document(row, tags.get(row[1], ())) for row in rows]
-
-
-def _document(row: tuple, tags: tuple[str, ...] = ()) -> SearchDocument:
+def _document(row: tuple) -> SearchDocument:
     (
         post_id,
         topic_id,
@@ -118,6 +112,7 @@ def _document(row: tuple, tags: tuple[str, ...] = ()) -> SearchDocument:
         post_hidden,
         topic_hidden,
         number,
+        tags,
     ) = row
     return SearchDocument(
         post_id=post_id,
@@ -130,13 +125,13 @@ def _document(row: tuple, tags: tuple[str, ...] = ()) -> SearchDocument:
         created_at=created_at,
         is_hidden=bool(post_hidden or topic_hidden),
         is_first_post=number == 1,
-        tags=tags,
+        tags=_tag_slugs(tags),
     )
 
 
 def _apply_posts(post_ids: list[int]) -> None:
     rows = db.session.execute(_documents_query().where(Post.id.in_(post_ids))).all()
-    docs = _documents(rows)
+    docs = [_document(row) for row in rows]
     found = {doc.post_id for doc in docs}
     backend = get_backend()
     missing = [post_id for post_id in post_ids if post_id not in found]
@@ -172,7 +167,7 @@ def iter_documents(batch_size: int = 2000) -> Iterator[SearchDocument]:
         ).all()
         if not rows:
             return
-        yield from _documents(rows)
+        yield from map(_document, rows)
         last_id = rows[-1][0]
 
 

@@ -6,8 +6,11 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from comcep import outbox
 from comcep.extensions import db
+from comcep.forum import services
 from comcep.notifications.models import TopicSubscription
+from comcep.notifications.services import set_category_level
 from tests.factories import category, make_reply, make_topic
 from tests.notifications.support import (
     bell,
@@ -193,3 +196,17 @@ def test_marking_all_read_touches_only_my_own_notifications(members, client_for)
     client_for(members["pair"]).post("/notifications/lues")
     assert bell(client_for(members["pair"])) == 0
     assert bell(client_for(members["other_pair"])) == 1
+
+
+def test_posts_handled_together_each_read_their_own_authors_level(members) -> None:
+    """The handler reads each new post's author level in the statement that loads the
+    posts: one batch, two authors, two answers."""
+    muted, fresh = members["other_pair"], members["pilot_pair"]
+    first, second = make_topic(members["pair"]), make_topic(members["pair"], "echanges")
+    set_category_level(muted, category("premier-entretien").id, "muted")
+    services.reply(muted, first, "Je réponds sans vouloir suivre la rubrique.")
+    services.reply(fresh, second, "Je réponds et je suivrai ce sujet.")
+    db.session.commit()
+    outbox.process()  # both posts in one call of the handler
+    assert level_of(muted.id, first.id) is None  # the rubrique's « muted » still applies
+    assert level_of(fresh.id, second.id) == "watching"
