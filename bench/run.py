@@ -152,8 +152,12 @@ class StatementLog:
     params: dict[str, Any] = field(default_factory=dict)
     _started: float = 0.0
 
+    outbox_count: int = 0  # of `count`, those run by `outbox.process` (inline jobs)
+    outbox_depth: int = 0
+
     def before(self, _conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
         self.count += 1
+        self.outbox_count += self.outbox_depth > 0
         self.params[statement] = parameters
         self._started = time.perf_counter()
 
@@ -328,6 +332,7 @@ def measure_target(target: Target, meta: dict[str, Any], warmup: int, requests: 
     clients = {kind: app.test_client(user=member) for kind, member in accounts.items()}
 
     hello_before = hello_in_process_us()
+    process = outbox.process
     results = []
     for page in pages:
         client = clients[page.who]
@@ -339,9 +344,10 @@ def measure_target(target: Target, meta: dict[str, Any], warmup: int, requests: 
             if time.perf_counter() - warm_started > PAGE_SECONDS / 4:
                 break  # a slow page (analyses at 1 M posts) is warm after one or two
         log = StatementLog()
+        outbox.process = _counted_process(log, process)
         event.listen(engine, "before_cursor_execute", log.before)
         event.listen(engine, "after_cursor_execute", log.after)
-        times, cpu, counts, statuses = [], [], [], set()
+        times, cpu, counts, outbox_counts, statuses = [], [], [], [], set()
         try:
             page_started = time.perf_counter()
             for done in range(len(page.once_each) or requests):
@@ -349,14 +355,16 @@ def measure_target(target: Target, meta: dict[str, Any], warmup: int, requests: 
                     break  # enough samples of a slow page: keep the run under an hour
                 if page.before_each:
                     page.before_each()
-                before = log.count
+                before, before_outbox = log.count, log.outbox_count
                 started, cpu_started = time.perf_counter(), time.process_time()
                 status = _request(client, page, done)
                 times.append((time.perf_counter() - started) * 1000)
                 cpu.append((time.process_time() - cpu_started) * 1000)
                 counts.append(log.count - before)
+                outbox_counts.append(log.outbox_count - before_outbox)
                 statuses.add(status)
         finally:
+            outbox.process = process
             event.remove(engine, "before_cursor_execute", log.before)
             event.remove(engine, "after_cursor_execute", log.after)
         slowest = max(log.timings.items(), key=lambda kv: statistics.mean(kv[1]), default=None)
@@ -374,6 +382,7 @@ def measure_target(target: Target, meta: dict[str, Any], warmup: int, requests: 
             "queries": int(statistics.median(counts)),
             "queries_min": min(counts),
             "queries_max": max(counts),
+            "outbox_queries": int(statistics.median(outbox_counts)),
             "status": sorted(statuses),
             "ok": statuses == {page.expect},
         }
@@ -387,10 +396,11 @@ def measure_target(target: Target, meta: dict[str, Any], warmup: int, requests: 
             }
         results.append(entry)
         flag = "" if entry["ok"] else f"  !! statut {sorted(statuses)}"
+        inline = f" (outbox : {entry['outbox_queries']})" if entry["outbox_queries"] else ""
         print(
             f"[{target.name}] {page.name} ({page.who}): {entry['median_ms']} ms médiane, "
             f"{entry['p95_ms']} ms p95 (CPU {entry['cpu_median_ms']} ms), "
-            f"{entry['queries']} requêtes{flag}"
+            f"{entry['queries']} requêtes{inline}{flag}"
         )
     with app.app_context():
         db.session.remove()
@@ -409,6 +419,20 @@ def measure_target(target: Target, meta: dict[str, Any], warmup: int, requests: 
         "generation": meta,
         "pages": results,
     }
+
+
+def _counted_process(log: StatementLog, process: Callable[..., int]) -> Callable[..., int]:
+    """`outbox.process` counting its statements apart in `log`: a reply's inline jobs, which
+    a production worker runs after the response."""
+
+    def counted(*args: Any, **kwargs: Any) -> int:
+        log.outbox_depth += 1
+        try:
+            return process(*args, **kwargs)
+        finally:
+            log.outbox_depth -= 1
+
+    return counted
 
 
 def hello_in_process_us(rounds: int = 5, requests: int = 1000) -> float:
@@ -712,7 +736,8 @@ def write_report(runs: list[dict], load: dict | None) -> None:
         f"Machine: {data['machine']['cpu']} ({data['machine']['cores']} cores, shared), "
         f"Python {data['machine']['python']}, SQLite {data['machine']['sqlite']}. "
         "Server time measured in-process (Flask test client), in ms: median / p95, "
-        "then the number of SQL statements per request.",
+        "then the number of SQL statements per request (of which, in brackets, those of the "
+        "outbox's jobs, run inline here and by a worker after the response in production).",
         "",
     ]
     for database in ("sqlite", "postgresql"):
@@ -739,8 +764,10 @@ def write_report(runs: list[dict], load: dict | None) -> None:
                 if page is None:
                     cells.append("—")
                     continue
+                inline = page.get("outbox_queries") or 0
                 cells.append(
                     f"{page['median_ms']:.1f} / {page['p95_ms']:.1f} · {page['queries']} q"
+                    + (f" ({inline} outbox)" if inline else "")
                 )
                 counts.add(page["queries"])
                 medians.append(page["median_ms"])

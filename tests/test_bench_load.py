@@ -11,10 +11,13 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
+from sqlalchemy import event, select
 from werkzeug.serving import make_server
 
 from bench import run as bench_run
 from bench.run import _login_cookie, load_summary
+from comcep import outbox
+from comcep.extensions import db
 from comcep.members.models import Member
 from tests.conftest import PASSWORD
 from tests.factories import make_topic
@@ -134,3 +137,33 @@ def test_the_report_gives_the_machine_speed_beside_each_size_s_times(
 
 def test_the_machine_speed_is_a_real_timing_of_hello_world() -> None:
     assert 0 < bench_run.hello_in_process_us(rounds=2, requests=20) < 1e6
+
+
+def test_the_report_shows_the_outbox_s_part_and_still_flags_the_whole_count(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(bench_run, "RESULTS", tmp_path)
+    run = _size_run(10_000, 18.0, [110.0, 112.0])
+    run["pages"][0].update(
+        page="reply", queries=15, queries_min=15, queries_max=15, outbox_queries=6
+    )
+    bench_run.write_report([run], None)
+    report = (tmp_path / "latest.md").read_text()
+    assert "| reply | pair | 18.0 / 21.6 · 15 q (6 outbox) | > 10 queries |" in report
+
+
+def test_the_statements_of_inline_outbox_work_are_counted_apart(app: Flask) -> None:
+    outbox.register("test.bench.kind", lambda ids: None)
+    outbox.enqueue("test.bench.kind", [1, 2])
+    db.session.commit()
+    log = bench_run.StatementLog()
+    event.listen(db.engine, "before_cursor_execute", log.before)
+    try:
+        db.session.execute(select(1))  # the request's own statement
+        with app.test_request_context():
+            assert bench_run._counted_process(log, outbox.process)() == 2
+    finally:
+        event.remove(db.engine, "before_cursor_execute", log.before)
+        outbox.HANDLERS.pop("test.bench.kind")
+    assert log.outbox_count >= 2  # the claim, then the handler's delete
+    assert log.count == log.outbox_count + 1
