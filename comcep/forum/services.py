@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    Insert,
     Integer,
     Select,
     Update,
@@ -216,13 +217,22 @@ def edit_post(actor: Member, post: Post, topic: Topic, body: str, title: str | N
 
 def mark_read(member: Member, topic_id: int, number: int) -> None:
     """Record that the member has read the topic up to `number` (one upsert, never back)."""
-    statement = upsert(TopicRead).values(
-        member_id=member.id,
-        topic_id=topic_id,
-        last_read_number=number,
-        updated_at=utcnow(),
+    statement = _read_mark_statement(db.session.get_bind().dialect.name)
+    params = {"b_member": member.id, "b_topic": topic_id, "b_number": number, "b_now": utcnow()}
+    db.session.execute(statement, params)
+
+
+@functools.cache
+def _read_mark_statement(dialect: str) -> Insert:
+    """The read mark's upsert, built once per database kind: building it took 0.22 ms,
+    each topic view that reads new posts and each post."""
+    statement = upsert(TopicRead, dialect).values(
+        member_id=bindparam("b_member", type_=Integer),
+        topic_id=bindparam("b_topic", type_=Integer),
+        last_read_number=bindparam("b_number", type_=Integer),
+        updated_at=bindparam("b_now", type_=UTCDateTime()),
     )
-    statement = statement.on_conflict_do_update(
+    return statement.on_conflict_do_update(
         index_elements=[TopicRead.member_id, TopicRead.topic_id],
         set_={
             "last_read_number": case(
@@ -235,7 +245,6 @@ def mark_read(member: Member, topic_id: int, number: int) -> None:
             "updated_at": statement.excluded.updated_at,
         },
     )
-    db.session.execute(statement)
 
 
 def mark_all_read(member: Member) -> None:
@@ -277,12 +286,20 @@ def refresh_category_counters(category_ids: list[int] | None = None) -> None:
 
 def _count_for_member(member_id: int, category_id: int, *, new_topic: bool, hidden: bool) -> None:
     """One more post (and topic) in the member's counts for this rubrique: one upsert."""
+    dialect = db.session.get_bind().dialect.name
+    statement = _member_count_statement(dialect, new_topic=new_topic, hidden=hidden)
+    db.session.execute(statement, {"b_member": member_id, "b_category": category_id})
+
+
+@functools.cache
+def _member_count_statement(dialect: str, *, new_topic: bool, hidden: bool) -> Insert:
+    """`_count_for_member`'s upsert, built once per database kind and case (each post)."""
     topics, posts = (
         ("hidden_topic_count", "hidden_post_count") if hidden else ("topic_count", "post_count")
     )
-    values = {
-        "member_id": member_id,
-        "category_id": category_id,
+    values: dict[str, Any] = {
+        "member_id": bindparam("b_member", type_=Integer),
+        "category_id": bindparam("b_category", type_=Integer),
         "topic_count": 0,
         "post_count": 0,
         "hidden_topic_count": 0,
@@ -290,12 +307,13 @@ def _count_for_member(member_id: int, category_id: int, *, new_topic: bool, hidd
         topics: int(new_topic),
         posts: 1,
     }
-    statement = upsert(MemberCategoryStats).values(**values)
     increments = {posts: getattr(MemberCategoryStats, posts) + 1}
     if new_topic:
         increments[topics] = getattr(MemberCategoryStats, topics) + 1
-    db.session.execute(
-        statement.on_conflict_do_update(
+    return (
+        upsert(MemberCategoryStats, dialect)
+        .values(**values)
+        .on_conflict_do_update(
             index_elements=[MemberCategoryStats.member_id, MemberCategoryStats.category_id],
             set_=increments,
         )
