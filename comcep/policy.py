@@ -203,8 +203,9 @@ _FLAG_NAMES = ("parent_id", "staff_only", "group_id", "open_to_hors_pairs")
 
 
 def _flags_of(category: Category | PageCategory | None, expected_id: int) -> Flags | None:
-    """A loaded category's flags, or None when it is missing, expired by a commit or not the
-    one expected (a topic moved in this request): the caller then asks the table."""
+    """A loaded category's flags, or None when it is missing, expired (`Session.expire`,
+    a refresh) or not the one expected (a topic moved in this request): the caller then
+    asks the table."""
     if isinstance(category, Category):
         values = category.__dict__
         if values.get("id") != expected_id or any(n not in values for n in _FLAG_NAMES):
