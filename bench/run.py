@@ -30,6 +30,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -205,7 +206,16 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[max(0, math.ceil(fraction * len(ordered)) - 1)]
 
 
-def measure_target(target: Target, meta: dict[str, Any], warmup: int, requests: int) -> dict:
+def measure_target(
+    target: Target,
+    meta: dict[str, Any],
+    warmup: int,
+    requests: int,
+    part: int = 0,
+    parts: int = 1,
+) -> dict:
+    """Every page's samples in this process: `requests` timed requests each (process `part` of
+    `parts` measuring this size, which share the fresh words and the time allowed a page)."""
     from flask_login import FlaskLoginClient
     from sqlalchemy import event, func, select
 
@@ -288,8 +298,10 @@ def measure_target(target: Target, meta: dict[str, Any], warmup: int, requests: 
         pages.append(Page("search: word + rubrique", who, "/recherche?" + urlencode(args)))
     if searches:
         # Each word searched once: the first search of a word decodes its posting lists
-        # (later ones find them in the process's cache).
-        fresh = tuple("/recherche?" + urlencode({"q": word}) for word in _fresh_words(requests))
+        # (later ones find them in the process's cache). Each process measuring this size
+        # takes its share of the same words, so that no word is searched twice.
+        words = _fresh_words(requests * parts)[part::parts]
+        fresh = tuple("/recherche?" + urlencode({"q": word}) for word in words)
         pages.append(Page("search: a new word each time", "pair", fresh[0], once_each=fresh))
 
         def new_post_indexed() -> None:
@@ -333,6 +345,8 @@ def measure_target(target: Target, meta: dict[str, Any], warmup: int, requests: 
 
     hello_before = hello_in_process_us()
     process = outbox.process
+    page_seconds = PAGE_SECONDS / parts
+    min_requests = max(1, math.ceil(MIN_REQUESTS / parts))
     results = []
     for page in pages:
         client = clients[page.who]
@@ -341,17 +355,17 @@ def measure_target(target: Target, meta: dict[str, Any], warmup: int, requests: 
             if page.before_each:
                 page.before_each()
             _request(client, page)
-            if time.perf_counter() - warm_started > PAGE_SECONDS / 4:
+            if time.perf_counter() - warm_started > page_seconds / 4:
                 break  # a slow page (analyses at 1 M posts) is warm after one or two
         log = StatementLog()
         outbox.process = _counted_process(log, process)
         event.listen(engine, "before_cursor_execute", log.before)
         event.listen(engine, "after_cursor_execute", log.after)
-        times, cpu, counts, outbox_counts, statuses = [], [], [], [], set()
+        times, cpu, counts, outbox_counts, statuses = [], [], [], [], []
         try:
             page_started = time.perf_counter()
             for done in range(len(page.once_each) or requests):
-                if done >= MIN_REQUESTS and time.perf_counter() - page_started > PAGE_SECONDS:
+                if done >= min_requests and time.perf_counter() - page_started > page_seconds:
                     break  # enough samples of a slow page: keep the run under an hour
                 if page.before_each:
                     page.before_each()
@@ -362,45 +376,37 @@ def measure_target(target: Target, meta: dict[str, Any], warmup: int, requests: 
                 cpu.append((time.process_time() - cpu_started) * 1000)
                 counts.append(log.count - before)
                 outbox_counts.append(log.outbox_count - before_outbox)
-                statuses.add(status)
+                statuses.append(status)
         finally:
             outbox.process = process
             event.remove(engine, "before_cursor_execute", log.before)
             event.remove(engine, "after_cursor_execute", log.after)
         slowest = max(log.timings.items(), key=lambda kv: statistics.mean(kv[1]), default=None)
-        entry = {
-            "page": page.name,
-            "as": page.who,
-            "url": page.url,
-            "method": page.method,
-            "requests": len(times),
-            "median_ms": round(statistics.median(times), 2),
-            "p95_ms": round(percentile(times, 0.95), 2),
-            "min_ms": round(min(times), 2),
-            "cpu_median_ms": round(statistics.median(cpu), 2),
-            "cpu_p95_ms": round(percentile(cpu, 0.95), 2),
-            "queries": int(statistics.median(counts)),
-            "queries_min": min(counts),
-            "queries_max": max(counts),
-            "outbox_queries": int(statistics.median(outbox_counts)),
-            "status": sorted(statuses),
-            "ok": statuses == {page.expect},
-        }
-        if slowest is not None:
-            statement, durations = slowest
-            entry["slowest_statement"] = {
-                "sql": " ".join(statement.split())[:1200],
-                "mean_ms": round(statistics.mean(durations), 2),
-                "per_request": round(len(durations) / len(times), 2),
-                "plan": _explain(engine, statement, log.params.get(statement)),
+        results.append(
+            {
+                "page": page.name,
+                "as": page.who,
+                "url": page.url,
+                "method": page.method,
+                "expect": page.expect,
+                "times_ms": times,
+                "cpu_ms": cpu,
+                "queries": counts,
+                "outbox_queries": outbox_counts,
+                "status": statuses,
+                "statements_ms": log.timings,
+                "plans": {}
+                if slowest is None
+                else {slowest[0]: _explain(engine, slowest[0], log.params.get(slowest[0]))},
             }
-        results.append(entry)
-        flag = "" if entry["ok"] else f"  !! statut {sorted(statuses)}"
-        inline = f" (outbox : {entry['outbox_queries']})" if entry["outbox_queries"] else ""
+        )
+        inline = f" (outbox : {statistics.median(outbox_counts):.0f})" if any(outbox_counts) else ""
+        wrong = sorted(set(statuses) - {page.expect})
+        inline += f"  !! statut {wrong}" if wrong else ""
         print(
-            f"[{target.name}] {page.name} ({page.who}): {entry['median_ms']} ms médiane, "
-            f"{entry['p95_ms']} ms p95 (CPU {entry['cpu_median_ms']} ms), "
-            f"{entry['queries']} requêtes{inline}{flag}"
+            f"[{target.name} {part + 1}/{parts}] {page.name} ({page.who}): "
+            f"{statistics.median(times):.2f} ms médiane, {statistics.median(counts):.0f} "
+            f"requêtes{inline}"
         )
     with app.app_context():
         db.session.remove()
@@ -418,6 +424,69 @@ def measure_target(target: Target, meta: dict[str, Any], warmup: int, requests: 
         "search_index_complete": meta.get("search_index_complete", True),
         "generation": meta,
         "pages": results,
+    }
+
+
+def merge_parts(parts: list[dict[str, Any]]) -> dict[str, Any]:
+    """One size's figures from the processes that measured it (`measure_target`'s samples):
+    each page's median and p95 are those of all its samples together, and the median of each
+    process is kept beside them, since on a shared machine one process ran the same code twice
+    as slow as another started a minute later."""
+    first = parts[0]
+    pages = []
+    for index, page in enumerate(first["pages"]):
+        mine = [part["pages"][index] for part in parts]
+        times = [t for p in mine for t in p["times_ms"]]
+        cpu = [t for p in mine for t in p["cpu_ms"]]
+        counts = [c for p in mine for c in p["queries"]]
+        outbox_counts = [c for p in mine for c in p["outbox_queries"]]
+        statuses = {s for p in mine for s in p["status"]}
+        durations: dict[str, list[float]] = {}
+        plans: dict[str, list[str]] = {}
+        for p in mine:
+            for statement, taken in p["statements_ms"].items():
+                durations.setdefault(statement, []).extend(taken)
+            plans.update(p["plans"])
+        entry = {
+            "page": page["page"],
+            "as": page["as"],
+            "url": page["url"],
+            "method": page["method"],
+            "requests": len(times),
+            "processes": len(mine),
+            "median_ms": round(statistics.median(times), 2),
+            "p95_ms": round(percentile(times, 0.95), 2),
+            "min_ms": round(min(times), 2),
+            "process_medians_ms": [round(statistics.median(p["times_ms"]), 2) for p in mine],
+            "cpu_median_ms": round(statistics.median(cpu), 2),
+            "cpu_p95_ms": round(percentile(cpu, 0.95), 2),
+            "queries": int(statistics.median(counts)),
+            "queries_min": min(counts),
+            "queries_max": max(counts),
+            "outbox_queries": int(statistics.median(outbox_counts)),
+            "status": sorted(statuses),
+            "ok": statuses == {page["expect"]},
+        }
+        slowest = max(durations.items(), key=lambda kv: statistics.mean(kv[1]), default=None)
+        if slowest is not None:
+            statement, taken = slowest
+            entry["slowest_statement"] = {
+                "sql": " ".join(statement.split())[:1200],
+                "mean_ms": round(statistics.mean(taken), 2),
+                "per_request": round(len(taken) / len(times), 2),
+                "plan": plans.get(statement, []),
+            }
+        pages.append(entry)
+    return {
+        **{key: first[key] for key in ("database", "size", "warmup", "analyses_route")},
+        "measured_at": parts[-1]["measured_at"],
+        "load_average": parts[-1]["load_average"],
+        "processes": len(parts),
+        "hello_us": [min(p["hello_us"][0] for p in parts), min(p["hello_us"][1] for p in parts)],
+        "hello_us_processes": [p["hello_us"] for p in parts],
+        "search_index_complete": first["search_index_complete"],
+        "generation": first["generation"],
+        "pages": pages,
     }
 
 
@@ -771,6 +840,9 @@ def write_report(runs: list[dict], load: dict | None) -> None:
                 )
                 counts.add(page["queries"])
                 medians.append(page["median_ms"])
+                spread = page.get("process_medians_ms") or []
+                if len(spread) > 1 and min(spread) > 0 and max(spread) / min(spread) > 1.5:
+                    flags.append(f"processes differ ×{max(spread) / min(spread):.1f}")
                 if page["queries_min"] != page["queries_max"]:
                     flags.append(f"queries vary {page['queries_min']}–{page['queries_max']}")
                 if page["queries"] > QUERY_BUDGET:
@@ -790,15 +862,28 @@ def write_report(runs: list[dict], load: dict | None) -> None:
             )
         lines.append("")
         speeds = [
-            f"{_fmt_size(run['size'])} {' → '.join(str(us) for us in run['hello_us'])} µs "
-            f"({run['measured_at'][:10]})"
+            f"{_fmt_size(run['size'])} "
+            + " · ".join(
+                " → ".join(str(us) for us in pair)
+                for pair in run.get("hello_us_processes") or [run["hello_us"]]
+            )
+            + f" µs ({run['measured_at'][:10]})"
             for run in mine
             if run.get("hello_us")
         ]
+        processes = {run.get("processes", 1) for run in mine}
+        if processes != {1}:
+            lines += [
+                f"Each size was measured by {'/'.join(map(str, sorted(processes)))} processes, "
+                "in interleaved rounds over every size; a cell pools their samples, and "
+                "« processes differ » flags a page whose medians in two processes differ by "
+                "more than half.",
+                "",
+            ]
         if speeds:
             lines += [
                 "Machine speed while each size was measured: the in-process hello world, "
-                "before → after its pages: " + ", ".join(speeds) + ".",
+                "before → after its pages, in each process: " + ", ".join(speeds) + ".",
                 "",
             ]
     lines += [
@@ -881,6 +966,34 @@ def _key(page: dict) -> tuple[str, str]:
     return name, page["as"]
 
 
+def _part(text: str) -> tuple[int, int]:
+    """`2/3` (the second of three processes) as (1, 3)."""
+    number, _, count = text.partition("/")
+    if not (number.isdigit() and count.isdigit() and 1 <= int(number) <= int(count)):
+        raise argparse.ArgumentTypeError("attendu : N/K, 1 <= N <= K")
+    return int(number) - 1, int(count)
+
+
+def measure_interleaved(targets: list[Target], args: argparse.Namespace) -> dict[str, dict]:
+    """Each target measured by `args.processes` fresh processes, in rounds that visit every
+    target (in turn, then back): a slow minute on the shared machine then falls on every
+    size alike instead of making one size look slower than it is. Each process makes its
+    share of the requests; `merge_parts` pools the samples."""
+    processes = max(1, args.processes)
+    requests = max(1, math.ceil(args.requests / processes))
+    samples: dict[str, list[dict]] = {target.name: [] for target in targets}
+    with tempfile.TemporaryDirectory(prefix="comcep-bench-") as folder:
+        for part in range(processes):
+            for target in targets if part % 2 == 0 else reversed(targets):
+                out = Path(folder) / f"{target.name}-{part}.json"
+                command = [sys.executable, str(Path(__file__).resolve()), "--measure"]
+                command += [target.name, "--part", f"{part + 1}/{processes}", "--out", str(out)]
+                command += ["--requests", str(requests), "--warmup", str(args.warmup)]
+                subprocess.run(command, check=True, cwd=ROOT)  # noqa: S603
+                samples[target.name].append(json.loads(out.read_text()))
+    return {name: merge_parts(parts) for name, parts in samples.items()}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Banc d'essai ComCEP.")
     parser.add_argument("--sizes", default=os.environ.get("SIZES") or "10000,100000,1000000")
@@ -896,6 +1009,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--skip-search-index", action="store_true", help="ne pas indexer un forum neuf"
     )
+    parser.add_argument(
+        "--processes",
+        type=int,
+        default=int(os.environ.get("BENCH_PROCESSES", 3)),
+        help="processus par taille, entrelacés (médiane de tous leurs échantillons)",
+    )
+    parser.add_argument("--measure", help=argparse.SUPPRESS)  # a child: one size, one part
+    parser.add_argument("--part", type=_part, default=(0, 1), help=argparse.SUPPRESS)
+    parser.add_argument("--out", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
     databases = [d.strip() for d in args.databases.split(",") if d.strip()]
@@ -904,15 +1026,20 @@ def main(argv: list[str] | None = None) -> int:
         databases.remove("postgresql")
     RESULTS.mkdir(parents=True, exist_ok=True)
     BENCH_DIR.mkdir(parents=True, exist_ok=True)
+    if args.measure:
+        database, size = args.measure.split("-")
+        target = Target(database, int(size))
+        meta = json.loads(target.meta_path.read_text())
+        part, parts = args.part
+        samples = measure_target(target, meta, args.warmup, args.requests, part, parts)
+        Path(args.out).write_text(json.dumps(samples, ensure_ascii=False))
+        return 0
     if not (args.load_only or args.report_only):
-        for size in sizes:
-            for database in databases:
-                target = Target(database, size)
-                meta = prepare(target, args.regenerate, search=not args.skip_search_index)
-                run = measure_target(target, meta, args.warmup, args.requests)
-                (RESULTS / f"{target.name}.json").write_text(
-                    json.dumps(run, indent=2, ensure_ascii=False)
-                )
+        targets = [Target(database, size) for size in sizes for database in databases]
+        for target in targets:
+            prepare(target, args.regenerate, search=not args.skip_search_index)
+        for target, run in measure_interleaved(targets, args).items():
+            (RESULTS / f"{target}.json").write_text(json.dumps(run, indent=2, ensure_ascii=False))
     load = None
     load_path = RESULTS / "load.json"
     if not (args.no_load or args.report_only):
