@@ -211,6 +211,43 @@ def test_a_phrase_s_documents_are_kept_per_segment(
     assert ids(search(backend, '"premier entretien"')) == [4]
 
 
+def test_a_filter_s_documents_are_kept_per_segment(
+    backend: WhooshBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The visible rubriques and the hidden posts are read once per segment: a commit (a new
+    post) only builds its new segment's part, and the parts joined end to end still say
+    which documents are allowed, whatever was added, edited, moved or hidden since."""
+    backend.upsert(
+        [
+            make_doc(1, body="Un cas de reconversion."),
+            make_doc(2, body="Un cas secret.", category_id=2),
+            make_doc(3, body="Un cas masqué.", is_hidden=True),
+        ]
+    )
+    built: list[tuple[str, str, Any]] = []
+    real = backend._leaf_mask
+
+    def counting(leaf: Any, field: str, btexts: Any) -> Any:
+        built.append((leaf.segment().segment_id(), field, btexts))
+        return real(leaf, field, btexts)
+
+    monkeypatch.setattr(backend, "_leaf_mask", counting)
+    assert ids(search(backend, "cas")) == [1]
+    first = [segment for segment, _, _ in built]
+    assert sorted(field for _, field, _ in built) == ["category_id", "hidden"]
+    backend.upsert([make_doc(4, body="Encore un cas.")])  # a new segment, the first kept
+    assert sorted(ids(search(backend, "cas"))) == [1, 4]
+    live = {leaf.segment().segment_id() for leaf, _ in backend._searcher().reader().leaf_readers()}
+    if first[0] in live:  # Whoosh did not merge the two segments: the first is not read again
+        assert [segment for segment, _, _ in built[2:]] == [max(live - {first[0]})] * 2
+    backend.upsert([make_doc(2, body="Un cas secret.", category_id=1)])  # moved where seen
+    backend.upsert([make_doc(1, body="Un cas de reconversion.", is_hidden=True)])  # hidden
+    assert sorted(ids(search(backend, "cas"))) == [2, 4]
+    assert sorted(ids(search(backend, "cas", include_hidden=True))) == [1, 2, 3, 4]
+    assert ids(search(backend, "cas", category_ids=frozenset({2}))) == []
+    assert len(built) == len(set(built))  # no segment's part of a filter was built twice
+
+
 def test_typographic_quotes_make_a_phrase(backend: WhooshBackend) -> None:
     backend.upsert(
         [
