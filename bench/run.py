@@ -828,6 +828,7 @@ def write_report(runs: list[dict], load: dict | None) -> None:
                     keys.append(key)
         for key in keys:
             cells, flags, counts, medians = [], [], set(), []
+            spreads: list[tuple[float, int]] = []  # per size: slowest process / fastest
             for run in mine:
                 page = next((p for p in run["pages"] if _key(p) == key), None)
                 if page is None:
@@ -841,8 +842,8 @@ def write_report(runs: list[dict], load: dict | None) -> None:
                 counts.add(page["queries"])
                 medians.append(page["median_ms"])
                 spread = page.get("process_medians_ms") or []
-                if len(spread) > 1 and min(spread) > 0 and max(spread) / min(spread) > 1.5:
-                    flags.append(f"processes differ ×{max(spread) / min(spread):.1f}")
+                if len(spread) > 1 and min(spread) > 0:
+                    spreads.append((max(spread) / min(spread), run["size"]))
                 if page["queries_min"] != page["queries_max"]:
                     flags.append(f"queries vary {page['queries_min']}–{page['queries_max']}")
                 if page["queries"] > QUERY_BUDGET:
@@ -853,6 +854,9 @@ def write_report(runs: list[dict], load: dict | None) -> None:
                 flags.append("query count grows")
             if len(medians) > 1 and medians[0] > 0 and medians[-1] / medians[0] > 1.5:
                 flags.append(f"×{medians[-1] / medians[0]:.1f} time")
+            worst = max(spreads, default=(0.0, 0))
+            if worst[0] > 1.5:
+                flags.append(f"processes differ up to ×{worst[0]:.1f} ({_fmt_size(worst[1])})")
             lines.append(
                 f"| {key[0]} | {key[1]} | "
                 + " | ".join(cells)
@@ -876,8 +880,8 @@ def write_report(runs: list[dict], load: dict | None) -> None:
             lines += [
                 f"Each size was measured by {'/'.join(map(str, sorted(processes)))} processes, "
                 "in interleaved rounds over every size; a cell pools their samples, and "
-                "« processes differ » flags a page whose medians in two processes differ by "
-                "more than half.",
+                "« processes differ up to ×N (size) » flags a page whose medians in two "
+                "processes differ by more than half, with the size where they differed most.",
                 "",
             ]
         if speeds:
