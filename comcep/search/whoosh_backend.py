@@ -147,6 +147,10 @@ _ALLOWED_CACHE_SIZE = 16  # filter combinations kept per index generation
 #: Default budget of decoded postings and positions kept per process (see `_segment_arrays`):
 #: 8 bytes a posting (id and weight) or a position (document and position).
 POSTINGS_CACHE_BYTES = 64 * 1024 * 1024
+#: Budget of the filters' per-segment parts (`_term_mask`), apart from the postings so that a
+#: run of searches by author never evicts a word's postings: a byte a document, so 1 MB for
+#: a segment of a million posts (the few sets of visible rubriques and hidden posts stay).
+FILTER_CACHE_BYTES = 16 * 1024 * 1024
 
 
 def build_schema() -> Schema:
@@ -267,6 +271,7 @@ class WhooshBackend:
         self._segment_columns: dict[tuple[str, str], np.ndarray] = {}
         self._index_view: IndexView | None = None  # for `_filter_generation`
         self._postings = ArrayCache(cache_bytes)
+        self._filters = ArrayCache(FILTER_CACHE_BYTES)
 
     # -- index and searchers ------------------------------------------------------------
 
@@ -764,9 +769,8 @@ class WhooshBackend:
             )
         )
         parts = [
-            self._segment_arrays(
-                leaf,
-                ("mask", field, btexts),
+            self._filters.get(
+                (leaf.segment().segment_id(), field, btexts),
                 lambda leaf=leaf: (self._leaf_mask(leaf, field, btexts),),
             )[0]
             for leaf, _ in reader.leaf_readers()

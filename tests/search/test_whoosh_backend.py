@@ -248,6 +248,16 @@ def test_a_filter_s_documents_are_kept_per_segment(
     assert len(built) == len(set(built))  # no segment's part of a filter was built twice
 
 
+def test_filters_by_many_authors_never_evict_a_word_s_postings(backend: WhooshBackend) -> None:
+    backend.upsert([make_doc(n, body="Un cas.", author_id=n) for n in range(1, 41)])
+    assert search(backend, "cas").total == 40
+    kept = list(backend._postings)
+    for author in range(1, 41):
+        assert ids(search(backend, "cas", author_id=author)) == [author]
+    assert list(backend._postings) == kept
+    assert len(list(backend._filters)) >= 40
+
+
 def test_typographic_quotes_make_a_phrase(backend: WhooshBackend) -> None:
     backend.upsert(
         [
