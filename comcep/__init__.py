@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import Callable
 from pathlib import Path
@@ -88,7 +89,18 @@ def create_app(config: type[Config] | None = None, **overrides: object) -> Flask
     security.init_app(app)
     urls.init_app(app)
     logging.getLogger(__name__).debug("ComCEP app created (%s)", app.config["ENV_NAME"])
+    if app.config.get("GC_FREEZE"):
+        _freeze_startup_objects()
     return app
+
+
+def _freeze_startup_objects() -> None:
+    """Move every object alive now (the app, its modules, models and mappers) to the
+    collector's permanent generation: they live as long as the process, and a full
+    collection no longer walks them. What is garbage is collected first, so nothing dead is
+    kept; objects made later (caches, requests) are collected as before."""
+    gc.collect()
+    gc.freeze()
 
 
 def _init_extensions(app: Flask) -> None:
