@@ -51,6 +51,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 from urllib.error import HTTPError
+from urllib.parse import urlencode
 from urllib.request import HTTPRedirectHandler, Request, build_opener
 
 if __package__ in (None, ""):
@@ -60,14 +61,17 @@ from bench import generate as gen  # noqa: E402
 from bench import run as bench  # noqa: E402
 
 RESULTS = bench.RESULTS
-PAGES = ("topic", "index", "hello")
+PAGES = ("topic", "index", "search", "hello")
+SEARCH_WORD = "reconversion"  # bench/run.py's « search: one word »
 PAGE_LABELS = {
     "topic": "topic page, 20 posts (page 1 of the 200-post topic)",
     "index": "forum index (categories list)",
+    "search": f"search for one word (« {SEARCH_WORD} »), first page of 20 results",
     "hello": "hello world (same stack, no database)",
 }
 COMCEP_POSTS = r'<article class="post[^"]*" id="p\d+"'
 COMCEP_CATEGORIES = r'href="/r/([^"/?]+)"'
+COMCEP_RESULTS = r'<li class="search-hit"'
 
 
 @dataclass
@@ -82,6 +86,9 @@ class App:
     marker: str | None = None  # text a logged-in page contains
     posts_pattern: str | None = None
     categories_pattern: str | None = None
+    results_pattern: str | None = None
+    # Pages whose body need not show the marker: an API answering in JSON names no member.
+    unmarked: tuple[str, ...] = ()
     master_pid: int | None = None
     pidfile: str | None = None
     checks: list[dict[str, Any]] = field(default_factory=list)
@@ -117,7 +124,7 @@ def check(app: App, page: str) -> dict[str, Any]:
     problems = []
     if status != 200:
         problems.append(f"status {status}")
-    if page != "hello" and app.marker and app.marker not in body:
+    if page != "hello" and page not in app.unmarked and app.marker and app.marker not in body:
         problems.append(f"not logged in (no « {app.marker} » in the page)")
     if page == "topic" and app.posts_pattern:
         result["posts"] = len(re.findall(app.posts_pattern, body))
@@ -125,6 +132,11 @@ def check(app: App, page: str) -> dict[str, Any]:
             problems.append(f"{result['posts']} posts instead of 20")
     if page == "index" and app.categories_pattern:
         result["categories"] = len(set(re.findall(app.categories_pattern, body)))
+    if page == "search" and app.results_pattern:
+        # The same work on both sides: a full first page, not « no result » served fast.
+        result["results"] = len(re.findall(app.results_pattern, body))
+        if result["results"] != 20:
+            problems.append(f"{result['results']} results instead of 20")
     result["ok"] = not problems
     result["problems"] = problems
     return result
@@ -225,7 +237,9 @@ def _dirty() -> bool | None:
 
 
 def comcep_env(target: bench.Target) -> dict[str, str]:
-    """The environment of run.py's load test (production configuration)."""
+    """The environment of run.py's load test (production configuration), limits off: one
+    member's searches are capped per minute (SEARCH_RATE_LIMIT), so wrk would measure 429
+    answers, and the other forum limits none. No other page the harness loads has a limit."""
     return {
         "COMCEP_ENV": "production",
         "COMCEP_SECRET_KEY": "bench-load-test-secret",
@@ -233,6 +247,7 @@ def comcep_env(target: bench.Target) -> dict[str, str]:
         "COMCEP_INSTANCE_PATH": str(target.instance),
         "COMCEP_JOBS": "inline",
         "COMCEP_RATELIMIT_STORAGE_URL": "memory://",
+        "COMCEP_RATELIMIT_ENABLED": "0",
     }
 
 
@@ -289,8 +304,12 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         marker=args.other_marker,
         posts_pattern=args.other_posts_pattern,
         categories_pattern=args.other_categories_pattern,
+        results_pattern=args.other_results_pattern,
+        unmarked=("search",) if args.other_search_unmarked else (),
         pidfile=args.other_pidfile,
     )
+    if args.other_search_url:  # searched on both sides, or on neither
+        other.urls["search"] = args.other_search_url
     other_hello = None
     if args.other_hello_url:
         other_hello = App(
@@ -320,19 +339,24 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
             pair = gen.BENCH_ACCOUNTS["pair"]
             cookie = bench._login_cookie(port, pair["email"], gen.BENCH_PASSWORD)
             topic = meta["report"]["bench_topic_id"]
+            urls = {
+                "topic": f"http://127.0.0.1:{port}/t/{topic}",
+                "index": f"http://127.0.0.1:{port}/",
+            }
+            if "search" in other.urls:
+                query = urlencode({"q": SEARCH_WORD})
+                urls["search"] = f"http://127.0.0.1:{port}/recherche?{query}"
             apps.append(
                 App(
                     key=f"comcep-{database}",
                     label=f"ComCEP ({'SQLite' if database == 'sqlite' else 'PostgreSQL'})",
                     stack="comcep",
-                    urls={
-                        "topic": f"http://127.0.0.1:{port}/t/{topic}",
-                        "index": f"http://127.0.0.1:{port}/",
-                    },
+                    urls=urls,
                     cookie=cookie,
                     marker=pair["name"],
                     posts_pattern=COMCEP_POSTS,
                     categories_pattern=COMCEP_CATEGORIES,
+                    results_pattern=COMCEP_RESULTS,
                     master_pid=process.pid,
                 )
             )
@@ -478,7 +502,7 @@ def write_markdown(data: dict[str, Any]) -> None:
                     + " |"
                 )
         lines.append("")
-        for page in ("topic", "index"):
+        for page in ("topic", "index", "search"):
             rows = {row["app"]: row for row in entry["summary"].get(page, [])}
             other = rows.get("other")
             if not other or not other["median_requests_per_s"]:
@@ -506,16 +530,18 @@ def write_markdown(data: dict[str, Any]) -> None:
         lines += [
             "",
             "| app | peak RSS per worker (MB) | topic page (bytes) | posts shown | "
-            "index (bytes) | categories listed | nice |",
-            "|---|---|---|---|---|---|---|",
+            "index (bytes) | categories listed | search (bytes) | results shown | nice |",
+            "|---|---|---|---|---|---|---|---|---|",
         ]
         for info in entry["apps"].values():
             first = {c["page"]: c for c in info["checks"] if c["moment"] == "before"}
             topic, index = first.get("topic", {}), first.get("index", {})
+            search = first.get("search", {})
             lines.append(
                 f"| {info['label']} | {info['peak_rss_mb']} | {topic.get('bytes', '—')} | "
                 f"{topic.get('posts', '—')} | {index.get('bytes', '—')} | "
-                f"{index.get('categories', '—')} | {info['nice']} |"
+                f"{index.get('categories', '—')} | {search.get('bytes', '—')} | "
+                f"{search.get('results', '—')} | {info['nice']} |"
             )
         lines.append("")
         lines.append("URLs: " + "; ".join(f"{k}: {v['urls']}" for k, v in entry["apps"].items()))
@@ -547,6 +573,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--other-posts-pattern", default=env("COMPARE_OTHER_POSTS_PATTERN"))
     parser.add_argument(
         "--other-categories-pattern", default=env("COMPARE_OTHER_CATEGORIES_PATTERN")
+    )
+    parser.add_argument(
+        "--other-search-url",
+        default=env("COMPARE_OTHER_SEARCH_URL"),
+        help=f"the other forum's results for « {SEARCH_WORD} » (without it, no search is measured)",
+    )
+    parser.add_argument(
+        "--other-results-pattern",
+        default=env("COMPARE_OTHER_RESULTS_PATTERN"),
+        help="a regular expression matching once per result in that answer",
+    )
+    parser.add_argument(
+        "--other-search-unmarked",
+        action="store_true",
+        default=bool(env("COMPARE_OTHER_SEARCH_UNMARKED")),
+        help="the search answer is JSON that names no member: do not look for the marker there",
     )
     parser.add_argument("--other-pidfile", default=env("COMPARE_OTHER_PIDFILE"))
     parser.add_argument("--other-hello-pidfile", default=env("COMPARE_OTHER_HELLO_PIDFILE"))
