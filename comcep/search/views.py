@@ -39,7 +39,7 @@ def _search_limit() -> str:
 def search() -> ResponseReturnValue:
     viewer = current_viewer()
     form = SearchForm(request.args)
-    categories = forum_queries.visible_categories_flat(viewer)
+    categories = forum_queries.category_menu(viewer)
     form.rubrique.choices = choices(
         [("", "Toutes les rubriques")]
         + [(c.slug, ("— " if c.parent_id else "") + c.name) for c in categories]
