@@ -8,15 +8,16 @@ and no search reads more than the 1 001 most recent matches (totals stop at 1 00
 relevance ranks those), so that a very common word stays fast.
 
 The vector also holds the post's rubrique as one lexeme without position (`#r12`: the
-parser never keeps a `#`, so no reader's word can produce it), and its rubrique with its
-block of ids as another (`#r12b80`: ids 1 000 000 to 1 012 499, see `_window`). A search over a few
-rubriques (a hors pair's, or one filtered on) asks the GIN index for the reader's words
-*and* one of those rubriques: posts elsewhere are never fetched to be rechecked (at 1 M
-posts, a phrase searched by a hors pair read 151 000 candidates for 20 000 kept, 900 ms).
-Over many rubriques (a pair's) it would only add long posting lists to read (26 of them:
-200 ms), so it is left out. The SQL filter on the topic's rubrique stays the wall; the
-lexeme only narrows what the index returns, and the fingerprint includes the rubrique so
-that `comcep search check` sees a vector left behind by a move.
+parser never keeps a `#`, so no reader's word can produce it), its rubrique with its block
+of ids as another (`#r12b80`: ids 1 000 000 to 1 012 499), and its block of ids alone as a
+third (`#b400`: ids 1 000 000 to 1 002 499; see `_window`). A search over a few rubriques
+(a hors pair's, or one filtered on) asks the GIN index for the reader's words *and* one of
+those rubriques: posts elsewhere are never fetched to be rechecked (at 1 M posts, a phrase
+searched by a hors pair read 151 000 candidates for 20 000 kept, 900 ms). Over many
+rubriques (a pair's) that would only add long posting lists to read (26 of them: 200 ms),
+so only the blocks are asked for. The SQL filter on the topic's rubrique stays the wall;
+the lexemes only narrow what the index returns, and the fingerprint includes the rubrique
+so that `comcep search check` sees a vector left behind by a move.
 """
 
 from __future__ import annotations
@@ -25,8 +26,9 @@ from collections.abc import Iterable
 
 from sqlalchemy import (
     ColumnElement,
+    Integer,
     Select,
-    and_,
+    any_,
     case,
     cast,
     func,
@@ -37,7 +39,7 @@ from sqlalchemy import (
     union_all,
     update,
 )
-from sqlalchemy.dialects.postgresql import TSQUERY, array
+from sqlalchemy.dialects.postgresql import ARRAY, TSQUERY, array
 
 from comcep.extensions import db
 from comcep.forum.models import Category, Post, Tag, Topic, topic_tags
@@ -65,9 +67,17 @@ RECENT_SPANS = (25_000, 50_000, 100_000, 200_000, 400_000)
 #: Ids are counted in blocks of this many (`#r<rubrique>b<id // BLOCK_IDS>`): changing it
 #: means writing every vector again (a migration, as 3b7e5d1f9a42 did).
 BLOCK_IDS = 12_500
+#: Over many rubriques (a pair's), matches are looked for among the last RECENT_SPANS_ALL[0]
+#: ids first, then the next spans, then all, by the `#b<id // ALL_BLOCK_IDS>` lexemes of
+#: each post (its block of ids, whatever its rubrique). Smaller than BLOCK_IDS: a pair sees
+#: most posts, so that a common word fills the window from a few thousand ids.
+RECENT_SPANS_ALL = (5_000, 10_000, 20_000, 40_000, 80_000, 160_000, 320_000)
+#: Changing it means writing every vector again (a migration, as 9d3f6b2a7c41 did).
+ALL_BLOCK_IDS = 2_500
 #: Up to this many rubriques, the index is asked for them (see the module docstring).
 FEW_RUBRIQUES = 8
 RUBRIQUE_PREFIX = "#r"  # + the rubrique's id: a lexeme of each post's vector
+BLOCK_PREFIX = "#b"  # + the post's id // ALL_BLOCK_IDS: another
 _HEADLINE = "StartSel=<mark>, StopSel=</mark>, MaxWords=45, MinWords=20, MaxFragments=2"
 
 
@@ -104,7 +114,8 @@ def _vector() -> ColumnElement:
     )
     rubrique = func.concat(RUBRIQUE_PREFIX, Topic.category_id)
     block = func.concat(RUBRIQUE_PREFIX, Topic.category_id, "b", Post.id // BLOCK_IDS)
-    marks = func.array_to_tsvector(array([rubrique, block]))
+    ids = func.concat(BLOCK_PREFIX, Post.id // ALL_BLOCK_IDS)
+    marks = func.array_to_tsvector(array([rubrique, block, ids]))
     return title.op("||")(body).op("||")(marks)
 
 
@@ -118,6 +129,25 @@ def _rubriques(category_ids: Iterable[int], blocks: range | None = None) -> Colu
         for i in sorted(category_ids)
     )
     return cast(literal(lexemes), TSQUERY)
+
+
+def _blocks(blocks: range) -> ColumnElement:
+    """A tsquery matching posts of any of these blocks of ALL_BLOCK_IDS ids (`#b<block>`)."""
+    return cast(literal(" | ".join(f"'{BLOCK_PREFIX}{block}'" for block in blocks)), TSQUERY)
+
+
+def _matching(tsquery: ColumnElement, marks: ColumnElement | None) -> ColumnElement[bool]:
+    """The post's vector matches the reader's words; `marks`, a tsquery of rubrique or
+    block lexemes, narrows what the index returns (the filter on the topic's rubrique
+    stays the wall)."""
+    return Post.search_vector.op("@@")(tsquery if marks is None else tsquery.op("&&")(marks))
+
+
+def _names(stmt: Select) -> list[ColumnElement]:
+    """The columns `stmt` selects, by name only: selecting them from a CTE of `stmt` this
+    way spares SQLAlchemy a proxy of each mapped column (and of its foreign keys) for each
+    span, about a millisecond per search."""
+    return [literal_column(column.name, column.type) for column in stmt.selected_columns]
 
 
 def _searched(query: SearchQuery) -> frozenset[int]:
@@ -267,8 +297,13 @@ class PostgresBackend:
                 counted,
             ).add_cte(window)
         ).all()
-        # The count rides along with the page; a page past the end asks for it alone.
-        total = rows[0][4] if rows else db.session.scalar(select(counted).add_cte(window)) or 0
+        # The count rides along with the page; only a page past the end asks for it alone.
+        if rows:
+            total = rows[0][4]
+        elif page == 1:  # nothing on the first page: nothing at all
+            total = 0
+        else:
+            total = db.session.scalar(select(counted).add_cte(window)) or 0
         hits = [
             SearchHit(post_id=r[0], topic_id=r[1], title_html=r[2], snippet_html=r[3]) for r in rows
         ]
@@ -307,66 +342,76 @@ class PostgresBackend:
         written `id + 0` so that the planner does not also walk the primary key over the
         span to AND it in (5 ms). One statement either way.
 
-        Over a pair's many rubriques the planner walks the most recent posts by itself
-        (with the lexemes and the split, a pair's phrase at 1 M posts went 24 → 280 ms). By
-        date, the window stays one query (ids need not follow the dates of imported
-        posts)."""
+        Over a pair's many rubriques, the spans are RECENT_SPANS_ALL and the lexemes the
+        blocks' alone (`#b<block>`, of ALL_BLOCK_IDS ids). Left to itself, the planner chose
+        between walking the newest posts and fetching every match by how common it thought
+        the words were, and it takes the words of a phrase, or several words, for
+        independent: at 100 000 posts it took « projet de transition professionnelle » for
+        five times rarer than it was and fetched its 15 700 matches (100 ms; the spans: 40);
+        at 1 M posts a word in 1.8 % of the posts cost 91 ms either way (the spans: 37). The
+        spans cost a few milliseconds more to a word that is very common or very rare (the
+        statement is longer to build and to plan), bounded whatever the words.
+
+        Every span's statement shares one `_filtered` base; the spans' counts are a running
+        total, each counted once. By date, the window stays one query (ids need not follow
+        the dates of imported posts)."""
         columns = (Post.topic_id, Post.created_at, Post.search_vector, Topic.title, Post.body_html)
         rubriques = _searched(query)
         few = _few(rubriques)
         marks = _rubriques(rubriques) if few else None
-        if query.sort == SORT_DATE or not few:
-            order = (
-                (Post.created_at.desc(), Post.id.desc())
-                if query.sort == SORT_DATE
-                else (Post.id.desc(),)
+        filtered = self._filtered(query, tsquery, excluded).add_columns(*columns)
+        if query.sort == SORT_DATE:  # ids need not follow the dates of imported posts
+            return (
+                filtered.where(_matching(tsquery, marks))
+                .order_by(Post.created_at.desc(), Post.id.desc())
+                .limit(TOTAL_CAP + 1)
             )
-            matches = self._matches(query, tsquery, excluded, marks)
-            return matches.add_columns(*columns).order_by(*order).limit(TOTAL_CAP + 1)
+        if few:
+            spans, size = RECENT_SPANS, BLOCK_IDS
 
-        def part(marks: ColumnElement, where: ColumnElement[bool]) -> Select:
-            limited = self._matches(query, tsquery, excluded, marks).where(where)
-            return limited.add_columns(*columns).order_by(Post.id.desc()).limit(TOTAL_CAP + 1)
+            def lexemes(blocks: range) -> ColumnElement:
+                return _rubriques(rubriques, blocks)
+        else:
+            spans, size, lexemes = RECENT_SPANS_ALL, ALL_BLOCK_IDS, _blocks
+        recent = filtered.order_by(Post.id.desc()).limit(TOTAL_CAP + 1)
 
         parts: list[Select] = []
         upper, found = last_id, None  # ids above `upper` were searched; matches found
-        for number, span in enumerate(RECENT_SPANS):
+        for number, span in enumerate(spans):
             edge = last_id - span
-            blocks = range(max(edge, 0) // BLOCK_IDS, max(upper, 0) // BLOCK_IDS + 1)
-            where = [(Post.id + 0) > edge]
+            blocks = range(max(edge, 0) // size, max(upper, 0) // size + 1)
+            where = [_matching(tsquery, lexemes(blocks)), (Post.id + 0) > edge]
             if found is not None:  # only when the spans before held too few matches
                 where += [(Post.id + 0) <= upper, found <= TOTAL_CAP]
-            tier = part(_rubriques(rubriques, blocks), and_(*where))
-            tier = tier.cte(f"search_recent_{number}").prefix_with("MATERIALIZED")
-            parts.append(select(tier))
+            tier = recent.where(*where).cte(f"search_recent_{number}").prefix_with("MATERIALIZED")
+            parts.append(select(*_names(filtered)).select_from(tier))
             count = select(func.count()).select_from(tier).scalar_subquery()
-            found = count if found is None else found + count
+            # A running total, each span counted once (not again by every later span).
+            total = select((count if found is None else found + count).label("n"))
+            found = select(total.cte(f"search_found_{number}").c.n).scalar_subquery()
             upper = edge
             if edge <= 0:  # the spans hold every post
                 break
         else:
-            parts.append(part(marks, and_(Post.id <= upper, found <= TOTAL_CAP)))
+            parts.append(
+                recent.where(_matching(tsquery, marks), Post.id <= upper, found <= TOTAL_CAP)
+            )
         both = union_all(*parts).subquery("search_both")
         return select(both).order_by(both.c.id.desc()).limit(TOTAL_CAP + 1)
 
-    def _matches(
-        self,
-        query: SearchQuery,
-        tsquery: ColumnElement,
-        excluded: list[ColumnElement],
-        marks: ColumnElement | None,
+    def _filtered(
+        self, query: SearchQuery, tsquery: ColumnElement, excluded: list[ColumnElement]
     ) -> Select:
-        """Post ids matching the text, inside the reader's visible rubriques and filters;
-        `marks`, a tsquery of rubrique lexemes, narrows what the index returns (the filter
-        on the topic's rubrique stays the wall)."""
+        """Post ids inside the reader's visible rubriques and filters, whatever their text
+        (the caller adds `_matching`): built once for every span of `_window`."""
         rubriques = _searched(query)
-        wanted = tsquery if marks is None else tsquery.op("&&")(marks)
         stmt = (
             select(Post.id)
             .join(Topic, Topic.id == Post.topic_id)
             .where(
-                Post.search_vector.op("@@")(wanted),
-                Topic.category_id.in_(sorted(rubriques)),
+                # One array, not an IN list: SQLAlchemy would render each span's list of
+                # ids again on every execution.
+                Topic.category_id == any_(literal(sorted(rubriques), ARRAY(Integer))),
                 *(~Post.search_vector.op("@@")(part) for part in excluded),
             )
         )

@@ -204,9 +204,41 @@ def test_the_migration_marks_the_blocks_of_vectors_written_before_it(forum, memb
     assert indexing.check().ok
 
 
-@pytest.mark.parametrize("text", ["#r{id}", "r{id}", "'#r{id}'", "#r", "r", "#r{id}b0", "r{id}b0"])
+def test_the_migration_marks_the_id_blocks_of_vectors_written_before_it(forum, members):
+    """PostgreSQL: vectors indexed before revision 9d3f6b2a7c41 get their block lexeme
+    (`#b<id // ALL_BLOCK_IDS>`) from it, fingerprints unchanged, and lose it going down
+    (the rubriques' lexemes stay)."""
+    if not isinstance(indexing.get_backend(), PostgresBackend):
+        pytest.skip("PostgreSQL vectors only")
+    from flask_migrate import downgrade, upgrade
+
+    from comcep.search.postgres_backend import ALL_BLOCK_IDS
+
+    post_ids = list(db.session.scalars(select(Post.id).order_by(Post.id)))
+
+    def vectors() -> dict[int, str]:
+        return dict(db.session.execute(select(Post.id, Post.search_vector)).all())
+
+    written = vectors()
+    assert post_ids
+    assert all(f"'#b{post_id // ALL_BLOCK_IDS}'" in written[post_id] for post_id in post_ids)
+    db.session.commit()
+    downgrade(revision="3b7e5d1f9a42")
+    down = vectors()
+    assert not any(re.search(r"'#b\d+'", vector) for vector in down.values())
+    assert all(re.search(r"'#r\d+b\d+'", down[post_id]) for post_id in post_ids)
+    db.session.commit()
+    upgrade()
+    assert vectors() == written
+    assert indexing.check().ok
+
+
+@pytest.mark.parametrize(
+    "text", ["#r{id}", "r{id}", "'#r{id}'", "#r", "r", "#r{id}b0", "r{id}b0", "#b0", "b0", "'#b0'"]
+)
 def test_no_reader_s_word_matches_a_rubrique_s_mark(forum, members, client_for, text):
-    """The vectors' rubrique lexemes (PostgreSQL) are out of reach of what a reader types."""
+    """The vectors' rubrique and block lexemes (PostgreSQL) are out of reach of what a
+    reader types."""
     query = text.format(id=category("echanges").id)
     page = client_for(members["pair"]).get("/recherche", query_string={"q": query})
     assert page.status_code in (200, 400)
@@ -221,6 +253,25 @@ def test_filters_by_rubrique_and_titles_only(forum, members, client_for):
     assert "Les données régionales" in page.text
     page = client.get("/recherche", query_string={"q": "reconversion", "titres": "y"})
     assert _count(page.text).startswith("1 résultat")
+
+
+@pytest.mark.parametrize("reader", ["pair", "hors_pair"])
+def test_a_search_that_finds_nothing_asks_no_more_than_one_that_finds(
+    forum, members, client_for, count_queries, reader
+):
+    """The first page's total rides along with its hits: when there are none, the total is
+    0 without being counted again (only a page past the end asks for it alone)."""
+    client = client_for(members[reader])
+
+    def statements(**args: str) -> int:
+        client.get("/recherche", query_string=args)  # warm up
+        with count_queries() as ran:
+            page = client.get("/recherche", query_string=args)
+        assert page.status_code == 200
+        return len(ran)
+
+    # Nothing found: no hit's topic to load, and no count to ask for.
+    assert statements(q="introuvablissime") < statements(q="entretien")
 
 
 def test_unknown_rubrique_filter_and_bad_dates_never_fail(forum, members, client_for):
@@ -412,33 +463,40 @@ def test_a_very_common_word_is_capped_and_ranked_among_the_most_recent(
     assert first_post
 
 
-@pytest.mark.parametrize("block", [12_500, 1, 2, 3, 5, 100])
-def test_few_rubriques_search_the_most_recent_posts_first(
-    members, search_backend, monkeypatch, block
+@pytest.mark.parametrize("block", [12_500, 2_500, 1, 2, 3, 5, 100])
+@pytest.mark.parametrize("reader", ["hors_pair", "pair"])
+def test_relevance_searches_the_most_recent_posts_first(
+    members, search_backend, monkeypatch, block, reader
 ):
-    """PostgreSQL over a few rubriques looks among the last RECENT_SPANS[0] ids first (by
-    the lexemes of their blocks of BLOCK_IDS ids), then the next spans, and among older
-    posts only when those hold too few matches: the window is the same, the TOTAL_CAP + 1
-    most recent matches, wherever the spans end and however they cut the blocks (every
-    first span from none to past the first post, so the edges fall at every place of a
-    block; one span, or three)."""
+    """PostgreSQL looks among the last ids of its first span first (by the lexemes of their
+    blocks of ids: a hors pair's few rubriques' `#r<id>b<block>`, RECENT_SPANS and
+    BLOCK_IDS; a pair's many rubriques' `#b<block>`, RECENT_SPANS_ALL and ALL_BLOCK_IDS),
+    then the next spans, and among older posts only when those hold too few matches: the
+    window is the same, the TOTAL_CAP + 1 most recent matches, wherever the spans end and
+    however they cut the blocks (every first span from none to past the first post, so the
+    edges fall at every place of a block; one span, or three)."""
     if search_backend != "postgres":
         pytest.skip("PostgreSQL's window of recent matches")
+    from comcep import policy
     from comcep.search import postgres_backend
 
-    monkeypatch.setattr(postgres_backend, "BLOCK_IDS", block)  # as the vectors are written
+    rubriques = policy.visible_category_ids(policy.Viewer.for_member(members[reader]))
+    few = reader == "hors_pair"
+    assert postgres_backend._few(rubriques) == few  # each reader takes its own path
+    spans_name, block_name = (
+        ("RECENT_SPANS", "BLOCK_IDS") if few else ("RECENT_SPANS_ALL", "ALL_BLOCK_IDS")
+    )
+    monkeypatch.setattr(postgres_backend, block_name, block)  # as the vectors are written
     ids = []
     for n in range(6):
         topic = make_topic(members["hors_pair"], slug="echanges", title=f"Atelier {n}")
         ids.append(db.session.scalar(select(Post.id).where(Post.topic_id == topic.id)))
         make_reply(members["pair"], topic, "Sans le mot cherché.")
-    query = SearchQuery(
-        text="atelier", category_ids=frozenset({category("echanges").id}), per_page=50
-    )
+    query = SearchQuery(text="atelier", category_ids=rubriques, per_page=50)
     last_id = db.session.scalar(select(func.max(Post.id)))
     for span in range(last_id - ids[0] + 3):
         for spans, cap in itertools.product([(span,), (span, span + 3, span + 5)], (2, 3, 10)):
-            monkeypatch.setattr(postgres_backend, "RECENT_SPANS", spans)
+            monkeypatch.setattr(postgres_backend, spans_name, spans)
             monkeypatch.setattr(postgres_backend, "TOTAL_CAP", cap)
             results = indexing.get_backend().search(query)
             window = ids[-(cap + 1) :]
@@ -446,6 +504,53 @@ def test_few_rubriques_search_the_most_recent_posts_first(
             assert found == sorted(window), (spans, cap)
             assert results.total == min(len(window), cap)
             assert results.capped == (len(window) > cap)
+
+
+@pytest.mark.parametrize("reader", ["hors_pair", "pair"])
+def test_spans_after_the_one_that_fills_the_window_never_run(
+    members, search_backend, monkeypatch, reader
+):
+    """PostgreSQL: once the spans searched hold TOTAL_CAP + 1 matches, the later spans and
+    the older posts are never read (their one-time condition is the running total, each
+    span counted once); the plan PostgreSQL ran says so."""
+    if search_backend != "postgres":
+        pytest.skip("PostgreSQL's window of recent matches")
+    import json
+
+    from comcep import policy
+    from comcep.search import postgres_backend
+
+    rubriques = policy.visible_category_ids(policy.Viewer.for_member(members[reader]))
+    few = reader == "hors_pair"
+    spans_name, block_name = (
+        ("RECENT_SPANS", "BLOCK_IDS") if few else ("RECENT_SPANS_ALL", "ALL_BLOCK_IDS")
+    )
+    monkeypatch.setattr(postgres_backend, block_name, 3)
+    for n in range(8):  # a match, then a post without the word: 2 matches every 4 ids
+        topic = make_topic(members["hors_pair"], slug="echanges", title=f"Atelier {n}")
+        make_reply(members["pair"], topic, "Sans le mot cherché.")
+    monkeypatch.setattr(postgres_backend, spans_name, (4, 8, 12))  # 16 posts: older ones too
+    monkeypatch.setattr(postgres_backend, "TOTAL_CAP", 2)  # 3 matches wanted: 2 spans
+    backend = indexing.get_backend()
+    query = SearchQuery(text="atelier", category_ids=rubriques)
+    tsquery, excluded = backend._tsqueries(query.text)
+    last_id = db.session.scalar(select(func.max(Post.id)))
+    compiled = backend._window(query, tsquery, excluded, last_id).compile(dialect=db.engine.dialect)
+    plan = (
+        db.session.connection()
+        .exec_driver_sql("EXPLAIN (ANALYZE, FORMAT JSON) " + str(compiled), compiled.params)
+        .scalar()
+    )
+    plan = json.loads(plan) if isinstance(plan, str) else plan
+
+    def nodes(node: dict):
+        yield node
+        for child in node.get("Plans", []):
+            yield from nodes(child)
+
+    scans = [node for node in nodes(plan[0]["Plan"]) if node.get("Relation Name") == "posts"]
+    ran = [node["Actual Loops"] > 0 for node in scans]
+    assert ran == [True, True, False, False]  # 3 spans, then the older posts
 
 
 def test_a_rebuild_holding_the_index_delays_indexing_without_using_attempts(
