@@ -8,8 +8,9 @@ It starts ComCEP the way `bench/run.py`'s load test does (gunicorn, 2 sync worke
 production configuration, the benchmark pair logged in through /connexion) on the generated
 forum of `--size` posts, on SQLite and/or PostgreSQL, plus the hello-world Flask app
 (bench/hello.py). The other forum is already running: its topic page, index page and
-hello-world URLs, its session cookie and the pid files of its gunicorn masters come from the
-arguments or the environment (COMPARE_OTHER_*). Then, for `--rounds` rounds, `wrk -t2 -c8`
+hello-world URLs (and its search for « reconversion », to measure the search too), its
+session cookie and the pid files of its gunicorn masters come from the arguments or the
+environment (COMPARE_OTHER_*). Then, for `--rounds` rounds, `wrk -t2 -c8`
 runs `--seconds` on each page of each app in turn, alternating the order of the apps from
 one round to the next (A B C, then C B A…), so that both forums see the same machine load;
 wrk's `--timeout` is 10 s rather than its default 2 s, so that a slow app's slow requests
@@ -549,6 +550,12 @@ def write_markdown(data: dict[str, Any]) -> None:
     (RESULTS / "compare.md").write_text("\n".join(lines))
 
 
+def _switched_on(value: str | None) -> bool:
+    """An environment switch: « 1 », « true », « yes », « oui », « on » (any case); « 0 »,
+    « false » or nothing leave it off."""
+    return (value or "").strip().lower() in {"1", "true", "yes", "oui", "on"}
+
+
 def main(argv: list[str] | None = None) -> int:
     env = os.environ.get
     parser = argparse.ArgumentParser(description="ComCEP et un autre forum, côte à côte.")
@@ -587,7 +594,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--other-search-unmarked",
         action="store_true",
-        default=bool(env("COMPARE_OTHER_SEARCH_UNMARKED")),
+        default=_switched_on(env("COMPARE_OTHER_SEARCH_UNMARKED")),
         help="the search answer is JSON that names no member: do not look for the marker there",
     )
     parser.add_argument("--other-pidfile", default=env("COMPARE_OTHER_PIDFILE"))

@@ -161,3 +161,22 @@ def test_the_report_puts_the_search_beside_the_other_forum_s(tmp_path: Path, mon
     )
     assert "| ComCEP (SQLite) | [100.0] | — | — | — | — | 9000 | 20 | 0 |" in report
     assert report.count("search for one word") == 1  # the older size has no search line
+
+
+@pytest.mark.parametrize(
+    ("value", "on"),
+    [
+        (None, False),
+        ("", False),
+        ("0", False),
+        ("false", False),
+        ("non", False),
+        ("1", True),
+        ("true", True),
+        ("Oui", True),
+        (" yes ", True),
+    ],
+)
+def test_the_unmarked_search_switch_reads_0_as_off(value, on):
+    """COMPARE_OTHER_SEARCH_UNMARKED=0 leaves the marker check on."""
+    assert compare._switched_on(value) is on
