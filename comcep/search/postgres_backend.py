@@ -162,6 +162,14 @@ def _few(rubriques: frozenset[int]) -> bool:
     return len(rubriques) <= FEW_RUBRIQUES
 
 
+def _recent_first(query: SearchQuery) -> bool:
+    """Whether a pair's matches are looked for span by span, newest first: not when an
+    author, a tag or an end date keeps matches that need not be recent. Each span would
+    fetch every match of its ids only to drop it (a common word in 2018 at 100 000 posts:
+    24 → 42 ms); the planner reaches those through the author's or the dates' index."""
+    return query.author_id is None and not query.tag and query.date_to is None
+
+
 def _fingerprint() -> ColumnElement[str]:
     return func.md5(func.concat(_title_text(), "\x1f", Post.body_html, "\x1f", Topic.category_id))
 
@@ -352,20 +360,22 @@ class PostgresBackend:
         spans cost a few milliseconds more to a word that is very common or very rare (the
         statement is longer to build and to plan), bounded whatever the words.
 
-        Every span's statement shares one `_filtered` base; the spans' counts are a running
-        total, each counted once. By date, the window stays one query (ids need not follow
-        the dates of imported posts)."""
+        With an author, a tag or an end date, a pair's window is one query again (see
+        `_recent_first`). Every span's statement shares one `_filtered` base; the spans'
+        counts are a running total, each counted once. By date, the window stays one query
+        (ids need not follow the dates of imported posts)."""
         columns = (Post.topic_id, Post.created_at, Post.search_vector, Topic.title, Post.body_html)
         rubriques = _searched(query)
         few = _few(rubriques)
         marks = _rubriques(rubriques) if few else None
         filtered = self._filtered(query, tsquery, excluded).add_columns(*columns)
-        if query.sort == SORT_DATE:  # ids need not follow the dates of imported posts
-            return (
-                filtered.where(_matching(tsquery, marks))
-                .order_by(Post.created_at.desc(), Post.id.desc())
-                .limit(TOTAL_CAP + 1)
+        if query.sort == SORT_DATE or not (few or _recent_first(query)):
+            order = (
+                (Post.created_at.desc(), Post.id.desc())
+                if query.sort == SORT_DATE  # ids need not follow the dates of imported posts
+                else (Post.id.desc(),)
             )
+            return filtered.where(_matching(tsquery, marks)).order_by(*order).limit(TOTAL_CAP + 1)
         if few:
             spans, size = RECENT_SPANS, BLOCK_IDS
 

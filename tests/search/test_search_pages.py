@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import re
+from datetime import UTC, date, datetime
 
 import pytest
 from sqlalchemy import func, select, update
@@ -551,6 +552,88 @@ def test_spans_after_the_one_that_fills_the_window_never_run(
     scans = [node for node in nodes(plan[0]["Plan"]) if node.get("Relation Name") == "posts"]
     ran = [node["Actual Loops"] > 0 for node in scans]
     assert ran == [True, True, False, False]  # 3 spans, then the older posts
+
+
+FILTERS = {
+    "none": {},
+    "author": {"author_id": "pair"},
+    "from": {"date_from": date(2024, 3, 3)},
+    "to": {"date_to": date(2024, 3, 4)},
+    "from-to": {"date_from": date(2024, 3, 2), "date_to": date(2024, 3, 4)},
+    "tag": {"tag": "cpf"},
+    "theme": {"theme_id": "echanges"},
+}
+
+
+@pytest.mark.parametrize("name", list(FILTERS))
+@pytest.mark.parametrize("reader", ["pair", "hors_pair"])
+def test_filters_keep_the_same_posts_whichever_way_the_window_is_read(
+    members, search_backend, monkeypatch, reader, name
+):
+    """Author, dates, tag and theme keep exactly the posts they name, for a pair (many
+    rubriques: span by span when no filter keeps older matches, one query otherwise) and a
+    hors pair (a few: span by span), with spans and blocks small enough that the posts
+    fall in several of them and in the older rest."""
+    from comcep import policy
+    from comcep.search import postgres_backend
+
+    for name_, value in (("RECENT_SPANS", (2, 5)), ("RECENT_SPANS_ALL", (2, 5))):
+        monkeypatch.setattr(postgres_backend, name_, value)
+    for name_ in ("BLOCK_IDS", "ALL_BLOCK_IDS"):
+        monkeypatch.setattr(postgres_backend, name_, 2)  # as the vectors are written
+    plan = [  # rubrique, author, day of March 2024, tagged
+        ("echanges", "hors_pair", 1, False),
+        ("premier-entretien", "pair", 2, True),
+        ("echanges", "pair", 3, True),
+        ("premier-entretien", "other_pair", 4, False),
+        ("echanges", "hors_pair", 5, True),
+        ("premier-entretien", "pair", 6, False),
+    ]
+    made = []
+    for n, (slug, author, day, tagged) in enumerate(plan):
+        topic = make_topic(members[author], slug=slug, title=f"Atelier {n}")
+        make_reply(members["other_pair" if author == "pair" else "pair"], topic, "Sans le mot.")
+        post = db.session.scalar(select(Post).where(Post.topic_id == topic.id, Post.number == 1))
+        post.created_at = datetime(2024, 3, day, 11, 0, tzinfo=UTC)
+        if tagged:
+            services.set_tags(topic, ["cpf"])
+        made.append((post.id, slug, members[author].id, date(2024, 3, day), tagged))
+    indexing.enqueue_posts([post_id for post_id, *_ in made])
+    db.session.commit()
+    outbox.process()
+
+    rubriques = policy.visible_category_ids(policy.Viewer.for_member(members[reader]))
+    filters = {
+        key: (
+            members[value].id
+            if key == "author_id"
+            else category(value).parent_id
+            if key == "theme_id"
+            else value
+        )
+        for key, value in FILTERS[name].items()
+    }
+    expected = [
+        post_id
+        for post_id, slug, author_id, day, tagged in made
+        if category(slug).id in rubriques
+        and filters.get("author_id", author_id) == author_id
+        and filters.get("date_from", day) <= day <= filters.get("date_to", day)
+        and (tagged or "tag" not in filters)
+        and filters.get("theme_id", category(slug).parent_id) == category(slug).parent_id
+    ]
+    query = SearchQuery(text="atelier", category_ids=rubriques, per_page=50, **filters)
+    results = indexing.get_backend().search(query)
+    assert sorted(hit.post_id for hit in results.hits) == sorted(expected)
+    assert results.total == len(expected)
+    assert category("echanges").parent_id != category("premier-entretien").parent_id
+    if search_backend == "postgres":
+        backend = indexing.get_backend()
+        tsquery, excluded = backend._tsqueries(query.text)
+        last_id = db.session.scalar(select(func.max(Post.id)))
+        window = str(backend._window(query, tsquery, excluded, last_id))
+        older_kept = {"author", "to", "from-to", "tag"}
+        assert ("search_recent_0" in window) == (reader == "hors_pair" or name not in older_kept)
 
 
 def test_a_rebuild_holding_the_index_delays_indexing_without_using_attempts(
