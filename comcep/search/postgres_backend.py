@@ -23,6 +23,7 @@ so that `comcep search check` sees a vector left behind by a move.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 
 from sqlalchemy import (
     ColumnElement,
@@ -260,6 +261,17 @@ class PostgresBackend:
     def search(self, query: SearchQuery) -> SearchResults:
         page = max(1, query.page)
         per_page = min(max(1, query.per_page), MAX_PER_PAGE)
+        if query.theme_id is not None and query.category_ids:
+            # A theme is a few rubriques: searched as such (by their lexemes, as a hors
+            # pair's), rather than through a filter on the topics of every visible one,
+            # which the planner took for a way in (a small theme at 1 M posts: 290 ms). This
+            # only narrows what the policy granted, and is the theme's only filter.
+            theme = db.session.scalars(
+                select(Category.id).where(
+                    or_(Category.id == query.theme_id, Category.parent_id == query.theme_id)
+                )
+            )
+            query = replace(query, category_ids=query.category_ids & frozenset(theme))
         if not query.category_ids:
             return SearchResults(hits=[], total=0, page=page, per_page=per_page)
         tsquery, excluded = self._tsqueries(query.text)
@@ -434,14 +446,6 @@ class PostgresBackend:
             )
         if query.category_id is not None and query.category_id not in query.category_ids:
             stmt = stmt.where(Topic.category_id == query.category_id)
-        if query.theme_id is not None:
-            stmt = stmt.where(
-                Topic.category_id.in_(
-                    select(Category.id).where(
-                        or_(Category.id == query.theme_id, Category.parent_id == query.theme_id)
-                    )
-                )
-            )
         if query.author_id is not None:
             stmt = stmt.where(Post.author_id == query.author_id)
         start, end = day_bounds(query.date_from, query.date_to)
