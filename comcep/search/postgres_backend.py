@@ -281,7 +281,8 @@ class PostgresBackend:
         if not searchable:  # only stop words
             raise SearchQueryError(MESSAGE_EMPTY)
         # At most TOTAL_CAP + 1 matches are ever read: the most recent ones (by date for the
-        # date order; by id, which follows time, for relevance). Relevance then ranks that
+        # date order and, for a pair, before an end date; by id, which follows time, for
+        # relevance). Relevance then ranks that
         # window, so it is exact up to TOTAL_CAP matches; beyond, the page says « plus de
         # 1 000 résultats » and shows the most relevant of the most recent.
         window = self._window(query, tsquery, excluded, last_id or 0).cte("search_window")
@@ -382,11 +383,12 @@ class PostgresBackend:
         marks = _rubriques(rubriques) if few else None
         filtered = self._filtered(query, tsquery, excluded).add_columns(*columns)
         if query.sort == SORT_DATE or not (few or _recent_first(query)):
-            order = (
-                (Post.created_at.desc(), Post.id.desc())
-                if query.sort == SORT_DATE  # ids need not follow the dates of imported posts
-                else (Post.id.desc(),)
-            )
+            # By date for the date order (ids need not follow the dates of imported posts),
+            # and before an end date: the planner then walks the dates' index back from it
+            # and stops at the window, instead of reading every post of the period (a
+            # common word in 2018 at 1 M posts: 101 → 25 ms a page).
+            by_date = query.sort == SORT_DATE or query.date_to is not None
+            order = (Post.created_at.desc(), Post.id.desc()) if by_date else (Post.id.desc(),)
             return filtered.where(_matching(tsquery, marks)).order_by(*order).limit(TOTAL_CAP + 1)
         if few:
             spans, size = RECENT_SPANS, BLOCK_IDS

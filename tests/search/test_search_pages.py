@@ -636,6 +636,35 @@ def test_filters_keep_the_same_posts_whichever_way_the_window_is_read(
         assert ("search_recent_0" in window) == (reader == "hors_pair" or name not in older_kept)
 
 
+def test_a_pair_s_window_before_an_end_date_is_the_newest_by_date(
+    members, search_backend, monkeypatch
+):
+    """PostgreSQL: before an end date, a pair's window is the TOTAL_CAP + 1 newest matches
+    by date (the planner walks the dates' index back from that date), even where ids do not
+    follow the dates, as for imported posts."""
+    if search_backend != "postgres":
+        pytest.skip("PostgreSQL's window of recent matches")
+    from comcep import policy
+    from comcep.search import postgres_backend
+
+    monkeypatch.setattr(postgres_backend, "TOTAL_CAP", 2)  # a window of 3
+    days = {}
+    for n, day in enumerate([4, 3, 1, 2, 6]):  # in the order of the ids
+        topic = make_topic(members["pair"], title=f"Atelier {n}")
+        post = db.session.scalar(select(Post).where(Post.topic_id == topic.id))
+        post.created_at = datetime(2024, 3, day, 11, 0, tzinfo=UTC)
+        days[post.id] = day
+    indexing.enqueue_posts(list(days))
+    db.session.commit()
+    outbox.process()
+    rubriques = policy.visible_category_ids(policy.Viewer.for_member(members["pair"]))
+    query = SearchQuery(text="atelier", category_ids=rubriques, date_to=date(2024, 3, 5))
+    results = indexing.get_backend().search(query)
+    assert sorted(days[hit.post_id] for hit in results.hits) == [2, 3, 4]  # by id: 1, 2, 3
+    assert results.total == 2
+    assert results.capped
+
+
 def test_a_rebuild_holding_the_index_delays_indexing_without_using_attempts(
     members, search_backend, app
 ):
