@@ -44,6 +44,7 @@ import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -55,7 +56,7 @@ from whoosh.fields import BOOLEAN, COLUMN, DATETIME, ID, KEYWORD, STORED, TEXT, 
 from whoosh.filedb.filestore import FileStorage
 from whoosh.highlight import Formatter, get_text
 from whoosh.query import And, DateRange, Or, Phrase, Query, Term
-from whoosh.reading import IndexReader
+from whoosh.reading import EmptyReader, IndexReader, MultiReader, SegmentReader
 from whoosh.searching import Searcher
 from whoosh.util.numeric import byte_to_length
 from whoosh.writing import CLEAR
@@ -233,6 +234,55 @@ def _naive_utc(value: datetime | None) -> datetime | None:
     return None if value is None else as_utc(value).replace(tzinfo=None)
 
 
+def _reopened(ix: index.FileIndex, old: Searcher) -> Searcher:
+    """A searcher of the index's latest generation that keeps `old`'s readers of the segments
+    both generations hold; `old` must not be used afterwards (its other readers are closed).
+
+    Opening a segment reads its term index's hash tables: about 3 ms at a million posts, for
+    every search after each commit, although a commit only adds a small segment (and merges
+    small ones). A segment's files never change; only its deletions do, and they live in
+    the segment object of the new TOC, which the kept reader is given (its per-document
+    reader reads them there). Not Whoosh's `reader(reuse=...)`: it adds the old generation's
+    segments back to the new ones (see `WhooshBackend._searcher`)."""
+    for attempt in range(10):  # a commit may remove the TOC just read, as `ix.reader` knows
+        try:
+            toc = ix._read_toc()
+            break
+        except OSError:
+            if attempt == 9:
+                raise
+            time.sleep(0.05)
+    kept = {
+        leaf.segment().segment_id(): leaf
+        for leaf, _offset in old.reader().leaf_readers()
+        if isinstance(leaf, SegmentReader) and isinstance(leaf._perdoc, W3PerDocReader)
+    }
+    readers: list[IndexReader] = []
+    try:
+        for segment in toc.segments:
+            leaf = kept.pop(segment.segment_id(), None)
+            if leaf is None:
+                leaf = SegmentReader(ix.storage, toc.schema, segment, generation=toc.generation)
+            else:
+                leaf._segment = leaf._perdoc._segment = segment  # its deletions now
+                leaf.__dict__.pop("deleted_docs_set", None)  # Whoosh's cached set of them
+                leaf._gen = toc.generation
+            readers.append(leaf)
+    except Exception:
+        for leaf in chain(readers, kept.values()):
+            leaf.close()
+        raise
+    for leaf in kept.values():  # merged away or emptied
+        leaf.close()
+    if not readers:
+        reader: IndexReader = EmptyReader(toc.schema)
+    elif len(readers) == 1:
+        reader = readers[0]
+    else:
+        reader = MultiReader(readers, generation=toc.generation)
+    return Searcher(reader, fromindex=ix)
+
+
 class WhooshBackend:
     """`SearchBackend` on a Whoosh index stored in `index_dir` (created on first use)."""
 
@@ -334,14 +384,16 @@ class WhooshBackend:
         """This thread's searcher, reopened if a writer (any process) committed since.
 
         Not `Searcher.refresh()`: in whoosh-reloaded 2.7.5 its reader reuse adds the old
-        segments back to the new ones, so documents are counted twice after a merge.
+        segments back to the new ones, so documents are counted twice after a merge; and it
+        takes a segment's reader for the new generation's even when its deletions changed.
+        `_reopened` keeps the readers of unchanged segments without either fault.
         """
         ix = self._index()
         key = threading.get_ident()
         searcher = self._searchers.get(key)
         if searcher is not None and not searcher.up_to_date():
-            searcher.close()
-            searcher = None
+            del self._searchers[key]  # closed, or kept in part by the new one
+            searcher = self._searchers[key] = _reopened(ix, searcher)
         if searcher is None:
             searcher = self._searchers[key] = ix.searcher()
         return searcher

@@ -967,6 +967,49 @@ def test_a_long_lived_reader_never_counts_a_document_twice(tmp_path: Path) -> No
         writer.close()
 
 
+def _leaves(backend: WhooshBackend) -> dict[str, Any]:
+    reader = backend._searcher().reader()
+    return {leaf.segment().segment_id(): leaf for leaf, _ in reader.leaf_readers()}
+
+
+def test_a_reader_keeps_its_unchanged_segments_and_sees_their_new_deletions(
+    tmp_path: Path,
+) -> None:
+    """After another process's commit, a reader opens only the segments it lacked: it keeps
+    its readers of the others, which must then see the documents deleted or replaced in
+    them (each answer is compared with a reader opened afresh), and never a merged one."""
+    reader, writer = WhooshBackend(tmp_path), WhooshBackend(tmp_path)
+    try:
+        writer.upsert([make_doc(n, body="Atelier") for n in range(1, 21)])
+        assert search(reader, "atelier", per_page=50).total == 20
+        first = _leaves(reader)
+        writer.delete([3])  # a deletion in the one segment: no new segment
+        found = sorted(ids(search(reader, "atelier", per_page=50)))
+        assert found == sorted(set(range(1, 21)) - {3})
+        assert all(_leaves(reader)[name] is leaf for name, leaf in first.items())
+        rng = random.Random(11)
+        for step in range(45):
+            post_id = rng.randrange(1, 30)
+            kept = _leaves(reader)
+            if step % 3 == 0:
+                writer.delete([post_id])
+            else:  # a new version: the old one deleted where it was, the new one added
+                body = "Atelier" if step % 3 == 1 else "Autre chose"
+                writer.upsert([make_doc(post_id, body=body)])
+            fresh = WhooshBackend(tmp_path)
+            try:
+                found = search(reader, "atelier", per_page=50)
+                assert sorted(ids(found)) == sorted(ids(search(fresh, "atelier", per_page=50)))
+                assert found.total == len(ids(found))
+            finally:
+                fresh.close()
+            after = _leaves(reader)
+            assert all(after[name] is leaf for name, leaf in kept.items() if name in after)
+    finally:
+        reader.close()
+        writer.close()
+
+
 def test_threads_search_while_another_thread_writes(backend: WhooshBackend) -> None:
     backend.upsert([make_doc(n, body="Atelier collectif") for n in range(1, 21)])
     errors: list[BaseException] = []
