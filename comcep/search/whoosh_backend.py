@@ -320,6 +320,7 @@ class WhooshBackend:
         self._allowed: OrderedDict[tuple[Any, ...], Mask] = OrderedDict()
         self._segment_columns: dict[tuple[str, str], np.ndarray] = {}
         self._index_view: IndexView | None = None  # for `_filter_generation`
+        self._earlier_view: IndexView | None = None  # the last one, until the next is built
         self._postings = ArrayCache(cache_bytes)
         self._filters = ArrayCache(FILTER_CACHE_BYTES)
 
@@ -788,7 +789,10 @@ class WhooshBackend:
             if generation != self._filter_generation:
                 self._forget_old_segments(reader, generation)
             if self._index_view is None:
-                self._index_view = IndexView(reader, self._segment_columns, self.cache_bytes)
+                self._index_view = IndexView(
+                    reader, self._segment_columns, self.cache_bytes, self._earlier_view
+                )
+                self._earlier_view = None
             return self._index_view
 
     def _forget_old_segments(self, reader: IndexReader, generation: int) -> None:
@@ -801,6 +805,9 @@ class WhooshBackend:
         self._segment_columns = {
             key: column for key, column in self._segment_columns.items() if key[0] in live
         }
+        if self._index_view is not None:  # its lists and masks, for the next view to take
+            self._index_view.forget_scores()
+            self._earlier_view = self._index_view
         self._index_view = None
         self._allowed.clear()
         self._filter_generation = generation
