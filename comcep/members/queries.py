@@ -11,6 +11,7 @@ from sqlalchemy.orm import lazyload
 from werkzeug.exceptions import NotFound
 
 from comcep import policy
+from comcep.dialects import COMMA
 from comcep.extensions import db
 from comcep.forum.models import MemberCategoryStats, Post, Topic
 from comcep.members.models import Group, Member, Network, Region, fold_name, member_groups
@@ -25,7 +26,7 @@ def _member_statement() -> Select:
     The network and region, which the model joins elsewhere, are read only on the pages that
     show them (1 % of a topic page)."""
     group_ids = (
-        select(func.aggregate_strings(cast(member_groups.c.group_id, String), ","))
+        select(func.aggregate_strings(cast(member_groups.c.group_id, String), COMMA))
         .where(member_groups.c.member_id == Member.id)
         .scalar_subquery()
     )

@@ -13,6 +13,7 @@ from sqlalchemy import Select, func, select, text
 from whoosh.index import LockError
 
 from comcep import outbox
+from comcep.dialects import COMMA
 from comcep.extensions import db
 from comcep.forum.models import Category, Post, Tag, Topic, topic_tags
 from comcep.rendering import html_to_text
@@ -72,7 +73,7 @@ def _documents_query() -> Select:
     ride along as one aggregated column (a reply's indexing: one statement, not two);
     `_tag_slugs` splits and sorts them."""
     tags = (
-        select(func.aggregate_strings(Tag.slug, ","))
+        select(func.aggregate_strings(Tag.slug, COMMA))
         .join(topic_tags, topic_tags.c.tag_id == Tag.id)
         .where(topic_tags.c.topic_id == Topic.id)
         .scalar_subquery()
