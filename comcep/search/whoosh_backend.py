@@ -577,17 +577,17 @@ class WhooshBackend:
         if excluded:
             allowed = allowed & ~self._excluded_docs(postings, excluded, fields)
         matched, parts = self._matching_docs(postings, clauses, allowed)
-        candidates = np.flatnonzero(matched)
-        if not len(candidates):
+        total = int(np.count_nonzero(matched))
+        if not total:
             return empty
         limit = page * per_page
         if query.sort == SORT_DATE:
-            top = newest(candidates, view.created(searcher.reader()), limit)
+            top = newest(np.flatnonzero(matched), view.created(searcher.reader()), limit)
         else:
-            top = self._ranked(postings, parts, matched, candidates, limit)
+            top = self._ranked(postings, parts, matched, limit)
         start = (page - 1) * per_page
         hits = [self._hit(searcher, docnum, terms) for docnum in top[start : start + per_page]]
-        return SearchResults(hits=hits, total=len(candidates), page=page, per_page=per_page)
+        return SearchResults(hits=hits, total=total, page=page, per_page=per_page)
 
     @staticmethod
     def _matching_docs(
@@ -612,20 +612,26 @@ class WhooshBackend:
         postings: QueryPostings,
         parts: list[list[tuple[str, list[str], Mask]]],
         matched: Mask,
-        candidates: np.ndarray,
         limit: int,
     ) -> list[int]:
-        """The `limit` best candidates by Whoosh's score: per clause, the sum of its matching
+        """The `limit` best matches by Whoosh's score: per clause, the sum of its matching
         parts' scores (as Whoosh's Or), then the clauses' scores summed as Whoosh's And tree
         sums them; equal scores in document order, as Whoosh's TopCollector.
 
         A clause matching many documents picks its candidates' scores from its dense scores
-        (`QueryPostings.dense`, kept for the index generation); the others score the
-        documents that hold each part."""
+        (`QueryPostings.dense`, kept for the index generation); a single clause without them
+        is ranked from its bound, if an earlier generation left one
+        (`QueryPostings.bounded_best`); the others score the documents that hold each
+        part."""
+        specs = [tuple((field, tuple(words)) for field, words, _ in p) for p in parts]
+        dense_scores = [postings.dense(spec) for spec in specs]
+        if len(specs) == 1 and dense_scores[0] is None:
+            top = postings.bounded_best(specs[0], matched, limit)
+            if top is not None:
+                return top
+        candidates = np.flatnonzero(matched)
         per_clause = []
-        for clause_parts in parts:
-            spec = tuple((field, tuple(words)) for field, words, _found in clause_parts)
-            dense = postings.dense(spec)
+        for clause_parts, dense in zip(parts, dense_scores, strict=True):
             if dense is not None:
                 per_clause.append(dense[candidates])
                 continue

@@ -1255,3 +1255,89 @@ def test_block_ids_and_weights_read_without_values_are_whooshs(backend: WhooshBa
     assert blocks > 40
     assert multi > 5
     assert cut > blocks / 2
+
+
+@pytest.mark.parametrize("bound_docs", [40, 4096])
+def test_a_ranking_from_an_earlier_generation_s_bound_is_the_full_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, bound_docs: int
+) -> None:
+    """Just after a commit, a clause searched in the generation before is ranked from that
+    generation's scores (`ScoreBound`): only the documents of highest earlier score, and
+    those added since, are scored. Through additions, deletions, new versions and merges,
+    bounds kept over several generations, equal scores, filters and later pages, its pages
+    and totals must be those of a reader opened afresh, which scores every match."""
+    monkeypatch.setattr(whoosh_postings, "DENSE_SHARE", 10**9)  # every clause asked twice
+    monkeypatch.setattr(whoosh_postings, "BOUND_DOCS", bound_docs)
+    used = 0
+    bounded_best = whoosh_postings.QueryPostings.bounded_best
+
+    def counted(self: whoosh_postings.QueryPostings, *args: Any) -> list[int] | None:
+        nonlocal used
+        top = bounded_best(self, *args)
+        used += top is not None
+        return top
+
+    monkeypatch.setattr(whoosh_postings.QueryPostings, "bounded_best", counted)
+    reader, writer = WhooshBackend(tmp_path), WhooshBackend(tmp_path)
+    rng = random.Random(bound_docs)
+    vocabulary = ["atelier", "collectif", "bilan", "projet", "entretien", "rien", "rien"]
+
+    def doc(post_id: int) -> SearchDocument:
+        if rng.random() < 0.2:  # the same text: equal scores
+            title, body = "Atelier", "bilan de projet"
+        else:
+            title = " ".join(rng.choices(vocabulary, k=rng.randint(1, 3)))
+            body = " ".join(rng.choices(vocabulary, k=rng.randint(1, 40)))
+        return make_doc(post_id, title=title, body=body, category_id=rng.choice([1, 1, 2]))
+
+    queries = [
+        ("bilan", {}),
+        ("atelier", {"per_page": 4}),
+        ("projet", {"per_page": 3, "page": 2}),
+        ('"bilan de projet"', {}),
+        ("entretien -atelier", {}),
+        ("collectif", {"category_ids": frozenset({2})}),
+        ("bilan", {"titles_only": True}),
+    ]
+    try:
+        writer.upsert([doc(post_id) for post_id in range(1, 121)])
+        for step in range(30):
+            for text, options in queries:  # asked twice: dense scores, then a bound
+                for _ in range(1 if step % 3 == 2 else 2):  # or only a bound, carried
+                    search(reader, text, **options)
+            if step % 5 == 0:
+                writer.delete(rng.sample(range(1, 160), 6))
+            elif step % 5 == 3:  # long bodies without the words: their idf and lengths rise
+                filler = [make_doc(1000 + step * 10 + n, body="rien " * 150) for n in range(4)]
+                writer.upsert(filler)
+            else:
+                writer.upsert([doc(rng.randrange(1, 160)) for _ in range(rng.randint(1, 5))])
+            fresh = WhooshBackend(tmp_path)
+            try:
+                for text, options in queries:
+                    mine, theirs = search(reader, text, **options), search(fresh, text, **options)
+                    assert (ids(mine), mine.total) == (ids(theirs), theirs.total), (step, text)
+            finally:
+                fresh.close()
+        assert used > 50
+    finally:
+        reader.close()
+        writer.close()
+
+
+def test_a_bound_keeps_its_best_documents_and_only_those_still_shared(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A bound keeps the documents whose earlier score reached a floor, by descending score
+    then document (equal scores: all of them, so that every other document scored less);
+    carried to a generation sharing fewer documents, it keeps only those."""
+    monkeypatch.setattr(whoosh_postings, "BOUND_DOCS", 4)
+    scores = np.array([0.0, 5.0, 1.0, 5.0, 3.0, 0.0, 2.0, 3.0, 4.0, 0.5])
+    bound = whoosh_postings.ScoreBound(scores, len(scores), {})
+    docs, values, floor = bound.top()
+    assert (docs.tolist(), values.tolist(), floor) == ([1, 3, 8, 4, 7], [5, 5, 4, 3, 3], 3.0)
+    docs, values, floor = bound.within(5).top()
+    assert (docs.tolist(), values.tolist(), floor) == ([1, 3, 4], [5, 5, 3], 3.0)
+    few = whoosh_postings.ScoreBound(scores, 4, {})  # no more positive scores than BOUND_DOCS
+    assert few.top()[0].tolist() == [1, 3, 2]
+    assert few.top()[2] == 0.0
