@@ -28,6 +28,7 @@ from comcep.forum.models import Post, Topic
 from comcep.members.models import Member
 from comcep.notifications.models import Notification
 from tests.factories import category, make_reply, make_topic
+from tests.pages import without_csrf
 
 PAIRS_TOKEN = "CANARI7731"  # pairs only
 STAFF_TOKEN = "CANARI7732"  # « Le coin des animateurs »
@@ -345,7 +346,7 @@ def test_member_who_is_not_active_sees_the_public_presentation(
     response = client_as(wall.members[state]).get("/")
     assert response.status_code == 200
     assert wall.members[state].display_name not in response.text
-    assert _without_csrf(response.text) == _without_csrf(anonymous.text)
+    assert without_csrf(response.text) == without_csrf(anonymous.text)
 
 
 def test_post_permalink_redirects_to_its_topic(wall: Wall, client_as: Callable) -> None:
@@ -500,8 +501,8 @@ def test_searching_a_hidden_token_looks_like_searching_a_word_nobody_wrote(
         nothing = client.get(f"/recherche?q={UNPLANTED_TOKEN}")
         assert found.status_code == nothing.status_code
         assert found.status_code in (200, 404)  # 404 while search is not wired
-        expected = _without_csrf(nothing.text).replace(UNPLANTED_TOKEN, token)
-        assert _without_csrf(found.text) == expected, f"{token} found by {role}"
+        expected = without_csrf(nothing.text).replace(UNPLANTED_TOKEN, token)
+        assert without_csrf(found.text) == expected, f"{token} found by {role}"
 
 
 def test_canary_is_visible_to_pairs_so_the_scan_can_see_a_leak(
@@ -573,10 +574,6 @@ def test_mentioning_a_hors_pair_behind_the_wall_notifies_nobody_across_it(
             assert PAIRS_TOKEN.lower() not in text.lower(), path
 
 
-def _without_csrf(text: str) -> str:
-    return re.sub(r'(name="csrf_token"[^>]*value=")[^"]*"', r'\1"', text)
-
-
 HIDDEN_VS_MISSING = [
     pytest.param("hors_pair", "/t/{pairs}", "/t/{missing}", id="hors_pair-topic"),
     pytest.param(
@@ -619,7 +616,7 @@ def test_hidden_content_answers_exactly_like_missing_content(
         hidden_response = client.get(wall.url(hidden), headers=headers)
         missing_response = client.get(wall.url(missing), headers=headers)
         assert hidden_response.status_code == missing_response.status_code == 404
-        assert _without_csrf(hidden_response.text) == _without_csrf(missing_response.text)
+        assert without_csrf(hidden_response.text) == without_csrf(missing_response.text)
 
 
 # --- The index: only visible thèmes, counts and « dernier message » -------------------
