@@ -784,6 +784,8 @@ class QueryPostings:
                 return None
             if not (idf > 0 and avgfl > 0 and scorer.idf > 0 and scorer.avgfl > 0):
                 return None
+            if not (0 <= b <= 1 and k1 >= 0):  # else tf + K1(1−B) may not be positive
+                return None
             idf_factor, length_factor = scorer.idf / idf, scorer.avgfl / avgfl
             low = min(low, idf_factor * min(1.0, length_factor))
             high = max(high, idf_factor * max(1.0, length_factor))

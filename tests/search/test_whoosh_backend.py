@@ -1341,3 +1341,29 @@ def test_a_bound_keeps_its_best_documents_and_only_those_still_shared(
     few = whoosh_postings.ScoreBound(scores, 4, {})  # no more positive scores than BOUND_DOCS
     assert few.top()[0].tolist() == [1, 3, 2]
     assert few.top()[2] == 0.0
+
+
+def test_a_bound_s_factors_are_told_only_for_parameters_that_bound_a_score(
+    backend: WhooshBackend,
+) -> None:
+    """In the generation that built them, earlier scores are the scores (factors 1, widened
+    by the margin); with other B or K1, or a B above 1 (then tf + K1(1−B) may be 0 or less),
+    no factor is told and every match is scored."""
+    backend.upsert([make_doc(i, body="bilan " * i) for i in range(1, 30)])
+    searcher = backend._searcher()
+    view = backend._view(searcher.reader())
+    postings = whoosh_postings.QueryPostings(
+        searcher, view, backend._segment_postings, backend._segment_phrase
+    )
+    scorer = postings.scorer("body", "bilan")
+
+    def factors(b: float, k1: float) -> tuple[float, float] | None:
+        params = {("body", "bilan"): (scorer.idf, scorer.avgfl, b, k1)}
+        return postings.factors(whoosh_postings.ScoreBound(None, 0, params))
+
+    margin = whoosh_postings.BOUND_MARGIN
+    assert factors(scorer.B, scorer.K1) == (1 - margin, 1 + margin)
+    assert factors(scorer.B, scorer.K1 + 0.1) is None
+    assert factors(0.5, scorer.K1) is None
+    scorer.B = 1.5  # the scorer now, as a weighting with such a B would make it
+    assert factors(1.5, scorer.K1) is None
