@@ -15,7 +15,9 @@ lists, and only the matches are scored (`whoosh_postings`): the total is exact a
 Whoosh's BM25F ranking of every match. What a search reads is kept for the index generation
 (`IndexView`): each word's joined live postings, the masks of the posts holding a word, a
 phrase or a clause, and for a common clause asked again, its score at every document number
-(ranking it is then one gather). Why not Whoosh's own search, measured on 100,000 posts:
+(ranking it is then one gather). Just after a commit, those scores bound the clause's new ones
+(`ScoreBound`): only the documents that may still reach the page are scored, and the order is
+still that of every match scored. Why not Whoosh's own search, measured on 100,000 posts:
 
 - `searcher.search(filter=<query>)` rebuilds the allow-set by walking the filter query for
   every search: about 0.6 s per query;
