@@ -1,10 +1,12 @@
 """The comité's monthly tallies, kept between requests (a cache the database can always redo).
 
-A Paris month that is over is tallied once into `MonthCell` rows; every change that can alter
-a past month's figures (hiding, restoring, moving, splitting, merging, mots-clés) bumps that
-month's `generation` in the same transaction (`rollups.mark_topics_changed`), and the tallies
-count only while `computed_generation == generation`. The current month, and the partial
-months at a period's edges, are always counted from the posts.
+A Paris month that is over is tallied once into `MonthCell` rows, and so is a day that is
+over in a month that is not; every change that can alter a past month's figures (hiding,
+restoring, moving, splitting, merging, mots-clés) bumps that month's `generation` in the same
+transaction (`rollups.mark_topics_changed`), and the tallies count only while
+`computed_generation == generation` (a day's: while its month's generation is its computed
+one). The days not yet settled, and the partial months at a period's edges, are always
+counted from the posts.
 """
 
 from __future__ import annotations
@@ -18,7 +20,9 @@ from comcep.extensions import db
 class AnalyticsMonth(db.Model):
     __tablename__ = "analytics_months"
 
-    month: Mapped[str] = mapped_column(String(7), primary_key=True)  # 'YYYY-MM' or 'YYYY', Paris
+    # 'YYYY-MM', 'YYYY' (a year) or 'YYYY-MM-DD' (a settled day of a month not yet settled,
+    # current while its month's generation is its computed one), Paris
+    month: Mapped[str] = mapped_column(String(10), primary_key=True)
     generation: Mapped[int] = mapped_column(Integer)
     computed_generation: Mapped[int | None] = mapped_column(Integer)
 
@@ -49,7 +53,7 @@ class MonthCell(db.Model):
     __tablename__ = "analytics_month_cells"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    month: Mapped[str] = mapped_column(String(7), index=True)  # 'YYYY-MM', or 'YYYY': a year
+    month: Mapped[str] = mapped_column(String(10), index=True)  # as AnalyticsMonth.month
     kind: Mapped[str] = mapped_column(String(10))
     key_id: Mapped[int] = mapped_column(Integer)
     network_id: Mapped[int | None] = mapped_column(Integer)

@@ -437,6 +437,15 @@ def first_activity() -> datetime | None:
     return min(values) if values else None
 
 
+def first_content() -> datetime | None:
+    """The earliest post or topic, hidden ones included (one query, two index lookups)."""
+    first_post = select(func.min(Post.created_at)).scalar_subquery()
+    first_topic = select(func.min(Topic.created_at)).scalar_subquery()
+    row = db.session.execute(select(first_post, first_topic)).one()
+    values = [_as_datetime(v) for v in row if v is not None]
+    return min(values) if values else None
+
+
 def _as_datetime(value: datetime | str) -> datetime:
     """min() over SQLite text may come back untyped; parse it as the stored UTC text."""
     if isinstance(value, str):

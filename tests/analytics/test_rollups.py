@@ -4,7 +4,7 @@ equals a report counted from the posts, after every kind of change."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 from flask import Flask
@@ -68,7 +68,9 @@ def test_a_kept_report_counts_no_month_again(forum: Forum, monkeypatch: pytest.M
     assert counted == [[]]
 
 
-def test_the_current_month_is_always_counted_from_the_posts(make_member: MakeMember) -> None:
+def test_the_current_month_is_counted_from_the_posts_but_its_settled_days(
+    make_member: MakeMember,
+) -> None:
     authors = [make_member(network="apec") for _ in range(5)]
     today = report.paris_today()
     period = Period(today.replace(day=1), today)
@@ -83,7 +85,8 @@ def test_the_current_month_is_always_counted_from_the_posts(make_member: MakeMem
 
     assert before["totals"]["messages"] == "< 5"
     assert after["totals"]["messages"] == 5
-    assert current_months() == set()
+    settled = {(today - timedelta(days=n)).isoformat() for n in range(2, today.day + 1)}
+    assert current_months() == {d for d in settled if d.startswith(today.isoformat()[:7])}
 
 
 def change_each_way(forum: Forum) -> list[tuple[str, Callable[[], object]]]:
@@ -109,19 +112,46 @@ def change_each_way(forum: Forum) -> list[tuple[str, Callable[[], object]]]:
     ]
 
 
+FEBRUARY_NOT_SETTLED = utc(2025, 2, 25, 12)  # its days up to the 23rd are settled
+
+
+def settle_at(monkeypatch: pytest.MonkeyPatch, now: datetime) -> None:
+    """Reports and changes see `now` as the time: February 2025 can be the month not yet
+    settled, and kept by days."""
+    monkeypatch.setattr(rollups, "utcnow", lambda: now)
+
+
 @pytest.mark.parametrize(
-    "period",
-    [Q1_TO_Q2, Period(date(2024, 12, 10), date(2026, 1, 20))],
-    ids=["months", "a whole year"],
+    ("period", "now"),
+    [
+        (Q1_TO_Q2, None),
+        (Period(date(2024, 12, 10), date(2026, 1, 20)), None),
+        (Q1_TO_Q2, FEBRUARY_NOT_SETTLED),
+    ],
+    ids=["months", "a whole year", "days of the month not yet settled"],
 )
 def test_every_change_leaves_the_kept_report_equal_to_the_posts(
-    forum: Forum, period: Period
+    forum: Forum, period: Period, now: datetime | None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    if now is not None:
+        settle_at(monkeypatch, now)
     tag = db.session.scalars(select(Tag).where(Tag.retired.is_(False))).first()
     assert tag is not None
+    lonely = services.create_topic(
+        forum.members["ft2"], category("divers"), "Sans réponse", "Texte", at=utc(2025, 2, 12, 9)
+    )
+    db.session.commit()
     kept_report(period)
+    if now is not None:
+        assert "2025-02-12" in current_months()
     steps = change_each_way(forum)
     steps.append(("tag", lambda: services.set_tags(forum.topics["T3"], [tag.slug])))
+    steps.append(
+        (
+            "first reply to a topic opened on a settled day",
+            lambda: services.reply(forum.members["ap2"], lonely, "Enfin une réponse"),
+        )
+    )
     for name, change in steps:
         change()
         db.session.commit()
@@ -251,6 +281,83 @@ def test_a_month_is_settled_a_day_after_its_end(days: int) -> None:
     now = january.end + timedelta(days=days, seconds=-1)
     assert rollups._settled(january, now) is False
     assert rollups._settled(january, now + timedelta(seconds=1)) is bool(days)
+
+
+def test_the_month_not_yet_settled_is_cut_at_paris_midnights() -> None:
+    march = rollups.spans(utc(2025, 2, 28, 23), utc(2025, 3, 31, 22))[0]  # summer time on the 30th
+
+    cut = rollups.with_days(march, utc(2025, 4, 1, 12))
+
+    days = [s for s in cut if s.whole]
+    assert [s.month for s in days] == [f"2025-03-{n:02d}" for n in range(1, 31)]
+    assert (days[0].start, days[0].end) == (utc(2025, 2, 28, 23), utc(2025, 3, 1, 23))
+    assert (days[-1].start, days[-1].end) == (utc(2025, 3, 29, 23), utc(2025, 3, 30, 22))
+    assert cut[30:] == [rollups.Span("2025-03", utc(2025, 3, 30, 22), utc(2025, 3, 31, 22), False)]
+    # A day is settled a day after its end, as a month is; a partial first day is counted.
+    later = rollups.Span("2025-03", utc(2025, 3, 10, 11), utc(2025, 3, 31, 22), False)
+    cut = rollups.with_days(later, utc(2025, 3, 20, 22, 59))  # the 19th settles at 23:00
+    assert [s.month for s in cut] == ["2025-03"] + [f"2025-03-{n:02d}" for n in range(11, 19)] + [
+        "2025-03"
+    ]
+    assert (cut[0].start, cut[0].end) == (utc(2025, 3, 10, 11), utc(2025, 3, 10, 23))
+    assert (cut[-1].start, cut[-1].end) == (utc(2025, 3, 18, 23), utc(2025, 3, 31, 22))
+
+
+def test_the_settled_days_of_the_month_not_yet_settled_are_kept_then_read(
+    forum: Forum, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settle_at(monkeypatch, FEBRUARY_NOT_SETTLED)
+    first = kept_report(Q1_2025)
+    february = {f"2025-02-{n:02d}" for n in range(1, 24)}
+
+    assert current_months() == {"2025-01"} | february
+    counted: list[list[rollups.Span]] = []
+    count_spans = rollups.count_spans
+    monkeypatch.setattr(rollups, "count_spans", lambda s: counted.append(s) or count_spans(s))
+    assert kept_report(Q1_2025) == first
+    assert counted == [[]]
+    assert rollups.disagreements(Q1_2025.start, Q1_2025.end) == []
+    assert first == from_posts(Q1_2025)
+
+
+def test_the_worker_tallies_the_settled_days_of_the_month_not_yet_settled(
+    forum: Forum, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settle_at(monkeypatch, FEBRUARY_NOT_SETTLED)
+
+    assert rollups.refresh() == 1 + 23  # January, and February's settled days
+
+    assert current_months() >= {"2025-01"} | {f"2025-02-{n:02d}" for n in range(1, 24)}
+    assert rollups.refresh() == 0
+
+
+def test_a_month_kept_whole_drops_its_days(forum: Forum, monkeypatch: pytest.MonkeyPatch) -> None:
+    settle_at(monkeypatch, FEBRUARY_NOT_SETTLED)
+    kept_report(Q1_2025)
+    settle_at(monkeypatch, utc(2025, 3, 5, 12))
+
+    kept = kept_report(Q1_2025)
+
+    assert current_months() == {"2025-01", "2025-02"} | {"2025-03-01", "2025-03-02", "2025-03-03"}
+    days = [MonthCell.month.between("2025-02-01", "2025-02-31")]
+    assert db.session.scalars(select(MonthCell.month).where(*days)).all() == []
+    assert kept == from_posts(Q1_2025)
+
+
+def test_a_period_from_before_the_first_post_reads_its_first_month_whole(forum: Forum) -> None:
+    since_launch = Period(date(2024, 12, 31), date(2025, 2, 28))  # first post: 31 Dec, 23:59
+
+    kept = kept_report(since_launch)
+
+    assert current_months() == {"2024-12", "2025-01", "2025-02"}
+    assert kept == from_posts(since_launch)
+    assert rollups.disagreements(since_launch.start, since_launch.end) == []
+    services.create_topic(forum.members["ft2"], category("divers"), "Tôt", "x", at=utc(2024, 12, 5))
+    db.session.commit()
+    rollups.forget()
+    kept = kept_report(since_launch)
+    assert current_months() == {"2025-01", "2025-02"}  # December counted from the 31st
+    assert kept == from_posts(since_launch)
 
 
 def test_the_worker_tallies_the_settled_months(forum: Forum, app: Flask) -> None:
