@@ -11,7 +11,7 @@ counted from the posts.
 
 from __future__ import annotations
 
-from sqlalchemy import Integer, String, Text
+from sqlalchemy import Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from comcep.extensions import db
@@ -51,9 +51,11 @@ class MonthCell(db.Model):
     """
 
     __tablename__ = "analytics_month_cells"
+    # A report reads each month's cells, and its MONTH_MARK cell alone (`rollups._kept_parts`).
+    __table_args__ = (Index("ix_analytics_month_cells_month_kind", "month", "kind"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    month: Mapped[str] = mapped_column(String(10), index=True)  # as AnalyticsMonth.month
+    month: Mapped[str] = mapped_column(String(10))  # as AnalyticsMonth.month
     kind: Mapped[str] = mapped_column(String(10))
     key_id: Mapped[int] = mapped_column(Integer)
     network_id: Mapped[int | None] = mapped_column(Integer)

@@ -716,7 +716,11 @@ def _kept_parts(years: bool) -> list[Select]:
             .cte("usable_years")
         )
         summed = union_all(
-            month_cells.where(func.substr(MonthCell.month, 1, 4).not_in(select(usable.c.month))),
+            # On the month's row, so that a month of a year read whole is left out before its
+            # cells are read (on the cells, a report since launch went through all of them).
+            month_cells.where(
+                func.substr(AnalyticsMonth.month, 1, 4).not_in(select(usable.c.month))
+            ),
             select(MonthCell).where(MonthCell.month.in_(select(usable.c.month))),
         ).cte("summed")
         parts.append(
