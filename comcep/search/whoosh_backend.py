@@ -621,14 +621,20 @@ class WhooshBackend:
         sums them; equal scores in document order, as Whoosh's TopCollector.
 
         A clause matching many documents picks its candidates' scores from its dense scores
-        (`QueryPostings.dense`, kept for the index generation); a single clause without them
-        is ranked from its bound, if an earlier generation left one
-        (`QueryPostings.bounded_best`); the others score the documents that hold each
-        part."""
+        (`QueryPostings.dense`, kept for the index generation); a query whose clauses all
+        have them is ranked from its best documents of the generation, if they hold the page
+        (`QueryPostings.dense_best`); a single clause without them is ranked from its bound,
+        if an earlier generation left one (`QueryPostings.bounded_best`); the others score
+        the documents that hold each part."""
         specs = [tuple((field, tuple(words)) for field, words, _ in p) for p in parts]
         dense_scores = [postings.dense(spec) for spec in specs]
         if len(specs) == 1 and dense_scores[0] is None:
             top = postings.bounded_best(specs[0], matched, limit)
+            if top is not None:
+                return top
+        present = [dense for dense in dense_scores if dense is not None]
+        if len(present) == len(specs):
+            top = postings.dense_best(tuple(specs), present, matched, limit)
             if top is not None:
                 return top
         candidates = np.flatnonzero(matched)

@@ -293,8 +293,15 @@ BOUND_DOCS = 4096
 #: of the few float operations of a score (about 1e-16 each).
 BOUND_MARGIN = 1e-9
 
+#: How many queries' best documents an index view keeps (`IndexView.top`), about 64 kB each.
+TOPS_KEPT = 64
+
 #: Per (field, word) of a clause: BM25F's (idf, average field length, B, K1) in a generation.
 Params = dict[tuple[str, str], tuple[float, float, float, float]]
+
+#: Documents by descending score then ascending number, their scores, and a floor that every
+#: other document scores less than (`ScoreBound.top`).
+Top = tuple[np.ndarray, np.ndarray, float]
 
 
 class ScoreBound:
@@ -467,6 +474,8 @@ class IndexView:
         self._dense_params: dict[tuple[Any, ...], Params] = {}
         #: Per dense key: bounds from an earlier generation's dense scores (`ScoreBound`).
         self._bounds: dict[tuple[Any, ...], ScoreBound] = {}
+        #: Per query of dense clauses: its best documents in this generation (`top`).
+        self._tops: OrderedDict[tuple[Any, ...], Top] = OrderedDict()
         live = np.ones(self.size, dtype=bool)
         for leaf, offset in reader.leaf_readers():
             if leaf.has_deletions():
@@ -514,9 +523,25 @@ class IndexView:
                 if params is not None:
                     bounds[key] = ScoreBound(array, self.size, params)
             self._bounds = bounds
+            self._tops.clear()
             self._dense.clear()
             self._dense_params.clear()
             self._dense_size = 0
+
+    def top(self, key: tuple[Any, ...], build: Callable[[], Top]) -> Top:
+        """The best documents of the query under `key` in this generation, built once (the
+        TOPS_KEPT last asked are kept)."""
+        with self._lock:
+            kept = self._tops.get(key)
+            if kept is not None:
+                self._tops.move_to_end(key)
+                return kept
+        top = build()
+        with self._lock:
+            self._tops[key] = top
+            while len(self._tops) > TOPS_KEPT:
+                self._tops.popitem(last=False)
+        return top
 
     def bound(self, key: tuple[Any, ...]) -> ScoreBound | None:
         """The bound on the scores of the clause under `key` (marked asked), if any."""
@@ -790,6 +815,42 @@ class QueryPostings:
             low = min(low, idf_factor * min(1.0, length_factor))
             high = max(high, idf_factor * max(1.0, length_factor))
         return low * (1 - BOUND_MARGIN), high * (1 + BOUND_MARGIN)
+
+    def dense_best(
+        self,
+        specs: tuple[tuple[tuple[str, tuple[str, ...]], ...], ...],
+        dense: Sequence[np.ndarray],
+        matched: Mask,
+        limit: int,
+    ) -> list[int] | None:
+        """The `limit` matched documents of highest score, as `best` ranks them, from the
+        query's best documents in this generation (`IndexView.top`), when every clause has
+        dense scores; None when too few of those are matched (a hors pair's rubrique, a
+        filter): then every match is scored.
+
+        Ranking a common word from its dense scores still went through all its matches (at
+        a million posts, 300 000 of them: 1.5 ms a search). The query's summed scores,
+        where every clause holds, are ranked once per generation; every other document
+        scores less than their floor, so a page whose `limit` documents are among them is
+        theirs, in their order."""
+        key = ("top", specs)
+
+        def build() -> Top:
+            total = dense[0] if len(dense) == 1 else add_in_tree_order(list(dense))
+            if len(specs) > 1:  # the documents holding every clause (one: a positive score)
+                held = self.holding_any(specs[0])
+                for spec in specs[1:]:
+                    held = held & self.holding_any(spec)
+                total = np.where(held, total, 0.0)
+            return ScoreBound(total, len(total), {}).top()
+
+        docs, _scores, floor = self.view.top(key, build)
+        if not floor > 0:
+            return None  # every positive score is among them, or scores may be negative
+        chosen = docs[matched[docs]]
+        if len(chosen) < limit:
+            return None
+        return chosen[:limit].tolist()
 
     def bounded_best(
         self, parts: tuple[tuple[str, tuple[str, ...]], ...], matched: Mask, limit: int

@@ -1325,6 +1325,74 @@ def test_a_ranking_from_an_earlier_generation_s_bound_is_the_full_one(
         writer.close()
 
 
+@pytest.mark.parametrize("bound_docs", [12, 40])
+def test_a_ranking_from_the_generation_s_best_documents_is_the_full_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, bound_docs: int
+) -> None:
+    """A query whose clauses all have dense scores is ranked from its best documents of the
+    generation (`QueryPostings.dense_best`): their floor, the documents holding every
+    clause, equal scores, filters that leave too few of them and later pages must give the
+    pages and totals of a reader opened afresh, which scores every match."""
+    monkeypatch.setattr(whoosh_postings, "DENSE_SHARE", 10**9)  # every clause asked twice
+    monkeypatch.setattr(whoosh_postings, "BOUND_DOCS", bound_docs)
+    used = declined = several = 0
+    dense_best = whoosh_postings.QueryPostings.dense_best
+
+    def counted(self: whoosh_postings.QueryPostings, *args: Any) -> list[int] | None:
+        nonlocal used, declined, several
+        top = dense_best(self, *args)
+        used += top is not None
+        declined += top is None
+        several += top is not None and len(args[0]) > 1  # clauses
+        return top
+
+    monkeypatch.setattr(whoosh_postings.QueryPostings, "dense_best", counted)
+    reader, writer = WhooshBackend(tmp_path), WhooshBackend(tmp_path)
+    rng = random.Random(bound_docs)
+    vocabulary = ["atelier", "collectif", "bilan", "projet", "entretien", "rien", "rien"]
+
+    def doc(post_id: int) -> SearchDocument:
+        if rng.random() < 0.2:  # the same text: equal scores
+            title, body = "Atelier", "bilan de projet"
+        else:
+            title = " ".join(rng.choices(vocabulary, k=rng.randint(1, 3)))
+            body = " ".join(rng.choices(vocabulary, k=rng.randint(1, 40)))
+        category = rng.choice([1, 1, 1, 2])
+        return make_doc(post_id, title=title, body=body, category_id=category)
+
+    queries = [
+        ("bilan", {}),
+        ("atelier", {"per_page": 4}),
+        ("projet", {"per_page": 3, "page": 3}),
+        ("bilan projet", {}),
+        ('"bilan de projet" atelier', {"per_page": 5}),
+        ("entretien -atelier", {}),
+        ("collectif bilan", {"category_ids": frozenset({2})}),
+        ("bilan", {"titles_only": True}),
+        ("atelier", {"per_page": 40, "page": 2}),  # more than the best documents hold
+    ]
+    try:
+        writer.upsert([doc(post_id) for post_id in range(1, 301)])
+        for step in range(6):
+            fresh = WhooshBackend(tmp_path)
+            try:
+                for text, options in queries:
+                    theirs = search(fresh, text, **options)
+                    for _ in range(3):  # sparse, then dense scores, then the best documents
+                        mine = search(reader, text, **options)
+                        assert (ids(mine), mine.total) == (ids(theirs), theirs.total), (step, text)
+            finally:
+                fresh.close()
+            writer.delete(rng.sample(range(1, 340), 8))
+            writer.upsert([doc(rng.randrange(1, 340)) for _ in range(rng.randint(5, 20))])
+        assert used > 20
+        assert several > 6
+        assert declined > 6
+    finally:
+        reader.close()
+        writer.close()
+
+
 def test_a_bound_keeps_its_best_documents_and_only_those_still_shared(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
