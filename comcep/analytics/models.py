@@ -3,10 +3,9 @@
 A Paris month that is over is tallied once into `MonthCell` rows, and so is a day that is
 over in a month that is not; every change that can alter a past month's figures (hiding,
 restoring, moving, splitting, merging, mots-clés) bumps that month's `generation` in the same
-transaction (`rollups.mark_topics_changed`), and the tallies count only while
-`computed_generation == generation` (a day's: while its month's generation is its computed
-one). The days not yet settled, and the partial months at a period's edges, are always
-counted from the posts.
+transaction (`rollups.mark_topics_changed`; a day's too, with its month's or alone), and the
+tallies count only while `computed_generation == generation`. The days not yet settled, and
+the partial months at a period's edges, are always counted from the posts.
 """
 
 from __future__ import annotations
@@ -20,8 +19,8 @@ from comcep.extensions import db
 class AnalyticsMonth(db.Model):
     __tablename__ = "analytics_months"
 
-    # 'YYYY-MM', 'YYYY' (a year) or 'YYYY-MM-DD' (a settled day of a month not yet settled,
-    # current while its month's generation is its computed one), Paris
+    # 'YYYY-MM', 'YYYY' (a year) or 'YYYY-MM-DD' (a settled day of a month not yet
+    # settled), Paris
     month: Mapped[str] = mapped_column(String(10), primary_key=True)
     generation: Mapped[int] = mapped_column(Integer)
     computed_generation: Mapped[int | None] = mapped_column(Integer)

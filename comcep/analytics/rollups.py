@@ -4,8 +4,8 @@ Counting a period's posts again on every visit cost seconds on a million posts (
 is a GROUP BY over the period's posts). A Paris month that ended more than a day ago is
 therefore tallied once into `MonthCell` rows, and a report adds up those cells. In the month
 not yet settled, each day that ended more than a day ago is tallied the same way (under
-'YYYY-MM-DD', `with_days`), its cells current while its month's generation is the one they
-were counted for, and dropped once the month is kept whole. Only the days not yet settled,
+'YYYY-MM-DD', `with_days`, with a generation of its own), and dropped once the month is kept
+whole. Only the days not yet settled,
 the partial months at the period's edges and the months whose figures changed since they
 were tallied are counted from the posts, in one query, by the same definitions as
 `queries` (visible posts and topics, the rubrique at report time, the author's network).
@@ -18,7 +18,8 @@ months is exact; which rubriques take solutions is applied when reading, as it i
 
 A change that can alter a settled month (hiding, restoring, moving, splitting, merging a
 topic, its mots-clés) calls `mark_topics_changed` in its own transaction: the months of the
-topics' posts get a new `generation`, and their cells count again only once recomputed. A
+topics' posts get a new `generation` (and every day of such a month not yet settled), and
+their cells count again only once recomputed. A
 first reply or a retained answer given later changes the month of the topic's opening
 (`mark_month_of`), and a member's new network the months of the topics they first replied to.
 Cells computed by a report are stored by it (`store`, committed by the caller); `comcep
@@ -236,9 +237,10 @@ def _day_start(day: date) -> datetime:
     return datetime.combine(day, time(0), tzinfo=PARIS).astimezone(UTC)
 
 
-def _month_settled(span: Span, now: datetime) -> bool:
-    """Whether the whole month of this stretch is settled (its cells are then the month's)."""
-    year, month = int(span.month[:4]), int(span.month[5:7])
+def _month_settled(key: str, now: datetime) -> bool:
+    """Whether the whole month of this month's or day's key is settled (kept whole, not by
+    days)."""
+    year, month = int(key[:4]), int(key[5:7])
     after = month_start(year + 1, 1) if month == 12 else month_start(year, month + 1)
     return after + SETTLED_AFTER <= now
 
@@ -271,14 +273,22 @@ def _stretches(start: datetime, end: datetime, now: datetime) -> list[Span]:
     """The period cut at Paris month starts, and a month not yet settled at its days."""
     found: list[Span] = []
     for stretch in spans(start, end):
-        whole_month = _settled(stretch, now) or _month_settled(stretch, now)
+        whole_month = _settled(stretch, now) or _month_settled(stretch.month, now)
         found.extend([stretch] if whole_month else with_days(stretch, now))
     return found
 
 
-def _owner(key: str) -> str:
-    """The month whose generation a key's cells follow: a day's month, else the key itself."""
+def _month_key(key: str) -> str:
+    """The month of a month's or a day's key."""
     return key[:7]
+
+
+def _days_of(month: str) -> list[str]:
+    """The keys of every day of a month ('YYYY-MM')."""
+    year, number = int(month[:4]), int(month[5:7])
+    first = date(year, number, 1)
+    following = date(year + 1, 1, 1) if number == 12 else date(year, number + 1, 1)
+    return [(first + timedelta(days=n)).isoformat() for n in range((following - first).days)]
 
 
 # --- Counting from the posts ------------------------------------------------------------
@@ -587,7 +597,7 @@ GROUPINGS: dict[str, tuple[tuple[str, ...], Any]] = {
     "message": (("message",), lambda _m, key, _themes: key[1]),
     "theme": (("message",), lambda _m, key, themes: themes.get(key[1], key[1])),
     "total": (("message",), lambda _m, _key, _themes: 0),
-    "month": (("message",), lambda month, _key, _themes: _owner(month)),  # kept: MONTH_MARK
+    "month": (("message",), lambda month, _key, _themes: _month_key(month)),  # kept: MONTH_MARK
     "network_topic": ((TOPIC_NETWORK,), lambda _m, key, _themes: key[2]),
     "network_reply": (("reply",), lambda _m, key, _themes: key[2]),
     "tag": (("tag",), lambda _m, key, _themes: key[1]),
@@ -680,19 +690,9 @@ def _kept_parts(years: bool) -> list[Select]:
     and twelve months (among `kept_months`) are current is read from its year cells (a row
     « kept_year » names it) and its months' cells are left out. One pass over the summed
     cells, whatever the number of groupings: the groupings add up these sums."""
-    # A month's or a year's cells are current while its generation is the one they were
-    # computed for; a day's, while its month's is (every change to a day bumps its month).
-    owner = aliased(AnalyticsMonth)
     month_cells = (
         select(MonthCell)
-        .join(AnalyticsMonth, AnalyticsMonth.month == MonthCell.month)
-        .join(
-            owner,
-            and_(
-                owner.month == func.substr(AnalyticsMonth.month, 1, 7),
-                owner.generation == AnalyticsMonth.computed_generation,
-            ),
-        )
+        .join(AnalyticsMonth, and_(AnalyticsMonth.month == MonthCell.month, _current()))
         .where(MonthCell.month.in_(bindparam("kept", expanding=True)))
     )
     kept = month_cells.cte("kept")
@@ -844,9 +844,8 @@ def store(figures: dict[str, MonthFigures], generations: dict[str, int]) -> None
     # Two reports storing the same month wait for each other here (PostgreSQL row locks;
     # SQLite has one writer), and the generations read now are the latest committed. The
     # months' years are locked too: this transaction may sum them next (`store_years`).
-    # A day is kept as of its month's generation (`_owner`), locked with it.
-    state = _lock(months + [_owner(m) for m in months] + [m[:4] for m in months if len(m) == 7])
-    months = [m for m in months if state[_owner(m)][0] == generations.get(_owner(m), 0)]
+    state = _lock(months + [month[:4] for month in months if len(month) == 7])
+    months = [m for m in months if state[m][0] == generations.get(m, 0)]
     if not months:
         return
     rows = []
@@ -854,7 +853,7 @@ def store(figures: dict[str, MonthFigures], generations: dict[str, int]) -> None
         messages = _total(f for key, f in figures[month].items() if key[0] == "message")
         rows.append(_cell_row(month, (MONTH_MARK, 0, None), messages))
         rows.extend(_cell_row(month, key, fig) for key, fig in figures[month].items())
-    _replace_cells({month: generations.get(_owner(month), 0) for month in months}, rows)
+    _replace_cells({month: generations.get(month, 0) for month in months}, rows)
     _forget_days([month for month in months if len(month) == 7])
 
 
@@ -875,12 +874,10 @@ def _replace_cells(generations: dict[str, int], rows: list[dict[str, Any]]) -> N
     if rows:
         db.session.execute(MonthCell.__table__.insert(), rows)
     table = AnalyticsMonth.__table__
-    # Under `_lock`, a month's or a year's generation is still `g`; a day's row takes its
-    # month's, which is what `_kept_parts` compares with.
     db.session.execute(
         table.update()
-        .where(table.c.month == bindparam("m"))
-        .values(generation=bindparam("g"), computed_generation=bindparam("g")),
+        .where(table.c.month == bindparam("m"), table.c.generation == bindparam("g"))
+        .values(computed_generation=bindparam("g")),
         [{"m": key, "g": generation} for key, generation in generations.items()],
     )
 
@@ -969,24 +966,43 @@ def mark_topics_changed(topic_ids: Iterable[int]) -> None:
 
 
 def mark_month_of(when: datetime) -> None:
-    """Something dated `when` changed: that month's figures, if it is settled. A post dated
-    `when` (imports, the demo, tests: a reply is dated now, in a month not yet settled, and
-    costs nothing here); a topic opened then that gets its first reply or a retained answer
-    (`when` is the topic's opening)."""
-    day = when.astimezone(PARIS).date()
+    """Something dated `when` changed: that month's figures, if it is settled, else that
+    day's, if it is. A post dated `when` (imports, the demo, tests: a reply is dated now, in
+    a day not yet settled, and costs nothing here); a topic opened then that gets its first
+    reply or a retained answer (`when` is the topic's opening): in the month not yet
+    settled, only its day is counted again."""
+    now, day = utcnow(), when.astimezone(PARIS).date()
     whole_day = Span(day.isoformat(), _day_start(day), _day_start(day + timedelta(days=1)), True)
-    if _settled(whole_day, utcnow()):  # kept, as a day of its month or in the month's cells
-        _bump([_owner(whole_day.month)])
+    if not _settled(whole_day, now):
+        return  # not kept yet
+    if _month_settled(whole_day.month, now):
+        _bump([_month_key(whole_day.month)])
+    else:  # only that day's cells: the month's other days keep theirs
+        _new_generations([whole_day.month])
 
 
 def _bump(months: Iterable[str]) -> None:
-    """New generations for these months and for their years (whose cells sum them)."""
+    """New generations for these months, their years (whose cells sum them) and, for a month
+    not yet settled, its days (kept by day, `with_days`). The days' rows are made if they
+    are missing, as the months' are: a report that read a day's generation before counting
+    then sees it moved, and does not keep what it counted."""
     months = set(months)
-    found = sorted(months | {month[:4] for month in months})
-    if not found:
+    now = utcnow()
+    days = [
+        day
+        for month in months
+        if len(month) == 7 and not _month_settled(month, now)
+        for day in _days_of(month)
+    ]
+    _new_generations(sorted(months | {month[:4] for month in months} | set(days)))
+
+
+def _new_generations(keys: Sequence[str]) -> None:
+    """Give these months, years or days a new generation (one statement)."""
+    if not keys:
         return
     statement = upsert(AnalyticsMonth).values(
-        [{"month": m, "generation": 1, "computed_generation": None} for m in found]
+        [{"month": m, "generation": 1, "computed_generation": None} for m in keys]
     )
     db.session.execute(
         statement.on_conflict_do_update(
@@ -1019,7 +1035,7 @@ class Tallies:
         kinds, key_of = GROUPINGS[grouping]
         if grouping == "month":
             for month, figure in self.kept.months.items():
-                result[_owner(month)].add(figure)
+                result[_month_key(month)].add(figure)
         else:
             for key, figure in self.kept.cells.items():
                 if key[0] in kinds:
@@ -1115,7 +1131,7 @@ def tallies(start: datetime, end: datetime, *, keep: bool = True, years: bool = 
     )
     missing = [s for s in settled if s.month not in kept.months]  # changed, or never kept
     to_store = [s.month for s in missing] if keep else []
-    generations = _generations(sorted({_owner(m) for m in to_store})) if to_store else {}
+    generations = _generations(to_store) if to_store else {}
     counted.update(count_spans(missing))
     to_sum = [year for year in whole if year not in kept.years] if keep else []
     if to_store or to_sum:
@@ -1156,8 +1172,7 @@ def refresh(now: datetime | None = None) -> int:
     current = set(_read([s.month for s in stretches], [])[0].months)
     todo = [s for s in stretches if s.month not in current]
     for chunk in (todo[i : i + 12] for i in range(0, len(todo), 12)):
-        # Read before counting (see store); a day's are its month's.
-        generations = _generations(sorted({_owner(s.month) for s in chunk}))
+        generations = _generations([s.month for s in chunk])  # before counting (see store)
         store(count_spans(chunk), generations)
         db.session.commit()
         db.session.info.pop(STORED, None)

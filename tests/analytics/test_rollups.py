@@ -331,6 +331,32 @@ def test_the_worker_tallies_the_settled_days_of_the_month_not_yet_settled(
     assert rollups.refresh() == 0
 
 
+def test_a_late_first_reply_counts_its_day_again_and_a_hidden_post_its_month(
+    forum: Forum, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settle_at(monkeypatch, FEBRUARY_NOT_SETTLED)
+    lonely = services.create_topic(
+        forum.members["ft2"], category("divers"), "Sans réponse", "Texte", at=utc(2025, 2, 12, 9)
+    )
+    db.session.commit()
+    kept_report(Q1_2025)
+    counted: list[list[str]] = []
+    count_spans = rollups.count_spans
+    monkeypatch.setattr(
+        rollups, "count_spans", lambda s: counted.append([x.month for x in s]) or count_spans(s)
+    )
+
+    services.reply(forum.members["ap2"], lonely, "Enfin une réponse")
+    db.session.commit()
+    after_reply = kept_report(Q1_2025)
+    moderation.hide_post(forum.members["ft1"], forum.posts["T6"][1], forum.topics["T6"], "x")
+    db.session.commit()
+    after_hide = kept_report(Q1_2025)
+
+    assert counted == [["2025-02-12"], [f"2025-02-{n:02d}" for n in range(1, 24)]]
+    assert after_hide == from_posts(Q1_2025) != after_reply
+
+
 def test_a_month_kept_whole_drops_its_days(forum: Forum, monkeypatch: pytest.MonkeyPatch) -> None:
     settle_at(monkeypatch, FEBRUARY_NOT_SETTLED)
     kept_report(Q1_2025)
@@ -410,6 +436,31 @@ def test_a_slow_report_never_overwrites_the_cells_of_a_newer_generation(
     assert raced
     assert rollups.disagreements(Q1_2025.start, Q1_2025.end) == []
     assert kept_report(Q1_2025) == from_posts(Q1_2025)
+
+
+def test_a_report_keeps_no_day_that_changed_while_it_counted(
+    forum: Forum, app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A hide in February, not yet settled, while a report counts its days: their rows did
+    not exist when the report read their generations, and must still tell it they moved."""
+    settle_at(monkeypatch, FEBRUARY_NOT_SETTLED)
+    count_spans = rollups.count_spans
+    raced: list[int] = []
+
+    def counting_then_a_hide(stretches: list[rollups.Span]) -> dict:
+        result = count_spans(stretches)
+        if not raced:
+            raced.append(1)
+            _hide_elsewhere(app, forum, "T6", 2)
+        return result
+
+    monkeypatch.setattr(rollups, "count_spans", counting_then_a_hide)
+    kept_report(Q1_2025)
+    monkeypatch.setattr(rollups, "count_spans", count_spans)
+
+    assert raced
+    assert not any(month.startswith("2025-02-") for month in current_months())
+    assert rollups.disagreements(Q1_2025.start, Q1_2025.end) == []
 
 
 def test_refresh_reads_the_generations_before_counting(
