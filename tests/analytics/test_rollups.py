@@ -412,6 +412,25 @@ def _hide_elsewhere(app: Flask, forum: Forum, topic: str, number: int) -> None:
         db.session.commit()
 
 
+def hide_once_counted(
+    monkeypatch: pytest.MonkeyPatch, app: Flask, forum: Forum, topic: str
+) -> list[int]:
+    """The first count of months or days that follows hides the topic's second post in
+    another session once it has counted; the list returned tells that it did."""
+    count_spans = rollups.count_spans
+    raced: list[int] = []
+
+    def counting_then_a_hide(stretches: list[rollups.Span]) -> dict:
+        result = count_spans(stretches)
+        if not raced:
+            raced.append(1)
+            _hide_elsewhere(app, forum, topic, 2)
+        return result
+
+    monkeypatch.setattr(rollups, "count_spans", counting_then_a_hide)
+    return raced
+
+
 def test_a_slow_report_never_overwrites_the_cells_of_a_newer_generation(
     forum: Forum, app: Flask, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -444,19 +463,9 @@ def test_a_report_keeps_no_day_that_changed_while_it_counted(
     """A hide in February, not yet settled, while a report counts its days: their rows did
     not exist when the report read their generations, and must still tell it they moved."""
     settle_at(monkeypatch, FEBRUARY_NOT_SETTLED)
-    count_spans = rollups.count_spans
-    raced: list[int] = []
+    raced = hide_once_counted(monkeypatch, app, forum, "T6")
 
-    def counting_then_a_hide(stretches: list[rollups.Span]) -> dict:
-        result = count_spans(stretches)
-        if not raced:
-            raced.append(1)
-            _hide_elsewhere(app, forum, "T6", 2)
-        return result
-
-    monkeypatch.setattr(rollups, "count_spans", counting_then_a_hide)
     kept_report(Q1_2025)
-    monkeypatch.setattr(rollups, "count_spans", count_spans)
 
     assert raced
     assert not any(month.startswith("2025-02-") for month in current_months())
@@ -466,20 +475,11 @@ def test_a_report_keeps_no_day_that_changed_while_it_counted(
 def test_refresh_reads_the_generations_before_counting(
     forum: Forum, app: Flask, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    count_spans = rollups.count_spans
-    raced: list[int] = []
+    raced = hide_once_counted(monkeypatch, app, forum, "T1")
 
-    def counting_then_a_hide(stretches: list[rollups.Span]) -> dict:
-        result = count_spans(stretches)
-        if not raced:
-            raced.append(1)
-            _hide_elsewhere(app, forum, "T1", 2)
-        return result
-
-    monkeypatch.setattr(rollups, "count_spans", counting_then_a_hide)
     rollups.refresh()
-    monkeypatch.setattr(rollups, "count_spans", count_spans)
 
+    assert raced
     assert rollups.disagreements(Q1_2025.start, Q1_2025.end) == []
 
 

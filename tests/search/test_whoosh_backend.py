@@ -1257,6 +1257,20 @@ def test_block_ids_and_weights_read_without_values_are_whooshs(backend: WhooshBa
     assert cut > blocks / 2
 
 
+RANKED_WORDS = ["atelier", "collectif", "bilan", "projet", "entretien", "rien", "rien"]
+
+
+def random_doc(rng: random.Random, post_id: int, categories: list[int]) -> SearchDocument:
+    """A post of RANKED_WORDS drawn at random, or one time in five the same text (equal
+    scores), in one of `categories`: rankings from kept scores are compared on them."""
+    if rng.random() < 0.2:
+        title, body = "Atelier", "bilan de projet"
+    else:
+        title = " ".join(rng.choices(RANKED_WORDS, k=rng.randint(1, 3)))
+        body = " ".join(rng.choices(RANKED_WORDS, k=rng.randint(1, 40)))
+    return make_doc(post_id, title=title, body=body, category_id=rng.choice(categories))
+
+
 @pytest.mark.parametrize("bound_docs", [40, 4096])
 def test_a_ranking_from_an_earlier_generation_s_bound_is_the_full_one(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, bound_docs: int
@@ -1280,15 +1294,9 @@ def test_a_ranking_from_an_earlier_generation_s_bound_is_the_full_one(
     monkeypatch.setattr(whoosh_postings.QueryPostings, "bounded_best", counted)
     reader, writer = WhooshBackend(tmp_path), WhooshBackend(tmp_path)
     rng = random.Random(bound_docs)
-    vocabulary = ["atelier", "collectif", "bilan", "projet", "entretien", "rien", "rien"]
 
     def doc(post_id: int) -> SearchDocument:
-        if rng.random() < 0.2:  # the same text: equal scores
-            title, body = "Atelier", "bilan de projet"
-        else:
-            title = " ".join(rng.choices(vocabulary, k=rng.randint(1, 3)))
-            body = " ".join(rng.choices(vocabulary, k=rng.randint(1, 40)))
-        return make_doc(post_id, title=title, body=body, category_id=rng.choice([1, 1, 2]))
+        return random_doc(rng, post_id, [1, 1, 2])
 
     queries = [
         ("bilan", {}),
@@ -1349,16 +1357,9 @@ def test_a_ranking_from_the_generation_s_best_documents_is_the_full_one(
     monkeypatch.setattr(whoosh_postings.QueryPostings, "dense_best", counted)
     reader, writer = WhooshBackend(tmp_path), WhooshBackend(tmp_path)
     rng = random.Random(bound_docs)
-    vocabulary = ["atelier", "collectif", "bilan", "projet", "entretien", "rien", "rien"]
 
     def doc(post_id: int) -> SearchDocument:
-        if rng.random() < 0.2:  # the same text: equal scores
-            title, body = "Atelier", "bilan de projet"
-        else:
-            title = " ".join(rng.choices(vocabulary, k=rng.randint(1, 3)))
-            body = " ".join(rng.choices(vocabulary, k=rng.randint(1, 40)))
-        category = rng.choice([1, 1, 1, 2])
-        return make_doc(post_id, title=title, body=body, category_id=category)
+        return random_doc(rng, post_id, [1, 1, 1, 2])
 
     queries = [
         ("bilan", {}),
