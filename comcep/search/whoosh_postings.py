@@ -825,8 +825,9 @@ class QueryPostings:
     ) -> list[int] | None:
         """The `limit` matched documents of highest score, as `best` ranks them, from the
         query's best documents in this generation (`IndexView.top`), when every clause has
-        dense scores; None when too few of those are matched (a hors pair's rubrique, a
-        filter): then every match is scored.
+        dense scores and the query was asked with them before; None otherwise, or when too
+        few of those documents are matched (a hors pair's rubrique, a filter): then every
+        match is scored.
 
         Ranking a common word from its dense scores still went through all its matches (at
         a million posts, 300 000 of them: 1.5 ms a search). The query's summed scores,
@@ -834,6 +835,11 @@ class QueryPostings:
         scores less than their floor, so a page whose `limit` documents are among them is
         theirs, in their order."""
         key = ("top", specs)
+        if self.view.ask(key) < 2:
+            # Ranking them costs two to five rankings of every match (3 ms for a common
+            # word at a million posts, 8 for two): only a query asked again with its dense
+            # scores gets them, as a clause gets dense scores (`dense`).
+            return None
 
         def build() -> Top:
             total = dense[0] if len(dense) == 1 else add_in_tree_order(list(dense))

@@ -1379,7 +1379,7 @@ def test_a_ranking_from_the_generation_s_best_documents_is_the_full_one(
             try:
                 for text, options in queries:
                     theirs = search(fresh, text, **options)
-                    for _ in range(3):  # sparse, then dense scores, then the best documents
+                    for _ in range(4):  # sparse, dense scores twice, the best documents
                         mine = search(reader, text, **options)
                         assert (ids(mine), mine.total) == (ids(theirs), theirs.total), (step, text)
             finally:
