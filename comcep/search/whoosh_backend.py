@@ -17,7 +17,9 @@ Whoosh's BM25F ranking of every match. What a search reads is kept for the index
 phrase or a clause, and for a common clause asked again, its score at every document number
 (ranking it is then one gather). Just after a commit, those scores bound the clause's new ones
 (`ScoreBound`): only the documents that may still reach the page are scored, and the order is
-still that of every match scored. Why not Whoosh's own search, measured on 100,000 posts:
+still that of every match scored. A word never searched yet is ranked the same way from the
+best documents each big segment keeps of it on disk (`whoosh_kept`). Why not Whoosh's own
+search, measured on 100,000 posts:
 
 - `searcher.search(filter=<query>)` rebuilds the allow-set by walking the filter query for
   every search: about 0.6 s per query;
@@ -84,6 +86,7 @@ from comcep.search.snippets import highlight_context, highlight_whole
 from comcep.search.whoosh_postings import (
     ArrayCache,
     IndexView,
+    KeptTop,
     Mask,
     QueryPostings,
     add_in_tree_order,
@@ -499,10 +502,11 @@ class WhooshBackend:
         self._keep_postings()
 
     def _keep_postings(self) -> None:
-        """After a commit, write the plain arrays of every big segment lacking them
-        (`whoosh_kept`): once per segment, and again for none; a merge that made a big
-        segment pays for its file here, in the writer, instead of a reader's first search.
-        Never fails the commit already made: without the file, searches read the blocks.
+        """After a commit, write the files of every big segment lacking them (`whoosh_kept`:
+        its common terms' arrays and best documents): once per segment, and again for none;
+        a merge that made a big segment pays for them here, in the writer, instead of a
+        reader's first search. Never fails the commit already made: without the files,
+        searches read the blocks and score every match.
 
         The segments are first read from the index's table of contents (0.1 ms at 1 M
         posts): a searcher, which costs 4 ms to open there, is opened only when a file is
@@ -574,7 +578,9 @@ class WhooshBackend:
         if not query.category_ids or searcher.reader().doc_count_all() == 0:
             return empty
         view = self._view(searcher.reader())
-        postings = QueryPostings(searcher, view, self._segment_postings, self._segment_phrase)
+        postings = QueryPostings(
+            searcher, view, self._segment_postings, self._segment_phrase, self._segment_top
+        )
         allowed = self._allowed_docs(searcher, query)
         if excluded:
             allowed = allowed & ~self._excluded_docs(postings, excluded, fields)
@@ -624,8 +630,9 @@ class WhooshBackend:
         (`QueryPostings.dense`, kept for the index generation); a query whose clauses all
         have them is ranked from its best documents of the generation, if they hold the page
         (`QueryPostings.dense_best`); a single clause without them is ranked from its bound,
-        if an earlier generation left one (`QueryPostings.bounded_best`); the others score
-        the documents that hold each part."""
+        if an earlier generation left one (`QueryPostings.bounded_best`); a query is ranked
+        from the best documents the segments keep of its words, if they hold the page
+        (`QueryPostings.kept_best`); the others score the documents that hold each part."""
         specs = [tuple((field, tuple(words)) for field, words, _ in p) for p in parts]
         dense_scores = [postings.dense(spec) for spec in specs]
         if len(specs) == 1 and dense_scores[0] is None:
@@ -637,6 +644,9 @@ class WhooshBackend:
             top = postings.dense_best(tuple(specs), present, matched, limit)
             if top is not None:
                 return top
+        top = postings.kept_best(tuple(specs), matched, limit)
+        if top is not None:
+            return top
         candidates = np.flatnonzero(matched)
         per_clause = []
         for clause_parts, dense in zip(parts, dense_scores, strict=True):
@@ -763,6 +773,23 @@ class WhooshBackend:
         has them (`whoosh_kept`), else decoded from its blocks (`leaf_postings`)."""
         kept = self._kept.read(leaf, field, btext)
         return kept if kept is not None else leaf_postings(leaf, field, btext)[:2]
+
+    def _segment_top(self, leaf: IndexReader, field: str, btext: bytes) -> KeptTop | None:
+        """A term's best documents kept for one segment (`whoosh_kept`), cached as its
+        arrays are (none kept: two empty arrays)."""
+
+        def read() -> tuple[np.ndarray, np.ndarray]:
+            kept = self._kept.top(leaf, field, btext)
+            if kept is None:
+                return np.empty(0, np.int64), np.empty(0)
+            top, floor, params = kept
+            return top, np.array([floor, *params])
+
+        top, numbers = self._segment_arrays(leaf, ("top", field, btext), read)
+        if not len(numbers):
+            return None
+        floor, idf, avgfl, b, k1 = numbers.tolist()
+        return top, floor, (idf, avgfl, b, k1)
 
     def _segment_positions(self, leaf: IndexReader, field: str, btext: bytes) -> np.ndarray:
         """A term's (document, position) keys in one segment (`leaf_positions`), cached."""

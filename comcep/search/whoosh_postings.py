@@ -269,6 +269,11 @@ def leaf_phrase_docs(keys: Sequence[np.ndarray]) -> np.ndarray:
 
 SegmentArrays = Callable[[IndexReader, str, bytes], tuple[np.ndarray, np.ndarray]]
 SegmentPhrase = Callable[[IndexReader, str, tuple[bytes, ...]], np.ndarray]
+#: A term's best documents kept for one segment (`whoosh_kept.KeptPostings.top`): their
+#: numbers in the segment, ascending; a floor that every other document of the segment holding
+#: the term scores no more than; BM25F's (idf, average field length, B, K1) they were scored with.
+KeptTop = tuple[np.ndarray, float, tuple[float, float, float, float]]
+SegmentTop = Callable[[IndexReader, str, bytes], "KeptTop | None"]
 
 #: Positions are below 2 ** POSITION_BITS in any document: (document, position) is one key.
 POSITION_BITS = 32
@@ -292,6 +297,10 @@ BOUND_DOCS = 4096
 #: How much wider than exact a `ScoreBound`'s factors are taken: far more than the rounding
 #: of the few float operations of a score (about 1e-16 each).
 BOUND_MARGIN = 1e-9
+
+#: `QueryPostings.kept_best` scores a segment's documents holding a word whose best documents
+#: it has not kept only when they are fewer than this.
+KEPT_CANDIDATES = 16_384
 
 #: How many queries' best documents an index view keeps (`IndexView.top`), about 64 kB each.
 TOPS_KEPT = 64
@@ -477,11 +486,15 @@ class IndexView:
         #: Per query of dense clauses: its best documents in this generation (`top`).
         self._tops: OrderedDict[tuple[Any, ...], Top] = OrderedDict()
         live = np.ones(self.size, dtype=bool)
+        deleted = []
         for leaf, offset in reader.leaf_readers():
             if leaf.has_deletions():
-                deleted = np.fromiter(leaf.deleted_docs_set, dtype=np.int64)
-                live[deleted + offset] = False
+                numbers = np.fromiter(leaf.deleted_docs_set, dtype=np.int64) + offset
+                live[numbers] = False
+                deleted.append(numbers)
         self.live: Mask = live
+        #: The deleted documents, ascending (a few: a post indexed again, or hidden).
+        self.deleted: Docs = np.sort(np.concatenate(deleted)) if deleted else np.empty(0, np.int64)
         if earlier is not None:
             self._take_over(earlier)
 
@@ -568,7 +581,7 @@ class IndexView:
 
     def lengths(self, reader: IndexReader, field: str) -> np.ndarray:
         """Field length bytes (uint8) of every document; 0 where the field is empty."""
-        return self._column(reader, f"len:{field}", lambda leaf: _field_length_bytes(leaf, field))
+        return self._column(reader, f"len:{field}", lambda leaf: field_length_bytes(leaf, field))
 
     def created(self, reader: IndexReader) -> np.ndarray:
         """The sortable `created` value (int64) of every document."""
@@ -658,7 +671,7 @@ class IndexView:
             return joined
 
 
-def _field_length_bytes(leaf: IndexReader, field: str) -> np.ndarray:
+def field_length_bytes(leaf: IndexReader, field: str) -> np.ndarray:
     lengths = np.zeros(leaf.doc_count_all(), dtype=np.uint8)
     raw = stored_length_bytes(leaf._perdoc, field)
     if raw is not None:
@@ -699,17 +712,20 @@ class QueryPostings:
         view: IndexView,
         segment_postings: SegmentArrays,
         segment_phrase: SegmentPhrase,
+        segment_top: SegmentTop | None = None,
     ) -> None:
         """`segment_postings(leaf, field, btext)`: a term's arrays in one segment, as
         `leaf_postings` reads them; `segment_phrase(leaf, field, btexts)`: the documents of
-        one segment holding a phrase, as `leaf_phrase_docs` finds them (the backend caches
-        both)."""
+        one segment holding a phrase, as `leaf_phrase_docs` finds them; `segment_top(leaf,
+        field, btext)`: a term's best documents kept for one segment, if any (the backend
+        caches all three)."""
         self.searcher = searcher
         self.reader = searcher.reader()
         self.view = view
         self._leaves = list(self.reader.leaf_readers())
         self._segment_postings = segment_postings
         self._segment_phrase = segment_phrase
+        self._segment_top = segment_top
         self._terms: dict[tuple[str, str], tuple[Docs, np.ndarray]] = {}
         self._scorers: dict[tuple[str, str], Any] = {}
 
@@ -801,19 +817,13 @@ class QueryPostings:
         """The lowest and highest factors between a clause's earlier scores (`bound`) and
         its scores now, widened by BOUND_MARGIN; None if they cannot be told."""
         low = high = 1.0
-        for (field, word), (idf, avgfl, b, k1) in bound.params.items():
+        for (field, word), params in bound.params.items():
             if (field, self.reader.schema[field].to_bytes(word)) not in self.reader:
                 continue  # no document holds it now: it scores nothing, then as now
-            scorer = self.scorer(field, word)
-            if type(scorer) is not BM25FScorer or (b, k1) != (scorer.B, scorer.K1):
+            factors = _factor_range(self.scorer(field, word), params)
+            if factors is None:
                 return None
-            if not (idf > 0 and avgfl > 0 and scorer.idf > 0 and scorer.avgfl > 0):
-                return None
-            if not (0 <= b <= 1 and k1 >= 0):  # else tf + K1(1−B) may not be positive
-                return None
-            idf_factor, length_factor = scorer.idf / idf, scorer.avgfl / avgfl
-            low = min(low, idf_factor * min(1.0, length_factor))
-            high = max(high, idf_factor * max(1.0, length_factor))
+            low, high = min(low, factors[0]), max(high, factors[1])
         return low * (1 - BOUND_MARGIN), high * (1 + BOUND_MARGIN)
 
     def dense_best(
@@ -896,6 +906,71 @@ class QueryPostings:
         docs = np.sort(np.concatenate((kept, added)))
         return best(docs, self.scores_at(parts, docs), limit)
 
+    def kept_best(
+        self,
+        specs: tuple[tuple[tuple[str, tuple[str, ...]], ...], ...],
+        matched: Mask,
+        limit: int,
+    ) -> list[int] | None:
+        """The `limit` matched documents of highest score, as `best` ranks them, from the
+        best documents each segment keeps of each word (`whoosh_kept`); None when no segment
+        keeps any, when too few of them are matched, or when their floors do not settle the
+        page: then every match is scored.
+
+        The first search of a common word scored all its matches (300,000 at a million
+        posts: 4 ms of scoring and ranking). A segment keeps a word's documents of highest
+        score under its own statistics; every other document of the segment holding the
+        word scored at most a floor then, and at most the floor times the highest factor
+        (`ScoreBound`) now. A document kept by no segment for any of the query's words
+        therefore scores at most the sum of those bounds in its segment; if the `limit`-th
+        highest score among the kept documents, scored exactly, is above that sum in every
+        segment, the page is among them. A segment keeping nothing for a word adds all its
+        documents holding it (a small segment, a rarer word)."""
+        if self._segment_top is None:
+            return None
+        candidates: list[Docs] = []
+        bounds = np.zeros(len(self._leaves))
+        kept_any = False
+        for parts in specs:
+            for field, words in parts:
+                for word in words:  # a word twice in a query adds its score twice
+                    btext = self.reader.schema[field].to_bytes(word)
+                    if (field, btext) not in self.reader:
+                        continue  # it scores nothing
+                    for number, (leaf, offset) in enumerate(self._leaves):
+                        if (field, btext) not in leaf:
+                            continue
+                        kept = self._segment_top(leaf, field, btext)
+                        if kept is None:
+                            docs = self.term(field, word)[0]
+                            start, end = np.searchsorted(
+                                docs, (offset, offset + leaf.doc_count_all())
+                            )
+                            if end - start > KEPT_CANDIDATES:
+                                return None
+                            candidates.append(docs[start:end])
+                            continue
+                        top, floor, params = kept
+                        factors = _factor_range(self.scorer(field, word), params)
+                        if factors is None:
+                            return None
+                        kept_any = True
+                        bounds[number] += floor * factors[1] * (1 + BOUND_MARGIN)
+                        candidates.append(top + offset)
+        if not kept_any:
+            return None  # every match would be a candidate: the usual scoring is quicker
+        docs = np.concatenate(candidates)
+        docs = docs[matched[docs]]
+        docs.sort()  # then each once: a few thousand, where np.unique hashes them first
+        docs = docs[np.concatenate(([True], docs[1:] != docs[:-1]))] if len(docs) else docs
+        if len(docs) < limit:
+            return None  # too few of them match (a hors pair's rubrique, a filter)
+        scores = add_in_tree_order([self.scores_at(parts, docs) for parts in specs])
+        threshold = scores.min() if len(scores) == limit else _limit_th_score(scores, limit)
+        if not threshold > bounds.max():
+            return None  # a document kept by no segment might reach the page
+        return best(docs, scores, limit)
+
     def scores_at(self, parts: tuple[tuple[str, tuple[str, ...]], ...], docs: Docs) -> np.ndarray:
         """The clause's score of each of `docs` (ascending, each matching the clause): the
         floats `_ranked` gives them when it scores every match (`scores`), from binary
@@ -910,7 +985,7 @@ class QueryPostings:
                 for word in words:
                     term_docs, term_weights = self.term(field, word)
                     tf = term_weights[np.searchsorted(term_docs, within)].astype(np.float64)
-                    per_word.append(_term_scores(self.scorer(field, word), tf, length_bytes))
+                    per_word.append(term_scores(self.scorer(field, word), tf, length_bytes))
                 held = add_in_tree_order(per_word)
                 if len(within) == len(docs):
                     scores = held
@@ -921,23 +996,22 @@ class QueryPostings:
 
     def _live(self, field: str, word: str) -> tuple[Docs, np.ndarray]:
         """The term's live documents and weights, from its segments' postings (from the
-        earlier generation's list for the segments it shares with this one)."""
+        earlier generation's list for the segments it shares with this one). The deleted
+        documents are few: each is looked for in the list (a binary search), instead of
+        every entry's liveness (a pass over 300,000 entries for a common word at a million
+        posts)."""
         earlier = self.view.earlier_arrays(("term", field, word))
         start = 0 if earlier is None else self.view.shared_segments
         all_docs, all_weights = self._joined(field, word, self._segment_postings, start)
-        live = self.view.live[all_docs]
-        docs, weights = all_docs[live], all_weights[live]
+        docs, weights = _without(all_docs, all_weights, self.view.deleted)
         if earlier is None:
             return docs, weights
         # The earlier list, cut where the shared segments end, minus the few documents
-        # deleted since: slices and a binary search each, not a pass over every document.
+        # deleted since.
         cut = int(np.searchsorted(earlier[0], self.view.shared_docs))
-        kept_docs, kept_weights = earlier[0][:cut], earlier[1][:cut]
-        gone = self.view.deleted_since
-        if len(gone) and len(kept_docs):
-            at = np.minimum(np.searchsorted(kept_docs, gone), len(kept_docs) - 1)
-            at = at[kept_docs[at] == gone]
-            kept_docs, kept_weights = np.delete(kept_docs, at), np.delete(kept_weights, at)
+        kept_docs, kept_weights = _without(
+            earlier[0][:cut], earlier[1][:cut], self.view.deleted_since
+        )
         if not len(docs):
             return kept_docs, kept_weights
         return np.concatenate((kept_docs, docs)), np.concatenate((kept_weights, weights))
@@ -952,7 +1026,7 @@ class QueryPostings:
         for leaf, offset in self._leaves[start:]:
             if (field, btext) in leaf:
                 leaf_docs, leaf_values = read(leaf, field, btext)
-                docs.append(leaf_docs.astype(np.int64) + offset)
+                docs.append(np.add(leaf_docs, offset, dtype=np.int64))  # one pass
                 values.append(leaf_values)
         if not docs:
             return np.empty(0, np.int64), np.empty(0)
@@ -1032,11 +1106,28 @@ class QueryPostings:
             if not len(docs):  # nothing to score (Whoosh's scorer refuses an absent term)
                 return docs, np.empty(0)
             tf = term_weights[picked].astype(np.float64)
-            per_word.append(_term_scores(self.scorer(field, word), tf, length_bytes))
+            per_word.append(term_scores(self.scorer(field, word), tf, length_bytes))
         return docs, add_in_tree_order(per_word)
 
 
-def _term_scores(scorer: Any, tf: np.ndarray, length_bytes: np.ndarray) -> np.ndarray:
+def _factor_range(
+    scorer: Any, params: tuple[float, float, float, float]
+) -> tuple[float, float] | None:
+    """The lowest and highest factors between a word's scores under BM25F's `params` (idf,
+    average field length, B, K1) and under `scorer`, whatever the term frequency and field
+    length (see `ScoreBound`); None if they cannot be told."""
+    idf, avgfl, b, k1 = params
+    if type(scorer) is not BM25FScorer or (b, k1) != (scorer.B, scorer.K1):
+        return None
+    if not (idf > 0 and avgfl > 0 and scorer.idf > 0 and scorer.avgfl > 0):
+        return None
+    if not (0 <= b <= 1 and k1 >= 0):  # else tf + K1(1−B) may not be positive
+        return None
+    idf_factor, length_factor = scorer.idf / idf, scorer.avgfl / avgfl
+    return idf_factor * min(1.0, length_factor), idf_factor * max(1.0, length_factor)
+
+
+def term_scores(scorer: Any, tf: np.ndarray, length_bytes: np.ndarray) -> np.ndarray:
     """`scorer._score(weight, length)` for each pair; BM25F's formula vectorised as written in
     `whoosh.scoring.bm25` (same operations in the same order: the same floats). Its length
     part takes one of 256 values (a length is stored as a byte): it is computed for each of
@@ -1048,6 +1139,18 @@ def _term_scores(scorer: Any, tf: np.ndarray, length_bytes: np.ndarray) -> np.nd
         return idf * ((tf * (K1 + 1)) / (tf + by_length[length_bytes]))
     scores = map(scorer._score, tf.tolist(), _LENGTHS[length_bytes].tolist())
     return np.fromiter(scores, dtype=np.float64, count=len(tf))
+
+
+def _without(docs: Docs, values: np.ndarray, gone: Docs) -> tuple[Docs, np.ndarray]:
+    """`docs` (ascending) and their `values` without the `gone` documents (ascending): a
+    binary search for each of them, and the arrays copied only if one is there."""
+    if not len(gone) or not len(docs):
+        return docs, values
+    at = np.minimum(np.searchsorted(docs, gone), len(docs) - 1)
+    at = at[docs[at] == gone]
+    if not len(at):
+        return docs, values
+    return np.delete(docs, at), np.delete(values, at)
 
 
 def _present(sorted_keys: np.ndarray, wanted: np.ndarray) -> np.ndarray:

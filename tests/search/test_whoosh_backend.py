@@ -509,7 +509,7 @@ def test_each_score_is_the_float_whooshs_scorer_gives(backend: WhooshBackend) ->
             scorer._score(w, whoosh_postings._LENGTHS[b])
             for w, b in zip(tf.tolist(), length_bytes.tolist(), strict=True)
         ]
-        assert whoosh_postings._term_scores(scorer, tf, length_bytes).tolist() == expected
+        assert whoosh_postings.term_scores(scorer, tf, length_bytes).tolist() == expected
 
 
 def _whoosh_order(backend: WhooshBackend, query: SearchQuery) -> list[int]:
@@ -1392,6 +1392,107 @@ def test_a_ranking_from_the_generation_s_best_documents_is_the_full_one(
     finally:
         reader.close()
         writer.close()
+
+
+@pytest.mark.parametrize("top_docs", [40, 80])
+def test_a_ranking_from_the_segments_kept_best_documents_is_the_full_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, top_docs: int
+) -> None:
+    """A query asked once in a generation is ranked from the best documents each segment
+    keeps of its words (`QueryPostings.kept_best`). Through commits that move every idf and
+    average length, small segments beside the big ones, merges, deletions, equal scores,
+    several clauses, phrases, filters and later pages, its pages and totals must be those of
+    a reader that keeps nothing and scores every match."""
+    monkeypatch.setattr(whoosh_kept, "TOP_POSTINGS", 8)
+    monkeypatch.setattr(whoosh_kept, "TOP_DOCS", top_docs)
+    used = declined = several = 0
+    kept_best = whoosh_postings.QueryPostings.kept_best
+
+    def counted(self: whoosh_postings.QueryPostings, *args: Any) -> list[int] | None:
+        nonlocal used, declined, several
+        top = kept_best(self, *args)
+        used += top is not None
+        declined += top is None
+        several += top is not None and len(args[0]) > 1  # clauses
+        return top
+
+    monkeypatch.setattr(whoosh_postings.QueryPostings, "kept_best", counted)
+    limits = {"kept_min_docs": 60, "kept_min_postings": 4}
+    reader, writer = WhooshBackend(tmp_path, **limits), WhooshBackend(tmp_path, **limits)
+    plain = WhooshBackend(tmp_path, kept_min_docs=10**9)  # reads no kept file
+    rng = random.Random(top_docs)
+
+    def doc(post_id: int) -> SearchDocument:
+        return random_doc(rng, post_id, [1, 1, 1, 2])
+
+    queries = [
+        ("bilan", {}),
+        ("atelier", {"per_page": 4}),
+        ("projet", {"per_page": 3, "page": 3}),
+        ("bilan projet", {}),
+        ("bilan bilan", {}),  # a word twice: its score twice
+        ('"bilan de projet" atelier', {"per_page": 5}),
+        ("entretien -atelier", {}),
+        ("collectif bilan", {"category_ids": frozenset({2})}),
+        ("bilan", {"titles_only": True}),
+        ("atelier", {"per_page": 40, "page": 2}),  # more than the kept documents hold
+    ]
+    try:
+        writer.upsert([doc(post_id) for post_id in range(1, 201)])
+        writer.upsert([doc(post_id) for post_id in range(201, 301)])  # a second big segment
+        assert len(list(tmp_path.glob(f"*{whoosh_kept.TOP_SUFFIX}"))) == 2
+        for step in range(8):
+            for text, options in queries:
+                mine, theirs = search(reader, text, **options), search(plain, text, **options)
+                assert (ids(mine), mine.total) == (ids(theirs), theirs.total), (step, text)
+            if step % 3 == 1:  # long bodies without the words: their idf and lengths rise
+                filler = " ".join(["rien"] * 20 * step)  # long documents gain the most
+                writer.upsert([make_doc(1000 + step * 100 + n, body=filler) for n in range(40)])
+            else:
+                writer.delete(rng.sample(range(1, 340), 8))
+                writer.upsert([doc(rng.randrange(1, 340)) for _ in range(rng.randint(5, 20))])
+        assert used > 20
+        assert several > 6
+        assert declined > 6
+    finally:
+        reader.close()
+        writer.close()
+        plain.close()
+
+
+def test_kept_best_documents_give_way_once_the_lengths_moved(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two short posts saying « bilan » once outscore 298 long ones saying it three times,
+    as the big segment was scored when written; long posts added since raise the average
+    length so far that the long ones now score higher. The floor, times its factor, no
+    longer settles the page: every match is scored, and the long ones come first."""
+    monkeypatch.setattr(whoosh_kept, "TOP_POSTINGS", 8)
+    monkeypatch.setattr(whoosh_kept, "TOP_DOCS", 3)  # the two short posts, then the floor
+    calls: list[bool] = []
+    kept_best = whoosh_postings.QueryPostings.kept_best
+
+    def counted(self: whoosh_postings.QueryPostings, *args: Any) -> list[int] | None:
+        top = kept_best(self, *args)
+        calls.append(top is not None)
+        return top
+
+    monkeypatch.setattr(whoosh_postings.QueryPostings, "kept_best", counted)
+    engine = WhooshBackend(tmp_path, kept_min_docs=60, kept_min_postings=4)
+    long_body = "bilan bilan bilan " + "rien " * 65
+    try:
+        engine.upsert(
+            [make_doc(1, body="bilan"), make_doc(2, body="bilan")]
+            + [make_doc(post_id, body=long_body) for post_id in range(3, 301)]
+        )
+        assert ids(search(engine, "bilan", per_page=2)) == [1, 2]
+        assert calls == [True]
+        filler = "rien " * 2000
+        engine.upsert([make_doc(1000 + n, body=filler) for n in range(50)])
+        assert ids(search(engine, "bilan", per_page=2)) == [3, 4]
+        assert calls == [True, False]
+    finally:
+        engine.close()
 
 
 def test_a_bound_keeps_its_best_documents_and_only_those_still_shared(

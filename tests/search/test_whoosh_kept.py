@@ -9,15 +9,22 @@ import os
 import random
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 from whoosh.reading import IndexReader
+from whoosh.searching import Searcher
 
 from comcep.search import whoosh_kept
 from comcep.search.backend import SearchQuery
 from comcep.search.whoosh_backend import WhooshBackend
-from comcep.search.whoosh_postings import leaf_postings
+from comcep.search.whoosh_postings import (
+    QueryPostings,
+    field_length_bytes,
+    leaf_postings,
+    term_scores,
+)
 from tests.search.test_whoosh_backend import make_doc
 
 VOCABULARY = ["entretien", "bilan", "projet", "salarié", "rupture", "formation", "mobilité"]
@@ -63,6 +70,11 @@ def _leaves(engine: WhooshBackend) -> list[IndexReader]:
 
 def _files(engine: WhooshBackend) -> set[str]:
     return {path.name for path in engine.index_dir.glob(f"*{whoosh_kept.SUFFIX}")}
+
+
+def _ids_tables(engine: WhooshBackend) -> list[tuple[str, str]]:
+    """The segments whose ids file's table the engine has read."""
+    return [key for key in engine._kept._tables if key[1] == whoosh_kept.SUFFIX]
 
 
 def _found(engine: WhooshBackend, text: str) -> list[int]:
@@ -189,12 +201,12 @@ def test_a_missing_file_means_the_blocks(backend: WhooshBackend) -> None:
     path.unlink()
     fresh = WhooshBackend(backend.index_dir, kept_min_docs=100, kept_min_postings=8)
     assert {word: _found(fresh, word) for word in VOCABULARY} == expected
-    assert fresh._kept._tables == {}
+    assert not _ids_tables(fresh)
     assert whoosh_kept.write_all(backend.index_dir, _leaves(fresh), min_docs=100) == 1
     fresh._postings.clear()
     fresh._index_view = None  # and the joined lists this generation's view keeps
     assert {word: _found(fresh, word) for word in VOCABULARY} == expected
-    assert fresh._kept._tables  # read from the file now
+    assert _ids_tables(fresh)  # read from the file now
     fresh.close()
 
 
@@ -232,3 +244,98 @@ def test_two_writers_of_one_file_keep_the_first(
     assert whoosh_kept.write_all(backend.index_dir, _leaves(backend), min_docs=100) == 0
     assert path.read_bytes() == first
     assert not list(backend.index_dir.glob("*.tmp"))
+
+
+def test_kept_best_documents_are_each_common_word_s_highest_scores(
+    backend: WhooshBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each big segment keeps, for every word of TOP_POSTINGS postings or more in the title
+    or the body, the documents scoring above the TOP_DOCS-th highest score, under the
+    segment's own BM25F statistics; that score is the floor (ties stay out); the parameters
+    kept are the scorer's. Rarer words, other fields and small segments keep none."""
+    monkeypatch.setattr(whoosh_kept, "TOP_POSTINGS", 30)
+    monkeypatch.setattr(whoosh_kept, "TOP_DOCS", 12)
+    backend.upsert(_docs(1, 250))
+    backend.upsert(_docs(251, 20))  # a small segment beside the big one
+    kept = whoosh_kept.KeptPostings(backend.index_dir, min_docs=100)
+    checked = left = 0
+    for leaf in _leaves(backend):
+        searcher = Searcher(leaf, closereader=False)
+        for field in whoosh_kept.FIELDS:
+            for btext, info in leaf.iter_field(field):
+                top = kept.top(leaf, field, btext)
+                big = leaf.doc_count_all() >= 100 and info.doc_frequency() >= 30
+                if not big or field not in ("title", "body"):
+                    assert top is None, (field, btext)
+                    left += 1
+                    continue
+                assert top is not None, (field, btext)
+                docs, floor, params = top
+                ids, weights = leaf_postings(leaf, field, btext)[:2]
+                scorer = searcher.weighting.scorer(searcher, field, btext.decode())
+                scores = term_scores(
+                    scorer, weights.astype(np.float64), field_length_bytes(leaf, field)[ids]
+                )
+                assert floor == sorted(scores)[-12]
+                assert docs.tolist() == ids[scores > floor].tolist()
+                assert params == (scorer.idf, scorer.avgfl, scorer.B, scorer.K1)
+                checked += 1
+    assert checked >= 8
+    assert left > 10
+
+
+@pytest.mark.parametrize(
+    "damage", ["none", "garbage", "cut short", "another segment", "ids past the end"]
+)
+def test_damaged_best_documents_are_never_trusted(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch, damage: str
+) -> None:
+    """Whatever is wrong with the file of best documents, searches rank every match as
+    without it, and say so in the log; whole, it ranks them (`kept_best`)."""
+    monkeypatch.setattr(whoosh_kept, "TOP_POSTINGS", 30)
+    monkeypatch.setattr(whoosh_kept, "TOP_DOCS", 100)
+    reference = WhooshBackend(tmp_path / "plain", kept_min_docs=10**9)
+    reference.upsert(_docs(1, 200))
+    expected = {word: _found(reference, word) for word in VOCABULARY}
+    reference.close()
+
+    ranked = []
+    kept_best = QueryPostings.kept_best
+
+    def counted(self: QueryPostings, *args: Any) -> list[int] | None:
+        top = kept_best(self, *args)
+        ranked.append(top is not None)
+        return top
+
+    monkeypatch.setattr(QueryPostings, "kept_best", counted)
+    engine = WhooshBackend(tmp_path / "kept", kept_min_docs=100, kept_min_postings=8)
+    engine.upsert(_docs(1, 200))
+    (path,) = engine.index_dir.glob(f"*{whoosh_kept.TOP_SUFFIX}")
+    data = path.read_bytes()
+    if damage == "none":
+        pass
+    elif damage == "garbage":
+        data = b"\x00" * len(data)
+    elif damage == "cut short":
+        data = data[: len(data) // 2]
+    elif damage == "another segment":
+        data = data.replace(b'"docs": 200', b'"docs": 201')
+    else:
+        table_at = data.rindex(b'{"docs"')
+        head = data[table_at : -len(whoosh_kept._TOP_MAGIC) - 8]
+        body = bytearray(data[:table_at])  # every word's last best document past 200
+        for terms in json.loads(head)["terms"].values():
+            for offset, count, *_numbers in terms.values():
+                at = offset + 4 * (count - 1)
+                body[at : at + 4] = (60_000).to_bytes(4, "little")
+        data = bytes(body) + data[table_at:]
+    path.write_bytes(data)
+    _hear(caplog, monkeypatch)
+    assert {word: _found(engine, word) for word in VOCABULARY} == expected
+    if damage == "none":
+        assert any(ranked)
+        assert not caplog.text
+    else:
+        assert not any(ranked)
+        assert "Kept" in caplog.text or "kept postings" in caplog.text
+    engine.close()
