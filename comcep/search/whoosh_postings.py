@@ -493,8 +493,9 @@ class IndexView:
                 live[numbers] = False
                 deleted.append(numbers)
         self.live: Mask = live
-        #: The deleted documents, ascending (a few: a post indexed again, or hidden).
-        self.deleted: Docs = np.sort(np.concatenate(deleted)) if deleted else np.empty(0, np.int64)
+        self._deleted_parts = deleted
+        self._deleted_count = sum(len(part) for part in deleted)
+        self._deleted: Docs | None = None  # sorted when first needed (`without_deleted`)
         if earlier is not None:
             self._take_over(earlier)
 
@@ -578,6 +579,33 @@ class IndexView:
             if arrays is not None:
                 self._earlier_size -= sum(array.nbytes for array in arrays)
             return arrays
+
+    def without_deleted(
+        self, docs: Docs, values: np.ndarray, since_earlier: bool = False
+    ) -> tuple[Docs, np.ndarray]:
+        """`docs` (ascending) and their `values` without the deleted documents, or only
+        without those deleted since the earlier generation. A post indexed again leaves a
+        deleted document behind: a few of them are each looked for in the list (a binary
+        search, and a copy only if one is there), instead of reading every entry's liveness
+        (a pass over 300,000 entries for a common word at a million posts); many are not."""
+        count = len(self.deleted_since) if since_earlier else self._deleted_count
+        if not count or not len(docs):
+            return docs, values
+        if count * 10 >= len(docs):
+            live = self.live[docs]
+            return docs[live], values[live]
+        gone = self.deleted_since if since_earlier else self._sorted_deleted()
+        at = np.minimum(np.searchsorted(docs, gone), len(docs) - 1)
+        at = at[docs[at] == gone]
+        if not len(at):
+            return docs, values
+        return np.delete(docs, at), np.delete(values, at)
+
+    def _sorted_deleted(self) -> Docs:
+        deleted = self._deleted
+        if deleted is None:  # two threads may both sort: the same array
+            deleted = self._deleted = np.sort(np.concatenate(self._deleted_parts))
+        return deleted
 
     def lengths(self, reader: IndexReader, field: str) -> np.ndarray:
         """Field length bytes (uint8) of every document; 0 where the field is empty."""
@@ -996,21 +1024,18 @@ class QueryPostings:
 
     def _live(self, field: str, word: str) -> tuple[Docs, np.ndarray]:
         """The term's live documents and weights, from its segments' postings (from the
-        earlier generation's list for the segments it shares with this one). The deleted
-        documents are few: each is looked for in the list (a binary search), instead of
-        every entry's liveness (a pass over 300,000 entries for a common word at a million
-        posts)."""
+        earlier generation's list for the segments it shares with this one)."""
         earlier = self.view.earlier_arrays(("term", field, word))
         start = 0 if earlier is None else self.view.shared_segments
         all_docs, all_weights = self._joined(field, word, self._segment_postings, start)
-        docs, weights = _without(all_docs, all_weights, self.view.deleted)
+        docs, weights = self.view.without_deleted(all_docs, all_weights)
         if earlier is None:
             return docs, weights
         # The earlier list, cut where the shared segments end, minus the few documents
         # deleted since.
         cut = int(np.searchsorted(earlier[0], self.view.shared_docs))
-        kept_docs, kept_weights = _without(
-            earlier[0][:cut], earlier[1][:cut], self.view.deleted_since
+        kept_docs, kept_weights = self.view.without_deleted(
+            earlier[0][:cut], earlier[1][:cut], since_earlier=True
         )
         if not len(docs):
             return kept_docs, kept_weights
@@ -1139,18 +1164,6 @@ def term_scores(scorer: Any, tf: np.ndarray, length_bytes: np.ndarray) -> np.nda
         return idf * ((tf * (K1 + 1)) / (tf + by_length[length_bytes]))
     scores = map(scorer._score, tf.tolist(), _LENGTHS[length_bytes].tolist())
     return np.fromiter(scores, dtype=np.float64, count=len(tf))
-
-
-def _without(docs: Docs, values: np.ndarray, gone: Docs) -> tuple[Docs, np.ndarray]:
-    """`docs` (ascending) and their `values` without the `gone` documents (ascending): a
-    binary search for each of them, and the arrays copied only if one is there."""
-    if not len(gone) or not len(docs):
-        return docs, values
-    at = np.minimum(np.searchsorted(docs, gone), len(docs) - 1)
-    at = at[docs[at] == gone]
-    if not len(at):
-        return docs, values
-    return np.delete(docs, at), np.delete(values, at)
 
 
 def _present(sorted_keys: np.ndarray, wanted: np.ndarray) -> np.ndarray:
