@@ -1,4 +1,5 @@
-"""A big segment's common terms, their ids and weights written once as plain arrays.
+"""A big segment's common terms, their ids and weights written once as plain arrays, and
+their best documents.
 
 Decoding a term's postings from Whoosh's blocks (a zlib stream and a pickle per block of 128)
 costs about 0.23 µs a posting: the first search of a word at a million posts (about 200,000
