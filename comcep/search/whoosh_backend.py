@@ -102,6 +102,10 @@ from comcep.search.whoosh_postings import (
 logger = logging.getLogger(__name__)
 
 
+class _NotWritten(Exception):  # noqa: N818 - a signal, not an error
+    """A segment's file of best documents is not there yet: nothing to cache."""
+
+
 class SearchIndexError(RuntimeError):
     """The index was written but does not hold what it was given."""
 
@@ -775,17 +779,26 @@ class WhooshBackend:
         return kept if kept is not None else leaf_postings(leaf, field, btext)[:2]
 
     def _segment_top(self, leaf: IndexReader, field: str, btext: bytes) -> KeptTop | None:
-        """A term's best documents kept for one segment (`whoosh_kept`), cached as its
-        arrays are (none kept: two empty arrays)."""
+        """A term's best documents kept for one big segment (`whoosh_kept`), cached as its
+        arrays are (none kept: two empty arrays). A segment whose file is not written yet (a
+        merge another process committed a moment ago) caches nothing: asked again, its file
+        is read once there."""
+        if leaf.doc_count_all() < self._kept.min_docs or field not in whoosh_kept.TOP_FIELDS:
+            return None
 
         def read() -> tuple[np.ndarray, np.ndarray]:
+            if not whoosh_kept.path_for(self.index_dir, leaf, whoosh_kept.TOP_SUFFIX).exists():
+                raise _NotWritten
             kept = self._kept.top(leaf, field, btext)
             if kept is None:
                 return np.empty(0, np.int64), np.empty(0)
             top, floor, params = kept
             return top, np.array([floor, *params])
 
-        top, numbers = self._segment_arrays(leaf, ("top", field, btext), read)
+        try:
+            top, numbers = self._segment_arrays(leaf, ("top", field, btext), read)
+        except _NotWritten:
+            return None
         if not len(numbers):
             return None
         floor, idf, avgfl, b, k1 = numbers.tolist()

@@ -339,3 +339,35 @@ def test_damaged_best_documents_are_never_trusted(
         assert not any(ranked)
         assert "Kept" in caplog.text or "kept postings" in caplog.text
     engine.close()
+
+
+def test_best_documents_written_after_a_search_are_used_from_then_on(
+    backend: WhooshBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another process's merge is searched before its writer wrote the file: every match
+    is scored, nothing is remembered of the missing file, and once it is written the next
+    search ranks from it."""
+    monkeypatch.setattr(whoosh_kept, "TOP_POSTINGS", 30)
+    monkeypatch.setattr(whoosh_kept, "TOP_DOCS", 100)
+    ranked = []
+    kept_best = QueryPostings.kept_best
+
+    def counted(self: QueryPostings, *args: Any) -> list[int] | None:
+        top = kept_best(self, *args)
+        ranked.append(top is not None)
+        return top
+
+    monkeypatch.setattr(QueryPostings, "kept_best", counted)
+    backend.upsert(_docs(1, 200))
+    expected = _found(backend, "bilan")
+    assert ranked == [True]
+    (path,) = backend.index_dir.glob(f"*{whoosh_kept.TOP_SUFFIX}")
+    path.unlink()
+    fresh = WhooshBackend(backend.index_dir, kept_min_docs=100, kept_min_postings=8)
+    assert _found(fresh, "bilan") == expected
+    assert ranked == [True, False]
+    limits = {"min_docs": 100, "min_postings": 8}  # the backend's, as its writer gives them
+    assert whoosh_kept.write_all(backend.index_dir, _leaves(fresh), **limits) == 1
+    assert _found(fresh, "bilan") == expected
+    assert ranked == [True, False, True]
+    fresh.close()
