@@ -1271,6 +1271,54 @@ def random_doc(rng: random.Random, post_id: int, categories: list[int]) -> Searc
     return make_doc(post_id, title=title, body=body, category_id=rng.choice(categories))
 
 
+#: Searches whose pages a ranking shortcut must give as a full scoring does: one word, two,
+#: a word twice (its score twice), a phrase with a word, an exclusion, a rubrique where few
+#: posts are, titles only, later pages and a page beyond what a shortcut keeps.
+RANKED_QUERIES: list[tuple[str, dict[str, Any]]] = [
+    ("bilan", {}),
+    ("atelier", {"per_page": 4}),
+    ("projet", {"per_page": 3, "page": 3}),
+    ("bilan projet", {}),
+    ("bilan bilan", {}),
+    ('"bilan de projet" atelier', {"per_page": 5}),
+    ("entretien -atelier", {}),
+    ("collectif bilan", {"category_ids": frozenset({2})}),
+    ("bilan", {"titles_only": True}),
+    ("atelier", {"per_page": 40, "page": 2}),
+]
+
+
+def answers(monkeypatch: pytest.MonkeyPatch, method: str) -> list[tuple[bool, int]]:
+    """Each call of `QueryPostings.<method>` from now on: whether it answered (a page, not
+    None), and the length of its first argument (the clauses, for `dense_best` and
+    `kept_best`). Tests of a shortcut assert that it was taken, and declined."""
+    calls: list[tuple[bool, int]] = []
+    original = getattr(whoosh_postings.QueryPostings, method)
+
+    def recorded(self: whoosh_postings.QueryPostings, *args: Any) -> list[int] | None:
+        top = original(self, *args)
+        calls.append((top is not None, len(args[0])))
+        return top
+
+    monkeypatch.setattr(whoosh_postings.QueryPostings, method, recorded)
+    return calls
+
+
+def assert_taken_and_declined(calls: list[tuple[bool, int]]) -> None:
+    """A shortcut answered often, with several clauses too, and declined often."""
+    used, declined, several = tally(calls)
+    assert used > 20
+    assert several > 6
+    assert declined > 6
+
+
+def tally(calls: list[tuple[bool, int]]) -> tuple[int, int, int]:
+    """(answered, declined, answered with several clauses) among `calls` (`answers`)."""
+    used = sum(answered for answered, _ in calls)
+    several = sum(answered and clauses > 1 for answered, clauses in calls)
+    return used, len(calls) - used, several
+
+
 @pytest.mark.parametrize("bound_docs", [40, 4096])
 def test_a_ranking_from_an_earlier_generation_s_bound_is_the_full_one(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, bound_docs: int
@@ -1282,16 +1330,7 @@ def test_a_ranking_from_an_earlier_generation_s_bound_is_the_full_one(
     and totals must be those of a reader opened afresh, which scores every match."""
     monkeypatch.setattr(whoosh_postings, "DENSE_SHARE", 10**9)  # every clause asked twice
     monkeypatch.setattr(whoosh_postings, "BOUND_DOCS", bound_docs)
-    used = 0
-    bounded_best = whoosh_postings.QueryPostings.bounded_best
-
-    def counted(self: whoosh_postings.QueryPostings, *args: Any) -> list[int] | None:
-        nonlocal used
-        top = bounded_best(self, *args)
-        used += top is not None
-        return top
-
-    monkeypatch.setattr(whoosh_postings.QueryPostings, "bounded_best", counted)
+    calls = answers(monkeypatch, "bounded_best")
     reader, writer = WhooshBackend(tmp_path), WhooshBackend(tmp_path)
     rng = random.Random(bound_docs)
 
@@ -1327,7 +1366,7 @@ def test_a_ranking_from_an_earlier_generation_s_bound_is_the_full_one(
                     assert (ids(mine), mine.total) == (ids(theirs), theirs.total), (step, text)
             finally:
                 fresh.close()
-        assert used > 50
+        assert tally(calls)[0] > 50
     finally:
         reader.close()
         writer.close()
@@ -1343,41 +1382,19 @@ def test_a_ranking_from_the_generation_s_best_documents_is_the_full_one(
     pages and totals of a reader opened afresh, which scores every match."""
     monkeypatch.setattr(whoosh_postings, "DENSE_SHARE", 10**9)  # every clause asked twice
     monkeypatch.setattr(whoosh_postings, "BOUND_DOCS", bound_docs)
-    used = declined = several = 0
-    dense_best = whoosh_postings.QueryPostings.dense_best
-
-    def counted(self: whoosh_postings.QueryPostings, *args: Any) -> list[int] | None:
-        nonlocal used, declined, several
-        top = dense_best(self, *args)
-        used += top is not None
-        declined += top is None
-        several += top is not None and len(args[0]) > 1  # clauses
-        return top
-
-    monkeypatch.setattr(whoosh_postings.QueryPostings, "dense_best", counted)
+    calls = answers(monkeypatch, "dense_best")
     reader, writer = WhooshBackend(tmp_path), WhooshBackend(tmp_path)
     rng = random.Random(bound_docs)
 
     def doc(post_id: int) -> SearchDocument:
         return random_doc(rng, post_id, [1, 1, 1, 2])
 
-    queries = [
-        ("bilan", {}),
-        ("atelier", {"per_page": 4}),
-        ("projet", {"per_page": 3, "page": 3}),
-        ("bilan projet", {}),
-        ('"bilan de projet" atelier', {"per_page": 5}),
-        ("entretien -atelier", {}),
-        ("collectif bilan", {"category_ids": frozenset({2})}),
-        ("bilan", {"titles_only": True}),
-        ("atelier", {"per_page": 40, "page": 2}),  # more than the best documents hold
-    ]
     try:
         writer.upsert([doc(post_id) for post_id in range(1, 301)])
         for step in range(6):
             fresh = WhooshBackend(tmp_path)
             try:
-                for text, options in queries:
+                for text, options in RANKED_QUERIES:
                     theirs = search(fresh, text, **options)
                     for _ in range(4):  # sparse, dense scores twice, the best documents
                         mine = search(reader, text, **options)
@@ -1386,9 +1403,7 @@ def test_a_ranking_from_the_generation_s_best_documents_is_the_full_one(
                 fresh.close()
             writer.delete(rng.sample(range(1, 340), 8))
             writer.upsert([doc(rng.randrange(1, 340)) for _ in range(rng.randint(5, 20))])
-        assert used > 20
-        assert several > 6
-        assert declined > 6
+        assert_taken_and_declined(calls)
     finally:
         reader.close()
         writer.close()
@@ -1405,18 +1420,7 @@ def test_a_ranking_from_the_segments_kept_best_documents_is_the_full_one(
     a reader that keeps nothing and scores every match."""
     monkeypatch.setattr(whoosh_kept, "TOP_POSTINGS", 8)
     monkeypatch.setattr(whoosh_kept, "TOP_DOCS", top_docs)
-    used = declined = several = 0
-    kept_best = whoosh_postings.QueryPostings.kept_best
-
-    def counted(self: whoosh_postings.QueryPostings, *args: Any) -> list[int] | None:
-        nonlocal used, declined, several
-        top = kept_best(self, *args)
-        used += top is not None
-        declined += top is None
-        several += top is not None and len(args[0]) > 1  # clauses
-        return top
-
-    monkeypatch.setattr(whoosh_postings.QueryPostings, "kept_best", counted)
+    calls = answers(monkeypatch, "kept_best")
     limits = {"kept_min_docs": 60, "kept_min_postings": 4}
     reader, writer = WhooshBackend(tmp_path, **limits), WhooshBackend(tmp_path, **limits)
     plain = WhooshBackend(tmp_path, kept_min_docs=10**9)  # reads no kept file
@@ -1425,24 +1429,12 @@ def test_a_ranking_from_the_segments_kept_best_documents_is_the_full_one(
     def doc(post_id: int) -> SearchDocument:
         return random_doc(rng, post_id, [1, 1, 1, 2])
 
-    queries = [
-        ("bilan", {}),
-        ("atelier", {"per_page": 4}),
-        ("projet", {"per_page": 3, "page": 3}),
-        ("bilan projet", {}),
-        ("bilan bilan", {}),  # a word twice: its score twice
-        ('"bilan de projet" atelier', {"per_page": 5}),
-        ("entretien -atelier", {}),
-        ("collectif bilan", {"category_ids": frozenset({2})}),
-        ("bilan", {"titles_only": True}),
-        ("atelier", {"per_page": 40, "page": 2}),  # more than the kept documents hold
-    ]
     try:
         writer.upsert([doc(post_id) for post_id in range(1, 201)])
         writer.upsert([doc(post_id) for post_id in range(201, 301)])  # a second big segment
         assert len(list(tmp_path.glob(f"*{whoosh_kept.TOP_SUFFIX}"))) == 2
         for step in range(8):
-            for text, options in queries:
+            for text, options in RANKED_QUERIES:
                 mine, theirs = search(reader, text, **options), search(plain, text, **options)
                 assert (ids(mine), mine.total) == (ids(theirs), theirs.total), (step, text)
             if step % 3 == 1:  # long bodies without the words: their idf and lengths rise
@@ -1451,9 +1443,7 @@ def test_a_ranking_from_the_segments_kept_best_documents_is_the_full_one(
             else:
                 writer.delete(rng.sample(range(1, 340), 8))
                 writer.upsert([doc(rng.randrange(1, 340)) for _ in range(rng.randint(5, 20))])
-        assert used > 20
-        assert several > 6
-        assert declined > 6
+        assert_taken_and_declined(calls)
     finally:
         reader.close()
         writer.close()
@@ -1469,15 +1459,7 @@ def test_kept_best_documents_give_way_once_the_lengths_moved(
     longer settles the page: every match is scored, and the long ones come first."""
     monkeypatch.setattr(whoosh_kept, "TOP_POSTINGS", 8)
     monkeypatch.setattr(whoosh_kept, "TOP_DOCS", 3)  # the two short posts, then the floor
-    calls: list[bool] = []
-    kept_best = whoosh_postings.QueryPostings.kept_best
-
-    def counted(self: whoosh_postings.QueryPostings, *args: Any) -> list[int] | None:
-        top = kept_best(self, *args)
-        calls.append(top is not None)
-        return top
-
-    monkeypatch.setattr(whoosh_postings.QueryPostings, "kept_best", counted)
+    calls = answers(monkeypatch, "kept_best")
     engine = WhooshBackend(tmp_path, kept_min_docs=60, kept_min_postings=4)
     long_body = "bilan bilan bilan " + "rien " * 65
     try:
@@ -1486,11 +1468,11 @@ def test_kept_best_documents_give_way_once_the_lengths_moved(
             + [make_doc(post_id, body=long_body) for post_id in range(3, 301)]
         )
         assert ids(search(engine, "bilan", per_page=2)) == [1, 2]
-        assert calls == [True]
+        assert [answered for answered, _ in calls] == [True]
         filler = "rien " * 2000
         engine.upsert([make_doc(1000 + n, body=filler) for n in range(50)])
         assert ids(search(engine, "bilan", per_page=2)) == [3, 4]
-        assert calls == [True, False]
+        assert [answered for answered, _ in calls] == [True, False]
     finally:
         engine.close()
 

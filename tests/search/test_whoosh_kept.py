@@ -7,7 +7,7 @@ import json
 import logging
 import os
 import random
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,12 +20,11 @@ from comcep.search import whoosh_kept
 from comcep.search.backend import SearchQuery
 from comcep.search.whoosh_backend import WhooshBackend
 from comcep.search.whoosh_postings import (
-    QueryPostings,
     field_length_bytes,
     leaf_postings,
     term_scores,
 )
-from tests.search.test_whoosh_backend import make_doc
+from tests.search.test_whoosh_backend import answers, make_doc
 
 VOCABULARY = ["entretien", "bilan", "projet", "salarié", "rupture", "formation", "mobilité"]
 
@@ -152,6 +151,30 @@ def test_files_go_with_their_segments(backend: WhooshBackend) -> None:
     assert not list(backend.index_dir.glob("*.tmp"))
 
 
+def _damaged(
+    data: bytes, damage: str, magic: bytes, spot: Callable[[list[Any]], tuple[int, int]]
+) -> bytes:
+    """A kept file of a 200-document segment, damaged as `damage` says (« none »: whole);
+    « ids past the end » writes 60 000 where `spot(entry)` says, for every term: (offset,
+    width of the id there)."""
+    if damage == "garbage":
+        return b"\x00" * len(data)
+    if damage == "cut short":
+        return data[: len(data) // 2]
+    if damage == "another segment":
+        return data.replace(b'"docs": 200', b'"docs": 201')
+    if damage != "ids past the end":
+        return data
+    table_at = data.rindex(b'{"docs"')
+    head = data[table_at : -len(magic) - 8]
+    body = bytearray(data[:table_at])
+    for terms in json.loads(head)["terms"].values():
+        for entry in terms.values():
+            at, width = spot(entry)
+            body[at : at + width] = (60_000).to_bytes(width, "little")
+    return bytes(body) + data[table_at:]
+
+
 @pytest.mark.parametrize(
     "damage",
     ["garbage", "cut short", "another segment", "ids past the end"],
@@ -169,23 +192,13 @@ def test_a_damaged_file_is_never_trusted(
     engine = WhooshBackend(tmp_path / "kept", kept_min_docs=100, kept_min_postings=8)
     engine.upsert(_docs(1, 200))
     (path,) = engine.index_dir.glob(f"*{whoosh_kept.SUFFIX}")
-    data = path.read_bytes()
-    if damage == "garbage":
-        data = b"\x00" * len(data)
-    elif damage == "cut short":
-        data = data[: len(data) // 2]
-    elif damage == "another segment":
-        data = data.replace(b'"docs": 200', b'"docs": 201')
-    else:
-        table_at = data.rindex(b'{"docs"')
-        head = data[table_at : -len(whoosh_kept._MAGIC) - 8]
-        body = bytearray(data[:table_at])  # every term's first step pushed far past 200
-        for terms in json.loads(head)["terms"].values():
-            for offset, _count, ids_code, _weights in terms.values():
-                assert ids_code == "u2"
-                body[offset : offset + 2] = (60_000).to_bytes(2, "little")
-        data = bytes(body) + data[table_at:]
-    path.write_bytes(data)
+
+    def first_step(entry: list[Any]) -> tuple[int, int]:
+        offset, _count, ids_code, _weights = entry
+        assert ids_code == "u2"
+        return offset, 2  # every term's first step pushed far past 200
+
+    path.write_bytes(_damaged(path.read_bytes(), damage, whoosh_kept._MAGIC, first_step))
     _hear(caplog, monkeypatch)
     assert {word: _found(engine, word) for word in VOCABULARY} == expected
     assert "Kept postings" in caplog.text or "kept postings" in caplog.text
@@ -299,44 +312,23 @@ def test_damaged_best_documents_are_never_trusted(
     expected = {word: _found(reference, word) for word in VOCABULARY}
     reference.close()
 
-    ranked = []
-    kept_best = QueryPostings.kept_best
-
-    def counted(self: QueryPostings, *args: Any) -> list[int] | None:
-        top = kept_best(self, *args)
-        ranked.append(top is not None)
-        return top
-
-    monkeypatch.setattr(QueryPostings, "kept_best", counted)
+    calls = answers(monkeypatch, "kept_best")
     engine = WhooshBackend(tmp_path / "kept", kept_min_docs=100, kept_min_postings=8)
     engine.upsert(_docs(1, 200))
     (path,) = engine.index_dir.glob(f"*{whoosh_kept.TOP_SUFFIX}")
-    data = path.read_bytes()
-    if damage == "none":
-        pass
-    elif damage == "garbage":
-        data = b"\x00" * len(data)
-    elif damage == "cut short":
-        data = data[: len(data) // 2]
-    elif damage == "another segment":
-        data = data.replace(b'"docs": 200', b'"docs": 201')
-    else:
-        table_at = data.rindex(b'{"docs"')
-        head = data[table_at : -len(whoosh_kept._TOP_MAGIC) - 8]
-        body = bytearray(data[:table_at])  # every word's last best document past 200
-        for terms in json.loads(head)["terms"].values():
-            for offset, count, *_numbers in terms.values():
-                at = offset + 4 * (count - 1)
-                body[at : at + 4] = (60_000).to_bytes(4, "little")
-        data = bytes(body) + data[table_at:]
-    path.write_bytes(data)
+
+    def last_document(entry: list[Any]) -> tuple[int, int]:
+        offset, count, *_numbers = entry
+        return offset + 4 * (count - 1), 4  # every word's last best document past 200
+
+    path.write_bytes(_damaged(path.read_bytes(), damage, whoosh_kept._TOP_MAGIC, last_document))
     _hear(caplog, monkeypatch)
     assert {word: _found(engine, word) for word in VOCABULARY} == expected
     if damage == "none":
-        assert any(ranked)
+        assert any(answered for answered, _ in calls)
         assert not caplog.text
     else:
-        assert not any(ranked)
+        assert not any(answered for answered, _ in calls)
         assert "Kept" in caplog.text or "kept postings" in caplog.text
     engine.close()
 
@@ -349,25 +341,17 @@ def test_best_documents_written_after_a_search_are_used_from_then_on(
     search ranks from it."""
     monkeypatch.setattr(whoosh_kept, "TOP_POSTINGS", 30)
     monkeypatch.setattr(whoosh_kept, "TOP_DOCS", 100)
-    ranked = []
-    kept_best = QueryPostings.kept_best
-
-    def counted(self: QueryPostings, *args: Any) -> list[int] | None:
-        top = kept_best(self, *args)
-        ranked.append(top is not None)
-        return top
-
-    monkeypatch.setattr(QueryPostings, "kept_best", counted)
+    calls = answers(monkeypatch, "kept_best")
     backend.upsert(_docs(1, 200))
     expected = _found(backend, "bilan")
-    assert ranked == [True]
+    assert [answered for answered, _ in calls] == [True]
     (path,) = backend.index_dir.glob(f"*{whoosh_kept.TOP_SUFFIX}")
     path.unlink()
     fresh = WhooshBackend(backend.index_dir, kept_min_docs=100, kept_min_postings=8)
     assert _found(fresh, "bilan") == expected
-    assert ranked == [True, False]
+    assert [answered for answered, _ in calls] == [True, False]
     limits = {"min_docs": 100, "min_postings": 8}  # the backend's, as its writer gives them
     assert whoosh_kept.write_all(backend.index_dir, _leaves(fresh), **limits) == 1
     assert _found(fresh, "bilan") == expected
-    assert ranked == [True, False, True]
+    assert [answered for answered, _ in calls] == [True, False, True]
     fresh.close()
