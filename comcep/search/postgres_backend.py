@@ -171,6 +171,26 @@ def _recent_first(query: SearchQuery) -> bool:
     return query.author_id is None and not query.tag and query.date_to is None
 
 
+def _spans(last_id: int, spans: Iterable[int], size: int) -> list[tuple[int, range]]:
+    """Each span of `_window`, newest first, as its first id and its blocks of `size` ids:
+    a span reaches back at least its length from the last id, to the start of a block, so
+    that each block is asked for by one span only. (A span that ended inside a block left
+    that block's lexeme to the next span too, which fetched all its matches again to drop
+    those by id: at 1 M posts, a hors pair's second span read its first one's oldest block
+    whole.) The last span starts at id 0 when the spans hold every post."""
+    result: list[tuple[int, range]] = []
+    top = last_id // size  # the newest block that no span holds yet
+    for span in spans:
+        first = max(last_id - span, 0) // size
+        if first > top:  # no block that the spans before do not hold
+            continue
+        result.append((first * size, range(first, top + 1)))
+        if first == 0:
+            break
+        top = first - 1
+    return result
+
+
 def _fingerprint() -> ColumnElement[str]:
     return func.md5(func.concat(_title_text(), "\x1f", Post.body_html, "\x1f", Topic.category_id))
 
@@ -400,13 +420,11 @@ class PostgresBackend:
         recent = filtered.order_by(Post.id.desc()).limit(TOTAL_CAP + 1)
 
         parts: list[Select] = []
-        upper, found = last_id, None  # ids above `upper` were searched; matches found
-        for number, span in enumerate(spans):
-            edge = last_id - span
-            blocks = range(max(edge, 0) // size, max(upper, 0) // size + 1)
-            where = [_matching(tsquery, lexemes(blocks)), (Post.id + 0) > edge]
+        upper, found = None, None  # ids from `upper` on were searched; matches found
+        for number, (edge, blocks) in enumerate(_spans(last_id, spans, size)):
+            where = [_matching(tsquery, lexemes(blocks)), (Post.id + 0) >= edge]
             if found is not None:  # only when the spans before held too few matches
-                where += [(Post.id + 0) <= upper, found <= TOTAL_CAP]
+                where += [(Post.id + 0) < upper, found <= TOTAL_CAP]
             tier = recent.where(*where).cte(f"search_recent_{number}").prefix_with("MATERIALIZED")
             parts.append(select(*_names(filtered)).select_from(tier))
             count = select(func.count()).select_from(tier).scalar_subquery()
@@ -414,11 +432,9 @@ class PostgresBackend:
             total = select((count if found is None else found + count).label("n"))
             found = select(total.cte(f"search_found_{number}").c.n).scalar_subquery()
             upper = edge
-            if edge <= 0:  # the spans hold every post
-                break
-        else:
+        if upper:  # posts older than the spans
             parts.append(
-                recent.where(_matching(tsquery, marks), Post.id <= upper, found <= TOTAL_CAP)
+                recent.where(_matching(tsquery, marks), Post.id < upper, found <= TOTAL_CAP)
             )
         both = union_all(*parts).subquery("search_both")
         return select(both).order_by(both.c.id.desc()).limit(TOTAL_CAP + 1)

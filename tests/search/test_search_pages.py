@@ -552,6 +552,36 @@ def test_spans_after_the_one_that_fills_the_window_never_run(
     scans = [node for node in nodes(plan[0]["Plan"]) if node.get("Relation Name") == "posts"]
     ran = [node["Actual Loops"] > 0 for node in scans]
     assert ran == [True, True, False, False]  # 3 spans, then the older posts
+    # Each block of ids is asked for by one span: none fetches another's matches to drop them.
+    asked = [
+        {block for _, block in re.findall(r"#(r\d+)?b(\d+)", value)}
+        for value in compiled.params.values()
+        if isinstance(value, str) and "b" in value and "#" in value
+    ]
+    assert len(asked) == 3
+    assert sum(map(len, asked)) == len(set().union(*asked))
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 7, 2_500, 12_500])
+def test_each_block_of_ids_is_asked_for_by_one_span(size):
+    """`_spans`: newest first, each span starts where a block starts, at least its length
+    back from the last id; together they hold each block once, from the last id's down to
+    id 0 or to where the older posts begin; a span with no block of its own is left out."""
+    from comcep.search.postgres_backend import RECENT_SPANS, RECENT_SPANS_ALL, _spans
+
+    for spans in (RECENT_SPANS, RECENT_SPANS_ALL, (0,), (3, 4, 5, 9, 30), (1, 1, 2)):
+        for last_id in (0, 1, 2, 5, 12, 33, 4_999, 100_038, 1_000_038, 1_012_499):
+            result = _spans(last_id, spans, size)
+            reaches = {max(last_id - span, 0) // size * size for span in spans}
+            assert result[0][1].stop == last_id // size + 1
+            for (_, blocks), (_, older) in itertools.pairwise(result):
+                assert older.stop == blocks.start  # the next block down, none twice
+            for edge, blocks in result:
+                assert edge == blocks.start * size
+                assert edge in reaches
+                assert len(blocks) > 0
+            assert result[0][0] <= max(last_id - spans[0], 0)  # at least the first span
+            assert (result[-1][0] == 0) == (0 in reaches), (spans, last_id, result)
 
 
 FILTERS = {
