@@ -599,7 +599,7 @@ class IndexView:
         at = at[docs[at] == gone]
         if not len(at):
             return docs, values
-        return np.delete(docs, at), np.delete(values, at)
+        return _without_entries(docs, at), _without_entries(values, at)
 
     def _sorted_deleted(self) -> Docs:
         deleted = self._deleted
@@ -1047,15 +1047,24 @@ class QueryPostings:
         """A term's per-segment arrays (`read`) joined, ids made global document numbers,
         from the `start`-th segment on."""
         btext = self.reader.schema[field].to_bytes(word)
-        docs, values = [], []
-        for leaf, offset in self._leaves[start:]:
-            if (field, btext) in leaf:
-                leaf_docs, leaf_values = read(leaf, field, btext)
-                docs.append(np.add(leaf_docs, offset, dtype=np.int64))  # one pass
-                values.append(leaf_values)
-        if not docs:
+        arrays = [
+            (read(leaf, field, btext), offset)
+            for leaf, offset in self._leaves[start:]
+            if (field, btext) in leaf
+        ]
+        if not arrays:
             return np.empty(0, np.int64), np.empty(0)
-        return np.concatenate(docs), np.concatenate(values)
+        # Written once into their place: joining the parts after making them global copied
+        # a common word's 300,000 ids twice.
+        size = sum(len(leaf_docs) for (leaf_docs, _), _ in arrays)
+        docs = np.empty(size, np.int64)
+        values = np.empty(size, np.result_type(*(leaf_values for (_, leaf_values), _ in arrays)))
+        end = 0
+        for (leaf_docs, leaf_values), offset in arrays:
+            start, end = end, end + len(leaf_docs)
+            np.add(leaf_docs, offset, out=docs[start:end], dtype=np.int64)
+            values[start:end] = leaf_values
+        return docs, values
 
     def mask(self, field: str, word: str) -> Mask:
         """The live documents holding the word in the field (shared: never write it)."""
@@ -1133,6 +1142,21 @@ class QueryPostings:
             tf = term_weights[picked].astype(np.float64)
             per_word.append(term_scores(self.scorer(field, word), tf, length_bytes))
         return docs, add_in_tree_order(per_word)
+
+
+#: Up to this many entries are dropped from a list by copying the slices between them.
+_FEW_ENTRIES = 64
+
+
+def _without_entries(array: np.ndarray, at: np.ndarray) -> np.ndarray:
+    """`array` without its entries at the ascending positions `at`. A few are dropped by
+    copying the slices between them once: `np.delete` builds a mask of every entry first,
+    and took 1 ms to drop a deleted post from a common word's 300,000 ids."""
+    if len(at) > _FEW_ENTRIES:
+        return np.delete(array, at)
+    cuts = at.tolist()
+    starts, ends = [0, *(cut + 1 for cut in cuts)], [*cuts, len(array)]
+    return np.concatenate([array[a:b] for a, b in zip(starts, ends, strict=True)])
 
 
 def _factor_range(

@@ -1010,6 +1010,32 @@ def test_a_reader_keeps_its_unchanged_segments_and_sees_their_new_deletions(
         writer.close()
 
 
+@pytest.mark.parametrize("deleted", [1, 2, 64, 65, 110])
+def test_a_few_deleted_documents_leave_a_word_s_list(tmp_path: Path, deleted: int) -> None:
+    """Fewer deleted documents than a tenth of a word's list are each found in it and
+    dropped (by copying the slices between them, or beyond 64 of them by a mask): totals
+    and the ranking of what is left are those of the live documents."""
+    backend = WhooshBackend(tmp_path)
+    try:
+        backend.upsert(
+            [make_doc(n, body="Atelier " + "collectif " * (n % 7)) for n in range(1, 1201)]
+        )
+        gone = set(random.Random(deleted).sample(range(1, 1201), deleted))
+        backend.delete(sorted(gone))
+        live = [n for n in range(1, 1201) if n not in gone]
+        found = search(backend, "atelier", per_page=50, page=3)
+        assert found.total == len(live)
+        assert not gone & set(ids(found))
+        both = search(backend, "atelier collectif", per_page=50)
+        assert both.total == sum(1 for n in live if n % 7)
+        assert not gone & set(ids(both))
+        assert backend._index_view is not None
+        view = backend._index_view
+        assert view._deleted_count == deleted  # one segment, its deletions kept
+    finally:
+        backend.close()
+
+
 def test_lists_and_masks_taken_over_from_the_generation_before_are_the_ones_read_afresh(
     tmp_path: Path,
 ) -> None:
