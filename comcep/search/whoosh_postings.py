@@ -963,11 +963,9 @@ class QueryPostings:
             for field, words in parts:
                 for word in words:  # a word twice in a query adds its score twice
                     btext = self.reader.schema[field].to_bytes(word)
-                    if (field, btext) not in self.reader:
-                        continue  # it scores nothing
                     for number, (leaf, offset) in enumerate(self._leaves):
                         if (field, btext) not in leaf:
-                            continue
+                            continue  # it scores nothing there
                         kept = self._segment_top(leaf, field, btext)
                         if kept is None:
                             docs = self.term(field, word)[0]
