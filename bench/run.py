@@ -107,6 +107,11 @@ def prepare(target: Target, regenerate: bool, search: bool = True) -> dict[str, 
         meta = json.loads(target.meta_path.read_text())
         if meta.get("version") == GENERATOR_VERSION and meta.get("posts") == target.size:
             gen.upgrade_database(target.url, str(target.instance))  # new migrations, if any
+            if meta.get("search_index_complete") and not meta.get("settled"):
+                print(f"[{target.name}] VACUUM ANALYZE après la reconstruction de l'index…")
+                gen.settle(target.url)  # a forum generated before `settle` existed
+                meta["settled"] = True
+                target.meta_path.write_text(json.dumps(meta, indent=2))
             if gen.keep_search_postings(str(target.instance)):
                 print(f"[{target.name}] listes de l'index gardées à plat (whoosh_kept)")
             print(f"[{target.name}] forum déjà généré, réutilisé")
@@ -134,8 +139,9 @@ def prepare(target: Target, regenerate: bool, search: bool = True) -> dict[str, 
     target.meta_path.write_text(json.dumps(meta, indent=2))  # a killed rebuild keeps the forum
     if not search:
         return meta
-    seconds = gen.rebuild_search(target.url, str(target.instance))
+    seconds = gen.rebuild_search(target.url, str(target.instance))  # then settled
     meta["search_index_complete"] = True
+    meta["settled"] = True
     meta["seconds"]["search_rebuild"] = round(seconds, 1)
     target.meta_path.write_text(json.dumps(meta, indent=2))
     return meta
