@@ -1059,9 +1059,9 @@ class QueryPostings:
         values = np.empty(size, np.result_type(*(leaf_values for (_, leaf_values), _ in arrays)))
         end = 0
         for (leaf_docs, leaf_values), offset in arrays:
-            start, end = end, end + len(leaf_docs)
-            np.add(leaf_docs, offset, out=docs[start:end], dtype=np.int64)
-            values[start:end] = leaf_values
+            begin, end = end, end + len(leaf_docs)
+            np.add(leaf_docs, offset, out=docs[begin:end], dtype=np.int64)
+            values[begin:end] = leaf_values
         return docs, values
 
     def mask(self, field: str, word: str) -> Mask:
