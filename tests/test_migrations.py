@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
@@ -141,7 +142,7 @@ def test_the_kept_cells_are_converted_in_place_and_back(tmp_path: Path) -> None:
             for m, k, r, n, p, s, d in cells:
                 db.session.execute(insert, {"m": m, "k": k, "r": r, "n": n, "p": p, "s": s, "d": d})
             db.session.commit()
-            upgrade()
+            upgrade(revision="8a4f1c7e2d90")
             kept = db.session.scalar(answered)
             assert kept == "00000e10fffffffb7fffffff"
             assert rollups.kept_delays(kept).tolist() == [3600, -5, 2**31 - 1]
@@ -154,6 +155,46 @@ def test_the_kept_cells_are_converted_in_place_and_back(tmp_path: Path) -> None:
             downgrade(revision="4e8a2d6f0c19")
             assert db.session.scalar(answered) == "3600,-5,2147483647"
             assert {row.items for row in db.session.execute(month_cells)} == {0}
+        finally:
+            db.session.remove()
+            db.engine.dispose()
+
+
+def test_the_kept_delays_are_put_in_increasing_order(tmp_path: Path) -> None:
+    """Revision 7c1e5a9d3b28 sorts the delays of the cells kept before `keep_delays` wrote
+    them in order (its medians partition them quicker); a cell in order is left as it is."""
+    from comcep.analytics import rollups
+
+    fresh = _fresh_app(tmp_path, f"sqlite:///{tmp_path / 'order.sqlite3'}")
+    insert = text(
+        "INSERT INTO analytics_month_cells (month, kind, key_id, items, extra, people, sample,"
+        " delays) VALUES (:m, :k, 0, 1, 0, 1, '1', :d)"
+    )
+    kept = {
+        ("2025-01", "answered"): [3600, -5, 2**31 - 1, 60],
+        ("2025-02", "answered"): [1, 2, 3],
+        ("2025-01", "solved"): [86_400, 7_200],
+    }
+    delays = text("SELECT month, kind, delays FROM analytics_month_cells")
+    with fresh.app_context():
+        try:
+            upgrade(revision="2e6b8d4f1a73")
+            for (m, k), values in kept.items():
+                hexed = np.array(values, dtype=rollups.DELAY_TYPE).tobytes().hex()
+                db.session.execute(insert, {"m": m, "k": k, "d": hexed})
+            db.session.execute(insert, {"m": "2025-03", "k": "answered", "d": None})
+            db.session.commit()
+            upgrade()
+            found = {
+                (m, k): None if d is None else rollups.kept_delays(d).tolist()
+                for m, k, d in db.session.execute(delays)
+            }
+            assert found == {key: sorted(values) for key, values in kept.items()} | {
+                ("2025-03", "answered"): None
+            }
+            db.session.remove()
+            downgrade(revision="2e6b8d4f1a73")
+            assert {(m, k) for m, k, d in db.session.execute(delays) if d} == set(kept)
         finally:
             db.session.remove()
             db.engine.dispose()

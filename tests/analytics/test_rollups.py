@@ -557,6 +557,20 @@ def test_the_medians_of_kept_months_are_exact(forum: Forum) -> None:
     assert replies.median_seconds == 2.5 * 3600
 
 
+def test_kept_delays_are_written_in_increasing_order(forum: Forum) -> None:
+    """Each kept cell holds its delays in increasing order (`keep_delays`: the medians
+    partition runs in order quicker), whatever the order of the topics behind them."""
+    kept_report(Q1_2025)
+
+    kept = {
+        (cell.month, cell.kind, cell.network_id): rollups.kept_delays(cell.delays).tolist()
+        for cell in db.session.scalars(select(MonthCell).where(MonthCell.delays.is_not(None)))
+    }
+    assert sum(len(delays) for delays in kept.values()) >= 8  # the first replies of Q1 at least
+    assert any(len(delays) > 2 for delays in kept.values())
+    assert {key: sorted(delays) for key, delays in kept.items()} == kept
+
+
 # Whole years: their months summed once into year cells, read in their place.
 
 YEAR_2025 = Period(date(2025, 1, 1), date(2025, 12, 31))
