@@ -136,8 +136,9 @@ class People:
 # (`bytes.fromhex`): read as decimal lists, the 100 000 delays of ten years of a million posts
 # cost a report since launch 19 M instructions, a sixth of what it costs more than at 10 000
 # posts. In order, they are quicker to take a median of: `np.median` partitions the cells'
-# delays put end to end, and on runs in order its pivots split them evenly (170 000 delays
-# of 20 cells: about 1 ms, against 2 ms in the order of the topics).
+# delays put end to end, and on runs in order its pivots split them evenly (at a million
+# posts, the 92 000 delays of the 20 cells a report since launch reads: 0.4-0.6 ms, against
+# 2.3 ms in the order of the topics).
 DELAY_TYPE = np.dtype(">i4")
 _DELAY_RANGE = np.iinfo(DELAY_TYPE)
 
