@@ -85,7 +85,10 @@ def test_the_current_month_is_counted_from_the_posts_but_its_settled_days(
 
     assert before["totals"]["messages"] == "< 5"
     assert after["totals"]["messages"] == 5
-    settled = {(today - timedelta(days=n)).isoformat() for n in range(2, today.day + 1)}
+    # Yesterday is settled an hour after Paris midnight, the days before it already are.
+    yesterday_settled = rollups._day_start(today) + rollups.SETTLED_AFTER <= rollups.utcnow()
+    first = 1 if yesterday_settled else 2
+    settled = {(today - timedelta(days=n)).isoformat() for n in range(first, today.day + 1)}
     assert current_months() == {d for d in settled if d.startswith(today.isoformat()[:7])}
 
 
@@ -112,7 +115,7 @@ def change_each_way(forum: Forum) -> list[tuple[str, Callable[[], object]]]:
     ]
 
 
-FEBRUARY_NOT_SETTLED = utc(2025, 2, 25, 12)  # its days up to the 23rd are settled
+FEBRUARY_NOT_SETTLED = utc(2025, 2, 24, 12)  # its days up to the 23rd are settled
 
 
 def settle_at(monkeypatch: pytest.MonkeyPatch, now: datetime) -> None:
@@ -274,28 +277,28 @@ def test_check_and_refresh_commands(forum: Forum, app: Flask) -> None:
     assert "première réponse" in broken.output
 
 
-@pytest.mark.parametrize("days", [0, 1])
-def test_a_month_is_settled_a_day_after_its_end(days: int) -> None:
+@pytest.mark.parametrize("hours", [0, 1])
+def test_a_month_is_settled_an_hour_after_its_end(hours: int) -> None:
     january = rollups.spans(utc(2024, 12, 31, 23), utc(2025, 1, 31, 23))[0]
     assert january.whole
-    now = january.end + timedelta(days=days, seconds=-1)
+    now = january.end + timedelta(hours=hours, seconds=-1)
     assert rollups._settled(january, now) is False
-    assert rollups._settled(january, now + timedelta(seconds=1)) is bool(days)
+    assert rollups._settled(january, now + timedelta(seconds=1)) is bool(hours)
 
 
 def test_the_month_not_yet_settled_is_cut_at_paris_midnights() -> None:
     march = rollups.spans(utc(2025, 2, 28, 23), utc(2025, 3, 31, 22))[0]  # summer time on the 30th
 
-    cut = rollups.with_days(march, utc(2025, 4, 1, 12))
+    cut = rollups.with_days(march, utc(2025, 3, 31, 22, 30))  # the 31st settles at 23:00
 
     days = [s for s in cut if s.whole]
     assert [s.month for s in days] == [f"2025-03-{n:02d}" for n in range(1, 31)]
     assert (days[0].start, days[0].end) == (utc(2025, 2, 28, 23), utc(2025, 3, 1, 23))
     assert (days[-1].start, days[-1].end) == (utc(2025, 3, 29, 23), utc(2025, 3, 30, 22))
     assert cut[30:] == [rollups.Span("2025-03", utc(2025, 3, 30, 22), utc(2025, 3, 31, 22), False)]
-    # A day is settled a day after its end, as a month is; a partial first day is counted.
+    # A day is settled an hour after its end, as a month is; a partial first day is counted.
     later = rollups.Span("2025-03", utc(2025, 3, 10, 11), utc(2025, 3, 31, 22), False)
-    cut = rollups.with_days(later, utc(2025, 3, 20, 22, 59))  # the 19th settles at 23:00
+    cut = rollups.with_days(later, utc(2025, 3, 19, 23, 59))  # the 19th settles at 00:00
     assert [s.month for s in cut] == ["2025-03"] + [f"2025-03-{n:02d}" for n in range(11, 19)] + [
         "2025-03"
     ]
@@ -360,7 +363,7 @@ def test_a_late_first_reply_counts_its_day_again_and_a_hidden_post_its_month(
 def test_a_month_kept_whole_drops_its_days(forum: Forum, monkeypatch: pytest.MonkeyPatch) -> None:
     settle_at(monkeypatch, FEBRUARY_NOT_SETTLED)
     kept_report(Q1_2025)
-    settle_at(monkeypatch, utc(2025, 3, 5, 12))
+    settle_at(monkeypatch, utc(2025, 3, 4, 12))
 
     kept = kept_report(Q1_2025)
 
