@@ -186,6 +186,11 @@ class Page:
     #: Run before each request, untimed and uncounted (a write the page must then follow).
     before_each: Callable[[], None] | None = None
 
+    @property
+    def writes(self) -> bool:
+        """Whether the page adds posts (the reply): see `measure_interleaved`."""
+        return self.method == "POST"
+
 
 def _fresh_words(count: int) -> list[str]:
     """Words of the generated bodies that no other search page uses, in a fixed order."""
@@ -219,13 +224,16 @@ def measure_target(
     requests: int,
     part: int = 0,
     parts: int = 1,
+    writes: bool | None = None,
 ) -> dict:
     """Every page's samples in this process: `requests` timed requests each (process `part` of
-    `parts` measuring this size, which share the fresh words and the time allowed a page)."""
+    `parts` measuring this size, which share the fresh words and the time allowed a page).
+    `writes`: only the pages that add posts (True), only the others (False), or all."""
     from flask_login import FlaskLoginClient
     from sqlalchemy import event, func, select
 
     from comcep import create_app, outbox
+    from comcep.analytics import rollups
     from comcep.extensions import db
     from comcep.forum.models import Category, Post, Topic
     from comcep.members.models import Member
@@ -271,6 +279,21 @@ def measure_target(
         first_post = db.session.scalar(select(func.min(Post.created_at)))
         has_analyses = any(rule.rule == "/analyses" for rule in app.url_map.iter_rules())
         engine = db.engine
+        # The posts a report since launch counts from the posts (the days not yet settled),
+        # and among them the replies earlier bench runs posted: a run on a forum already
+        # measured today times a larger live part than a fresh forum has.
+        now = datetime.now(UTC)
+        live_from = rollups._day_start(now.astimezone(rollups.PARIS).date())
+        if live_from + rollups.SETTLED_AFTER > now:
+            live_from -= timedelta(days=1)  # yesterday is not settled yet either
+        live = select(func.count(Post.id)).where(Post.created_at >= live_from)
+        live_posts = {
+            "since": live_from.isoformat(timespec="minutes"),
+            "posts": db.session.scalar(live),
+            "bench_replies": db.session.scalar(
+                live.where(Post.author_id == accounts["pair"].id, Post.body_source == REPLY_TEXT)
+            ),
+        }
     last_page = max(1, math.ceil(rubrique.topic_count / app.config["TOPICS_PER_PAGE"]))
     topic_pages = math.ceil(200 / app.config["POSTS_PER_PAGE"])
     quarter = _last_quarter(date.today())
@@ -347,6 +370,8 @@ def measure_target(
             expect=302,
         )
     )
+    if writes is not None:
+        pages = [page for page in pages if page.writes == writes]
     clients = {kind: app.test_client(user=member) for kind, member in accounts.items()}
 
     hello_before = hello_in_process_us()
@@ -429,6 +454,8 @@ def measure_target(
         "analyses_route": has_analyses,
         "search_index_complete": meta.get("search_index_complete", True),
         "generation": meta,
+        "live_posts": live_posts,
+        "writes": writes,
         "pages": results,
     }
 
@@ -437,11 +464,16 @@ def merge_parts(parts: list[dict[str, Any]]) -> dict[str, Any]:
     """One size's figures from the processes that measured it (`measure_target`'s samples):
     each page's median and p95 are those of all its samples together, and the median of each
     process is kept beside them, since on a shared machine one process ran the same code twice
-    as slow as another started a minute later."""
+    as slow as another started a minute later. A page is matched by its name and account
+    across the processes, which may each measure only some of the pages."""
     first = parts[0]
+    measured: dict[tuple[str, str], list[dict]] = {}
+    for part in parts:
+        for page in part["pages"]:
+            measured.setdefault((page["page"], page["as"]), []).append(page)
     pages = []
-    for index, page in enumerate(first["pages"]):
-        mine = [part["pages"][index] for part in parts]
+    for mine in measured.values():
+        page = mine[0]
         times = [t for p in mine for t in p["times_ms"]]
         cpu = [t for p in mine for t in p["cpu_ms"]]
         counts = [c for p in mine for c in p["queries"]]
@@ -487,11 +519,12 @@ def merge_parts(parts: list[dict[str, Any]]) -> dict[str, Any]:
         **{key: first[key] for key in ("database", "size", "warmup", "analyses_route")},
         "measured_at": parts[-1]["measured_at"],
         "load_average": parts[-1]["load_average"],
-        "processes": len(parts),
+        "processes": max((len(mine) for mine in measured.values()), default=len(parts)),
         "hello_us": [min(p["hello_us"][0] for p in parts), min(p["hello_us"][1] for p in parts)],
         "hello_us_processes": [p["hello_us"] for p in parts],
         "search_index_complete": first["search_index_complete"],
         "generation": first["generation"],
+        "live_posts": [p["live_posts"] for p in parts if "live_posts" in p and not p.get("writes")],
         "pages": pages,
     }
 
@@ -896,6 +929,24 @@ def write_report(runs: list[dict], load: dict | None) -> None:
                 "before → after its pages, in each process: " + ", ".join(speeds) + ".",
                 "",
             ]
+        live = [
+            f"{_fmt_size(run['size'])} "
+            + " · ".join(
+                f"{count['posts']}"
+                + (f" ({count['bench_replies']} bench replies)" if count["bench_replies"] else "")
+                for count in run["live_posts"]
+            )
+            for run in mine
+            if run.get("live_posts")
+        ]
+        if live:
+            lines += [
+                "Posts that « analyses: since launch » counted one by one (those of the days "
+                "not yet settled) in each process, with the replies left by earlier runs: "
+                + ", ".join(live)
+                + ".",
+                "",
+            ]
     lines += [
         "## Generation",
         "",
@@ -988,19 +1039,26 @@ def measure_interleaved(targets: list[Target], args: argparse.Namespace) -> dict
     """Each target measured by `args.processes` fresh processes, in rounds that visit every
     target (in turn, then back): a slow minute on the shared machine then falls on every
     size alike instead of making one size look slower than it is. Each process makes its
-    share of the requests; `merge_parts` pools the samples."""
+    share of the requests; `merge_parts` pools the samples.
+
+    The pages that add posts (the reply) come in a second series of rounds, once every
+    process has measured the others: the replies are dated today, and a report since launch
+    counts today's posts one by one, so replies made before it would be timed too (at 10 k
+    posts, three processes' replies were 50 times the day's generated posts)."""
     processes = max(1, args.processes)
     requests = max(1, math.ceil(args.requests / processes))
     samples: dict[str, list[dict]] = {target.name: [] for target in targets}
     with tempfile.TemporaryDirectory(prefix="comcep-bench-") as folder:
-        for part in range(processes):
-            for target in targets if part % 2 == 0 else reversed(targets):
-                out = Path(folder) / f"{target.name}-{part}.json"
-                command = [sys.executable, str(Path(__file__).resolve()), "--measure"]
-                command += [target.name, "--part", f"{part + 1}/{processes}", "--out", str(out)]
-                command += ["--requests", str(requests), "--warmup", str(args.warmup)]
-                subprocess.run(command, check=True, cwd=ROOT)  # noqa: S603
-                samples[target.name].append(json.loads(out.read_text()))
+        for phase in ("reads", "writes"):
+            for part in range(processes):
+                for target in targets if part % 2 == 0 else reversed(targets):
+                    out = Path(folder) / f"{target.name}-{phase}-{part}.json"
+                    command = [sys.executable, str(Path(__file__).resolve()), "--measure"]
+                    command += [target.name, "--part", f"{part + 1}/{processes}"]
+                    command += ["--phase", phase, "--out", str(out)]
+                    command += ["--requests", str(requests), "--warmup", str(args.warmup)]
+                    subprocess.run(command, check=True, cwd=ROOT)  # noqa: S603
+                    samples[target.name].append(json.loads(out.read_text()))
     return {name: merge_parts(parts) for name, parts in samples.items()}
 
 
@@ -1027,6 +1085,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--measure", help=argparse.SUPPRESS)  # a child: one size, one part
     parser.add_argument("--part", type=_part, default=(0, 1), help=argparse.SUPPRESS)
+    parser.add_argument("--phase", choices=("reads", "writes"), help=argparse.SUPPRESS)
     parser.add_argument("--out", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
@@ -1041,7 +1100,8 @@ def main(argv: list[str] | None = None) -> int:
         target = Target(database, int(size))
         meta = json.loads(target.meta_path.read_text())
         part, parts = args.part
-        samples = measure_target(target, meta, args.warmup, args.requests, part, parts)
+        writes = None if args.phase is None else args.phase == "writes"
+        samples = measure_target(target, meta, args.warmup, args.requests, part, parts, writes)
         Path(args.out).write_text(json.dumps(samples, ensure_ascii=False))
         return 0
     if not (args.load_only or args.report_only):

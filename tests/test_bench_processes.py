@@ -18,12 +18,19 @@ SLOW = "SELECT * FROM posts WHERE topic_id = ?"
 FAST = "SELECT 1"
 
 
-def _part_samples(times: list[float], hello: list[float], plan: bool, status: int = 200) -> dict:
+def _part_samples(
+    times: list[float],
+    hello: list[float],
+    plan: bool,
+    status: int = 200,
+    page_name: str = "index",
+    writes: bool | None = None,
+) -> dict:
     page = {
-        "page": "index",
+        "page": page_name,
         "as": "pair",
         "url": "/",
-        "method": "GET",
+        "method": "POST" if writes else "GET",
         "expect": 200,
         "times_ms": times,
         "cpu_ms": [t / 2 for t in times],
@@ -43,6 +50,8 @@ def _part_samples(times: list[float], hello: list[float], plan: bool, status: in
         "hello_us": hello,
         "search_index_complete": True,
         "generation": {"posts": 10_000},
+        "live_posts": {"since": "2026-12-04T23:00+00:00", "posts": 3, "bench_replies": 0},
+        "writes": writes,
         "pages": [page],
     }
 
@@ -72,6 +81,29 @@ def test_the_processes_samples_are_pooled_and_each_process_median_is_kept() -> N
     assert merged["processes"] == 3
     assert merged["hello_us_processes"] == [[90.0, 92.0], [91.0, 93.0], [180.0, 170.0]]
     assert merged["hello_us"] == [90.0, 92.0]
+
+
+def test_pages_measured_by_different_processes_are_matched_by_name() -> None:
+    """The reply is measured by processes of its own, after the other pages: each page
+    pools the samples of the processes that measured it, and the posts counted live are
+    those the reading processes saw (the writing ones add to them)."""
+    reads = [
+        _part_samples([1.0, 1.0], [90.0, 90.0], plan=False, writes=False),
+        _part_samples([3.0, 3.0], [90.0, 90.0], plan=False, writes=False),
+    ]
+    writes = [
+        _part_samples([9.0, 9.0], [95.0, 95.0], plan=False, page_name="reply", writes=True),
+        _part_samples([11.0, 11.0], [95.0, 95.0], plan=False, page_name="reply", writes=True),
+    ]
+    writes[1]["live_posts"]["posts"] = 5  # the first writing process's replies
+    merged = bench_run.merge_parts([*reads, *writes])
+    index, reply = merged["pages"]
+    assert (index["page"], index["process_medians_ms"]) == ("index", [1.0, 3.0])
+    assert (reply["page"], reply["process_medians_ms"]) == ("reply", [9.0, 11.0])
+    assert reply["median_ms"] == 10.0
+    assert merged["processes"] == 2
+    assert len(merged["hello_us_processes"]) == 4
+    assert [count["posts"] for count in merged["live_posts"]] == [3, 3]
 
 
 def test_a_status_seen_in_one_process_only_still_fails_the_page() -> None:
@@ -111,6 +143,8 @@ def test_the_report_flags_processes_that_disagree_and_gives_each_one_s_speed(
     assert "Each size was measured by 2 processes" in report
     assert "10 k 90.0 → 92.0 · 91.0 → 93.0 µs (2026-12-04)" in report
     assert "1 M 90.0 → 92.0 · 180.0 → 181.0 µs" in report
+    assert "counted one by one" in report
+    assert "10 k 3 · 3, 1 M 3 · 3." in report
 
 
 def test_the_part_option_reads_n_of_k() -> None:
@@ -131,8 +165,12 @@ def test_every_size_is_measured_in_rounds_there_and_back_by_fresh_processes(
     def fake_run(command: list[str], **kwargs: Any) -> subprocess.CompletedProcess:
         commands.append(command)
         name, part = command[command.index("--measure") + 1], command.index("--part") + 1
+        writes = command[command.index("--phase") + 1] == "writes"
         times = [float(command[part][0])] * 2  # process n's samples take n ms
-        samples = _part_samples(times, [90.0, 90.0], plan=False)
+        samples = _part_samples(times, [90.0, 90.0], plan=False, writes=writes)
+        if writes:
+            samples = _part_samples([t + 10 for t in times], [90.0, 90.0], False, 200, "reply")
+            samples["writes"] = True
         Path(command[command.index("--out") + 1]).write_text(json.dumps(samples))
         assert name in {"sqlite-10000", "sqlite-1000000"}
         return subprocess.CompletedProcess(command, 0)
@@ -142,8 +180,11 @@ def test_every_size_is_measured_in_rounds_there_and_back_by_fresh_processes(
     args = argparse.Namespace(processes=3, requests=40, warmup=5)
     merged = bench_run.measure_interleaved(targets, args)
 
-    order = [(c[c.index("--measure") + 1], c[c.index("--part") + 1]) for c in commands]
-    assert order == [
+    order = [
+        (c[c.index("--phase") + 1], c[c.index("--measure") + 1], c[c.index("--part") + 1])
+        for c in commands
+    ]
+    rounds = [
         ("sqlite-10000", "1/3"),
         ("sqlite-1000000", "1/3"),
         ("sqlite-1000000", "2/3"),
@@ -151,7 +192,13 @@ def test_every_size_is_measured_in_rounds_there_and_back_by_fresh_processes(
         ("sqlite-10000", "3/3"),
         ("sqlite-1000000", "3/3"),
     ]
+    # Every process reads before any writes: a report since launch must not time the
+    # replies measured in the same run.
+    assert order == [("reads", *r) for r in rounds] + [("writes", *r) for r in rounds]
     assert all(c[c.index("--requests") + 1] == "14" for c in commands)  # 3 × 14 >= 40
     assert all(c[0].endswith("python") or "python" in Path(c[0]).name for c in commands)
     assert set(merged) == {"sqlite-10000", "sqlite-1000000"}
-    assert merged["sqlite-10000"]["pages"][0]["process_medians_ms"] == [1.0, 2.0, 3.0]
+    index, reply = merged["sqlite-10000"]["pages"]
+    assert index["process_medians_ms"] == [1.0, 2.0, 3.0]
+    assert (reply["page"], reply["process_medians_ms"]) == ("reply", [11.0, 12.0, 13.0])
+    assert len(merged["sqlite-10000"]["live_posts"]) == 3  # the reading processes'
