@@ -25,6 +25,7 @@ import os
 import platform
 import random
 import re
+import resource
 import shutil
 import socket
 import statistics
@@ -57,6 +58,8 @@ QUERY_BUDGET = 10
 # for PAGE_SECONDS: the JSON records how many were made.
 PAGE_SECONDS = float(os.environ.get("BENCH_PAGE_SECONDS", 30))
 MIN_REQUESTS = 5
+#: Searches a process makes before « a new word each time, after N other searches ».
+WARMING = 300
 REPLY_TEXT = (
     "Merci pour ce retour : nous avons eu le même cas en agence et le bilan de compétences "
     "a débloqué la situation. Je vous tiens au courant de la suite."
@@ -185,6 +188,8 @@ class Page:
     once_each: tuple[str, ...] = ()
     #: Run before each request, untimed and uncounted (a write the page must then follow).
     before_each: Callable[[], None] | None = None
+    #: Run once before the page's first request, untimed and uncounted.
+    before_all: Callable[[], None] | None = None
 
     @property
     def writes(self) -> bool:
@@ -210,6 +215,34 @@ def _fresh_words(count: int) -> list[str]:
             by_stem.setdefault(stems[0], word)
     fresh = sorted(by_stem.values())
     return random.Random(2026).sample(fresh, min(count, len(fresh)))
+
+
+def _warming_queries(count: int) -> list[str]:
+    """Distinct two-word queries of body words that no measured search uses (neither the
+    fixed ones nor the fresh words): they fill a process's search caches as a worker's
+    stream of searches does, without making a measured word any less new."""
+    from comcep.search.analyzer import analyze
+
+    measured = ["reconversion", "bilan", "compétences", "projet", "transition"]
+    measured += ["professionnelle", *_fresh_words(1_000)]
+    taken = {stem for word in measured for stem in analyze(word)}
+    words = sorted(
+        {
+            word.strip(".,;:!?()«»\"'").lower()
+            for sentence in vocab.OBJECTS + vocab.CIRCUMSTANCES + vocab.SUBJECTS
+            for word in sentence.split()
+        }
+    )
+    kept = [
+        word
+        for word in words
+        if word.isalpha()
+        and len(word) >= 4
+        and len(stems := analyze(word)) == 1
+        and stems[0] not in taken
+    ]
+    pairs = [f"{a} {b}" for i, a in enumerate(kept) for b in kept[i + 1 :]]
+    return random.Random(2027).sample(pairs, min(count, len(pairs)))
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -349,6 +382,29 @@ def measure_target(
                 before_each=new_post_indexed,
             )
         )
+        # The same measure in a worker that has served many searches: a young process
+        # keeps each new word's arrays in caches still filling, in memory touched for the
+        # first time (at 1 M posts, up to 2 000 page faults, 8 MB, for one word). Its words
+        # are another process's share: new to this one, and to its caches.
+        if parts > 1:
+            others = _fresh_words(requests * parts)[(part + 1) % parts :: parts]
+            warming = tuple(
+                "/recherche?" + urlencode({"q": query}) for query in _warming_queries(WARMING)
+            )
+
+            def warm_caches() -> None:
+                for url in warming:
+                    _request(clients["pair"], Page("", "pair", url))
+
+            pages.append(
+                Page(
+                    f"search: a new word each time, after {WARMING} other searches",
+                    "pair",
+                    "/recherche?" + urlencode({"q": others[0]}),
+                    once_each=tuple("/recherche?" + urlencode({"q": w}) for w in others),
+                    before_all=warm_caches,
+                )
+            )
     if has_analyses:
         launch = (first_post or datetime.now(UTC)).date()
         for label, (first, last) in (
@@ -381,6 +437,8 @@ def measure_target(
     results = []
     for page in pages:
         client = clients[page.who]
+        if page.before_all:
+            page.before_all()
         warm_started = time.perf_counter()
         for _ in range(0 if page.once_each else warmup):
             if page.before_each:
@@ -392,7 +450,7 @@ def measure_target(
         outbox.process = _counted_process(log, process)
         event.listen(engine, "before_cursor_execute", log.before)
         event.listen(engine, "after_cursor_execute", log.after)
-        times, cpu, counts, outbox_counts, statuses = [], [], [], [], []
+        times, cpu, counts, outbox_counts, statuses, faults = [], [], [], [], [], []
         try:
             page_started = time.perf_counter()
             for done in range(len(page.once_each) or requests):
@@ -401,10 +459,12 @@ def measure_target(
                 if page.before_each:
                     page.before_each()
                 before, before_outbox = log.count, log.outbox_count
+                faults_before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
                 started, cpu_started = time.perf_counter(), time.process_time()
                 status = _request(client, page, done)
                 times.append((time.perf_counter() - started) * 1000)
                 cpu.append((time.process_time() - cpu_started) * 1000)
+                faults.append(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults_before)
                 counts.append(log.count - before)
                 outbox_counts.append(log.outbox_count - before_outbox)
                 statuses.append(status)
@@ -425,6 +485,7 @@ def measure_target(
                 "queries": counts,
                 "outbox_queries": outbox_counts,
                 "status": statuses,
+                "page_faults": faults,
                 "statements_ms": log.timings,
                 "plans": {}
                 if slowest is None
@@ -502,6 +563,13 @@ def merge_parts(parts: list[dict[str, Any]]) -> dict[str, Any]:
             "queries_min": min(counts),
             "queries_max": max(counts),
             "outbox_queries": int(statistics.median(outbox_counts)),
+            # Minor page faults of the process during a request (memory touched for the
+            # first time): where present, the median and the highest.
+            **(
+                {"page_faults": [int(statistics.median(faults)), max(faults)]}
+                if (faults := [f for p in mine for f in p.get("page_faults", [])])
+                else {}
+            ),
             "status": sorted(statuses),
             "ok": statuses == {page["expect"]},
         }

@@ -202,3 +202,18 @@ def test_every_size_is_measured_in_rounds_there_and_back_by_fresh_processes(
     assert index["process_medians_ms"] == [1.0, 2.0, 3.0]
     assert (reply["page"], reply["process_medians_ms"]) == ("reply", [11.0, 12.0, 13.0])
     assert len(merged["sqlite-10000"]["live_posts"]) == 3  # the reading processes'
+
+
+def test_the_warming_searches_leave_every_measured_word_new() -> None:
+    """« A new word each time, after N other searches » fills the process's caches first:
+    with other words only, or its words (and the first row's) would not be new."""
+    from comcep.search.analyzer import analyze
+
+    queries = bench_run._warming_queries(bench_run.WARMING)
+    assert len(queries) == len(set(queries)) == bench_run.WARMING
+    measured = ["reconversion", "bilan", "compétences", "projet", "transition"]
+    measured += ["professionnelle", *bench_run._fresh_words(1_000)]
+    taken = {stem for word in measured for stem in analyze(word)}
+    warming = {stem for query in queries for stem in analyze(query)}
+    assert len(warming) >= 20
+    assert not warming & taken
