@@ -384,8 +384,9 @@ def measure_target(
         )
         # The same measure in a worker that has served many searches: a young process
         # keeps each new word's arrays in caches still filling, in memory touched for the
-        # first time (at 1 M posts, up to 2 000 page faults, 8 MB, for one word). Its words
-        # are another process's share: new to this one, and to its caches.
+        # first time (at 1 M posts, some words took 2 000 to 4 700 page faults, 8 to 19 MB),
+        # and this row tells that youth apart from the size of the forum. Its words are
+        # another process's share: new to this one, and to its caches.
         if parts > 1:
             others = _fresh_words(requests * parts)[(part + 1) % parts :: parts]
             warming = tuple(
