@@ -6,6 +6,7 @@ then the worker stops."""
 from __future__ import annotations
 
 import logging
+import math
 import signal
 import threading
 import time
@@ -29,9 +30,11 @@ class Worker:
     def __init__(self, app: Flask) -> None:
         self.app = app
         self.stopping = threading.Event()
-        self._last_digest = 0.0
-        self._last_expiry = 0.0
-        self._last_analytics = 0.0
+        # "Never": `time.monotonic()` counts from boot, so 0.0 would delay every periodic
+        # job of a worker started in a machine's first hour by up to that long.
+        self._last_digest = -math.inf
+        self._last_expiry = -math.inf
+        self._last_analytics = -math.inf
         self.poll_seconds = float(app.config.get("WORKER_POLL_SECONDS", 5.0))
         self._blocking: redis.Redis | None = None
         self._stop_key = f"{outbox.WAKE_KEY}:stop:{uuid.uuid4().hex}"  # this worker's alone

@@ -7,6 +7,7 @@ import logging
 import os
 import threading
 import time
+import types
 from collections.abc import Iterator
 
 import pytest
@@ -14,7 +15,10 @@ import redis
 from flask import Flask
 
 from comcep import outbox
+from comcep.analytics import rollups
 from comcep.extensions import db
+from comcep.members import membership
+from comcep.notifications import services as notifications
 from comcep.worker import Worker
 
 REDIS_URL = os.environ.get("COMCEP_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
@@ -151,3 +155,19 @@ def test_work_committed_by_a_command_wakes_the_workers(app, handled, monkeypatch
     finally:
         client.delete(outbox.WAKE_KEY)
         app.extensions.pop("comcep_redis", None)
+
+
+def test_a_worker_on_a_machine_just_booted_does_its_periodic_work_at_once(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The monotonic clock counts from boot: one minute after it, the digests, the expiry
+    and the comité's tallies were still run on the first pass, not ten minutes later."""
+    ran: list[str] = []
+    monkeypatch.setattr(notifications, "send_digests", lambda: ran.append("digests"))
+    monkeypatch.setattr(membership, "expire_registrations", lambda: ran.append("expiry"))
+    monkeypatch.setattr(rollups, "refresh", lambda: ran.append("analyses"))
+    monkeypatch.setattr("comcep.worker.time", types.SimpleNamespace(monotonic=lambda: 60.0))
+
+    Worker(app).run(once=True)
+
+    assert ran == ["digests", "expiry", "analyses"]
