@@ -68,28 +68,42 @@ def test_a_kept_report_counts_no_month_again(forum: Forum, monkeypatch: pytest.M
     assert counted == [[]]
 
 
+@pytest.mark.parametrize(
+    ("now", "posted", "first_settled"),
+    [
+        # Paris is at UTC+1 in February: the 24th began at 23:00 UTC on the 23rd.
+        (utc(2025, 2, 24, 12), utc(2025, 2, 24, 9), 23),
+        # Half an hour after Paris midnight, yesterday is not settled yet (`SETTLED_AFTER`).
+        (utc(2025, 2, 23, 23, 30), utc(2025, 2, 23, 23, 10), 22),
+    ],
+    ids=["yesterday settled", "yesterday not yet settled"],
+)
 def test_the_current_month_is_counted_from_the_posts_but_its_settled_days(
     make_member: MakeMember,
+    monkeypatch: pytest.MonkeyPatch,
+    now: datetime,
+    posted: datetime,
+    first_settled: int,
 ) -> None:
+    # The clock is fixed, so that a run crossing Paris midnight or 01:00 cannot change the
+    # days expected.
+    settle_at(monkeypatch, now)
     authors = [make_member(network="apec") for _ in range(5)]
-    today = report.paris_today()
-    period = Period(today.replace(day=1), today)
-    topic = services.create_topic(authors[0], category("divers"), "Un sujet", "Texte")
+    period = Period(date(2025, 2, 1), date(2025, 2, 24))
+    topic = services.create_topic(authors[0], category("divers"), "Un sujet", "Texte", at=posted)
     db.session.commit()
     before = kept_report(period)
-    for author in authors[1:]:
-        services.reply(author, topic, "Réponse")
+    for minute, author in enumerate(authors[1:], start=1):
+        services.reply(author, topic, "Réponse", at=posted + timedelta(minutes=minute))
     db.session.commit()
 
     after = kept_report(period)
 
     assert before["totals"]["messages"] == "< 5"
     assert after["totals"]["messages"] == 5
-    # Yesterday is settled an hour after Paris midnight, the days before it already are.
-    yesterday_settled = rollups._day_start(today) + rollups.SETTLED_AFTER <= rollups.utcnow()
-    first = 1 if yesterday_settled else 2
-    settled = {(today - timedelta(days=n)).isoformat() for n in range(first, today.day + 1)}
-    assert current_months() == {d for d in settled if d.startswith(today.isoformat()[:7])}
+    assert current_months() == {
+        date(2025, 2, day).isoformat() for day in range(1, first_settled + 1)
+    }
 
 
 def change_each_way(forum: Forum) -> list[tuple[str, Callable[[], object]]]:
