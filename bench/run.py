@@ -263,10 +263,10 @@ def measure_target(
     `parts` measuring this size, which share the fresh words and the time allowed a page).
     `writes`: only the pages that add posts (True), only the others (False), or all."""
     from flask_login import FlaskLoginClient
-    from sqlalchemy import event, func, select
+    from sqlalchemy import event, false, func, or_, select
 
     from comcep import create_app, outbox
-    from comcep.analytics import rollups
+    from comcep.analytics import report, rollups
     from comcep.extensions import db
     from comcep.forum.models import Category, Post, Topic
     from comcep.members.models import Member
@@ -315,13 +315,14 @@ def measure_target(
         # The posts a report since launch counts from the posts (the days not yet settled),
         # and among them the replies earlier bench runs posted: a run on a forum already
         # measured today times a larger live part than a fresh forum has.
-        now = datetime.now(UTC)
-        live_from = rollups._day_start(now.astimezone(rollups.PARIS).date())
-        if live_from + rollups.SETTLED_AFTER > now:
-            live_from -= timedelta(days=1)  # yesterday is not settled yet either
-        live = select(func.count(Post.id)).where(Post.created_at >= live_from)
+        launch = (first_post or datetime.now(UTC)).date()
+        since_launch = report.Period(launch, date.today())  # the dates the page asks for
+        spans = rollups.live_spans(since_launch.start, since_launch.end)
+        live = select(func.count(Post.id)).where(
+            or_(false(), *((Post.created_at >= s.start) & (Post.created_at < s.end) for s in spans))
+        )
         live_posts = {
-            "since": live_from.isoformat(timespec="minutes"),
+            "since": min(s.start for s in spans).isoformat(timespec="minutes") if spans else None,
             "posts": db.session.scalar(live),
             "bench_replies": db.session.scalar(
                 live.where(Post.author_id == accounts["pair"].id, Post.body_source == REPLY_TEXT)
@@ -407,10 +408,9 @@ def measure_target(
                 )
             )
     if has_analyses:
-        launch = (first_post or datetime.now(UTC)).date()
         for label, (first, last) in (
             ("analyses: last quarter", quarter),
-            ("analyses: since launch", (launch, date.today())),
+            ("analyses: since launch", (since_launch.first, since_launch.last)),
         ):
             args = {"du": first.isoformat(), "au": last.isoformat()}
             pages.append(Page(label, "comite", "/analyses?" + urlencode(args)))

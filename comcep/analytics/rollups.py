@@ -1148,13 +1148,9 @@ def tallies(start: datetime, end: datetime, *, keep: bool = True, years: bool = 
 
     With `keep`, settled months that had to be counted are stored, and the whole years whose
     months are all kept then are summed into year cells (the caller commits)."""
-    now = utcnow()
-    stretches = _stretches(_from_month_start(start), end, now)
-    settled = [s for s in stretches if _settled(s, now)]
+    settled, live = _split(start, end, utcnow())
     whole = whole_years(s.month for s in settled) if years else []
-    kept, counted = _read(
-        [s.month for s in settled], [s for s in stretches if not _settled(s, now)], whole
-    )
+    kept, counted = _read([s.month for s in settled], live, whole)
     missing = [s for s in settled if s.month not in kept.months]  # changed, or never kept
     to_store = [s.month for s in missing] if keep else []
     generations = _generations(to_store) if to_store else {}
@@ -1169,6 +1165,19 @@ def tallies(start: datetime, end: datetime, *, keep: bool = True, years: bool = 
             db.session.rollback()
             db.session.info.pop(STORED, None)
     return Tallies(kept, counted)
+
+
+def _split(start: datetime, end: datetime, now: datetime) -> tuple[list[Span], list[Span]]:
+    """A period's stretches: those settled (kept), and those counted from the posts."""
+    stretches = _stretches(_from_month_start(start), end, now)
+    settled = [s for s in stretches if _settled(s, now)]
+    return settled, [s for s in stretches if not _settled(s, now)]
+
+
+def live_spans(start: datetime, end: datetime) -> list[Span]:
+    """The stretches a report over [start, end) counts from the posts at every visit: the
+    days not yet settled (`bench/run.py` counts their posts to tell a run's live part)."""
+    return _split(start, end, utcnow())[1]
 
 
 def _from_month_start(start: datetime) -> datetime:

@@ -106,6 +106,21 @@ def test_the_current_month_is_counted_from_the_posts_but_its_settled_days(
     }
 
 
+def test_the_live_spans_are_the_days_not_yet_settled_to_the_end(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    settle_at(monkeypatch, FEBRUARY_NOT_SETTLED)
+
+    spans = rollups.live_spans(Q1_2025.start, Q1_2025.end)
+
+    assert spans[0].start == utc(2025, 2, 23, 23)  # 24 February, Paris midnight
+    assert spans[-1].end == Q1_2025.end
+    assert all(a.end == b.start for a, b in zip(spans, spans[1:], strict=False))
+    assert not any(span.whole for span in spans)
+    settle_at(monkeypatch, utc(2025, 4, 1, 12))
+    assert rollups.live_spans(Q1_2025.start, Q1_2025.end) == []
+
+
 def change_each_way(forum: Forum) -> list[tuple[str, Callable[[], object]]]:
     animatrice = forum.members["ft1"]
     t1, t2, t6 = forum.topics["T1"], forum.topics["T2"], forum.topics["T6"]
