@@ -5,7 +5,7 @@ from __future__ import annotations
 from wtforms import BooleanField, DateField, IntegerField, SearchField, SelectField
 from wtforms.validators import Length, Optional, ValidationError
 
-from comcep.forms import BaseForm, choices
+from comcep.forms import BaseForm, Select, choices
 from comcep.search.backend import MAX_QUERY_LENGTH, MESSAGE_TOO_LONG
 
 
@@ -23,7 +23,9 @@ class SearchForm(BaseForm):
             )
         ],
     )
-    rubrique = SelectField("Rubrique", validators=[Optional()], validate_choice=False)
+    rubrique = SelectField(
+        "Rubrique", validators=[Optional()], validate_choice=False, widget=Select()
+    )
     auteur = IntegerField("Auteur", validators=[Optional()])
     du = DateField("Du", validators=[Optional()], format="%Y-%m-%d")
     au = DateField("Au", validators=[Optional()], format="%Y-%m-%d")
@@ -33,6 +35,7 @@ class SearchForm(BaseForm):
         choices=choices([("relevance", "Pertinence"), ("date", "Date (plus récents d'abord)")]),
         validators=[Optional()],
         validate_choice=False,
+        widget=Select(),
     )
 
     def validate_au(self, field: DateField) -> None:
