@@ -30,8 +30,8 @@ class Worker:
     def __init__(self, app: Flask) -> None:
         self.app = app
         self.stopping = threading.Event()
-        # "Never": `time.monotonic()` counts from boot, so 0.0 would delay every periodic
-        # job of a worker started in a machine's first hour by up to that long.
+        # "Never": `time.monotonic()` counts from boot, so 0.0 would hold back each periodic
+        # job of a worker started soon after boot until the machine had been up its period.
         self._last_digest = -math.inf
         self._last_expiry = -math.inf
         self._last_analytics = -math.inf
