@@ -36,7 +36,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime
 from http.client import HTTPConnection
 from pathlib import Path
 from typing import Any
@@ -309,14 +309,13 @@ def measure_target(
             .order_by(func.count(Post.id).desc())
             .limit(1)
         ).first()
-        first_post = db.session.scalar(select(func.min(Post.created_at)))
         has_analyses = any(rule.rule == "/analyses" for rule in app.url_map.iter_rules())
         engine = db.engine
         # The posts a report since launch counts from the posts (the days not yet settled),
         # and among them the replies earlier bench runs posted: a run on a forum already
         # measured today times a larger live part than a fresh forum has.
-        launch = (first_post or datetime.now(UTC)).date()
-        since_launch = report.Period(launch, date.today())  # the dates the page asks for
+        today = report.paris_today()  # the day the page's presets count from
+        since_launch = report.preset_period("lancement", today)  # the dates the page asks
         spans = rollups.live_spans(since_launch.start, since_launch.end)
         live = select(func.count(Post.id)).where(
             or_(false(), *((Post.created_at >= s.start) & (Post.created_at < s.end) for s in spans))
@@ -330,7 +329,7 @@ def measure_target(
         }
     last_page = max(1, math.ceil(rubrique.topic_count / app.config["TOPICS_PER_PAGE"]))
     topic_pages = math.ceil(200 / app.config["POSTS_PER_PAGE"])
-    quarter = _last_quarter(date.today())
+    quarter = report.last_quarter(today)
     pages = [
         Page("index", "pair", "/"),
         Page("index", "hors_pair", "/"),
@@ -409,7 +408,7 @@ def measure_target(
             )
     if has_analyses:
         for label, (first, last) in (
-            ("analyses: last quarter", quarter),
+            ("analyses: last quarter", (quarter.first, quarter.last)),
             ("analyses: since launch", (since_launch.first, since_launch.last)),
         ):
             args = {"du": first.isoformat(), "au": last.isoformat()}
@@ -649,12 +648,6 @@ def _explain(engine: Any, statement: str, params: Any) -> list[str]:
     if engine.dialect.name == "sqlite":
         return [f"{row[1]:>3} {row[3]}" for row in rows]
     return [row[0] for row in rows]
-
-
-def _last_quarter(today: date) -> tuple[date, date]:
-    quarter_start = date(today.year, 3 * ((today.month - 1) // 3) + 1, 1)
-    last = quarter_start - timedelta(days=1)
-    return date(last.year, 3 * ((last.month - 1) // 3) + 1, 1), last
 
 
 def _normalise(url: str) -> str:

@@ -161,7 +161,8 @@ def test_a_worker_on_a_machine_just_booted_does_its_periodic_work_at_once(
     app: Flask, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The monotonic clock counts from boot: one minute after it, the digests, the expiry
-    and the comité's tallies were still run on the first pass, not ten minutes later."""
+    and the comité's tallies are run on the first pass, not only once the machine has been
+    up an hour (digests), six hours (expiry) or ten minutes (tallies)."""
     ran: list[str] = []
     monkeypatch.setattr(notifications, "send_digests", lambda: ran.append("digests"))
     monkeypatch.setattr(membership, "expire_registrations", lambda: ran.append("expiry"))
