@@ -94,7 +94,9 @@ def messages(conversation: Conversation) -> list[PrivateMessage]:
 
 
 def get_message_or_404(viewer: Viewer, message_id: int) -> tuple[PrivateMessage, Conversation]:
-    message = db.session.get(PrivateMessage, message_id)
+    message = db.session.get(
+        PrivateMessage, message_id, options=[joinedload(PrivateMessage.author)]
+    )  # the report form names the author
     if message is None:
         policy.check_see_conversation(viewer, set())
     conversation, _ = get_conversation_or_404(viewer, message.conversation_id)

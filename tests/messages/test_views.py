@@ -382,6 +382,24 @@ def test_a_reported_message_reaches_the_queue_and_hiding_it_shows_the_placeholde
     assert animation.get(f"/messages/{conversation}").status_code == 404  # not a participant
 
 
+def test_the_report_form_of_a_message_opens_and_names_its_author(members, client_for) -> None:
+    """The conversation page links the form (a GET); it once loaded the message without its
+    author and answered 500, on the GET and on a refused POST alike."""
+    conversation = start(client_for(members["pair"]), to="Paire Deux", body="À signaler.")
+    message_id = db.session.scalar(
+        select(PrivateMessage.id).where(PrivateMessage.conversation_id == conversation)
+    )
+    author = f'Message de <a href="/membres/{members["pair"].id}">Paire Un</a>'
+    other = client_for(members["other_pair"])
+    form = other.get(f"/messages/m/{message_id}/signaler")
+    assert form.status_code == 200
+    assert author in text_of(form)
+    refused = other.post(f"/messages/m/{message_id}/signaler", data={"reason": "n-importe"})
+    assert refused.status_code == 400
+    assert author in text_of(refused)
+    assert count(Report) == 0
+
+
 def test_a_report_kept_by_the_animatrice_leaves_the_message_visible(members, client_for) -> None:
     conversation = start(client_for(members["pair"]), to="Paire Deux", body="Un message correct.")
     message_id = db.session.scalar(
