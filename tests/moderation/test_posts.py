@@ -115,6 +115,38 @@ def test_a_hidden_post_is_a_placeholder_for_pairs_and_404_on_its_own(
     assert client.get(f"/p/{last.id}/signaler").status_code == 404
 
 
+# Whom a hidden reply's permalink opens for: its author and the staff, not the topic's author.
+PERMALINK = {"pair": False, "pilot_pair": True, "animation": True, "admin": True}
+
+
+@pytest.mark.parametrize(("role", "opens"), list(PERMALINK.items()), ids=list(PERMALINK))
+def test_a_hidden_reply_links_its_permalink_only_for_whom_it_opens(
+    members, client_for, topic, role, opens
+) -> None:
+    """The topic page once linked « #3 » for every reader, and the link answered 404 to
+    most of them (found by tests/test_crawl.py)."""
+    last = posts_of(topic.id)[2]  # written by pilot_pair
+    hide(client_for(members["animation"]), last.id)
+    client = client_for(members[role])
+    page = client.get(f"/t/{topic.id}")
+    assert (f'href="/p/{last.id}"' in page.text) is opens
+    assert "#3 · " in text_of(page)
+    assert client.get(f"/p/{last.id}").status_code == (302 if opens else 404)
+
+
+@pytest.mark.parametrize("staff", ["animation", "admin"])
+def test_staff_lists_show_a_topic_whose_only_post_is_hidden(members, client_for, staff) -> None:
+    """Such a topic has no « dernier message » left to link to: its row once made the
+    staff's lists answer 500 (found by tests/test_crawl.py)."""
+    lone = make_topic(members["pair"], title="Un sujet seul, masqué")
+    hide(client_for(members["animation"]), posts_of(lone.id)[0].id)
+    client = client_for(members[staff])
+    for url in ("/actifs", "/r/premier-entretien"):
+        response = client.get(url)
+        assert response.status_code == 200
+        assert "Un sujet seul, masqué" in topic_titles_in_list(response.text)
+
+
 def test_hiding_the_opening_post_hides_the_topic_from_members_but_not_from_staff(
     members, client_for, topic
 ) -> None:

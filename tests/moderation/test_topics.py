@@ -410,6 +410,24 @@ def test_merge_keeps_every_post_in_the_target_numbered_by_date_and_redirects_the
     )
 
 
+@pytest.mark.parametrize("staff", STAFF)
+def test_staff_lists_still_open_after_a_merge(members, client_for, staff) -> None:
+    """The merged topic stays, hidden and empty, as a pointer the staff list: its row once
+    made their lists answer 500 (found by tests/test_crawl.py); its title leads to the target."""
+    target = make_topic(members["pair"], title="Le sujet qui reste")
+    source = make_topic(members["other_pair"], slug="apres-le-premier-entretien", title="Double")
+    merged = client_for(members["animation"]).post(
+        f"/t/{source.id}/fusionner", data={"target": str(target.id)}
+    )
+    assert merged.status_code == 302
+    client = client_for(members[staff])
+    for url in ("/actifs", "/r/apres-le-premier-entretien"):
+        response = client.get(url)
+        assert response.status_code == 200
+        assert "Double" in topic_titles_in_list(response.text)
+    assert location(client.get(f"/t/{source.id}")) == f"/t/{target.id}"
+
+
 def test_merging_a_topic_into_itself_or_into_nothing_is_refused(members, client_for, topic) -> None:
     client = client_for(members["animation"])
     itself = client.post(f"/t/{topic.id}/fusionner", data={"target": str(topic.id)})
