@@ -285,19 +285,31 @@ outbox.register(POST_KIND, handle_new_posts)
 
 
 def _visible(viewer: Viewer):  # noqa: ANN202 - SQL expression
-    """A notification shows only while its topic is readable (moved topics drop out)."""
+    """A notification shows only while its topic and its post are readable (moved topics
+    and hidden posts drop out: their link would answer 404)."""
     topic_ok = (
         select(Topic.id).where(Topic.id == Notification.topic_id, policy.visible_topics(viewer))
     ).exists()
     return (Notification.member_id == viewer.member_id) & (
-        Notification.topic_id.is_(None) | topic_ok
+        (Notification.topic_id.is_(None) | topic_ok)
+        & (Notification.post_id.is_(None) | _post_readable(policy.visible_posts(viewer)))
+    )
+
+
+def _post_readable(visible_posts: ColumnElement[bool]) -> ColumnElement[bool]:
+    """Whether the notification's post passes `visible_posts` (hidden posts: staff only)."""
+    return (
+        select(Post.id)
+        .join(Topic, Topic.id == Post.topic_id)
+        .where(Post.id == Notification.post_id, visible_posts)
+        .exists()
     )
 
 
 def unread_count_column(staff: bool) -> ScalarSelect[int]:
     """Unread notifications of the member bound as `member_id`, as a subquery the header
-    folds into its single prebuilt query; a notification counts only while its topic is
-    readable (moved topics drop out; `policy.VISIBLE`)."""
+    folds into its single prebuilt query; a notification counts only while its topic and
+    its post are readable, as in `_visible` (`policy.VISIBLE`)."""
     topic_ok = (
         select(Topic.id)
         .where(Topic.id == Notification.topic_id, policy.visible_topics_param(staff))
@@ -308,6 +320,7 @@ def unread_count_column(staff: bool) -> ScalarSelect[int]:
         .where(
             Notification.member_id == bindparam("member_id"),
             Notification.topic_id.is_(None) | topic_ok,
+            Notification.post_id.is_(None) | _post_readable(policy.visible_posts_param(staff)),
             Notification.read_at.is_(None),
         )
         .scalar_subquery()

@@ -125,6 +125,31 @@ def test_a_watcher_stops_hearing_of_a_topic_moved_out_of_reach_and_its_bell_forg
     assert CANARY in page_text(client.get("/notifications"))
 
 
+def test_a_reply_hidden_by_the_animatrice_leaves_the_bell_and_the_list_until_restored(
+    members, client_for
+) -> None:
+    """Its link would lead to `/p/<id>`, which answers 404 to all but its author and the
+    staff: the notification drops out, as for a moved topic (found by tests/test_crawl.py)."""
+    topic = make_topic(members["pair"], title="Un cas à discuter")
+    reply_id = post_reply(client_for(members["other_pair"]), topic.id, f"Réponse {CANARY}.")
+    [notification] = notifications_of(members["pair"])
+    client = client_for(members["pair"])
+    assert bell(client) == 1
+    assert f"/notifications/{notification.id}" in page_text(client.get("/notifications"))
+
+    animation = client_for(members["animation"])
+    hidden = animation.post(f"/p/{reply_id}/masquer", data={"reason": "Hors sujet."})
+    assert hidden.status_code == 302
+    assert bell(client) == 0
+    page = page_text(client.get("/notifications"))
+    assert f"/notifications/{notification.id}" not in page
+    assert "Aucune notification pour le moment." in page
+
+    assert animation.post(f"/p/{reply_id}/restaurer", data={}).status_code == 302
+    assert bell(client) == 1
+    assert f"/notifications/{notification.id}" in page_text(client.get("/notifications"))
+
+
 def test_emails_sent_after_a_move_leave_the_moved_topic_out(
     app, members, client_for, mailbox, monkeypatch
 ) -> None:
