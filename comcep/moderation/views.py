@@ -421,7 +421,12 @@ def log() -> ResponseReturnValue:
         form.action.data or None,
         form.acteur.data if not form.acteur.errors else None,
     )
-    return render_template("moderation/log.html", entries=entries, form=form)
+    return render_template(
+        "moderation/log.html",
+        entries=entries,
+        form=form,
+        can_manage_categories=policy.can(policy.check_manage_categories, current_viewer()),
+    )
 
 
 @bp.route("/moderation/reglages", methods=["GET", "POST"])

@@ -51,6 +51,18 @@ def test_an_admin_toggles_attachments_and_solutions_and_it_is_journaled(
     )
 
 
+def test_the_journal_links_a_rubrique_change_for_the_admin_only(members, client_for) -> None:
+    """The animatrice reads the journal too, but /admin/rubriques answers her 403: she gets
+    the rubrique's number without the link (found by tests/test_crawl.py)."""
+    rubrique = category("premier-entretien")
+    client_for(members["admin"]).post(f"/admin/rubriques/{rubrique.id}", data={})
+    link = f'href="/admin/rubriques#c{rubrique.id}"'
+    for role, linked in (("admin", True), ("animation", False)):
+        journal = client_for(members[role]).get("/moderation/journal").text
+        assert f"rubrique n° {rubrique.id}" in journal
+        assert (link in journal) is linked, role
+
+
 def test_switching_attachments_off_hides_the_field_and_refuses_files(members, client_for) -> None:
     import io
 
