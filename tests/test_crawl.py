@@ -1,0 +1,444 @@
+"""A crawler over the demo forum, once per role: every same-site link a page shows its viewer
+must open for that viewer (SPEC §2: hidden content answers 404, so a link to it is a leak or a
+dead end), and no page answers 5xx. Catches the links no hand-written matrix thought of."""
+
+from __future__ import annotations
+
+import functools
+import heapq
+import io
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from typing import Any
+from urllib.parse import urljoin, urlsplit, urlunsplit
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from flask_login import FlaskLoginClient
+from sqlalchemy import select
+from werkzeug.datastructures import FileStorage
+from werkzeug.exceptions import HTTPException
+from werkzeug.routing import MapAdapter, RoutingException
+from werkzeug.security import generate_password_hash
+
+from comcep import outbox
+from comcep.attachments import services as attachments
+from comcep.extensions import db
+from comcep.forum import queries as forum_queries
+from comcep.forum import services as forum
+from comcep.forum.cli import load_demo_data
+from comcep.forum.models import Category, Post, Topic
+from comcep.members import membership
+from comcep.members.models import Member
+from comcep.messages import services as messages
+from comcep.messages.models import PrivateMessage
+from comcep.moderation import services as moderation
+
+MAX_PAGES = 300  # per role: enough for every demo topic, bounded whatever the data
+QUERY_VARIANTS = 2  # distinct query strings followed per path (pages, filters, quotes…)
+MAX_REDIRECTS = 5
+# The crawl takes turns between endpoints. Links to content each lead somewhere else (and
+# carry most links); the forms repeated on every post or topic are one template each: the
+# former get this many turns for each turn of the latter.
+CONTENT_ROUTES = {
+    "forum.category": 5,
+    "forum.topic": 5,
+    "forum.post": 5,
+    "forum.first_unread": 5,
+    "forum.tag": 5,
+    "members.profile": 5,
+    "messages.show": 5,
+    "notifications.open_notification": 5,
+}
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+# Role → demo member (comcep/forum/demo_content.py); None crawls as a visitor.
+ROLES: dict[str, str | None] = {
+    "anonymous": None,
+    "pair": "claire.martin@francetravail.example",
+    "pilot_pair": "nadia.haddad@avenir-actifs.example",
+    "hors_pair": "helene.garnier@carif-oref.example",
+    "animation": "isabelle.durand@comcep.example",
+    "referent_apec": "marc.petit@apec.example",
+    "comite": "paul.lambert@dgefp.example",
+    "admin": "admin@comcep.example",
+    "suspended": "julien.moreau@capemploi.example",  # suspended by the scenario below
+}
+SIGNED_OUT = {"anonymous", "suspended"}  # see the public presentation only
+
+# Pages each role must reach, so that the crawl cannot pass by finding nothing.
+MUST_REACH: dict[str, set[str]] = {
+    "anonymous": {"/connexion", "/inscription", "/mot-de-passe-oublie"},
+    "suspended": {"/connexion", "/inscription"},
+    "pair": {"/actifs", "/non-lus", "/membres", "/messages", "/notifications", "/outils"},
+    "pilot_pair": {"/r/consultations", "/actifs"},
+    "hors_pair": {"/r/echanges", "/actifs", "/messages", "/notifications"},
+    "animation": {"/moderation", "/moderation/journal", "/r/coin-des-animateurs"},
+    "referent_apec": {"/moderation/inscriptions", "/r/premier-entretien"},
+    "comite": {"/analyses", "/r/echanges"},
+    "admin": {"/admin/rubriques", "/moderation", "/analyses"},
+}
+# Pages reached by something else than a link: the header's search form, and the admin's
+# pages that no page links to (/moderation/invitations, /moderation/reglages, /admin/taches,
+# /admin/membres/<id>): typed by hand, so that their own links are checked too.
+SEARCH = {"/recherche?q=entretien": "(formulaire de recherche)"}
+TYPED = {
+    "admin": {
+        url: "(adresse saisie)"
+        for url in ("/moderation/invitations", "/moderation/reglages", "/admin/taches")
+    }
+}
+MIN_PAGES = {"anonymous": 4, "suspended": 4}
+MIN_PAGES_SIGNED_IN = 40
+# Distinct topics opened; the demo shows a pair about 28, the staff 33, a hors pair 2.
+MIN_TOPICS = {
+    "pair": 20,
+    "pilot_pair": 20,
+    "referent_apec": 20,
+    "animation": 25,
+    "admin": 25,
+    "hors_pair": 2,
+    "comite": 2,
+}
+
+# Rubriques whose topics a role must never open (hand-written from SPEC §2–3, not from the
+# policy): a 200 on one of their topics is a hole in the wall, whatever link led there.
+PAIRS_ONLY = {
+    "accueil",
+    "vos-questions",
+    "accueil-du-beneficiaire",
+    "premier-entretien",
+    "apres-le-premier-entretien",
+    "monter-un-dossier",
+    "suivi-du-parcours",
+    "comment-je-me-professionnalise",
+    "liens-utiles",
+    "je-partage-mes-outils",
+    "vos-attentes",
+    "trucs-et-astuces",
+    "evenements-et-rencontres",
+    "outils-et-structures",
+    "la-comcep-on-en-parle",
+    "petites-annonces",
+    "divers",
+}
+STAFF_ONLY = {"coin-des-animateurs"}
+PILOT_ONLY = {"consultations"}
+WALLED_OFF: dict[str, set[str]] = {
+    "pair": STAFF_ONLY | PILOT_ONLY,
+    "pilot_pair": STAFF_ONLY,
+    "hors_pair": PAIRS_ONLY | STAFF_ONLY | PILOT_ONLY,
+    "referent_apec": STAFF_ONLY | PILOT_ONLY,
+    "comite": PAIRS_ONLY | STAFF_ONLY | PILOT_ONLY,
+}
+
+TOPIC_PAGE = re.compile(r"^/t/(\d+)/[^/?]+(\?.*)?$")
+BASE = "http://localhost"
+REDIRECTS = {301, 302, 303, 307, 308}
+
+
+class RequestScopedClient(FlaskLoginClient):
+    """Each request in an application context of its own, as on a server: a fresh `g` and
+    database session, so a page cannot lean on objects an earlier request loaded."""
+
+    def open(self, *args: Any, **kwargs: Any) -> Any:
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
+
+
+class LinkParser(HTMLParser):
+    """Collects the `href` of every `<a>`."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.hrefs: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "a":
+            href = dict(attrs).get("href")
+            if href:
+                self.hrefs.append(href)
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Nobody types a password here: a cheap hash keeps the demo load fast."""
+    monkeypatch.setattr(
+        "comcep.members.models.generate_password_hash",
+        functools.partial(generate_password_hash, method="pbkdf2:sha256:1"),
+    )
+
+
+def _member(email: str) -> Member:
+    return db.session.scalar(select(Member).where(Member.email == email))
+
+
+def _topic(title_start: str) -> Topic:
+    """A demo topic by the start of its title, loaded as the views load it."""
+    topic_id = db.session.scalar(select(Topic.id).where(Topic.title.startswith(title_start)))
+    return forum_queries.read_topic(topic_id)
+
+
+def _category(slug: str) -> Category:
+    return db.session.scalar(select(Category).where(Category.slug == slug))
+
+
+def _post(topic: Topic, number: int) -> Post:
+    return db.session.scalar(select(Post).where(Post.topic_id == topic.id, Post.number == number))
+
+
+def _registration_requests(admin: Member) -> None:
+    """A pair's request waiting for its référent, and a hors pair's pending invitation."""
+    membership.register(
+        name="Léa Nouvelle",
+        email="lea.nouvelle@apec.example",
+        network_code="apec",
+        organisation="Centre Apec de Lyon",
+        region_code="auvergne-rhone-alpes",
+        motivation="Je débute comme consultante.",
+        password="une-phrase-de-passe-longue",
+    )
+    membership.invite(
+        admin,
+        email="expert@exemple.fr",
+        name="Expert Invité",
+        statut="hors_pair",
+        network_code="expert",
+        region_code="bretagne",
+        organisation="Cabinet d'études",
+    )
+
+
+def _build_forum(app: Flask) -> None:
+    """The demo data (`make run`), plus what a living forum soon holds and the demo lacks:
+    moderation on every kind of object, a topic moved across the wall, private messages,
+    an attachment, a former member, a suspended one, requests waiting for a référent."""
+    assert load_demo_data()
+    m = {key: _member(email) for key, email in ROLES.items() if email}
+    anim, admin = m["animation"], m["admin"]
+    karim = _member("karim.benali@apec.example")
+    sophie = _member("sophie.leroy@missionslocales.example")
+
+    # Across the wall: a hors pair's exchange (answered by a pair, so she was notified)
+    # moves into the pairs' forum; another one is relayed to the pairs.
+    moved = _topic("Cartographie régionale des formations")
+    moderation.move_topic(anim, moved, _category("outils-et-structures"), "Sujet de pairs.")
+    relayed = _topic("Question au comité")
+    moderation.relay_topic(anim, relayed, _category("la-comcep-on-en-parle"), "À lire.")
+
+    # Posts: hidden reply, hidden topic, edited post, open report, solution, mention.
+    long_topic = _topic("Combien de temps pour un premier entretien")
+    moderation.hide_post(anim, _post(long_topic, 2), long_topic, "Hors sujet.")
+    for title in ("Décrocher après une journée", "Astuce : citer", "Guide régional"):
+        hidden = _topic(title)  # with replies; alone; a hors pair's, alone
+        moderation.hide_post(anim, _post(hidden, 1), hidden, "Doublon.")
+    forum.edit_post(m["pair"], _post(long_topic, 1), long_topic, "Une heure, le plus souvent ?")
+    reported = _topic("Que remettez-vous au bénéficiaire")
+    moderation.report_post(m["referent_apec"], _post(reported, 2), reported, "other", "Nom cité.")
+    solved = _topic("Formation d'aide-soignante")
+    forum.mark_solution(m["pair"], solved, _post(solved, 2))
+    forum.reply(karim, long_topic, "Je rejoins @Claire Martin sur ce point.")
+
+    # Topics: locked, announced, merged, split.
+    moderation.set_locked(anim, _topic("Salarié envoyé par son employeur"), True, "Réglé.")
+    moderation.set_pinned(anim, _topic("Charte de la communauté"), True, announcement=True)
+    moderation.merge_topics(anim, _topic("Bénéficiaire qui ne revient pas"), reported, "Proches.")
+    split_from = _topic("Cadre de 58 ans")
+    last = _post(split_from, split_from.last_number)
+    moderation.split_topic(
+        anim, split_from, [last.id], "Suite : le projet du cadre", _category("suivi-du-parcours")
+    )
+
+    # Members: a former member and a suspended one, both with posts; two waiting requests.
+    membership.anonymise(sophie, admin)
+    moderation.suspend_member(anim, m["suspended"], None, "Propos déplacés.")
+    with app.test_request_context("/"):  # the e-mails carry absolute links
+        _registration_requests(admin)
+    moderation.update_category_flags(admin, _category("divers"), {"read_only": True})
+
+    # Private messages, one of them reported; a shared file.
+    talk = messages.start_conversation(m["pair"], [karim], "Votre grille", "Tu peux me l'envoyer ?")
+    messages.add_message(karim, talk, "Oui, je la dépose dans les outils.")
+    first = db.session.scalar(
+        select(PrivateMessage).where(
+            PrivateMessage.conversation_id == talk.id, PrivateMessage.author_id == m["pair"].id
+        )
+    )
+    moderation.report_message(karim, first, "other", "Ton blessant.")
+    partners = messages.start_conversation(m["hors_pair"], [anim], "Relais", "Merci du relais.")
+    messages.add_message(anim, partners, "Avec plaisir.")
+    tool = _topic("Trame de synthèse")
+    upload = FileStorage(io.BytesIO(PDF), filename="trame.pdf")
+    attachments.attach(m["pair"], _post(tool, 1).id, attachments.read_uploads([upload]))
+
+    forum.refresh_category_counters()
+    db.session.commit()
+    outbox.process()
+    db.session.commit()
+
+
+@dataclass
+class Crawl:
+    """What one role's crawl saw: the final status of every URL fetched (redirects followed)
+    and, for every link, the page it was found on."""
+
+    statuses: dict[str, int] = field(default_factory=dict)
+    redirects: dict[str, str] = field(default_factory=dict)
+    found_on: dict[str, str] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)  # URL → the exception it raised
+    failures: list[str] = field(default_factory=list)
+
+    def pages(self, status: int = 200) -> set[str]:
+        return {url for url, code in self.statuses.items() if code == status}
+
+
+def _normalise(base: str, href: str) -> str | None:
+    """The same-site path and query an `href` leads to, or None for what is not crawled."""
+    url = urljoin(base, href.strip())
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or parts.netloc != "localhost":
+        return None  # external, mailto:, tel:, javascript:
+    if parts.path == "/deconnexion":
+        return None  # a POST button anyway; leaving would end the crawl
+    return urlunsplit(("", "", parts.path or "/", parts.query, ""))
+
+
+def _visit(client: FlaskClient, crawl: Crawl, url: str) -> tuple[list[str], str]:
+    """GET `url` and the redirects it answers, recording each hop's status; the hops and the
+    final page's HTML (empty unless a 200 HTML page not fetched before)."""
+    hops = [url]
+    while len(hops) <= MAX_REDIRECTS:
+        if url in crawl.redirects:  # a redirect met before through another link
+            url = crawl.redirects[url]
+            hops.append(url)
+            continue
+        if url in crawl.statuses:  # a page fetched before: its links are queued already
+            return hops, ""
+        try:
+            response = client.get(url)
+        except Exception as error:  # TESTING propagates what a server would answer with 500
+            crawl.statuses[url] = 500
+            crawl.errors[url] = f"{type(error).__name__}: {error}"
+            return hops, ""
+        try:
+            crawl.statuses[url] = status = response.status_code
+            location = response.headers.get("Location")
+            if status not in REDIRECTS or location is None:
+                html = status == 200 and response.mimetype == "text/html"
+                return hops, response.get_data(as_text=True) if html else ""
+        finally:
+            response.close()
+        target = _normalise(BASE + url, location)
+        if target is None:  # a redirect off the site: not ours to follow
+            return hops, ""
+        crawl.redirects[url] = url = target
+        hops.append(url)
+    crawl.statuses[url] = 310  # too many redirects
+    return hops, ""
+
+
+def _problem(crawl: Crawl, hops: list[str], *, signed_in: bool) -> str | None:
+    """Why following a link did not end well, or None: any 5xx on the way, a final status
+    other than 200, or a signed-in member sent back to the login form."""
+    statuses = [crawl.statuses[hop] for hop in hops]
+    if any(status >= 500 for status in statuses):
+        chain = " → ".join(f"{hop} {crawl.statuses[hop]}" for hop in hops)
+        return f"{chain} {crawl.errors.get(hops[-1], '')}".rstrip()
+    if statuses[-1] != 200 or (signed_in and urlsplit(hops[-1]).path == "/connexion"):
+        via = f" (via {' → '.join(hops[1:])})" if len(hops) > 1 else ""
+        return f"{statuses[-1]}{via}"
+    return None
+
+
+def _route(routes: MapAdapter, url: str) -> str:
+    """The endpoint a URL belongs to ("?" when none), the crawl taking turns between them;
+    with a "?" after it for a query string (another page or filter of a page seen)."""
+    path, _, query = url.partition("?")
+    try:
+        endpoint = routes.match(path, method="GET")[0]
+    except (HTTPException, RoutingException):  # unknown, or a redirect of the router itself
+        endpoint = ""
+    return f"{endpoint}?" if query or not endpoint else endpoint
+
+
+def crawl_as(
+    client: FlaskClient, routes: MapAdapter, seeds: dict[str, str], *, signed_in: bool
+) -> Crawl:
+    """From `/` over every same-site `<a href>`, GET only: breadth-first, taking turns between
+    endpoints so that MAX_PAGES fetches reach every kind of page before the hundredth post
+    permalink; QUERY_VARIANTS query strings per path. `seeds` (URL → how the member gets
+    there) start the crawl beside `/`."""
+    crawl = Crawl()
+    variants: Counter[str] = Counter()
+    per_route: Counter[str] = Counter()
+    queue: list[tuple[int, int, str]] = []  # (turn of its endpoint, order, URL)
+    for url, how in {"/": "(départ)", **seeds}.items():
+        crawl.found_on[url] = how
+        queue.append((0, len(queue), url))
+    while queue and len(crawl.statuses) < MAX_PAGES:
+        _, _, link = heapq.heappop(queue)
+        hops, html = _visit(client, crawl, link)
+        problem = _problem(crawl, hops, signed_in=signed_in)
+        if problem:
+            crawl.failures.append(f"found on {crawl.found_on[link]} → {link} : {problem}")
+        parser = LinkParser()
+        parser.feed(html)
+        for href in parser.hrefs:
+            url = _normalise(BASE + hops[-1], href)
+            if url is None or url in crawl.found_on:
+                continue
+            path, _, query = url.partition("?")
+            if query:
+                if variants[path] >= QUERY_VARIANTS:
+                    continue
+                variants[path] += 1
+            crawl.found_on[url] = hops[-1]
+            route = _route(routes, url)
+            turn = per_route[route] // CONTENT_ROUTES.get(route, 1)
+            heapq.heappush(queue, (turn, len(crawl.found_on), url))
+            per_route[route] += 1
+    return crawl
+
+
+def _walled_off_topics(role: str, crawl: Crawl) -> list[str]:
+    """The topic pages the crawl opened in rubriques the role must not read."""
+    forbidden = WALLED_OFF.get(role, set())
+    opened = {int(m.group(1)): url for url in crawl.pages() if (m := TOPIC_PAGE.match(url))}
+    rows = db.session.execute(
+        select(Topic.id, Category.slug)
+        .join(Category, Category.id == Topic.category_id)
+        .where(Topic.id.in_(opened))
+    )
+    return [opened[topic_id] for topic_id, slug in rows if slug in forbidden]
+
+
+@pytest.fixture
+def forum_data(app: Flask) -> None:
+    """The forum every role crawls, built afresh for each (the database is emptied after
+    every test)."""
+    _build_forum(app)
+
+
+@pytest.mark.parametrize("role", list(ROLES))
+def test_every_link_shown_to_a_role_opens_for_that_role(
+    app: Flask, forum_data: None, role: str
+) -> None:
+    """No allow-list: every link ends on a 200 for whoever was shown it. A visitor's links
+    may end on the login form (the app's answer to a visitor); a member's may not."""
+    email = ROLES[role]
+    user = {"user": _member(email)} if email else {}
+    client = RequestScopedClient(app, app.response_class, use_cookies=True, **user)
+    signed_in = role not in SIGNED_OUT
+
+    seeds = {**(SEARCH if signed_in else {}), **TYPED.get(role, {})}
+    crawl = crawl_as(client, app.url_map.bind("localhost"), seeds, signed_in=signed_in)
+    assert not crawl.failures, f"{role}:\n" + "\n".join(crawl.failures)
+    reached = crawl.pages()
+    assert MUST_REACH[role] <= reached, MUST_REACH[role] - reached
+    assert len(reached) >= MIN_PAGES.get(role, MIN_PAGES_SIGNED_IN), sorted(reached)
+    topics = {match.group(1) for url in reached if (match := TOPIC_PAGE.match(url))}
+    assert len(topics) >= MIN_TOPICS.get(role, 0), sorted(reached)
+    assert not _walled_off_topics(role, crawl), "a topic opened through the wall"
