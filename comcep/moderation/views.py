@@ -155,6 +155,8 @@ def queue() -> ResponseReturnValue:
         pending=queries.pending_posts(),
         form=ConfirmForm(),
         can_manage_categories=policy.can(policy.check_manage_categories, current_viewer()),
+        can_invite=policy.can(policy.check_invite, current_viewer()),
+        can_administer=policy.can(policy.check_administer, current_viewer()),
     )
 
 

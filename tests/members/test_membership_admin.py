@@ -191,6 +191,47 @@ def test_an_address_already_in_use_cannot_be_invited(client_for, members, mailbo
 # --- Administration of members -------------------------------------------------------
 
 
+# Who is offered, on a member's profile, to moderate and to administer them.
+PROFILE_ACTIONS = {
+    "pair": (False, False),
+    "hors_pair": (False, False),
+    "referent_apec": (False, False),
+    "comite": (False, False),
+    "animation": (True, False),
+    "admin": (True, True),
+}
+
+
+@pytest.mark.parametrize("key", list(PROFILE_ACTIONS))
+def test_a_profile_links_the_staff_to_moderating_and_administering_the_member(
+    client_for, members, key
+) -> None:
+    """Those pages were reached only by typing their address (found by tests/test_crawl.py);
+    each link shown opens for whoever sees it."""
+    target = members["other_pair"]
+    client = client_for(members[key])
+    page = client.get(f"/membres/{target.id}").text
+    links = {
+        f"/membres/{target.id}/moderer": "Modérer ce membre",
+        f"/admin/membres/{target.id}": "Administrer le compte",
+    }
+    for (url, label), shown in zip(links.items(), PROFILE_ACTIONS[key], strict=True):
+        assert (f'href="{url}"' in page) is shown, url
+        assert (label in page) is shown, label
+        assert (client.get(url).status_code == 200) is shown, url
+
+
+def test_the_queue_links_the_admins_pages_to_those_who_may_open_them(client_for, members) -> None:
+    """Invitations, site settings and parked tasks had no link anywhere."""
+    pages = ("/moderation/invitations", "/admin/rubriques", "/moderation/reglages", "/admin/taches")
+    for key, linked in (("animation", pages[:1]), ("admin", pages)):
+        client = client_for(members[key])
+        queue = client.get("/moderation").text
+        for url in pages:
+            assert (f'href="{url}"' in queue) is (url in linked), (key, url)
+            assert (client.get(url).status_code == 200) is (url in linked), (key, url)
+
+
 @pytest.mark.parametrize("key", ["animation", "pair", "hors_pair", "referent_apec", "comite"])
 def test_only_admins_open_the_administration_of_a_member(client_for, members, key) -> None:
     target = members["other_pair"]
