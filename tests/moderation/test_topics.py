@@ -425,6 +425,8 @@ def test_staff_lists_still_open_after_a_merge(members, client_for, staff) -> Non
         response = client.get(url)
         assert response.status_code == 200
         assert "Double" in topic_titles_in_list(response.text)
+        assert ">Fusionné</span>" in response.text  # not « Masqué »: nothing to restore
+        assert ">Masqué</span>" not in response.text
     assert location(client.get(f"/t/{source.id}")) == f"/t/{target.id}"
 
 
