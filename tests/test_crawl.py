@@ -159,17 +159,58 @@ class RequestScopedClient(FlaskLoginClient):
 
 
 class LinkParser(HTMLParser):
-    """Collects the `href` of every `<a>`."""
+    """Collects the `href` of every `<a>`, and what a page must not get wrong whoever reads
+    it: a form that posts without its CSRF token, an `id` given twice (a label or an anchor
+    then points at the wrong element), a page without one `<h1>` or without a title."""
 
     def __init__(self) -> None:
         super().__init__()
         self.hrefs: list[str] = []
+        self.ids: Counter[str] = Counter()
+        self.h1 = 0
+        self.title = ""
+        self.posting_forms = 0
+        self.forms_without_token: list[str] = []
+        self._form: tuple[str, bool] | None = None  # (action, token seen) of a posting form
+        self._in_title = False
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag == "a":
-            href = dict(attrs).get("href")
-            if href:
-                self.hrefs.append(href)
+        attributes = dict(attrs)
+        if attributes.get("id"):
+            self.ids[attributes["id"] or ""] += 1
+        if tag == "a" and attributes.get("href"):
+            self.hrefs.append(attributes["href"] or "")
+        elif tag == "h1":
+            self.h1 += 1
+        elif tag == "title":
+            self._in_title = True
+        elif tag == "form" and (attributes.get("method") or "get").lower() == "post":
+            self.posting_forms += 1
+            self._form = (attributes.get("action") or "(cette page)", False)
+        elif tag == "input" and self._form and attributes.get("name") == "csrf_token":
+            self._form = (self._form[0], bool(attributes.get("value")))
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "title":
+            self._in_title = False
+        elif tag == "form" and self._form is not None:
+            action, token = self._form
+            if not token:
+                self.forms_without_token.append(action)
+            self._form = None
+
+    def handle_data(self, data: str) -> None:
+        if self._in_title:
+            self.title += data
+
+    def page_problems(self) -> list[str]:
+        problems = [f"formulaire sans jeton CSRF : {action}" for action in self.forms_without_token]
+        problems += [f"id en double : {name}" for name, n in sorted(self.ids.items()) if n > 1]
+        if self.h1 != 1:
+            problems.append(f"{self.h1} titres <h1>")
+        if not self.title.strip():
+            problems.append("pas de <title>")
+        return problems
 
 
 @pytest.fixture(autouse=True)
@@ -299,6 +340,7 @@ class Crawl:
     found_on: dict[str, str] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)  # URL → the exception it raised
     failures: list[str] = field(default_factory=list)
+    posting_forms: int = 0  # forms that POST, on every page fetched: each checked for a token
 
     def pages(self, status: int = 200) -> set[str]:
         return {url for url, code in self.statuses.items() if code == status}
@@ -395,6 +437,9 @@ def crawl_as(
             crawl.failures.append(f"found on {crawl.found_on[link]} → {link} : {problem}")
         parser = LinkParser()
         parser.feed(html)
+        if html:
+            crawl.posting_forms += parser.posting_forms
+            crawl.failures += [f"{hops[-1]} : {problem}" for problem in parser.page_problems()]
         for href in parser.hrefs:
             url = _normalise(BASE + hops[-1], href)
             if url is None or url in crawl.found_on:
@@ -433,10 +478,13 @@ def forum_data(app: Flask) -> None:
 
 @pytest.mark.parametrize("role", list(ROLES))
 def test_every_link_shown_to_a_role_opens_for_that_role(
-    app: Flask, forum_data: None, role: str
+    app: Flask, forum_data: None, role: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """No allow-list: every link ends on a 200 for whoever was shown it. A visitor's links
-    may end on the login form (the app's answer to a visitor); a member's may not."""
+    may end on the login form (the app's answer to a visitor); a member's may not. Every page
+    fetched has its title and one `<h1>`, no `id` twice, and a CSRF token in each form that
+    posts (tokens on, as in production: the suite's other tests post without them)."""
+    monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", True)
     email = ROLES[role]
     user = {"user": _member(email)} if email else {}
     client = RequestScopedClient(app, app.response_class, use_cookies=True, **user)
@@ -445,6 +493,7 @@ def test_every_link_shown_to_a_role_opens_for_that_role(
     seeds = SEARCH if signed_in else {}
     crawl = crawl_as(client, app.url_map.bind("localhost"), seeds, signed_in=signed_in)
     assert not crawl.failures, f"{role}:\n" + "\n".join(crawl.failures)
+    assert crawl.posting_forms > 0  # the token check saw forms (the login form, at least)
     reached = crawl.pages()
     assert MUST_REACH[role] <= reached, MUST_REACH[role] - reached
     for pattern in MUST_REACH_ONE.get(role, []):
