@@ -161,12 +161,14 @@ class RequestScopedClient(FlaskLoginClient):
 class LinkParser(HTMLParser):
     """Collects the `href` of every `<a>`, and what a page must not get wrong whoever reads
     it: a form that posts without its CSRF token, an `id` given twice (a label or an anchor
-    then points at the wrong element), a page without one `<h1>` or without a title."""
+    then points at the wrong element), a label or an `aria-*` reference to no `id`, a page
+    without one `<h1>` or without a title."""
 
     def __init__(self) -> None:
         super().__init__()
         self.hrefs: list[str] = []
         self.ids: Counter[str] = Counter()
+        self.references: list[tuple[str, str]] = []  # (attribute, id) that must exist
         self.h1 = 0
         self.title = ""
         self.posting_forms = 0
@@ -178,6 +180,9 @@ class LinkParser(HTMLParser):
         attributes = dict(attrs)
         if attributes.get("id"):
             self.ids[attributes["id"] or ""] += 1
+        for name in ("for", "aria-describedby", "aria-labelledby", "aria-controls"):
+            if name != "for" or tag == "label":
+                self.references += [(name, ref) for ref in (attributes.get(name) or "").split()]
         if tag == "a" and attributes.get("href"):
             self.hrefs.append(attributes["href"] or "")
         elif tag == "h1":
@@ -206,6 +211,9 @@ class LinkParser(HTMLParser):
     def page_problems(self) -> list[str]:
         problems = [f"formulaire sans jeton CSRF : {action}" for action in self.forms_without_token]
         problems += [f"id en double : {name}" for name, n in sorted(self.ids.items()) if n > 1]
+        problems += [
+            f"{name}={ref} : aucun id" for name, ref in self.references if not self.ids[ref]
+        ]
         if self.h1 != 1:
             problems.append(f"{self.h1} titres <h1>")
         if not self.title.strip():
