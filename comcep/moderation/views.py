@@ -434,9 +434,7 @@ def log() -> ResponseReturnValue:
 @bp.route("/moderation/reglages", methods=["GET", "POST"])
 @login_required
 def settings_page() -> ResponseReturnValue:
-    viewer = current_viewer()
-    if not viewer.is_admin:
-        raise NotFound()
+    policy.check_administer(current_viewer())
     form = forms.SettingsForm(
         data={"premoderation_posts": settings.get_int(settings.PREMODERATION_POSTS)}
     )
