@@ -3,6 +3,7 @@ COMCEP_TEST_DATABASE_URL), migrated with Alembic, emptied and re-seeded after ea
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -13,6 +14,7 @@ from flask import Flask, g
 from flask.testing import FlaskClient
 from flask_login import FlaskLoginClient
 from sqlalchemy import event, text
+from werkzeug.security import generate_password_hash
 
 from comcep import create_app
 from comcep.defaults import seed_all
@@ -21,6 +23,7 @@ from comcep.members.models import Member
 from comcep.members.services import create_member
 from comcep.policy import clear_request_cache
 from config import TestConfig, normalise_database_url
+from tests.clients import RequestScopedClient
 
 PASSWORD = "mot-de-passe-solide"
 
@@ -182,6 +185,22 @@ def client_for(app: Flask) -> Callable[[Member | None], FlaskClient]:
         return app.test_client(user=member)
 
     return make
+
+
+@pytest.fixture
+def fast_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Nobody types the fixtures' passwords: a cheap hash keeps building many members fast
+    (`pytestmark = pytest.mark.usefixtures("fast_password_hashing")`)."""
+    monkeypatch.setattr(
+        "comcep.members.models.generate_password_hash",
+        functools.partial(generate_password_hash, method="pbkdf2:sha256:1"),
+    )
+
+
+@pytest.fixture
+def request_scoped_clients(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`client_for` then gives clients that run each request in a context of its own."""
+    monkeypatch.setattr(app, "test_client_class", RequestScopedClient)
 
 
 @pytest.fixture

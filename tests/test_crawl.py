@@ -4,25 +4,21 @@ dead end), and no page answers 5xx. Catches the links no hand-written matrix tho
 
 from __future__ import annotations
 
-import functools
 import heapq
 import io
 import re
 from collections import Counter
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
-from typing import Any
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from flask_login import FlaskLoginClient
 from sqlalchemy import select
 from werkzeug.datastructures import FileStorage
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import MapAdapter, RoutingException
-from werkzeug.security import generate_password_hash
 
 from comcep import outbox
 from comcep.attachments import services as attachments
@@ -36,6 +32,9 @@ from comcep.members.models import Member
 from comcep.messages import services as messages
 from comcep.messages.models import PrivateMessage
 from comcep.moderation import services as moderation
+from tests.clients import RequestScopedClient
+
+pytestmark = pytest.mark.usefixtures("fast_password_hashing")
 
 MAX_PAGES = 300  # per role: enough for every demo topic, bounded whatever the data
 QUERY_VARIANTS = 2  # distinct query strings followed per path (pages, filters, quotes…)
@@ -149,15 +148,6 @@ BASE = "http://localhost"
 REDIRECTS = {301, 302, 303, 307, 308}
 
 
-class RequestScopedClient(FlaskLoginClient):
-    """Each request in an application context of its own, as on a server: a fresh `g` and
-    database session, so a page cannot lean on objects an earlier request loaded."""
-
-    def open(self, *args: Any, **kwargs: Any) -> Any:
-        with self.application.app_context():
-            return super().open(*args, **kwargs)
-
-
 class LinkParser(HTMLParser):
     """Collects the `href` of every `<a>`, and what a page must not get wrong whoever reads
     it: a form that posts without its CSRF token, an `id` given twice (a label or an anchor
@@ -219,15 +209,6 @@ class LinkParser(HTMLParser):
         if not self.title.strip():
             problems.append("pas de <title>")
         return problems
-
-
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Nobody types a password here: a cheap hash keeps the demo load fast."""
-    monkeypatch.setattr(
-        "comcep.members.models.generate_password_hash",
-        functools.partial(generate_password_hash, method="pbkdf2:sha256:1"),
-    )
 
 
 def _member(email: str) -> Member:

@@ -3,7 +3,6 @@ the thèmes written below by hand."""
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -12,7 +11,6 @@ from flask import Flask
 from sqlalchemy import ColumnElement, and_, or_, select, update
 from sqlalchemy.orm import aliased, joinedload
 from werkzeug.exceptions import Forbidden, NotFound
-from werkzeug.security import generate_password_hash
 
 from comcep import policy
 from comcep.extensions import db
@@ -21,6 +19,8 @@ from comcep.forum.models import Category, Post, Topic
 from comcep.members.models import Member
 from comcep.policy import Viewer
 from tests.factories import category, make_reply, make_topic
+
+pytestmark = pytest.mark.usefixtures("fast_password_hashing")
 
 ROLES = [
     "anonymous",
@@ -80,15 +80,6 @@ EXPECTED_RESTRICTED: dict[str, set[str]] = {
     "animation": RESTRICTED_RUBRIQUES,
     "admin": RESTRICTED_RUBRIQUES,
 }
-
-
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Nobody types a password here: a cheap hash keeps the per-role fixtures fast."""
-    monkeypatch.setattr(
-        "comcep.members.models.generate_password_hash",
-        functools.partial(generate_password_hash, method="pbkdf2:sha256:1"),
-    )
 
 
 @contextmanager

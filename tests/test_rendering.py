@@ -6,11 +6,8 @@ from __future__ import annotations
 import re
 from html import unescape
 from html.parser import HTMLParser
-from typing import Any
 
 import pytest
-from flask import Flask
-from flask_login import FlaskLoginClient
 from sqlalchemy import select
 
 from comcep.extensions import db
@@ -265,17 +262,9 @@ def test_slugify_makes_ascii_hyphenated_slugs(text: str, slug: str) -> None:
 # --- over HTTP: stored HTML and escaped titles ----------------------------------------
 
 
-class RequestScopedClient(FlaskLoginClient):
-    """Each request in an application context of its own, as a server does."""
-
-    def open(self, *args: Any, **kwargs: Any) -> Any:
-        with self.application.app_context():
-            return super().open(*args, **kwargs)
-
-
 @pytest.fixture(autouse=True)
-def _request_scoped_clients(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(app, "test_client_class", RequestScopedClient)
+def _request_scoped_clients(request_scoped_clients: None) -> None:
+    """Every client of these tests runs each request in a context of its own."""
 
 
 def test_posted_topic_page_never_contains_a_script_from_body_or_title(members, client_for) -> None:

@@ -3,7 +3,6 @@ by hand, plus a canary leak scan over the listings a hors pair can reach."""
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,9 +16,7 @@ from urllib.parse import urlsplit
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from flask_login import FlaskLoginClient
 from sqlalchemy import func, select
-from werkzeug.security import generate_password_hash
 
 from comcep import outbox
 from comcep.extensions import db
@@ -27,8 +24,11 @@ from comcep.forum import services
 from comcep.forum.models import Post, Topic
 from comcep.members.models import Member
 from comcep.notifications.models import Notification
+from tests.clients import RequestScopedClient
 from tests.factories import category, make_reply, make_topic
 from tests.pages import without_csrf
+
+pytestmark = pytest.mark.usefixtures("fast_password_hashing")
 
 PAIRS_TOKEN = "CANARI7731"  # pairs only
 STAFF_TOKEN = "CANARI7732"  # « Le coin des animateurs »
@@ -36,19 +36,6 @@ PILOT_TOKEN = "CANARI7733"  # « Groupe pilote »
 UNPLANTED_TOKEN = "CANARI0000"  # written nowhere
 LOGIN = "login"  # a 302 to /connexion
 MISSING_ID = 999_999
-
-
-class RequestScopedClient(FlaskLoginClient):
-    """Runs each request in an application context of its own, as a server does: a fresh
-    `g` (current_user, the policy's viewer cache) and a fresh database session.
-
-    The shared `client_for` reuses the test's application context, so `g` and the session
-    survive from one request to the next: a second client would see the first one's user.
-    """
-
-    def open(self, *args: Any, **kwargs: Any) -> Any:
-        with self.application.app_context():
-            return super().open(*args, **kwargs)
 
 
 @pytest.fixture
@@ -59,15 +46,6 @@ def client_as(app: Flask) -> Callable[[Member | None], FlaskClient]:
         return RequestScopedClient(app, app.response_class, use_cookies=True, user=member)
 
     return make
-
-
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Nobody types a password here: a cheap hash keeps the ~500 cells fast."""
-    monkeypatch.setattr(
-        "comcep.members.models.generate_password_hash",
-        functools.partial(generate_password_hash, method="pbkdf2:sha256:1"),
-    )
 
 
 @dataclass

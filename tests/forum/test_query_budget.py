@@ -3,7 +3,6 @@ SQL statements, the same on a tiny forum and on a larger one."""
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -12,13 +11,14 @@ from flask import Flask
 from flask.testing import FlaskClient
 from flask_login import FlaskLoginClient
 from sqlalchemy import select
-from werkzeug.security import generate_password_hash
 
 from comcep.extensions import db
 from comcep.forum import services
 from comcep.forum.models import Post, Topic
 from comcep.members.models import Member
 from tests.factories import category, make_topic
+
+pytestmark = pytest.mark.usefixtures("fast_password_hashing")
 
 GET_BUDGET = 10
 POST_BUDGET = GET_BUDGET  # a reply writes counters, a read mark and outbox rows besides
@@ -47,14 +47,6 @@ class RequestScopedClient(FlaskLoginClient):
     def open(self, *args: Any, **kwargs: Any) -> Any:
         with self.application.app_context():
             return super().open(*args, **kwargs)
-
-
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(
-        "comcep.members.models.generate_password_hash",
-        functools.partial(generate_password_hash, method="pbkdf2:sha256:1"),
-    )
 
 
 def _post_id(topic: Topic, number: int) -> int:
