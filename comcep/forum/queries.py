@@ -555,9 +555,7 @@ def get_post_or_404(viewer: Viewer, post_id: int) -> tuple[Post, Topic]:
     if row is None:
         raise NotFound()
     post, topic = row
-    policy.check_see_post(viewer, post, topic)
-    if post.is_hidden and not viewer.is_staff and post.author_id != viewer.member_id:
-        raise NotFound()
+    policy.check_see_post_content(viewer, post, topic)
     return post, topic
 
 
