@@ -114,6 +114,20 @@ def update_member(
         _network_changed(member)
 
 
+def anonymise_member(actor: Member, member: Member) -> None:
+    """An admin anonymises a member at their request. Not their own account: that one
+    closes from « Mon compte », which asks for the password (a click on the wrong profile
+    must not end the admin's own account)."""
+    from comcep.members import membership
+
+    if member.id == actor.id:
+        raise ComcepError(
+            "Vous ne pouvez pas anonymiser votre propre compte ici : pour le fermer, passez "
+            "par « Mon compte », qui vous demande votre mot de passe."
+        )
+    membership.anonymise(member, actor)
+
+
 def _network_changed(member: Member) -> None:
     """The comité's figures by network: the months of the member's posts are counted again,
     and the first replies they asked or gave are checked again for crossing networks."""

@@ -525,11 +525,16 @@ def administer(member_id: int) -> ResponseReturnValue:
     form.network.choices = _network_choices(None, active_only=False)
     form.groups.choices = choices((str(g.id), g.name) for g in queries.groups())
     if request.method == "POST" and request.form.get("anonymise") and ConfirmForm().validate():
-        membership.anonymise(member, current_user)
-        db.session.commit()
-        flash("Le compte est anonymisé.", "success")
-        return redirect(url_for("members.administer", member_id=member.id))
-    if form.validate_on_submit():
+        try:
+            admin_services.anonymise_member(current_user, member)
+        except ComcepError as error:
+            db.session.rollback()
+            flash(error.message, "error")
+        else:
+            db.session.commit()
+            flash("Le compte est anonymisé.", "success")
+            return redirect(url_for("members.administer", member_id=member.id))
+    elif form.validate_on_submit():
         try:
             admin_services.update_member(
                 current_user,

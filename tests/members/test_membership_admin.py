@@ -361,6 +361,26 @@ def test_an_admin_anonymises_a_member_on_request(client, client_for, members) ->
     assert email not in admin_page
 
 
+def test_an_admin_cannot_anonymise_their_own_account_from_the_admin_page(client_for, members):
+    """Their own account closes from « Mon compte », which asks for the password: a button
+    on the admin page would end it (and perhaps the last admin) with one click."""
+    admin = members["admin"]
+    session = client_for(admin)
+    page = session.get(f"/admin/membres/{admin.id}")
+    assert page.status_code == 200
+    assert 'name="anonymise"' not in page.text
+    assert 'href="/compte"' in page.text
+
+    refused = session.post(f"/admin/membres/{admin.id}", data={"anonymise": "1"})
+    assert refused.status_code == 400
+    assert "propre compte" in text(refused)
+    db.session.expire_all()
+    assert db.session.get(Member, admin.id).state == "active"
+    assert "admin" in db.session.get(Member, admin.id).role_set
+    assert log_entries("anonymise") == []
+    assert session.get("/compte").status_code == 200  # still signed in
+
+
 # --- The member list -----------------------------------------------------------------
 
 _ROW_NAME = re.compile(r'<td><a href="/membres/\d+">([^<]+)</a></td>')
