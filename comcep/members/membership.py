@@ -315,7 +315,7 @@ def reset_password(token: str, password: str) -> Member:
 
 def change_password(member: Member, current: str, new: str) -> None:
     if not member.check_password(current):
-        raise ComcepError("Le mot de passe actuel est incorrect.")
+        raise ComcepError("Le mot de passe actuel est incorrect.", field="current")
     check_password_strength(new, member.email, member.display_name)
     member.set_password(new)
     member.token_nonce = new_nonce()  # pending reset links stop working
@@ -324,7 +324,7 @@ def change_password(member: Member, current: str, new: str) -> None:
 def request_email_change(member: Member, new_email: str, password: str) -> None:
     """The new address becomes the login only once confirmed from that mailbox."""
     if not member.check_password(password):
-        raise ComcepError("Le mot de passe est incorrect.")
+        raise ComcepError("Le mot de passe est incorrect.", field="password")
     new_email = new_email.strip().lower()
     if new_email == member.email:
         raise ComcepError("C'est déjà votre adresse.")

@@ -361,7 +361,7 @@ def change_password() -> ResponseReturnValue:
             membership.change_password(current_user, form.current.data, form.password.data)
         except ComcepError as error:
             db.session.rollback()
-            form.password.errors.append(error.message)
+            _field_errors(form, error, "password").append(error.message)
         else:
             db.session.commit()
             flash("Votre mot de passe est changé.", "success")
@@ -378,7 +378,7 @@ def change_email() -> ResponseReturnValue:
             membership.request_email_change(current_user, form.email.data, form.password.data)
         except ComcepError as error:
             db.session.rollback()
-            form.email.errors.append(error.message)
+            _field_errors(form, error, "email").append(error.message)
         else:
             db.session.commit()
             flash(

@@ -174,6 +174,8 @@ def test_a_member_changes_their_password_only_with_the_current_one(
     )
     assert wrong.status_code == 400
     assert "Le mot de passe actuel est incorrect." in text(wrong)
+    # Under the field that is wrong, not under the new password.
+    assert 'id="current-error">Le mot de passe actuel est incorrect.' in wrong.text
     weak = account.post("/compte/mot-de-passe", data={"current": PASSWORD, "password": "faible"})
     assert weak.status_code == 400
     assert "au moins 10 caractères" in text(weak)
@@ -208,6 +210,8 @@ def test_an_e_mail_change_needs_the_password_and_the_new_mailbox(
     wrong = account.post("/compte/adresse", data={"email": new_email, "password": "mauvais"})
     assert wrong.status_code == 400
     assert "Le mot de passe est incorrect." in text(wrong)
+    # Under the password, not under the address (which was right).
+    assert 'id="email-password-error">Le mot de passe est incorrect.' in wrong.text
     missing = account.post("/compte/adresse", data={"email": new_email})
     assert missing.status_code == 400
     assert mailbox.messages == []
