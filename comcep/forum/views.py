@@ -28,7 +28,7 @@ from comcep.moderation.services import log
 from comcep.notifications import header
 from comcep.notifications import services as notifications
 from comcep.notifications.models import LEVEL_LABELS
-from comcep.notifications.services import topic_level_column
+from comcep.notifications.services import category_level, topic_level_column
 from comcep.policy import TopicActions, Viewer, current_viewer
 from comcep.rendering import quote_markdown, render_markdown
 
@@ -103,6 +103,8 @@ def category(slug: str) -> ResponseReturnValue:
         topics=topics,
         can_create=policy.can(policy.check_create_topic, viewer, category),
         silenced_notice=policy.silenced_notice(viewer),
+        level=category_level(current_user, category.id),
+        levels=LEVEL_LABELS,
     )
 
 

@@ -70,6 +70,17 @@ def set_category_level(member: Member, category_id: int, level: str) -> None:
     )
 
 
+def category_level(member: Member, category_id: int) -> str:
+    """A member's level on a rubrique (what its topics inherit), « normal » by default."""
+    level = db.session.scalar(
+        select(CategorySubscription.level).where(
+            CategorySubscription.member_id == member.id,
+            CategorySubscription.category_id == category_id,
+        )
+    )
+    return level or "normal"
+
+
 def level_column(
     member_id: ColumnExpressionArgument[int | None],
     topic_id: ColumnExpressionArgument[int],

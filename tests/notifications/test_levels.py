@@ -109,6 +109,23 @@ def test_a_muted_rubrique_silences_its_topics_until_a_topic_says_otherwise(
     assert kinds_of(pair) == ["reply"]
 
 
+def test_the_rubrique_page_offers_its_level_and_shows_the_one_chosen(members, client_for):
+    """The rubrique's level was only reachable by a hand-made POST: the page offers it, as
+    the topic page offers the topic's."""
+    client = client_for(members["pair"])
+    selected = '<option value="{}" selected>'
+    page = client.get("/r/premier-entretien").text
+    assert 'action="/r/premier-entretien/abonnement"' in page
+    assert selected.format("normal") in page
+    chosen = client.post("/r/premier-entretien/abonnement", data={"level": "muted"})
+    assert chosen.status_code == 302
+    page = client.get(chosen.headers["Location"]).text
+    assert selected.format("muted") in page
+    assert selected.format("normal") not in page
+    other = client_for(members["other_pair"]).get("/r/premier-entretien").text
+    assert selected.format("normal") in other  # a level is the member's own
+
+
 def test_a_rubrique_set_to_watching_notifies_its_new_topics_and_their_replies(
     members, client_for
 ) -> None:
