@@ -9,6 +9,8 @@ import io
 import re
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import date
+from html import escape
 from html.parser import HTMLParser
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
@@ -16,22 +18,24 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
-from werkzeug.datastructures import FileStorage
+from werkzeug.datastructures import FileStorage, MultiDict
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import MapAdapter, RoutingException
 
 from comcep import outbox
 from comcep.attachments import services as attachments
-from comcep.extensions import db
+from comcep.extensions import db, utcnow
 from comcep.forum import queries as forum_queries
 from comcep.forum import services as forum
 from comcep.forum.cli import load_demo_data
 from comcep.forum.models import Category, Post, Topic
 from comcep.members import membership
 from comcep.members.models import Member
+from comcep.members.tokens import make_token
 from comcep.messages import services as messages
 from comcep.messages.models import PrivateMessage
 from comcep.moderation import services as moderation
+from comcep.search import indexing
 from tests.clients import RequestScopedClient
 
 pytestmark = pytest.mark.usefixtures("fast_password_hashing")
@@ -39,6 +43,7 @@ pytestmark = pytest.mark.usefixtures("fast_password_hashing")
 MAX_PAGES = 300  # per role: enough for every demo topic, bounded whatever the data
 QUERY_VARIANTS = 2  # distinct query strings followed per path (pages, filters, quotes…)
 MAX_REDIRECTS = 5
+FORM_PAGES = 2  # pages per kind of form whose form is sent (another post, another topic)
 # The crawl takes turns between endpoints. Links to content each lead somewhere else (and
 # carry most links); the forms repeated on every post or topic are one template each: the
 # former get this many turns for each turn of the latter.
@@ -97,6 +102,24 @@ MUST_REACH_ONE: dict[str, list[re.Pattern[str]]] = {
     "animation": [re.compile(r"^/membres/\d+/moderer$")],
     "admin": [re.compile(r"^/membres/\d+/moderer$"), re.compile(r"^/admin/membres/\d+$")],
 }
+# Forms each role must have sent: about half of what the demo shows them (a pair about 60,
+# the staff about 110, a visitor 8), and the kinds of form each must have met.
+MIN_FORMS_SENT = {"anonymous": 6, "suspended": 6, "hors_pair": 25, "comite": 25}
+MIN_FORMS_SENT.update(dict.fromkeys(["pair", "pilot_pair", "referent_apec"], 30))
+MIN_FORMS_SENT.update(dict.fromkeys(["animation", "admin"], 50))
+MEMBER_FORMS = {"forum.reply", "members.change_password", "members.leave", "messages.new"}
+PAIR_FORMS = MEMBER_FORMS | {"forum.new_topic", "moderation.report", "forum.edit_post"}
+STAFF_FORMS = PAIR_FORMS | {"moderation.hide", "moderation.split", "moderation.merge"}
+MUST_SEND: dict[str, set[str]] = {
+    "anonymous": {"members.login", "members.register", "members.forgot_password"},
+    "pair": PAIR_FORMS,
+    "pilot_pair": PAIR_FORMS,
+    "referent_apec": PAIR_FORMS,
+    "hors_pair": MEMBER_FORMS,
+    "comite": MEMBER_FORMS,
+    "animation": STAFF_FORMS | {"moderation.decide_reports", "members.invitations"},
+    "admin": STAFF_FORMS | {"members.administer", "moderation.update_category"},
+}
 # The header's search is a form, not a link: its results page is typed in.
 SEARCH = {"/recherche?q=entretien": "(formulaire de recherche)"}
 MIN_PAGES = {"anonymous": 4, "suspended": 4}
@@ -148,6 +171,35 @@ BASE = "http://localhost"
 REDIRECTS = {301, 302, 303, 307, 308}
 
 
+@dataclass
+class Control:
+    """A named control of a form that posts, with the value a browser would send."""
+
+    name: str
+    kind: str  # the input's type, or textarea, select
+    value: str
+    on: bool = True  # a checkbox or radio button: checked
+    options: list[str] = field(default_factory=list)  # a select's option values
+
+
+@dataclass
+class Form:
+    """A form that posts, as its page shows it."""
+
+    action: str
+    controls: list[Control] = field(default_factory=list)
+    submits: list[tuple[str, str]] = field(default_factory=list)  # (name, value) per button
+
+    def buttons(self) -> list[tuple[str, str] | None]:
+        """The buttons that send the form (None: a form sent by pressing Enter)."""
+        return list(self.submits) or [None]
+
+    def signature(self, button: tuple[str, str] | None) -> tuple:
+        """What tells this form, sent by `button`, from another one posting to the same
+        place: its controls' names and the button."""
+        return (*sorted({control.name for control in self.controls}), button)
+
+
 class LinkParser(HTMLParser):
     """Collects the `href` of every `<a>`, and what a page must not get wrong whoever reads
     it: a form that posts without its CSRF token, an `id` given twice (a label or an anchor
@@ -165,6 +217,9 @@ class LinkParser(HTMLParser):
         self.forms_without_token: list[str] = []
         self._form: tuple[str, bool] | None = None  # (action, token seen) of a posting form
         self._in_title = False
+        self.forms: list[Form] = []  # the forms that post, with their controls
+        self._textarea: Control | None = None
+        self._select: Control | None = None
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         attributes = dict(attrs)
@@ -182,10 +237,43 @@ class LinkParser(HTMLParser):
         elif tag == "form" and (attributes.get("method") or "get").lower() == "post":
             self.posting_forms += 1
             self._form = (attributes.get("action") or "(cette page)", False)
+            self.forms.append(Form(attributes.get("action") or ""))
         elif tag == "input" and self._form and attributes.get("name") == "csrf_token":
             self._form = (self._form[0], bool(attributes.get("value")))
+        if self._form is not None:
+            self._control(tag, attributes)
+
+    def _control(self, tag: str, attributes: dict[str, str | None]) -> None:
+        """Record a control of the posting form being read, as a browser would send it."""
+        name, form = attributes.get("name") or "", self.forms[-1]
+        kind = (attributes.get("type") or "").lower()
+        if tag == "input":
+            kind = kind or "text"
+            on = kind not in ("checkbox", "radio") or "checked" in attributes
+            default = "on" if kind in ("checkbox", "radio") else ""
+            if kind == "submit":
+                form.submits.append((name, attributes.get("value") or ""))
+            elif name:
+                form.controls.append(Control(name, kind, attributes.get("value") or default, on))
+        elif tag == "button" and kind in ("", "submit"):
+            form.submits.append((name, attributes.get("value") or ""))
+        elif tag == "textarea" and name:
+            self._textarea = Control(name, "textarea", "")
+            form.controls.append(self._textarea)
+        elif tag == "select" and name:
+            self._select = Control(name, "select", "")
+            form.controls.append(self._select)
+        elif tag == "option" and self._select is not None:
+            value = attributes.get("value")
+            self._select.options.append(value if value is not None else "")
+            if "selected" in attributes or len(self._select.options) == 1:
+                self._select.value = self._select.options[-1]
 
     def handle_endtag(self, tag: str) -> None:
+        if tag == "textarea":
+            self._textarea = None
+        elif tag == "select":
+            self._select = None
         if tag == "title":
             self._in_title = False
         elif tag == "form" and self._form is not None:
@@ -197,6 +285,8 @@ class LinkParser(HTMLParser):
     def handle_data(self, data: str) -> None:
         if self._in_title:
             self.title += data
+        if self._textarea is not None:
+            self._textarea.value += data
 
     def page_problems(self) -> list[str]:
         problems = [f"formulaire sans jeton CSRF : {action}" for action in self.forms_without_token]
@@ -230,8 +320,9 @@ def _post(topic: Topic, number: int) -> Post:
 
 
 def _registration_requests(admin: Member) -> None:
-    """A pair's request waiting for its référent, and a hors pair's pending invitation."""
-    membership.register(
+    """A pair's request waiting for its référent (address confirmed), and a hors pair's
+    pending invitation."""
+    lea = membership.register(
         name="Léa Nouvelle",
         email="lea.nouvelle@apec.example",
         network_code="apec",
@@ -240,6 +331,7 @@ def _registration_requests(admin: Member) -> None:
         motivation="Je débute comme consultante.",
         password="une-phrase-de-passe-longue",
     )
+    membership.confirm_email(make_token(lea, "confirm"))
     membership.invite(
         admin,
         email="expert@exemple.fr",
@@ -316,6 +408,18 @@ def _build_forum(app: Flask) -> None:
     forum.refresh_category_counters()
     db.session.commit()
     outbox.process()
+    # A task that failed too often, for the admins' page of parked tasks.
+    db.session.add(
+        outbox.OutboxEvent(
+            kind=indexing.POST_KIND,
+            ref_id=_post(tool, 1).id,
+            created_at=utcnow(),
+            available_at=utcnow(),
+            attempts=outbox.MAX_ATTEMPTS,
+            last_error="TimeoutError('index occupé')",
+            parked=True,
+        )
+    )
     db.session.commit()
 
 
@@ -330,6 +434,8 @@ class Crawl:
     errors: dict[str, str] = field(default_factory=dict)  # URL → the exception it raised
     failures: list[str] = field(default_factory=list)
     posting_forms: int = 0  # forms that POST, on every page fetched: each checked for a token
+    # (endpoint, form signature) → the pages showing such a form (FORM_PAGES at most)
+    forms: dict[tuple[str, tuple], list[str]] = field(default_factory=dict)
 
     def pages(self, status: int = 200) -> set[str]:
         return {url for url, code in self.statuses.items() if code == status}
@@ -404,6 +510,15 @@ def _route(routes: MapAdapter, url: str) -> str:
     return f"{endpoint}?" if query or not endpoint else endpoint
 
 
+def _action(routes: MapAdapter, page: str, form: Form) -> str:
+    """The endpoint a form on `page` posts to ("?" when none)."""
+    path = urlsplit(urljoin(BASE + page, form.action or page)).path
+    try:
+        return routes.match(path, method="POST")[0]
+    except (HTTPException, RoutingException):
+        return "?"
+
+
 def crawl_as(
     client: FlaskClient, routes: MapAdapter, seeds: dict[str, str], *, signed_in: bool
 ) -> Crawl:
@@ -428,6 +543,12 @@ def crawl_as(
         parser.feed(html)
         if html:
             crawl.posting_forms += parser.posting_forms
+            for form in parser.forms:
+                for button in form.buttons():
+                    key = (_action(routes, hops[-1], form), form.signature(button))
+                    pages = crawl.forms.setdefault(key, [])
+                    if len(pages) < FORM_PAGES and hops[-1] not in pages:
+                        pages.append(hops[-1])
             crawl.failures += [f"{hops[-1]} : {problem}" for problem in parser.page_problems()]
         for href in parser.hrefs:
             url = _normalise(BASE + hops[-1], href)
@@ -458,6 +579,176 @@ def _walled_off_topics(role: str, crawl: Crawl) -> list[str]:
     return [opened[topic_id] for topic_id, slug in rows if slug in forbidden]
 
 
+# --- Sending the forms ------------------------------------------------------------------
+
+TYPED_KINDS = {"text", "search", "email", "password", "number", "date", "url", "tel", "textarea"}
+TYPED_TEXT = "Texte saisi par le robot de test"
+TYPED_VALUES = {
+    "email": "robot@exemple.fr",
+    "password": "pas-le-bon-mot-de-passe",
+    "number": "1",
+    "url": "https://exemple.fr/",
+    "tel": "01 02 03 04 05",
+}
+GONE, NOTHING_TO_TYPE = "(formulaire disparu)", "(rien à saisir)"
+NOT_SENT = {"members.logout"}
+GENERIC_400 = "La requête n'a pas pu être traitée."
+
+
+def _typed_value(control: Control) -> str:
+    if control.kind == "date":
+        return date.today().isoformat()
+    return TYPED_VALUES.get(control.kind, TYPED_TEXT)
+
+
+def _needs_typing(form: Form) -> bool:
+    """Whether a person must type, tick or choose before sending (an empty text field, an
+    unticked box, a choice left on its empty option)."""
+    return any(
+        (control.kind in TYPED_KINDS and not control.value.strip())
+        or (control.kind in ("checkbox", "radio") and not control.on)
+        or (control.kind == "select" and not control.value and any(control.options))
+        for control in form.controls
+    )
+
+
+def form_data(form: Form, button: tuple[str, str] | None, *, typed: bool) -> MultiDict:
+    """What a browser sends when `button` is pressed: as the page shows the form, or
+    (`typed`) once every empty field is filled and every choice made: the first box or
+    option of a group where none is ticked (ticking them all would only meet « 5 at most »)."""
+    data: MultiDict = MultiDict()
+    checked_groups = {c.name for c in form.controls if c.kind in ("checkbox", "radio") and c.on}
+    for control in form.controls:
+        value = control.value
+        if control.kind == "file":
+            continue  # no file chosen: the browser sends an empty part, Werkzeug drops it
+        if control.kind == "textarea":  # HTML drops the newline that opens a textarea
+            value = value.removeprefix("\r\n").removeprefix("\n")
+        if control.kind in ("checkbox", "radio"):
+            if not control.on:
+                if not typed or control.name in checked_groups:
+                    continue
+                checked_groups.add(control.name)
+        elif typed and control.kind == "select" and not value:
+            value = next((option for option in control.options if option), "")
+        elif typed and control.kind in TYPED_KINDS and not value.strip():
+            value = _typed_value(control)
+        data.add(control.name, value)
+    if button and button[0]:
+        data.add(*button)
+    return data
+
+
+@dataclass
+class Sent:
+    """What sending a role's forms met."""
+
+    sent: Counter[str] = field(default_factory=Counter)  # endpoint → forms sent
+    gone: int = 0  # forms no longer on their page when their turn came (an earlier one acted)
+    failures: list[str] = field(default_factory=list)
+
+
+def _find(
+    html: str, page: str, routes: MapAdapter, key: tuple[str, tuple]
+) -> tuple[Form, tuple[str, str] | None] | None:
+    """The form `key` on `page`, and the button that sends it."""
+    parser = LinkParser()
+    parser.feed(html)
+    return next(
+        (
+            (form, button)
+            for form in parser.forms
+            for button in form.buttons()
+            if (_action(routes, page, form), form.signature(button)) == key
+        ),
+        None,
+    )
+
+
+def _send(
+    client: FlaskClient,
+    routes: MapAdapter,
+    page: str,
+    key: tuple[str, tuple],
+    *,
+    typed: bool,
+    signed_in: bool,
+) -> str | None:
+    """Open `page` afresh, send its form `key` (a fresh CSRF token, the state of now) and
+    follow the answer. Why it went wrong, or None when all is well; GONE when the form is no
+    longer on its page, NOTHING_TO_TYPE when it is sent `typed` but has no field to fill."""
+    with client.get(page) as response:
+        html = response.get_data(as_text=True) if response.status_code == 200 else ""
+    found = _find(html, page, routes, key)
+    if found is None:
+        return GONE
+    form, button = found
+    if typed and not _needs_typing(form):
+        return NOTHING_TO_TYPE
+    action = urlsplit(urljoin(BASE + page, form.action or page))
+    data = form_data(form, button, typed=typed)
+    url, chain, body = action.path, [], ""
+    try:
+        response = client.post(urlunsplit(("", "", action.path, action.query, "")), data=data)
+        for _ in range(MAX_REDIRECTS + 1):
+            chain.append(str(response.status_code))
+            location = response.headers.get("Location")
+            body = response.get_data(as_text=True)
+            response.close()
+            target = _normalise(BASE + url, location or "")
+            if response.status_code not in REDIRECTS or not location or target is None:
+                break
+            chain.append(url := target)
+            response = client.get(target)
+    except Exception as error:  # TESTING propagates what a server would answer with 500
+        return f"{' → '.join(chain)} {type(error).__name__}: {error}"
+    status = response.status_code
+    how = f"{'rempli' if typed else 'tel quel'} : {' → '.join(chain)}"
+    if status >= 500 or status in (403, 404, 405) or status in REDIRECTS:
+        return how
+    if status < 400:
+        if signed_in and urlsplit(url).path == "/connexion":
+            return f"{how} (renvoyé à la connexion)"
+        return None
+    if not _needs_typing(form):
+        return f"{how} (rien à saisir, et pourtant refusé)"
+    explained = 'role="alert"' in body or "field__error" in body
+    if not explained and ("error-page" not in body or GENERIC_400 in body):
+        return f"{how} (refusé sans dire pourquoi)"
+    lost = [
+        control.name
+        for control in form.controls
+        if typed
+        and control.kind in TYPED_KINDS - {"password"}
+        and not control.value.strip()  # a field typed into, not one the page filled
+        and f'name="{control.name}"' in body
+        and escape(data.get(control.name, "")) not in body
+    ]
+    return f"{how} (saisie perdue : {', '.join(lost)})" if lost else None
+
+
+def send_forms(client: FlaskClient, routes: MapAdapter, crawl: Crawl, *, signed_in: bool) -> Sent:
+    """Every kind of form the crawl was shown, on up to FORM_PAGES pages: sent as shown,
+    then filled in when it has something to fill. A form shown must be usable by its viewer:
+    no 5xx, no 403/404, a button with nothing to type is not refused, and a refusal says why
+    in French and keeps what was typed (SPEC §9)."""
+    sent = Sent()
+    for key, pages in crawl.forms.items():
+        endpoint = key[0]
+        if endpoint in NOT_SENT:
+            continue
+        for page in pages:
+            for typed in (False, True):
+                problem = _send(client, routes, page, key, typed=typed, signed_in=signed_in)
+                if problem in (GONE, NOTHING_TO_TYPE):
+                    sent.gone += problem == GONE and not typed  # typed: the first one acted
+                    break
+                sent.sent[endpoint] += 1
+                if problem:
+                    sent.failures.append(f"{endpoint} depuis {page} {problem}")
+    return sent
+
+
 @pytest.fixture
 def forum_data(app: Flask) -> None:
     """The forum every role crawls, built afresh for each (the database is emptied after
@@ -478,9 +769,16 @@ NOT_LINKED = {
     "ops.metrics",
     "static",
 }
-# Endpoints each role's crawl reached, kept across this module's tests (the data is rebuilt
-# for each, the endpoints are the same): see the last test.
+# Forms no page shows, by design: those of the pages opened from an e-mail.
+NOT_SHOWN = {
+    "members.accept_invitation",
+    "members.reset_password",
+    "notifications.unsubscribe",
+}
+# Endpoints each role's crawl reached, and those its pages' forms post to, kept across this
+# module's tests (the data is rebuilt for each, the endpoints are the same): see the last test.
 _REACHED: dict[str, set[str]] = {}
+_POSTED_TO: dict[str, set[str]] = {}
 
 
 def _crawl_role(app: Flask, role: str) -> Crawl:
@@ -493,6 +791,7 @@ def _crawl_role(app: Flask, role: str) -> Crawl:
     routes = app.url_map.bind("localhost")
     crawl = crawl_as(client, routes, SEARCH if signed_in else {}, signed_in=signed_in)
     _REACHED[role] = {_route(routes, url).rstrip("?") for url in crawl.statuses}
+    _POSTED_TO[role] = {endpoint for endpoint, _ in crawl.forms}
     return crawl
 
 
@@ -518,6 +817,27 @@ def test_every_link_shown_to_a_role_opens_for_that_role(
     assert not _walled_off_topics(role, crawl), "a topic opened through the wall"
 
 
+@pytest.mark.parametrize("role", list(ROLES))
+def test_every_form_shown_to_a_role_works_for_that_role(
+    app: Flask, forum_data: None, role: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each kind of form the crawl met (on two pages at most) is sent as shown, then filled
+    in, with its CSRF token as in production. No 5xx and no 403/404: a form shown is a form
+    its viewer may use. A button with nothing to fill is not refused; a refusal is a 4xx
+    that says why in French and shows back what was typed."""
+    monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", True)
+    crawl = _crawl_role(app, role)
+    email = ROLES[role]
+    user = {"user": _member(email)} if email else {}
+    client = RequestScopedClient(app, app.response_class, use_cookies=True, **user)
+    routes = app.url_map.bind("localhost")
+    sent = send_forms(client, routes, crawl, signed_in=role not in SIGNED_OUT)
+    assert not sent.failures, f"{role}:\n" + "\n".join(sent.failures)
+    assert sum(sent.sent.values()) >= MIN_FORMS_SENT[role], sent
+    assert MUST_SEND.get(role, set()) <= sent.sent.keys(), sent
+    assert sent.gone <= sum(sent.sent.values()) // 4, sent  # the pass sent what it saw
+
+
 def test_every_page_is_linked_for_someone(
     app: Flask, forum_data: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -531,3 +851,7 @@ def test_every_page_is_linked_for_someone(
     pages = {rule.endpoint for rule in app.url_map.iter_rules() if "GET" in rule.methods}
     assert pages - reached - NOT_LINKED == set()
     assert pages >= NOT_LINKED  # no stale entry hiding a renamed page
+    posted_to = set().union(*_POSTED_TO.values())
+    actions = {rule.endpoint for rule in app.url_map.iter_rules() if "POST" in rule.methods}
+    assert actions - posted_to - NOT_SHOWN == set()  # no action only a script could reach
+    assert actions >= NOT_SHOWN
