@@ -13,6 +13,8 @@ from flask import Flask, g
 from comcep import layout
 from comcep.extensions import db
 from comcep.kept import per_app
+from comcep.messages import services as messages
+from comcep.moderation import services as moderation
 from tests.factories import make_reply, make_topic
 
 
@@ -155,3 +157,26 @@ def test_with_a_time_limit_each_page_signs_its_own_token(
     client.get("/actifs")
     assert kept_tokens.cache_info().currsize == 0
     assert client.post("/marquer-lus", data={"csrf_token": token}).status_code == 302
+
+
+def test_pages_that_read_the_counters_themselves_show_the_same_ones(members, client_for):
+    """The topic and rubrique pages read the header's counters in a statement of their own
+    (one round trip fewer): their header counts what every other page's counts."""
+    staff, pair = members["animation"], members["pair"]
+    topic = make_topic(staff)
+    post = make_reply(pair, topic, "Une réponse à signaler.")
+    make_reply(pair, topic, "Une autre réponse.")  # the bell of the topic's author rings
+    moderation.report_post(members["other_pair"], post, topic, "other", "Hors sujet.")
+    messages.start_conversation(pair, [staff], "Une question", "Bonjour.")
+    db.session.commit()
+    client = client_for(staff)
+
+    def counts(url: str) -> list[str]:
+        response = client.get(url)
+        assert response.status_code == 200, url
+        return re.findall(r'badge badge--count">(\d+)<', header(response.text))
+
+    index = counts("/")
+    assert len(index) == 3  # bell, messages, moderation queue
+    assert counts(f"/t/{topic.id}") == index
+    assert counts(f"/r/{topic.category.slug}") == index

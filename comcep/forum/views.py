@@ -28,7 +28,7 @@ from comcep.moderation.services import log
 from comcep.notifications import header
 from comcep.notifications import services as notifications
 from comcep.notifications.models import LEVEL_LABELS
-from comcep.notifications.services import category_level, topic_level_column
+from comcep.notifications.services import category_level_column, topic_level_column
 from comcep.policy import TopicActions, Viewer, current_viewer
 from comcep.rendering import quote_markdown, render_markdown
 
@@ -93,6 +93,9 @@ def category(slug: str) -> ResponseReturnValue:
     category = queries.get_category_or_404(viewer, slug)
     list_filter = _list_filter()
     topics = queries.category_topics(viewer, current_user, category, _page_arg(), list_filter)
+    (level,) = header.read_with_counts(
+        viewer, (category_level_column(),), {"category_id": category.id}
+    )
     return render_template(
         "forum/category.html",
         list_filter=list_filter,
@@ -103,7 +106,7 @@ def category(slug: str) -> ResponseReturnValue:
         topics=topics,
         can_create=policy.can(policy.check_create_topic, viewer, category),
         silenced_notice=policy.silenced_notice(viewer),
-        level=category_level(current_user, category.id),
+        level=level,
         levels=LEVEL_LABELS,
     )
 

@@ -46,6 +46,22 @@ def params(viewer: Viewer) -> dict[str, Any]:
     return {"member_id": viewer.member_id, **policy.visibility_params(viewer)}
 
 
+def read_with_counts(
+    viewer: Viewer, page_columns: tuple[ColumnElement, ...], page_params: dict[str, Any]
+) -> tuple:
+    """A page's own scalar columns (bound to `member_id` and `page_params`), read in the
+    statement that reads the counters, which are kept for this request: one round trip."""
+    row = read_columns(_combined(page_columns, viewer.is_staff), params(viewer) | page_params)
+    values = tuple(row.one())
+    keep(viewer, values[len(page_columns) :])
+    return tuple(values[: len(page_columns)])
+
+
+@functools.cache
+def _combined(page_columns: tuple[ColumnElement, ...], staff: bool) -> Select:
+    return select(*page_columns, *columns(staff))
+
+
 def keep(viewer: Viewer, values: Sequence[int]) -> None:
     """Keep the values of `columns(viewer.is_staff)` read by a page's own statement, for
     `counts` to serve this request."""
