@@ -769,6 +769,8 @@ NOT_LINKED = {
     "ops.metrics",
     "static",
 }
+# Who crawls again once a role has sent its forms (the role itself by default).
+AFTER_FORMS = {role: [role, "pair", "hors_pair"] for role in ("animation", "admin")}
 # Forms no page shows, by design: those of the pages opened from an e-mail.
 NOT_SHOWN = {
     "members.accept_invitation",
@@ -781,15 +783,50 @@ _REACHED: dict[str, set[str]] = {}
 _POSTED_TO: dict[str, set[str]] = {}
 
 
-def _crawl_role(app: Flask, role: str) -> Crawl:
-    """One role's crawl, with CSRF tokens on as in production (the suite's other tests post
-    without them), its endpoints recorded in `_REACHED`."""
+def _client(app: Flask, role: str, member: Member | None = None) -> RequestScopedClient:
+    """A client signed in as the role's demo member (or as `member`)."""
     email = ROLES[role]
-    user = {"user": _member(email)} if email else {}
-    client = RequestScopedClient(app, app.response_class, use_cookies=True, **user)
+    member = member or (_member(email) if email else None)
+    user = {"user": member} if member else {}
+    return RequestScopedClient(app, app.response_class, use_cookies=True, **user)
+
+
+def _crawl(app: Flask, role: str, member: Member | None = None) -> Crawl:
+    """One role's crawl (as `member`, one like the role's demo member), with CSRF tokens on
+    as in production (the suite's other tests post without them)."""
     signed_in = role not in SIGNED_OUT
+    seeds = SEARCH if signed_in else {}
+    client = _client(app, role, member)
+    return crawl_as(client, app.url_map.bind("localhost"), seeds, signed_in=signed_in)
+
+
+def _profile(role: str) -> tuple[str, frozenset[str], frozenset[int]]:
+    """What the role's demo member sees by: statut, roles, groups."""
+    model = _member(ROLES[role] or "")
+    return model.statut, model.role_set, frozenset(group.id for group in model.groups)
+
+
+def _like(profile: tuple[str, frozenset[str], frozenset[int]]) -> Member:
+    """A member in good standing with this statut, roles and groups: the staff's forms may
+    have suspended or anonymised the role's demo member itself."""
+    statut, roles, groups = profile
+    candidates = db.session.scalars(
+        select(Member)
+        .where(
+            Member.statut == statut,
+            Member.state == "active",
+            Member.suspended_until.is_(None),
+            Member.silenced_until.is_(None),
+        )
+        .order_by(Member.id.desc())
+    )
+    return next(m for m in candidates if m.role_set == roles and {g.id for g in m.groups} == groups)
+
+
+def _crawl_role(app: Flask, role: str) -> Crawl:
+    """`_crawl`, its endpoints recorded in `_REACHED` and `_POSTED_TO`."""
+    crawl = _crawl(app, role)
     routes = app.url_map.bind("localhost")
-    crawl = crawl_as(client, routes, SEARCH if signed_in else {}, signed_in=signed_in)
     _REACHED[role] = {_route(routes, url).rstrip("?") for url in crawl.statuses}
     _POSTED_TO[role] = {endpoint for endpoint, _ in crawl.forms}
     return crawl
@@ -827,15 +864,19 @@ def test_every_form_shown_to_a_role_works_for_that_role(
     that says why in French and shows back what was typed."""
     monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", True)
     crawl = _crawl_role(app, role)
-    email = ROLES[role]
-    user = {"user": _member(email)} if email else {}
-    client = RequestScopedClient(app, app.response_class, use_cookies=True, **user)
+    others = {viewer: _profile(viewer) for viewer in AFTER_FORMS.get(role, []) if viewer != role}
     routes = app.url_map.bind("localhost")
-    sent = send_forms(client, routes, crawl, signed_in=role not in SIGNED_OUT)
+    sent = send_forms(_client(app, role), routes, crawl, signed_in=role not in SIGNED_OUT)
     assert not sent.failures, f"{role}:\n" + "\n".join(sent.failures)
     assert sum(sent.sent.values()) >= MIN_FORMS_SENT[role], sent
     assert MUST_SEND.get(role, set()) <= sent.sent.keys(), sent
     assert sent.gone <= sum(sent.sent.values()) // 4, sent  # the pass sent what it saw
+    # What the forms changed (topics moved, split, merged, hidden; members suspended…)
+    # leaves no broken link or hole in the wall, for the role and for those it acted on.
+    for viewer in AFTER_FORMS.get(role, [role]):
+        again = _crawl(app, viewer, _like(others[viewer]) if viewer in others else None)
+        assert not again.failures, f"{viewer} after {role}:\n" + "\n".join(again.failures)
+        assert not _walled_off_topics(viewer, again), f"{viewer} after {role}: the wall"
 
 
 def test_every_page_is_linked_for_someone(
