@@ -749,6 +749,57 @@ def send_forms(client: FlaskClient, routes: MapAdapter, crawl: Crawl, *, signed_
     return sent
 
 
+# Values every field of a form gets at once (after none at all): what test_fuzz.py sends
+# to the forms it names, here sent to every form a role is shown.
+GARBAGE = [
+    "",
+    "\x00",
+    "a\x00b",
+    "-1",
+    "9" * 30,
+    "1e309",
+    "NaN",
+    "'; DROP TABLE posts; --",
+    "<script>alert(1)</script>",
+    "\u202egnp.exe",
+    "{{ 7 * 7 }}",
+    "x" * 200_000,
+]
+
+
+def send_garbage(client: FlaskClient, routes: MapAdapter, crawl: Crawl) -> list[str]:
+    """Each kind of form (on its first page), sent with no field, then with GARBAGE in
+    every field but its token: whatever the answer, never a 5xx."""
+    failures = []
+    for key, pages in crawl.forms.items():
+        if key[0] in NOT_SENT:
+            continue
+        with client.get(pages[0]) as response:
+            html = response.get_data(as_text=True) if response.status_code == 200 else ""
+        found = _find(html, pages[0], routes, key)
+        if found is None:
+            continue  # gone: an earlier form acted on its page
+        form, button = found
+        action = urlsplit(urljoin(BASE + pages[0], form.action or pages[0]))
+        url = urlunsplit(("", "", action.path, action.query, ""))
+        token = [(c.name, c.value) for c in form.controls if c.name == "csrf_token"]
+        names = {c.name for c in form.controls if c.name != "csrf_token" and c.kind != "file"}
+        pressed = [button] if button and button[0] else []
+        for value in [None, *GARBAGE]:
+            fields = [] if value is None else [(name, value) for name in sorted(names)]
+            data = MultiDict(token + fields + pressed)
+            shown = "aucun champ" if value is None else repr(value[:20])
+            try:
+                with client.post(url, data=data) as response:
+                    status = response.status_code
+            except Exception as error:  # TESTING propagates what a server would answer with 500
+                failures.append(f"{key[0]} ({url}) {shown} : {type(error).__name__}: {error}")
+                continue
+            if status >= 500:
+                failures.append(f"{key[0]} ({url}) {shown} : {status}")
+    return failures
+
+
 @pytest.fixture
 def forum_data(app: Flask) -> None:
     """The forum every role crawls, built afresh for each (the database is emptied after
@@ -877,6 +928,17 @@ def test_every_form_shown_to_a_role_works_for_that_role(
         again = _crawl(app, viewer, _like(others[viewer]) if viewer in others else None)
         assert not again.failures, f"{viewer} after {role}:\n" + "\n".join(again.failures)
         assert not _walled_off_topics(viewer, again), f"{viewer} after {role}: the wall"
+
+
+@pytest.mark.parametrize("role", ["anonymous", "pair", "hors_pair", "animation", "admin"])
+def test_every_form_shown_to_a_role_survives_garbage(
+    app: Flask, forum_data: None, role: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SPEC §9: no 500 on any input, whichever form it is typed into."""
+    monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", True)
+    crawl = _crawl(app, role)
+    failures = send_garbage(_client(app, role), app.url_map.bind("localhost"), crawl)
+    assert not failures, f"{role}:\n" + "\n".join(failures)
 
 
 def test_every_page_is_linked_for_someone(
