@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from html import escape
 from html.parser import HTMLParser
-from urllib.parse import urljoin, urlsplit, urlunsplit
+from urllib.parse import parse_qs, urljoin, urlsplit, urlunsplit
 
 import pytest
 from flask import Flask
@@ -218,6 +218,8 @@ class LinkParser(HTMLParser):
         self._form: tuple[str, bool] | None = None  # (action, token seen) of a posting form
         self._in_title = False
         self.forms: list[Form] = []  # the forms that post, with their controls
+        self.query_forms: list[tuple[str, set[str]]] = []  # (action, field names) of the others
+        self._query_form = False
         self._textarea: Control | None = None
         self._select: Control | None = None
 
@@ -238,10 +240,15 @@ class LinkParser(HTMLParser):
             self.posting_forms += 1
             self._form = (attributes.get("action") or "(cette page)", False)
             self.forms.append(Form(attributes.get("action") or ""))
+        elif tag == "form":  # a search or a filter: its fields are query parameters
+            self.query_forms.append((attributes.get("action") or "", set()))
+            self._query_form = True
         elif tag == "input" and self._form and attributes.get("name") == "csrf_token":
             self._form = (self._form[0], bool(attributes.get("value")))
         if self._form is not None:
             self._control(tag, attributes)
+        elif self._query_form and tag in ("input", "select", "textarea"):
+            self.query_forms[-1][1].add(attributes.get("name") or "")
 
     def _control(self, tag: str, attributes: dict[str, str | None]) -> None:
         """Record a control of the posting form being read, as a browser would send it."""
@@ -281,6 +288,8 @@ class LinkParser(HTMLParser):
             if not token:
                 self.forms_without_token.append(action)
             self._form = None
+        elif tag == "form":
+            self._query_form = False
 
     def handle_data(self, data: str) -> None:
         if self._in_title:
@@ -436,6 +445,8 @@ class Crawl:
     posting_forms: int = 0  # forms that POST, on every page fetched: each checked for a token
     # (endpoint, form signature) → the pages showing such a form (FORM_PAGES at most)
     forms: dict[tuple[str, tuple], list[str]] = field(default_factory=dict)
+    # endpoint → the query parameters its links and its search or filter forms use
+    query_keys: dict[str, set[str]] = field(default_factory=dict)
 
     def pages(self, status: int = 200) -> set[str]:
         return {url for url, code in self.statuses.items() if code == status}
@@ -543,6 +554,9 @@ def crawl_as(
         parser.feed(html)
         if html:
             crawl.posting_forms += parser.posting_forms
+            for action, names in parser.query_forms:
+                path = urlsplit(urljoin(BASE + hops[-1], action or hops[-1])).path
+                crawl.query_keys.setdefault(_route(routes, path), set()).update(names - {""})
             for form in parser.forms:
                 for button in form.buttons():
                     key = (_action(routes, hops[-1], form), form.signature(button))
@@ -800,6 +814,37 @@ def send_garbage(client: FlaskClient, routes: MapAdapter, crawl: Crawl) -> list[
     return failures
 
 
+ODD_QUERY_VALUES = ["", "-1", "0", "9" * 30, "\x00", "x" * 5000, "1.5", "%", "[]", "é"]
+
+
+def query_garbage(client: FlaskClient, routes: MapAdapter, crawl: Crawl) -> list[str]:
+    """Each page the crawl opened (one per endpoint), asked again with odd values in each
+    query parameter its links and its search or filter forms use (and `page`): whatever the
+    answer, never a 5xx."""
+    keys: dict[str, set[str]] = {}
+    first: dict[str, str] = {}
+    # Pages that opened first; 5xx included, as the link test reports those.
+    for url in sorted(crawl.statuses, key=lambda url: (crawl.statuses[url] != 200, url)):
+        path, _, query = url.partition("?")
+        endpoint = _route(routes, path)
+        first.setdefault(endpoint, path)
+        keys.setdefault(endpoint, {"page"}).update(parse_qs(query, keep_blank_values=True))
+        keys[endpoint] |= crawl.query_keys.get(endpoint, set())
+    failures = []
+    for endpoint, path in first.items():
+        for key in sorted(keys[endpoint]):
+            for value in ODD_QUERY_VALUES:
+                try:
+                    with client.get(path, query_string={key: value}) as response:
+                        status = response.status_code
+                except Exception as error:  # TESTING propagates what would be a 500
+                    failures.append(f"{path}?{key}={value[:20]!r} : {type(error).__name__}")
+                    continue
+                if status >= 500:
+                    failures.append(f"{path}?{key}={value[:20]!r} : {status}")
+    return failures
+
+
 @pytest.fixture
 def forum_data(app: Flask) -> None:
     """The forum every role crawls, built afresh for each (the database is emptied after
@@ -938,6 +983,15 @@ def test_every_form_shown_to_a_role_survives_garbage(
     monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", True)
     crawl = _crawl(app, role)
     failures = send_garbage(_client(app, role), app.url_map.bind("localhost"), crawl)
+    assert not failures, f"{role}:\n" + "\n".join(failures)
+
+
+@pytest.mark.parametrize("role", ["anonymous", "pair", "hors_pair", "animation", "admin"])
+def test_every_page_survives_odd_query_strings(app: Flask, forum_data: None, role: str) -> None:
+    """SPEC §9: no 500 on any input, the address bar included (a page number, a filter, a
+    date, a search, as links write them and as no link does)."""
+    crawl = _crawl(app, role)
+    failures = query_garbage(_client(app, role), app.url_map.bind("localhost"), crawl)
     assert not failures, f"{role}:\n" + "\n".join(failures)
 
 
