@@ -443,6 +443,7 @@ def check_edit_post(viewer: Viewer, post: Post, topic: Topic) -> None:
         return
     if post.author_id is None or post.author_id != viewer.member_id:
         raise Forbidden(description="Vous ne pouvez modifier que vos propres messages.")
+    _check_not_silenced(viewer)  # rewriting a post is publishing it again
     if post.is_hidden:
         raise Forbidden(description="Ce message a été masqué par la modération.")
     if topic.is_locked:
@@ -570,7 +571,12 @@ class TopicActions:
 
     reply: bool
     moderate: bool
+    edit_own: bool  # the topic-wide part of `check_edit_post`: not locked, viewer not silenced
 
     @classmethod
     def for_topic(cls, viewer: Viewer, topic: Topic | PageTopic) -> TopicActions:
-        return cls(reply=can(check_reply, viewer, topic), moderate=viewer.is_staff)
+        return cls(
+            reply=can(check_reply, viewer, topic),
+            moderate=viewer.is_staff,
+            edit_own=not topic.is_locked and not viewer.is_silenced,
+        )

@@ -54,7 +54,7 @@ def topic_articles(
     render = template.module.post_article  # type: ignore[attr-defined]
     kept = _kept()
     script_root = request.script_root  # read once: a proxy lookup per article otherwise
-    topic_id, solution_id, locked = topic.id, topic.solution_post_id, topic.is_locked
+    topic_id, solution_id, edits_closed = topic.id, topic.solution_post_id, not actions.edit_own
     parts = []
     for post in posts:
         if not policy.lists_post(viewer, post):
@@ -64,7 +64,7 @@ def topic_articles(
             post,
             topic_id,
             solution_id == post.id,
-            locked,
+            edits_closed,
             actions.reply,
             actions.moderate,
             own,

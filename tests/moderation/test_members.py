@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 
 from comcep.extensions import db, utcnow
+from comcep.forum.models import Post
 from comcep.members.models import Member
 from tests.conftest import PASSWORD
 from tests.factories import make_topic
@@ -148,6 +149,28 @@ def test_a_silenced_member_reads_but_cannot_post_until_lifted(members, client_fo
     assert again.status_code == 302
     assert [e.action for e in log_entries()] == ["silence", "unsuspend", "unsilence"]
     assert log_entries("silence")[0].reason == "Messages en rafale."
+
+
+def test_a_silenced_member_cannot_rewrite_their_posts_either(members, client_for) -> None:
+    """Read-only means read-only: an edit publishes a post again (a member silenced for what
+    they wrote could otherwise rewrite it into worse)."""
+    target = members["pair"]
+    topic = make_topic(target, title="Mon sujet à moi")
+    post_id = topic.last_post_id
+    client = client_for(target)
+    assert f'href="/p/{post_id}/modifier"' in client.get(f"/t/{topic.id}").text
+    moderate(client_for(members["animation"]), target.id, "silence", 2, "Pause.")
+
+    assert f'href="/p/{post_id}/modifier"' not in client.get(f"/t/{topic.id}").text
+    form = client.get(f"/p/{post_id}/modifier")
+    assert form.status_code == 403
+    assert "lecture seule" in text_of(form)
+    edit = client.post(f"/p/{post_id}/modifier", data={"body": "Autre chose.", "submit": "1"})
+    assert edit.status_code == 403
+    assert reload(Post, post_id).revision_count == 0
+
+    moderate(client_for(members["animation"]), target.id, "lift")
+    assert f'href="/p/{post_id}/modifier"' in client.get(f"/t/{topic.id}").text
 
 
 def test_a_silence_ends_by_itself(members, client_for) -> None:
