@@ -70,6 +70,7 @@ ROLES: dict[str, str | None] = {
     "comite": "paul.lambert@dgefp.example",
     "admin": "admin@comcep.example",
     "suspended": "julien.moreau@capemploi.example",  # suspended by the scenario below
+    "silenced": "karim.benali@apec.example",  # a pair in read-only mode: see the scenario
 }
 SIGNED_OUT = {"anonymous", "suspended"}  # see the public presentation only
 
@@ -78,6 +79,7 @@ MUST_REACH: dict[str, set[str]] = {
     "anonymous": {"/connexion", "/inscription", "/mot-de-passe-oublie"},
     "suspended": {"/connexion", "/inscription"},
     "pair": {"/actifs", "/non-lus", "/membres", "/messages", "/notifications", "/outils"},
+    "silenced": {"/actifs", "/non-lus", "/compte"},
     "pilot_pair": {"/r/consultations", "/actifs"},
     "hors_pair": {"/r/echanges", "/actifs", "/messages", "/notifications"},
     "animation": {
@@ -106,6 +108,7 @@ MUST_REACH_ONE: dict[str, list[re.Pattern[str]]] = {
 # the staff about 110, a visitor 8), and the kinds of form each must have met.
 MIN_FORMS_SENT = {"anonymous": 6, "suspended": 6, "hors_pair": 25, "comite": 25}
 MIN_FORMS_SENT.update(dict.fromkeys(["pair", "pilot_pair", "referent_apec"], 30))
+MIN_FORMS_SENT["silenced"] = 10  # his account, his subscriptions: nothing that posts
 MIN_FORMS_SENT.update(dict.fromkeys(["animation", "admin"], 50))
 MEMBER_FORMS = {"forum.reply", "members.change_password", "members.leave", "messages.new"}
 PAIR_FORMS = MEMBER_FORMS | {"forum.new_topic", "moderation.report", "forum.edit_post"}
@@ -113,6 +116,7 @@ STAFF_FORMS = PAIR_FORMS | {"moderation.hide", "moderation.split", "moderation.m
 MUST_SEND: dict[str, set[str]] = {
     "anonymous": {"members.login", "members.register", "members.forgot_password"},
     "pair": PAIR_FORMS,
+    "silenced": {"members.change_password", "notifications.topic_subscription"},
     "pilot_pair": PAIR_FORMS,
     "referent_apec": PAIR_FORMS,
     "hors_pair": MEMBER_FORMS,
@@ -127,6 +131,7 @@ MIN_PAGES_SIGNED_IN = 40
 # Distinct topics opened; the demo shows a pair about 28, the staff 33, a hors pair 2.
 MIN_TOPICS = {
     "pair": 20,
+    "silenced": 20,
     "pilot_pair": 20,
     "referent_apec": 20,
     "animation": 25,
@@ -160,6 +165,7 @@ STAFF_ONLY = {"coin-des-animateurs"}
 PILOT_ONLY = {"consultations"}
 WALLED_OFF: dict[str, set[str]] = {
     "pair": STAFF_ONLY | PILOT_ONLY,
+    "silenced": STAFF_ONLY | PILOT_ONLY,
     "pilot_pair": STAFF_ONLY,
     "hors_pair": PAIRS_ONLY | STAFF_ONLY | PILOT_ONLY,
     "referent_apec": STAFF_ONLY | PILOT_ONLY,
@@ -395,6 +401,7 @@ def _build_forum(app: Flask) -> None:
     # Members: a former member and a suspended one, both with posts; two waiting requests.
     membership.anonymise(sophie, admin)
     moderation.suspend_member(anim, m["suspended"], None, "Propos déplacés.")
+    moderation.silence_member(anim, karim, 30, "Un temps de recul.")
     with app.test_request_context("/"):  # the e-mails carry absolute links
         _registration_requests(admin)
     moderation.update_category_flags(admin, _category("divers"), {"read_only": True})
