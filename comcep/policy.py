@@ -444,6 +444,11 @@ def check_edit_post(viewer: Viewer, post: Post, topic: Topic) -> None:
     if post.author_id is None or post.author_id != viewer.member_id:
         raise Forbidden(description="Vous ne pouvez modifier que vos propres messages.")
     _check_not_silenced(viewer)  # rewriting a post is publishing it again
+    if post.is_pending:
+        raise Forbidden(
+            description="Ce message attend la validation de l'équipe d'animation : "
+            "il se modifiera une fois publié."
+        )
     if post.is_hidden:
         raise Forbidden(description="Ce message a été masqué par la modération.")
     if topic.is_locked:

@@ -215,3 +215,19 @@ def test_the_author_is_told_that_the_post_awaits_the_animatrice(
     )
     assert told in text_of(opened)
     assert "Votre sujet est publié." not in text_of(opened)
+
+
+def test_a_pending_post_is_not_edited_and_its_author_is_told_why(
+    members, client_for, newcomer, topic
+) -> None:
+    """It is not « masqué par la modération »: it waits, and is edited once published."""
+    set_premoderation(client_for(members["admin"]), "1")
+    author = client_for(newcomer)
+    author.post(f"/t/{topic.id}/repondre", data={"body": "Ma première réponse.", "submit": "1"})
+    pending = db.session.scalar(select(Post).where(Post.author_id == newcomer.id))
+    assert pending.is_pending
+    assert f'href="/p/{pending.id}/modifier"' not in author.get(f"/t/{topic.id}").text
+    refused = author.get(f"/p/{pending.id}/modifier")
+    assert refused.status_code == 403
+    assert "attend la validation" in text_of(refused)
+    assert "masqué" not in text_of(refused)
