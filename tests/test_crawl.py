@@ -30,11 +30,13 @@ from comcep.forum import services as forum
 from comcep.forum.cli import load_demo_data
 from comcep.forum.models import Category, Post, Topic
 from comcep.members import membership
+from comcep.members import services as member_services
 from comcep.members.models import Member
 from comcep.members.tokens import make_token
 from comcep.messages import services as messages
 from comcep.messages.models import PrivateMessage
 from comcep.moderation import services as moderation
+from comcep.moderation import settings
 from comcep.search import indexing
 from tests.clients import RequestScopedClient
 
@@ -71,7 +73,9 @@ ROLES: dict[str, str | None] = {
     "admin": "admin@comcep.example",
     "suspended": "julien.moreau@capemploi.example",  # suspended by the scenario below
     "silenced": "karim.benali@apec.example",  # a pair in read-only mode: see the scenario
+    "newcomer": "nouveau.venu@apec.example",  # a new pair whose first posts wait
 }
+NEWCOMER = ROLES["newcomer"]
 SIGNED_OUT = {"anonymous", "suspended"}  # see the public presentation only
 
 # Pages each role must reach, so that the crawl cannot pass by finding nothing.
@@ -80,6 +84,7 @@ MUST_REACH: dict[str, set[str]] = {
     "suspended": {"/connexion", "/inscription"},
     "pair": {"/actifs", "/non-lus", "/membres", "/messages", "/notifications", "/outils"},
     "silenced": {"/actifs", "/non-lus", "/compte"},
+    "newcomer": {"/actifs", "/non-lus", "/compte"},
     "pilot_pair": {"/r/consultations", "/actifs"},
     "hors_pair": {"/r/echanges", "/actifs", "/messages", "/notifications"},
     "animation": {
@@ -107,7 +112,7 @@ MUST_REACH_ONE: dict[str, list[re.Pattern[str]]] = {
 # Forms each role must have sent: about half of what the demo shows them (a pair about 60,
 # the staff about 110, a visitor 8), and the kinds of form each must have met.
 MIN_FORMS_SENT = {"anonymous": 6, "suspended": 6, "hors_pair": 25, "comite": 25}
-MIN_FORMS_SENT.update(dict.fromkeys(["pair", "pilot_pair", "referent_apec"], 30))
+MIN_FORMS_SENT.update(dict.fromkeys(["pair", "pilot_pair", "referent_apec", "newcomer"], 30))
 MIN_FORMS_SENT["silenced"] = 10  # his account, his subscriptions: nothing that posts
 MIN_FORMS_SENT.update(dict.fromkeys(["animation", "admin"], 50))
 MEMBER_FORMS = {"forum.reply", "members.change_password", "members.leave", "messages.new"}
@@ -116,6 +121,7 @@ STAFF_FORMS = PAIR_FORMS | {"moderation.hide", "moderation.split", "moderation.m
 MUST_SEND: dict[str, set[str]] = {
     "anonymous": {"members.login", "members.register", "members.forgot_password"},
     "pair": PAIR_FORMS,
+    "newcomer": PAIR_FORMS - {"forum.edit_post"},  # his posts wait: nothing to edit yet
     "silenced": {"members.change_password", "notifications.topic_subscription"},
     "pilot_pair": PAIR_FORMS,
     "referent_apec": PAIR_FORMS,
@@ -132,6 +138,7 @@ MIN_PAGES_SIGNED_IN = 40
 MIN_TOPICS = {
     "pair": 20,
     "silenced": 20,
+    "newcomer": 20,
     "pilot_pair": 20,
     "referent_apec": 20,
     "animation": 25,
@@ -166,6 +173,7 @@ PILOT_ONLY = {"consultations"}
 WALLED_OFF: dict[str, set[str]] = {
     "pair": STAFF_ONLY | PILOT_ONLY,
     "silenced": STAFF_ONLY | PILOT_ONLY,
+    "newcomer": STAFF_ONLY | PILOT_ONLY,
     "pilot_pair": STAFF_ONLY,
     "hors_pair": PAIRS_ONLY | STAFF_ONLY | PILOT_ONLY,
     "referent_apec": STAFF_ONLY | PILOT_ONLY,
@@ -405,6 +413,19 @@ def _build_forum(app: Flask) -> None:
     with app.test_request_context("/"):  # the e-mails carry absolute links
         _registration_requests(admin)
     moderation.update_category_flags(admin, _category("divers"), {"read_only": True})
+
+    # Pre-moderation on: a new member's first topic and first reply wait for the staff.
+    settings.set_value(settings.PREMODERATION_POSTS, "1")
+    newcomer = member_services.create_member(
+        email=NEWCOMER,
+        name="Nouveau Venu",
+        statut="pair",
+        network_code="apec",
+        region_code="bretagne",
+        password="une-phrase-de-passe-longue",
+    )
+    forum.create_topic(newcomer, _category("premier-entretien"), "Mon tout premier cas", "Bonjour.")
+    forum.reply(newcomer, long_topic, "Ma première réponse, qui attend la modération.")
 
     # Private messages, one of them reported; a shared file.
     talk = messages.start_conversation(m["pair"], [karim], "Votre grille", "Tu peux me l'envoyer ?")
