@@ -453,9 +453,15 @@ def check_edit_post(viewer: Viewer, post: Post, topic: Topic) -> None:
         raise Forbidden(description="Ce message a été masqué par la modération.")
     if topic.is_locked:
         raise Forbidden(description="Ce sujet est verrouillé.")
-    window = current_app.config.get("EDIT_WINDOW_HOURS", 0)
-    if window and utcnow() - post.created_at > timedelta(hours=window):
+    if edit_window_over(post):
+        window = current_app.config["EDIT_WINDOW_HOURS"]
         raise Forbidden(description=f"Un message ne se modifie que dans les {window} heures.")
+
+
+def edit_window_over(post: Post | PagePost) -> bool:
+    """Whether its author's time to edit the post is over (EDIT_WINDOW_HOURS; 0: never)."""
+    window = current_app.config.get("EDIT_WINDOW_HOURS", 0)
+    return bool(window) and utcnow() - post.created_at > timedelta(hours=window)
 
 
 def check_report(viewer: Viewer, post: Post, topic: Topic) -> None:

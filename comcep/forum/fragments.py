@@ -64,7 +64,7 @@ def topic_articles(
             post,
             topic_id,
             solution_id == post.id,
-            edits_closed,
+            edits_closed or (own and policy.edit_window_over(post)),
             actions.reply,
             actions.moderate,
             own,

@@ -4,6 +4,7 @@ input (SPEC §5, §9, §10)."""
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from html import unescape
 from typing import Any
 from urllib.parse import urlsplit
@@ -15,7 +16,7 @@ from flask_login import FlaskLoginClient
 from sqlalchemy import func, select
 from werkzeug.test import TestResponse
 
-from comcep.extensions import db
+from comcep.extensions import db, utcnow
 from comcep.forum.models import Category, Post, PostRevision, Topic
 from tests.factories import category, make_reply, make_topic
 
@@ -306,6 +307,28 @@ def test_pair_cannot_edit_someone_elses_post(members, client_for) -> None:
     assert reload(Post, first.id).body_source == "Le texte de Paire Un."
     assert reload(Topic, topic.id).title == "Un sujet de test"
     assert count(PostRevision) == 0
+
+
+def test_with_an_edit_window_an_old_post_offers_no_edit_to_its_author(
+    app: Flask, members, client_for, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """EDIT_WINDOW_HOURS closes editing after a while: the « Modifier » link goes with it
+    (it led to a 403), for the author only; the staff still edit."""
+    monkeypatch.setitem(app.config, "EDIT_WINDOW_HOURS", 24)
+    topic = make_topic(members["pair"], body="Un message ancien.")
+    old = make_reply(members["pair"], topic, "Une réponse ancienne.")
+    recent = make_reply(members["pair"], topic, "Une réponse récente.")
+    old.created_at = utcnow() - timedelta(hours=25)
+    db.session.commit()
+    author = client_for(members["pair"])
+    page = author.get(f"/t/{topic.id}").text
+    assert f'href="/p/{recent.id}/modifier"' in page
+    assert f'href="/p/{old.id}/modifier"' not in page
+    refused = author.get(f"/p/{old.id}/modifier")
+    assert refused.status_code == 403
+    assert "dans les 24 heures" in text_of(refused)
+    staff_page = client_for(members["animation"]).get(f"/t/{topic.id}").text
+    assert f'href="/p/{old.id}/modifier"' in staff_page
 
 
 def test_animatrice_may_edit_any_post(members, client_for) -> None:
