@@ -217,8 +217,8 @@ class Form:
 class LinkParser(HTMLParser):
     """Collects the `href` of every `<a>`, and what a page must not get wrong whoever reads
     it: a form that posts without its CSRF token, an `id` given twice (a label or an anchor
-    then points at the wrong element), a label or an `aria-*` reference to no `id`, a page
-    without one `<h1>` or without a title."""
+    then points at the wrong element), a label, an `aria-*` reference or a `#` link to no
+    `id`, a page without one `<h1>` or without a title."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -317,6 +317,8 @@ class LinkParser(HTMLParser):
         problems += [
             f"{name}={ref} : aucun id" for name, ref in self.references if not self.ids[ref]
         ]
+        anchors = {href[1:] for href in self.hrefs if href.startswith("#") and len(href) > 1}
+        problems += [f"lien #{anchor} : aucun id" for anchor in sorted(anchors - set(self.ids))]
         if self.h1 != 1:
             problems.append(f"{self.h1} titres <h1>")
         if not self.title.strip():
