@@ -319,8 +319,13 @@ def split(topic_id: int) -> ResponseReturnValue:
                 url_for("forum.topic", topic_id=new.id),
             )
     status = 400 if request.method == "POST" else 200
+    nothing = None if form.posts.choices else "Ce sujet n'a pas de réponse : rien à diviser."
     return render_template(
-        "moderation/topic_form.html", form=form, topic=topic, heading="Diviser le sujet"
+        "moderation/topic_form.html",
+        form=form,
+        topic=topic,
+        heading="Diviser le sujet",
+        nothing=nothing,
     ), status
 
 

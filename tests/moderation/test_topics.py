@@ -334,6 +334,32 @@ def test_split_refuses_to_move_the_opening_post_or_nothing(members, client_for, 
     assert log_entries() == []
 
 
+def test_a_topic_without_replies_offers_nothing_to_split(members, client_for) -> None:
+    """The form could only fail (no reply to tick) and its error linked to no field."""
+    alone = make_topic(members["pair"], title="Un sujet sans réponse")
+    client = client_for(members["animation"])
+    assert f'href="/t/{alone.id}/diviser"' not in client.get(f"/t/{alone.id}").text
+    page = client.get(f"/t/{alone.id}/diviser")
+    assert page.status_code == 200
+    assert "rien à diviser" in text_of(page)
+    assert "<form" not in page.text.split("<main", 1)[1]
+    answered = make_topic(members["pair"], title="Un sujet avec réponse")
+    make_reply(members["other_pair"], answered)
+    assert f'href="/t/{answered.id}/diviser"' in client.get(f"/t/{answered.id}").text
+
+
+def test_a_refused_choice_links_its_message_to_the_first_box(members, client_for, long_topic):
+    """The error summary's link lands on a field: for boxes, the first one (the group has no
+    id of its own)."""
+    client = client_for(members["animation"])
+    refused = client.post(f"/t/{long_topic.id}/diviser", data={"title": "Sans messages"})
+    assert refused.status_code == 400
+    first_box = re.search(r'<input[^>]*id="(posts-0)"', refused.text)
+    assert first_box is not None
+    assert 'href="#posts-0"' in refused.text
+    assert 'href="#posts"' not in refused.text
+
+
 def test_split_of_a_post_with_a_hidden_reply_keeps_counters_right(
     members, client_for, long_topic
 ) -> None:
