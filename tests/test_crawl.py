@@ -759,6 +759,10 @@ def _send(
     explained = 'role="alert"' in body or "field__error" in body
     if not explained and ("error-page" not in body or GENERIC_400 in body):
         return f"{how} (refusé sans dire pourquoi)"
+    page = LinkParser()  # the page of the refusal is a page too (its summary's links…)
+    page.feed(body)
+    if page.page_problems():
+        return f"{how} ({' ; '.join(page.page_problems())})"
     lost = [
         control.name
         for control in form.controls
