@@ -750,6 +750,11 @@ def _send(
     how = f"{'rempli' if typed else 'tel quel'} : {' → '.join(chain)}"
     if status >= 500 or status in (403, 404, 405) or status in REDIRECTS:
         return how
+    if "<html" in body[:200]:  # the page it ends on (a preview, a refusal…) is a page too
+        page = LinkParser()
+        page.feed(body)
+        if page.page_problems():
+            return f"{how} ({' ; '.join(page.page_problems())})"
     if status < 400:
         if signed_in and urlsplit(url).path == "/connexion":
             return f"{how} (renvoyé à la connexion)"
@@ -759,10 +764,6 @@ def _send(
     explained = 'role="alert"' in body or "field__error" in body
     if not explained and ("error-page" not in body or GENERIC_400 in body):
         return f"{how} (refusé sans dire pourquoi)"
-    page = LinkParser()  # the page of the refusal is a page too (its summary's links…)
-    page.feed(body)
-    if page.page_problems():
-        return f"{how} ({' ; '.join(page.page_problems())})"
     lost = [
         control.name
         for control in form.controls
