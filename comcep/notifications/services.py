@@ -75,15 +75,21 @@ def category_level_column() -> ColumnElement[str]:
     """The level of the member bound as `member_id` on the rubrique bound as `category_id`
     (what its topics inherit), « normal » by default: a column the rubrique page reads in
     the statement of the header's counters."""
-    level = (
+    own = _rubrique_level(bindparam("member_id"), bindparam("category_id"))
+    return func.coalesce(own, "normal")
+
+
+def _rubrique_level(
+    member_id: ColumnExpressionArgument[int | None], category_id: ColumnExpressionArgument[int]
+) -> ScalarSelect[str]:
+    return (
         select(CategorySubscription.level)
         .where(
-            CategorySubscription.member_id == bindparam("member_id"),
-            CategorySubscription.category_id == bindparam("category_id"),
+            CategorySubscription.member_id == member_id,
+            CategorySubscription.category_id == category_id,
         )
         .scalar_subquery()
     )
-    return func.coalesce(level, "normal")
 
 
 def level_column(
@@ -99,15 +105,7 @@ def level_column(
         .where(TopicSubscription.member_id == member_id, TopicSubscription.topic_id == topic_id)
         .scalar_subquery()
     )
-    inherited = (
-        select(CategorySubscription.level)
-        .where(
-            CategorySubscription.member_id == member_id,
-            CategorySubscription.category_id == category_id,
-        )
-        .scalar_subquery()
-    )
-    return func.coalesce(own, inherited, "normal")
+    return func.coalesce(own, _rubrique_level(member_id, category_id), "normal")
 
 
 @functools.cache
