@@ -635,7 +635,7 @@ TYPED_VALUES = {
     "tel": "01 02 03 04 05",
 }
 GONE, NOTHING_TO_TYPE = "(formulaire disparu)", "(rien à saisir)"
-NOT_SENT = {"members.logout"}
+NOT_SENT = {"members.logout"}  # it would end the role's session, and the crawl with it
 GENERIC_400 = "La requête n'a pas pu être traitée."
 
 
