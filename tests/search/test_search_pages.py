@@ -464,6 +464,58 @@ def test_a_very_common_word_is_capped_and_ranked_among_the_most_recent(
     assert first_post
 
 
+def _hits(page: str) -> list[tuple[int, str, str]]:
+    """(post id, title, snippet) of each hit, in the page's order."""
+    return [
+        (int(post_id), title, snippet)
+        for post_id, title, snippet in re.findall(
+            r'<li class="search-hit">.*?href="/p/(\d+)">(.*?)</a>.*?'
+            r'class="search-hit__snippet">(.*?)</p>',
+            page,
+            re.S,
+        )
+    ]
+
+
+def test_hits_come_in_the_order_asked_each_with_its_own_title_and_text(members, client_for):
+    """By relevance, the post saying the word most (in its title too) first, although the
+    oldest; by date, the newest first. Each hit shows its own topic's title and its own
+    post's text, highlighted (PostgreSQL reads them for the page's rows only, after ranking
+    the window)."""
+    strong = make_topic(
+        members["pair"], title="Atelier de l'atelier", body="CODE0 : atelier, atelier, atelier."
+    )
+    topics = [strong] + [
+        make_topic(
+            members["pair"],
+            title=f"Sujet numéro {n}",
+            body=f"CODE{n} : un atelier parmi d'autres choses à dire.",
+            replies=[(members["other_pair"], f"Une réponse sans le mot, REPONSE{n}.")],
+        )
+        for n in range(1, 6)
+    ]
+    first = {
+        topic.id: db.session.scalar(
+            select(Post.id).where(Post.topic_id == topic.id, Post.number == 1)
+        )
+        for topic in topics
+    }
+    client = client_for(members["pair"])
+    by_relevance = _hits(client.get("/recherche", query_string={"q": "atelier"}).text)
+    by_date = _hits(client.get("/recherche", query_string={"q": "atelier", "tri": "date"}).text)
+    assert by_relevance[0][0] == first[strong.id]
+    assert [hit[0] for hit in by_date] == sorted(first.values(), reverse=True)
+    for hits in (by_relevance, by_date):
+        assert sorted(hit[0] for hit in hits) == sorted(first.values())
+        for post_id, title, snippet in hits:
+            n = next(i for i, topic in enumerate(topics) if first[topic.id] == post_id)
+            assert f"CODE{n}" in snippet
+            assert "REPONSE" not in snippet
+            assert "<mark>" in snippet.lower()
+            expected = "de l" if n == 0 else f"Sujet numéro {n}"
+            assert expected in title
+
+
 @pytest.mark.parametrize("block", [12_500, 2_500, 1, 2, 3, 5, 100])
 @pytest.mark.parametrize("reader", ["hors_pair", "pair"])
 def test_relevance_searches_the_most_recent_posts_first(
