@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 from flask import (
     Blueprint,
@@ -245,10 +246,13 @@ def _dead_link(error: LinkError) -> ResponseReturnValue:
     ), error.status
 
 
-@bp.get("/inscription/confirmer/<token>")
-def confirm(token: str) -> ResponseReturnValue:
+def _follow_link(
+    use: Callable[[str], object], token: str, title: str, message: str
+) -> ResponseReturnValue:
+    """An e-mail's confirmation link: used once, then a page saying what it did (or why it
+    could not serve)."""
     try:
-        membership.confirm_email(token)
+        use(token)
     except LinkError as error:
         db.session.rollback()
         return _dead_link(error)
@@ -258,10 +262,16 @@ def confirm(token: str) -> ResponseReturnValue:
             "members/message.html", title="Lien invalide", message=error.message
         ), 400
     db.session.commit()
-    return render_template(
-        "members/message.html",
-        title="Adresse confirmée",
-        message="Merci ! Votre demande est transmise au référent de votre réseau. Vous recevrez "
+    return render_template("members/message.html", title=title, message=message)
+
+
+@bp.get("/inscription/confirmer/<token>")
+def confirm(token: str) -> ResponseReturnValue:
+    return _follow_link(
+        membership.confirm_email,
+        token,
+        "Adresse confirmée",
+        "Merci ! Votre demande est transmise au référent de votre réseau. Vous recevrez "
         "un e-mail dès qu'elle sera validée.",
     )
 
@@ -392,21 +402,11 @@ def change_email() -> ResponseReturnValue:
 
 @bp.get("/compte/adresse/<token>")
 def confirm_email_change(token: str) -> ResponseReturnValue:
-    try:
-        membership.confirm_email_change(token)
-    except LinkError as error:
-        db.session.rollback()
-        return _dead_link(error)
-    except ComcepError as error:
-        db.session.rollback()
-        return render_template(
-            "members/message.html", title="Lien invalide", message=error.message
-        ), 400
-    db.session.commit()
-    return render_template(
-        "members/message.html",
-        title="Adresse changée",
-        message="Votre nouvelle adresse est confirmée : utilisez-la pour vous connecter.",
+    return _follow_link(
+        membership.confirm_email_change,
+        token,
+        "Adresse changée",
+        "Votre nouvelle adresse est confirmée : utilisez-la pour vous connecter.",
     )
 
 
