@@ -586,12 +586,14 @@ def test_spans_after_the_one_that_fills_the_window_never_run(
     monkeypatch.setattr(postgres_backend, "TOTAL_CAP", 2)  # 3 matches wanted: 2 spans
     backend = indexing.get_backend()
     query = SearchQuery(text="atelier", category_ids=rubriques)
-    tsquery, excluded = backend._tsqueries(query.text)
     last_id = db.session.scalar(select(func.max(Post.id)))
-    compiled = backend._window(query, tsquery, excluded, last_id).compile(dialect=db.engine.dialect)
+    window, params = backend._window_for(query, last_id)
+    compiled = window.compile(dialect=db.engine.dialect)
     plan = (
         db.session.connection()
-        .exec_driver_sql("EXPLAIN (ANALYZE, FORMAT JSON) " + str(compiled), compiled.params)
+        .exec_driver_sql(
+            "EXPLAIN (ANALYZE, FORMAT JSON) " + str(compiled), compiled.construct_params(params)
+        )
         .scalar()
     )
     plan = json.loads(plan) if isinstance(plan, str) else plan
@@ -607,7 +609,7 @@ def test_spans_after_the_one_that_fills_the_window_never_run(
     # Each block of ids is asked for by one span: none fetches another's matches to drop them.
     asked = [
         {block for _, block in re.findall(r"#(r\d+)?b(\d+)", value)}
-        for value in compiled.params.values()
+        for value in params.values()
         if isinstance(value, str) and "b" in value and "#" in value
     ]
     assert len(asked) == 3
@@ -711,9 +713,8 @@ def test_filters_keep_the_same_posts_whichever_way_the_window_is_read(
     assert category("echanges").parent_id != category("premier-entretien").parent_id
     if search_backend == "postgres":
         backend = indexing.get_backend()
-        tsquery, excluded = backend._tsqueries(query.text)
         last_id = db.session.scalar(select(func.max(Post.id)))
-        window = str(backend._window(query, tsquery, excluded, last_id))
+        window = str(backend._window_for(query, last_id)[0])
         older_kept = {"author", "to", "from-to", "tag"}
         assert ("search_recent_0" in window) == (reader == "hors_pair" or name not in older_kept)
 
