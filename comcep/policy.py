@@ -270,6 +270,18 @@ def visible_topics(viewer: Viewer) -> ColumnElement[bool]:
     return rule
 
 
+def openable_topics(viewer: Viewer) -> ColumnElement[bool]:
+    """Topics whose page opens for the viewer (`check_see_topic` in SQL): `visible_topics`,
+    plus their own hidden or pending ones; never a merged one."""
+    if viewer.member_id is None:
+        return false()
+    own_hidden = and_(
+        Topic.author_id == viewer.member_id,
+        Topic.category_id.in_(sorted(visible_category_ids(viewer))),
+    )
+    return and_(Topic.merged_into_id.is_(None), or_(visible_topics(viewer), own_hidden))
+
+
 def visible_posts(viewer: Viewer) -> ColumnElement[bool]:
     """Posts of visible topics, hidden ones only for staff; to be joined with Topic."""
     rule = visible_topics(viewer)
@@ -311,7 +323,9 @@ def readers_of(topic: Topic) -> ColumnElement[bool]:
     rule = _member_rule(category)
     if category.parent is not None:
         rule = and_(rule, _member_rule(category.parent))
-    if topic.is_hidden and topic.merged_into_id is None:
+    if topic.merged_into_id is not None:  # a pointer: see `check_see_topic`
+        return false()
+    if topic.is_hidden:
         rule = and_(rule, Member.id == topic.author_id) if topic.author_id else false()
 
     return and_(Member.state == "active", or_(staff_members(), rule))
@@ -344,12 +358,15 @@ def check_see_category(viewer: Viewer, category: Category | None) -> Category:
 
 
 def check_see_topic(viewer: Viewer, topic: TopicT | None) -> TopicT:
+    """A merged topic is no topic any more, for anyone: its posts are read where they went
+    (its old address leads there: `merged_target`); its title, perhaps one the moderation
+    hid or a pending one, is shown nowhere, and nothing is written into it."""
     if (
         topic is None
+        or topic.merged_into_id is not None
         or not _sees_rubrique_of(viewer, topic)
         or (
             topic.is_hidden
-            and topic.merged_into_id is None
             and not viewer.is_staff
             # Authors still reach their own hidden or pending topic (and see why).
             and (topic.author_id is None or topic.author_id != viewer.member_id)
@@ -357,6 +374,14 @@ def check_see_topic(viewer: Viewer, topic: TopicT | None) -> TopicT:
     ):
         raise NotFound()
     return topic
+
+
+def merged_target(viewer: Viewer, topic: Topic | PageTopic | None) -> int | None:
+    """Where the posts of a merged topic went, for its old address (a permanent redirect)
+    to those who may read its rubrique; None for any other topic."""
+    if topic is None or topic.merged_into_id is None or not _sees_rubrique_of(viewer, topic):
+        return None
+    return topic.merged_into_id
 
 
 def _sees_rubrique_of(viewer: Viewer, topic: Topic | PageTopic) -> bool:

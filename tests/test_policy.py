@@ -17,6 +17,7 @@ from comcep.extensions import db
 from comcep.forum import queries
 from comcep.forum.models import Category, Post, Topic
 from comcep.members.models import Member
+from comcep.moderation import services as moderation
 from comcep.policy import Viewer
 from tests.factories import category, make_reply, make_topic
 
@@ -300,11 +301,15 @@ def test_moving_a_topic_changes_who_may_see_it_at_once(
 def test_readers_of_a_topic_are_exactly_the_members_who_may_see_it(
     app: Flask, members: dict[str, Member]
 ) -> None:
-    """Notifications and e-mails ask the wall from the members' side: same answer."""
+    """Notifications and e-mails ask the wall from the members' side, and the export asks
+    which topics open for a member (`openable_topics`): the same answers as the checks,
+    for a hidden topic, a merged one and a topic of each rubrique."""
     hidden = make_topic(members["pair"], "premier-entretien", title="Un sujet masqué")
     hidden.is_hidden = True
+    merged = make_topic(members["pair"], "echanges", title="Un sujet fusionné")
+    moderation.merge_topics(members["animation"], merged, make_topic(members["pair"], "echanges"))
     db.session.commit()
-    topic_ids = [hidden.id] + [
+    topic_ids = [hidden.id, merged.id] + [
         make_topic(members["animation"], slug).id
         for slug in (
             "premier-entretien",
@@ -326,8 +331,11 @@ def test_readers_of_a_topic_are_exactly_the_members_who_may_see_it(
             )
             readers = set(db.session.scalars(select(Member.id).where(policy.readers_of(topic))))
             for role, member in members.items():
-                sees = policy.can(policy.check_see_topic, Viewer.for_member(member), topic)
+                viewer = Viewer.for_member(member)
+                sees = policy.can(policy.check_see_topic, viewer, topic)
                 assert (member.id in readers) is sees, (role, topic.category.slug)
+                opens = select(Topic.id).where(Topic.id == topic.id, policy.openable_topics(viewer))
+                assert (db.session.scalar(opens) is not None) is sees, (role, topic.title)
 
 
 # --- Checks on topics and posts -------------------------------------------------------

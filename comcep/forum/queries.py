@@ -527,9 +527,14 @@ def _page_topic_statement() -> Select:
     )
 
 
-def page_topic_or_404(viewer: Viewer, topic_id: int) -> PageTopic:
-    """`get_topic_or_404` for the topic page: the same rule, plain values."""
-    return policy.check_see_topic(viewer, read_page_topic(topic_id))
+def page_topic_or_404(viewer: Viewer, topic_id: int) -> PageTopic | int:
+    """`get_topic_or_404` for the topic page: the same rule, plain values; or, for a
+    merged topic, the id of the topic its posts went to (`policy.merged_target`)."""
+    topic = read_page_topic(topic_id)
+    target = policy.merged_target(viewer, topic)
+    if target is not None:
+        return target
+    return policy.check_see_topic(viewer, topic)
 
 
 def read_page_topic(topic_id: int) -> PageTopic | None:
@@ -780,12 +785,19 @@ def first_post_id(topic: Topic) -> int | None:
 
 
 def solution_post(topic: Topic | PageTopic) -> Post | None:
+    """The answer the topic retained, shown above its posts: only while it is a visible
+    post of this topic (one moved away by a split may now sit behind the wall)."""
     if topic.solution_post_id is None:
         return None
-    post = db.session.scalar(
-        select(Post).options(joinedload(Post.author)).where(Post.id == topic.solution_post_id)
+    return db.session.scalar(
+        select(Post)
+        .options(joinedload(Post.author))
+        .where(
+            Post.id == topic.solution_post_id,
+            Post.topic_id == topic.id,
+            Post.is_hidden.is_(False),
+        )
     )
-    return post if post is not None and not post.is_hidden else None
 
 
 @functools.cache

@@ -170,8 +170,8 @@ def _uploads(viewer: Viewer, category: Category) -> list:
 def topic(topic_id: int, slug: str | None = None) -> ResponseReturnValue:
     viewer = current_viewer()
     topic = queries.page_topic_or_404(viewer, topic_id)
-    if topic.merged_into_id:
-        return redirect(url_for("forum.topic", topic_id=topic.merged_into_id), 301)
+    if isinstance(topic, int):  # merged: its posts are there
+        return redirect(url_for("forum.topic", topic_id=topic), 301)
     if slug is not None and slug != topic.slug:  # an old or mistyped slug (SPEC §10)
         return redirect(_canonical_topic_url(topic), 301)
     page_count = queries.topic_page_count(topic)

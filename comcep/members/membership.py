@@ -360,17 +360,21 @@ def export_data(member: Member) -> dict:
     """Everything a member wrote and their profile (RGPD right of access, SPEC §4).
 
     Only the member's own words, whatever their state (hidden or awaiting moderation
-    included), plus context they may read now: the title of a topic they did not open is
-    given only if the topic is visible to them today (a pair turned hors pair gets no
-    titles from the pairs' rubriques), and of a conversation only its subject, since they
-    take part in it. Other participants' private messages and any other member's name or
-    address are left out: they are those people's data, not the member's.
+    included), plus context they may read now: a topic's title is given only if its page
+    opens for them today, even for a topic they opened (a pair turned hors pair gets no
+    titles from the pairs' rubriques; a topic of theirs moved to the pairs, or made by the
+    staff from their reply with a title of the staff's, keeps its title there), and of a
+    conversation only its subject, since they take part in it. Other participants'
+    private messages and any other member's name or address are left out: they are those
+    people's data, not the member's.
     """
     viewer = policy.Viewer.for_member(member)
-    topics = db.session.scalars(
-        select(Topic).where(Topic.author_id == member.id).order_by(Topic.created_at, Topic.id)
+    title_seen = policy.openable_topics(viewer)
+    topics = db.session.execute(
+        select(Topic, case((title_seen, Topic.title)))
+        .where(Topic.author_id == member.id)
+        .order_by(Topic.created_at, Topic.id)
     ).all()
-    title_seen = or_(Topic.author_id == member.id, policy.visible_topics(viewer))
     posts = db.session.execute(
         select(Post, Topic.id, case((title_seen, Topic.title)))
         .join(Topic, Topic.id == Post.topic_id)
@@ -413,12 +417,12 @@ def export_data(member: Member) -> dict:
         "sujets": [
             {
                 "id": topic.id,
-                "titre": topic.title,
+                "titre": title,
                 "date": topic.created_at.isoformat(),
                 "masque": topic.is_hidden,
                 "verrouille": topic.is_locked,
             }
-            for topic in topics
+            for topic, title in topics
         ],
         "messages": [
             {

@@ -327,6 +327,8 @@ def split_topic(
     db.session.flush()
     for post in posts:
         post.topic_id = new.id
+    if topic.solution_post_id in {post.id for post in posts}:  # it answers the new topic now
+        forum_services.withdraw_solution(topic)
     _renumber(new.id)
     _renumber(topic.id)
     log(
@@ -345,6 +347,8 @@ def merge_topics(actor: Member, source: Topic, target: Topic, reason: str = "") 
     """Move every post of `source` into `target`; `source` stays as a hidden pointer."""
     if source.id == target.id:
         raise ComcepError("Choisissez deux sujets différents.")
+    if source.merged_into_id is not None or target.merged_into_id is not None:
+        raise ComcepError("Ce sujet a déjà été fusionné dans un autre : choisissez ce dernier.")
     # Out of the target's range first: (topic_id, number) is unique, _renumber orders by date.
     db.session.execute(
         update(Post)
@@ -355,6 +359,8 @@ def merge_topics(actor: Member, source: Topic, target: Topic, reason: str = "") 
     source.is_hidden = True
     source.merged_into_id = target.id
     source.last_number = 0
+    if source.solution_post_id is not None:  # a reply of the target now, not its answer
+        forum_services.withdraw_solution(source)
     log(
         actor,
         "merge",

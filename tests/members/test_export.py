@@ -67,7 +67,10 @@ def test_a_pair_turned_hors_pair_gets_no_title_of_a_pairs_topic_they_did_not_ope
     data = export(client_for(pair))
 
     titles = {m["texte"]: (m["sujet"], m["sujet_id"]) for m in data["messages"]}
-    assert titles["Ouverture."] == ("Titre que j'ai écrit", own.id)
+    # Out of their sight now, even their own topic's title: the staff may have renamed it
+    # (or made it from their reply); their words, the opening post, are there.
+    assert titles["Ouverture."] == (None, own.id)
+    assert [(t["id"], t["titre"]) for t in data["sujets"]] == [(own.id, None)]
     assert titles["Ma réponse chez les pairs."] == (None, theirs.id)
     assert titles["Ma réponse hors pairs."] == ("Titre hors pairs", open_topic.id)
     assert "Titre secret des pairs" not in json.dumps(data, ensure_ascii=False)
@@ -84,3 +87,32 @@ def test_the_export_holds_the_earlier_versions_of_the_member_s_posts(client_for,
 
     assert exported["texte"] == "Seconde version."
     assert [v["texte"] for v in exported["versions_precedentes"]] == ["Première version."]
+
+
+def test_a_hors_pair_gets_no_title_the_staff_gave_in_the_pairs_space(client_for, members) -> None:
+    """The animatrice splits a hors pair's reply into a new topic of a pairs' rubrique, with
+    a title of hers: the topic's author is the hors pair, but its title stays behind the
+    wall (the export gave it, under « sujets » and under the reply)."""
+    hors_pair, pair = members["hors_pair"], members["pair"]
+    question = factories.make_topic(hors_pair, "echanges", "Question aux pairs", "Une question.")
+    factories.make_reply(pair, question, "Réponse d'un pair.")
+    mine = factories.make_reply(hors_pair, question, "Ma précision.")
+    new = moderation.split_topic(
+        members["animation"],
+        question,
+        [mine.id],
+        "Cas sensible SECRET",
+        factories.category("premier-entretien"),
+    )
+    db.session.commit()
+    assert new.author_id == hors_pair.id
+
+    data = export(client_for(hors_pair))
+
+    assert "SECRET" not in json.dumps(data, ensure_ascii=False)
+    assert {t["id"]: t["titre"] for t in data["sujets"]} == {
+        question.id: "Question aux pairs",
+        new.id: None,
+    }
+    titles = {m["texte"]: m["sujet"] for m in data["messages"]}
+    assert titles == {"Une question.": "Question aux pairs", "Ma précision.": None}

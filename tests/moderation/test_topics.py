@@ -572,3 +572,82 @@ def test_after_a_merge_the_posts_brought_in_are_unread_for_a_reader_of_the_targe
     assert "Le sujet qui reste" in topic_titles_in_list(reader.get("/non-lus").text)
     brought_in = next(p for p in posts_of(target.id) if p.body_source == "Source 1.")
     assert location(reader.get(f"/t/{target.id}/premier-non-lu")) == f"/p/{brought_in.id}"
+
+
+# --- what a merge or a split leaves behind ---------------------------------------------
+
+
+@pytest.mark.parametrize("reader", ["pair", "other_pair", "animation"])
+def test_a_merged_topic_is_only_a_redirect_for_everyone(members, client_for, reader) -> None:
+    """Its old address leads to the target; nothing else answers, for its author and the
+    staff too: its title is shown nowhere (it may be one the moderation hid, or a pending
+    one) and nothing is written into it (a reply there was kept where no one would read
+    it, and « premier non lu » answered 500)."""
+    target = make_topic(members["pair"], title="Le sujet qui reste")
+    source = make_topic(members["other_pair"], title="Titre caché SECRET")
+    hidden = client_for(members["animation"]).post(
+        f"/t/{source.id}/moderer", data={"action": "hide", "reason": "Titre insultant."}
+    )
+    assert hidden.status_code == 303
+    merged = client_for(members["animation"]).post(
+        f"/t/{source.id}/fusionner", data={"target": str(target.id)}
+    )
+    assert merged.status_code == 302
+    client = client_for(members[reader])
+    assert location(client.get(f"/t/{source.id}")) == f"/t/{target.id}"
+    for url in (f"/t/{source.id}/repondre", f"/t/{source.id}/premier-non-lu"):
+        response = client.get(url)
+        assert response.status_code == 404, url
+        assert "SECRET" not in response.text
+    reply = client.post(f"/t/{source.id}/repondre", data={"body": "Encore moi.", "submit": "1"})
+    assert reply.status_code == 404
+    follow = client.post(f"/t/{source.id}/abonnement", data={"level": "watching"})
+    assert follow.status_code == 404
+    assert posts_of(source.id) == []
+    assert_counters_right()
+
+
+def test_a_topic_is_not_merged_into_a_merged_one(members, client_for) -> None:
+    first = make_topic(members["pair"], title="Le sujet qui reste")
+    second = make_topic(members["pair"], title="Un double")
+    third = make_topic(members["pair"], title="Un autre double")
+    client = client_for(members["animation"])
+    merged = client.post(f"/t/{second.id}/fusionner", data={"target": str(first.id)})
+    assert merged.status_code == 302
+    into_pointer = client.post(f"/t/{third.id}/fusionner", data={"target": str(second.id)})
+    assert into_pointer.status_code == 400
+    assert "Aucun sujet ne porte ce numéro." in text_of(into_pointer)
+    assert len(posts_of(third.id)) == 1
+
+
+def test_a_retained_answer_split_behind_the_wall_leaves_the_hors_pairs_topic(
+    members, client_for
+) -> None:
+    """A hors pair's question answered by a pair, the answer retained; the animatrice then
+    splits that answer into a pairs' rubrique, where it is edited: the hors pairs' topic no
+    longer shows it (its box showed the current text, behind the wall) and is no longer
+    solved."""
+    question = make_topic(members["hors_pair"], slug="echanges", title="Question aux pairs")
+    answer = make_reply(members["pair"], question, "Réponse publique.")
+    marked = client_for(members["hors_pair"]).post(f"/p/{answer.id}/solution")
+    assert marked.status_code == 302
+    assert "Réponse retenue" in client_for(members["hors_pair"]).get(f"/t/{question.id}").text
+    split = client_for(members["animation"]).post(
+        f"/t/{question.id}/diviser",
+        data={
+            "posts": [str(answer.id)],
+            "title": "Entre pairs",
+            "category": str(category("premier-entretien").id),
+        },
+    )
+    assert split.status_code == 302
+    edited = client_for(members["pair"]).post(
+        f"/p/{answer.id}/modifier", data={"body": "Entre nous : SECRET.", "submit": "1"}
+    )
+    assert edited.status_code == 302
+    page = client_for(members["hors_pair"]).get(f"/t/{question.id}")
+    assert page.status_code == 200
+    assert "SECRET" not in page.text
+    assert "Réponse retenue" not in page.text
+    stored = reload(Topic, question.id)
+    assert (stored.solution_post_id, stored.solved_at) == (None, None)
