@@ -77,7 +77,7 @@ def _limits_off_for_this_app() -> bool:
 def member_or_ip() -> str:
     """Rate-limit key: the logged-in member (whatever their address), else the IP address."""
     if current_user.is_authenticated:
-        return f"membre:{current_user.get_id()}"
+        return f"membre:{current_user.id}"
     return get_remote_address()
 
 

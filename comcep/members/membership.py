@@ -116,6 +116,19 @@ def register(
             login_url=url_for("members.login", _external=True),
         )
         return None
+    if (
+        existing is not None
+        and existing.registration_status == "unconfirmed"
+        and not existing.check_password(password)
+    ):
+        # A request waits for this address's confirmation, and someone asks again with
+        # another password: perhaps not the mailbox's owner, who would confirm a request
+        # whose password someone else chose. Nothing of the request changes; the mailbox
+        # gets its link again (its earlier links still work). With the same password, the
+        # owner may correct the request below (a name mistyped, another network).
+        link = url_for("members.confirm", token=make_token(existing, "confirm"), _external=True)
+        queue_mail(email, "Confirmez votre adresse e-mail", "confirm", member=existing, link=link)
+        return None
     member = existing or Member(email=email, created_at=utcnow())
     member.display_name = name.strip()
     member.statut = "pair"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import unicodedata
 from datetime import datetime
 
@@ -141,6 +142,15 @@ class Member(UserMixin, db.Model):
 
     def check_password(self, password: str) -> bool:
         return bool(self.password_hash) and check_password_hash(self.password_hash, password)
+
+    @property
+    def session_key(self) -> str:
+        """A digest of the password hash: sessions and « rester connecté » cookies carry it
+        (`get_id`), so that a new password ends every other session, as a reset should."""
+        return hashlib.sha256(self.password_hash.encode()).hexdigest()[:16]
+
+    def get_id(self) -> str:  # Flask-Login: what the session and the cookie hold
+        return f"{self.id}.{self.session_key}"
 
     @property
     def is_active(self) -> bool:  # Flask-Login: only active members hold a session

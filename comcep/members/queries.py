@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import hmac
 
 from flask import current_app
 from flask_sqlalchemy.pagination import Pagination
@@ -37,14 +38,16 @@ def _member_statement() -> Select:
     )
 
 
-def load_member(member_id: str) -> Member | None:
-    """Flask-Login's loader: one query, the member with their groups' ids."""
+def load_member(session_id: str) -> Member | None:
+    """Flask-Login's loader: one query, the member with their groups' ids. The session holds
+    `Member.get_id()`: a session opened before the password changed ends."""
+    member_id, _dot, session_key = str(session_id).partition(".")
     try:
         key = int(member_id)
     except (TypeError, ValueError):
         return None
     row = db.session.execute(_member_statement(), {"member_id": key}).one_or_none()
-    if row is None:
+    if row is None or not hmac.compare_digest(row[0].session_key, session_key):
         return None
     member, group_ids = row
     member.loaded_group_ids = frozenset(int(id_) for id_ in (group_ids or "").split(",") if id_)

@@ -18,6 +18,7 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required, login_user, logout_user
+from flask_login.config import COOKIE_NAME
 
 from comcep import policy
 from comcep.errors import ComcepError
@@ -374,7 +375,11 @@ def change_password() -> ResponseReturnValue:
             _field_errors(form, error, "password").append(error.message)
         else:
             db.session.commit()
-            flash("Votre mot de passe est changé.", "success")
+            # Every other session ends (they hold the former password's key); this one
+            # goes on, with its « rester connecté » cookie if it had one.
+            remember = current_app.config.get("REMEMBER_COOKIE_NAME", COOKIE_NAME)
+            login_user(current_user._get_current_object(), remember=remember in request.cookies)
+            flash("Votre mot de passe est changé ; vos autres sessions sont fermées.", "success")
             return redirect(url_for("members.account"))
     return _account_page(400, password_form=form)
 

@@ -190,6 +190,32 @@ def test_a_member_changes_their_password_only_with_the_current_one(
     assert log_in(client, pair.email, NEW_PASSWORD).status_code == 302
 
 
+def test_a_new_password_ends_every_other_session_and_keeps_this_one(app, members, mailbox):
+    """A stolen session or « rester connecté » cookie held only the member's id: it outlived
+    a reset or a change of the password. Sessions now hold a key of the password."""
+    pair = members["pair"]
+    laptop, phone, mailbox_owner = (app.test_client() for _ in range(3))
+    assert log_in(laptop, pair.email).status_code == 302
+    remembered = phone.post(
+        "/connexion", data={"email": pair.email, "password": PASSWORD, "remember": "y"}
+    )
+    assert remembered.status_code == 302
+    phone.delete_cookie("session")  # the browser restarted: the cookie logs in again
+    assert phone.get("/compte").status_code == 200
+
+    changed = laptop.post(
+        "/compte/mot-de-passe", data={"current": PASSWORD, "password": NEW_PASSWORD}
+    )
+    assert changed.status_code == 302
+    assert "vos autres sessions sont fermées" in text(laptop.get("/compte"))
+    phone.delete_cookie("session")
+    assert phone.get("/compte").status_code == 302  # to the login form
+
+    link = reset_link(mailbox_owner, mailbox, pair.email)
+    assert mailbox_owner.post(link, data={"password": "Encore-Un-Autre-77"}).status_code == 302
+    assert laptop.get("/compte").status_code == 302
+
+
 def test_a_password_change_kills_pending_reset_links(client_for, client, members, mailbox) -> None:
     pair = members["pair"]
     link = reset_link(client, mailbox, pair.email)

@@ -25,7 +25,7 @@ def test_the_viewer_gets_the_groups_read_with_the_member(app, make_member, count
     assert len(expected) == 2
     db.session.expunge_all()
     with count_queries() as statements:
-        loaded = load_member(str(member.id))
+        loaded = load_member(member.get_id())
         viewer = Viewer.for_member(loaded)
     assert len(statements) == 1
     assert viewer.group_ids == expected
@@ -35,7 +35,7 @@ def test_the_viewer_gets_the_groups_read_with_the_member(app, make_member, count
 def test_a_member_without_groups_and_a_bad_id(app, make_member) -> None:
     member = make_member()
     db.session.expunge_all()
-    assert Viewer.for_member(load_member(str(member.id))).group_ids == frozenset()
+    assert Viewer.for_member(load_member(member.get_id())).group_ids == frozenset()
     assert load_member("nobody") is None
     assert load_member("999999") is None
 
@@ -43,7 +43,7 @@ def test_a_member_without_groups_and_a_bad_id(app, make_member) -> None:
 def test_groups_changed_during_the_request_are_those_counted(app, make_member) -> None:
     member, expected = _two_groups(make_member)
     db.session.expunge_all()
-    loaded = load_member(str(member.id))
+    loaded = load_member(member.get_id())
     assert loaded.group_id_set == expected
     loaded.groups.clear()  # an admin editing their own groups, say
     assert loaded.group_id_set == frozenset()

@@ -484,3 +484,32 @@ def test_registration_and_reset_requests_are_rate_limited_per_address(
     finally:
         with limited.app_context():
             db.engine.dispose()
+
+
+def test_a_second_request_with_another_password_changes_nothing_of_the_first(
+    client, mailbox
+) -> None:
+    """Someone registers the address of a request that waits for its confirmation, with a
+    password of theirs: the request keeps its owner's password and name, both links
+    confirm it, and only the owner's password opens the account once approved (the second
+    request used to replace the first, so that the owner confirmed a stranger's password)."""
+    assert register(client).status_code == 200
+    first = confirmation_path(mailbox)
+    again = register(client, password="Attaquant-Secret-2026", name="Quelqu'un d'autre")
+    assert again.status_code == 200
+    second = confirmation_path(mailbox)
+    member = applicant()
+    assert member.display_name == APPLICANT["name"]
+    assert member.check_password(PASSWORD)
+    assert not member.check_password("Attaquant-Secret-2026")
+    assert client.get(second).status_code == 200  # the same request, confirmed
+    assert client.get(first).status_code == 410  # used once, as any link
+
+
+def test_the_owner_of_a_request_may_correct_it_with_the_same_password(client, mailbox) -> None:
+    assert register(client, name="Camile Durant").status_code == 200
+    first = confirmation_path(mailbox)
+    assert register(client).status_code == 200
+    assert applicant().display_name == APPLICANT["name"]
+    assert client.get(first).status_code == 410  # the corrected request has its own link
+    assert client.get(confirmation_path(mailbox)).status_code == 200
