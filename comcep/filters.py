@@ -80,10 +80,13 @@ def body(html: str) -> Markup:
     return Markup(f'<div class="post__body">{html}</div>')  # noqa: S704 - sanitised at write
 
 
-def member_name(member: object | None) -> Markup:
-    """A member's name as a link to the profile, or « Ancien membre » once they have left."""
+def member_name(member: object | None, *, linked: bool = True) -> Markup:
+    """A member's name as a link to the profile (`linked=False`: a profile the reader may
+    not open), or « Ancien membre » once they have left."""
     if member is None or getattr(member, "state", None) == "left":
         return Markup("Ancien membre")
+    if not linked:
+        return Markup("{}").format(member.display_name)  # type: ignore[attr-defined]
     url = current_app.jinja_env.globals["url_for"]("members.profile", member_id=member.id)  # type: ignore[attr-defined]
     return Markup('<a href="{}">{}</a>').format(url, member.display_name)  # type: ignore[attr-defined]
 

@@ -31,7 +31,7 @@ from comcep.forum.models import Category, Post, Topic
 from comcep.members.models import STAFF_ROLES, Member, member_groups
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterable
 
     from comcep.forum.queries import PageCategory, PagePost, PageTopic
 
@@ -584,12 +584,19 @@ def check_write_to(viewer: Viewer, recipients: list[Member]) -> None:
     _check_not_silenced(viewer)
     if viewer.is_staff:
         return
-    ids = [m.id for m in recipients]
-    visible = set(
-        db.session.scalars(select(Member.id).where(Member.id.in_(ids), visible_members(viewer)))
-    )
-    if set(ids) - visible:
+    ids = {m.id for m in recipients}
+    if ids - visible_member_ids(viewer, ids):
         raise NotFound()
+
+
+def visible_member_ids(viewer: Viewer, ids: Iterable[int]) -> set[int]:
+    """Which of these members the viewer may see (whose profile opens for them)."""
+    wanted = sorted(set(ids))
+    if not wanted:
+        return set()
+    return set(
+        db.session.scalars(select(Member.id).where(Member.id.in_(wanted), visible_members(viewer)))
+    )
 
 
 def can(check: Callable[..., object], *args: object) -> bool:

@@ -86,6 +86,9 @@ def show(conversation_id: int) -> ResponseReturnValue:
         "messages/show.html",
         conversation=conversation,
         participants=participants,
+        # Names link to the profiles the reader may open (a hors pair: those who posted
+        # where it reads); the others are plain names.
+        profiles=policy.visible_member_ids(viewer, [m.id for m in participants]),
         messages=queries.messages(conversation),
         form=form,
         silenced_notice=policy.silenced_notice(viewer),

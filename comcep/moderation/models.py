@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
 from sqlalchemy import ForeignKey, Index, Integer, String, Text
@@ -107,6 +108,44 @@ class ModerationLog(db.Model):
     @property
     def action_label(self) -> str:
         return ACTION_LABELS.get(self.action, self.action)
+
+    @property
+    def details_text(self) -> str:
+        """The details kept with the action, in words for the journal (they are stored as
+        JSON, keyed for the machine)."""
+        try:
+            details = json.loads(self.details) if self.details else {}
+        except ValueError:
+            return self.details
+        if not isinstance(details, dict):
+            return str(details)
+        parts = []
+        for key, value in details.items():
+            label = DETAIL_LABELS.get(key, key.replace("_", " "))
+            if isinstance(value, list):
+                value = ", ".join(str(item) for item in value)
+            elif isinstance(value, bool):
+                value = "oui" if value else "non"
+            parts.append(f"{label} : {value}")
+        return " · ".join(parts)
+
+
+# The keys of `ModerationLog.details`, in words (ids are those of the journal's « réf. »).
+DETAIL_LABELS = {
+    "avant": "avant",
+    "de": "depuis la rubrique réf.",
+    "vers": "vers la rubrique réf.",
+    "fusionne_dans": "fusionné dans le sujet réf.",
+    "jours": "jours",
+    "nom": "nom",
+    "nouveau_sujet": "nouveau sujet réf.",
+    "messages": "messages réf.",
+    "premoderation_posts": "premiers messages relus",
+    "relais": "sujet relais réf.",
+    "reports": "signalements réf.",
+    "rubrique": "rubrique",
+    "statut": "statut",
+}
 
 
 class Setting(db.Model):

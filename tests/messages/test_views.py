@@ -230,6 +230,24 @@ def test_a_hors_pair_writes_to_a_member_who_posted_where_it_reads(
     assert bodies(conversation)[-1] == "Bonne journée."
 
 
+def test_a_hors_pair_reads_the_name_of_a_pair_who_wrote_but_no_link_it_cannot_open(
+    members, make_member, client_for
+) -> None:
+    """A pair who never posted where hors pairs read writes to one: the hors pair reads her
+    name, not a link to a profile that answers 404 (SPEC §4: a hors pair sees the members
+    who posted where it reads); the pair's page links the hors pair's profile."""
+    writer = make_member(name="Lucie Garnier")
+    conversation = start(client_for(writer), ids=(members["hors_pair"].id,), body="Bonjour.")
+    hors_pair = client_for(members["hors_pair"])
+    page = hors_pair.get(f"/messages/{conversation}").text
+    assert "Lucie Garnier" in page
+    assert f'href="/membres/{writer.id}"' not in page
+    assert hors_pair.get(f"/membres/{writer.id}").status_code == 404
+    assert f'href="/membres/{members["hors_pair"].id}"' in page  # its own
+    writers_page = client_for(writer).get(f"/messages/{conversation}").text
+    assert f'href="/membres/{members["hors_pair"].id}"' in writers_page
+
+
 def test_a_hors_pair_cannot_write_to_a_member_it_cannot_see_and_learns_nothing(
     members, make_member, client_for
 ) -> None:

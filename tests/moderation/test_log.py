@@ -173,14 +173,17 @@ def test_the_journal_page_lists_every_action_most_recent_first(
     by_action = {row[2]: row for row in reversed(rows)}  # the first occurrence of each
     assert rows[-1][1] == "automatique"
     assert by_action["lock"][1] == "Animatrice"
-    assert by_action["lock"][3] == f"sujet n° {history['pairs']}"
+    assert by_action["lock"][3] == f"sujet réf. {history['pairs']}"
     assert by_action["lock"][4] == "Débat clos."
     assert by_action["move"][4] == "Réservé aux pairs."
     assert by_action["merge"][4] == "Doublon."
     assert by_action["pin"][1] == "Admin"
-    assert by_action["suspend"][3].startswith(f"membre n° {members['pilot_pair'].id}")
+    assert by_action["suspend"][3].startswith(f"membre réf. {members['pilot_pair'].id}")
     assert by_action["suspend"][4] == "Insultes."
-    assert by_action["report_kept"][3].startswith(f"message n° {history['reply']}")
+    assert by_action["report_kept"][3].startswith(f"message réf. {history['reply']}")
+    # The details in words, not as the JSON they are kept in.
+    assert "signalements réf." in by_action["report_kept"][3]
+    assert "{" not in page.text.split("<tbody>")[1]
     assert by_action["report_kept"][4] == "Faux positif."
 
 
