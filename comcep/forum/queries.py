@@ -748,24 +748,65 @@ def _themes_then_rubriques(categories: list[_C]) -> list[_C]:
 
 
 @functools.cache
-def _hit_rubriques_statement(staff: bool) -> Select:
+def _hits_statement(staff: bool) -> Select:
     return (
-        select(Topic.id, Category.slug, Category.name)
+        select(
+            Post.id,
+            Post.number,
+            Post.created_at,
+            Category.slug,
+            Category.name,
+            Member.id,
+            Member.display_name,
+            Member.state,
+        )
+        .join(Topic, Topic.id == Post.topic_id)
         .join(Topic.category)
+        .outerjoin(Member, Member.id == Post.author_id)
         .where(
-            Topic.id.in_(bindparam("topic_ids", expanding=True)), policy.visible_topics_param(staff)
+            Post.id.in_(bindparam("post_ids", expanding=True)), policy.visible_posts_param(staff)
         )
     )
 
 
-def hit_rubriques(viewer: Viewer, topic_ids: set[int]) -> dict[int, tuple[str, str]]:
-    """The rubrique (slug, name) of each topic of a page of search hits, visibility
-    re-applied: a topic missing from the result is not shown. One prebuilt statement."""
-    if not topic_ids:
+@dataclass(frozen=True, slots=True)
+class HitAuthor:
+    """What `member_name` reads of a hit's author."""
+
+    id: int
+    display_name: str
+    state: str
+
+
+@dataclass(frozen=True, slots=True)
+class HitContext:
+    """What a search hit says besides its text: where, by whom, when."""
+
+    slug: str
+    rubrique: str
+    author: HitAuthor | None
+    created_at: datetime
+    number: int
+
+
+def hits_context(viewer: Viewer, post_ids: set[int]) -> dict[int, HitContext]:
+    """The rubrique, author, date and number of each post of a page of search hits,
+    visibility re-applied: a post missing from the result is not shown. One prebuilt
+    statement."""
+    if not post_ids:
         return {}
-    params = {"topic_ids": sorted(topic_ids), **policy.visibility_params(viewer)}
-    rows = db.session.execute(_hit_rubriques_statement(viewer.is_staff), params)
-    return {topic_id: (slug, name) for topic_id, slug, name in rows}
+    params = {"post_ids": sorted(post_ids), **policy.visibility_params(viewer)}
+    rows = db.session.execute(_hits_statement(viewer.is_staff), params)
+    return {
+        post_id: HitContext(
+            slug=slug,
+            rubrique=name,
+            author=None if author_id is None else HitAuthor(author_id, author_name, state),
+            created_at=created_at,
+            number=number,
+        )
+        for post_id, number, created_at, slug, name, author_id, author_name, state in rows
+    }
 
 
 def all_topic_posts(topic: Topic) -> list[Post]:

@@ -91,12 +91,12 @@ def search() -> ResponseReturnValue:
         return render_template(
             "search/results.html", results=None, error=error.message, **page_args
         ), 400
-    rubriques = forum_queries.hit_rubriques(viewer, {hit.topic_id for hit in results.hits})
+    contexts = forum_queries.hits_context(viewer, {hit.post_id for hit in results.hits})
     return render_template(
         "search/results.html",
         results=results,
         error=None,
-        rubriques=rubriques,
+        contexts=contexts,
         author=author,
         filtered=bool(chosen or author or form.du.data or form.au.data or tag)
         or bool(form.titres.data),

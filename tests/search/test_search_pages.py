@@ -505,6 +505,13 @@ def test_hits_come_in_the_order_asked_each_with_its_own_title_and_text(members, 
     by_date = _hits(client.get("/recherche", query_string={"q": "atelier", "tri": "date"}).text)
     assert by_relevance[0][0] == first[strong.id]
     assert [hit[0] for hit in by_date] == sorted(first.values(), reverse=True)
+    page = client.get("/recherche", query_string={"q": "atelier", "tri": "date"}).text
+    # Who wrote each hit, and when: several hits of one topic would otherwise look alike.
+    first_hit = page[page.index('class="search-hit"') :]
+    first_hit = first_hit[: first_hit.index("</li>")]
+    assert "Premier message de" in first_hit
+    assert f'href="/membres/{members["pair"].id}"' in first_hit
+    assert re.search(r", le \d{1,2} \w+\.? \d{4}", first_hit)
     for hits in (by_relevance, by_date):
         assert sorted(hit[0] for hit in hits) == sorted(first.values())
         for post_id, title, snippet in hits:
