@@ -783,3 +783,24 @@ def test_a_rebuild_holding_the_index_delays_indexing_without_using_attempts(
     assert indexing.sync() == 1
     assert not indexing.check().missing
     assert topic.id
+
+
+def test_a_profile_searches_its_member_s_posts_and_the_filter_can_be_dropped(
+    members, client_for
+) -> None:
+    """The author filter is reached from a profile (it was only reachable by typing its
+    number in the address), and the results page offers to drop it."""
+    mine = make_topic(members["pair"], title="Atelier de Paire Un", body="Un atelier à moi.")
+    theirs = make_topic(members["other_pair"], title="Atelier de Paire Deux", body="Le sien.")
+    client = client_for(members["other_pair"])
+    profile = client.get(f"/membres/{members['pair'].id}").text
+    assert 'action="/recherche"' in profile
+    assert f'name="auteur" value="{members["pair"].id}"' in profile
+    page = client.get("/recherche", query_string={"q": "atelier", "auteur": members["pair"].id})
+    assert page.status_code == 200
+    assert f'href="/p/{mine.last_post_id}"' in page.text
+    assert f'href="/p/{theirs.last_post_id}"' not in page.text
+    widen = re.search(r'href="([^"]*)">chercher chez tous les membres', page.text)
+    assert widen is not None
+    everyone = client.get(widen.group(1).replace("&amp;", "&")).text
+    assert f'href="/p/{theirs.last_post_id}"' in everyone
