@@ -106,4 +106,5 @@ def worker_command(once: bool) -> None:
     from comcep.worker import run_worker
 
     handled = run_worker(current_app._get_current_object(), once=once)
-    click.echo(f"{handled} tâche(s) traitée(s).")
+    plural = "s" if handled > 1 else ""
+    click.echo(f"{handled} tâche{plural} traitée{plural}.")

@@ -172,7 +172,8 @@ def parked_tasks() -> ResponseReturnValue:
     form = ConfirmForm()
     if request.method == "POST" and form.validate_on_submit():
         count = outbox.retry_parked()
-        flash(f"{count} tâche(s) remise(s) en file.", "success")
+        plural = "s" if count > 1 else ""
+        flash(f"{count} tâche{plural} remise{plural} en file.", "success")
         return redirect(url_for("ops.parked_tasks"))
     waiting, parked, oldest = outbox.backlog()
     return render_template(

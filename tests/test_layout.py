@@ -180,3 +180,28 @@ def test_pages_that_read_the_counters_themselves_show_the_same_ones(members, cli
     assert len(index) == 3  # bell, messages, moderation queue
     assert counts(f"/t/{topic.id}") == index
     assert counts(f"/r/{topic.category.slug}") == index
+
+
+def test_every_page_of_a_topic_has_the_whole_trail(members, client_for) -> None:
+    """Forum › thème › rubrique (› sujet) on the topic, its reply, edit and history pages and
+    on « Nouveau sujet » (the reply and edit pages dropped the thème, the edit page the
+    rubrique too)."""
+    topic = make_topic(members["pair"], title="Un sujet à suivre", body="Le début.")
+    reply = make_reply(members["pair"], topic, "Une réponse.")
+    client = client_for(members["pair"])
+    edited = client.post(f"/p/{reply.id}/modifier", data={"body": "Revue.", "submit": "1"})
+    assert edited.status_code == 302
+    trail = ["Forum", "Les échanges de pratiques", "Le premier entretien"]
+    pages = {
+        f"/t/{topic.id}": trail,
+        f"/t/{topic.id}/repondre": [*trail, "Un sujet à suivre"],
+        f"/p/{reply.id}/modifier": [*trail, "Un sujet à suivre"],
+        f"/p/{reply.id}/historique": [*trail, "Un sujet à suivre"],
+        "/r/premier-entretien/nouveau-sujet": trail,
+    }
+    for url, expected in pages.items():
+        page = client.get(url, follow_redirects=True)
+        assert page.status_code == 200, url
+        nav = re.search(r'<nav class="breadcrumb".*?</nav>', page.text, re.S)
+        assert nav is not None, url
+        assert re.findall(r">([^<>]+)</a>", nav.group(0)) == expected, url

@@ -365,7 +365,10 @@ def mark_all_read() -> ResponseReturnValue:
     services.mark_all_read(current_user)
     db.session.commit()
     flash("Tous les forums sont marqués comme lus.", "success")
-    return redirect(url_for("forum.index"))
+    # Back to the list it was asked from (« non lus », « actifs »), else to the index.
+    lists = {url_for("forum.unread"), url_for("forum.active")}
+    back = request.form.get("retour", "")
+    return redirect(back if back in lists else url_for("forum.index"))
 
 
 @bp.post("/p/<int:post_id>/solution")

@@ -91,7 +91,7 @@ def report(post_id: int) -> ResponseReturnValue:
             return render_template("moderation/report.html", form=form, post=post, topic=topic), 409
         return _done(
             "Merci : votre signalement est transmis à l'équipe d'animation.",
-            url_for("forum.topic", topic_id=topic.id, slug=topic.slug),
+            url_for("forum.post", post_id=post.id),  # back to the post, on its page
         )
     status = 400 if request.method == "POST" else 200
     return render_template("moderation/report.html", form=form, post=post, topic=topic), status

@@ -464,6 +464,22 @@ def test_a_reply_after_mark_all_read_is_unread_again(members, client_for) -> Non
     assert "Un sujet qui revit" in text_of(client.get("/non-lus"))
 
 
+@pytest.mark.parametrize(
+    ("back", "landing"),
+    [("/non-lus", "/non-lus"), ("/actifs", "/actifs"), ("//ailleurs.example", "/"), ("", "/")],
+)
+def test_mark_all_read_returns_to_the_list_it_was_asked_from(
+    members, client_for, back, landing
+) -> None:
+    """From « non lus », the member stays on the list, now empty (they were sent to the
+    index); nothing else than these lists is a place to go back to."""
+    client = client_for(members["pair"])
+    assert 'name="retour" value="/non-lus"' in client.get("/non-lus").text
+    response = client.post("/marquer-lus", data={"retour": back})
+    assert response.status_code == 302
+    assert location(response) == landing
+
+
 def test_mark_all_read_is_post_only(members, client_for) -> None:
     assert client_for(members["pair"]).get("/marquer-lus").status_code == 405
 

@@ -59,7 +59,7 @@ def test_the_journal_links_a_rubrique_change_for_the_admin_only(members, client_
     link = f'href="/admin/rubriques#c{rubrique.id}"'
     for role, linked in (("admin", True), ("animation", False)):
         journal = client_for(members[role]).get("/moderation/journal").text
-        assert f"rubrique n° {rubrique.id}" in journal
+        assert f"rubrique réf. {rubrique.id}" in journal
         assert (link in journal) is linked, role
 
 

@@ -69,7 +69,7 @@ def test_a_pairs_report_reaches_the_review_queue_with_the_post_in_context(
 ) -> None:
     response = report(client_for(members["pair"]), reply.id, "personal_data", "Nom complet cité.")
     assert response.status_code == 302
-    assert location(response).startswith(f"/t/{topic.id}")
+    assert location(response) == f"/p/{reply.id}"  # back to the post reported, on its page
     stored = db.session.scalar(select(Report))
     assert (stored.post_id, stored.reporter_id, stored.reason, stored.comment, stored.status) == (
         reply.id,
