@@ -282,6 +282,17 @@ def openable_topics(viewer: Viewer) -> ColumnElement[bool]:
     return and_(Topic.merged_into_id.is_(None), or_(visible_topics(viewer), own_hidden))
 
 
+def own_topics_param() -> ColumnElement[bool]:
+    """For a prebuilt statement: the topics of the member bound as `member_id` that
+    `openable_topics` adds to `visible_topics` (their own hidden or pending ones, in the
+    rubriques bound as VISIBLE), never a merged one."""
+    return and_(
+        Topic.author_id == bindparam("member_id"),
+        Topic.category_id.in_(_visible_ids_param()),
+        Topic.merged_into_id.is_(None),
+    )
+
+
 def visible_posts(viewer: Viewer) -> ColumnElement[bool]:
     """Posts of visible topics, hidden ones only for staff; to be joined with Topic."""
     rule = visible_topics(viewer)

@@ -176,6 +176,11 @@ def hide_post(actor: Member | None, post: Post, topic: Topic, reason: str) -> No
     """Soft-delete: the text stays in the database; hiding the opening post hides the topic."""
     if not reason.strip():
         raise ComcepError("Indiquez la raison : elle sera montrée à l'auteur.")
+    author = db.session.get(Member, post.author_id) if post.author_id else None
+    # The author hears of it, as in Discourse (a pending post is hidden until published).
+    if author is not None and (post.is_pending or not post.is_hidden):
+        kind = "post_refused" if post.is_pending else "post_hidden"
+        notifications.notify(author, kind, actor=actor, topic=topic, post_id=post.id)
     post.is_hidden = True
     post.is_pending = False  # refusing a pre-moderated post takes it off the waiting list
     post.hidden_reason = reason.strip()

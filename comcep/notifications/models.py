@@ -25,6 +25,8 @@ KINDS = {
     "relay": "a relayé votre échange auprès des pairs",
     "solution": "a retenu votre réponse comme solution",
     "report_decided": "a traité votre signalement",
+    "post_hidden": "a masqué votre message (la raison est indiquée sur le sujet)",
+    "post_refused": "n'a pas publié votre message (la raison est indiquée sur le sujet)",
     "registration": "a traité votre demande d'inscription",
 }
 EMAIL_FREQUENCIES = {

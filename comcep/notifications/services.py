@@ -18,6 +18,7 @@ from sqlalchemy import (
     bindparam,
     func,
     literal,
+    or_,
     select,
     union_all,
 )
@@ -298,16 +299,32 @@ outbox.register(POST_KIND, handle_new_posts)
 # --- Reading notifications, through the wall ---------------------------------------------
 
 
+# Notices about the member's own post, which the moderation hid or did not publish: they
+# show while the post's topic opens for its author (`policy.openable_topics`), although the
+# post is hidden from everyone else.
+OWN_POST_KINDS = ("post_hidden", "post_refused")
+
+
+def _own_post_notice(member_id: ColumnElement | int, topics: ColumnElement[bool]):  # noqa: ANN202
+    return Notification.kind.in_(OWN_POST_KINDS) & (
+        select(Post.id)
+        .join(Topic, Topic.id == Post.topic_id)
+        .where(Post.id == Notification.post_id, Post.author_id == member_id, topics)
+        .exists()
+    )
+
+
 def _visible(viewer: Viewer):  # noqa: ANN202 - SQL expression
     """A notification shows only while its topic and its post are readable (moved topics
     and hidden posts drop out: their link would answer 404)."""
     topic_ok = (
         select(Topic.id).where(Topic.id == Notification.topic_id, policy.visible_topics(viewer))
     ).exists()
-    return (Notification.member_id == viewer.member_id) & (
-        (Notification.topic_id.is_(None) | topic_ok)
-        & (Notification.post_id.is_(None) | _post_readable(policy.visible_posts(viewer)))
+    readable = (Notification.topic_id.is_(None) | topic_ok) & (
+        Notification.post_id.is_(None) | _post_readable(policy.visible_posts(viewer))
     )
+    own = _own_post_notice(viewer.member_id, policy.openable_topics(viewer))
+    return (Notification.member_id == viewer.member_id) & (readable | own)
 
 
 def _post_readable(visible_posts: ColumnElement[bool]) -> ColumnElement[bool]:
@@ -329,12 +346,16 @@ def unread_count_column(staff: bool) -> ScalarSelect[int]:
         .where(Topic.id == Notification.topic_id, policy.visible_topics_param(staff))
         .exists()
     )
+    readable = (Notification.topic_id.is_(None) | topic_ok) & (
+        Notification.post_id.is_(None) | _post_readable(policy.visible_posts_param(staff))
+    )
+    own_topics = or_(policy.visible_topics_param(staff), policy.own_topics_param())
+    own = _own_post_notice(bindparam("member_id"), own_topics)
     return (
         select(func.count(Notification.id))
         .where(
             Notification.member_id == bindparam("member_id"),
-            Notification.topic_id.is_(None) | topic_ok,
-            Notification.post_id.is_(None) | _post_readable(policy.visible_posts_param(staff)),
+            readable | own,
             Notification.read_at.is_(None),
         )
         .scalar_subquery()

@@ -9,12 +9,14 @@ from dataclasses import dataclass
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from comcep.extensions import db
+from comcep.forum.models import Post
 from comcep.members.models import Member
 from tests.factories import category, make_reply, make_topic
 from tests.notifications.support import (
+    bell,
     first_post_id,
     kinds_of,
     location,
@@ -134,6 +136,46 @@ def my_reply_retained(members: dict[str, Member], client_for: ClientFor) -> Even
     return Event(members["other_pair"], "solution", members["pair"], topic.title, f"/p/{post.id}")
 
 
+def my_post_hidden(members: dict[str, Member], client_for: ClientFor) -> Event:
+    """The author hears that the moderation hid their post, and reads why on the topic
+    (they learnt it only by coming back to the topic)."""
+    topic = make_topic(members["pair"], title="Un sujet modéré")
+    post = make_reply(members["other_pair"], topic, "Un message à masquer.")
+    hidden = client_for(members["animation"]).post(
+        f"/p/{post.id}/masquer", data={"reason": "Données personnelles."}
+    )
+    assert hidden.status_code == 302, text_of(hidden)
+    page = text_of(client_for(members["other_pair"]).get(f"/t/{topic.id}"))
+    assert "Données personnelles." in page
+    # Counted in the header as listed, although the post is hidden from everyone else.
+    assert bell(client_for(members["other_pair"])) == 1
+    assert bell(client_for(members["pair"])) == 0
+    return Event(
+        members["other_pair"], "post_hidden", members["animation"], topic.title, f"/p/{post.id}"
+    )
+
+
+def my_post_refused(members: dict[str, Member], client_for: ClientFor) -> Event:
+    """A pre-moderated post refused: its author is told it will not be published."""
+    topic = make_topic(members["pair"], title="Un sujet relu")
+    set_premoderation = client_for(members["admin"]).post(
+        "/moderation/reglages", data={"premoderation_posts": "1"}
+    )
+    assert set_premoderation.status_code == 302
+    newcomer = members["pilot_pair"]  # no post yet: the first one waits
+    sent = client_for(newcomer).post(f"/t/{topic.id}/repondre", data={"body": "Mon message."})
+    assert sent.status_code == 302, text_of(sent)
+    post = db.session.scalar(select(Post).where(Post.author_id == newcomer.id))
+    assert post is not None
+    assert post.is_pending
+    post_id = post.id
+    refused = client_for(members["animation"]).post(
+        f"/p/{post_id}/masquer", data={"reason": "Publicité interdite."}
+    )
+    assert refused.status_code == 302, text_of(refused)
+    return Event(newcomer, "post_refused", members["animation"], topic.title, f"/p/{post_id}")
+
+
 SCENARIOS = {
     "my_topic": reply_in_my_topic,
     "reply": reply_in_a_topic_i_watch,
@@ -143,6 +185,8 @@ SCENARIOS = {
     "report_decided": my_report_decided,
     "registration": my_registration_approved,
     "solution": my_reply_retained,
+    "post_hidden": my_post_hidden,
+    "post_refused": my_post_refused,
 }
 LABELS = {
     "my_topic": "a répondu à votre sujet",
@@ -153,6 +197,8 @@ LABELS = {
     "report_decided": "a traité votre signalement",
     "registration": "a traité votre demande d'inscription",
     "solution": "a retenu votre réponse comme solution",
+    "post_hidden": "a masqué votre message (la raison est indiquée sur le sujet)",
+    "post_refused": "n'a pas publié votre message (la raison est indiquée sur le sujet)",
 }
 
 
