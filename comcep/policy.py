@@ -412,6 +412,17 @@ def check_see_post(viewer: Viewer, post: Post | None, topic: Topic | None) -> Po
     return post
 
 
+def check_locate_post(viewer: Viewer, post: Post | None, topic: Topic | None) -> Post:
+    """Where a post stands (its permalink, which leads to its place on its topic's page):
+    whoever reads the topic, for a hidden post too (the page shows a notice in its place,
+    so a quote of it does not lead to « page introuvable »); a pending post only for those
+    the page lists it to."""
+    post = check_see_post(viewer, post, topic)
+    if not lists_post(viewer, post):
+        raise NotFound()
+    return post
+
+
 def check_see_post_content(viewer: Viewer, post: Post | None, topic: Topic | None) -> Post:
     """A hidden or pending post's text, files and history: its author and the staff only,
     as the topic page shows them; anyone else gets the 404 of a missing post."""

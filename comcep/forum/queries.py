@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import difflib
 import functools
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any, TypeVar
@@ -549,7 +549,10 @@ def read_page_topic(topic_id: int) -> PageTopic | None:
     return PageTopic(*row[:topics], category=category)
 
 
-def get_post_or_404(viewer: Viewer, post_id: int) -> tuple[Post, Topic]:
+def get_post_or_404(
+    viewer: Viewer, post_id: int, check: Callable[..., Post] = policy.check_see_post_content
+) -> tuple[Post, Topic]:
+    """The post and its topic, `check`ed (by default: its text may be read)."""
     row = db.session.execute(
         select(Post, Topic)
         .join(Topic, Topic.id == Post.topic_id)
@@ -560,7 +563,7 @@ def get_post_or_404(viewer: Viewer, post_id: int) -> tuple[Post, Topic]:
     if row is None:
         raise NotFound()
     post, topic = row
-    policy.check_see_post_content(viewer, post, topic)
+    check(viewer, post, topic)
     return post, topic
 
 

@@ -272,7 +272,7 @@ def reply(topic_id: int) -> ResponseReturnValue:
 @bp.get("/p/<int:post_id>")
 @login_required
 def post(post_id: int) -> ResponseReturnValue:
-    post, topic = queries.get_post_or_404(current_viewer(), post_id)
+    post, topic = queries.get_post_or_404(current_viewer(), post_id, policy.check_locate_post)
     page = queries.page_of_number(post.number)
     target = url_for("forum.topic", topic_id=topic.id, slug=topic.slug)
     if page > 1:

@@ -100,9 +100,12 @@ def test_restoring_a_hidden_post_makes_it_visible_again(members, client_for, top
     ]
 
 
-def test_a_hidden_post_is_a_placeholder_for_pairs_and_404_on_its_own(
+def test_a_hidden_post_is_a_placeholder_for_pairs_and_its_address_leads_there(
     members, client_for, topic
 ) -> None:
+    """Its permalink (in a quote of it, say) leads to its place on the topic, where the
+    notice stands: it answered 404, « page introuvable » (found by a UX review). Its text,
+    history and report form stay closed."""
     last = posts_of(topic.id)[2]
     hide(client_for(members["animation"]), last.id, "Raison pour l'auteur.")
     client = client_for(members["pair"])
@@ -110,28 +113,31 @@ def test_a_hidden_post_is_a_placeholder_for_pairs_and_404_on_its_own(
     assert "Réponse à masquer" not in page
     assert "Raison pour l'auteur." not in page
     assert "Ce message a été masqué par la modération." in page
-    assert client.get(f"/p/{last.id}").status_code == 404
+    permalink = client.get(f"/p/{last.id}")
+    assert permalink.status_code == 302
+    assert permalink.headers["Location"].endswith(f"#p{last.id}")
+    assert f'id="p{last.id}"' in client.get(permalink.headers["Location"]).text
     assert client.get(f"/p/{last.id}/historique").status_code == 404
     assert client.get(f"/p/{last.id}/signaler").status_code == 404
 
 
-# Whom a hidden reply's permalink opens for: its author and the staff, not the topic's author.
+# Whom a hidden reply's text opens for: its author and the staff, not the topic's author.
 PERMALINK = {"pair": False, "pilot_pair": True, "animation": True, "admin": True}
 
 
 @pytest.mark.parametrize(("role", "opens"), list(PERMALINK.items()), ids=list(PERMALINK))
-def test_a_hidden_reply_links_its_permalink_only_for_whom_it_opens(
+def test_a_hidden_reply_links_its_permalink_only_for_whom_its_text_opens(
     members, client_for, topic, role, opens
 ) -> None:
-    """The topic page once linked « #3 » for every reader, and the link answered 404 to
-    most of them (found by tests/test_crawl.py)."""
+    """The page links « #3 » for those who read the post; for the others its permalink
+    only leads back to the notice in its place."""
     last = posts_of(topic.id)[2]  # written by pilot_pair
     hide(client_for(members["animation"]), last.id)
     client = client_for(members[role])
     page = client.get(f"/t/{topic.id}")
     assert (f'href="/p/{last.id}"' in page.text) is opens
     assert "#3 · " in text_of(page)
-    assert client.get(f"/p/{last.id}").status_code == (302 if opens else 404)
+    assert client.get(f"/p/{last.id}").status_code == 302
 
 
 @pytest.mark.parametrize("staff", ["animation", "admin"])

@@ -185,7 +185,7 @@ def test_three_different_reporters_hide_the_post_until_it_is_reviewed(
     page = text_of(client_for(members["pair"]).get(f"/t/{topic.id}"))
     assert "Jean TOTOCANARD" not in page
     assert "Ce message a été masqué par la modération." in page
-    assert client_for(members["pair"]).get(f"/p/{reply.id}").status_code == 404
+    assert client_for(members["pair"]).get(f"/p/{reply.id}/historique").status_code == 404
     assert "Une troisième réponse, visible." in page
     assert f'id="p{last.id}"' in page
 
