@@ -9,6 +9,8 @@ from markupsafe import Markup, escape
 from wtforms import Field, widgets
 from wtforms.fields.choices import Choice, SelectChoice
 
+from comcep.errors import ComcepError
+
 CSRF_MESSAGE = (
     "Le formulaire a expiré ou n'est pas valide (jeton de sécurité manquant ou périmé). "
     "Votre texte est conservé ci-dessous : renvoyez-le."
@@ -36,6 +38,15 @@ class BaseForm(FlaskForm):
 
 class ConfirmForm(BaseForm):
     """A form with only the CSRF token, for POST-only buttons (log out, mark read)."""
+
+
+def field_errors(form: BaseForm, error: ComcepError, default: str) -> list[str]:
+    """The error list of the field a service error is about (or of `default`), so that the
+    message shows under the field it concerns."""
+    field = form[error.field] if error.field and error.field in form else form[default]
+    if not isinstance(field.errors, list):  # a field not validated yet holds a tuple
+        field.errors = list(field.errors)
+    return field.errors
 
 
 def choices(pairs: Iterable[tuple[str, str]]) -> list[SelectChoice]:

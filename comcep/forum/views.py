@@ -19,7 +19,7 @@ from comcep import policy
 from comcep.attachments.services import attach, read_uploads
 from comcep.errors import ComcepError
 from comcep.extensions import db, limiter, member_or_ip
-from comcep.forms import BaseForm, ConfirmForm, choices
+from comcep.forms import ConfirmForm, choices, field_errors
 from comcep.forum import fragments, knowledge, queries, services
 from comcep.forum.forms import EditPostForm, ReplyForm, TopicForm
 from comcep.forum.models import Category, Topic
@@ -129,7 +129,7 @@ def new_topic(slug: str) -> ResponseReturnValue:
                 attach(current_user, queries.first_post_id(topic), uploads)
         except ComcepError as error:
             db.session.rollback()
-            _field_errors(form, error, "attachments").append(error.message)
+            field_errors(form, error, "attachments").append(error.message)
         else:
             db.session.commit()
             flash(PENDING_MESSAGE if topic.is_hidden else "Votre sujet est publié.", "success")
@@ -142,14 +142,6 @@ def new_topic(slug: str) -> ResponseReturnValue:
         preview=_preview_of(form),
         can_attach=policy.can(policy.check_attach, viewer, category),
     ), status
-
-
-def _field_errors(form: BaseForm, error: ComcepError, default: str) -> list[str]:
-    """The error list of the field a refusal belongs to (the service says which)."""
-    field = form[error.field] if error.field and error.field in form else form[default]
-    if not isinstance(field.errors, list):  # a field not validated yet holds a tuple
-        field.errors = list(field.errors)
-    return field.errors
 
 
 def _tag_choices() -> list:
@@ -254,7 +246,7 @@ def reply(topic_id: int) -> ResponseReturnValue:
                 attach(current_user, post.id, uploads)
         except ComcepError as error:
             db.session.rollback()
-            _field_errors(form, error, "attachments").append(error.message)
+            field_errors(form, error, "attachments").append(error.message)
         else:
             db.session.commit()
             flash(PENDING_MESSAGE if post.is_pending else "Votre réponse est publiée.", "success")
@@ -305,7 +297,7 @@ def edit_post(post_id: int) -> ResponseReturnValue:
             services.set_tags(topic, form.tags.data or [])
     except ComcepError as error:
         db.session.rollback()
-        _field_errors(form, error, "body").append(error.message)
+        field_errors(form, error, "body").append(error.message)
         return render_template(
             "forum/edit_post.html", topic=topic, post=post, form=form, preview=None
         ), 400

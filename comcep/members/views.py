@@ -24,7 +24,7 @@ from comcep import policy
 from comcep.errors import ComcepError
 from comcep.extensions import db, limiter
 from comcep.filters import date_fr
-from comcep.forms import BaseForm, ConfirmForm, choices
+from comcep.forms import ConfirmForm, choices, field_errors
 from comcep.members import membership, queries
 from comcep.members import services as admin_services
 from comcep.members.forms import (
@@ -67,12 +67,6 @@ def _state_message(member: Member) -> str:
     if member.state == "pending":
         return PENDING_MESSAGES.get(member.registration_status, PENDING_MESSAGES["awaiting"])
     return "Ce compte a été fermé."
-
-
-def _field_errors(form: BaseForm, error: ComcepError, default: str) -> list[str]:
-    """The error list of the field a service error is about (or of `default`)."""
-    field = form._fields.get(error.field or "") or form._fields[default]
-    return field.errors
 
 
 def _login_limit() -> str:
@@ -232,7 +226,7 @@ def register() -> ResponseReturnValue:
             )
         except ComcepError as error:
             db.session.rollback()
-            _field_errors(form, error, "password").append(error.message)
+            field_errors(form, error, "password").append(error.message)
         else:
             db.session.commit()
             return render_template("members/registered.html", email=form.email.data)
@@ -372,7 +366,7 @@ def change_password() -> ResponseReturnValue:
             membership.change_password(current_user, form.current.data, form.password.data)
         except ComcepError as error:
             db.session.rollback()
-            _field_errors(form, error, "password").append(error.message)
+            field_errors(form, error, "password").append(error.message)
         else:
             db.session.commit()
             # Every other session ends (they hold the former password's key); this one
@@ -393,7 +387,7 @@ def change_email() -> ResponseReturnValue:
             membership.request_email_change(current_user, form.email.data, form.password.data)
         except ComcepError as error:
             db.session.rollback()
-            _field_errors(form, error, "email").append(error.message)
+            field_errors(form, error, "email").append(error.message)
         else:
             db.session.commit()
             flash(
@@ -505,7 +499,7 @@ def invitations() -> ResponseReturnValue:
             )
         except ComcepError as error:
             db.session.rollback()
-            _field_errors(form, error, "email").append(error.message)
+            field_errors(form, error, "email").append(error.message)
         else:
             db.session.commit()
             flash(f"L'invitation est envoyée à {form.email.data}.", "success")

@@ -147,3 +147,36 @@ class LogFilterForm(BaseForm):
 
     action = SelectField("Action", validators=[Optional()], validate_choice=False)
     acteur = SelectField("Par", coerce=int, validators=[Optional()], validate_choice=True)
+
+
+class CategoryForm(BaseForm):
+    """A rubrique's (or a thème's) name and who may read it; its switches are on the list."""
+
+    name = StringField(
+        "Nom",
+        validators=[
+            DataRequired("Indiquez le nom."),
+            Length(max=160, message="160 caractères au plus."),
+        ],
+    )
+    description = TextAreaField(
+        "Description (facultative)",
+        validators=[Optional(), Length(max=1000, message="1 000 caractères au plus.")],
+    )
+    position = IntegerField(
+        "Position (les plus petites d'abord)",
+        validators=[
+            Optional(),
+            NumberRange(min=0, max=10_000, message="Un nombre de 0 à 10 000."),
+        ],
+    )
+    open_to_hors_pairs = BooleanField("Ouverte aux hors pairs")
+    staff_only = BooleanField("Réservée à l'équipe d'animation")
+    group = SelectField("Réservée à un groupe", validate_choice=True, default="")
+    confirm_opening = BooleanField(
+        "Je confirme : les hors pairs liront aussi tout ce qui y est déjà publié"
+    )
+
+
+class NewCategoryForm(CategoryForm):
+    parent = SelectField("Dans le thème", validate_choice=True, default="")

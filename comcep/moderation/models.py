@@ -49,6 +49,7 @@ ACTION_LABELS = {
     "invite": "Invitation envoyée",
     "anonymise": "Compte anonymisé",
     "settings": "Réglages du site",
+    "category_create": "Rubrique créée",
     "category_update": "Rubrique modifiée",
     "tag_create": "Mot-clé créé",
     "tag_rename": "Mot-clé renommé",
@@ -145,6 +146,10 @@ DETAIL_LABELS = {
     "reports": "signalements réf.",
     "rubrique": "rubrique",
     "statut": "statut",
+    "attachments_enabled": "pièces jointes",
+    "accepts_solutions": "accepte les solutions",
+    "read_only": "lecture seule",
+    "staff_topics_only": "sujets ouverts par l'équipe seulement",
 }
 
 

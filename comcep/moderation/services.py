@@ -466,3 +466,68 @@ def update_category_flags(actor: Member, category: Category, flags: dict[str, bo
         details={"rubrique": category.name, **changed},
     )
     return True
+
+
+# A rubrique's fields as the journal names them.
+_FIELD_WORDS = {
+    "name": "nom",
+    "description": "description",
+    "position": "position",
+    "open_to_hors_pairs": "ouverte_aux_hors_pairs",
+    "staff_only": "reservee_a_l_equipe",
+    "group_id": "groupe",
+}
+
+
+def _unique_slug(name: str) -> str:
+    """A new rubrique's address (kept if it is renamed later: addresses are stable)."""
+    base = slugify(name)
+    slug, n = base, 2
+    while db.session.scalar(select(Category.id).where(Category.slug == slug)) is not None:
+        slug, n = f"{base[:75]}-{n}", n + 1
+    return slug
+
+
+def _check_opening(category: Category | None, fields: dict, confirmed: bool) -> None:
+    """Opening a pairs' space to hors pairs shows them all it already holds: only when
+    said so in words (SPEC §2, the wall)."""
+    opening = fields["open_to_hors_pairs"] and not (category and category.open_to_hors_pairs)
+    if opening and category is not None and category.topic_count and not confirmed:
+        raise ComcepError(
+            "Cochez la confirmation : les hors pairs liront aussi les "
+            f"{category.topic_count} sujets déjà publiés ici.",
+            "confirm_opening",
+        )
+
+
+def create_category(
+    actor: Member, parent: Category | None, fields: dict, *, confirmed: bool = False
+) -> Category:
+    """A new rubrique in a thème (or a new thème, `parent` None); the journal keeps it."""
+    if parent is not None and parent.parent_id is not None:
+        raise ComcepError("Une rubrique se range dans un thème, pas dans une autre rubrique.")
+    _check_opening(None, fields, confirmed)
+    category = Category(parent_id=parent.id if parent else None, slug=_unique_slug(fields["name"]))
+    for name, value in fields.items():
+        setattr(category, name, value)
+    db.session.add(category)
+    db.session.flush()
+    log(actor, "category_create", "category", category.id, details={"rubrique": category.name})
+    return category
+
+
+def edit_category(actor: Member, category: Category, fields: dict, *, confirmed: bool) -> bool:
+    """Rename a rubrique, describe it, set its place and who reads it; its address stays.
+    The journal keeps what changed (the former value of each field)."""
+    _check_opening(category, fields, confirmed)
+    changed = {name: getattr(category, name) for name, value in fields.items()}
+    changed = {name: old for name, old in changed.items() if old != fields[name]}
+    if not changed:
+        return False
+    for name in changed:
+        setattr(category, name, fields[name])
+    db.session.flush()
+    before = {f"{_FIELD_WORDS[name]}_avant": old for name, old in changed.items()}
+    details = {"rubrique": category.name, **before}
+    log(actor, "category_update", "category", category.id, details=details)
+    return True

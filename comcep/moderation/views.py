@@ -11,7 +11,7 @@ from wtforms import Field
 from comcep import policy
 from comcep.errors import ComcepError
 from comcep.extensions import db
-from comcep.forms import ConfirmForm, choices
+from comcep.forms import ConfirmForm, choices, field_errors
 from comcep.forum import queries as forum_queries
 from comcep.forum.models import Category, Topic
 from comcep.members import queries as member_queries
@@ -468,6 +468,90 @@ def categories() -> ResponseReturnValue:
         flags=forms.CATEGORY_FLAGS,
         form=ConfirmForm(),
     )
+
+
+def _category_fields(form: forms.CategoryForm) -> dict:
+    return {
+        "name": form.name.data.strip(),
+        "description": (form.description.data or "").strip(),
+        "position": form.position.data or 0,
+        "open_to_hors_pairs": bool(form.open_to_hors_pairs.data),
+        "staff_only": bool(form.staff_only.data),
+        "group_id": int(form.group.data) if form.group.data else None,
+    }
+
+
+def _group_choices(form: forms.CategoryForm) -> None:
+    form.group.choices = choices(
+        [("", "Aucun groupe")] + [(str(g.id), g.name) for g in member_queries.groups()]
+    )
+
+
+@bp.route("/admin/rubriques/<int:category_id>/modifier", methods=["GET", "POST"])
+@login_required
+def edit_category(category_id: int) -> ResponseReturnValue:
+    viewer = current_viewer()
+    policy.check_manage_categories(viewer)
+    category = policy.check_see_category(viewer, db.session.get(Category, category_id))
+    form = forms.CategoryForm(
+        data={
+            "name": category.name,
+            "description": category.description,
+            "position": category.position,
+            "open_to_hors_pairs": category.open_to_hors_pairs,
+            "staff_only": category.staff_only,
+            "group": str(category.group_id or ""),
+        }
+    )
+    _group_choices(form)
+    if form.validate_on_submit():
+        try:
+            changed = services.edit_category(
+                current_user,
+                category,
+                _category_fields(form),
+                confirmed=bool(form.confirm_opening.data),
+            )
+        except ComcepError as error:
+            db.session.rollback()
+            field_errors(form, error, "name").append(error.message)
+        else:
+            message = f"« {category.name} » est mise à jour." if changed else "Rien n'a changé."
+            return _done(message, url_for("moderation.categories") + f"#c{category.id}")
+    status = 400 if request.method == "POST" else 200
+    return render_template("moderation/category_form.html", form=form, category=category), status
+
+
+@bp.route("/admin/rubriques/nouvelle", methods=["GET", "POST"])
+@login_required
+def new_category() -> ResponseReturnValue:
+    viewer = current_viewer()
+    policy.check_manage_categories(viewer)
+    form = forms.NewCategoryForm()
+    _group_choices(form)
+    themes = [c for c in forum_queries.visible_categories_flat(viewer) if c.parent_id is None]
+    form.parent.choices = choices(
+        [("", "Aucun : un nouveau thème")] + [(str(t.id), t.name) for t in themes]
+    )
+    if form.validate_on_submit():
+        parent = db.session.get(Category, int(form.parent.data)) if form.parent.data else None
+        try:
+            category = services.create_category(
+                current_user,
+                parent,
+                _category_fields(form),
+                confirmed=bool(form.confirm_opening.data),
+            )
+        except ComcepError as error:
+            db.session.rollback()
+            field_errors(form, error, "name").append(error.message)
+        else:
+            return _done(
+                f"« {category.name} » est créée.",
+                url_for("moderation.categories") + f"#c{category.id}",
+            )
+    status = 400 if request.method == "POST" else 200
+    return render_template("moderation/category_form.html", form=form, category=None), status
 
 
 @bp.post("/admin/rubriques/<int:category_id>")

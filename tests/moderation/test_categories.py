@@ -10,7 +10,7 @@ import pytest
 from comcep.extensions import db
 from comcep.forum.models import Category
 from comcep.moderation.models import ModerationLog
-from tests.factories import category
+from tests.factories import category, make_topic
 
 
 def flags_of(slug: str) -> tuple[bool, bool]:
@@ -129,3 +129,128 @@ def test_the_page_repeats_no_id(app, members, client_for, monkeypatch) -> None:
     ids = re.findall(r'\sid="([^"]+)"', html)
     assert len(ids) == len(set(ids))
     assert db.session.scalar(db.select(db.func.count(Category.id))) > 10
+
+
+# --- Editing and creating rubriques -----------------------------------------------------
+
+
+def test_an_admin_renames_a_rubrique_whose_address_stays(members, client_for) -> None:
+    rubrique = category("premier-entretien")
+    admin = client_for(members["admin"])
+    form = admin.get(f"/admin/rubriques/{rubrique.id}/modifier")
+    assert form.status_code == 200
+    assert 'value="Le premier entretien"' in form.text
+    response = admin.post(
+        f"/admin/rubriques/{rubrique.id}/modifier",
+        data={"name": "Premiers entretiens", "description": "Les débuts.", "position": "3"},
+    )
+    assert response.status_code == 302
+    db.session.expire_all()
+    renamed = db.session.get(Category, rubrique.id)
+    assert (renamed.slug, renamed.name, renamed.description, renamed.position) == (
+        "premier-entretien",
+        "Premiers entretiens",
+        "Les débuts.",
+        3,
+    )
+    assert "Premiers entretiens" in client_for(members["pair"]).get("/r/premier-entretien").text
+    journal = admin.get("/moderation/journal?action=category_update").text
+    assert "nom avant : Le premier entretien" in journal
+
+
+def test_opening_a_pairs_rubrique_to_hors_pairs_asks_for_confirmation(members, client_for) -> None:
+    """Everything already written there becomes readable by hors pairs: the admin must say
+    so; without it nothing changes and the form says why, under the box to tick."""
+    topic = make_topic(members["pair"], title="Un cas entre pairs", body="Entre nous.")
+    rubrique = category("premier-entretien")
+    admin = client_for(members["admin"])
+    data = {"name": rubrique.name, "position": str(rubrique.position), "open_to_hors_pairs": "y"}
+    hors_pair = client_for(members["hors_pair"])
+    theme = category("echanges-hors-pairs")
+    refused = admin.post(f"/admin/rubriques/{rubrique.id}/modifier", data=data)
+    assert refused.status_code == 400
+    assert 'id="confirm_opening-error"' in refused.text
+    assert "les hors pairs liront aussi les 1 sujets déjà publiés ici" in refused.text
+    assert '<input checked id="open_to_hors_pairs"' in refused.text  # kept as ticked
+    db.session.expire_all()
+    assert not db.session.get(Category, rubrique.id).open_to_hors_pairs
+    assert category("echanges").parent_id == theme.id  # the hors pairs' own thème
+    confirmed = admin.post(
+        f"/admin/rubriques/{rubrique.id}/modifier", data={**data, "confirm_opening": "y"}
+    )
+    assert confirmed.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Category, rubrique.id).open_to_hors_pairs
+    # Its thème (« Les échanges de pratiques ») is closed to hors pairs: still unreadable.
+    assert hors_pair.get(f"/t/{topic.id}").status_code == 404
+
+
+def test_an_admin_creates_a_rubrique_in_a_theme_and_a_new_theme(members, client_for) -> None:
+    admin = client_for(members["admin"])
+    form = admin.get("/admin/rubriques/nouvelle")
+    assert form.status_code == 200
+    theme = category("echanges-hors-pairs")
+    created = admin.post(
+        "/admin/rubriques/nouvelle",
+        data={"parent": str(theme.id), "name": "Veille partagée", "open_to_hors_pairs": "y"},
+    )
+    assert created.status_code == 302
+    rubrique = category("veille-partagee")
+    assert (rubrique.parent_id, rubrique.open_to_hors_pairs) == (theme.id, True)
+    # Hors pairs read it and open topics there; it is on the index.
+    hors_pair = client_for(members["hors_pair"])
+    assert "Veille partagée" in hors_pair.get("/").text
+    opened = hors_pair.post(
+        "/r/veille-partagee/nouveau-sujet", data={"title": "Une veille", "body": "Des liens."}
+    )
+    assert opened.status_code == 302
+    seen = hors_pair.get("/").text.count("Veille partagée")
+    again = admin.post("/admin/rubriques/nouvelle", data={"parent": "", "name": "Veille partagée"})
+    assert again.status_code == 302
+    assert category("veille-partagee-2").parent_id is None  # a new thème, its own address
+    assert "Veille partagée" in client_for(members["pair"]).get("/").text
+    assert hors_pair.get("/").text.count("Veille partagée") == seen  # a pairs' thème
+    journal = admin.get("/moderation/journal?action=category_create").text
+    assert journal.count("<td>Rubrique créée</td>") == 2
+
+
+@pytest.mark.parametrize(("role", "status"), [("animation", 403), ("pair", 404)])
+def test_only_admins_edit_or_create_rubriques(members, client_for, role, status) -> None:
+    client = client_for(members[role])
+    rubrique = category("premier-entretien")
+    assert client.get(f"/admin/rubriques/{rubrique.id}/modifier").status_code == status
+    assert client.get("/admin/rubriques/nouvelle").status_code == status
+    posted = client.post(f"/admin/rubriques/{rubrique.id}/modifier", data={"name": "Autre"})
+    assert posted.status_code == status
+    assert category("premier-entretien").name == "Le premier entretien"
+
+
+def test_a_bad_rubrique_form_keeps_what_was_typed(members, client_for) -> None:
+    admin = client_for(members["admin"])
+    rubrique = category("premier-entretien")
+    response = admin.post(
+        f"/admin/rubriques/{rubrique.id}/modifier",
+        data={"name": "", "description": "Texte gardé", "position": "beaucoup"},
+    )
+    assert response.status_code == 400
+    assert "Indiquez le nom." in response.text
+    assert "Texte gardé" in response.text
+    assert 'value="beaucoup"' in response.text
+
+
+def test_closing_and_reopening_the_hors_pairs_rubrique_moves_the_wall_at_once(
+    members, client_for
+) -> None:
+    topic = make_topic(members["pair"], slug="echanges", title="Question aux partenaires")
+    rubrique = category("echanges")
+    admin, hors_pair = client_for(members["admin"]), client_for(members["hors_pair"])
+    url = f"/admin/rubriques/{rubrique.id}/modifier"
+    assert hors_pair.get(f"/t/{topic.id}").status_code == 200
+    closed = admin.post(url, data={"name": rubrique.name, "position": str(rubrique.position)})
+    assert closed.status_code == 302
+    assert hors_pair.get(f"/t/{topic.id}").status_code == 404
+    assert "Question aux partenaires" not in hors_pair.get("/actifs").text
+    data = {"name": rubrique.name, "open_to_hors_pairs": "y", "confirm_opening": "y"}
+    assert admin.post(url, data=data).status_code == 302
+    assert hors_pair.get(f"/t/{topic.id}").status_code == 200
+    assert "Question aux partenaires" in hors_pair.get("/actifs").text
