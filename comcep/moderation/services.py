@@ -492,10 +492,19 @@ def _check_opening(category: Category | None, fields: dict, confirmed: bool) -> 
     """Opening a pairs' space to hors pairs shows them all it already holds: only when
     said so in words (SPEC §2, the wall)."""
     opening = fields["open_to_hors_pairs"] and not (category and category.open_to_hors_pairs)
-    if opening and category is not None and category.topic_count and not confirmed:
+    if not opening or category is None or confirmed:
+        return
+    # A thème's topics are mostly in its rubriques (those open to hors pairs follow it).
+    topics = db.session.scalar(
+        select(func.coalesce(func.sum(Category.topic_count), 0)).where(
+            (Category.id == category.id) | (Category.parent_id == category.id)
+        )
+    )
+    if topics:
+        plural = "s" if topics > 1 else ""
         raise ComcepError(
-            "Cochez la confirmation : les hors pairs liront aussi les "
-            f"{category.topic_count} sujets déjà publiés ici.",
+            f"Cochez la confirmation : les hors pairs pourront lire ce qui est déjà publié ici "
+            f"({topics} sujet{plural}, rubriques ouvertes aux hors pairs comprises).",
             "confirm_opening",
         )
 

@@ -170,7 +170,7 @@ def test_opening_a_pairs_rubrique_to_hors_pairs_asks_for_confirmation(members, c
     refused = admin.post(f"/admin/rubriques/{rubrique.id}/modifier", data=data)
     assert refused.status_code == 400
     assert 'id="confirm_opening-error"' in refused.text
-    assert "les hors pairs liront aussi les 1 sujets déjà publiés ici" in refused.text
+    assert "les hors pairs pourront lire ce qui est déjà publié ici (1 sujet," in refused.text
     assert '<input checked id="open_to_hors_pairs"' in refused.text  # kept as ticked
     db.session.expire_all()
     assert not db.session.get(Category, rubrique.id).open_to_hors_pairs
@@ -182,6 +182,13 @@ def test_opening_a_pairs_rubrique_to_hors_pairs_asks_for_confirmation(members, c
     db.session.expire_all()
     assert db.session.get(Category, rubrique.id).open_to_hors_pairs
     # Its thème (« Les échanges de pratiques ») is closed to hors pairs: still unreadable.
+    assert hors_pair.get(f"/t/{topic.id}").status_code == 404
+    # Opening the thème would open it: the thème's form counts its rubriques' topics.
+    parent = db.session.get(Category, rubrique.id).parent
+    theme_data = {"name": parent.name, "open_to_hors_pairs": "y"}
+    theme_refused = admin.post(f"/admin/rubriques/{parent.id}/modifier", data=theme_data)
+    assert theme_refused.status_code == 400
+    assert "(1 sujet," in theme_refused.text
     assert hors_pair.get(f"/t/{topic.id}").status_code == 404
 
 
