@@ -9,8 +9,10 @@ from dataclasses import dataclass
 
 import pytest
 from flask import Flask
+from sqlalchemy import select
 
-from comcep.forum.models import Post, Topic
+from comcep.extensions import db
+from comcep.forum.models import Category, Post, Topic
 from comcep.members.models import Member
 from tests.factories import category, make_topic
 from tests.moderation.helpers import location, log_entries, posts_of, reload, text_of
@@ -68,6 +70,15 @@ ROUTES = [
     Route("settings", "POST", "/moderation/reglages", (("premoderation_posts", "5"),)),
     Route("categories_form", "GET", "/admin/rubriques"),
     Route("update_category", "POST", "/admin/rubriques/{premier}", (("accepts_solutions", "y"),)),
+    Route("edit_category_form", "GET", "/admin/rubriques/{premier}/modifier"),
+    Route(
+        "edit_category",
+        "POST",
+        "/admin/rubriques/{premier}/modifier",
+        (("name", "Un nom détourné"), ("open_to_hors_pairs", "y"), ("confirm_opening", "y")),
+    ),
+    Route("new_category_form", "GET", "/admin/rubriques/nouvelle"),
+    Route("new_category", "POST", "/admin/rubriques/nouvelle", (("name", "Une rubrique volée"),)),
 ]
 
 REFUSED_ROLES = ["pair", "hors_pair", "comite", "referent_apec"]
@@ -115,6 +126,11 @@ def assert_nothing_changed(scene: dict[str, str]) -> None:
     assert topic.category_id == int(scene["echanges"])
     assert len(posts_of(topic.id)) == 2
     assert reload(Member, int(scene["member"])).state == "active"
+    rubrique = reload(Category, int(scene["premier"]))
+    assert (rubrique.name, rubrique.open_to_hors_pairs) == ("Le premier entretien", False)
+    assert (
+        db.session.scalar(select(Category.id).where(Category.name == "Une rubrique volée")) is None
+    )
 
 
 @pytest.mark.parametrize("route", ROUTES, ids=[r.name for r in ROUTES])
@@ -149,7 +165,7 @@ def test_pending_and_suspended_accounts_are_treated_as_logged_out_on_every_moder
     assert_nothing_changed(scene)
 
 
-ADMIN_PAGES = {"settings_form", "categories_form"}
+ADMIN_PAGES = {"settings_form", "categories_form", "edit_category_form", "new_category_form"}
 STAFF_PAGES = [r for r in ROUTES if r.method == "GET" and r.name not in ADMIN_PAGES]
 
 
