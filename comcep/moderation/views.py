@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
@@ -504,22 +506,12 @@ def edit_category(category_id: int) -> ResponseReturnValue:
         }
     )
     _group_choices(form)
-    if form.validate_on_submit():
-        try:
-            changed = services.edit_category(
-                current_user,
-                category,
-                _category_fields(form),
-                confirmed=bool(form.confirm_opening.data),
-            )
-        except ComcepError as error:
-            db.session.rollback()
-            field_errors(form, error, "name").append(error.message)
-        else:
-            message = f"« {category.name} » est mise à jour." if changed else "Rien n'a changé."
-            return _done(message, url_for("moderation.categories") + f"#c{category.id}")
-    status = 400 if request.method == "POST" else 200
-    return render_template("moderation/category_form.html", form=form, category=category), status
+
+    def save(fields: dict, confirmed: bool) -> tuple[str, Category]:
+        changed = services.edit_category(current_user, category, fields, confirmed=confirmed)
+        return f"« {category.name} » est mise à jour." if changed else "Rien n'a changé.", category
+
+    return _category_page(form, category, save)
 
 
 @bp.route("/admin/rubriques/nouvelle", methods=["GET", "POST"])
@@ -533,25 +525,32 @@ def new_category() -> ResponseReturnValue:
     form.parent.choices = choices(
         [("", "Aucun : un nouveau thème")] + [(str(t.id), t.name) for t in themes]
     )
-    if form.validate_on_submit():
+
+    def save(fields: dict, confirmed: bool) -> tuple[str, Category]:
         parent = db.session.get(Category, int(form.parent.data)) if form.parent.data else None
+        created = services.create_category(current_user, parent, fields, confirmed=confirmed)
+        return f"« {created.name} » est créée.", created
+
+    return _category_page(form, None, save)
+
+
+def _category_page(
+    form: forms.CategoryForm,
+    category: Category | None,
+    save: Callable[[dict, bool], tuple[str, Category]],
+) -> ResponseReturnValue:
+    """The rubrique form: `save` it when valid (its message flashed, back to the list at
+    its row), else show it again with the refusal under its field."""
+    if form.validate_on_submit():
         try:
-            category = services.create_category(
-                current_user,
-                parent,
-                _category_fields(form),
-                confirmed=bool(form.confirm_opening.data),
-            )
+            message, saved = save(_category_fields(form), bool(form.confirm_opening.data))
         except ComcepError as error:
             db.session.rollback()
             field_errors(form, error, "name").append(error.message)
         else:
-            return _done(
-                f"« {category.name} » est créée.",
-                url_for("moderation.categories") + f"#c{category.id}",
-            )
+            return _done(message, url_for("moderation.categories") + f"#c{saved.id}")
     status = 400 if request.method == "POST" else 200
-    return render_template("moderation/category_form.html", form=form, category=None), status
+    return render_template("moderation/category_form.html", form=form, category=category), status
 
 
 @bp.post("/admin/rubriques/<int:category_id>")

@@ -444,12 +444,13 @@ def _email_items(member: Member) -> list[dict]:
     }
     post_ids = [n.post_id for n in notifications if n.id in visible and n.post_id]
     # The post's own topic, not the notification's: a split may have moved it behind the wall.
+    own = and_(Post.author_id == member.id, policy.openable_topics(viewer))  # OWN_POST_KINDS
     posts = {
         p.id: p
         for p in db.session.scalars(
             select(Post)
             .join(Topic, Topic.id == Post.topic_id)
-            .where(Post.id.in_(post_ids), policy.visible_posts(viewer))
+            .where(Post.id.in_(post_ids), or_(policy.visible_posts(viewer), own))
         )
     }
     titles = topic_titles(viewer, {n.topic_id for n in notifications if n.topic_id})
@@ -464,7 +465,8 @@ def _email_items(member: Member) -> list[dict]:
         if notification.id not in visible:
             continue
         post = posts.get(notification.post_id)
-        if notification.post_id and (post is None or post.is_hidden):
+        about_own = notification.kind in OWN_POST_KINDS
+        if notification.post_id and (post is None or (post.is_hidden and not about_own)):
             continue
         if post is not None:
             if post.id in seen_posts:  # each post once, even if told twice about it
@@ -476,7 +478,13 @@ def _email_items(member: Member) -> list[dict]:
                 "who": actor.display_name if actor else "L'équipe de la ComCEP",
                 "what": notification.label,
                 "title": titles.get(notification.topic_id, ""),
-                "excerpt": html_to_text(post.body_html)[:600] if post else "",
+                "excerpt": (
+                    f"Raison : {post.hidden_reason}"
+                    if about_own
+                    else html_to_text(post.body_html)[:600]
+                )
+                if post
+                else "",
                 "link": url_for("forum.post", post_id=post.id, _external=True)
                 if post
                 else url_for("notifications.index", _external=True),

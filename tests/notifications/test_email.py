@@ -270,6 +270,27 @@ def test_a_hidden_reply_is_not_emailed(app, members, client_for, mailbox, monkey
     assert "Texte inapproprié" not in "".join(text_of(m) for m in mailbox.to(pair.email))
 
 
+def test_the_author_of_a_hidden_post_is_told_by_email_with_the_reason(
+    members, client_for, mailbox
+) -> None:
+    """The notice of a post hidden by the moderation reaches its author by e-mail too (it
+    was dropped there as a hidden post), with the reason rather than their own text."""
+    topic = make_topic(members["pair"], title="Un sujet modéré")
+    post = make_reply(members["other_pair"], topic, "Un message à masquer.")
+    mailbox.clear()
+    hidden = client_for(members["animation"]).post(
+        f"/p/{post.id}/masquer", data={"reason": "Données personnelles."}
+    )
+    assert hidden.status_code == 302
+    send_delayed_emails()
+    message = mailbox.only(members["other_pair"].email, IMMEDIATE)
+    body = text_of(message)
+    assert "a masqué votre message" in body
+    assert "Raison : Données personnelles." in body
+    assert "Un message à masquer." not in body
+    assert link_path(message, "/p/") == f"/p/{post.id}"
+
+
 @pytest.mark.parametrize("frequency", ["daily", "weekly", "never"])
 def test_a_member_who_chose_another_frequency_gets_no_immediate_email(
     members, client_for, mailbox, frequency
