@@ -174,7 +174,8 @@ class CategoryForm(BaseForm):
     staff_only = BooleanField("Réservée à l'équipe d'animation")
     group = SelectField("Réservée à un groupe", validate_choice=True, default="")
     confirm_opening = BooleanField(
-        "Je confirme : les hors pairs liront aussi tout ce qui y est déjà publié"
+        "Je confirme : ses nouveaux lecteurs (hors pairs, pairs) liront aussi tout ce qui y "
+        "est déjà publié"
     )
 
 

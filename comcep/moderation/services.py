@@ -489,10 +489,16 @@ def _unique_slug(name: str) -> str:
 
 
 def _check_opening(category: Category | None, fields: dict, confirmed: bool) -> None:
-    """Opening a pairs' space to hors pairs shows them all it already holds: only when
-    said so in words (SPEC §2, the wall)."""
-    opening = fields["open_to_hors_pairs"] and not (category and category.open_to_hors_pairs)
-    if not opening or category is None or confirmed:
+    """Opening a space to more readers shows them all it already holds: only when said so
+    in words. Hors pairs above all (SPEC §2, the wall); pairs too, when the restriction to
+    the staff or to a group is lifted or changed."""
+    if category is None or confirmed:
+        return
+    to_hors_pairs = fields["open_to_hors_pairs"] and not category.open_to_hors_pairs
+    to_others = (category.staff_only and not fields["staff_only"]) or (
+        category.group_id is not None and fields["group_id"] != category.group_id
+    )
+    if not (to_hors_pairs or to_others):
         return
     # A thème's topics are mostly in its rubriques (those open to hors pairs follow it).
     topics = db.session.scalar(
@@ -502,9 +508,10 @@ def _check_opening(category: Category | None, fields: dict, confirmed: bool) -> 
     )
     if topics:
         plural = "s" if topics > 1 else ""
+        readers = "les hors pairs" if to_hors_pairs else "d'autres membres"
         raise ComcepError(
-            f"Cochez la confirmation : les hors pairs pourront lire ce qui est déjà publié ici "
-            f"({topics} sujet{plural}, rubriques ouvertes aux hors pairs comprises).",
+            f"Cochez la confirmation : {readers} pourront lire ce qui est déjà publié ici "
+            f"({topics} sujet{plural}{', ses rubriques comprises' if category.is_theme else ''}).",
             "confirm_opening",
         )
 

@@ -170,7 +170,7 @@ def test_opening_a_pairs_rubrique_to_hors_pairs_asks_for_confirmation(members, c
     refused = admin.post(f"/admin/rubriques/{rubrique.id}/modifier", data=data)
     assert refused.status_code == 400
     assert 'id="confirm_opening-error"' in refused.text
-    assert "les hors pairs pourront lire ce qui est déjà publié ici (1 sujet," in refused.text
+    assert "les hors pairs pourront lire ce qui est déjà publié ici (1 sujet)." in refused.text
     assert '<input checked id="open_to_hors_pairs"' in refused.text  # kept as ticked
     db.session.expire_all()
     assert not db.session.get(Category, rubrique.id).open_to_hors_pairs
@@ -188,7 +188,7 @@ def test_opening_a_pairs_rubrique_to_hors_pairs_asks_for_confirmation(members, c
     theme_data = {"name": parent.name, "open_to_hors_pairs": "y"}
     theme_refused = admin.post(f"/admin/rubriques/{parent.id}/modifier", data=theme_data)
     assert theme_refused.status_code == 400
-    assert "(1 sujet," in theme_refused.text
+    assert "(1 sujet, ses rubriques comprises)." in theme_refused.text
     assert hors_pair.get(f"/t/{topic.id}").status_code == 404
 
 
@@ -261,3 +261,22 @@ def test_closing_and_reopening_the_hors_pairs_rubrique_moves_the_wall_at_once(
     assert admin.post(url, data=data).status_code == 302
     assert hors_pair.get(f"/t/{topic.id}").status_code == 200
     assert "Question aux partenaires" in hors_pair.get("/actifs").text
+
+
+def test_lifting_the_staff_only_restriction_asks_for_confirmation_too(members, client_for) -> None:
+    """The staff's own rubrique opened to every pair shows them its past discussions: said
+    in words, as for hors pairs."""
+    topic = make_topic(members["animation"], slug="coin-des-animateurs", title="Entre nous")
+    rubrique = category("coin-des-animateurs")
+    assert rubrique.staff_only
+    admin, pair = client_for(members["admin"]), client_for(members["pair"])
+    url = f"/admin/rubriques/{rubrique.id}/modifier"
+    data = {"name": rubrique.name, "position": str(rubrique.position)}
+    refused = admin.post(url, data=data)
+    assert refused.status_code == 400
+    assert "d'autres membres pourront lire ce qui est déjà publié ici (1 sujet, ses" in (
+        refused.text.replace("&#39;", "'")
+    )
+    assert pair.get(f"/t/{topic.id}").status_code == 404
+    assert admin.post(url, data={**data, "confirm_opening": "y"}).status_code == 302
+    assert pair.get(f"/t/{topic.id}").status_code == 200
