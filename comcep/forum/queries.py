@@ -773,21 +773,12 @@ def _hits_statement(staff: bool) -> Select:
 
 
 @dataclass(frozen=True, slots=True)
-class HitAuthor:
-    """What `member_name` reads of a hit's author."""
-
-    id: int
-    display_name: str
-    state: str
-
-
-@dataclass(frozen=True, slots=True)
 class HitContext:
     """What a search hit says besides its text: where, by whom, when."""
 
     slug: str
     rubrique: str
-    author: HitAuthor | None
+    author: MemberLink | None
     created_at: datetime
     number: int
 
@@ -804,7 +795,7 @@ def hits_context(viewer: Viewer, post_ids: set[int]) -> dict[int, HitContext]:
         post_id: HitContext(
             slug=slug,
             rubrique=name,
-            author=None if author_id is None else HitAuthor(author_id, author_name, state),
+            author=None if author_id is None else MemberLink(author_id, author_name, state),
             created_at=created_at,
             number=number,
         )
