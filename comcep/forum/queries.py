@@ -191,6 +191,15 @@ class TopicRow:
     def first_unread_number(self) -> int:
         return (self.last_read_number or 0) + 1
 
+    @property
+    def unread_count(self) -> int | None:
+        """Posts after the reader's mark, for a topic they opened; None for one they never
+        opened (« nouveau »). Read off the row (last number minus read number), as Discourse
+        does: a post hidden in between still counts, so it is an upper bound."""
+        if not self.unread or not self.last_read_number:
+            return None
+        return self.topic.last_post_number - self.last_read_number
+
 
 # Topic lists run one statement per kind of list, built once with bound parameters
 # (`member_id`, `marked_read_at`, the viewer's rubriques as `policy.VISIBLE`, and the

@@ -398,7 +398,28 @@ def test_reply_by_another_member_puts_the_topic_in_unread(members, client_for) -
     assert unread.status_code == 200
     assert "Un cas de reconversion" in text_of(unread)
     assert f'href="/t/{topic.id}/premier-non-lu"' in unread.text
-    assert "nouveau" in unread.text
+    assert "1 non lu" in unread.text  # the author read their own post
+
+
+def test_a_topic_never_opened_is_new_and_one_read_in_part_counts_its_unread_posts(
+    members, client_for
+) -> None:
+    topic = make_topic(members["other_pair"], title="Un cas de reconversion")
+    client = client_for(members["pair"])
+    assert _unread_badge(client) == "nouveau"  # never opened: no count to give
+    client.get(f"/t/{topic.id}/{topic.slug}")
+    make_reply(members["other_pair"], topic, "Première réponse.")
+    assert _unread_badge(client) == "1 non lu"
+    make_reply(members["other_pair"], topic, "Deuxième réponse.")
+    assert _unread_badge(client) == "2 non lus"
+    client.get(f"/t/{topic.id}/{topic.slug}")
+    assert _unread_badge(client) is None
+
+
+def _unread_badge(client: FlaskClient) -> str | None:
+    """The visible words of the one topic's « non lu » badge on « non lus », if any."""
+    found = re.search(r'class="badge badge--new"[^>]*>([^<]*)<', client.get("/non-lus").text)
+    return found.group(1) if found else None
 
 
 def test_new_link_jumps_to_the_first_unread_post(members, client_for) -> None:
