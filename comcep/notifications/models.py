@@ -29,6 +29,13 @@ KINDS = {
     "post_refused": "n'a pas publié votre message (la raison est indiquée sur le sujet)",
     "registration": "a traité votre demande d'inscription",
 }
+# Kinds shown as one line per topic and reading (Discourse's grouping): the replies in a
+# topic told while unread make one line, « … et 2 autres ont répondu (5 messages) ».
+GROUPED_KINDS = ("reply", "my_topic")
+GROUPED_LABELS = {
+    "reply": "ont répondu dans un sujet que vous suivez",
+    "my_topic": "ont répondu à votre sujet",
+}
 EMAIL_FREQUENCIES = {
     "immediate": "Dès qu'il se passe quelque chose (regroupé par quelques minutes)",
     "daily": "Un résumé par jour",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import re
+from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import current_app, has_request_context, url_for
@@ -16,6 +17,7 @@ from sqlalchemy import (
     Select,
     and_,
     bindparam,
+    case,
     func,
     literal,
     or_,
@@ -28,9 +30,16 @@ from comcep import outbox, policy
 from comcep.dialects import upsert
 from comcep.extensions import db, utcnow
 from comcep.forum.models import Post, Topic
+from comcep.forum.queries import RowPagination
 from comcep.mail import queue_mail
 from comcep.members.models import Member, fold_name
-from comcep.notifications.models import CategorySubscription, Notification, TopicSubscription
+from comcep.notifications.models import (
+    GROUPED_KINDS,
+    GROUPED_LABELS,
+    CategorySubscription,
+    Notification,
+    TopicSubscription,
+)
 from comcep.policy import Viewer
 from comcep.rendering import html_to_text
 
@@ -351,8 +360,12 @@ def unread_count_column(staff: bool) -> ScalarSelect[int]:
     )
     own_topics = or_(policy.visible_topics_param(staff), policy.own_topics_param())
     own = _own_post_notice(bindparam("member_id"), own_topics)
+    grouped = Notification.kind.in_(GROUPED_KINDS)
+    lines = func.count(case((~grouped, Notification.id))) + func.count(
+        case((grouped, Notification.topic_id)).distinct()
+    )
     return (
-        select(func.count(Notification.id))
+        select(lines)
         .where(
             Notification.member_id == bindparam("member_id"),
             readable | own,
@@ -362,16 +375,90 @@ def unread_count_column(staff: bool) -> ScalarSelect[int]:
     )
 
 
-def notifications_page(viewer: Viewer, page: int):  # noqa: ANN201 - Pagination of rows
-    from sqlalchemy.orm import joinedload
+@dataclass
+class NotificationLine:
+    """A line of the notifications page: one notification, or the latest of a group
+    (GROUPED_KINDS in one topic, read at the same moment or all unread), with how many
+    posts and authors it stands for."""
 
-    query = (
-        select(Notification)
-        .options(joinedload(Notification.actor))
+    notification: Notification
+    count: int
+    actors: int
+
+    @property
+    def label(self) -> str:
+        n = self.notification
+        if self.count == 1:
+            return n.label
+        if self.actors == 1:
+            return f"{n.label} ({self.count} messages)"
+        others = self.actors - 1
+        autres = "autre" if others == 1 else "autres"
+        return f"et {others} {autres} {GROUPED_LABELS[n.kind]} ({self.count} messages)"
+
+
+def notifications_page(viewer: Viewer, page: int) -> RowPagination:
+    """The member's notifications, newest first, replies grouped by topic and reading."""
+    grouped = Notification.kind.in_(GROUPED_KINDS)
+    # A group's key is its topic (as a negative number), anything else's its own id.
+    key = case((grouped, -Notification.topic_id), else_=Notification.id)
+    lines = (
+        select(
+            func.max(Notification.id).label("id"),
+            func.count().label("count"),
+            func.count(Notification.actor_id.distinct()).label("actors"),
+        )
         .where(_visible(viewer))
+        .group_by(key, Notification.read_at)
+        .subquery("lines")
+    )
+    query = (
+        select(Notification, lines.c.count, lines.c.actors)
+        .join(lines, lines.c.id == Notification.id)
+        .options(joinedload(Notification.actor))
         .order_by(Notification.id.desc())
     )
-    return db.paginate(query, page=page, per_page=30, error_out=False)
+    return RowPagination(
+        select=query,
+        session=db.session(),
+        page=page,
+        per_page=30,
+        error_out=False,
+        row_type=NotificationLine,
+    )
+
+
+def open_notification(notification: Notification) -> str:
+    """Mark a notification read, with the rest of its group (see `NotificationLine`), and
+    say where it leads: a group to its earliest post, from which the reader reads on."""
+    now = utcnow()
+    if notification.kind in GROUPED_KINDS and notification.topic_id is not None:
+        group = select(Notification.id).where(
+            Notification.member_id == notification.member_id,
+            Notification.topic_id == notification.topic_id,
+            Notification.kind.in_(GROUPED_KINDS),
+            Notification.read_at.is_(None)
+            if notification.read_at is None
+            else Notification.read_at == notification.read_at,
+        )
+        first_post = db.session.scalar(
+            select(func.min(Notification.post_id)).where(Notification.id.in_(group))
+        )
+        if notification.read_at is None:
+            db.session.execute(
+                Notification.__table__.update()
+                .where(Notification.id.in_(group))
+                .values(read_at=now)
+            )
+        if first_post is not None:
+            return url_for("forum.post", post_id=first_post)
+    elif notification.read_at is None:
+        notification.read_at = now
+    if notification.post_id:
+        return url_for("forum.post", post_id=notification.post_id)
+    if notification.topic_id:
+        return url_for("forum.topic", topic_id=notification.topic_id)
+    return url_for("notifications.index")
 
 
 def topic_titles(viewer: Viewer, topic_ids: set[int]) -> dict[int, str]:

@@ -8,7 +8,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from comcep import policy
-from comcep.extensions import csrf, db, utcnow
+from comcep.extensions import csrf, db
 from comcep.forms import ConfirmForm
 from comcep.forum import queries as forum_queries
 from comcep.members.models import Member, fold_name
@@ -31,7 +31,8 @@ def header_counts() -> dict:
 def index() -> ResponseReturnValue:
     viewer = current_viewer()
     page = services.notifications_page(viewer, max(request.args.get("page", 1, type=int) or 1, 1))
-    titles = services.topic_titles(viewer, {n.topic_id for n in page.items if n.topic_id})
+    topic_ids = {line.notification.topic_id for line in page.items}
+    titles = services.topic_titles(viewer, topic_ids - {None})
     return render_template(
         "notifications/index.html",
         notifications=page,
@@ -47,14 +48,9 @@ def open_notification(notification_id: int) -> ResponseReturnValue:
     notification = db.session.get(Notification, notification_id)
     if notification is None or notification.member_id != current_user.id:
         abort(404)
-    if notification.read_at is None:
-        notification.read_at = utcnow()
-        db.session.commit()
-    if notification.post_id:
-        return redirect(url_for("forum.post", post_id=notification.post_id))
-    if notification.topic_id:
-        return redirect(url_for("forum.topic", topic_id=notification.topic_id))
-    return redirect(url_for("notifications.index"))
+    target = services.open_notification(notification)
+    db.session.commit()
+    return redirect(target)
 
 
 @bp.post("/notifications/lues")

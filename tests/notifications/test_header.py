@@ -41,7 +41,7 @@ def test_the_topic_page_shows_the_counts_of_every_page(
         [
             Notification(member_id=reader.id, kind="reply", topic_id=pairs_only.id, created_at=now),
             Notification(member_id=reader.id, kind="reply", topic_id=open_topic.id, created_at=now),
-            Notification(member_id=reader.id, kind="reply", topic_id=open_topic.id, created_at=now),
+            Notification(member_id=reader.id, kind="quote", topic_id=open_topic.id, created_at=now),
             Report(
                 post_id=post_id,
                 reporter_id=members["other_pair"].id,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from html import unescape
 
 import pytest
 from flask.testing import FlaskClient
@@ -260,3 +261,55 @@ def test_someone_elses_notification_answers_404_like_a_missing_one(members, clie
     assert theirs.status_code == missing.status_code == 404
     assert without_csrf(theirs.text) == without_csrf(missing.text)
     assert notifications_of(event.recipient)[0].read_at is None
+
+
+def _lines(client: FlaskClient) -> list[tuple[str, str, bool]]:
+    """The notifications page as (text, link, unread) per line, top first."""
+    html = client.get("/notifications").get_data(as_text=True)
+    found = []
+    for classes, link, inner in re.findall(
+        r'<li class="(notification[^"]*)">\s*<a href="([^"]+)">(.*?)</a>', html, re.S
+    ):
+        text = " ".join(re.sub(r"<[^>]+>", " ", unescape(inner)).split())
+        found.append((text.removeprefix("Non lue : "), link, "unread" in classes))
+    return found
+
+
+def test_replies_in_a_topic_make_one_line_per_reading_and_lead_to_the_earliest(
+    members, client_for
+) -> None:
+    """Discourse's grouping: the replies told in a topic while unread are one line, naming
+    the latest author and how many wrote; other kinds keep a line each."""
+    pair, other, pilot = members["pair"], members["other_pair"], members["pilot_pair"]
+    topic = make_topic(pair, title="Un cas commenté")
+    earliest = post_reply(client_for(other), topic.id, "Premier avis.")
+    post_reply(client_for(pilot), topic.id, "Deuxième avis.")
+    post_reply(client_for(other), topic.id, "Troisième avis.")
+    post_reply(client_for(pilot), topic.id, "@Paire Un une question pour vous.")
+    client = client_for(pair)
+    lines = _lines(client)
+    assert [(text, unread) for text, _, unread in lines] == [
+        ("Paire Pilote vous a mentionné·e : « Un cas commenté »", True),
+        (
+            "Paire Deux et 1 autre ont répondu à votre sujet (3 messages) : « Un cas commenté »",
+            True,
+        ),
+    ]
+    assert bell(client) == 2
+
+    opened = client.get(lines[1][1])
+    assert location(opened) == f"/p/{earliest}"
+    assert bell(client) == 1
+    lines = _lines(client)
+    assert lines[1][0].startswith("Paire Deux et 1 autre ont répondu à votre sujet (3 messages)")
+    assert lines[1][2] is False  # read, and still one line
+    assert location(client.get(lines[1][1])) == f"/p/{earliest}"
+
+    later = post_reply(client_for(other), topic.id, "Un avis arrivé après.")
+    lines = _lines(client)
+    assert [(text, unread) for text, _, unread in lines][0] == (
+        "Paire Deux a répondu à votre sujet : « Un cas commenté »",
+        True,
+    )
+    assert len(lines) == 3
+    assert location(client.get(lines[0][1])) == f"/p/{later}"
