@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
 
     from comcep.forum.queries import PageCategory, PagePost, PageTopic
+    from comcep.messages.models import PrivateMessage
 
 # A mapped topic, or the plain one the topic page reads (`forum.queries.PageTopic`).
 TopicT = TypeVar("TopicT", "Topic", "PageTopic")
@@ -595,6 +596,13 @@ def check_administer(viewer: Viewer) -> None:
 def check_see_conversation(viewer: Viewer, participant_ids: set[int]) -> None:
     """Only participants open a conversation; anyone else gets the same 404 as nothing."""
     if viewer.member_id is None or viewer.member_id not in participant_ids:
+        raise NotFound()
+
+
+def check_report_message(viewer: Viewer, message: PrivateMessage) -> None:
+    """A participant flags a message while it shows: a hidden one is gone for them (its
+    report form would show its text), as a hidden post is. Whose it is: `services`."""
+    if message.is_hidden:
         raise NotFound()
 
 

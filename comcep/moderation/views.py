@@ -102,7 +102,9 @@ def report(post_id: int) -> ResponseReturnValue:
 @bp.route("/messages/m/<int:message_id>/signaler", methods=["GET", "POST"])
 @login_required
 def report_message(message_id: int) -> ResponseReturnValue:
-    message, conversation = message_queries.get_message_or_404(current_viewer(), message_id)
+    viewer = current_viewer()
+    message, conversation = message_queries.get_message_or_404(viewer, message_id)
+    policy.check_report_message(viewer, message)
     form = forms.ReportForm()
     if form.validate_on_submit():
         try:

@@ -418,6 +418,26 @@ def test_the_report_form_of_a_message_opens_and_names_its_author(members, client
     assert count(Report) == 0
 
 
+def test_a_hidden_message_has_no_report_form_that_would_show_its_text(members, client_for) -> None:
+    pair, other = client_for(members["pair"]), client_for(members["other_pair"])
+    conversation = start(pair, to="Paire Deux", body="Propos insultants à masquer.")
+    message_id = db.session.scalar(
+        select(PrivateMessage.id).where(PrivateMessage.conversation_id == conversation)
+    )
+    assert other.post(f"/messages/m/{message_id}/signaler", data={"reason": "spam"}).status_code
+    hidden = client_for(members["animation"]).post(
+        f"/moderation/messages/{message_id}", data={"decision": "hidden", "reason": "Insultant"}
+    )
+    assert hidden.status_code == 302
+    for client in (other, client_for(members["pilot_pair"])):  # a participant, an outsider
+        form = client.get(f"/messages/m/{message_id}/signaler")
+        assert form.status_code == 404
+        assert "Propos insultants" not in text_of(form)
+    again = other.post(f"/messages/m/{message_id}/signaler", data={"reason": "inappropriate"})
+    assert again.status_code == 404
+    assert count(Report) == 1  # not back in the queue
+
+
 def test_a_report_kept_by_the_animatrice_leaves_the_message_visible(members, client_for) -> None:
     conversation = start(client_for(members["pair"]), to="Paire Deux", body="Un message correct.")
     message_id = db.session.scalar(
