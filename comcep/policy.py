@@ -554,6 +554,17 @@ def check_moderate(viewer: Viewer) -> None:
         raise NotFound()
 
 
+def check_moderate_member(viewer: Viewer, member: Member) -> None:
+    """Suspending or silencing: the staff, but an administrator answers to administrators
+    only (else an animatrice could lock every administrator out)."""
+    check_moderate(viewer)
+    if "admin" in member.role_set and not viewer.is_admin:
+        raise Forbidden(
+            description="Seul un administrateur peut suspendre ou mettre en lecture seule "
+            "un administrateur."
+        )
+
+
 def visible_registrations(viewer: Viewer) -> ColumnElement[bool]:
     """Registration requests a validator may decide: a référent sees only their network's."""
     if viewer.is_staff:

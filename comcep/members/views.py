@@ -155,7 +155,7 @@ def profile(member_id: int) -> ResponseReturnValue:
         posts=posts,
         is_self=member.id == viewer.member_id,
         # The staff's ways to act on the member: otherwise reached only by typing the URL.
-        can_moderate=policy.can(policy.check_moderate, viewer),
+        can_moderate=policy.can(policy.check_moderate_member, viewer, member),
         can_administer=policy.can(policy.check_administer, viewer),
     )
 

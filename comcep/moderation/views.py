@@ -390,6 +390,7 @@ def relay(topic_id: int) -> ResponseReturnValue:
 def moderate_member(member_id: int) -> ResponseReturnValue:
     _staff()
     member = member_queries.get_member_any_state_or_404(member_id)
+    policy.check_moderate_member(current_viewer(), member)
     form = forms.MemberModerationForm()
     if form.validate_on_submit():
         try:

@@ -116,6 +116,24 @@ def test_staff_cannot_suspend_themselves(members, client_for) -> None:
     assert reload(Member, staff.id).state == "active"
 
 
+def test_an_animatrice_cannot_suspend_or_silence_an_administrator(members, client_for) -> None:
+    """Else she could lock every administrator out, with no end date."""
+    admin, animation = members["admin"], client_for(members["animation"])
+    for action in ("suspend", "silence"):
+        response = moderate(animation, admin.id, action, None, "Je prends la main.")
+        assert response.status_code == 403
+        assert "Seul un administrateur peut suspendre" in text_of(response)
+    assert reload(Member, admin.id).state == "active"
+    assert reload(Member, admin.id).silenced_until is None
+    assert log_entries() == []
+    assert animation.get(f"/membres/{admin.id}/moderer").status_code == 403
+    profile = text_of(animation.get(f"/membres/{admin.id}"))
+    assert "Modérer ce membre" not in profile
+    assert "Modérer ce membre" in text_of(animation.get(f"/membres/{members['pair'].id}"))
+    by_admin = moderate(client_for(admin), members["animation"].id, "silence", 3, "Essai.")
+    assert by_admin.status_code == 302  # an administrator acts on the staff
+
+
 def test_moderating_an_unknown_member_is_a_404(members, client_for) -> None:
     assert client_for(members["animation"]).get("/membres/987654/moderer").status_code == 404
 
