@@ -328,6 +328,44 @@ def _member_rule(category: Category) -> ColumnElement[bool]:
     return rule
 
 
+@dataclass(frozen=True)
+class _Readers:
+    """Who reads a rubrique, its thème's flags included (see `_sees`)."""
+
+    staff_only: bool
+    group_ids: frozenset[int]
+    hors_pairs: bool
+
+    @classmethod
+    def of(cls, category: Category) -> _Readers:
+        chain = [category] if category.parent is None else [category, category.parent]
+        return cls(
+            staff_only=any(c.staff_only for c in chain),
+            group_ids=frozenset(c.group_id for c in chain if c.group_id is not None),
+            hors_pairs=all(c.open_to_hors_pairs for c in chain),
+        )
+
+
+def admits_hors_pairs(category: Category) -> bool:
+    """Whether hors pairs read the rubrique (its thème too must admit them)."""
+    readers = _Readers.of(category)
+    return readers.hors_pairs and not readers.staff_only
+
+
+def widened_readers(source: Category, target: Category) -> str | None:
+    """Who would read posts moved from `source` to `target` that could not read them there
+    (« les hors pairs », « d'autres membres »), or None when the target's readers are among
+    the source's: a move, split or merge across the wall must be said in words."""
+    before, after = _Readers.of(source), _Readers.of(target)
+    if after.staff_only:
+        return None
+    if after.hors_pairs and not before.hors_pairs:
+        return "les hors pairs"
+    if before.staff_only or not before.group_ids <= after.group_ids:
+        return "d'autres membres"
+    return None
+
+
 def readers_of(topic: Topic) -> ColumnElement[bool]:
     """Members who may read a topic (for notifications and e-mails, applied in SQL);
     `topic.category` (and its parent) must be loaded."""

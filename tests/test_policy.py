@@ -467,3 +467,40 @@ def test_author_may_not_edit_a_post_hidden_by_moderation(
         with pytest.raises(Forbidden, match="masqué"):
             policy.check_edit_post(_viewer(members, "other_pair"), *_load_post(reply.id))
         policy.check_edit_post(_viewer(members, "animation"), *_load_post(reply.id))
+
+
+def _space(staff_only: bool = False, group_id: int | None = None, hors: bool = False) -> Category:
+    return Category(name="R", staff_only=staff_only, group_id=group_id, open_to_hors_pairs=hors)
+
+
+@pytest.mark.parametrize(
+    ("source", "target", "expected"),
+    [
+        (_space(), _space(hors=True), "les hors pairs"),
+        (_space(hors=True), _space(), None),
+        (_space(), _space(), None),
+        (_space(staff_only=True), _space(), "d'autres membres"),
+        (_space(), _space(staff_only=True, hors=True), None),  # the staff read everything
+        (_space(group_id=1), _space(), "d'autres membres"),
+        (_space(group_id=1), _space(group_id=2), "d'autres membres"),
+        (_space(group_id=1), _space(group_id=1), None),
+        (_space(), _space(group_id=1), None),
+        (_space(group_id=1, hors=True), _space(hors=True), "d'autres membres"),
+    ],
+)
+def test_widened_readers_names_who_would_newly_read_moved_posts(source, target, expected) -> None:
+    assert policy.widened_readers(source, target) == expected
+
+
+def test_a_rubrique_admits_hors_pairs_only_if_its_theme_does_too() -> None:
+    closed_theme, open_theme = _space(), _space(hors=True)
+    assert not policy.admits_hors_pairs(
+        Category(name="R", open_to_hors_pairs=True, parent=closed_theme)
+    )
+    assert policy.admits_hors_pairs(Category(name="R", open_to_hors_pairs=True, parent=open_theme))
+    assert (
+        policy.widened_readers(
+            _space(), Category(name="R", open_to_hors_pairs=True, parent=closed_theme)
+        )
+        is None
+    )

@@ -54,6 +54,14 @@ class OptionalReasonForm(BaseForm):
     reason = StringField("Raison (facultatif)", validators=[Optional(), Length(max=2000)])
 
 
+def _confirm_widening_field() -> BooleanField:
+    return BooleanField(
+        "Je confirme : de nouveaux lecteurs (hors pairs, pairs) liront ces messages",
+        description="Nécessaire quand les messages vont là où d'autres membres les liront : "
+        "une rubrique ouverte aux hors pairs, ou moins réservée que celle d'où ils viennent.",
+    )
+
+
 class MoveForm(BaseForm):
     category = SelectField(
         "Nouvelle rubrique",
@@ -61,6 +69,7 @@ class MoveForm(BaseForm):
         validate_choice=True,
     )
     reason = StringField("Raison (facultatif)", validators=[Optional(), Length(max=2000)])
+    confirm_widening = _confirm_widening_field()
 
 
 class RenameForm(BaseForm):
@@ -78,6 +87,7 @@ class SplitForm(BaseForm):
     )
     title = _title_field()
     category = SelectField("Rubrique du nouveau sujet", validate_choice=True)
+    confirm_widening = _confirm_widening_field()
 
 
 class MergeForm(BaseForm):
@@ -86,6 +96,7 @@ class MergeForm(BaseForm):
         validators=[InputRequired("Indiquez le numéro du sujet cible."), NumberRange(min=1)],
     )
     reason = StringField("Raison (facultatif)", validators=[Optional(), Length(max=2000)])
+    confirm_widening = _confirm_widening_field()
 
 
 class RelayForm(BaseForm):

@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from sqlalchemy import case, exists, func, select, update
 
+from comcep import policy
 from comcep.analytics import rollups
 from comcep.errors import ComcepError
 from comcep.extensions import db, utcnow
@@ -243,11 +244,40 @@ def _check_takes_topics(category: Category) -> None:
         )
 
 
-def move_topic(actor: Member, topic: Topic, category: Category, reason: str = "") -> None:
+def _check_widening(source: Category, target: Category, what: str, confirmed: bool) -> None:
+    """Posts moved where more members read them (across the wall above all): only when
+    said so in words, as for opening a rubrique (`_check_opening`)."""
+    who = None if confirmed else policy.widened_readers(source, target)
+    if who:
+        raise ComcepError(
+            f"Cochez la confirmation : {who} pourront lire {what}, qu'ils ne lisent pas "
+            f"dans « {source.name} ».",
+            "confirm_widening",
+        )
+
+
+def _category_of(topic: Topic) -> Category:
+    """The topic's rubrique, from the session when the page loaded it (`Topic.category`
+    does not load on access)."""
+    category = db.session.get(Category, topic.category_id)
+    assert category is not None  # a foreign key
+    return category
+
+
+def _posts_words(count: int, one: str, many: str) -> str:
+    """« le message choisi », « les 3 messages choisis »: `many` takes the count."""
+    return one if count == 1 else many.format(count)
+
+
+def move_topic(
+    actor: Member, topic: Topic, category: Category, reason: str = "", *, confirmed: bool = False
+) -> None:
     """Move a topic; the wall follows at once (listings, counts and search)."""
     _check_takes_topics(category)
     if category.id == topic.category_id:
         raise ComcepError("Le sujet est déjà dans cette rubrique.")
+    what = _posts_words(topic.post_count, "ce sujet et son message", "ce sujet et ses {} messages")
+    _check_widening(_category_of(topic), category, what, confirmed)
     old = topic.category_id
     topic.category_id = category.id
     log(
@@ -304,10 +334,18 @@ def _renumber_read_marks(topic_id: int, old_numbers: list[int]) -> None:
 
 
 def split_topic(
-    actor: Member, topic: Topic, post_ids: list[int], title: str, category: Category
+    actor: Member,
+    topic: Topic,
+    post_ids: list[int],
+    title: str,
+    category: Category,
+    *,
+    confirmed: bool = False,
 ) -> Topic:
     """Move the selected replies into a new topic; the opening post stays."""
     _check_takes_topics(category)
+    what = _posts_words(len(post_ids), "le message choisi", "les {} messages choisis")
+    _check_widening(_category_of(topic), category, what, confirmed)
     posts = list(
         db.session.scalars(
             select(Post)
@@ -348,12 +386,16 @@ def split_topic(
     return new
 
 
-def merge_topics(actor: Member, source: Topic, target: Topic, reason: str = "") -> None:
+def merge_topics(
+    actor: Member, source: Topic, target: Topic, reason: str = "", *, confirmed: bool = False
+) -> None:
     """Move every post of `source` into `target`; `source` stays as a hidden pointer."""
     if source.id == target.id:
         raise ComcepError("Choisissez deux sujets différents.")
     if source.merged_into_id is not None or target.merged_into_id is not None:
         raise ComcepError("Ce sujet a déjà été fusionné dans un autre : choisissez ce dernier.")
+    what = _posts_words(source.post_count, "le message de ce sujet", "les {} messages de ce sujet")
+    _check_widening(_category_of(source), _category_of(target), what, confirmed)
     # Out of the target's range first: (topic_id, number) is unique, _renumber orders by date.
     db.session.execute(
         update(Post)

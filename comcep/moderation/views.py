@@ -46,7 +46,12 @@ def _staff() -> None:
 def _category_choices(pairs_only: bool = False) -> list:
     categories = forum_queries.visible_categories_flat(current_viewer())
     return choices(
-        (str(c.id), ("— " if c.parent_id else "") + c.name)
+        (
+            str(c.id),
+            ("— " if c.parent_id else "")
+            + c.name
+            + (" (ouverte aux hors pairs)" if policy.admits_hors_pairs(c) else ""),
+        )
         for c in categories
         if not (pairs_only and c.open_to_hors_pairs)
     )
@@ -266,11 +271,15 @@ def move(topic_id: int) -> ResponseReturnValue:
     if form.validate_on_submit():
         try:
             services.move_topic(
-                current_user, topic, _category(form.category), form.reason.data or ""
+                current_user,
+                topic,
+                _category(form.category),
+                form.reason.data or "",
+                confirmed=form.confirm_widening.data,
             )
         except ComcepError as error:
             db.session.rollback()
-            form.category.errors.append(error.message)
+            field_errors(form, error, "category").append(error.message)
         else:
             return _done("Le sujet est déplacé.", url_for("forum.topic", topic_id=topic.id))
     status = 400 if request.method == "POST" else 200
@@ -312,11 +321,16 @@ def split(topic_id: int) -> ResponseReturnValue:
     if form.validate_on_submit():
         try:
             new = services.split_topic(
-                current_user, topic, form.posts.data, form.title.data, _category(form.category)
+                current_user,
+                topic,
+                form.posts.data,
+                form.title.data,
+                _category(form.category),
+                confirmed=form.confirm_widening.data,
             )
         except ComcepError as error:
             db.session.rollback()
-            form.posts.errors.append(error.message)
+            field_errors(form, error, "posts").append(error.message)
         else:
             return _done(
                 "Les messages sont déplacés dans un nouveau sujet.",
@@ -341,12 +355,18 @@ def merge(topic_id: int) -> ResponseReturnValue:
     if form.validate_on_submit():
         try:
             target = forum_queries.get_topic_or_404(current_viewer(), form.target.data)
-            services.merge_topics(current_user, topic, target, form.reason.data or "")
+            services.merge_topics(
+                current_user,
+                topic,
+                target,
+                form.reason.data or "",
+                confirmed=form.confirm_widening.data,
+            )
         except NotFound:
             form.target.errors.append("Aucun sujet ne porte ce numéro.")
         except ComcepError as error:
             db.session.rollback()
-            form.target.errors.append(error.message)
+            field_errors(form, error, "target").append(error.message)
         else:
             return _done("Les sujets sont fusionnés.", url_for("forum.topic", topic_id=target.id))
     status = 400 if request.method == "POST" else 200

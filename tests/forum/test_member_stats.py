@@ -96,7 +96,7 @@ def test_counts_stay_exact_through_posting_and_every_moderation_action(
     )
     db.session.commit()
     _assert_exact()
-    moderation.merge_topics(animation, new, second)
+    moderation.merge_topics(animation, new, second, confirmed=True)
     db.session.commit()
     _assert_exact()
 

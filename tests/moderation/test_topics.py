@@ -143,10 +143,11 @@ def hors_topic(members) -> Topic:
     )
 
 
-def move(client, topic_id: int, slug: str, reason: str = ""):  # noqa: ANN001, ANN201
-    return client.post(
-        f"/t/{topic_id}/deplacer", data={"category": str(category(slug).id), "reason": reason}
-    )
+def move(client, topic_id: int, slug: str, reason: str = "", confirm: bool = False):  # noqa: ANN001, ANN201
+    data = {"category": str(category(slug).id), "reason": reason}
+    if confirm:
+        data["confirm_widening"] = "y"
+    return client.post(f"/t/{topic_id}/deplacer", data=data)
 
 
 @pytest.mark.parametrize("staff", STAFF)
@@ -198,9 +199,21 @@ def test_moving_a_hors_pairs_topic_into_a_pairs_rubrique_takes_it_away_from_hors
 def test_moving_a_pairs_topic_into_the_hors_pairs_space_opens_it_to_hors_pairs(
     members, client_for, topic
 ) -> None:
-    hors = client_for(members["hors_pair"])
+    hors, animation = client_for(members["hors_pair"]), client_for(members["animation"])
     assert hors.get(f"/t/{topic.id}").status_code == 404
-    move(client_for(members["animation"]), topic.id, "echanges")
+    form = text_of(animation.get(f"/t/{topic.id}/deplacer"))
+    assert "Échanges (ouverte aux hors pairs)" in form
+    assert "Le premier entretien (ouverte" not in form
+    refused = move(animation, topic.id, "echanges", "Pour tous.")
+    assert refused.status_code == 400
+    assert (
+        "Cochez la confirmation : les hors pairs pourront lire ce sujet et ses 2 messages, "
+        "qu'ils ne lisent pas dans « Le premier entretien »." in text_of(refused)
+    )
+    assert 'value="Pour tous."' in refused.text  # what was typed is kept
+    assert hors.get(f"/t/{topic.id}").status_code == 404
+    assert log_entries() == []
+    assert move(animation, topic.id, "echanges", confirm=True).status_code == 302
     assert hors.get(f"/t/{topic.id}").status_code == 200
     assert counters("premier-entretien") == (0, 0, None)
     assert_counters_right()
@@ -651,3 +664,55 @@ def test_a_retained_answer_split_behind_the_wall_leaves_the_hors_pairs_topic(
     assert "Réponse retenue" not in page.text
     stored = reload(Topic, question.id)
     assert (stored.solution_post_id, stored.solved_at) == (None, None)
+
+
+# --- across the wall --------------------------------------------------------------------
+
+
+def test_a_split_or_a_merge_that_shows_pairs_posts_to_hors_pairs_asks_for_a_confirmation(
+    members, client_for, topic
+) -> None:
+    """As a move does (and as opening a rubrique does): the posts would be read by members
+    who could not read them where they were."""
+    animation, hors = client_for(members["animation"]), client_for(members["hors_pair"])
+    reply = posts_of(topic.id)[1]
+    split = {
+        "posts": [str(reply.id)],
+        "title": "Une réponse pour tous",
+        "category": str(category("echanges").id),
+    }
+    refused = animation.post(f"/t/{topic.id}/diviser", data=split)
+    assert refused.status_code == 400
+    assert "Cochez la confirmation : les hors pairs pourront lire le message choisi," in text_of(
+        refused
+    )
+    assert 'value="Une réponse pour tous"' in refused.text
+    assert len(posts_of(topic.id)) == 2
+    assert log_entries() == []
+
+    hors_topic = make_topic(members["hors_pair"], "echanges", title="Une question ouverte")
+    merge = {"target": str(hors_topic.id), "reason": "Doublon."}
+    refused = animation.post(f"/t/{topic.id}/fusionner", data=merge)
+    assert refused.status_code == 400
+    assert (
+        "Cochez la confirmation : les hors pairs pourront lire les 2 messages de ce sujet, "
+        "qu'ils ne lisent pas dans « Le premier entretien »." in text_of(refused)
+    )
+    assert len(posts_of(hors_topic.id)) == 1
+    assert "Par le bilan." not in text_of(hors.get(f"/t/{hors_topic.id}"))
+
+    merged = animation.post(f"/t/{topic.id}/fusionner", data={**merge, "confirm_widening": "y"})
+    assert merged.status_code == 302
+    assert "Par le bilan." in text_of(hors.get(f"/t/{hors_topic.id}"))
+
+
+def test_moving_posts_where_fewer_members_read_them_asks_nothing(
+    members, client_for, hors_topic
+) -> None:
+    split = {
+        "posts": [str(posts_of(hors_topic.id)[1].id)],
+        "title": "Pour les pairs seulement",
+        "category": str(category("premier-entretien").id),
+    }
+    response = client_for(members["animation"]).post(f"/t/{hors_topic.id}/diviser", data=split)
+    assert response.status_code == 302

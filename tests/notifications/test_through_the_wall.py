@@ -31,7 +31,8 @@ def all_mail_to(mailbox: Mailbox, member: Member) -> str:
 
 def move(client_for, members, topic_id: int, slug: str) -> None:  # noqa: ANN001
     response = client_for(members["animation"]).post(
-        f"/t/{topic_id}/deplacer", data={"category": str(category(slug).id)}
+        f"/t/{topic_id}/deplacer",
+        data={"category": str(category(slug).id), "confirm_widening": "y"},
     )
     assert response.status_code == 302, page_text(response)
 
