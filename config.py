@@ -78,6 +78,9 @@ class Config:
     REGISTRATION_ATTEMPT_LIMIT = "30 per hour"
     UPLOAD_PATH = _env("UPLOAD_PATH", str(Path(INSTANCE_PATH) / "uploads"))
     UPLOAD_MAX_MB = int(_env("UPLOAD_MAX_MB", "10"))
+    # Largest image accepted, in pixels (about 7 700 × 5 200): a thumbnail decodes it whole,
+    # 4 bytes a pixel, and a PNG of a few bytes can announce billions of them.
+    UPLOAD_MAX_PIXELS = int(_env("UPLOAD_MAX_PIXELS", "40000000"))
     PROXY_COUNT = int(_env("PROXY_COUNT", "0"))
     METRICS_ALLOW = _env("METRICS_ALLOW", "127.0.0.1,::1")
     WTF_CSRF_TIME_LIMIT = None

@@ -17,6 +17,7 @@ from comcep.attachments.models import Attachment
 from comcep.attachments.storage import get_storage
 from comcep.errors import ComcepError
 from comcep.extensions import db, utcnow
+from comcep.filters import number_fr
 from comcep.members.models import Member
 
 MAX_FILES = 5
@@ -71,21 +72,42 @@ def read_uploads(files: list[FileStorage]) -> list[Upload]:
 
 
 def _check_image(data: bytes, name: str) -> None:
+    """A readable image of at most UPLOAD_MAX_PIXELS: a few bytes may announce a picture whose
+    thumbnail would take gigabytes to decode (a « decompression bomb »)."""
+    most = current_app.config["UPLOAD_MAX_PIXELS"]
+    millions = number_fr(most / 1_000_000)
+    too_big = ComcepError(
+        f"« {name} » est une image trop grande (plus de {millions} millions de pixels) : "
+        "réduisez-la avant de l'envoyer."
+    )
     try:
+        # Opening reads only the header; Pillow refuses (or warns about) a size far beyond
+        # its own limit there, before any pixel is decoded.
         with Image.open(io.BytesIO(data)) as image:
+            if image.width * image.height > most:
+                raise too_big
             image.verify()
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+        raise too_big from error
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
         raise ComcepError(f"« {name} » n'est pas une image lisible.") from error
 
 
 def _thumbnail(data: bytes) -> bytes | None:
+    """A JPEG preview; the image passed `_check_image`, so its size is bounded."""
     try:
         with Image.open(io.BytesIO(data)) as image:
             image.thumbnail(THUMBNAIL_SIZE)
             out = io.BytesIO()
             image.convert("RGB").save(out, "JPEG", quality=80)
             return out.getvalue()
-    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
+    except (
+        UnidentifiedImageError,
+        OSError,
+        ValueError,
+        Image.DecompressionBombError,
+        Image.DecompressionBombWarning,
+    ):
         return None
 
 

@@ -5,8 +5,11 @@ from __future__ import annotations
 import gc
 import io
 import re
+import struct
 import warnings
 import zipfile
+import zlib
+from html import unescape
 
 import pytest
 from PIL import Image
@@ -43,6 +46,18 @@ def _png() -> bytes:
     buffer = io.BytesIO()
     Image.new("RGB", (600, 400), "navy").save(buffer, "PNG")
     return buffer.getvalue()
+
+
+def _png_header_only(width: int, height: int) -> bytes:
+    """A 67-byte PNG announcing width × height pixels: Pillow reads the size when it opens
+    the file, before any pixel (a « decompression bomb » needs no more)."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        crc = zlib.crc32(kind + data) & 0xFFFFFFFF
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", b"") + chunk(b"IEND", b"")
 
 
 def _fetch(client, url):  # noqa: ANN001, ANN202
@@ -124,8 +139,30 @@ def test_the_author_of_a_hidden_post_still_sees_and_fetches_its_files(members, c
         ("archive.docx", _zip(), "archives"),
         ("vide.pdf", b"", "vide"),
         ("gros.txt", b"a" * (10 * 2**20 + 1), "dépasse"),
+        # 900 Mpx: Pillow raises as it opens the file; 100 Mpx: it only warns (an error
+        # under pytest, a log line in production); 49 Mpx: over UPLOAD_MAX_PIXELS only.
+        ("plan.png", _png_header_only(30_000, 30_000), "image trop grande"),
+        ("plan.png", _png_header_only(10_000, 10_000), "image trop grande"),
+        pytest.param(
+            "plan.png",
+            _png_header_only(10_000, 10_000),
+            "image trop grande",
+            marks=pytest.mark.filterwarnings("ignore::PIL.Image.DecompressionBombWarning"),
+        ),
+        ("plan.png", _png_header_only(7_000, 7_000), "image trop grande"),
     ],
-    ids=["exe-renamed-pdf", "svg-script", "html-as-text", "plain-zip", "empty", "oversized"],
+    ids=[
+        "exe-renamed-pdf",
+        "svg-script",
+        "html-as-text",
+        "plain-zip",
+        "empty",
+        "oversized",
+        "decompression-bomb",
+        "bomb-pillow-warns-raised",
+        "bomb-pillow-warns-ignored",
+        "over-the-pixel-limit",
+    ],
 )
 def test_bad_files_are_refused_with_a_french_message_and_nothing_stored(
     members, client_for, name, content, message
@@ -143,6 +180,17 @@ def test_bad_files_are_refused_with_a_french_message_and_nothing_stored(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ResourceWarning)
         gc.collect()
+
+
+def test_the_largest_image_accepted_is_a_setting(app, members, client_for, monkeypatch):
+    monkeypatch.setitem(app.config, "UPLOAD_MAX_PIXELS", 200_000)  # the PNG has 240 000
+    response = _new_topic(client_for(members["pair"]), [("photo.png", _png())])
+    assert response.status_code == 400
+    assert "« photo.png » est une image trop grande (plus de 0,2 millions de pixels)" in (
+        unescape(response.text)
+    )
+    monkeypatch.setitem(app.config, "UPLOAD_MAX_PIXELS", 240_000)
+    assert _new_topic(client_for(members["pair"]), [("photo.png", _png())]).status_code == 302
 
 
 def test_a_sixth_file_is_refused(app):
