@@ -508,7 +508,8 @@ def table_rows(report: dict[str, Any], table: str) -> list[dict]:
 
 def to_csv(rows: list[dict], table: str, *, semicolon: bool = False, bom: bool = False) -> str:
     """CSV text: `,` and decimal points, or `;` and decimal commas for French spreadsheets;
-    suppressed cells read « < 5 », undefined ones are empty; a BOM makes Excel read UTF-8."""
+    suppressed cells read « < 5 », undefined ones are empty; a BOM makes Excel read UTF-8;
+    no text cell starts a formula."""
     columns = TABLES[table][1]
     out = io.StringIO()
     if bom:
@@ -520,7 +521,13 @@ def to_csv(rows: list[dict], table: str, *, semicolon: bool = False, bom: bool =
     return out.getvalue()
 
 
+# A spreadsheet reads a cell starting with one of these as a formula (OWASP, « CSV injection »).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
 def _csv_value(value: object, decimal_comma: bool) -> str:
+    """Numbers stay numbers (a negative one too); text that a spreadsheet would run as a
+    formula (a mot-clé, a rubrique or a network named by staff) gets a leading quote."""
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -528,4 +535,7 @@ def _csv_value(value: object, decimal_comma: bool) -> str:
     if isinstance(value, float):
         text = f"{value:.1f}"
         return text.replace(".", ",") if decimal_comma else text
-    return str(value)
+    if isinstance(value, int):
+        return str(value)
+    text = str(value)
+    return "'" + text if text.startswith(FORMULA_STARTS) else text

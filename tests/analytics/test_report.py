@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import date, datetime, timedelta
 
 import pytest
@@ -428,3 +430,25 @@ def test_a_post_dated_before_its_topic_is_no_first_reply(make_member: MakeMember
     figures = report.responsiveness_figures(Q1_2025)
 
     assert figures["unanswered_pct"] == 100.0
+
+
+@pytest.mark.parametrize(
+    "start",
+    ["=", "+", "-", "@", "\t", "\r"],
+    ids=["equals", "plus", "minus", "at", "tab", "carriage-return"],
+)
+def test_a_csv_text_cell_that_would_be_a_formula_starts_with_a_quote(start: str) -> None:
+    rows = [{"tag": "t", "name": f"{start}1+1", "retired": False, "topics": 3, "messages": -2}]
+    text = report.to_csv(rows, "tags", semicolon=True)
+    assert list(csv.reader(io.StringIO(text), delimiter=";"))[1] == [
+        "t",
+        f"'{start}1+1",
+        "false",
+        "3",
+        "-2",
+    ]
+
+
+def test_negative_numbers_stay_numbers_in_csv() -> None:
+    rows = [{"month": "2025-01", "pairs": -1, "hors_pairs": 0, "messages": -0.5}]
+    assert report.to_csv(rows, "growth").splitlines()[1] == "2025-01,-1,0,-0.5"

