@@ -70,7 +70,8 @@ class Config:
     RATELIMIT_ENABLED = (_env("RATELIMIT_ENABLED", "1") or "1").lower() not in ("0", "false", "no")
     RATELIMIT_HEADERS_ENABLED = True
     LOGIN_RATE_LIMIT = "10 per minute;50 per hour"  # per IP address
-    POST_RATE_LIMIT = "20 per minute;200 per day"  # per member: new topics and replies together
+    # Per member: new topics, replies and private messages together.
+    POST_RATE_LIMIT = "20 per minute;200 per day"
     SEARCH_RATE_LIMIT = "60 per minute"  # per member (per IP address for anonymous requests)
     # Per IP address: requests actually sent (each mails someone), and every form posted
     # with a valid CSRF token; a form sent back with a mistake spends only the second.

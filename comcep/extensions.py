@@ -81,6 +81,22 @@ def member_or_ip() -> str:
     return get_remote_address()
 
 
+def _post_limit() -> str:
+    return current_app.config["POST_RATE_LIMIT"]
+
+
+# New topics, replies and private messages share one budget per member (SPEC §9: abuse): a
+# message reaches up to 20 inboxes, so it is no cheaper to flood with. Previews count too.
+posting_limit = limiter.shared_limit(
+    _post_limit,
+    scope="posting",
+    key_func=member_or_ip,
+    methods=["POST"],
+    error_message="Vous publiez beaucoup en peu de temps : ce message n'est pas enregistré. "
+    "Revenez à la page précédente, où votre texte est conservé, et renvoyez-le un peu plus tard.",
+)
+
+
 class UTCDateTime(TypeDecorator):
     """Timestamps stored in UTC and always read back timezone-aware, on SQLite as on PostgreSQL."""
 

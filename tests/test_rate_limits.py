@@ -1,5 +1,6 @@
-"""Rate limits (issue 9, part 4): login, registration, « mot de passe oublié », posting and
-search answer a French 429 once their budget is spent, per address or per member.
+"""Rate limits (issue 9, part 4): login, registration, « mot de passe oublié », posting
+(topics, replies and private messages) and search answer a French 429 once their budget is
+spent, per address or per member.
 
 The session app runs with RATELIMIT_ENABLED=False; these tests build a second app on the same
 database with the limits on, and the production values of config.py. `limiter` is one object
@@ -24,6 +25,7 @@ from comcep import create_app
 from comcep.extensions import db, limiter
 from comcep.forum.models import Post, Topic
 from comcep.members.models import Member
+from comcep.messages.models import PrivateMessage
 from config import Config, TestConfig
 from tests.conftest import PASSWORD
 from tests.factories import make_topic
@@ -217,6 +219,35 @@ def test_new_topics_and_replies_share_one_budget_per_member(limited_client, make
     )
     assert response.status_code == 302
     assert _count(Post) == posts + 1
+
+
+def test_private_messages_share_the_posting_budget(limited_client, make_member) -> None:
+    """A message reaches up to 20 inboxes: without a budget, one account floods them all."""
+    sender = make_member()
+    make_member(name="Cible Spam")
+    client = limited_client(sender)
+    half = POST_MAX // 2
+    for n in range(half):
+        response = client.post(
+            "/r/premier-entretien/nouveau-sujet",
+            data={"title": f"Sujet numéro {n}", "body": "Un premier message."},
+        )
+        assert response.status_code == 302
+    message = {"recipients": "Cible Spam", "subject": "Offre", "body": "Publicité."}
+    response = client.post("/messages/nouveau", data=message)
+    assert response.status_code == 302
+    conversation = response.headers["Location"]
+    for n in range(POST_MAX - half - 1):
+        assert client.post(conversation, data={"body": f"Relance {n}"}).status_code == 302
+    messages = _count(PrivateMessage)
+
+    response = client.post(conversation, data={"body": "Une de trop"})
+    _assert_french_429(response, "ce message n'est pas enregistré")
+    assert client.post("/messages/nouveau", data=message).status_code == 429
+    assert _count(PrivateMessage) == messages
+    # Reading the conversation and opening the form are not posting.
+    assert client.get(conversation).status_code == 200
+    assert client.get("/messages/nouveau").status_code == 200
 
 
 def test_search_is_limited_per_member(limited_client, make_member) -> None:

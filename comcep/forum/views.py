@@ -5,7 +5,6 @@ from __future__ import annotations
 from flask import (
     Blueprint,
     abort,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -18,7 +17,7 @@ from flask_login import current_user, login_required
 from comcep import policy
 from comcep.attachments.services import attach, read_uploads
 from comcep.errors import ComcepError
-from comcep.extensions import db, limiter, member_or_ip
+from comcep.extensions import db, posting_limit
 from comcep.forms import ConfirmForm, choices, field_errors
 from comcep.forum import fragments, knowledge, queries, services
 from comcep.forum.forms import EditPostForm, ReplyForm, TopicForm
@@ -44,21 +43,6 @@ def _page_arg() -> int:
 def _list_filter() -> str | None:
     value = request.args.get("filtre")
     return value if value in queries.LIST_FILTERS else None
-
-
-def _post_limit() -> str:
-    return current_app.config["POST_RATE_LIMIT"]
-
-
-# New topics and replies share one budget per member (SPEC §9: abuse); previews count too.
-posting_limit = limiter.shared_limit(
-    _post_limit,
-    scope="posting",
-    key_func=member_or_ip,
-    methods=["POST"],
-    error_message="Vous publiez beaucoup en peu de temps : ce message n'est pas enregistré. "
-    "Revenez à la page précédente, où votre texte est conservé, et renvoyez-le un peu plus tard.",
-)
 
 
 PENDING_MESSAGE = (

@@ -9,7 +9,7 @@ from werkzeug.exceptions import NotFound
 
 from comcep import policy
 from comcep.errors import ComcepError
-from comcep.extensions import db
+from comcep.extensions import db, posting_limit
 from comcep.members.queries import find_visible_member
 from comcep.messages import queries, services
 from comcep.messages.forms import MessageReplyForm, NewConversationForm
@@ -30,6 +30,7 @@ def index() -> ResponseReturnValue:
 
 @bp.route("/messages/nouveau", methods=["GET", "POST"])
 @login_required
+@posting_limit
 def new() -> ResponseReturnValue:
     viewer = current_viewer()
     form = NewConversationForm()
@@ -64,6 +65,7 @@ def new() -> ResponseReturnValue:
 
 @bp.route("/messages/<int:conversation_id>", methods=["GET", "POST"])
 @login_required
+@posting_limit
 def show(conversation_id: int) -> ResponseReturnValue:
     viewer = current_viewer()
     conversation, participants = queries.get_conversation_or_404(viewer, conversation_id)
