@@ -69,7 +69,8 @@ class Config:
     # COMCEP_RATELIMIT_ENABLED=0 switches the limits off (load tests, a trusted intranet).
     RATELIMIT_ENABLED = (_env("RATELIMIT_ENABLED", "1") or "1").lower() not in ("0", "false", "no")
     RATELIMIT_HEADERS_ENABLED = True
-    LOGIN_RATE_LIMIT = "10 per minute;50 per hour"  # per IP address
+    # Per IP address; per member as well for the account forms that check the password.
+    LOGIN_RATE_LIMIT = "10 per minute;50 per hour"
     # Per member: new topics, replies and private messages together.
     POST_RATE_LIMIT = "20 per minute;200 per day"
     SEARCH_RATE_LIMIT = "60 per minute"  # per member (per IP address for anonymous requests)

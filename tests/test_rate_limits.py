@@ -1,6 +1,6 @@
-"""Rate limits (issue 9, part 4): login, registration, « mot de passe oublié », posting
-(topics, replies and private messages) and search answer a French 429 once their budget is
-spent, per address or per member.
+"""Rate limits (issue 9, part 4): login (and the account forms that check the password),
+registration, « mot de passe oublié », posting (topics, replies and private messages) and
+search answer a French 429 once their budget is spent, per address or per member.
 
 The session app runs with RATELIMIT_ENABLED=False; these tests build a second app on the same
 database with the limits on, and the production values of config.py. `limiter` is one object
@@ -123,6 +123,38 @@ def test_login_is_limited_per_address_with_a_french_429(limited_client, make_mem
         environ_base=OTHER_ADDRESS,
     )
     assert response.status_code == 302
+
+
+def test_the_current_password_cannot_be_guessed_without_limit(limited_client, make_member) -> None:
+    """The account's forms check the current password: they share the login's budget, per
+    member, else a borrowed session guesses it at leisure, then owns the account."""
+    member = make_member()
+    new_password = "Nouveau-Mot-De-Passe-42"
+    wrong = "Le mot de passe est incorrect."
+    guesses = [
+        (
+            "/compte/mot-de-passe",
+            {"current": "essai", "password": new_password},
+            "Le mot de passe actuel est incorrect.",
+        ),
+        ("/compte/adresse", {"email": "autre@exemple.fr", "password": "essai"}, wrong),
+        ("/compte/quitter", {"password": "essai", "confirm": "y"}, wrong),
+    ]
+    client = limited_client(member)
+    for n in range(LOGIN_MAX):
+        url, data, message = guesses[n % len(guesses)]
+        response = client.post(url, data=data)
+        assert response.status_code == 400
+        assert message in unescape(response.get_data(as_text=True))
+    for url, data, _message in guesses:
+        right = {**data, "current" if "current" in data else "password": PASSWORD}
+        _assert_french_429(client.post(url, data=right), "Trop de tentatives avec votre mot")
+    db.session.rollback()  # the limited app wrote through its own engine
+    assert db.session.get(Member, member.id).check_password(PASSWORD)
+    # Another member, at the same address, keeps a budget of their own.
+    other = limited_client(make_member())
+    response = other.post("/compte/mot-de-passe", data={"current": "essai", "password": "x"})
+    assert response.status_code == 400
 
 
 def _application(n: int) -> dict[str, str]:

@@ -22,7 +22,7 @@ from flask_login.config import COOKIE_NAME
 
 from comcep import policy
 from comcep.errors import ComcepError
-from comcep.extensions import db, limiter
+from comcep.extensions import db, limiter, member_or_ip
 from comcep.filters import date_fr
 from comcep.forms import ConfirmForm, choices, field_errors
 from comcep.members import membership, queries
@@ -343,6 +343,16 @@ def reset_password(token: str) -> ResponseReturnValue:
 
 # --- Own account (RGPD) --------------------------------------------------------------
 
+# The three forms that check the current password share the login's budget, per member: a
+# borrowed session must not guess the password at leisure, then own the account.
+password_check_limit = limiter.shared_limit(
+    _login_limit,
+    scope="password-check",
+    key_func=member_or_ip,
+    methods=["POST"],
+    error_message="Trop de tentatives avec votre mot de passe.",
+)
+
 
 def _account_page(status: int = 200, **forms: object) -> ResponseReturnValue:
     forms.setdefault("password_form", ChangePasswordForm(formdata=None))
@@ -359,6 +369,7 @@ def account() -> ResponseReturnValue:
 
 @bp.post("/compte/mot-de-passe")
 @login_required
+@password_check_limit
 def change_password() -> ResponseReturnValue:
     form = ChangePasswordForm()
     if form.validate_on_submit():
@@ -380,6 +391,7 @@ def change_password() -> ResponseReturnValue:
 
 @bp.post("/compte/adresse")
 @login_required
+@password_check_limit
 def change_email() -> ResponseReturnValue:
     form = ChangeEmailForm()
     if form.validate_on_submit():
@@ -422,6 +434,7 @@ def export() -> ResponseReturnValue:
 
 @bp.post("/compte/quitter")
 @login_required
+@password_check_limit
 def leave() -> ResponseReturnValue:
     form = LeaveForm()
     if form.validate_on_submit():
