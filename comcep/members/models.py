@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import secrets
 import unicodedata
 from datetime import datetime
 
@@ -19,6 +20,25 @@ ROLES = ("animation", "validation", "comite", "admin")
 STATES = ("pending", "active", "suspended", "left")
 STAFF_ROLES = frozenset({"animation", "admin"})
 _LIGATURES = str.maketrans({"œ": "oe", "æ": "ae", "ß": "ss", "’": "'", "ʼ": "'"})
+
+
+# One hash per hashing method, of a password nobody knows, made on first use.
+_DUMMY_HASHES: dict[str, str] = {}
+
+
+def _password_method() -> str:
+    return current_app.config.get("PASSWORD_HASH_METHOD", "scrypt")
+
+
+def check_dummy_password(password: str) -> bool:
+    """Check a password against a hash that no password matches, and answer False: an
+    address with no password to check (unknown, or an account without one) costs the same
+    hash as a member's, so the time of the answer does not tell who is a member."""
+    method = _password_method()
+    if method not in _DUMMY_HASHES:
+        _DUMMY_HASHES[method] = generate_password_hash(secrets.token_urlsafe(32), method=method)
+    check_password_hash(_DUMMY_HASHES[method], password)
+    return False
 
 
 def fold_name(text: str) -> str:
@@ -137,11 +157,12 @@ class Member(UserMixin, db.Model):
         self.roles = " ".join(sorted(set(roles)))
 
     def set_password(self, password: str) -> None:
-        method = current_app.config.get("PASSWORD_HASH_METHOD", "scrypt")
-        self.password_hash = generate_password_hash(password, method=method)
+        self.password_hash = generate_password_hash(password, method=_password_method())
 
     def check_password(self, password: str) -> bool:
-        return bool(self.password_hash) and check_password_hash(self.password_hash, password)
+        if not self.password_hash:  # invited, or left: no password, but the same delay
+            return check_dummy_password(password)
+        return check_password_hash(self.password_hash, password)
 
     @property
     def session_key(self) -> str:

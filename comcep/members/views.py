@@ -40,7 +40,7 @@ from comcep.members.forms import (
     NewPasswordForm,
     RegistrationForm,
 )
-from comcep.members.models import Member
+from comcep.members.models import Member, check_dummy_password
 from comcep.members.tokens import LinkError
 from comcep.policy import current_viewer
 
@@ -82,8 +82,11 @@ def login() -> ResponseReturnValue:
     if not form.validate_on_submit():
         status = 400 if request.method == "POST" else 200
         return render_template("members/login.html", form=form), status
+    password = form.password.data or ""
     member = queries.get_member_by_email(form.email.data or "")
-    if member is None or not member.check_password(form.password.data or ""):
+    if member is None:
+        check_dummy_password(password)  # one hash either way: the delay tells nothing
+    if member is None or not member.check_password(password):
         form.password.errors.append("Adresse e-mail ou mot de passe incorrect.")
         return render_template("members/login.html", form=form), 400
     if not member.is_active:

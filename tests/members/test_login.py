@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 import pytest
+import werkzeug.security
 from flask import Flask
 from flask_login import FlaskLoginClient
 
@@ -89,6 +90,43 @@ def test_bad_credentials_get_one_message_that_reveals_nothing(client, members, c
     assert "inconnu" not in page.replace('value="inconnu@exemple.fr"', "")
     assert data["password"] not in page
     assert not is_logged_in_as(client, "Paire Un")
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        pytest.param("member", id="member"),
+        pytest.param("unknown", id="unknown-address"),
+        pytest.param("no-password", id="account-without-password"),
+    ],
+)
+def test_a_wrong_login_costs_one_hash_whether_or_not_the_address_is_a_member(
+    client, make_member, monkeypatch, address
+) -> None:
+    """Hashing only for members would let the time of the answer (tens of milliseconds
+    with scrypt) tell who is one, which the message is careful not to say."""
+    from comcep.extensions import db
+
+    member = make_member()
+    if address == "no-password":  # an invitation not yet accepted
+        member.password_hash = ""
+        db.session.commit()
+    email = "personne@exemple.fr" if address == "unknown" else member.email
+    real = werkzeug.security.check_password_hash
+    hashed: list[str] = []
+
+    def counting(pwhash: str, password: str) -> bool:
+        hashed.append(pwhash)
+        return real(pwhash, password)
+
+    monkeypatch.setattr("comcep.members.models.check_password_hash", counting)
+    # Made afresh: a module using `fast_password_hashing` may have made a cheaper one.
+    monkeypatch.setattr("comcep.members.models._DUMMY_HASHES", {})
+    response = log_in(client, email, "pas-le-bon")
+    assert response.status_code == 400
+    assert "Adresse e-mail ou mot de passe incorrect." in unescape(response.text)
+    assert len(hashed) == 1
+    assert hashed[0].startswith("pbkdf2:sha256:1000$")  # made as the members' are
 
 
 @pytest.mark.parametrize(
