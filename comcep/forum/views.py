@@ -229,7 +229,8 @@ def reply(topic_id: int) -> ResponseReturnValue:
             if uploads:
                 attach(current_user, post.id, uploads)
         except ComcepError as error:
-            db.session.rollback()
+            db.session.rollback()  # expires the topic, whose rubrique the page reads again
+            topic = queries.get_topic_or_404(viewer, topic_id)
             field_errors(form, error, "attachments").append(error.message)
         else:
             db.session.commit()

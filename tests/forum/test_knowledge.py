@@ -193,6 +193,21 @@ def test_the_largest_image_accepted_is_a_setting(app, members, client_for, monke
     assert _new_topic(client_for(members["pair"]), [("photo.png", _png())]).status_code == 302
 
 
+def test_a_reply_whose_file_is_refused_answers_400_and_keeps_the_text(members, client_for):
+    """The refusal rolls the session back: the page read the topic's rubrique from an expired
+    topic, and a refused file in a reply ended in a server error."""
+    topic = make_topic(members["pair"], slug="je-partage-mes-outils")
+    empty = [(io.BytesIO(b""), "a.pdf")]
+    data = {"body": "Ma réponse gardée.", "submit": "1", "attachments": empty}
+    response = client_for(members["other_pair"]).post(
+        f"/t/{topic.id}/repondre", data=data, content_type="multipart/form-data"
+    )
+    assert response.status_code == 400
+    assert "Le fichier est vide." in response.text
+    assert "Ma réponse gardée." in response.text
+    assert db.session.scalar(select(func.count(Post.id))) == 1
+
+
 def test_a_sixth_file_is_refused(app):
     from werkzeug.datastructures import FileStorage
 
