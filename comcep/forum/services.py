@@ -4,7 +4,7 @@ counters and its side-effect rows share one transaction."""
 from __future__ import annotations
 
 import functools
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -47,6 +47,55 @@ from comcep.search import indexing
 
 TITLE_MIN, TITLE_MAX = 5, 200
 BODY_MIN, BODY_MAX = 1, 50_000
+# « Précédent » after publishing gives the form back, filled in by the browser: the same text
+# sent again by its author within this window is that form, not a second message.
+REPEAT_WINDOW = timedelta(minutes=10)
+REPEATED_REPLY = (
+    "Vous venez déjà de publier ce message dans ce sujet : il n'est pas envoyé une seconde "
+    "fois. Modifiez le texte si vous vouliez écrire autre chose."
+)
+REPEATED_TOPIC = (
+    "Vous venez déjà d'ouvrir ce sujet dans cette rubrique, avec ce titre et ce message : il "
+    "n'est pas publié une seconde fois."
+)
+
+
+def refuse_repeated_topic(
+    actor: Member, category: Category, title: str, body: str, *, at: datetime | None = None
+) -> None:
+    """Refuse a topic its author opened minutes ago in this rubrique, same title and text
+    (a form the browser filled in again), so that it is not published twice."""
+    since = (at or utcnow()) - REPEAT_WINDOW
+    repeated = db.session.scalar(
+        select(Topic.id)
+        .join(Post, and_(Post.topic_id == Topic.id, Post.number == 1))
+        .where(
+            Topic.author_id == actor.id,
+            Topic.category_id == category.id,
+            Topic.created_at >= since,
+            Topic.title == title.strip(),
+            Post.body_source == body,
+        )
+        .limit(1)
+    )
+    if repeated is not None:
+        raise ComcepError(REPEATED_TOPIC, field="title")
+
+
+def refuse_repeated_reply(
+    actor: Member, topic: Topic, body: str, *, at: datetime | None = None
+) -> None:
+    """Refuse a reply identical to its author's latest post in the topic, sent minutes ago
+    (a form the browser filled in again), so that it is not published twice."""
+    since = (at or utcnow()) - REPEAT_WINDOW
+    latest = db.session.scalar(
+        select(Post.body_source)
+        .where(Post.author_id == actor.id, Post.topic_id == topic.id, Post.created_at >= since)
+        .order_by(Post.created_at.desc(), Post.id.desc())
+        .limit(1)
+    )
+    if latest == body:
+        raise ComcepError(REPEATED_REPLY, field="body")
 
 
 def create_topic(

@@ -107,6 +107,7 @@ def new_topic(slug: str) -> ResponseReturnValue:
     if request.method == "POST" and not form.preview.data and form.validate_on_submit():
         try:
             uploads = _uploads(viewer, category)
+            services.refuse_repeated_topic(current_user, category, form.title.data, form.body.data)
             topic = services.create_topic(current_user, category, form.title.data, form.body.data)
             services.set_tags(topic, form.tags.data or [])
             if uploads:
@@ -225,6 +226,7 @@ def reply(topic_id: int) -> ResponseReturnValue:
     if request.method == "POST" and not form.preview.data and form.validate_on_submit():
         try:
             uploads = _uploads(viewer, topic.category)
+            services.refuse_repeated_reply(current_user, topic, form.body.data)
             post = services.reply(current_user, topic, form.body.data)
             if uploads:
                 attach(current_user, post.id, uploads)

@@ -3,6 +3,7 @@ SQL statements, the same on a tiny forum and on a larger one."""
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from typing import Any
 
@@ -110,11 +111,14 @@ def _grow_forum(members: dict[str, Member], make_member: Callable[..., Member]) 
 def _measure(
     client: FlaskClient, count_queries: Callable, method: str, url: str
 ) -> tuple[int, list[str]]:
-    """Statements run by the second of two identical requests (the first one warms up)."""
+    """Statements run by the second of two like requests (the first one warms up); two
+    replies differ in their text, as the same one sent again is refused."""
+    sent = itertools.count(1)
 
     def send() -> Any:
         if method == "POST":
-            return client.post(url, data={"body": "Une réponse de plus.", "submit": "1"})
+            body = f"Une réponse de plus ({next(sent)})."
+            return client.post(url, data={"body": body, "submit": "1"})
         return client.get(url)
 
     expected = {"GET": (200, 302), "POST": (302,)}[method]

@@ -13,7 +13,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from flask_login import FlaskLoginClient
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from werkzeug.test import TestResponse
 
 from comcep.extensions import db, utcnow
@@ -235,6 +235,58 @@ def test_preview_of_a_reply_renders_markdown_and_stores_nothing(members, client_
     assert "Un *essai* de réponse." in text_of(response)  # kept in the textarea
     assert count(Post) == 1
     assert reload(Topic, topic.id).post_count == 1
+
+
+def test_the_same_reply_sent_again_is_refused_in_french_and_keeps_the_text(
+    members, client_for
+) -> None:
+    """« Précédent » after publishing gives the form back filled in: a second « Publier »
+    must not post the message twice."""
+    topic = make_topic(members["pair"])
+    client = client_for(members["other_pair"])
+    data = {"body": "Ma réponse, envoyée une fois.", "submit": "1"}
+    assert client.post(f"/t/{topic.id}/repondre", data=data).status_code == 302
+    again = client.post(f"/t/{topic.id}/repondre", data=data)
+    assert again.status_code == 400
+    assert "Vous venez déjà de publier ce message dans ce sujet" in text_of(again)
+    assert "Ma réponse, envoyée une fois." in text_of(again)  # kept in the textarea
+    assert count(Post) == 2
+    assert reload(Topic, topic.id).post_count == 2
+
+
+def test_the_same_reply_is_accepted_from_another_member_after_another_post_or_later(
+    members, client_for
+) -> None:
+    topic = make_topic(members["pair"])
+    author, other = client_for(members["other_pair"]), client_for(members["pilot_pair"])
+    same = {"body": "D'accord avec vous.", "submit": "1"}
+    assert author.post(f"/t/{topic.id}/repondre", data=same).status_code == 302
+    assert other.post(f"/t/{topic.id}/repondre", data=same).status_code == 302
+    assert author.post(f"/t/{topic.id}/repondre", data={"body": "Autre chose."}).status_code == 302
+    assert author.post(f"/t/{topic.id}/repondre", data=same).status_code == 302  # not the latest
+    db.session.execute(update(Post).values(created_at=utcnow() - timedelta(minutes=11)))
+    db.session.commit()
+    assert author.post(f"/t/{topic.id}/repondre", data=same).status_code == 302
+    assert count(Post) == 6
+
+
+def test_the_same_new_topic_sent_again_is_refused_and_keeps_the_text(members, client_for) -> None:
+    client = client_for(members["pair"])
+    title, body = "Un cas de reconversion à 55 ans", "Comment l'accompagner ?"
+    assert new_topic(client, title, body).status_code == 302
+    again = new_topic(client, title, body)
+    assert again.status_code == 400
+    assert "Vous venez déjà d'ouvrir ce sujet dans cette rubrique" in text_of(again)
+    assert title in text_of(again)
+    assert body in text_of(again)
+    assert (count(Topic), count(Post)) == (1, 1)
+    assert reload(Category, category("premier-entretien").id).topic_count == 1
+
+    assert new_topic(client, title, "Une autre question.").status_code == 302
+    db.session.execute(update(Topic).values(created_at=utcnow() - timedelta(minutes=11)))
+    db.session.commit()
+    assert new_topic(client, title, body).status_code == 302
+    assert count(Topic) == 3
 
 
 def test_author_edits_own_reply_and_previous_version_stays_in_history(members, client_for) -> None:
