@@ -289,6 +289,15 @@ def test_the_same_new_topic_sent_again_is_refused_and_keeps_the_text(members, cl
     assert count(Topic) == 3
 
 
+def test_the_quick_reply_form_is_not_filled_in_again_by_the_browser(members, client_for) -> None:
+    """With autocomplete="off", « Précédent » after publishing shows an empty form."""
+    topic = make_topic(members["pair"])
+    page = client_for(members["other_pair"]).get(f"/t/{topic.id}")
+    form = re.search(rf'<form action="/t/{topic.id}/repondre"[^>]*>', page.text)
+    assert form is not None
+    assert 'autocomplete="off"' in form.group(0)
+
+
 def test_author_edits_own_reply_and_previous_version_stays_in_history(members, client_for) -> None:
     topic = make_topic(members["pair"])
     reply = make_reply(members["other_pair"], topic, "Première version de ma réponse.")
