@@ -122,6 +122,13 @@ class LeaveForm(BaseForm):
     )
 
 
+class AnonymiseForm(BaseForm):
+    """An admin's anonymisation of a member: irreversible, so a box naming the member (its
+    label is written by the page) must be ticked; the service checks it."""
+
+    confirm = BooleanField("Je confirme l'anonymisation", id="anonymise-confirm")
+
+
 class DecisionForm(BaseForm):
     decision = RadioField(
         "Décision",

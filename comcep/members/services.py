@@ -114,16 +114,22 @@ def update_member(
         _network_changed(member)
 
 
-def anonymise_member(actor: Member, member: Member) -> None:
-    """An admin anonymises a member at their request. Not their own account: that one
-    closes from « Mon compte », which asks for the password (a click on the wrong profile
-    must not end the admin's own account)."""
+def anonymise_member(actor: Member, member: Member, *, confirmed: bool) -> None:
+    """An admin anonymises a member at their request, once they confirmed it: nothing can
+    undo it. Not their own account: that one closes from « Mon compte », which asks for the
+    password (a click on the wrong profile must not end the admin's own account)."""
     from comcep.members import membership
 
     if member.id == actor.id:
         raise ComcepError(
             "Vous ne pouvez pas anonymiser votre propre compte ici : pour le fermer, passez "
             "par « Mon compte », qui vous demande votre mot de passe."
+        )
+    if not confirmed:
+        raise ComcepError(
+            "Cochez la case pour confirmer l'anonymisation : elle ne peut pas être annulée. "
+            "Rien n'a été modifié.",
+            field="confirm",
         )
     membership.anonymise(member, actor)
 

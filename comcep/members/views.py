@@ -29,6 +29,7 @@ from comcep.members import membership, queries
 from comcep.members import services as admin_services
 from comcep.members.forms import (
     AdminMemberForm,
+    AnonymiseForm,
     ChangeEmailForm,
     ChangePasswordForm,
     DecisionForm,
@@ -539,12 +540,18 @@ def administer(member_id: int) -> ResponseReturnValue:
     )
     form.network.choices = _network_choices(None, active_only=False)
     form.groups.choices = choices((str(g.id), g.name) for g in queries.groups())
-    if request.method == "POST" and request.form.get("anonymise") and ConfirmForm().validate():
+    anonymise_form = AnonymiseForm()
+    if request.method == "POST" and request.form.get("anonymise") and anonymise_form.validate():
         try:
-            admin_services.anonymise_member(current_user, member)
+            admin_services.anonymise_member(
+                current_user, member, confirmed=anonymise_form.confirm.data
+            )
         except ComcepError as error:
             db.session.rollback()
-            flash(error.message, "error")
+            if error.field:  # under the box; other refusals concern a form not shown
+                field_errors(anonymise_form, error, "confirm").append(error.message)
+            else:
+                flash(error.message, "error")
         else:
             db.session.commit()
             flash("Le compte est anonymisé.", "success")
@@ -568,5 +575,5 @@ def administer(member_id: int) -> ResponseReturnValue:
             return redirect(url_for("members.administer", member_id=member.id))
     status = 400 if request.method == "POST" else 200
     return render_template(
-        "members/administer.html", form=form, member=member, confirm_form=ConfirmForm()
+        "members/administer.html", form=form, member=member, anonymise_form=anonymise_form
     ), status

@@ -338,7 +338,9 @@ def test_an_admin_anonymises_a_member_on_request(client, client_for, members) ->
     session = client_for(target)
     assert session.get("/compte").status_code == 200
 
-    response = client_for(admin).post(f"/admin/membres/{target.id}", data={"anonymise": "1"})
+    response = client_for(admin).post(
+        f"/admin/membres/{target.id}", data={"anonymise": "1", "confirm": "y"}
+    )
     assert response.status_code == 302
     db.session.expire_all()
     member = db.session.get(Member, target.id)
@@ -359,6 +361,29 @@ def test_an_admin_anonymises_a_member_on_request(client, client_for, members) ->
     admin_page = text(client_for(admin).get(f"/admin/membres/{target.id}"))
     assert "Paire Deux" not in admin_page
     assert email not in admin_page
+
+
+def test_anonymising_a_member_asks_to_confirm_by_name_and_without_it_changes_nothing(
+    client_for, members
+) -> None:
+    """One click on « Anonymiser » must not end an account for good: a box naming the
+    member and saying it cannot be undone must be ticked, and the server checks it."""
+    admin, target = members["admin"], members["other_pair"]
+    session = client_for(target)
+    page = client_for(admin).get(f"/admin/membres/{target.id}")
+    box = re.search(r'<input[^>]*name="confirm"[^>]*>\s*<label[^>]*>([^<]*)</label>', page.text)
+    assert box is not None
+    assert "Paire Deux" in unescape(box.group(1))
+    assert "ne peut pas être annulée" in unescape(box.group(1))
+
+    refused = client_for(admin).post(f"/admin/membres/{target.id}", data={"anonymise": "1"})
+    assert refused.status_code == 400
+    assert "Cochez la case pour confirmer l'anonymisation" in text(refused)
+    db.session.expire_all()
+    member = db.session.get(Member, target.id)
+    assert (member.state, member.display_name) == ("active", "Paire Deux")
+    assert log_entries("anonymise") == []
+    assert session.get("/compte").status_code == 200  # still signed in
 
 
 def test_an_admin_cannot_anonymise_their_own_account_from_the_admin_page(client_for, members):
