@@ -74,7 +74,10 @@ def topic_subscription(topic_id: int) -> ResponseReturnValue:
     services.set_topic_level(current_user, topic.id, level)
     db.session.commit()
     flash("Votre suivi de ce sujet est enregistré.", "success")
-    return redirect(url_for("forum.topic", topic_id=topic.id, slug=topic.slug))
+    # Back to the page the form was on: a page number only, never an address from the form.
+    page = request.form.get("page", 1, type=int)
+    page = page if page > 1 else None
+    return redirect(url_for("forum.topic", topic_id=topic.id, slug=topic.slug, page=page))
 
 
 @bp.post("/r/<slug>/abonnement")

@@ -145,6 +145,37 @@ def test_a_rubrique_set_to_watching_notifies_its_new_topics_and_their_replies(
     assert level_of(pair.id, topic_id) is None  # inherited, not copied
 
 
+def test_saving_a_topics_level_returns_to_the_page_it_was_saved_from(members, client_for):
+    """The form sat at the foot of page 3 and led back to page 1: it carries its page."""
+    pair = members["pair"]
+    replies = [(members["other_pair"], f"Réponse numéro {n}.") for n in range(2, 46)]
+    topic = make_topic(pair, title="Un long échange", replies=replies)
+    client = client_for(pair)
+    page = client.get(f"/t/{topic.id}/{topic.slug}?page=3").text
+    assert '<input type="hidden" name="page" value="3">' in page
+    saved = client.post(f"/t/{topic.id}/abonnement", data={"level": "muted", "page": "3"})
+    assert saved.status_code == 302
+    target = saved.headers["Location"].removeprefix("http://localhost")
+    assert target == f"/t/{topic.id}/{topic.slug}?page=3"
+    assert level_of(pair.id, topic.id) == "muted"
+
+
+@pytest.mark.parametrize(
+    "page",
+    ["", "1", "0", "-2", "deux", "https://exemple.fr/", "//exemple.fr", "/t/1?page=2"],
+)
+def test_a_topic_level_saved_without_a_valid_page_returns_to_the_first(
+    members, client_for, page
+) -> None:
+    topic = make_topic(members["pair"])
+    saved = client_for(members["other_pair"]).post(
+        f"/t/{topic.id}/abonnement", data={"level": "watching", "page": page}
+    )
+    assert saved.status_code == 302
+    target = saved.headers["Location"].removeprefix("http://localhost")
+    assert target == f"/t/{topic.id}/{topic.slug}"  # the form's page, never an address
+
+
 @pytest.mark.parametrize(
     ("url", "level"),
     [
