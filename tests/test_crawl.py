@@ -891,6 +891,7 @@ def forum_data(app: Flask) -> None:
 # and by the servers' probes. Every other page must be linked for someone.
 NOT_LINKED = {
     "members.accept_invitation",  # the invitation e-mail
+    "members.account_form",  # an account form's address, reloaded after a refusal
     "members.confirm",  # the registration e-mail
     "members.confirm_email_change",  # the e-mail sent to a new address
     "members.reset_password",  # the password e-mail

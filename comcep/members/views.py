@@ -371,6 +371,15 @@ def account() -> ResponseReturnValue:
     return _account_page()
 
 
+@bp.get("/compte/mot-de-passe")
+@bp.get("/compte/adresse")
+@bp.get("/compte/quitter")
+def account_form() -> ResponseReturnValue:
+    """The account's forms post here and a refusal stays at this address: reloading it or
+    typing it asks by GET, which leads to the account page instead of a 405."""
+    return redirect(url_for("members.account"))
+
+
 @bp.post("/compte/mot-de-passe")
 @login_required
 @password_check_limit

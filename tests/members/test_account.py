@@ -190,6 +190,21 @@ def test_a_member_changes_their_password_only_with_the_current_one(
     assert log_in(client, pair.email, NEW_PASSWORD).status_code == 302
 
 
+@pytest.mark.parametrize("url", ["/compte/mot-de-passe", "/compte/adresse", "/compte/quitter"])
+def test_an_account_forms_address_asked_by_get_leads_to_the_account_page(
+    client_for, client, members, url
+) -> None:
+    """A refused form stays at its address: reloading it or typing it answered 405."""
+    account = client_for(members["pair"])
+    refused = account.post(url, data={})
+    assert refused.status_code == 400
+    again = account.get(url)
+    assert again.status_code == 302
+    assert again.headers["Location"].removeprefix("http://localhost") == "/compte"
+    assert account.get(url, follow_redirects=True).status_code == 200
+    assert "/connexion" in client.get(url, follow_redirects=True).request.path
+
+
 def test_a_new_password_ends_every_other_session_and_keeps_this_one(app, members, mailbox):
     """A stolen session or « rester connecté » cookie held only the member's id: it outlived
     a reset or a change of the password. Sessions now hold a key of the password."""
