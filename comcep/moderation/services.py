@@ -194,11 +194,17 @@ def hide_post(actor: Member | None, post: Post, topic: Topic, reason: str) -> No
 
 
 def restore_post(actor: Member, post: Post, topic: Topic, reason: str = "") -> None:
+    """Show a hidden post again; its author, told when it was hidden, is told of this too
+    (a pre-moderated post published is not « rétabli »: its notifications go out instead)."""
+    restored = post.is_hidden and not post.is_pending
     post.is_hidden = False
     post.is_pending = False
     post.hidden_reason = ""
     if post.number == 1:
         topic.is_hidden = False
+    author = db.session.get(Member, post.author_id) if restored and post.author_id else None
+    if author is not None:
+        notifications.tell_post_restored(author, actor=actor, topic=topic, post_id=post.id)
     log(actor, "restore_post", "post", post.id, topic_id=topic.id, reason=reason)
     _topics_changed([topic], {topic.category_id})
 

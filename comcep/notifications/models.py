@@ -27,6 +27,7 @@ KINDS = {
     "report_decided": "a traité votre signalement",
     "post_hidden": "a masqué votre message (la raison est indiquée sur le sujet)",
     "post_refused": "n'a pas publié votre message (la raison est indiquée sur le sujet)",
+    "post_restored": "a rétabli votre message : il est de nouveau visible",
     "registration": "a traité votre demande d'inscription",
 }
 # Kinds shown as one line per topic and reading (Discourse's grouping): the replies in a

@@ -472,6 +472,22 @@ def topic_titles(viewer: Viewer, topic_ids: set[int]) -> dict[int, str]:
     return dict(rows.all())
 
 
+def tell_post_restored(author: Member, *, actor: Member, topic: Topic, post_id: int) -> None:
+    """The moderation shows the author's post again: the notice that it was hidden, if
+    still unread, is read now (it no longer holds), and a new one tells them."""
+    db.session.execute(
+        Notification.__table__.update()
+        .where(
+            Notification.member_id == author.id,
+            Notification.post_id == post_id,
+            Notification.kind == "post_hidden",
+            Notification.read_at.is_(None),
+        )
+        .values(read_at=utcnow())
+    )
+    notify(author, "post_restored", actor=actor, topic=topic, post_id=post_id)
+
+
 def mark_all_read(member: Member) -> None:
     db.session.execute(
         Notification.__table__.update()

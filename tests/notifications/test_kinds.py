@@ -156,6 +156,19 @@ def my_post_hidden(members: dict[str, Member], client_for: ClientFor) -> Event:
     )
 
 
+def my_post_restored(members: dict[str, Member], client_for: ClientFor) -> Event:
+    """A hidden post shown again: its author is told, and the notice that it was hidden,
+    unread, no longer counts (nothing told them before)."""
+    event = my_post_hidden(members, client_for)
+    post_id = int(event.target.removeprefix("/p/"))
+    restored = client_for(members["animation"]).post(f"/p/{post_id}/restaurer", data={})
+    assert restored.status_code == 302, text_of(restored)
+    [hidden] = notifications_of(event.recipient, "post_hidden")
+    assert hidden.read_at is not None
+    assert bell(client_for(event.recipient)) == 1  # the new notice only
+    return Event(event.recipient, "post_restored", members["animation"], event.title, event.target)
+
+
 def my_post_refused(members: dict[str, Member], client_for: ClientFor) -> Event:
     """A pre-moderated post refused: its author is told it will not be published."""
     topic = make_topic(members["pair"], title="Un sujet relu")
@@ -188,6 +201,7 @@ SCENARIOS = {
     "solution": my_reply_retained,
     "post_hidden": my_post_hidden,
     "post_refused": my_post_refused,
+    "post_restored": my_post_restored,
 }
 LABELS = {
     "my_topic": "a répondu à votre sujet",
@@ -200,6 +214,7 @@ LABELS = {
     "solution": "a retenu votre réponse comme solution",
     "post_hidden": "a masqué votre message (la raison est indiquée sur le sujet)",
     "post_refused": "n'a pas publié votre message (la raison est indiquée sur le sujet)",
+    "post_restored": "a rétabli votre message : il est de nouveau visible",
 }
 
 
