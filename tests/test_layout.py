@@ -163,9 +163,10 @@ def test_pages_that_read_the_counters_themselves_show_the_same_ones(members, cli
     """The topic and rubrique pages read the header's counters in a statement of their own
     (one round trip fewer): their header counts what every other page's counts."""
     staff, pair = members["animation"], members["pair"]
-    topic = make_topic(staff)
+    topic = make_topic(pair)
     post = make_reply(pair, topic, "Une réponse à signaler.")
-    make_reply(pair, topic, "Une autre réponse.")  # the bell of the topic's author rings
+    # The bell of the staff rings about another topic (reading this one reads its own).
+    make_reply(pair, make_topic(staff, title="Un sujet de l'animatrice"), "Une réponse.")
     moderation.report_post(members["other_pair"], post, topic, "other", "Hors sujet.")
     messages.start_conversation(pair, [staff], "Une question", "Bonjour.")
     db.session.commit()

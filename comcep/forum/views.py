@@ -165,6 +165,12 @@ def topic(topic_id: int, slug: str | None = None) -> ResponseReturnValue:
     header.keep(viewer, counts)
     if posts and posts[-1].number > read_number:  # a re-read writes nothing
         services.mark_read(current_user, topic.id, posts[-1].number)
+        # What the bell told about these posts is read now; only if it rings (one write
+        # per GET otherwise, the read mark's).
+        if counts[0] and notifications.mark_read_in_topic(
+            viewer.member_id, topic.id, posts[-1].number
+        ):
+            header.forget()
         db.session.commit()
     actions = TopicActions.for_topic(viewer, topic)
     articles = fragments.topic_articles(

@@ -68,6 +68,11 @@ def keep(viewer: Viewer, values: Sequence[int]) -> None:
     g.setdefault(_KEPT, _as_counts(viewer, values))
 
 
+def forget() -> None:
+    """The counters kept for this request are stale (the page changed what they count)."""
+    g.pop(_KEPT, None)
+
+
 def counts(viewer: Viewer) -> dict[str, int]:
     """The counters of this request: read once (one statement) unless a page kept them."""
     if not viewer.is_authenticated:

@@ -488,6 +488,25 @@ def tell_post_restored(author: Member, *, actor: Member, topic: Topic, post_id: 
     notify(author, "post_restored", actor=actor, topic=topic, post_id=post_id)
 
 
+def mark_read_in_topic(member_id: int, topic_id: int, number: int) -> int:
+    """The member has read the topic up to post `number`: what they were told about those
+    posts is read too (Discourse), except a notice about their own hidden post, which has a
+    reason to read. How many notifications that was."""
+    read_posts = select(Post.id).where(Post.topic_id == topic_id, Post.number <= number)
+    result = db.session.execute(
+        Notification.__table__.update()
+        .where(
+            Notification.member_id == member_id,
+            Notification.topic_id == topic_id,
+            Notification.read_at.is_(None),
+            Notification.kind.not_in(OWN_POST_KINDS),
+            Notification.post_id.in_(read_posts),
+        )
+        .values(read_at=utcnow())
+    )
+    return result.rowcount
+
+
 def mark_all_read(member: Member) -> None:
     db.session.execute(
         Notification.__table__.update()

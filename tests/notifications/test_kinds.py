@@ -328,3 +328,37 @@ def test_replies_in_a_topic_make_one_line_per_reading_and_lead_to_the_earliest(
     )
     assert len(lines) == 3
     assert location(client.get(lines[0][1])) == f"/p/{later}"
+
+
+def test_reading_the_posts_reads_what_the_bell_said_about_them(members, client_for) -> None:
+    """Discourse: the notifications of posts read on the topic page are read; those of
+    posts further on, or of other topics, stay unread."""
+    pair, other = members["pair"], members["other_pair"]
+    topic = make_topic(pair, title="Un fil suivi")
+    elsewhere = make_topic(pair, title="Un autre fil")
+    for n in range(2):
+        post_reply(client_for(other), topic.id, f"Réponse {n}.")
+    post_reply(client_for(other), elsewhere.id, "Réponse ailleurs.")
+    client = client_for(pair)
+    assert bell(client) == 2
+
+    page = client.get(f"/t/{topic.id}/{topic.slug}")
+    assert page.status_code == 200
+    assert 'class="bell">Notifications <span class="badge badge--count">1<' in page.text
+    assert bell(client) == 1
+    unread = [n for n in notifications_of(pair) if n.read_at is None]
+    assert [n.topic_id for n in unread] == [elsewhere.id]
+
+
+def test_reading_the_first_page_leaves_the_later_posts_notifications_unread(
+    app, members, client_for, monkeypatch
+) -> None:
+    monkeypatch.setitem(app.config, "POSTS_PER_PAGE", 2)
+    pair, other = members["pair"], members["other_pair"]
+    topic = make_topic(pair, title="Un fil sur deux pages")
+    post_reply(client_for(other), topic.id, "Sur la première page.")
+    later = post_reply(client_for(other), topic.id, "Sur la seconde page.")
+    client = client_for(pair)
+    client.get(f"/t/{topic.id}/{topic.slug}")
+    assert [n.post_id for n in notifications_of(pair) if n.read_at is None] == [later]
+    assert bell(client) == 1
