@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask_sqlalchemy.pagination import Pagination
-from sqlalchemy import ScalarSelect, func, select
+from sqlalchemy import ScalarSelect, func, select, true
 from sqlalchemy.orm import contains_eager, joinedload
 
 from comcep import policy
@@ -131,6 +131,9 @@ def my_reports(member: Member) -> list[tuple[Report, Post, Topic]]:
     return [(r, p, t) for r, p, t in rows]
 
 
-def open_report_count_query() -> ScalarSelect[int]:
-    """Open reports (on posts and private messages), for the header's single query."""
-    return select(func.count(Report.id)).where(Report.status == "open").scalar_subquery()
+def waiting_count_query() -> ScalarSelect[int]:
+    """What waits for the staff, for the header's single query: open reports (on posts and
+    private messages) and posts awaiting pre-moderation (a partial index holds those)."""
+    reports = select(func.count(Report.id)).where(Report.status == "open").scalar_subquery()
+    pending = select(func.count(Post.id)).where(Post.is_pending == true()).scalar_subquery()
+    return select(reports + pending).scalar_subquery()

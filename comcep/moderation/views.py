@@ -71,6 +71,10 @@ def _category(form_field: Field) -> Category:
     return category
 
 
+def _queue() -> str:
+    return url_for("moderation.queue")
+
+
 def _done(message: str, target: str) -> ResponseReturnValue:
     db.session.commit()
     flash(message, "success")
@@ -202,8 +206,11 @@ def hide(post_id: int) -> ResponseReturnValue:
     post, topic = forum_queries.get_post_or_404(current_viewer(), post_id)
     form = forms.ReasonForm()
     if form.validate_on_submit():
+        was_pending = post.is_pending
         services.hide_post(current_user, post, topic, form.reason.data)
         services.close_reports(current_user, post, "hidden", form.reason.data)
+        if was_pending:  # refused from the waiting list: back to it, as « valider » does
+            return _done("Le message n'est pas publié ; son auteur en est informé.", _queue())
         return _done(
             "Le message est masqué ; son texte reste conservé.",
             url_for("forum.post", post_id=post.id),
@@ -222,7 +229,7 @@ def restore(post_id: int) -> ResponseReturnValue:
         return redirect(url_for("forum.post", post_id=post.id)), 303
     if post.is_pending:
         services.approve_post(current_user, post, topic)
-        return _done("Le message est validé et publié.", url_for("moderation.queue"))
+        return _done("Le message est validé et publié.", _queue())
     services.restore_post(current_user, post, topic, form.reason.data or "")
     return _done("Le message est de nouveau visible.", url_for("forum.post", post_id=post.id))
 

@@ -32,7 +32,7 @@ def columns(staff: bool) -> tuple[ColumnElement, ...]:
         message_queries.unread_count_column(),
     ]
     if staff:
-        found.append(moderation_queries.open_report_count_query())
+        found.append(moderation_queries.waiting_count_query())
     return tuple(found)
 
 

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from sqlalchemy import select
 
@@ -141,6 +143,7 @@ def test_refusing_a_pending_post_takes_it_off_the_waiting_list(
     staff = client_for(members["animation"])
     refused = staff.post(f"/p/{pending.id}/masquer", data={"reason": "Publicité interdite."})
     assert refused.status_code == 302
+    assert location(refused) == "/moderation"  # back to the waiting list
     post = reload(Post, pending.id)
     assert post.is_hidden
     assert not post.is_pending
@@ -151,6 +154,29 @@ def test_refusing_a_pending_post_takes_it_off_the_waiting_list(
     client_for(newcomer).post(f"/t/{topic.id}/repondre", data={"body": "Pardon.", "submit": "1"})
     assert posts_of(topic.id)[2].is_pending
     assert_counters_right()
+
+
+def _moderation_badge(client) -> int:  # noqa: ANN001
+    """The count in the header's « Modération » link (0 when it shows none)."""
+    found = re.search(
+        r'>Modération(?: <span class="badge badge--count">(\d+))?', client.get("/").text
+    )
+    assert found is not None
+    return int(found.group(1) or 0)
+
+
+def test_the_staff_header_counts_the_posts_awaiting_validation(
+    members, client_for, newcomer, topic
+) -> None:
+    set_premoderation(client_for(members["admin"]), "1")
+    staff = client_for(members["animation"])
+    assert _moderation_badge(staff) == 0
+    client_for(newcomer).post(f"/t/{topic.id}/repondre", data={"body": "Bonjour.", "submit": "1"})
+    assert _moderation_badge(staff) == 1
+    pending = posts_of(topic.id)[1]
+    approved = staff.post(f"/p/{pending.id}/restaurer")
+    assert approved.status_code in (302, 303)
+    assert _moderation_badge(staff) == 0
 
 
 def test_a_new_members_first_topic_waits_in_the_queue_until_validated(
