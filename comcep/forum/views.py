@@ -126,11 +126,20 @@ def new_topic(slug: str) -> ResponseReturnValue:
         form=form,
         preview=_preview_of(form),
         can_attach=policy.can(policy.check_attach, viewer, category),
+        files_again=_files_sent_again(),
     ), status
 
 
 def _tag_choices() -> list:
     return choices((tag.slug, tag.name) for tag in knowledge.active_tags())
+
+
+def _files_sent_again() -> list[str]:
+    """Names of the files a POST carried, when its form is shown again (a preview, a
+    refusal): a browser never refills a file field, so the page asks for them again."""
+    if request.method != "POST":
+        return []
+    return [f.filename for f in request.files.getlist("attachments") if f.filename]
 
 
 def _uploads(viewer: Viewer, category: Category) -> list:
@@ -251,6 +260,7 @@ def reply(topic_id: int) -> ResponseReturnValue:
         form=form,
         preview=_preview_of(form),
         can_attach=policy.can(policy.check_attach, viewer, topic.category),
+        files_again=_files_sent_again(),
     ), status
 
 

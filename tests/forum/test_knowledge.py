@@ -74,6 +74,26 @@ def _new_topic(client, files, title="Ma grille d'entretien", slug="je-partage-me
     return client.post(f"/r/{slug}/nouveau-sujet", data=data, content_type="multipart/form-data")
 
 
+def test_a_form_shown_again_asks_for_its_files_again(members, client_for):
+    """A browser never refills a file field: after « Prévisualiser » or a refusal, the page
+    names the files to join again instead of publishing without them unawares."""
+    client = client_for(members["pair"])
+    files = [("grille.pdf", PDF), ("photo.png", _png())]
+    again = "joignez de nouveau « grille.pdf », « photo.png » avant de publier."
+    preview = _new_topic(client, files, submit="", preview="1")
+    assert preview.status_code == 200
+    assert again in unescape(preview.text)
+    refused = _new_topic(client, files, title="Bref")  # a title too short
+    assert refused.status_code == 400
+    assert again in unescape(refused.text)
+    assert "joignez de nouveau" not in client.get("/r/je-partage-mes-outils/nouveau-sujet").text
+    assert db.session.scalar(select(func.count(Attachment.id))) == 0
+    topic = make_topic(members["other_pair"], slug="je-partage-mes-outils")
+    data = {"body": "Ma réponse.", "preview": "1", "attachments": [(io.BytesIO(PDF), "a.pdf")]}
+    reply = client.post(f"/t/{topic.id}/repondre", data=data, content_type="multipart/form-data")
+    assert "joignez de nouveau « a.pdf » avant de publier." in unescape(reply.text)
+
+
 def test_a_pair_shares_a_pdf_and_another_pair_downloads_the_same_bytes(members, client_for):
     response = _new_topic(client_for(members["pair"]), [("Grille d’entretien é.pdf", PDF)])
     assert response.status_code == 302
