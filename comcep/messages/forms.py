@@ -13,7 +13,8 @@ class NewConversationForm(BaseForm):
     recipients = StringField(
         "Destinataires",
         validators=[Optional(), Length(max=2000)],
-        description="Noms des membres, séparés par des virgules (par exemple : Claire Martin).",
+        description="Noms complets des membres, séparés par des virgules : dès deux lettres, "
+        "les noms des membres à qui vous pouvez écrire vous sont proposés.",
     )
     subject = StringField(
         "Objet",

@@ -40,3 +40,45 @@
   window.addEventListener("pageshow", function () { submitting = false; });
   if (resent) { watch(); }
 })();
+
+/* Member names offered while typing in a field marked data-suggest-url (the recipients of a
+ * private message): the names come from the server, among those the writer may see; a list
+ * of several names, separated by commas, completes its last one. */
+(function () {
+  "use strict";
+  if (!window.fetch || !document.querySelectorAll) { return; }
+  Array.prototype.forEach.call(document.querySelectorAll("input[data-suggest-url]"), function (input) {
+    var list = document.getElementById(input.getAttribute("list"));
+    if (!list) { return; }
+    var timer = null;
+    var asked = "";
+
+    function fill(head, names) {
+      while (list.firstChild) { list.removeChild(list.firstChild); }
+      names.forEach(function (name) {
+        var option = document.createElement("option");
+        option.value = head + name;
+        list.appendChild(option);
+      });
+    }
+
+    function suggest() {
+      var value = input.value;
+      var cut = value.lastIndexOf(",") + 1;
+      var head = cut ? value.slice(0, cut).replace(/\s*$/, " ") : "";
+      var typed = value.slice(cut).trim();
+      if (typed.length < 2 || typed === asked) { return; }
+      asked = typed;
+      var url = input.getAttribute("data-suggest-url") + "?q=" + encodeURIComponent(typed);
+      fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
+        .then(function (response) { return response.ok ? response.json() : { noms: [] }; })
+        .then(function (data) { if (asked === typed) { fill(head, data.noms || []); } })
+        .catch(function () { /* no suggestions: the field still works as typed */ });
+    }
+
+    input.addEventListener("input", function () {
+      window.clearTimeout(timer);
+      timer = window.setTimeout(suggest, 150);
+    });
+  });
+})();

@@ -109,6 +109,39 @@ def test_the_header_search_box_finds_a_topic(
     tab.page.wait_for_url(f"**/t/{topic.id}/**")
 
 
+def test_recipients_are_offered_as_they_are_typed_and_the_message_goes(
+    make_member: Callable[..., Member], open_tab: Callable[..., Tab]
+) -> None:
+    """The names come from the server (members the writer may see); a list of names
+    completes its last one."""
+    writer = make_member(name="Claire Martin")
+    make_member(name="Karim Benali")
+    make_member(name="Karine Roux")
+    make_member(name="Nadia Karoui")  # « kar » inside a name: not a prefix, not offered
+    tab = open_tab(writer)
+    tab.goto("/messages/nouveau")
+    field = tab.page.get_by_label("Destinataires")
+    options = tab.page.locator("#recipient-names option")
+    field.press_sequentially("Kar", delay=30)
+    options.first.wait_for(state="attached")
+    assert sorted(options.evaluate_all("os => os.map(o => o.value)")) == [
+        "Karim Benali",
+        "Karine Roux",
+    ]
+    field.fill("Karine Roux, ")
+    field.press_sequentially("Karim", delay=30)
+    tab.page.wait_for_function(
+        "() => [...document.querySelectorAll('#recipient-names option')]"
+        ".map(o => o.value).join('|') === 'Karine Roux, Karim Benali'"
+    )
+    field.fill("Karine Roux, Karim Benali")
+    tab.page.get_by_label("Objet").fill("Une question")
+    tab.page.get_by_label("Message").fill("Bonjour à vous deux.")
+    tab.page.get_by_role("button", name="Envoyer").click()
+    tab.page.wait_for_url("**/messages/*")
+    assert "Bonjour à vous deux." in tab.page.locator("main").inner_text()
+
+
 def test_a_reported_post_hidden_by_the_animatrice_disappears_for_the_pair(
     make_member: Callable[..., Member], open_tab: Callable[..., Tab]
 ) -> None:
