@@ -896,7 +896,8 @@ NOT_LINKED = {
     "members.confirm_email_change",  # the e-mail sent to a new address
     "members.reset_password",  # the password e-mail
     "notifications.unsubscribe",  # the footer of every e-mail
-    "notifications.mention_suggestions",  # JSON for the editor's « @ »
+    "notifications.mention_suggestions",  # JSON for the names offered while typing
+    "moderation.merge_candidates",  # JSON for the topics offered by the merge form
     "ops.health",  # probes
     "ops.metrics",
     "static",

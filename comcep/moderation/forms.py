@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from wtforms import (
     BooleanField,
     IntegerField,
@@ -90,10 +92,22 @@ class SplitForm(BaseForm):
     confirm_widening = _confirm_widening_field()
 
 
+_TOPIC_REF = re.compile(r"^\s*(?:(?:https?://[^/\s]+)?/t/)?(\d{1,9})(?:[\s/?#—-]|$)")
+
+
+def topic_id_of(text: str | None) -> int | None:
+    """The topic a merge target names: « 24 », « 24 — Titre · Rubrique » (a suggestion), or
+    its address (« https://…/t/24/titre », « /t/24 »); None when it names none."""
+    found = _TOPIC_REF.match(text or "")
+    return int(found.group(1)) if found and int(found.group(1)) > 0 else None
+
+
 class MergeForm(BaseForm):
-    target = IntegerField(
-        "Numéro du sujet dans lequel fusionner",
-        validators=[InputRequired("Indiquez le numéro du sujet cible."), NumberRange(min=1)],
+    target = StringField(
+        "Sujet dans lequel fusionner",
+        description="Quelques mots de son titre (des sujets vous sont proposés), son numéro "
+        "ou son adresse.",
+        validators=[InputRequired("Indiquez le sujet cible."), Length(max=2000)],
     )
     reason = StringField("Raison (facultatif)", validators=[Optional(), Length(max=2000)])
     confirm_widening = _confirm_widening_field()

@@ -10,7 +10,7 @@ from sqlalchemy.orm import contains_eager, joinedload
 
 from comcep import policy
 from comcep.extensions import db
-from comcep.forum.models import Post, Topic
+from comcep.forum.models import Category, Post, Topic
 from comcep.members.models import Member
 from comcep.messages.models import PrivateMessage
 from comcep.moderation.models import ModerationLog, Report
@@ -137,3 +137,23 @@ def waiting_count_query() -> ScalarSelect[int]:
     reports = select(func.count(Report.id)).where(Report.status == "open").scalar_subquery()
     pending = select(func.count(Post.id)).where(Post.is_pending == true()).scalar_subquery()
     return select(reports + pending).scalar_subquery()
+
+
+def merge_candidates(viewer: Viewer, words: str, exclude_id: int) -> list[str]:
+    """Topics whose title holds `words`, most recent first, as « 24 — Titre · Rubrique »
+    (the merge form reads the leading number): what the animatrice picks from by title."""
+    words = " ".join(words.split())[:100]
+    if len(words) < 2:
+        return []
+    rows = db.session.execute(
+        select(Topic.id, Topic.title, Category.name)
+        .join(Category, Category.id == Topic.category_id)
+        .where(
+            policy.openable_topics(viewer),
+            Topic.id != exclude_id,
+            Topic.title.icontains(words, autoescape=True),
+        )
+        .order_by(Topic.last_post_at.desc())
+        .limit(8)
+    )
+    return [f"{topic_id} — {title} · {rubrique}" for topic_id, title, rubrique in rows]

@@ -354,6 +354,15 @@ def split(topic_id: int) -> ResponseReturnValue:
     ), status
 
 
+@bp.get("/t/<int:topic_id>/fusionner/sujets")
+@login_required
+def merge_candidates(topic_id: int) -> ResponseReturnValue:
+    """Topics to merge into, by words of their title, for the merge form's suggestions."""
+    topic = _topic_for_staff(topic_id)
+    words = request.args.get("q") or ""
+    return {"noms": queries.merge_candidates(current_viewer(), words, topic.id)}
+
+
 @bp.route("/t/<int:topic_id>/fusionner", methods=["GET", "POST"])
 @login_required
 def merge(topic_id: int) -> ResponseReturnValue:
@@ -361,7 +370,10 @@ def merge(topic_id: int) -> ResponseReturnValue:
     form = forms.MergeForm()
     if form.validate_on_submit():
         try:
-            target = forum_queries.get_topic_or_404(current_viewer(), form.target.data)
+            target_id = forms.topic_id_of(form.target.data)
+            if target_id is None:
+                raise NotFound()
+            target = forum_queries.get_topic_or_404(current_viewer(), target_id)
             services.merge_topics(
                 current_user,
                 topic,
@@ -370,7 +382,10 @@ def merge(topic_id: int) -> ResponseReturnValue:
                 confirmed=form.confirm_widening.data,
             )
         except NotFound:
-            form.target.errors.append("Aucun sujet ne porte ce numéro.")
+            form.target.errors.append(
+                "Aucun sujet ne correspond : choisissez-le dans les propositions, ou donnez son "
+                "numéro ou son adresse."
+            )
         except ComcepError as error:
             db.session.rollback()
             field_errors(form, error, "target").append(error.message)

@@ -124,12 +124,11 @@ def mention_suggestions() -> ResponseReturnValue:
     prefix = fold_name(request.args.get("q") or "")[:40]
     if len(prefix) < 2:
         return {"noms": []}
-    pattern = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
     names = db.session.scalars(
         select(Member.display_name)
         .where(
             policy.visible_members(current_viewer()),
-            Member.name_key.like(pattern, escape="\\"),
+            Member.name_key.startswith(prefix, autoescape=True),
         )
         .order_by(Member.display_name)
         .limit(8)

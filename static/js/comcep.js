@@ -41,9 +41,9 @@
   if (resent) { watch(); }
 })();
 
-/* Member names offered while typing in a field marked data-suggest-url (the recipients of a
- * private message): the names come from the server, among those the writer may see; a list
- * of several names, separated by commas, completes its last one. */
+/* Suggestions while typing in a field marked data-suggest-url: member names for the
+ * recipients of a private message (among those the writer may see), topics for a merge.
+ * A list of names separated by commas completes its last one, unless data-suggest-single. */
 (function () {
   "use strict";
   if (!window.fetch || !document.querySelectorAll) { return; }
@@ -64,7 +64,8 @@
 
     function suggest() {
       var value = input.value;
-      var cut = value.lastIndexOf(",") + 1;
+      var single = input.hasAttribute("data-suggest-single");
+      var cut = single ? 0 : value.lastIndexOf(",") + 1;
       var head = cut ? value.slice(0, cut).replace(/\s*$/, " ") : "";
       var typed = value.slice(cut).trim();
       if (typed.length < 2 || typed === asked) { return; }

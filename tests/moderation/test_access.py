@@ -57,6 +57,7 @@ ROUTES = [
         (("posts", "{post}"), ("title", "Un titre volé"), ("category", "{echanges}")),
     ),
     Route("merge_form", "GET", "/t/{topic}/fusionner"),
+    Route("merge_candidates", "GET", "/t/{topic}/fusionner/sujets?q=cas"),
     Route("merge", "POST", "/t/{topic}/fusionner", (("target", "{other}"),)),
     Route("relay_form", "GET", "/t/{topic}/relayer"),
     Route(

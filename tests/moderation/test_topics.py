@@ -476,7 +476,7 @@ def test_merging_a_topic_into_itself_or_into_nothing_is_refused(members, client_
     assert "deux sujets différents" in text_of(itself)
     missing = client.post(f"/t/{topic.id}/fusionner", data={"target": "987654"})
     assert missing.status_code == 400
-    assert "Aucun sujet ne porte ce numéro." in text_of(missing)
+    assert "Aucun sujet ne correspond" in text_of(missing)
     assert reload(Topic, topic.id).merged_into_id is None
     assert len(posts_of(topic.id)) == 2
 
@@ -629,7 +629,7 @@ def test_a_topic_is_not_merged_into_a_merged_one(members, client_for) -> None:
     assert merged.status_code == 302
     into_pointer = client.post(f"/t/{third.id}/fusionner", data={"target": str(second.id)})
     assert into_pointer.status_code == 400
-    assert "Aucun sujet ne porte ce numéro." in text_of(into_pointer)
+    assert "Aucun sujet ne correspond" in text_of(into_pointer)
     assert len(posts_of(third.id)) == 1
 
 
@@ -716,3 +716,33 @@ def test_moving_posts_where_fewer_members_read_them_asks_nothing(
     }
     response = client_for(members["animation"]).post(f"/t/{hors_topic.id}/diviser", data=split)
     assert response.status_code == 302
+
+
+def test_the_merge_target_is_found_by_title_address_or_number(members, client_for) -> None:
+    """The animatrice picks the target among topics whose title holds her words (each offered
+    as « number — title · rubrique »), or pastes its address."""
+    source = make_topic(members["pair"], title="Doublon sur la VAE")
+    target = make_topic(members["other_pair"], title="La VAE pour les aidants")
+    open_to_all = make_topic(members["pair"], "echanges", title="La VAE, 100% réussie_")
+    client = client_for(members["animation"])
+    offered = client.get(f"/t/{source.id}/fusionner/sujets", query_string={"q": "vae"})
+    assert offered.get_json()["noms"] == [
+        f"{open_to_all.id} — La VAE, 100% réussie_ · Échanges",
+        f"{target.id} — La VAE pour les aidants · Le premier entretien",
+    ]  # the most recent first, never the source itself
+    literal = client.get(f"/t/{source.id}/fusionner/sujets", query_string={"q": "100%"})
+    assert [n.split(" — ")[0] for n in literal.get_json()["noms"]] == [str(open_to_all.id)]
+    assert client.get(f"/t/{source.id}/fusionner/sujets?q=v").get_json()["noms"] == []
+    pair = client_for(members["pair"])
+    assert pair.get(f"/t/{source.id}/fusionner/sujets?q=vae").status_code == 404
+
+    for named in (f"https://comcep.example/t/{target.id}/la-vae", offered.get_json()["noms"][1]):
+        other = make_topic(members["pair"], title="Encore un doublon")
+        merged = client.post(f"/t/{other.id}/fusionner", data={"target": named})
+        assert merged.status_code == 302, named
+        assert location(merged) == f"/t/{target.id}"
+    source_merged = client.post(f"/t/{source.id}/fusionner", data={"target": f"/t/{target.id}"})
+    assert source_merged.status_code == 302
+    refused = client.post(f"/t/{target.id}/fusionner", data={"target": "La VAE"})
+    assert refused.status_code == 400
+    assert 'value="La VAE"' in refused.text
