@@ -83,3 +83,14 @@
     });
   });
 })();
+
+/* On a phone the forum's links scroll sideways in one row: bring the current one into it
+ * (by the row's own scroll, never the page's: an address with #p123 keeps its place). */
+(function () {
+  "use strict";
+  var current = document.querySelector(".main-nav [aria-current=page]");
+  if (!current || !current.getBoundingClientRect) { return; }
+  var row = current.parentNode.parentNode;
+  var beyond = current.getBoundingClientRect().right - row.getBoundingClientRect().right;
+  if (beyond > 0) { row.scrollLeft += beyond + 16; }
+})();
