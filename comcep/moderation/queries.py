@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 from flask_sqlalchemy.pagination import Pagination
-from sqlalchemy import ScalarSelect, func, select, true
+from sqlalchemy import ScalarSelect, func, or_, select, true
 from sqlalchemy.orm import contains_eager, joinedload
 
 from comcep import policy
@@ -99,6 +100,86 @@ def log_page(page: int, action: str | None, actor_id: int | None) -> Pagination:
     if actor_id:
         query = query.where(ModerationLog.actor_id == actor_id)
     return db.paginate(query, page=page, per_page=50, error_out=False)
+
+
+@dataclass(frozen=True, slots=True)
+class TargetMember:
+    """What `filters.member_name` needs to name a member."""
+
+    id: int
+    display_name: str
+    state: str
+
+
+@dataclass(frozen=True, slots=True)
+class TargetPost:
+    id: int
+    number: int
+    topic_id: int
+    topic_title: str
+    author: TargetMember | None
+
+
+@dataclass
+class LogTargets:
+    """The names of what a page of the journal acted on, by id and kind; a target missing
+    here (gone, or out of the viewer's reach) shows as its « réf. »."""
+
+    posts: dict[int, TargetPost] = field(default_factory=dict)
+    topics: dict[int, str] = field(default_factory=dict)
+    members: dict[int, TargetMember] = field(default_factory=dict)
+    categories: dict[int, str] = field(default_factory=dict)
+
+
+def log_targets(viewer: Viewer, entries: Sequence[ModerationLog]) -> LogTargets:
+    """Titles and names for the journal's rows: one query per kind of target on the page
+    (not one per row), each through the policy's predicate for that kind."""
+    ids: dict[str, set[int]] = {}
+    for entry in entries:
+        ids.setdefault(entry.target_type, set()).add(entry.target_id)
+    targets = LogTargets()
+    if post_ids := sorted(ids.get("post", ())):
+        rows = db.session.execute(
+            select(
+                Post.id,
+                Post.number,
+                Topic.id,
+                Topic.title,
+                Member.id,
+                Member.display_name,
+                Member.state,
+            )
+            .join(Topic, Topic.id == Post.topic_id)
+            .outerjoin(Member, Member.id == Post.author_id)
+            .where(Post.id.in_(post_ids), policy.visible_posts(viewer))
+        )
+        for post_id, number, topic_id, title, author_id, name, state in rows:
+            author = None if author_id is None else TargetMember(author_id, name, state)
+            targets.posts[post_id] = TargetPost(post_id, number, topic_id, title, author)
+    if topic_ids := sorted(ids.get("topic", ())):
+        rows = db.session.execute(
+            select(Topic.id, Topic.title).where(
+                Topic.id.in_(topic_ids), policy.visible_topics(viewer)
+            )
+        )
+        targets.topics = {topic_id: title for topic_id, title in rows}
+    if member_ids := sorted(ids.get("member", ())):
+        rows = db.session.execute(
+            select(Member.id, Member.display_name, Member.state).where(
+                Member.id.in_(member_ids),
+                # Staff name registration requests too (pending members), not only listed ones.
+                or_(policy.visible_members(viewer), policy.visible_registrations(viewer)),
+            )
+        )
+        targets.members = {row[0]: TargetMember(*row) for row in rows}
+    if category_ids := sorted(ids.get("category", ())):
+        rows = db.session.execute(
+            select(Category.id, Category.name).where(
+                Category.id.in_(category_ids), policy.visible_categories(viewer)
+            )
+        )
+        targets.categories = {category_id: name for category_id, name in rows}
+    return targets
 
 
 def log_actions() -> list[str]:

@@ -478,6 +478,7 @@ def log() -> ResponseReturnValue:
     return render_template(
         "moderation/log.html",
         entries=entries,
+        targets=queries.log_targets(current_viewer(), entries.items),
         form=form,
         can_manage_categories=policy.can(policy.check_manage_categories, current_viewer()),
     )

@@ -53,13 +53,13 @@ def test_an_admin_toggles_attachments_and_solutions_and_it_is_journaled(
 
 def test_the_journal_links_a_rubrique_change_for_the_admin_only(members, client_for) -> None:
     """The animatrice reads the journal too, but /admin/rubriques answers her 403: she gets
-    the rubrique's number without the link (found by tests/test_crawl.py)."""
+    the rubrique's name without the link (found by tests/test_crawl.py)."""
     rubrique = category("premier-entretien")
     client_for(members["admin"]).post(f"/admin/rubriques/{rubrique.id}", data={})
     link = f'href="/admin/rubriques#c{rubrique.id}"'
     for role, linked in (("admin", True), ("animation", False)):
         journal = client_for(members[role]).get("/moderation/journal").text
-        assert f"rubrique réf. {rubrique.id}" in journal
+        assert f"rubrique « {rubrique.name} »" in journal
         assert (link in journal) is linked, role
 
 

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from comcep.extensions import db
 from comcep.forum.models import Post, PostRevision, Topic
+from comcep.moderation import services
 from comcep.moderation.models import ACTION_LABELS, ModerationLog, Report
 from tests.factories import category, make_reply, make_topic
 from tests.moderation.helpers import assert_counters_right, count, plain, posts_of
@@ -173,14 +174,16 @@ def test_the_journal_page_lists_every_action_most_recent_first(
     by_action = {row[2]: row for row in reversed(rows)}  # the first occurrence of each
     assert rows[-1][1] == "automatique"
     assert by_action["lock"][1] == "Animatrice"
-    assert by_action["lock"][3] == f"sujet réf. {history['pairs']}"
+    assert by_action["lock"][3] == "sujet « Financer une formation de longue durée »"
     assert by_action["lock"][4] == "Débat clos."
     assert by_action["move"][4] == "Réservé aux pairs."
     assert by_action["merge"][4] == "Doublon."
     assert by_action["pin"][1] == "Admin"
-    assert by_action["suspend"][3].startswith(f"membre réf. {members['pilot_pair'].id}")
+    assert by_action["suspend"][3].startswith("membre Paire Pilote")
     assert by_action["suspend"][4] == "Insultes."
-    assert by_action["report_kept"][3].startswith(f"message réf. {history['reply']}")
+    assert by_action["report_kept"][3].startswith(
+        "message #2 de Paire Deux dans « Financer une formation de longue durée »"
+    )
     # The details in words, not as the JSON they are kept in.
     assert "signalements réf." in by_action["report_kept"][3]
     assert "{" not in page.text.split("<tbody>")[1]
@@ -291,3 +294,52 @@ def test_the_journal_is_filtered_by_the_actors_name(members, client_for, history
         response = client.get(f"/moderation/journal?acteur={odd}")
         assert response.status_code == 200
         assert len(journal_rows(response.text)) == len(journal_rows(page))
+
+
+def test_the_journal_names_its_targets_and_links_them(members, client_for, history) -> None:
+    admin = members["admin"]
+    rubrique = category("divers")
+    services.log(admin, "category_update", "category", rubrique.id)
+    services.log(admin, "approve_registration", "member", members["pending"].id)
+    services.log(admin, "lock", "topic", 999_999)  # gone: its reference stays
+    db.session.commit()
+    page = client_for(admin).get("/moderation/journal").text
+    rows = journal_rows(page)
+    assert [row[3] for row in rows[:3]] == [
+        "sujet réf. 999999",
+        "membre En Attente",  # a registration request: not listed, but named to the staff
+        "rubrique « Divers »",
+    ]
+    by_action = {row[2]: row for row in reversed(rows)}
+    assert by_action["merge"][3].startswith("sujet « Financer une formation longue (bis) »")
+    assert by_action["restore_post"][3].startswith(
+        "message #1 de Paire Pilote dans « Une digression »"  # where the split took it
+    )
+    assert f'href="/p/{history["reply"]}"' in page
+    assert f'href="/t/{history["pairs"]}"' in page
+    assert f'href="/membres/{members["pilot_pair"].id}/moderer"' in page
+    assert f'href="/admin/rubriques#c{rubrique.id}"' in page
+
+
+def test_the_journal_reads_its_targets_in_one_query_per_kind(
+    members, client_for, history, count_queries
+) -> None:
+    client = client_for(members["animation"])
+    client.get("/moderation/journal")
+    with count_queries() as before:
+        client.get("/moderation/journal")
+    topic = make_topic(
+        members["other_pair"],
+        title="Encore un sujet",
+        replies=[(members["pair"], f"Réponse {n}.") for n in range(5)],
+    )
+    for post in posts_of(topic.id)[1:]:
+        services.log(members["animation"], "hide_post", "post", post.id, topic_id=topic.id)
+    for role in ("pair", "other_pair", "hors_pair"):
+        services.log(members["animation"], "silence", "member", members[role].id)
+    services.log(members["animation"], "lock", "topic", topic.id, topic_id=topic.id)
+    db.session.commit()
+    with count_queries() as after:
+        page = client.get("/moderation/journal").text
+    assert "message #6 de Paire Un dans « Encore un sujet »" in plain(page)
+    assert len(after) == len(before), "\n".join(after)
