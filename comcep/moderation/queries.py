@@ -10,7 +10,9 @@ from sqlalchemy import ScalarSelect, func, or_, select, true
 from sqlalchemy.orm import contains_eager, joinedload
 
 from comcep import policy
+from comcep.attachments.models import Attachment
 from comcep.extensions import db
+from comcep.forum import knowledge
 from comcep.forum.models import Category, Post, Topic
 from comcep.members.models import Member
 from comcep.messages.models import PrivateMessage
@@ -23,6 +25,7 @@ class QueueItem:
     post: Post
     topic: Topic
     reports: list[Report]
+    files: list[Attachment]  # a report often concerns a file (« données personnelles »)
 
 
 def reported_messages() -> list[tuple[PrivateMessage, list[Report]]]:
@@ -50,7 +53,8 @@ def reported_messages() -> list[tuple[PrivateMessage, list[Report]]]:
 
 
 def review_queue() -> list[QueueItem]:
-    """Open reports grouped by post (oldest first), with the post in context: 2 queries."""
+    """Open reports grouped by post (oldest first), with the post in context and its
+    attachments: 3 queries."""
     reports = list(
         db.session.scalars(
             select(Report)
@@ -70,8 +74,9 @@ def review_queue() -> list[QueueItem]:
         .where(Post.id.in_(post_ids))
     ).all()
     by_post = {post.id: (post, topic) for post, topic in rows}
+    files = knowledge.attachments_by_post(list(by_post))
     return [
-        QueueItem(*by_post[pid], [r for r in reports if r.post_id == pid])
+        QueueItem(*by_post[pid], [r for r in reports if r.post_id == pid], files.get(pid, []))
         for pid in post_ids
         if pid in by_post
     ]

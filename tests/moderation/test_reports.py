@@ -8,7 +8,8 @@ import re
 import pytest
 from sqlalchemy import select
 
-from comcep.extensions import db
+from comcep.attachments.models import Attachment
+from comcep.extensions import db, utcnow
 from comcep.forum.models import Post, Topic
 from comcep.moderation.models import Report
 from tests.factories import category, make_reply, make_topic
@@ -380,3 +381,47 @@ def test_hiding_an_auto_hidden_post_gives_the_author_the_animatrices_reason(
         ("hide_post", members["animation"].id),
         ("report_hidden", members["animation"].id),
     ]
+
+
+def _attach(post: Post, filename: str, size: int) -> Attachment:
+    """A file row on a post (the queue lists files; their bytes are not read here)."""
+    attachment = Attachment(
+        post_id=post.id,
+        uploader_id=post.author_id,
+        filename=filename,
+        mime="application/pdf",
+        label="PDF",
+        family="pdf",
+        size=size,
+        key="0" * 64,
+        created_at=utcnow(),
+    )
+    db.session.add(attachment)
+    db.session.commit()
+    return attachment
+
+
+def test_the_queue_lists_the_reported_posts_files_in_one_query(
+    members, client_for, topic, reply, count_queries
+) -> None:
+    staff = client_for(members["animation"])
+    client_for(members["pair"]).post(f"/p/{reply.id}/signaler", data={"reason": "personal_data"})
+    staff.get("/moderation")
+    with count_queries() as before:
+        staff.get("/moderation")
+    grid = _attach(reply, "Grille de Jean TOTOCANARD.pdf", 20_000)
+    cv = _attach(reply, "CV.pdf", 1_000)
+    other = make_topic(members["other_pair"], title="Un autre cas signalé", replies=[])
+    opening = posts_of(other.id)[0]
+    _attach(opening, "Compte rendu.pdf", 3_000)
+    client_for(members["pair"]).post(f"/p/{opening.id}/signaler", data={"reason": "spam"})
+    with count_queries() as after:
+        page = staff.get("/moderation").text
+    assert len(after) == len(before), "\n".join(after)  # files of every reported post at once
+    item = queue_item(page, "Orientation vers un bilan de compétences")
+    assert "Grille de Jean TOTOCANARD.pdf PDF · 20 Ko" in item
+    assert "CV.pdf PDF · 1 Ko" in item
+    assert "Compte rendu.pdf" not in item
+    assert "Compte rendu.pdf PDF · 3 Ko" in queue_item(page, "Un autre cas signalé")
+    assert f'href="/pj/{grid.id}/Grille%20de%20Jean%20TOTOCANARD.pdf"' in page
+    assert f'href="/pj/{cv.id}/CV.pdf"' in page
