@@ -31,12 +31,13 @@ from markupsafe import Markup
 
 from comcep import policy
 from comcep.forum.models import Topic
-from comcep.forum.queries import CategoryRow, PagePost, PageTopic
+from comcep.forum.queries import CategoryRow, PageEvent, PagePost, PageTopic
 from comcep.kept import per_app
 from comcep.policy import TopicActions, Viewer
 
 TEMPLATE = "forum/_post.html"
 ROW_TEMPLATE = "forum/_category_row.html"
+EVENT_TEMPLATE = "forum/_topic_event.html"
 
 
 def topic_articles(
@@ -47,16 +48,22 @@ def topic_articles(
     can_mark: bool,
     files: Mapping[int, Sequence[Any]],
     solution: Any | None,
+    events: Sequence[PageEvent] = (),
 ) -> Markup:
     """The page's articles in order, leaving out those the policy does not list for the
-    reader (pre-moderated posts of others)."""
+    reader (pre-moderated posts of others), with the moderation's notes between them where
+    they stand (`PageEvent.after_number`; sorted by it)."""
     template = current_app.jinja_env.get_template(TEMPLATE)
     render = template.module.post_article  # type: ignore[attr-defined]
+    notes = list(events)
+    note = _event_macro() if notes else None
     kept = _kept()
     script_root = request.script_root  # read once: a proxy lookup per article otherwise
     topic_id, solution_id, edits_closed = topic.id, topic.solution_post_id, not actions.edit_own
     parts = []
     for post in posts:
+        while notes and notes[0].after_number < post.number:
+            parts.append(note(notes.pop(0)))  # type: ignore[misc]  # set when notes
         if not policy.lists_post(viewer, post):
             continue
         own = post.author_id == viewer.member_id
@@ -76,7 +83,13 @@ def topic_articles(
             parts.append(render(*args, post_files or (), post_solution))
         else:
             parts.append(kept(template, script_root, (*args, (), None)))
+    parts.extend(note(event) for event in notes)  # type: ignore[misc]
     return Markup("\n").join(parts)
+
+
+def _event_macro() -> Callable[[PageEvent], Markup]:
+    """The macro of a moderation's note (rendered each time: a few per topic at most)."""
+    return current_app.jinja_env.get_template(EVENT_TEMPLATE).module.topic_event  # type: ignore[attr-defined]
 
 
 def category_rows(rows: Sequence[CategoryRow]) -> Markup:

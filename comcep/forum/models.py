@@ -159,6 +159,25 @@ class Post(db.Model):
     author: Mapped[Member | None] = relationship(foreign_keys=[author_id], lazy="raise")
 
 
+class TopicEvent(db.Model):
+    """A note by the moderation shown between a topic's posts (a split: where its messages
+    went, or where they came from). Not a post: counters, « dernier message », member
+    counts, analyses, search and notifications never see it."""
+
+    __tablename__ = "topic_events"
+    __table_args__ = (Index("ix_topic_events_topic_after", "topic_id", "after_number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    topic_id: Mapped[int] = mapped_column(ForeignKey("topics.id"))
+    # Shown after the post of this number (0: before the first); kept by renumbering.
+    after_number: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(20))  # split_to | split_from
+    other_topic_id: Mapped[int | None] = mapped_column(ForeignKey("topics.id"), index=True)
+    post_count: Mapped[int] = mapped_column(Integer, default=0)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
 class MemberCategoryStats(db.Model):
     """How many topics and posts a member wrote in a rubrique, kept with every write so that
     a profile's counts cost the same whatever the member wrote: the profile sums the rows

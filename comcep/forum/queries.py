@@ -12,7 +12,17 @@ from typing import Any, TypeVar
 
 from flask import current_app
 from flask_sqlalchemy.pagination import Pagination, SelectPagination
-from sqlalchemy import ColumnElement, Row, Select, and_, bindparam, case, func, select
+from sqlalchemy import (
+    ColumnElement,
+    Exists,
+    Row,
+    Select,
+    and_,
+    bindparam,
+    case,
+    func,
+    select,
+)
 from sqlalchemy.orm import aliased, contains_eager, joinedload, lazyload, load_only
 from sqlalchemy.sql import operators
 from sqlalchemy.sql.elements import UnaryExpression
@@ -21,7 +31,16 @@ from werkzeug.exceptions import NotFound
 from comcep import policy
 from comcep.attachments.models import Attachment
 from comcep.extensions import db, read_columns
-from comcep.forum.models import Category, Post, PostRevision, Tag, Topic, TopicRead, topic_tags
+from comcep.forum.models import (
+    Category,
+    Post,
+    PostRevision,
+    Tag,
+    Topic,
+    TopicEvent,
+    TopicRead,
+    topic_tags,
+)
 from comcep.members.models import Member, Network
 from comcep.policy import Viewer
 
@@ -656,6 +675,64 @@ def topic_posts(topic: Topic | PageTopic, page: int) -> list[PagePost]:
         )
         for row in read_columns(_topic_posts_statement(), params)
     ]
+
+
+@dataclass(frozen=True, slots=True)
+class PageEvent:
+    """A note by the moderation between the posts of a topic page (`TopicEvent`); the other
+    topic's title and slug only when the reader may open it (else None: no title, no link)."""
+
+    kind: str
+    after_number: int
+    post_count: int
+    created_at: datetime
+    other_topic_id: int | None
+    other_title: str | None
+    other_slug: str | None
+
+
+@functools.cache
+def has_events_column() -> Exists:
+    """Whether the topic bound as `topic_id` carries notes: a prebuilt column that the topic
+    page folds into `reader_state`, so that a topic without any (nearly all) costs no query
+    for them."""
+    return select(TopicEvent.id).where(TopicEvent.topic_id == bindparam("topic_id")).exists()
+
+
+@functools.cache
+def _events_statement(staff: bool) -> Select:
+    """A page's notes with the other topic, its title behind the wall; built once."""
+    opens = and_(policy.visible_topics_param(staff), Topic.merged_into_id.is_(None))
+    return (
+        select(
+            TopicEvent.kind,
+            TopicEvent.after_number,
+            TopicEvent.post_count,
+            TopicEvent.created_at,
+            TopicEvent.other_topic_id,
+            case((opens, Topic.title)),
+            case((opens, Topic.slug)),
+        )
+        .outerjoin(Topic, Topic.id == TopicEvent.other_topic_id)
+        .where(
+            TopicEvent.topic_id == bindparam("topic_id"),
+            TopicEvent.after_number.between(bindparam("low"), bindparam("high")),
+        )
+        .order_by(TopicEvent.after_number, TopicEvent.id)
+    )
+
+
+def topic_events(
+    viewer: Viewer, topic: Topic | PageTopic, page: int, page_count: int
+) -> list[PageEvent]:
+    """The notes shown on one page: those after its posts but its last, or before its
+    first; on the last page, those after its last post too. One query."""
+    per_page = current_app.config["POSTS_PER_PAGE"]
+    first = (page - 1) * per_page + 1
+    high = 2**31 - 1 if page >= page_count else first + per_page - 2
+    params = {**policy.visibility_params(viewer), "topic_id": topic.id}
+    params |= {"low": first - 1, "high": high}
+    return [PageEvent(*row) for row in read_columns(_events_statement(viewer.is_staff), params)]
 
 
 @functools.cache

@@ -163,11 +163,12 @@ def topic(topic_id: int, slug: str | None = None) -> ResponseReturnValue:
     page_count = queries.topic_page_count(topic)
     page = min(_page_arg(), page_count)
     posts = queries.topic_posts(topic, page)
-    read_number, level, has_tags, *counts = queries.reader_state(
+    read_number, level, has_tags, has_events, *counts = queries.reader_state(
         current_user,
         topic,
         topic_level_column(),
         knowledge.has_tags_column(),
+        queries.has_events_column(),
         *header.columns(viewer.is_staff),
         params=header.params(viewer),
     )
@@ -190,6 +191,7 @@ def topic(topic_id: int, slug: str | None = None) -> ResponseReturnValue:
         can_mark=policy.can(policy.check_mark_solution, viewer, topic),
         files=knowledge.attachments_by_post([p.id for p in posts if p.has_files]),
         solution=queries.solution_post(topic),
+        events=queries.topic_events(viewer, topic, page, page_count) if has_events else (),
     )
     return render_template(
         "forum/topic.html",

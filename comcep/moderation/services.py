@@ -13,7 +13,7 @@ from comcep.analytics import rollups
 from comcep.errors import ComcepError
 from comcep.extensions import db, utcnow
 from comcep.forum import services as forum_services
-from comcep.forum.models import Category, Post, Topic, TopicRead
+from comcep.forum.models import Category, Post, Topic, TopicEvent, TopicRead
 from comcep.members.models import Member
 from comcep.messages.models import PrivateMessage
 from comcep.moderation.models import REPORT_REASONS, ModerationLog, Report
@@ -298,8 +298,9 @@ def move_topic(
     _topics_changed([topic], {old, category.id})
 
 
-def _renumber(topic_id: int) -> None:
-    """Give a topic's posts the numbers 1..n in date order (after a split or a merge)."""
+def _renumber(topic_id: int) -> int:
+    """Give a topic's posts the numbers 1..n in date order (after a split or a merge);
+    returns n."""
     db.session.flush()
     rows = db.session.execute(
         select(Post.id, Post.number)
@@ -313,6 +314,8 @@ def _renumber(topic_id: int) -> None:
         db.session.execute(update(Post).where(Post.id == post_id).values(number=number))
     db.session.execute(update(Topic).where(Topic.id == topic_id).values(last_number=len(rows)))
     _renumber_read_marks(topic_id, [old for _id, old in rows])
+    _renumber_events(topic_id, [old for _id, old in rows])
+    return len(rows)
 
 
 def _renumber_read_marks(topic_id: int, old_numbers: list[int]) -> None:
@@ -335,6 +338,27 @@ def _renumber_read_marks(topic_id: int, old_numbers: list[int]) -> None:
             update(TopicRead)
             .where(TopicRead.topic_id == topic_id)
             .values(last_read_number=case(mapping, value=TopicRead.last_read_number))
+            .execution_options(synchronize_session=False)
+        )
+
+
+def _renumber_events(topic_id: int, old_numbers: list[int]) -> None:
+    """A note between posts stays after the post it followed (the last one still here of
+    those it followed), in the new order; posts brought in by a merge (numbered below 0)
+    were not before it."""
+    anchors = db.session.scalars(
+        select(TopicEvent.after_number).where(TopicEvent.topic_id == topic_id).distinct()
+    ).all()
+    mapping: dict[int, int] = {}
+    for anchor in anchors:
+        mapping[anchor] = max(
+            (new for new, old in enumerate(old_numbers, start=1) if 0 < old <= anchor), default=0
+        )
+    if any(old != new for old, new in mapping.items()):
+        db.session.execute(
+            update(TopicEvent)
+            .where(TopicEvent.topic_id == topic_id)
+            .values(after_number=case(mapping, value=TopicEvent.after_number))
             .execution_options(synchronize_session=False)
         )
 
@@ -379,7 +403,25 @@ def split_topic(
     if topic.solution_post_id in {post.id for post in posts}:  # it answers the new topic now
         forum_services.withdraw_solution(topic)
     _renumber(new.id)
-    _renumber(topic.id)
+    left = _renumber(topic.id)
+    # A note in each topic, for readers following the thread (not a post: no counter,
+    # no notification): at the end of the original as it stands, at the top of the new one.
+    now = utcnow()
+    for topic_id, other_id, kind, after in (
+        (topic.id, new.id, "split_to", left),
+        (new.id, topic.id, "split_from", 0),
+    ):
+        db.session.add(
+            TopicEvent(
+                topic_id=topic_id,
+                other_topic_id=other_id,
+                kind=kind,
+                after_number=after,
+                post_count=len(posts),
+                actor_id=actor.id,
+                created_at=now,
+            )
+        )
     log(
         actor,
         "split",

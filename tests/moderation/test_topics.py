@@ -7,10 +7,11 @@ from __future__ import annotations
 import re
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from comcep.extensions import db
 from comcep.forum.models import Post, Topic
+from comcep.notifications.models import Notification
 from tests.factories import category, make_reply, make_topic
 from tests.moderation.helpers import (
     assert_counters_right,
@@ -746,3 +747,134 @@ def test_the_merge_target_is_found_by_title_address_or_number(members, client_fo
     refused = client.post(f"/t/{target.id}/fusionner", data={"target": "La VAE"})
     assert refused.status_code == 400
     assert 'value="La VAE"' in refused.text
+
+
+# --- the split's notes ------------------------------------------------------------------
+
+
+def _split(client, topic: Topic, posts: list[Post], title: str, slug: str):  # noqa: ANN001, ANN202
+    data = {"posts": [str(p.id) for p in posts], "title": title, "category": str(category(slug).id)}
+    response = client.post(f"/t/{topic.id}/diviser", data=data)
+    assert response.status_code == 302
+    return db.session.scalar(select(Topic).where(Topic.title == title))
+
+
+def _page_items(html: str) -> list[str]:
+    """The posts (« #n ») and the moderation's notes of a topic page, in the order shown."""
+    items = re.findall(
+        r'class="post__date meta"[^>]*>#(\d+) ·|<p class="topic-event"[^>]*>(.*?)</p>', html, re.S
+    )
+    return [f"#{number}" if number else plain(note) for number, note in items]
+
+
+def test_a_split_leaves_a_note_in_both_topics_that_counts_nothing_and_tells_nobody(
+    members, client_for, long_topic
+) -> None:
+    posts = posts_of(long_topic.id)
+    notified = db.session.scalar(select(func.count(Notification.id)))
+    new = _split(
+        client_for(members["animation"]),
+        long_topic,
+        [posts[2], posts[4], posts[5]],
+        "La dérive, dans son propre sujet",
+        "apres-le-premier-entretien",
+    )
+    assert db.session.scalar(select(func.count(Notification.id))) == notified  # nobody told
+    make_reply(members["other_pair"], reload(Topic, long_topic.id), "Revenons au sujet.")
+    reader = client_for(members["pair"])
+
+    original = reader.get(f"/t/{long_topic.id}").text
+    note = "3 messages ont été déplacés vers « La dérive, dans son propre sujet »"
+    assert [item.split(" — ")[0] for item in _page_items(original)] == [
+        "#1", "#2", "#3", note, "#4",
+    ]  # fmt: skip
+    assert "— par la modération, " in plain(original)
+    assert f'href="/t/{new.id}/{new.slug}"' in original
+    opened = reader.get(f"/t/{new.id}").text
+    assert [item.split(" — ")[0] for item in _page_items(opened)] == [
+        "Messages déplacés depuis « Un échange qui dérive »", "#1", "#2", "#3",
+    ]  # fmt: skip
+    assert f'href="/t/{long_topic.id}/{long_topic.slug}"' in opened
+
+    # Not posts: the counters are as without them.
+    assert [reload(Topic, t).post_count for t in (long_topic.id, new.id)] == [4, 3]
+    assert [reload(Topic, t).reply_count for t in (long_topic.id, new.id)] == [3, 2]
+    assert_counters_right()
+    assert db.session.scalar(select(func.count(Post.id))) == 7
+
+
+def test_a_note_keeps_its_place_when_the_topic_is_split_again(
+    members, client_for, long_topic
+) -> None:
+    staff = client_for(members["animation"])
+    posts = posts_of(long_topic.id)
+    _split(staff, long_topic, [posts[4], posts[5]], "Suite à part", "divers")
+    make_reply(members["other_pair"], reload(Topic, long_topic.id), "Une réponse après.")
+    _split(staff, reload(Topic, long_topic.id), [posts[1]], "Une seule réponse", "divers")
+    page = client_for(members["pair"]).get(f"/t/{long_topic.id}").text
+    assert [item.split(" — ")[0] for item in _page_items(page)] == [
+        "#1", "#2", "#3",
+        "2 messages ont été déplacés vers « Suite à part »",
+        "#4",
+        "1 message a été déplacé vers « Une seule réponse »",
+    ]  # fmt: skip
+
+
+def test_a_note_shows_at_its_place_among_the_pages(
+    app, members, client_for, long_topic, monkeypatch
+) -> None:
+    monkeypatch.setitem(app.config, "POSTS_PER_PAGE", 2)
+    posts = posts_of(long_topic.id)
+    _split(client_for(members["animation"]), long_topic, posts[4:], "Suite à part", "divers")
+    reader = client_for(members["pair"])
+    note = "2 messages ont été déplacés vers « Suite à part »"
+
+    def pages() -> list[list[str]]:
+        count = -(-reload(Topic, long_topic.id).last_number // 2)
+        return [
+            [
+                i.split(" — ")[0]
+                for i in _page_items(reader.get(f"/t/{long_topic.id}?page={n}").text)
+            ]
+            for n in range(1, count + 1)
+        ]
+
+    assert pages() == [["#1", "#2"], ["#3", "#4", note]]  # after the last post: on the last page
+    make_reply(members["other_pair"], reload(Topic, long_topic.id), "Une réponse après.")
+    assert pages() == [["#1", "#2"], ["#3", "#4"], [note, "#5"]]
+
+
+def test_a_note_names_no_topic_behind_the_wall(members, client_for, hors_topic) -> None:
+    reply = posts_of(hors_topic.id)[1]
+    new = _split(
+        client_for(members["animation"]),
+        hors_topic,
+        [reply],
+        "Pour les pairs seulement",
+        "premier-entretien",
+    )
+    page = client_for(members["hors_pair"]).get(f"/t/{hors_topic.id}").text
+    assert "1 message a été déplacé vers un autre sujet" in plain(page)
+    assert "Pour les pairs seulement" not in page
+    assert f"/t/{new.id}" not in page
+    pairs_page = client_for(members["pair"]).get(f"/t/{hors_topic.id}").text
+    assert "1 message a été déplacé vers « Pour les pairs seulement »" in plain(pairs_page)
+
+
+def test_a_topic_page_reads_its_notes_only_when_it_has_some(
+    members, client_for, long_topic, topic, count_queries
+) -> None:
+    posts = posts_of(long_topic.id)
+    _split(client_for(members["animation"]), long_topic, posts[4:], "Suite à part", "divers")
+    reader = client_for(members["pair"])
+
+    def statements(url: str) -> list[str]:
+        reader.get(url)
+        with count_queries() as run:
+            reader.get(url)
+        return list(run)
+
+    with_notes, without = statements(f"/t/{long_topic.id}"), statements(f"/t/{topic.id}")
+    assert sum("topic_events.kind" in s for s in with_notes) == 1
+    assert sum("topic_events.kind" in s for s in without) == 0
+    assert len(with_notes) == len(without) + 1
