@@ -43,6 +43,7 @@ from comcep.members.forms import (
 )
 from comcep.members.models import Member, check_dummy_password
 from comcep.members.tokens import LinkError
+from comcep.notifications.models import EMAIL_FREQUENCIES
 from comcep.policy import current_viewer
 
 bp = Blueprint("members", __name__)
@@ -362,7 +363,8 @@ def _account_page(status: int = 200, **forms: object) -> ResponseReturnValue:
     forms.setdefault("password_form", ChangePasswordForm(formdata=None))
     forms.setdefault("email_form", ChangeEmailForm(formdata=None))
     forms.setdefault("leave_form", LeaveForm(formdata=None))
-    return render_template("members/account.html", **forms), status
+    forms.setdefault("preferences_form", ConfirmForm(formdata=None))
+    return render_template("members/account.html", frequencies=EMAIL_FREQUENCIES, **forms), status
 
 
 @bp.get("/compte")

@@ -93,6 +93,11 @@ def category_subscription(slug: str) -> ResponseReturnValue:
     return redirect(url_for("forum.category", slug=category.slug))
 
 
+# The pages that show the e-mail frequency form, by the fixed name each sends in `back`: the
+# form returns to the page it was sent from, and never to an address taken from the form.
+PREFERENCES_PAGES = {"notifications": "notifications.index", "compte": "members.account"}
+
+
 @bp.post("/compte/notifications")
 @login_required
 def email_preferences() -> ResponseReturnValue:
@@ -102,7 +107,8 @@ def email_preferences() -> ResponseReturnValue:
     current_user.email_frequency = frequency
     db.session.commit()
     flash("Vos préférences d'e-mail sont enregistrées.", "success")
-    return redirect(url_for("notifications.index"))
+    back = PREFERENCES_PAGES.get(request.form.get("back", ""), "notifications.index")
+    return redirect(url_for(back))
 
 
 @bp.route("/notifications/desabonner/<token>", methods=["GET", "POST"])

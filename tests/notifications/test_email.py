@@ -20,6 +20,7 @@ from tests.factories import make_reply, make_topic
 from tests.mailserver import link_path, text_of
 from tests.notifications.support import (
     bell,
+    location,
     notifications_of,
     pending_email_rows,
     post_reply,
@@ -309,6 +310,59 @@ def test_an_unknown_frequency_is_refused(members, client_for) -> None:
     response = client_for(members["pair"]).post("/compte/notifications", data={"frequency": "x"})
     assert response.status_code == 400
     assert frequency_of(members["pair"]) == "immediate"
+
+
+def preferences_form(response) -> str:  # noqa: ANN001 - a TestResponse
+    """The e-mail frequency form of a page, its markup as sent."""
+    match = re.search(
+        r'<form method="post" action="/compte/notifications">.*?</form>',
+        response.get_data(as_text=True),
+        re.S,
+    )
+    assert match is not None, "no e-mail frequency form on the page"
+    return match.group(0)
+
+
+def test_my_account_shows_the_email_frequency_form_of_the_notifications_page(
+    members, client_for
+) -> None:
+    """« Mon compte » had no notification settings: the form sat only under the
+    notifications. Both pages show the same form; each says where to return."""
+    pair = members["pair"]
+    set_frequency(pair, "weekly")
+    client = client_for(pair)
+    account = client.get("/compte")
+    assert "Notifications par e-mail" in page_text(account)
+    on_account = preferences_form(account)
+    assert re.search(r'value="weekly" checked', on_account)
+    assert 'name="back" value="compte"' in on_account
+    notifications = client.get("/notifications")
+    on_notifications = preferences_form(notifications)
+    assert 'name="back" value="notifications"' in on_notifications
+    assert on_account.replace('"compte"', '"notifications"') == on_notifications
+    assert 'href="/compte#notifications-title"' in notifications.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    ("back", "page"),
+    [
+        ("compte", "/compte"),
+        ("notifications", "/notifications"),
+        (None, "/notifications"),
+        ("https://ailleurs.example/", "/notifications"),
+        ("/membres", "/notifications"),
+    ],
+    ids=["account", "notifications", "none", "external-address", "site-path"],
+)
+def test_saving_the_email_frequency_returns_to_the_page_it_was_sent_from(
+    members, client_for, back, page
+) -> None:
+    """Only the two pages showing the form, named by a fixed value: never an address."""
+    data = {"frequency": "daily"} | ({"back": back} if back else {})
+    response = client_for(members["pair"]).post("/compte/notifications", data=data)
+    assert response.status_code == 302
+    assert location(response) == page
+    assert frequency_of(members["pair"]) == "daily"
 
 
 # --- Digests ----------------------------------------------------------------------------
