@@ -376,6 +376,7 @@ def account() -> ResponseReturnValue:
 @bp.get("/compte/mot-de-passe")
 @bp.get("/compte/adresse")
 @bp.get("/compte/quitter")
+@bp.get("/compte/notifications")  # posted to `notifications.email_preferences`
 def account_form() -> ResponseReturnValue:
     """The account's forms post here and a refusal stays at this address: reloading it or
     typing it asks by GET, which leads to the account page instead of a 405."""

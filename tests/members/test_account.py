@@ -190,7 +190,9 @@ def test_a_member_changes_their_password_only_with_the_current_one(
     assert log_in(client, pair.email, NEW_PASSWORD).status_code == 302
 
 
-@pytest.mark.parametrize("url", ["/compte/mot-de-passe", "/compte/adresse", "/compte/quitter"])
+@pytest.mark.parametrize(
+    "url", ["/compte/mot-de-passe", "/compte/adresse", "/compte/quitter", "/compte/notifications"]
+)
 def test_an_account_forms_address_asked_by_get_leads_to_the_account_page(
     client_for, client, members, url
 ) -> None:
