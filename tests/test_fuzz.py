@@ -463,6 +463,7 @@ ACCOUNT_FORMS = [
     ("/compte/adresse", {"email": valid_or(["nouvelle@exemple.fr"]), "password": nasty}),
     ("/compte/quitter", {"password": nasty, "confirm": valid_or(["y"])}),
     ("/compte/notifications", {"frequency": valid_or(["daily", "weekly", "never"])}),
+    ("/compte/profil", {"organisation": nasty, "region": valid_or(["normandie"])}),
 ]
 
 
@@ -474,7 +475,14 @@ def test_account_forms_never_fail(members, as_member, path, fields) -> None:
     def state() -> tuple:
         db.session.rollback()
         member = db.session.get(Member, member_id)
-        return member.password_hash, member.email, member.state, rows(MailMessage)
+        return (
+            member.password_hash,
+            member.email,
+            member.state,
+            rows(MailMessage),
+            member.organisation,
+            member.region_id,
+        )
 
     @FUZZ
     @given(data=any_form(fields))

@@ -112,6 +112,20 @@ class ChangeEmailForm(BaseForm):
     )
 
 
+class ProfileForm(BaseForm):
+    """What a member changes of their own profile from « Mon compte ». Not the network nor
+    the statut (the staff manage them), nor the name the référent validated (SPEC §4)."""
+
+    # Required of pairs only, as at registration: the service says so (hors pairs are
+    # invited with or without one).
+    organisation = StringField(
+        "Structure",
+        validators=[Optional(), Length(max=160, message="160 caractères au plus.")],
+        filters=[lambda v: v.strip() if isinstance(v, str) else v],
+    )
+    region = SelectField("Région", validators=[DataRequired("Choisissez votre région.")])
+
+
 class LeaveForm(BaseForm):
     password = PasswordField(
         "Mot de passe", id="leave-password", validators=[DataRequired("Indiquez-le.")]

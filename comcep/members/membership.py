@@ -334,6 +334,18 @@ def change_password(member: Member, current: str, new: str) -> None:
     member.token_nonce = new_nonce()  # pending reset links stop working
 
 
+def update_profile(member: Member, *, organisation: str, region_code: str) -> None:
+    """A member's own structure and region. Not journaled: the member's word about
+    themselves, like their registration; the network and statut stay with the staff."""
+    region = _lookup(Region, region_code, "Région", "region")
+    organisation = organisation.strip()
+    if member.statut == "pair" and not organisation:
+        raise ComcepError("Indiquez votre structure.", "organisation")
+    member.organisation = organisation
+    member.region = region
+    db.session.flush()
+
+
 def request_email_change(member: Member, new_email: str, password: str) -> None:
     """The new address becomes the login only once confirmed from that mailbox."""
     if not member.check_password(password):

@@ -39,6 +39,7 @@ from comcep.members.forms import (
     LoginForm,
     MemberFilterForm,
     NewPasswordForm,
+    ProfileForm,
     RegistrationForm,
 )
 from comcep.members.models import Member, check_dummy_password
@@ -359,7 +360,22 @@ password_check_limit = limiter.shared_limit(
 )
 
 
+def _profile_form(member: Member) -> ProfileForm:
+    """The structure and region form as the member's profile fills it."""
+    form = ProfileForm(
+        formdata=None,
+        data={
+            "organisation": member.organisation,
+            "region": member.region.code if member.region else "",
+        },
+    )
+    form.region.choices = _region_choices()
+    return form
+
+
 def _account_page(status: int = 200, **forms: object) -> ResponseReturnValue:
+    if "profile_form" not in forms:
+        forms["profile_form"] = _profile_form(current_user)
     forms.setdefault("password_form", ChangePasswordForm(formdata=None))
     forms.setdefault("email_form", ChangeEmailForm(formdata=None))
     forms.setdefault("leave_form", LeaveForm(formdata=None))
@@ -377,10 +393,31 @@ def account() -> ResponseReturnValue:
 @bp.get("/compte/adresse")
 @bp.get("/compte/quitter")
 @bp.get("/compte/notifications")  # posted to `notifications.email_preferences`
+@bp.get("/compte/profil")
 def account_form() -> ResponseReturnValue:
     """The account's forms post here and a refusal stays at this address: reloading it or
     typing it asks by GET, which leads to the account page instead of a 405."""
     return redirect(url_for("members.account"))
+
+
+@bp.post("/compte/profil")
+@login_required
+def update_profile() -> ResponseReturnValue:
+    form = ProfileForm()
+    form.region.choices = _region_choices()
+    if form.validate_on_submit():
+        try:
+            membership.update_profile(
+                current_user, organisation=form.organisation.data, region_code=form.region.data
+            )
+        except ComcepError as error:
+            db.session.rollback()
+            field_errors(form, error, "organisation").append(error.message)
+        else:
+            db.session.commit()
+            flash("Votre structure et votre région sont enregistrées.", "success")
+            return redirect(url_for("members.account"))
+    return _account_page(400, profile_form=form)
 
 
 @bp.post("/compte/mot-de-passe")

@@ -13,11 +13,12 @@ from html import unescape
 import pytest
 from flask import Flask
 from itsdangerous import TimestampSigner
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from comcep.extensions import db, limiter
 from comcep.forum.models import Post
 from comcep.members.models import Member
+from comcep.moderation.models import ModerationLog
 from tests import factories
 from tests.conftest import PASSWORD
 from tests.mailserver import Mailbox, link_path, smtp_mailbox, text_of
@@ -191,7 +192,14 @@ def test_a_member_changes_their_password_only_with_the_current_one(
 
 
 @pytest.mark.parametrize(
-    "url", ["/compte/mot-de-passe", "/compte/adresse", "/compte/quitter", "/compte/notifications"]
+    "url",
+    [
+        "/compte/mot-de-passe",
+        "/compte/adresse",
+        "/compte/quitter",
+        "/compte/notifications",
+        "/compte/profil",
+    ],
 )
 def test_an_account_forms_address_asked_by_get_leads_to_the_account_page(
     client_for, client, members, url
@@ -294,6 +302,92 @@ def test_an_e_mail_change_to_an_address_in_use_reveals_nothing_and_changes_nothi
     assert mailbox.messages == []
     db.session.expire_all()
     assert db.session.get(Member, pair.id).email != other.email
+
+
+# --- Structure and region ------------------------------------------------------------
+
+
+def profile_of(member: Member) -> tuple[str, str | None, str | None, str, str]:
+    """Structure, region, network, statut and name, read afresh."""
+    db.session.expire_all()
+    fresh = db.session.get(Member, member.id)
+    region = fresh.region.code if fresh.region else None
+    network = fresh.network.code if fresh.network else None
+    return fresh.organisation, region, network, fresh.statut, fresh.display_name
+
+
+def test_the_account_page_shows_the_structure_and_region_to_change(client_for, members) -> None:
+    """The page showed neither, and nothing let the member correct them (SPEC §4)."""
+    pair = members["pair"]
+    pair.organisation = "Agence de Rennes Nord"
+    db.session.commit()
+    page = client_for(pair).get("/compte").get_data(as_text=True)
+    assert '<form method="post" action="/compte/profil"' in page
+    assert 'name="organisation" type="text" value="Agence de Rennes Nord"' in page
+    assert '<option selected value="bretagne">Bretagne</option>' in page
+    for staff_field in ('name="network"', 'name="statut"', 'name="name"'):
+        assert staff_field not in page
+
+
+def test_a_member_changes_their_structure_and_region_and_nothing_else(client_for, members) -> None:
+    """Network, statut and name are the staff's (fields sent for them are ignored); the
+    change is not journaled."""
+    pair = members["pair"]
+    before = profile_of(pair)
+    response = client_for(pair).post(
+        "/compte/profil",
+        data={
+            "organisation": "  Agence de Quimper  ",
+            "region": "normandie",
+            "network": "apec",
+            "statut": "hors_pair",
+            "name": "Quelqu'un d'autre",
+        },
+    )
+    assert response.status_code == 302
+    assert response.headers["Location"].removeprefix("http://localhost") == "/compte"
+    assert profile_of(pair) == ("Agence de Quimper", "normandie", *before[2:])
+    assert db.session.scalar(select(func.count()).select_from(ModerationLog)) == 0
+    profile = client_for(members["other_pair"]).get(f"/membres/{pair.id}")
+    assert "Agence de Quimper" in text(profile)
+    assert "Normandie" in text(profile)
+
+
+def test_a_hors_pair_may_leave_the_structure_empty(client_for, members) -> None:
+    """Hors pairs are invited with or without a structure; pairs name theirs at registration."""
+    hors_pair = members["hors_pair"]
+    response = client_for(hors_pair).post(
+        "/compte/profil", data={"organisation": "", "region": "occitanie"}
+    )
+    assert response.status_code == 302
+    assert profile_of(hors_pair)[:2] == ("", "occitanie")
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"organisation": "", "region": "normandie"}, "Indiquez votre structure."),
+        ({"organisation": "   ", "region": "normandie"}, "Indiquez votre structure."),
+        ({"organisation": "S" * 161, "region": "normandie"}, "160 caractères au plus."),
+        ({"organisation": "Agence de Quimper", "region": ""}, "Choisissez votre région."),
+        ({"organisation": "Agence", "region": "atlantide"}, "N'est pas un choix valide."),
+        ({"organisation": "Agence de Quimper"}, "Choisissez votre région."),
+    ],
+    ids=["empty", "blank", "too-long", "no-region", "unknown-region", "region-missing"],
+)
+def test_a_bad_structure_or_region_is_refused_in_french_keeping_what_was_typed(
+    client_for, members, data, message
+) -> None:
+    pair = members["pair"]
+    before = profile_of(pair)
+    response = client_for(pair).post("/compte/profil", data=data)
+    assert response.status_code == 400
+    page = text(response)
+    assert message in page
+    assert 'class="error-summary"' in response.get_data(as_text=True)
+    if data["organisation"].strip():
+        assert f'value="{data["organisation"]}"' in page
+    assert profile_of(pair) == before
 
 
 # --- Export (RGPD) -------------------------------------------------------------------
