@@ -3,7 +3,7 @@ and where they came from), kept apart from the posts so that no counter counts t
 
 Revision ID: 3f9a7c2e5b14
 Revises: 6b1d3f8e2a95
-Create Date: 2026-12-07 09:00:00
+Create Date: 2026-12-06 10:30:00
 
 """
 
