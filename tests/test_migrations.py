@@ -4,6 +4,7 @@ the models describe, on SQLite as on PostgreSQL."""
 from __future__ import annotations
 
 from pathlib import Path
+from unittest.mock import ANY
 
 import numpy as np
 from alembic.autogenerate import compare_metadata
@@ -195,6 +196,78 @@ def test_the_kept_delays_are_put_in_increasing_order(tmp_path: Path) -> None:
             db.session.remove()
             downgrade(revision="2e6b8d4f1a73")
             assert {(m, k) for m, k, d in db.session.execute(delays) if d} == set(kept)
+        finally:
+            db.session.remove()
+            db.engine.dispose()
+
+
+def test_the_invitations_pending_before_their_table_get_a_row(tmp_path: Path) -> None:
+    """Revision f743b57cebd0 gives each invitation pending at the time its row: who sent it
+    (from the journal), when, and until when its link (14 days) is valid; an accepted one
+    gets none."""
+    fresh = _fresh_app(tmp_path, f"sqlite:///{tmp_path / 'invitations.sqlite3'}")
+    member = text(
+        "INSERT INTO members (email, password_hash, display_name, name_key, statut,"
+        " organisation, roles, state, motivation, created_at, registration_status,"
+        " refusal_reason, pending_email, token_nonce, email_frequency, moderation_reason)"
+        " VALUES (:email, '', :email, '', 'hors_pair', '', :roles, :state, '', :created,"
+        " :status, '', '', 'n', 'immediate', '')"
+    )
+    entry = text(
+        "INSERT INTO moderation_log (actor_id, action, target_type, target_id, reason, details,"
+        " created_at) VALUES (:actor, 'invite', 'member', :target, '', '', :created)"
+    )
+    invited = "2026-12-01 10:00:00.000000"
+    with fresh.app_context():
+        try:
+            upgrade(revision="3f9a7c2e5b14")
+            rows = [
+                ("admin@exemple.fr", "admin", "active", "approved"),
+                ("invite@exemple.fr", "", "pending", "invited"),
+                ("ancien@exemple.fr", "", "pending", "invited"),
+                ("accepte@exemple.fr", "", "active", "approved"),
+            ]
+            for email, roles, state, status in rows:
+                db.session.execute(
+                    member,
+                    {
+                        "email": email,
+                        "roles": roles,
+                        "state": state,
+                        "created": invited,
+                        "status": status,
+                    },
+                )
+            ids = dict(db.session.execute(text("SELECT email, id FROM members")).all())
+            for target in ("invite@exemple.fr", "accepte@exemple.fr"):
+                db.session.execute(
+                    entry,
+                    {"actor": ids["admin@exemple.fr"], "target": ids[target], "created": invited},
+                )
+            db.session.commit()
+            upgrade()
+            found = db.session.execute(
+                text(
+                    "SELECT member_id, invited_by_id, created_at, sent_at, expires_at,"
+                    " accepted_at, revoked_at FROM invitations ORDER BY member_id"
+                )
+            ).all()
+            assert [tuple(row) for row in found] == [
+                (
+                    ids["invite@exemple.fr"],
+                    ids["admin@exemple.fr"],
+                    invited,
+                    invited,
+                    "2026-12-15 10:00:00.000000",
+                    None,
+                    None,
+                ),
+                (ids["ancien@exemple.fr"], None, invited, invited, ANY, None, None),
+            ]
+            db.session.remove()
+            downgrade(revision="3f9a7c2e5b14")
+            with db.engine.connect() as connection:
+                assert "invitations" not in inspect(connection).get_table_names()
         finally:
             db.session.remove()
             db.engine.dispose()

@@ -7,7 +7,7 @@ Services flush, never commit; every e-mail is queued in the same transaction.
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from flask import url_for
 from sqlalchemy import ColumnElement, and_, case, delete, func, or_, select, update
@@ -18,8 +18,16 @@ from comcep.errors import ComcepError
 from comcep.extensions import db, utcnow
 from comcep.forum.models import Post, PostRevision, Topic
 from comcep.mail import MailMessage, queue_mail
-from comcep.members.models import Group, Member, Network, Region
-from comcep.members.tokens import DeadLink, check_token, make_token, new_nonce, use_token
+from comcep.members.models import Group, Invitation, Member, Network, Region
+from comcep.members.tokens import (
+    MAX_AGE,
+    DeadLink,
+    check_token,
+    make_token,
+    new_nonce,
+    signed_member_id,
+    use_token,
+)
 from comcep.messages.models import Conversation, PrivateMessage
 from comcep.moderation.models import REPORT_REASONS, Report
 from comcep.moderation.services import log
@@ -239,7 +247,11 @@ def invite(
     organisation: str,
     groups: list[str] | None = None,
 ) -> Member:
-    """Invite a hors pair (or, by an admin, a pair); the link lets them set a password."""
+    """Invite a hors pair (or, by an admin, a pair); the link lets them set a password.
+
+    An address whose invitation was withdrawn or ran out may be invited again: its account
+    never opened, so it is set afresh (groups included) rather than blocking the address.
+    """
     email = email.strip().lower()
     if statut == "pair" and "admin" not in actor.role_set:
         raise ComcepError("Seul un administrateur peut inviter un pair.")
@@ -251,44 +263,140 @@ def invite(
     if not network.active:
         raise ComcepError("Ce réseau ou cette organisation n'existe plus.", "network")
     region = _lookup(Region, region_code, "Région", "region")
-    if db.session.scalar(select(Member.id).where(Member.email == email)) is not None:
-        raise ComcepError("Un membre utilise déjà cette adresse.")
-    member = Member(
-        email=email,
-        display_name=name.strip(),
-        statut=statut,
-        network=network,
-        region=region,
-        organisation=organisation.strip(),
-        state="pending",
-        registration_status="invited",
-        created_at=utcnow(),
-        token_nonce=new_nonce(),
-    )
-    for group_name in groups or []:
-        group = db.session.scalar(select(Group).where(Group.name == group_name))
-        if group is not None:
-            member.groups.append(group)
-    db.session.add(member)
+    member = db.session.scalar(select(Member).where(Member.email == email))
+    if member is not None:
+        _check_invitable_again(member)
+    else:
+        member = Member(email=email)
+        db.session.add(member)
+    member.display_name = name.strip()
+    member.statut = statut
+    member.network = network
+    member.region = region
+    member.organisation = organisation.strip()
+    member.state = "pending"
+    member.registration_status = "invited"
+    member.created_at = utcnow()
+    member.token_nonce = new_nonce()
+    member.groups = [
+        group
+        for group_name in groups or []
+        if (group := db.session.scalar(select(Group).where(Group.name == group_name)))
+    ]
     db.session.flush()
+    now = utcnow()
+    invitation = Invitation(member_id=member.id, invited_by_id=actor.id, created_at=now)
+    db.session.add(invitation)
     log(actor, "invite", "member", member.id, details={"statut": statut})
+    _send_invitation(actor, invitation, member, now)
+    return member
+
+
+def _check_invitable_again(member: Member) -> None:
+    """An address already known may be invited only if its invitation never opened an
+    account and none is pending (that one is sent again from the list instead)."""
+    if member.state != "pending" or member.registration_status not in ("invited", "revoked"):
+        raise ComcepError("Un membre utilise déjà cette adresse.")
+    latest = _latest_invitation(member.id)
+    if latest is not None and latest.is_pending:
+        raise ComcepError(
+            "Une invitation attend déjà cette adresse : renvoyez-la depuis la liste des "
+            "invitations en cours."
+        )
+
+
+def _send_invitation(actor: Member, invitation: Invitation, member: Member, now: datetime) -> None:
+    """Queue the e-mail with a fresh link (the member's nonce was just renewed), valid
+    `MAX_AGE["invite"]` from now."""
+    invitation.sent_at = now
+    invitation.expires_at = now + timedelta(seconds=MAX_AGE["invite"])
     link = url_for("members.accept_invitation", token=make_token(member, "invite"), _external=True)
     queue_mail(
-        email,
+        member.email,
         "Invitation à rejoindre la ComCEP",
         "invitation",
         member=member,
         inviter=actor,
         link=link,
     )
-    return member
+
+
+def _check_open(invitation: Invitation) -> None:
+    if invitation.accepted_at is not None:
+        raise ComcepError("Cette invitation a déjà été acceptée : le compte est ouvert.")
+    if invitation.revoked_at is not None:
+        raise ComcepError("Cette invitation a déjà été retirée.")
+
+
+def resend_invitation(actor: Member, invitation: Invitation) -> None:
+    """Send the invitation again with a new link, valid anew; the earlier link stops
+    working (links are single-use: one live link per invitation)."""
+    _check_open(invitation)
+    member = invitation.member
+    member.token_nonce = new_nonce()
+    _send_invitation(actor, invitation, member, utcnow())
+    log(actor, "resend_invitation", "member", member.id)
+    db.session.flush()
+
+
+def revoke_invitation(actor: Member, invitation: Invitation) -> None:
+    """Withdraw an invitation: its link stops working and says so; the rows stay."""
+    _check_open(invitation)
+    member = invitation.member
+    invitation.revoked_at = utcnow()
+    invitation.revoked_by_id = actor.id
+    member.registration_status = "revoked"
+    member.token_nonce = new_nonce()
+    log(actor, "revoke_invitation", "member", member.id)
+    db.session.flush()
+
+
+def _latest_invitation(member_id: int | None) -> Invitation | None:
+    if member_id is None:
+        return None
+    return db.session.scalar(
+        select(Invitation)
+        .where(Invitation.member_id == member_id)
+        .order_by(Invitation.id.desc())
+        .limit(1)
+    )
+
+
+def _dead_invitation(token: str, error: DeadLink) -> DeadLink:
+    """Why an invitation link no longer serves, in words its reader can act on: withdrawn,
+    accepted, sent again since, or run out (`error` when no invitation row tells more)."""
+    invitation = _latest_invitation(signed_member_id(token, "invite"))
+    if invitation is None:
+        return error
+    if invitation.revoked_at is not None:
+        return DeadLink(
+            "Cette invitation a été retirée : elle ne permet plus de rejoindre la ComCEP. "
+            "Si vous pensez qu'il s'agit d'une erreur, écrivez à la personne qui vous a invité."
+        )
+    if invitation.accepted_at is not None:
+        return DeadLink(
+            "Ce lien a déjà été utilisé ou n'est plus valide : cette invitation a déjà été "
+            "acceptée. Connectez-vous avec votre adresse e-mail et votre mot de passe."
+        )
+    if invitation.expires_at <= utcnow():
+        return DeadLink(
+            "Cette invitation a expiré : demandez à la personne qui vous a invité de vous "
+            "l'envoyer de nouveau."
+        )
+    return DeadLink(
+        "Ce lien a été remplacé par un plus récent : ouvrez celui du dernier e-mail "
+        "d'invitation que vous avez reçu."
+    )
 
 
 def check_invitation(token: str) -> Member:
     """The invited member of a usable invitation link, without consuming it."""
-    member, _ = check_token(token, "invite")
+    try:
+        member, _ = check_token(token, "invite")
+    except DeadLink as error:
+        raise _dead_invitation(token, error) from error
     if member.registration_status != "invited":
-        raise DeadLink("Cette invitation a déjà été utilisée.")
+        raise _dead_invitation(token, DeadLink("Cette invitation a déjà été utilisée."))
     return member
 
 
@@ -297,14 +405,20 @@ def check_reset_link(token: str) -> Member:
 
 
 def accept_invitation(token: str, password: str) -> Member:
-    member, _ = use_token(token, "invite")
+    try:
+        member, _ = use_token(token, "invite")
+    except DeadLink as error:
+        raise _dead_invitation(token, error) from error
     if member.registration_status != "invited":
-        raise DeadLink("Cette invitation a déjà été utilisée.")
+        raise _dead_invitation(token, DeadLink("Cette invitation a déjà été utilisée."))
     check_password_strength(password, member.email, member.display_name)
     member.set_password(password)
     member.state = "active"
     member.registration_status = "approved"
     member.email_confirmed_at = utcnow()
+    invitation = _latest_invitation(member.id)
+    if invitation is not None:
+        invitation.accepted_at = member.email_confirmed_at
     db.session.flush()
     return member
 

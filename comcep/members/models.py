@@ -190,3 +190,29 @@ class Member(UserMixin, db.Model):
     @property
     def statut_label(self) -> str:
         return "pair" if self.statut == "pair" else "hors pair"
+
+
+class Invitation(db.Model):
+    """An invitation to join (SPEC §4), kept as a row so that the staff see those pending,
+    send them again or withdraw them; nothing is deleted. Its link is the invited member's
+    `invite` token, signed at `sent_at` and valid until `expires_at`."""
+
+    __tablename__ = "invitations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    invited_by_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    revoked_by_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"), index=True)
+
+    member: Mapped[Member] = relationship(foreign_keys=[member_id], lazy="raise")
+    invited_by: Mapped[Member | None] = relationship(foreign_keys=[invited_by_id], lazy="raise")
+
+    @property
+    def is_pending(self) -> bool:
+        """Neither accepted nor withdrawn, and its link still valid."""
+        return self.accepted_at is None and self.revoked_at is None and self.expires_at > utcnow()

@@ -8,14 +8,22 @@ import hmac
 from flask import current_app
 from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import Select, String, bindparam, cast, func, select
-from sqlalchemy.orm import lazyload
+from sqlalchemy.orm import joinedload, lazyload
 from werkzeug.exceptions import NotFound
 
 from comcep import policy
 from comcep.dialects import COMMA
-from comcep.extensions import db
+from comcep.extensions import db, utcnow
 from comcep.forum.models import MemberCategoryStats, Post, Topic
-from comcep.members.models import Group, Member, Network, Region, fold_name, member_groups
+from comcep.members.models import (
+    Group,
+    Invitation,
+    Member,
+    Network,
+    Region,
+    fold_name,
+    member_groups,
+)
 from comcep.policy import Viewer
 
 
@@ -159,6 +167,35 @@ def registrations(viewer: Viewer) -> list[Member]:
             .order_by(Member.created_at)
         )
     )
+
+
+def pending_invitations() -> list[Invitation]:
+    """Invitations neither accepted, withdrawn nor run out, newest first, with the invited
+    member and who invited them (one statement)."""
+    return list(
+        db.session.scalars(
+            select(Invitation)
+            .options(joinedload(Invitation.member), joinedload(Invitation.invited_by))
+            .where(
+                Invitation.accepted_at.is_(None),
+                Invitation.revoked_at.is_(None),
+                Invitation.expires_at > utcnow(),
+            )
+            .order_by(Invitation.created_at.desc(), Invitation.id.desc())
+        )
+    )
+
+
+def get_invitation_or_404(invitation_id: int) -> Invitation:
+    """An invitation with its invited member, for the staff's « Renvoyer » and « Retirer »."""
+    invitation = db.session.scalar(
+        select(Invitation)
+        .options(joinedload(Invitation.member))
+        .where(Invitation.id == invitation_id)
+    )
+    if invitation is None:
+        raise NotFound()
+    return invitation
 
 
 def groups() -> list[Group]:

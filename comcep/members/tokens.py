@@ -69,6 +69,16 @@ def check_token(token: str, purpose: str) -> tuple[Member, str]:
     return member, extra
 
 
+def signed_member_id(token: str, purpose: str) -> int | None:
+    """The member id of a genuine link, however old or used: to tell why a dead link no
+    longer serves (an invitation withdrawn, accepted, or sent again)."""
+    try:
+        member_id, _nonce, _extra = _serializer(purpose).loads(token)
+    except (BadSignature, ValueError, TypeError):
+        return None
+    return member_id if isinstance(member_id, int) else None
+
+
 def use_token(token: str, purpose: str) -> tuple[Member, str]:
     """Check a link and consume it; a French error says why it cannot be used."""
     member, extra = check_token(token, purpose)

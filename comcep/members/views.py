@@ -8,6 +8,7 @@ from collections.abc import Callable
 from flask import (
     Blueprint,
     Response,
+    abort,
     current_app,
     flash,
     g,
@@ -42,7 +43,7 @@ from comcep.members.forms import (
     ProfileForm,
     RegistrationForm,
 )
-from comcep.members.models import Member, check_dummy_password
+from comcep.members.models import Invitation, Member, check_dummy_password
 from comcep.members.tokens import LinkError
 from comcep.notifications.models import EMAIL_FREQUENCIES
 from comcep.policy import current_viewer
@@ -571,7 +572,51 @@ def invitations() -> ResponseReturnValue:
             flash(f"L'invitation est envoyée à {form.email.data}.", "success")
             return redirect(url_for("members.invitations"))
     status = 400 if request.method == "POST" else 200
-    return render_template("members/invitations.html", form=form), status
+    return render_template(
+        "members/invitations.html",
+        form=form,
+        pending=queries.pending_invitations(),
+        action_form=ConfirmForm(formdata=None),
+    ), status
+
+
+@bp.post("/moderation/invitations/<int:invitation_id>/renvoyer")
+@login_required
+def resend_invitation(invitation_id: int) -> ResponseReturnValue:
+    return _act_on_invitation(
+        invitation_id,
+        membership.resend_invitation,
+        "L'invitation est renvoyée à {email} avec un nouveau lien ; le précédent ne sert plus.",
+    )
+
+
+@bp.post("/moderation/invitations/<int:invitation_id>/retirer")
+@login_required
+def revoke_invitation(invitation_id: int) -> ResponseReturnValue:
+    return _act_on_invitation(
+        invitation_id,
+        membership.revoke_invitation,
+        "L'invitation de {email} est retirée : son lien ne fonctionne plus.",
+    )
+
+
+def _act_on_invitation(
+    invitation_id: int, act: Callable[[Member, Invitation], None], done: str
+) -> ResponseReturnValue:
+    """« Renvoyer » and « Retirer »: load, check, act, one commit, back to the list."""
+    policy.check_invite(current_viewer())
+    invitation = queries.get_invitation_or_404(invitation_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        act(current_user, invitation)
+    except ComcepError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        return redirect(url_for("members.invitations")), 303
+    db.session.commit()
+    flash(done.format(email=invitation.member.email), "success")
+    return redirect(url_for("members.invitations"))
 
 
 @bp.route("/admin/membres/<int:member_id>", methods=["GET", "POST"])

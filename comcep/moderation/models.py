@@ -47,6 +47,8 @@ ACTION_LABELS = {
     "approve_registration": "Inscription acceptée",
     "refuse_registration": "Inscription refusée",
     "invite": "Invitation envoyée",
+    "resend_invitation": "Invitation renvoyée",
+    "revoke_invitation": "Invitation retirée",
     "anonymise": "Compte anonymisé",
     "settings": "Réglages du site",
     "category_create": "Rubrique créée",
