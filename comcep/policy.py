@@ -612,6 +612,31 @@ def visible_registrations(viewer: Viewer) -> ColumnElement[bool]:
     return false()
 
 
+# The network a référent validates for, bound in prebuilt statements (the header's counter).
+VALIDATION_NETWORK = "validation_network_id"
+
+
+def decides_registrations(viewer: Viewer) -> bool:
+    """Whether registration requests may wait for this viewer (`visible_registrations` is
+    not false): the staff, or a référent with a network."""
+    return viewer.is_staff or (
+        "validation" in viewer.roles and viewer.validation_network_id is not None
+    )
+
+
+def visible_registrations_param(staff: bool) -> ColumnElement[bool]:
+    """`visible_registrations` for a prebuilt statement, for a viewer who
+    `decides_registrations`: the référent's network bound as VALIDATION_NETWORK."""
+    return true() if staff else Member.network_id == bindparam(VALIDATION_NETWORK)
+
+
+def registration_params(viewer: Viewer) -> dict[str, int]:
+    """What `visible_registrations_param(viewer.is_staff)` is bound to."""
+    if viewer.is_staff or viewer.validation_network_id is None:
+        return {}
+    return {VALIDATION_NETWORK: viewer.validation_network_id}
+
+
 def check_validate_registrations(viewer: Viewer) -> None:
     if not (viewer.is_staff or "validation" in viewer.roles):
         raise NotFound()

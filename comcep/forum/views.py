@@ -169,7 +169,7 @@ def topic(topic_id: int, slug: str | None = None) -> ResponseReturnValue:
         topic_level_column(),
         knowledge.has_tags_column(),
         queries.has_events_column(),
-        *header.columns(viewer.is_staff),
+        *header.columns(*header.variant(viewer)),
         params=header.params(viewer),
     )
     header.keep(viewer, counts)

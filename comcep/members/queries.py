@@ -7,7 +7,7 @@ import hmac
 
 from flask import current_app
 from flask_sqlalchemy.pagination import Pagination
-from sqlalchemy import Select, String, bindparam, cast, func, select
+from sqlalchemy import ScalarSelect, Select, String, bindparam, cast, func, select
 from sqlalchemy.orm import joinedload, lazyload
 from werkzeug.exceptions import NotFound
 
@@ -166,6 +166,21 @@ def registrations(viewer: Viewer) -> list[Member]:
             )
             .order_by(Member.created_at)
         )
+    )
+
+
+def waiting_registrations_count_column(staff: bool) -> ScalarSelect[int]:
+    """How many requests wait for a decision of the viewer (`registrations`), as a
+    subquery for the header's single statement: the staff's count all, a référent's those
+    of the network bound by `policy.registration_params`."""
+    return (
+        select(func.count(Member.id))
+        .where(
+            Member.state == "pending",
+            Member.registration_status == "awaiting",
+            policy.visible_registrations_param(staff),
+        )
+        .scalar_subquery()
     )
 
 

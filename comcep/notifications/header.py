@@ -1,6 +1,7 @@
-"""The header's counters (bell, private messages, moderation queue): one statement per
-request, through the wall, or columns a page folds into a statement it already makes (the
-topic page: one round trip fewer on the page members load most)."""
+"""The header's counters (bell, private messages, moderation queue, registration requests
+waiting for a référent): one statement per request, through the wall, or columns a page
+folds into a statement it already makes (the topic page: one round trip fewer on the page
+members load most)."""
 
 from __future__ import annotations
 
@@ -13,37 +14,57 @@ from sqlalchemy import ColumnElement, Select, select
 
 from comcep import policy
 from comcep.extensions import read_columns
+from comcep.members import queries as member_queries
 from comcep.messages import queries as message_queries
 from comcep.moderation import queries as moderation_queries
 from comcep.notifications import services
 from comcep.policy import Viewer
 
 _KEPT = "_comcep_header_counts"  # on `g`; `policy.clear_request_cache` forgets it
-_NOBODY = {"bell_count": 0, "unread_messages": 0, "open_reports": 0}
+_NOBODY = {
+    "bell_count": 0,
+    "unread_messages": 0,
+    "open_reports": 0,
+    "waiting_registrations": 0,
+}
+# Which counters a viewer's header holds: (staff, decides registrations).
+Variant = tuple[bool, bool]
+
+
+def variant(viewer: Viewer) -> Variant:
+    """The columns this viewer's header reads: a member who is neither staff nor référent
+    reads the bell and the messages only, and no column more."""
+    return viewer.is_staff, policy.decides_registrations(viewer)
 
 
 @functools.cache
-def columns(staff: bool) -> tuple[ColumnElement, ...]:
-    """The counters as scalar subqueries over the bound `member_id` and `policy.VISIBLE`
-    (see `params`), built once per variant: the same objects each time, so a statement
-    that carries them is built once too."""
+def columns(staff: bool, registrations: bool = False) -> tuple[ColumnElement, ...]:
+    """The counters as scalar subqueries over the bound `member_id`, `policy.VISIBLE` and
+    `policy.VALIDATION_NETWORK` (see `params`), built once per variant: the same objects
+    each time, so a statement that carries them is built once too."""
     found: list[ColumnElement] = [
         services.unread_count_column(staff),
         message_queries.unread_count_column(),
     ]
     if staff:
         found.append(moderation_queries.waiting_count_query())
+    if registrations:
+        found.append(member_queries.waiting_registrations_count_column(staff))
     return tuple(found)
 
 
 @functools.cache
-def _statement(staff: bool) -> Select:
-    return select(*columns(staff))
+def _statement(staff: bool, registrations: bool) -> Select:
+    return select(*columns(staff, registrations))
 
 
 def params(viewer: Viewer) -> dict[str, Any]:
     """What `columns` are bound to."""
-    return {"member_id": viewer.member_id, **policy.visibility_params(viewer)}
+    return {
+        "member_id": viewer.member_id,
+        **policy.visibility_params(viewer),
+        **policy.registration_params(viewer),
+    }
 
 
 def read_with_counts(
@@ -51,19 +72,19 @@ def read_with_counts(
 ) -> tuple:
     """A page's own scalar columns (bound to `member_id` and `page_params`), read in the
     statement that reads the counters, which are kept for this request: one round trip."""
-    row = read_columns(_combined(page_columns, viewer.is_staff), params(viewer) | page_params)
+    row = read_columns(_combined(page_columns, *variant(viewer)), params(viewer) | page_params)
     values = tuple(row.one())
     keep(viewer, values[len(page_columns) :])
     return tuple(values[: len(page_columns)])
 
 
 @functools.cache
-def _combined(page_columns: tuple[ColumnElement, ...], staff: bool) -> Select:
-    return select(*page_columns, *columns(staff))
+def _combined(page_columns: tuple[ColumnElement, ...], staff: bool, registrations: bool) -> Select:
+    return select(*page_columns, *columns(staff, registrations))
 
 
 def keep(viewer: Viewer, values: Sequence[int]) -> None:
-    """Keep the values of `columns(viewer.is_staff)` read by a page's own statement, for
+    """Keep the values of `columns(*variant(viewer))` read by a page's own statement, for
     `counts` to serve this request."""
     g.setdefault(_KEPT, _as_counts(viewer, values))
 
@@ -79,14 +100,18 @@ def counts(viewer: Viewer) -> dict[str, int]:
         return _NOBODY
     kept = g.get(_KEPT)
     if kept is None:
-        row = read_columns(_statement(viewer.is_staff), params(viewer)).one()
+        row = read_columns(_statement(*variant(viewer)), params(viewer)).one()
         kept = g.setdefault(_KEPT, _as_counts(viewer, row))
     return kept
 
 
 def _as_counts(viewer: Viewer, values: Sequence[int]) -> dict[str, int]:
+    """The values of `columns(*variant(viewer))` by name, 0 for those it does not read."""
+    staff, registrations = variant(viewer)
+    rest = iter(values[2:])
     return {
         "bell_count": values[0],
         "unread_messages": values[1],
-        "open_reports": values[2] if viewer.is_staff else 0,
+        "open_reports": next(rest) if staff else 0,
+        "waiting_registrations": next(rest) if registrations else 0,
     }

@@ -17,7 +17,10 @@ from tests.factories import make_topic
 COUNTS = {
     "bell": re.compile(r'class="bell">Notifications(?: <span class="badge badge--count">(\d+))?'),
     "reports": re.compile(r">Modération(?: <span class=\"badge badge--count\">(\d+))?"),
+    "registrations": re.compile(r">Inscriptions(?: <span class=\"badge badge--count\">(\d+))?"),
 }
+# The registrations counter's subquery, as the header's statement carries it.
+REGISTRATIONS_COUNT = "count(members.id)"
 
 
 def _counts(html: str) -> dict[str, int | None]:
@@ -62,3 +65,35 @@ def test_the_topic_page_shows_the_counts_of_every_page(
     assert index["reports"] == (1 if who == "animation" else None)
     assert sum("FROM notifications" in statement for statement in statements) == 1
     assert sum("topic_reads" in statement for statement in statements) == 1
+
+
+@pytest.mark.parametrize(
+    ("who", "waiting"),
+    [("pair", None), ("hors_pair", None), ("referent_apec", 2), ("animation", 3)],
+    ids=["pair", "hors_pair", "referent_apec", "animation"],
+)
+def test_the_registrations_link_counts_the_requests_in_the_header_statement(
+    members, make_member, client_for, count_queries, who, waiting
+) -> None:
+    """A référent sees how many requests of their network wait (the staff: all of them),
+    counted within the header's one statement; other members' pages count nothing more."""
+    for network, status in [
+        ("apec", "awaiting"),
+        ("apec", "awaiting"),
+        ("france-travail", "awaiting"),
+        ("apec", "unconfirmed"),  # not confirmed yet: nobody decides it
+        ("apec", "refused"),
+    ]:
+        make_member(network=network, state="pending").registration_status = status
+    db.session.commit()
+    topic = make_topic(members["pair"], "echanges")
+    client = client_for(members[who])
+    client.get(f"/t/{topic.id}")  # the first visit writes its read mark
+    for url in ("/", f"/t/{topic.id}", "/moderation/inscriptions" if waiting else "/actifs"):
+        with count_queries() as statements:
+            page = client.get(url)
+        assert page.status_code == 200, url
+        assert _counts(page.text)["registrations"] == waiting, url
+        [counters] = [statement for statement in statements if "FROM notifications" in statement]
+        counted = [statement for statement in statements if REGISTRATIONS_COUNT in statement]
+        assert counted == ([] if waiting is None else [counters]), url
