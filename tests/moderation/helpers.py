@@ -11,7 +11,8 @@ from urllib.parse import urlsplit
 from sqlalchemy import func, select
 from werkzeug.test import TestResponse
 
-from comcep.extensions import db
+from comcep.attachments.models import Attachment
+from comcep.extensions import db, utcnow
 from comcep.forum.models import Category, Post, Topic
 from comcep.moderation.models import ModerationLog
 from tests.factories import category
@@ -128,3 +129,21 @@ def search_count(html: str) -> str:
 def without_csrf(html: str) -> str:
     """A page with its CSRF token values blanked (they change on every request)."""
     return re.sub(r'(name="csrf_token"[^>]*value=")[^"]*"', r'\1"', html)
+
+
+def attach_file(post: Post, filename: str, size: int) -> Attachment:
+    """A file row on a post (the queue lists files; their bytes are not read here)."""
+    attachment = Attachment(
+        post_id=post.id,
+        uploader_id=post.author_id,
+        filename=filename,
+        mime="application/pdf",
+        label="PDF",
+        family="pdf",
+        size=size,
+        key="0" * 64,
+        created_at=utcnow(),
+    )
+    db.session.add(attachment)
+    db.session.commit()
+    return attachment

@@ -14,6 +14,7 @@ from comcep.moderation.models import Setting
 from tests.factories import make_topic
 from tests.moderation.helpers import (
     assert_counters_right,
+    attach_file,
     counters,
     location,
     log_entries,
@@ -177,6 +178,20 @@ def test_the_staff_header_counts_the_posts_awaiting_validation(
     approved = staff.post(f"/p/{pending.id}/restaurer")
     assert approved.status_code in (302, 303)
     assert _moderation_badge(staff) == 0
+
+
+def test_a_post_awaiting_validation_shows_its_files_in_the_queue(
+    members, client_for, newcomer, topic
+) -> None:
+    """The animatrice validates what will be published, files included."""
+    set_premoderation(client_for(members["admin"]), "1")
+    client_for(newcomer).post(f"/t/{topic.id}/repondre", data={"body": "Mon CV.", "submit": "1"})
+    pending = posts_of(topic.id)[1]
+    cv = attach_file(pending, "CV de Jean TOTOCANARD.pdf", 2_000)
+    page = client_for(members["animation"]).get("/moderation").text
+    waiting = page[page.index('id="pending-title"') :]
+    assert "CV de Jean TOTOCANARD.pdf" in waiting
+    assert f'href="/pj/{cv.id}/CV%20de%20Jean%20TOTOCANARD.pdf"' in waiting
 
 
 def test_a_new_members_first_topic_waits_in_the_queue_until_validated(

@@ -8,13 +8,13 @@ import re
 import pytest
 from sqlalchemy import select
 
-from comcep.attachments.models import Attachment
-from comcep.extensions import db, utcnow
+from comcep.extensions import db
 from comcep.forum.models import Post, Topic
 from comcep.moderation.models import Report
 from tests.factories import category, make_reply, make_topic
 from tests.moderation.helpers import (
     assert_counters_right,
+    attach_file,
     count,
     counters,
     location,
@@ -383,24 +383,6 @@ def test_hiding_an_auto_hidden_post_gives_the_author_the_animatrices_reason(
     ]
 
 
-def _attach(post: Post, filename: str, size: int) -> Attachment:
-    """A file row on a post (the queue lists files; their bytes are not read here)."""
-    attachment = Attachment(
-        post_id=post.id,
-        uploader_id=post.author_id,
-        filename=filename,
-        mime="application/pdf",
-        label="PDF",
-        family="pdf",
-        size=size,
-        key="0" * 64,
-        created_at=utcnow(),
-    )
-    db.session.add(attachment)
-    db.session.commit()
-    return attachment
-
-
 def test_the_queue_lists_the_reported_posts_files_in_one_query(
     members, client_for, topic, reply, count_queries
 ) -> None:
@@ -409,11 +391,11 @@ def test_the_queue_lists_the_reported_posts_files_in_one_query(
     staff.get("/moderation")
     with count_queries() as before:
         staff.get("/moderation")
-    grid = _attach(reply, "Grille de Jean TOTOCANARD.pdf", 20_000)
-    cv = _attach(reply, "CV.pdf", 1_000)
+    grid = attach_file(reply, "Grille de Jean TOTOCANARD.pdf", 20_000)
+    cv = attach_file(reply, "CV.pdf", 1_000)
     other = make_topic(members["other_pair"], title="Un autre cas signalé", replies=[])
     opening = posts_of(other.id)[0]
-    _attach(opening, "Compte rendu.pdf", 3_000)
+    attach_file(opening, "Compte rendu.pdf", 3_000)
     client_for(members["pair"]).post(f"/p/{opening.id}/signaler", data={"reason": "spam"})
     with count_queries() as after:
         page = staff.get("/moderation").text
