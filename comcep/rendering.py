@@ -8,13 +8,34 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 from html import unescape
+from typing import Any
 
 import bleach
 from markdown_it import MarkdownIt
+from markdown_it.common.utils import escapeHtml
+from markdown_it.renderer import RendererHTML
+from markdown_it.token import Token
 
 _markdown = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
 _markdown.enable(["table", "strikethrough"])
+
+
+def _image(self: RendererHTML, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
+    """An image of the site itself (a file joined to a post) shows; another site's becomes
+    a link: each reader's browser would fetch it, telling that site who reads the post and
+    when (a « tracking pixel »). The page's CSP (`img-src`) refuses them too."""
+    token = tokens[idx]
+    src = str(token.attrGet("src") or "")
+    if src.startswith("/") and not src.startswith("//"):
+        return self.image(tokens, idx, options, env)
+    alt = self.renderInlineAsText(token.children or [], options, env)
+    text = f"Image d'un autre site : {alt}" if alt else "Image d'un autre site"
+    return f'<a href="{escapeHtml(src)}">{escapeHtml(text)}</a>'
+
+
+_markdown.add_render_rule("image", _image)
 
 ALLOWED_TAGS = frozenset(
     {

@@ -185,6 +185,26 @@ def test_safe_https_links_are_kept_with_nofollow(source: str) -> None:
     assert {"noopener", "noreferrer"} <= set(links[0]["rel"].split())
 
 
+def test_another_sites_image_becomes_a_link_and_the_sites_own_shows() -> None:
+    """Each reader's browser would fetch another site's image, telling it who reads the post
+    and when (a tracking pixel): it becomes a link; a file joined to a post shows."""
+    html = render_markdown("![une photo](https://pixel.example/p.gif?lecteur=1)")
+    assert "<img" not in html
+    assert '<a href="https://pixel.example/p.gif?lecteur=1"' in html
+    assert "Image d'un autre site : une photo</a>" in html
+    for source in ("![](http://pixel.example/a.png)", "![x](//pixel.example/a.png)"):
+        assert "<img" not in render_markdown(source), source
+    own = render_markdown("![grille](/pj/3/grille.png)")
+    assert '<img src="/pj/3/grille.png" alt="grille">' in own
+
+
+def test_the_pages_policy_loads_no_image_from_another_site(client) -> None:
+    """What a post stored before (an <img> of another site) is refused by the browser."""
+    policy = client.get("/connexion").headers["Content-Security-Policy"]
+    img_src = next(d for d in policy.split(";") if d.strip().startswith("img-src"))
+    assert img_src.split()[1:] == ["'self'", "data:"]
+
+
 def test_mailto_links_are_kept() -> None:
     html = render_markdown("[écrire](mailto:animation@comcep.example)")
     assert '<a href="mailto:animation@comcep.example">écrire</a>' in html
