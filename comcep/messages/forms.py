@@ -9,13 +9,17 @@ from comcep.forms import BaseForm
 from comcep.forum.forms import _body_field
 
 
-class NewConversationForm(BaseForm):
-    recipients = StringField(
-        "Destinataires",
+def _recipients_field(label: str) -> StringField:
+    return StringField(
+        label,
         validators=[Optional(), Length(max=2000)],
         description="Noms complets des membres, séparés par des virgules : dès deux lettres, "
         "les noms des membres à qui vous pouvez écrire vous sont proposés.",
     )
+
+
+class NewConversationForm(BaseForm):
+    recipients = _recipients_field("Destinataires")
     subject = StringField(
         "Objet",
         validators=[
@@ -30,3 +34,10 @@ class NewConversationForm(BaseForm):
 class MessageReplyForm(BaseForm):
     body = _body_field()
     submit = SubmitField("Répondre")
+
+
+class AddParticipantsForm(BaseForm):
+    """Bring more members into a conversation: they read it from its first message."""
+
+    recipients = _recipients_field("Membres à ajouter")
+    add = SubmitField("Ajouter à la conversation")  # not « submit »: the reply form has one

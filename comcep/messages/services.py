@@ -72,6 +72,23 @@ def start_conversation(
     return conversation
 
 
+def add_participants(
+    conversation: Conversation, members: list[Member], already: list[Member]
+) -> list[Member]:
+    """Members joining a conversation (as in Discourse, they read it from its start); those
+    already in it are left as they are. The ones added; none is a refusal."""
+    present = {m.id for m in already}
+    added = [m for m in members if m.id not in present]
+    if not added:
+        raise ComcepError("Ces membres participent déjà à la conversation.")
+    if len(present) + len(added) > MAX_RECIPIENTS + 1:
+        raise ComcepError(f"Une conversation réunit {MAX_RECIPIENTS + 1} membres au plus.")
+    for member in added:
+        db.session.add(ConversationMember(conversation_id=conversation.id, member_id=member.id))
+    db.session.flush()
+    return added
+
+
 def add_message(actor: Member, conversation: Conversation, body: str) -> PrivateMessage:
     now = utcnow()
     message = PrivateMessage(

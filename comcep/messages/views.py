@@ -10,9 +10,11 @@ from werkzeug.exceptions import NotFound
 from comcep import policy
 from comcep.errors import ComcepError
 from comcep.extensions import db, posting_limit
+from comcep.members.models import Member
 from comcep.members.queries import find_visible_member
 from comcep.messages import queries, services
-from comcep.messages.forms import MessageReplyForm, NewConversationForm
+from comcep.messages.forms import AddParticipantsForm, MessageReplyForm, NewConversationForm
+from comcep.messages.models import Conversation
 from comcep.policy import current_viewer
 
 bp = Blueprint("messages", __name__)
@@ -84,6 +86,45 @@ def show(conversation_id: int) -> ResponseReturnValue:
         services.mark_read(current_user, conversation.id)
         db.session.commit()
     status = 400 if request.method == "POST" else 200
+    return _show(conversation, participants, form, AddParticipantsForm(), status)
+
+
+@bp.post("/messages/<int:conversation_id>/participants")
+@login_required
+@posting_limit
+def add_participants(conversation_id: int) -> ResponseReturnValue:
+    """A participant brings in members they may write to (the wall, as for a new message)."""
+    viewer = current_viewer()
+    conversation, participants = queries.get_conversation_or_404(viewer, conversation_id)
+    form = AddParticipantsForm()
+    if form.validate_on_submit():
+        try:
+            members = services.resolve_recipients(
+                current_user, form.recipients.data or "", [], policy.visible_members(viewer)
+            )
+            policy.check_write_to(viewer, members)
+            added = services.add_participants(conversation, members, participants)
+        except ComcepError as error:
+            form.recipients.errors.append(error.message)
+        except NotFound:  # the same words whether a hidden member exists or not
+            form.recipients.errors.append(UNKNOWN_RECIPIENT)
+        else:
+            db.session.commit()
+            names = ", ".join(m.display_name for m in added)
+            flash(f"Ajouté(s) à la conversation : {names}.", "success")
+            return redirect(url_for("messages.show", conversation_id=conversation.id))
+    db.session.rollback()
+    return _show(conversation, participants, MessageReplyForm(formdata=None), form, 400)
+
+
+def _show(
+    conversation: Conversation,
+    participants: list[Member],
+    form: MessageReplyForm,
+    add_form: AddParticipantsForm,
+    status: int,
+) -> ResponseReturnValue:
+    viewer = current_viewer()
     return render_template(
         "messages/show.html",
         conversation=conversation,
@@ -93,5 +134,6 @@ def show(conversation_id: int) -> ResponseReturnValue:
         profiles=policy.visible_member_ids(viewer, [m.id for m in participants]),
         messages=queries.messages(conversation),
         form=form,
+        add_form=add_form,
         silenced_notice=policy.silenced_notice(viewer),
     ), status

@@ -476,3 +476,58 @@ def test_a_silenced_member_can_read_but_not_answer(members, client_for) -> None:
     assert "lecture seule" in text_of(answer)
     assert write(other, to="Paire Un").status_code == 403
     assert bodies(conversation) == ["Une question."]
+
+
+# --- Adding participants ------------------------------------------------------------------
+
+
+def test_a_participant_brings_in_a_member_who_then_reads_the_whole_conversation(
+    members, make_member, client_for
+) -> None:
+    pair = client_for(members["pair"])
+    conversation = start(pair, to="Paire Deux", body="Le premier message.")
+    newcomer = members["pilot_pair"]
+    assert client_for(newcomer).get(f"/messages/{conversation}").status_code == 404
+    page = text_of(pair.get(f"/messages/{conversation}"))
+    assert "Ajouter des participants" in page
+
+    added = pair.post(f"/messages/{conversation}/participants", data={"recipients": "Paire Pilote"})
+    assert added.status_code == 302
+    assert location(added) == f"/messages/{conversation}"
+    assert unread_messages(client_for(newcomer)) == 1
+    seen = client_for(newcomer).get(f"/messages/{conversation}")
+    assert seen.status_code == 200
+    assert "Le premier message." in text_of(seen)
+    assert "Paire Pilote" in text_of(pair.get(f"/messages/{conversation}"))
+
+    again = pair.post(f"/messages/{conversation}/participants", data={"recipients": "Paire Deux"})
+    assert again.status_code == 400
+    assert "participent déjà à la conversation" in text_of(again)
+    assert 'value="Paire Deux"' in again.text  # what was typed is kept
+    outsider = make_member(name="Quelqu'un d'autre")
+    intruder = client_for(outsider).post(
+        f"/messages/{conversation}/participants", data={"recipients": "Quelqu'un d'autre"}
+    )
+    assert intruder.status_code == 404  # not a participant: nothing to add to
+
+
+def test_a_hors_pair_adds_no_member_it_cannot_see_and_learns_nothing(
+    members, make_member, client_for
+) -> None:
+    """The wall, as for a new message: a member the hors pair may not see answers exactly as
+    one who does not exist."""
+    visible = make_member(name="Lucie Moreau")
+    topic = make_topic(members["hors_pair"], slug="echanges", title="Question des partenaires")
+    make_reply(visible, topic, "Ma réponse visible des partenaires.")
+    hors_pair = client_for(members["hors_pair"])
+    conversation = start(hors_pair, to="Lucie Moreau", body="Merci.")
+    hors_pair.get(f"/messages/{conversation}")  # shows « Votre message est envoyé. »
+    url = f"/messages/{conversation}/participants"
+    hidden = hors_pair.post(url, data={"recipients": "Paire Deux"})
+    missing = hors_pair.post(url, data={"recipients": "Personne Inconnue"})
+    assert hidden.status_code == missing.status_code == 400
+    assert UNKNOWN in text_of(hidden)
+    assert without_form_noise(hidden.text, "Paire Deux") == without_form_noise(
+        missing.text, "Personne Inconnue"
+    )
+    assert client_for(members["other_pair"]).get(f"/messages/{conversation}").status_code == 404
