@@ -15,7 +15,7 @@ from comcep.members.queries import find_visible_member
 from comcep.messages import queries, services
 from comcep.messages.forms import AddParticipantsForm, MessageReplyForm, NewConversationForm
 from comcep.messages.models import Conversation
-from comcep.policy import current_viewer
+from comcep.policy import Viewer, current_viewer
 
 bp = Blueprint("messages", __name__)
 
@@ -30,6 +30,26 @@ def index() -> ResponseReturnValue:
     return render_template("messages/index.html", rows=rows, total=total, page=page)
 
 
+def _recipients(
+    viewer: Viewer, form: NewConversationForm | AddParticipantsForm, ids: list[int]
+) -> list[Member] | None:
+    """The members the form names (and `ids`) whom the viewer may write to; None, with the
+    refusal under the field, otherwise: a member out of the viewer's sight answers in the
+    same words as one who does not exist (SPEC §2)."""
+    try:
+        members = services.resolve_recipients(
+            current_user, form.recipients.data or "", ids, policy.visible_members(viewer)
+        )
+        policy.check_write_to(viewer, members)
+    except ComcepError as error:
+        form.recipients.errors.append(error.message)
+    except NotFound:
+        form.recipients.errors.append(UNKNOWN_RECIPIENT)
+    else:
+        return members
+    return None
+
+
 @bp.route("/messages/nouveau", methods=["GET", "POST"])
 @login_required
 @posting_limit
@@ -38,16 +58,8 @@ def new() -> ResponseReturnValue:
     form = NewConversationForm()
     ids = [i for i in request.values.getlist("a", type=int) if i]
     if form.validate_on_submit():
-        try:
-            recipients = services.resolve_recipients(
-                current_user, form.recipients.data or "", ids, policy.visible_members(viewer)
-            )
-            policy.check_write_to(viewer, recipients)
-        except ComcepError as error:
-            form.recipients.errors.append(error.message)
-        except NotFound:  # the same words whether a hidden member exists or not
-            form.recipients.errors.append(UNKNOWN_RECIPIENT)
-        else:
+        recipients = _recipients(viewer, form, ids)
+        if recipients is not None:
             conversation = services.start_conversation(
                 current_user, recipients, form.subject.data, form.body.data
             )
@@ -97,17 +109,12 @@ def add_participants(conversation_id: int) -> ResponseReturnValue:
     viewer = current_viewer()
     conversation, participants = queries.get_conversation_or_404(viewer, conversation_id)
     form = AddParticipantsForm()
-    if form.validate_on_submit():
+    members = _recipients(viewer, form, []) if form.validate_on_submit() else None
+    if members is not None:
         try:
-            members = services.resolve_recipients(
-                current_user, form.recipients.data or "", [], policy.visible_members(viewer)
-            )
-            policy.check_write_to(viewer, members)
             added = services.add_participants(conversation, members, participants)
         except ComcepError as error:
             form.recipients.errors.append(error.message)
-        except NotFound:  # the same words whether a hidden member exists or not
-            form.recipients.errors.append(UNKNOWN_RECIPIENT)
         else:
             db.session.commit()
             names = ", ".join(m.display_name for m in added)
