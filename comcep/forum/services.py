@@ -11,6 +11,7 @@ from sqlalchemy import (
     ColumnElement,
     Insert,
     Integer,
+    ScalarSelect,
     Select,
     Update,
     and_,
@@ -19,6 +20,7 @@ from sqlalchemy import (
     func,
     inspect,
     not_,
+    null,
     or_,
     select,
     update,
@@ -60,48 +62,51 @@ REPEATED_TOPIC = (
 )
 
 
-def refuse_repeated_topic(
-    actor: Member, category: Category, title: str, body: str, *, at: datetime | None = None
-) -> None:
-    """Refuse a topic its author opened minutes ago in this rubrique, same title and text
-    (a form the browser filled in again), so that it is not published twice."""
-    since = (at or utcnow()) - REPEAT_WINDOW
-    repeated = db.session.scalar(
-        select(Topic.id)
-        .join(Post, and_(Post.topic_id == Topic.id, Post.number == 1))
-        .where(
+def _repeated(actor: Member, topic: Topic, body: str, *, new_topic: bool) -> ScalarSelect[Any]:
+    """The author's previous copy of what is being posted, as a scalar subquery that rides in
+    the statement taking the post's number, so that the guard costs no statement of its own:
+    for a topic, another topic they opened within the window in the same rubrique with the
+    same title and first post; for a reply, the text of their latest post in the topic within
+    the window (the caller compares it: an older copy is a message written again on purpose).
+    It catches a form sent again, not two sent in the same instant: on PostgreSQL the second
+    waits for the topic's row, but its subquery reads the posts as they were when it began."""
+    since = utcnow() - REPEAT_WINDOW
+    if new_topic:
+        # No join: SQLite writes RETURNING's columns without their table, so each level
+        # reads one table and its names resolve there.
+        others = select(Topic.id).where(
             Topic.author_id == actor.id,
-            Topic.category_id == category.id,
+            Topic.category_id == topic.category_id,
+            Topic.id != topic.id,
             Topic.created_at >= since,
-            Topic.title == title.strip(),
-            Post.body_source == body,
+            Topic.title == topic.title,
         )
-        .limit(1)
-    )
-    if repeated is not None:
-        raise ComcepError(REPEATED_TOPIC, field="title")
-
-
-def refuse_repeated_reply(
-    actor: Member, topic: Topic, body: str, *, at: datetime | None = None
-) -> None:
-    """Refuse a reply identical to its author's latest post in the topic, sent minutes ago
-    (a form the browser filled in again), so that it is not published twice."""
-    since = (at or utcnow()) - REPEAT_WINDOW
-    latest = db.session.scalar(
+        return (
+            select(Post.topic_id)
+            .where(Post.number == 1, Post.body_source == body, Post.topic_id.in_(others))
+            .limit(1)
+            .scalar_subquery()
+        )
+    return (
         select(Post.body_source)
         .where(Post.author_id == actor.id, Post.topic_id == topic.id, Post.created_at >= since)
         .order_by(Post.created_at.desc(), Post.id.desc())
         .limit(1)
+        .scalar_subquery()
     )
-    if latest == body:
-        raise ComcepError(REPEATED_REPLY, field="body")
 
 
 def create_topic(
-    actor: Member, category: Category, title: str, body: str, *, at: datetime | None = None
+    actor: Member,
+    category: Category,
+    title: str,
+    body: str,
+    *,
+    at: datetime | None = None,
+    refuse_repeat: bool = False,
 ) -> Topic:
-    """Open a topic with its first post and update the rubrique's counters."""
+    """Open a topic with its first post and update the rubrique's counters. With
+    `refuse_repeat` (a form), the same topic opened again minutes later is refused."""
     now = at or utcnow()
     title = title.strip()
     topic = Topic(
@@ -117,27 +122,49 @@ def create_topic(
     )
     db.session.add(topic)
     db.session.flush()
-    _add_post(actor, topic, body, now, new_topic=True)
+    _add_post(actor, topic, body, now, new_topic=True, refuse_repeat=refuse_repeat)
     return topic
 
 
-def reply(actor: Member, topic: Topic, body: str, *, at: datetime | None = None) -> Post:
-    """Add a post to a topic and move « dernier message » of the topic and its rubrique."""
-    return _add_post(actor, topic, body, at or utcnow(), new_topic=False)
+def reply(
+    actor: Member,
+    topic: Topic,
+    body: str,
+    *,
+    at: datetime | None = None,
+    refuse_repeat: bool = False,
+) -> Post:
+    """Add a post to a topic and move « dernier message » of the topic and its rubrique. With
+    `refuse_repeat` (a form), the author's latest post sent again is refused."""
+    now = at or utcnow()
+    return _add_post(actor, topic, body, now, new_topic=False, refuse_repeat=refuse_repeat)
 
 
 PENDING_REASON = "En attente de validation par l'équipe d'animation."
 
 
-def _add_post(actor: Member, topic: Topic, body: str, now: datetime, *, new_topic: bool) -> Post:
+def _add_post(
+    actor: Member,
+    topic: Topic,
+    body: str,
+    now: datetime,
+    *,
+    new_topic: bool,
+    refuse_repeat: bool = False,
+) -> Post:
     # Taking the next number is an atomic UPDATE … RETURNING: concurrent replies never clash.
-    # The pre-moderation setting rides along: one statement fewer for every post.
-    number, premoderation_posts = db.session.execute(
+    # The pre-moderation setting and the repeat guard ride along: no statement of their own.
+    repeated = _repeated(actor, topic, body, new_topic=new_topic) if refuse_repeat else null()
+    number, premoderation_posts, previous = db.session.execute(
         update(Topic)
         .where(Topic.id == topic.id)
         .values(last_number=Topic.last_number + 1)
-        .returning(Topic.last_number, settings.value_column(settings.PREMODERATION_POSTS))
+        .returning(Topic.last_number, settings.value_column(settings.PREMODERATION_POSTS), repeated)
     ).one()
+    if new_topic and previous is not None:
+        raise ComcepError(REPEATED_TOPIC, field="title")
+    if not new_topic and previous == body:
+        raise ComcepError(REPEATED_REPLY, field="body")
     post = Post(
         topic_id=topic.id,
         number=number,

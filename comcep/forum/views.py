@@ -107,8 +107,9 @@ def new_topic(slug: str) -> ResponseReturnValue:
     if request.method == "POST" and not form.preview.data and form.validate_on_submit():
         try:
             uploads = _uploads(viewer, category)
-            services.refuse_repeated_topic(current_user, category, form.title.data, form.body.data)
-            topic = services.create_topic(current_user, category, form.title.data, form.body.data)
+            topic = services.create_topic(
+                current_user, category, form.title.data, form.body.data, refuse_repeat=True
+            )
             services.set_tags(topic, form.tags.data or [])
             if uploads:
                 attach(current_user, queries.first_post_id(topic), uploads)
@@ -243,8 +244,7 @@ def reply(topic_id: int) -> ResponseReturnValue:
     if request.method == "POST" and not form.preview.data and form.validate_on_submit():
         try:
             uploads = _uploads(viewer, topic.category)
-            services.refuse_repeated_reply(current_user, topic, form.body.data)
-            post = services.reply(current_user, topic, form.body.data)
+            post = services.reply(current_user, topic, form.body.data, refuse_repeat=True)
             if uploads:
                 attach(current_user, post.id, uploads)
         except ComcepError as error:
