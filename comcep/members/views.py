@@ -409,7 +409,9 @@ def update_profile() -> ResponseReturnValue:
     if form.validate_on_submit():
         try:
             membership.update_profile(
-                current_user, organisation=form.organisation.data, region_code=form.region.data
+                current_user,
+                organisation=form.organisation.data or "",  # a field not sent at all is None
+                region_code=form.region.data,
             )
         except ComcepError as error:
             db.session.rollback()

@@ -372,8 +372,17 @@ def test_a_hors_pair_may_leave_the_structure_empty(client_for, members) -> None:
         ({"organisation": "Agence de Quimper", "region": ""}, "Choisissez votre région."),
         ({"organisation": "Agence", "region": "atlantide"}, "N'est pas un choix valide."),
         ({"organisation": "Agence de Quimper"}, "Choisissez votre région."),
+        ({"region": "normandie"}, "Indiquez votre structure."),
     ],
-    ids=["empty", "blank", "too-long", "no-region", "unknown-region", "region-missing"],
+    ids=[
+        "empty",
+        "blank",
+        "too-long",
+        "no-region",
+        "unknown-region",
+        "region-missing",
+        "structure-missing",
+    ],
 )
 def test_a_bad_structure_or_region_is_refused_in_french_keeping_what_was_typed(
     client_for, members, data, message
@@ -385,7 +394,7 @@ def test_a_bad_structure_or_region_is_refused_in_french_keeping_what_was_typed(
     page = text(response)
     assert message in page
     assert 'class="error-summary"' in response.get_data(as_text=True)
-    if data["organisation"].strip():
+    if data.get("organisation", "").strip():
         assert f'value="{data["organisation"]}"' in page
     assert profile_of(pair) == before
 
