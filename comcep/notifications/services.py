@@ -47,7 +47,9 @@ POST_KIND = "notify.post"
 EMAIL_KIND = "notify.email"
 _PRIORITY = {"mention": 0, "quote": 1, "my_topic": 2, "reply": 3}
 _QUOTE = re.compile(r"\]\(/p/(\d+)\) a écrit")
-_MENTION = re.compile(r"(?<![\w@])@([A-Za-zÀ-ÖØ-öø-ÿ'’-]+(?: [A-Za-zÀ-ÖØ-öø-ÿ'’-]+)?)")
+# « @ » and up to four words: a name of three or four (« @Marie de La Tour ») is one of the
+# prefixes `mentioned_names` tries.
+_MENTION = re.compile(r"(?<![\w@])@([A-Za-zÀ-ÖØ-öø-ÿ'’-]+(?: [A-Za-zÀ-ÖØ-öø-ÿ'’-]+){0,3})")
 
 
 def enqueue_post(post_id: int) -> None:
@@ -133,12 +135,11 @@ def topic_level(member: Member, topic: Topic) -> str:
 
 
 def mentioned_names(source: str) -> set[str]:
-    """Candidate display names after « @ » (one or two words)."""
+    """Candidate display names after « @ »: each run of its first one to four words."""
     names = set()
     for match in _MENTION.finditer(source):
         words = match.group(1).split(" ")
-        names.add(" ".join(words).lower())
-        names.add(words[0].lower())
+        names.update(" ".join(words[:n]).lower() for n in range(1, len(words) + 1))
     return names
 
 

@@ -84,6 +84,138 @@
   });
 })();
 
+/* « @ » in a message offers the names of members the writer may see (the same suggestions as
+ * for recipients): arrows choose, Entrée or Tab writes « @Prénom Nom », Échap closes. The
+ * list follows the textarea; without JavaScript, a name typed in full still mentions. */
+(function () {
+  "use strict";
+  if (!window.fetch || !document.querySelectorAll) { return; }
+  var NAME = "A-Za-zÀ-ÖØ-öø-ÿ'’-";
+  // Up to four words, as the server reads a mention (« @Marie de La Tour »).
+  var typing = new RegExp("(?:^|[^\\w@])@([" + NAME + "]{2,}(?: [" + NAME + "]*){0,3})$");
+  var count = 0;
+
+  Array.prototype.forEach.call(document.querySelectorAll("textarea[data-mention-url]"), function (area) {
+    count += 1;
+    var listId = "mention-list-" + count;
+    var list = document.createElement("ul");
+    list.id = listId;
+    list.className = "mention-list";
+    list.setAttribute("role", "listbox");
+    list.setAttribute("aria-label", "Membres à mentionner");
+    list.hidden = true;
+    var status = document.createElement("p");
+    status.className = "visually-hidden";
+    status.setAttribute("role", "status");
+    area.parentNode.insertBefore(list, area.nextSibling);
+    area.parentNode.insertBefore(status, list.nextSibling);
+    area.parentNode.classList.add("field--mentions");
+    area.setAttribute("aria-autocomplete", "list");
+    area.setAttribute("aria-controls", listId);
+
+    var timer = null;
+    var asked = "";
+    var names = [];
+    var active = -1;
+    var start = -1;  // where « @ » is, in the text
+
+    function close() {
+      asked = "";
+      list.hidden = true;
+      names = [];
+      active = -1;
+      area.removeAttribute("aria-activedescendant");
+    }
+
+    function highlight(index) {
+      active = index;
+      Array.prototype.forEach.call(list.children, function (item, n) {
+        item.setAttribute("aria-selected", n === index ? "true" : "false");
+      });
+      if (index >= 0) {
+        area.setAttribute("aria-activedescendant", listId + "-" + index);
+        status.textContent = names[index] + " (" + (index + 1) + " sur " + names.length + ")";
+      }
+    }
+
+    function pick(index) {
+      var name = names[index];
+      var caret = area.selectionStart;
+      // The caret may have moved since the list opened (a click, End…): write the name
+      // only over the « @… » just before it, never over the text in between.
+      var match = typing.exec(area.value.slice(0, caret));
+      if (!match || caret - match[1].length - 1 !== start) { close(); return; }
+      var before = area.value.slice(0, start) + "@" + name + " ";
+      area.value = before + area.value.slice(caret);
+      area.setSelectionRange(before.length, before.length);
+      close();
+      area.focus();
+      area.dispatchEvent(new Event("input", { bubbles: true }));
+      status.textContent = "@" + name + " ajouté";
+    }
+
+    function show(found) {
+      while (list.firstChild) { list.removeChild(list.firstChild); }
+      names = found;
+      if (!names.length) { close(); status.textContent = ""; return; }
+      names.forEach(function (name, n) {
+        var item = document.createElement("li");
+        item.id = listId + "-" + n;
+        item.setAttribute("role", "option");
+        item.textContent = name;
+        item.addEventListener("mousedown", function (event) {
+          event.preventDefault();  // keep the focus (and the caret) in the textarea
+          pick(n);
+        });
+        list.appendChild(item);
+      });
+      list.style.top = area.offsetTop + area.offsetHeight + "px";
+      list.hidden = false;
+      highlight(0);
+      status.textContent = (names.length === 1 ? "1 membre proposé : " : names.length + " membres proposés, dont ")
+        + names[0] + ". Flèches pour choisir, Entrée pour écrire le nom.";
+    }
+
+    function suggest() {
+      var match = typing.exec(area.value.slice(0, area.selectionStart));
+      if (!match) { asked = ""; close(); return; }
+      var typed = match[1];
+      start = area.selectionStart - typed.length - 1;
+      if (typed === asked) { return; }
+      asked = typed;
+      var url = area.getAttribute("data-mention-url") + "?q=" + encodeURIComponent(typed.trim());
+      fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
+        .then(function (response) { return response.ok ? response.json() : { noms: [] }; })
+        .then(function (data) { if (asked === typed) { show(data.noms || []); } })
+        .catch(function () { close(); });
+    }
+
+    area.addEventListener("input", function (event) {
+      if (!event.isTrusted) { return; }  // the name just written
+      window.clearTimeout(timer);
+      timer = window.setTimeout(suggest, 150);
+    });
+    area.addEventListener("keydown", function (event) {
+      if (list.hidden) { return; }
+      if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+        var step = event.key === "ArrowDown" ? 1 : names.length - 1;
+        highlight((active + step) % names.length);
+        event.preventDefault();
+      } else if ((event.key === "Enter" || event.key === "Tab") && active >= 0) {
+        pick(active);
+        event.preventDefault();
+      } else if (event.key === "Escape") {
+        close();
+        event.preventDefault();
+      } else if (["ArrowLeft", "ArrowRight", "Home", "End", "PageUp", "PageDown"].indexOf(event.key) >= 0) {
+        close();  // the caret leaves the name being typed
+      }
+    });
+    area.addEventListener("mousedown", close);
+    area.addEventListener("blur", close);
+  });
+})();
+
 /* On a phone the forum's links scroll sideways in one row: bring the current one into it
  * (by the row's own scroll, never the page's: an address with #p123 keeps its place). */
 (function () {

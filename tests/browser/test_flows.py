@@ -10,7 +10,8 @@ from flask import Flask
 from playwright.sync_api import Page
 
 from comcep.members.models import Member
-from tests.browser.conftest import Tab
+from tests.browser.conftest import Tab, inject_axe
+from tests.browser.test_accessibility import AXE_RUN_JS
 from tests.factories import make_reply, make_topic
 
 
@@ -140,6 +141,54 @@ def test_recipients_are_offered_as_they_are_typed_and_the_message_goes(
     tab.page.get_by_role("button", name="Envoyer").click()
     tab.page.wait_for_url("**/messages/*")
     assert "Bonjour à vous deux." in tab.page.locator("main").inner_text()
+
+
+def test_at_in_a_reply_offers_names_and_the_keyboard_writes_the_chosen_one(
+    make_member: Callable[..., Member], open_tab: Callable[..., Tab]
+) -> None:
+    """« @Kar » offers the members the writer may see; ↓ then Entrée writes the second name
+    in full (not a line break), Échap closes the list and keeps what was typed."""
+    writer = make_member(name="Claire Martin")
+    make_member(name="Karim Benali")
+    make_member(name="Karine Roux")
+    topic = make_topic(writer, title="Un cas à plusieurs", body="Vos avis ?")
+    tab = open_tab(writer)
+    tab.goto(f"/t/{topic.id}")
+    area = tab.page.get_by_label("Votre réponse")
+    listbox = tab.page.get_by_role("listbox", name="Membres à mentionner")
+    area.press_sequentially("Merci @Kar", delay=30)
+    listbox.wait_for(state="visible")
+    assert listbox.get_by_role("option").all_inner_texts() == ["Karim Benali", "Karine Roux"]
+    inject_axe(tab.page)  # the open list, its options and the textarea's ARIA
+    serious = [v for v in tab.page.evaluate(AXE_RUN_JS) if v["impact"] in ("serious", "critical")]
+    assert not serious, serious
+    area.press("ArrowDown")
+    assert listbox.get_by_role("option", selected=True).inner_text() == "Karine Roux"
+    area.press("Enter")
+    assert listbox.is_hidden()
+    area.press_sequentially("pour l'idée, @Kar", delay=30)
+    listbox.wait_for(state="visible")
+    area.press("Escape")
+    assert listbox.is_hidden()
+    assert area.input_value() == "Merci @Karine Roux pour l'idée, @Kar"
+    area.press("Backspace")
+    area.press("Backspace")
+    area.press("Backspace")
+    area.press("Backspace")
+    area.press_sequentially("!", delay=30)
+    # The caret moved away from « @Kar » while the list was open: Entrée writes no name over
+    # the text in between (it once replaced everything from « @ » to the caret).
+    area.press("Home")
+    area.press_sequentially("@Kar", delay=30)
+    listbox.wait_for(state="visible")
+    area.press("End")
+    assert listbox.is_hidden()
+    area.press("Enter")
+    assert area.input_value() == "@KarMerci @Karine Roux pour l'idée, !\n"
+    area.fill("Merci @Karine Roux pour l'idée, !")
+    tab.page.get_by_role("button", name="Publier la réponse").click()
+    _published(tab.page)
+    assert "Merci @Karine Roux pour l'idée, !" in tab.page.locator(".post").nth(1).inner_text()
 
 
 def test_a_reported_post_hidden_by_the_animatrice_disappears_for_the_pair(

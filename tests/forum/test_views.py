@@ -870,3 +870,20 @@ def test_anonymous_visitor_is_sent_to_login_for_posting(client) -> None:
     assert response.status_code == 302
     assert urlsplit(response.headers["Location"]).path == "/connexion"
     assert count(Topic) == 0
+
+
+def test_names_are_offered_where_a_mention_notifies_and_not_on_the_edit_form(
+    members, client_for
+) -> None:
+    """A mention notifies when a post is published: the forms that publish offer names and
+    say so; the edit form (whose mentions notify nobody) neither offers nor promises."""
+    topic = make_topic(members["pair"])
+    client = client_for(members["pair"])
+    first = db.session.scalar(select(Post.id).where(Post.topic_id == topic.id))
+    for url in (f"/t/{topic.id}", f"/t/{topic.id}/repondre", "/r/premier-entretien/nouveau-sujet"):
+        page = client.get(url).text
+        assert 'data-mention-url="/membres/suggestions"' in page, url
+        assert "prévient ce membre" in page, url
+    edit = client.get(f"/p/{first}/modifier").text
+    assert "data-mention-url" not in edit
+    assert "prévient ce membre" not in edit

@@ -259,6 +259,22 @@ def test_a_reply_notifies_each_member_once_with_the_strongest_reason(members, cl
     assert kinds_of(pair) == ["mention"]
 
 
+def test_a_mention_of_a_name_of_three_or_four_words_notifies_its_member(
+    members, make_member, client_for
+) -> None:
+    """The completion writes full names: « @Marie de La Tour » must reach Marie de La Tour,
+    as « @Paire Un » reaches Paire Un."""
+    three, four = make_member(name="Marie de Lorme"), make_member(name="Anne de La Tour")
+    topic = make_topic(members["pair"], title="Un cas à plusieurs")
+    post_reply(
+        client_for(members["other_pair"]),
+        topic.id,
+        "Merci @Marie de Lorme pour la piste, et @Anne de La Tour aussi.",
+    )
+    assert kinds_of(three) == ["mention"]
+    assert kinds_of(four) == ["mention"]
+
+
 def test_opening_a_topic_notifies_nobody_who_does_not_watch_its_rubrique(
     members, client_for
 ) -> None:
