@@ -41,3 +41,9 @@ class AddParticipantsForm(BaseForm):
 
     recipients = _recipients_field("Membres à ajouter")
     add = SubmitField("Ajouter à la conversation")  # not « submit »: the reply form has one
+
+
+class LeaveConversationForm(BaseForm):
+    """Leave a conversation: it is no longer listed nor counted, and no longer opens."""
+
+    leave = SubmitField("Quitter la conversation")

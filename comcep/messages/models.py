@@ -31,6 +31,9 @@ class ConversationMember(db.Model):
     )
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), primary_key=True)
     last_read_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Set when the member leaves: the conversation is no longer theirs (no list, no count,
+    # no access) until a participant brings them back; the row says they took part.
+    left_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     member: Mapped[Member] = relationship(lazy="raise")
 

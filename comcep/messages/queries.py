@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, ScalarSelect, bindparam, func, or_, select
+from sqlalchemy import ColumnElement, ScalarSelect, and_, bindparam, func, or_, select
 from sqlalchemy.orm import joinedload
 
 from comcep import policy
@@ -27,9 +27,12 @@ class ConversationRow:
 
 
 def _unread() -> ColumnElement[bool]:
-    return or_(
-        ConversationMember.last_read_at.is_(None),
-        Conversation.last_message_at > ConversationMember.last_read_at,
+    return and_(
+        ConversationMember.left_at.is_(None),
+        or_(
+            ConversationMember.last_read_at.is_(None),
+            Conversation.last_message_at > ConversationMember.last_read_at,
+        ),
     )
 
 
@@ -48,38 +51,51 @@ def conversations(viewer: Viewer, page: int):  # noqa: ANN201 - a Pagination
     query = (
         select(Conversation, ConversationMember.last_read_at)
         .join(ConversationMember, ConversationMember.conversation_id == Conversation.id)
-        .where(ConversationMember.member_id == viewer.member_id)
+        .where(
+            ConversationMember.member_id == viewer.member_id, ConversationMember.left_at.is_(None)
+        )
         .order_by(Conversation.last_message_at.desc(), Conversation.id.desc())
     )
     total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = db.session.execute(query.limit(30).offset((page - 1) * 30)).all()
     ids = [conversation.id for conversation, _ in rows]
     members = _participants(ids)
-    return total, [ConversationRow(c, read, members.get(c.id, [])) for c, read in rows]
+    return total, [
+        ConversationRow(c, read, members.get(c.id, People()).current) for c, read in rows
+    ]
 
 
-def _participants(conversation_ids: list[int]) -> dict[int, list[Member]]:
+@dataclass
+class People:
+    """Who takes part in a conversation, and who took part then left it."""
+
+    current: list[Member] = field(default_factory=list)
+    former: list[Member] = field(default_factory=list)
+
+
+def _participants(conversation_ids: list[int]) -> dict[int, People]:
     if not conversation_ids:
         return {}
     rows = db.session.execute(
-        select(ConversationMember.conversation_id, Member)
+        select(ConversationMember.conversation_id, ConversationMember.left_at, Member)
         .join(Member, Member.id == ConversationMember.member_id)
         .where(ConversationMember.conversation_id.in_(conversation_ids))
         .order_by(Member.display_name)
     ).all()
-    result: dict[int, list[Member]] = {}
-    for conversation_id, member in rows:
-        result.setdefault(conversation_id, []).append(member)
+    result: dict[int, People] = {}
+    for conversation_id, left_at, member in rows:
+        people = result.setdefault(conversation_id, People())
+        (people.current if left_at is None else people.former).append(member)
     return result
 
 
-def get_conversation_or_404(
-    viewer: Viewer, conversation_id: int
-) -> tuple[Conversation, list[Member]]:
+def get_conversation_or_404(viewer: Viewer, conversation_id: int) -> tuple[Conversation, People]:
+    """The conversation and its people, for a current participant only (one who left it
+    gets the same 404 as anyone else)."""
     conversation = db.session.get(Conversation, conversation_id)
-    participants = _participants([conversation_id]).get(conversation_id, [])
-    policy.check_see_conversation(viewer, {m.id for m in participants})
-    return conversation, participants
+    people = _participants([conversation_id]).get(conversation_id, People())
+    policy.check_see_conversation(viewer, {m.id for m in people.current})
+    return conversation, people
 
 
 def messages(conversation: Conversation) -> list[PrivateMessage]:

@@ -73,20 +73,47 @@ def start_conversation(
 
 
 def add_participants(
-    conversation: Conversation, members: list[Member], already: list[Member]
+    conversation: Conversation, members: list[Member], already: list[Member], former: list[Member]
 ) -> list[Member]:
-    """Members joining a conversation (as in Discourse, they read it from its start); those
-    already in it are left as they are. The ones added; none is a refusal."""
+    """Members joining a conversation (as in Discourse, they read it from its start), or
+    coming back to one they left; those in it are left as they are. The ones added; none
+    is a refusal."""
     present = {m.id for m in already}
     added = [m for m in members if m.id not in present]
     if not added:
         raise ComcepError("Ces membres participent déjà à la conversation.")
     if len(present) + len(added) > MAX_RECIPIENTS + 1:
         raise ComcepError(f"Une conversation réunit {MAX_RECIPIENTS + 1} membres au plus.")
+    returning = {m.id for m in former}
     for member in added:
-        db.session.add(ConversationMember(conversation_id=conversation.id, member_id=member.id))
+        if member.id not in returning:
+            db.session.add(ConversationMember(conversation_id=conversation.id, member_id=member.id))
+    if returning.intersection(m.id for m in added):
+        db.session.execute(
+            update(ConversationMember)
+            .where(
+                ConversationMember.conversation_id == conversation.id,
+                ConversationMember.member_id.in_([m.id for m in added if m.id in returning]),
+            )
+            .values(left_at=None)
+        )
     db.session.flush()
     return added
+
+
+def leave(member: Member, conversation: Conversation) -> None:
+    """The member leaves: the conversation drops out of their list and count, and they can
+    no longer open it, until a participant adds them again. Nothing is deleted: the others
+    keep the messages, and read who left."""
+    db.session.execute(
+        update(ConversationMember)
+        .where(
+            ConversationMember.conversation_id == conversation.id,
+            ConversationMember.member_id == member.id,
+            ConversationMember.left_at.is_(None),
+        )
+        .values(left_at=utcnow())
+    )
 
 
 def add_message(actor: Member, conversation: Conversation, body: str) -> PrivateMessage:

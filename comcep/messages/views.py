@@ -13,8 +13,14 @@ from comcep.extensions import db, posting_limit
 from comcep.members.models import Member
 from comcep.members.queries import find_visible_member
 from comcep.messages import queries, services
-from comcep.messages.forms import AddParticipantsForm, MessageReplyForm, NewConversationForm
+from comcep.messages.forms import (
+    AddParticipantsForm,
+    LeaveConversationForm,
+    MessageReplyForm,
+    NewConversationForm,
+)
 from comcep.messages.models import Conversation
+from comcep.messages.queries import People
 from comcep.policy import Viewer, current_viewer
 
 bp = Blueprint("messages", __name__)
@@ -82,7 +88,7 @@ def new() -> ResponseReturnValue:
 @posting_limit
 def show(conversation_id: int) -> ResponseReturnValue:
     viewer = current_viewer()
-    conversation, participants = queries.get_conversation_or_404(viewer, conversation_id)
+    conversation, people = queries.get_conversation_or_404(viewer, conversation_id)
     form = MessageReplyForm()
     if request.method == "POST":
         if form.validate_on_submit():
@@ -98,7 +104,7 @@ def show(conversation_id: int) -> ResponseReturnValue:
         services.mark_read(current_user, conversation.id)
         db.session.commit()
     status = 400 if request.method == "POST" else 200
-    return _show(conversation, participants, form, AddParticipantsForm(), status)
+    return _show(conversation, people, form, AddParticipantsForm(), status)
 
 
 @bp.post("/messages/<int:conversation_id>/participants")
@@ -107,12 +113,12 @@ def show(conversation_id: int) -> ResponseReturnValue:
 def add_participants(conversation_id: int) -> ResponseReturnValue:
     """A participant brings in members they may write to (the wall, as for a new message)."""
     viewer = current_viewer()
-    conversation, participants = queries.get_conversation_or_404(viewer, conversation_id)
+    conversation, people = queries.get_conversation_or_404(viewer, conversation_id)
     form = AddParticipantsForm()
     members = _recipients(viewer, form, []) if form.validate_on_submit() else None
     if members is not None:
         try:
-            added = services.add_participants(conversation, members, participants)
+            added = services.add_participants(conversation, members, people.current, people.former)
         except ComcepError as error:
             form.recipients.errors.append(error.message)
         else:
@@ -121,26 +127,44 @@ def add_participants(conversation_id: int) -> ResponseReturnValue:
             flash(f"Ajouté(s) à la conversation : {names}.", "success")
             return redirect(url_for("messages.show", conversation_id=conversation.id))
     db.session.rollback()
-    return _show(conversation, participants, MessageReplyForm(formdata=None), form, 400)
+    return _show(conversation, people, MessageReplyForm(formdata=None), form, 400)
+
+
+@bp.post("/messages/<int:conversation_id>/quitter")
+@login_required
+def leave(conversation_id: int) -> ResponseReturnValue:
+    """A participant leaves: the conversation is no longer theirs until someone adds them."""
+    conversation, _ = queries.get_conversation_or_404(current_viewer(), conversation_id)
+    services.leave(current_user, conversation)  # CSRF is checked for every POST
+    db.session.commit()
+    flash(
+        f"Vous avez quitté la conversation « {conversation.subject} ». "
+        "Un participant peut vous y ajouter à nouveau.",
+        "success",
+    )
+    return redirect(url_for("messages.index"))
 
 
 def _show(
     conversation: Conversation,
-    participants: list[Member],
+    people: People,
     form: MessageReplyForm,
     add_form: AddParticipantsForm,
     status: int,
 ) -> ResponseReturnValue:
     viewer = current_viewer()
+    everyone = [m.id for m in people.current + people.former]
     return render_template(
         "messages/show.html",
         conversation=conversation,
-        participants=participants,
+        participants=people.current,
+        former=people.former,
         # Names link to the profiles the reader may open (a hors pair: those who posted
         # where it reads); the others are plain names.
-        profiles=policy.visible_member_ids(viewer, [m.id for m in participants]),
+        profiles=policy.visible_member_ids(viewer, everyone),
         messages=queries.messages(conversation),
         form=form,
         add_form=add_form,
+        leave_form=LeaveConversationForm(formdata=None),
         silenced_notice=policy.silenced_notice(viewer),
     ), status

@@ -531,3 +531,56 @@ def test_a_hors_pair_adds_no_member_it_cannot_see_and_learns_nothing(
         missing.text, "Personne Inconnue"
     )
     assert client_for(members["other_pair"]).get(f"/messages/{conversation}").status_code == 404
+
+
+# --- Leaving -----------------------------------------------------------------------------
+
+
+def test_a_participant_leaves_a_conversation_which_no_longer_is_theirs(members, client_for) -> None:
+    """Gone from the list and the count, closed to them (the same 404 as to anyone), its
+    messages kept for the others, who read who left; a participant may bring them back."""
+    pair, other = client_for(members["pair"]), client_for(members["other_pair"])
+    conversation = start(pair, to="Paire Deux", subject="Un cas délicat", body="Le contexte.")
+    assert unread_messages(other) == 1
+    page = text_of(other.get(f"/messages/{conversation}"))
+    assert "Quitter la conversation" in page
+
+    left = other.post(f"/messages/{conversation}/quitter")
+    assert left.status_code == 302
+    assert location(left) == "/messages"
+    listing = text_of(other.get("/messages"))
+    assert "Vous avez quitté la conversation « Un cas délicat »" in listing
+    assert "Un cas délicat" not in text_of(other.get("/messages"))
+    assert other.get(f"/messages/{conversation}").status_code == 404
+    assert other.post(f"/messages/{conversation}", data={"body": "Encore moi."}).status_code == 404
+    assert other.post(f"/messages/{conversation}/quitter").status_code == 404
+
+    pair.post(f"/messages/{conversation}", data={"body": "Vous êtes encore là ?"})
+    assert unread_messages(other) == 0  # a message after leaving rings no bell
+    seen = re.sub(r"<[^>]+>", "", text_of(pair.get(f"/messages/{conversation}")))
+    assert "A quitté la conversation : Paire Deux" in seen
+    assert bodies(conversation) == ["Le contexte.", "Vous êtes encore là ?"]
+
+    back = pair.post(f"/messages/{conversation}/participants", data={"recipients": "Paire Deux"})
+    assert back.status_code == 302
+    assert unread_messages(other) == 1
+    again = text_of(other.get(f"/messages/{conversation}"))
+    assert "Vous êtes encore là ?" in again
+    assert "quitté la conversation" not in again
+
+
+def test_leaving_asks_for_the_csrf_token_and_an_outsider_cannot_leave_for_someone(
+    members, client_for, app, monkeypatch
+) -> None:
+    pair = client_for(members["pair"])
+    conversation = start(pair, to="Paire Deux", body="Bonjour.")
+    monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", True)
+    assert (
+        client_for(members["other_pair"]).post(f"/messages/{conversation}/quitter").status_code
+        == 400
+    )
+    monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", False)
+    outsider = client_for(members["pilot_pair"])
+    assert outsider.post(f"/messages/{conversation}/quitter").status_code == 404
+    assert "Paire Deux" in text_of(pair.get(f"/messages/{conversation}"))
+    assert "quitté" not in text_of(pair.get(f"/messages/{conversation}"))
