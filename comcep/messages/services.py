@@ -9,6 +9,7 @@ from comcep.errors import ComcepError
 from comcep.extensions import db, utcnow
 from comcep.members.models import Member, fold_name
 from comcep.messages.models import Conversation, ConversationMember, PrivateMessage
+from comcep.notifications import services as notifications
 from comcep.rendering import render_markdown
 
 MAX_RECIPIENTS = 20
@@ -133,6 +134,7 @@ def add_message(actor: Member, conversation: Conversation, body: str) -> Private
     )
     mark_read(actor, conversation.id)
     db.session.flush()
+    notifications.enqueue_private_message(message.id)
     return message
 
 

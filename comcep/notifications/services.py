@@ -33,6 +33,7 @@ from comcep.forum.models import Post, Topic
 from comcep.forum.queries import RowPagination
 from comcep.mail import queue_mail
 from comcep.members.models import Member, fold_name
+from comcep.messages.models import Conversation, ConversationMember, PrivateMessage
 from comcep.notifications.models import (
     GROUPED_KINDS,
     GROUPED_LABELS,
@@ -45,6 +46,8 @@ from comcep.rendering import html_to_text
 
 POST_KIND = "notify.post"
 EMAIL_KIND = "notify.email"
+MESSAGE_EMAIL_KIND = "notify.message"  # a private message, e-mailed to the other participants
+MESSAGE_LABEL = "vous a écrit un message privé"
 _PRIORITY = {"mention": 0, "quote": 1, "my_topic": 2, "reply": 3}
 _QUOTE = re.compile(r"\]\(/p/(\d+)\) a écrit")
 # « @ » and up to four words: a name of three or four (« @Marie de La Tour ») is one of the
@@ -644,6 +647,74 @@ def _queue(member: Member, items: list[dict], subject: str) -> None:
     )
 
 
+def enqueue_private_message(message_id: int) -> None:
+    """E-mail a private message to the other participants once the grouping delay is over
+    (those who read it meanwhile get nothing)."""
+    outbox.enqueue(
+        MESSAGE_EMAIL_KIND,
+        [message_id],
+        delay_seconds=current_app.config["NOTIFY_EMAIL_DELAY_SECONDS"],
+    )
+
+
+def _private_message_items(where: ColumnElement[bool]) -> dict[int, list[dict]]:
+    """Member id → e-mail items of the private messages matching `where` that they have not
+    read: one per message, for each current participant but its author. A hidden message is
+    not sent; nor is one to a participant who left."""
+    author = aliased(Member)
+    rows = db.session.execute(
+        select(ConversationMember.member_id, PrivateMessage, Conversation.subject, author)
+        .join(Conversation, Conversation.id == PrivateMessage.conversation_id)
+        .join(ConversationMember, ConversationMember.conversation_id == Conversation.id)
+        .outerjoin(author, author.id == PrivateMessage.author_id)
+        .where(
+            where,
+            PrivateMessage.is_hidden.is_(False),
+            ConversationMember.left_at.is_(None),
+            or_(
+                PrivateMessage.author_id.is_(None),
+                ConversationMember.member_id != PrivateMessage.author_id,
+            ),
+            or_(
+                ConversationMember.last_read_at.is_(None),
+                ConversationMember.last_read_at < PrivateMessage.created_at,
+            ),
+        )
+        .order_by(PrivateMessage.id)
+    ).all()
+    items: dict[int, list[dict]] = {}
+    for member_id, message, subject, writer in rows:
+        items.setdefault(member_id, []).append(
+            {
+                "who": writer.display_name if writer else "Ancien membre",
+                "what": MESSAGE_LABEL,
+                "title": subject,
+                "excerpt": html_to_text(message.body_html)[:600],
+                "link": url_for(
+                    "messages.show",
+                    conversation_id=message.conversation_id,
+                    _anchor=f"m{message.id}",
+                    _external=True,
+                ),
+            }
+        )
+    return items
+
+
+def send_private_message_emails(message_ids: list[int]) -> None:
+    """Outbox handler: the messages still unread, one e-mail per member who asked for
+    e-mails at once (digests gather the others'), whatever number of messages."""
+    items = _private_message_items(PrivateMessage.id.in_(message_ids))
+    if items:
+        for member in db.session.scalars(select(Member).where(Member.id.in_(items))):
+            if member.email_frequency == "immediate" and member.is_active:
+                _queue(member, items[member.id], "Nouveau message privé sur la ComCEP")
+    db.session.commit()
+
+
+outbox.register(MESSAGE_EMAIL_KIND, send_private_message_emails)
+
+
 def send_digests() -> int:
     """Daily and weekly summaries of what was not e-mailed yet (run by the worker or cron)."""
     if not has_request_context():
@@ -660,7 +731,15 @@ def send_digests() -> int:
             )
         ).all()
         for member in due:
-            items = _email_items(member)
+            since = member.last_digest_at or now - period
+            unread = _private_message_items(
+                and_(
+                    ConversationMember.member_id == member.id,
+                    PrivateMessage.created_at > since,
+                    PrivateMessage.created_at <= now,  # a later one waits for the next digest
+                )
+            )
+            items = _email_items(member) + unread.get(member.id, [])
             member.last_digest_at = now
             if items:
                 label = "du jour" if frequency == "daily" else "de la semaine"

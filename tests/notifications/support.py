@@ -17,7 +17,7 @@ from comcep.extensions import db, utcnow
 from comcep.forum.models import Post
 from comcep.members.models import Member
 from comcep.notifications.models import Notification
-from comcep.notifications.services import EMAIL_KIND
+from comcep.notifications.services import EMAIL_KIND, MESSAGE_EMAIL_KIND
 from comcep.outbox import OutboxEvent
 
 BELL = re.compile(r'class="bell">Notifications(?: <span class="badge badge--count">(\d+))?')
@@ -108,7 +108,7 @@ def send_delayed_emails() -> None:
     """Let the grouping delay run out at once, then apply the outbox as the worker does."""
     db.session.execute(
         update(OutboxEvent)
-        .where(OutboxEvent.kind == EMAIL_KIND)
+        .where(OutboxEvent.kind.in_((EMAIL_KIND, MESSAGE_EMAIL_KIND)))
         .values(available_at=utcnow() - timedelta(seconds=1))
     )
     db.session.commit()

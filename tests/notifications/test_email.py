@@ -13,6 +13,7 @@ from sqlalchemy import event, select, update
 from comcep import outbox
 from comcep.extensions import db, utcnow
 from comcep.members.models import Member
+from comcep.messages.models import PrivateMessage
 from comcep.notifications.models import Notification
 from comcep.notifications.services import EMAIL_KIND
 from comcep.outbox import OutboxEvent
@@ -463,3 +464,88 @@ def test_members_outside_digests_get_none(members, runner, mailbox, frequency) -
     mailbox.clear()
     digest(runner)
     assert [str(m["Subject"]) for m in mailbox.to(pair.email)] == []
+
+
+# --- Private messages ------------------------------------------------------------------
+
+PRIVATE = "Nouveau message privé sur la ComCEP"
+
+
+def send_message(client, **data: str) -> int:  # noqa: ANN001 - a test client
+    """Open a conversation over HTTP; its id."""
+    response = client.post("/messages/nouveau", data={"subject": "Un échange", **data})
+    assert response.status_code == 302, page_text(response)
+    return int(location(response).removeprefix("/messages/"))
+
+
+def test_a_private_message_is_emailed_to_the_other_participants_with_its_text(
+    members, client_for, mailbox
+) -> None:
+    pair, other = members["pair"], members["other_pair"]
+    conversation = send_message(
+        client_for(pair),
+        recipients="Paire Deux, Paire Pilote",
+        subject="Votre bénéficiaire de Brest",
+        body="Pouvez-vous me rappeler **demain** ?",
+    )
+    message = mailbox.only(other.email, PRIVATE)
+    body = text_of(message)
+    assert "Paire Un vous a écrit un message privé : « Votre bénéficiaire de Brest »" in body
+    assert "Pouvez-vous me rappeler demain ?" in body
+    assert link_path(message, "/messages/") == f"/messages/{conversation}"
+    assert unsubscribe_path(message).startswith("/notifications/desabonner/")
+    assert len(mailbox.to(members["pilot_pair"].email)) == 1
+    assert mailbox.to(pair.email) == []  # not to its author
+
+    client_for(other).post(f"/messages/{conversation}", data={"body": "Oui, à 10 h."})
+    assert "Oui, à 10 h." in text_of(mailbox.only(pair.email, PRIVATE))
+    assert len(mailbox.to(members["pilot_pair"].email)) == 2
+
+
+def test_a_private_message_read_within_the_delay_left_or_hidden_is_not_emailed(
+    app, members, client_for, mailbox, monkeypatch
+) -> None:
+    """The delay lets the recipient read it on the site first; who left gets nothing; nor
+    does anyone for a message the moderation hid, nor a member who wants no e-mail."""
+    pair, other, pilot = members["pair"], members["other_pair"], members["pilot_pair"]
+    monkeypatch.setitem(app.config, "NOTIFY_EMAIL_DELAY_SECONDS", 3600)
+    writer = client_for(pair)
+    conversation = send_message(writer, recipients="Paire Deux, Paire Pilote", body="Premier.")
+    assert client_for(other).get(f"/messages/{conversation}").status_code == 200  # read
+    assert client_for(pilot).post(f"/messages/{conversation}/quitter").status_code == 302
+    send_delayed_emails()
+    assert mailbox.messages == []
+
+    set_frequency(other, "never")
+    writer.post(f"/messages/{conversation}", data={"body": "Second."})
+    send_delayed_emails()
+    assert mailbox.messages == []
+
+    set_frequency(other, "immediate")
+    writer.post(f"/messages/{conversation}", data={"body": "Troisième, masqué."})
+    db.session.execute(
+        update(PrivateMessage)
+        .where(PrivateMessage.body_source == "Troisième, masqué.")
+        .values(is_hidden=True)
+    )
+    db.session.commit()
+    send_delayed_emails()
+    assert mailbox.messages == []
+
+
+def test_a_digest_carries_the_private_messages_still_unread(
+    members, client_for, runner, mailbox
+) -> None:
+    pair, other = members["pair"], members["other_pair"]
+    set_frequency(other, "daily")
+    writer = client_for(pair)
+    conversation = send_message(writer, recipients="Paire Deux", body="Lu avant le résumé.")
+    assert client_for(other).get(f"/messages/{conversation}").status_code == 200
+    writer.post(f"/messages/{conversation}", data={"body": "Pas encore lu."})
+    assert mailbox.to(other.email) == []  # a daily reader: no e-mail at once
+
+    assert digest(runner).strip() == "1 résumé(s) envoyé(s)."
+    body = text_of(mailbox.only(other.email, DAILY))
+    assert "Paire Un vous a écrit un message privé : « Un échange »" in body
+    assert "Pas encore lu." in body
+    assert "Lu avant le résumé." not in body
