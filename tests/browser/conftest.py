@@ -69,9 +69,12 @@ def _in_ci() -> bool:
 
 
 def _apt_get(*args: str) -> subprocess.CompletedProcess[str]:
+    """apt-get, waiting for dpkg's lock rather than failing at once: another test run (or
+    the system's own upgrades) installing at the same moment made every browser test err."""
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    command = ["apt-get", "-o", "DPkg::Lock::Timeout=600", *args]
     return subprocess.run(
-        ["apt-get", *args], capture_output=True, text=True, env=env, timeout=900, check=False
+        command, capture_output=True, text=True, env=env, timeout=900, check=False
     )
 
 
