@@ -27,7 +27,7 @@ from werkzeug.exceptions import Forbidden, NotFound
 
 from comcep.extensions import db, read_columns, utcnow
 from comcep.filters import date_fr
-from comcep.forum.models import Category, Post, Topic
+from comcep.forum.models import Category, Post, PostRevision, Topic
 from comcep.members.models import STAFF_ROLES, Member, member_groups
 
 if TYPE_CHECKING:
@@ -469,6 +469,21 @@ def check_see_post_content(viewer: Viewer, post: Post | None, topic: Topic | Non
     if post.is_hidden and not viewer.is_staff and post.author_id != viewer.member_id:
         raise NotFound()
     return post
+
+
+def visible_revisions(viewer: Viewer) -> ColumnElement[bool]:
+    """A post's earlier versions the viewer reads on its history (given they may read the
+    post): those the moderation hid (personal data edited out) are the staff's only."""
+    if viewer.is_staff:
+        return true()
+    return PostRevision.hidden_at.is_(None)
+
+
+def check_hide_revisions(viewer: Viewer, post: Post, topic: Topic) -> None:
+    """Hiding a post's earlier versions, or showing them again: the moderation, on a post
+    it may read."""
+    check_moderate(viewer)
+    check_see_post(viewer, post, topic)
 
 
 def lists_post(viewer: Viewer, post: Post | PagePost) -> bool:

@@ -385,7 +385,8 @@ def _build_forum(app: Flask) -> None:
     relayed = _topic("Question au comité")
     moderation.relay_topic(anim, relayed, _category("la-comcep-on-en-parle"), "À lire.")
 
-    # Posts: hidden reply, hidden topic, edited post, open report, solution, mention.
+    # Posts: hidden reply, hidden topic, edited post, open report (the name edited out, the
+    # earlier version hidden), solution, mention.
     long_topic = _topic("Combien de temps pour un premier entretien")
     moderation.hide_post(anim, _post(long_topic, 2), long_topic, "Hors sujet.")
     for title in ("Décrocher après une journée", "Astuce : citer", "Guide régional"):
@@ -394,6 +395,8 @@ def _build_forum(app: Flask) -> None:
     forum.edit_post(m["pair"], _post(long_topic, 1), long_topic, "Une heure, le plus souvent ?")
     reported = _topic("Que remettez-vous au bénéficiaire")
     moderation.report_post(m["referent_apec"], _post(reported, 2), reported, "other", "Nom cité.")
+    forum.edit_post(anim, _post(reported, 2), reported, "La grille, sans le nom cité.")
+    moderation.set_revisions_hidden(anim, _post(reported, 2), reported, True, "Nom cité.")
     solved = _topic("Formation d'aide-soignante")
     forum.mark_solution(m["pair"], solved, _post(solved, 2))
     forum.reply(karim, long_topic, "Je rejoins @Claire Martin sur ce point.")

@@ -209,8 +209,12 @@ class PostRevision(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=func.now())
     title: Mapped[str | None] = mapped_column(String(200))
     body_source: Mapped[str] = mapped_column(Text)
+    # Hidden by the moderation from the post's readers (personal data edited out of the
+    # post stays in its earlier versions): kept, and read by the staff.
+    hidden_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    hidden_by_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"), index=True)
 
-    editor: Mapped[Member | None] = relationship(lazy="raise")
+    editor: Mapped[Member | None] = relationship(lazy="raise", foreign_keys=[editor_id])
 
 
 class TopicRead(db.Model):

@@ -21,6 +21,7 @@ from sqlalchemy import (
     bindparam,
     case,
     func,
+    not_,
     select,
 )
 from sqlalchemy.orm import aliased, contains_eager, joinedload, lazyload, load_only
@@ -785,15 +786,23 @@ def first_unread_post_id(member: Member, topic: Topic) -> int | None:
     )
 
 
-def post_revisions(post: Post) -> list[PostRevision]:
-    return list(
-        db.session.scalars(
-            select(PostRevision)
-            .options(joinedload(PostRevision.editor))
-            .where(PostRevision.post_id == post.id)
-            .order_by(PostRevision.id.desc())
-        )
+def post_revisions(viewer: Viewer, post: Post) -> tuple[list[PostRevision], int]:
+    """The post's earlier versions the viewer may read, newest first, and how many others
+    the moderation hid from them (one statement: the count rides along)."""
+    hidden = (
+        select(func.count(PostRevision.id))
+        .where(PostRevision.post_id == post.id, not_(policy.visible_revisions(viewer)))
+        .scalar_subquery()
     )
+    rows = db.session.execute(
+        select(PostRevision, hidden)
+        .options(joinedload(PostRevision.editor))
+        .where(PostRevision.post_id == post.id, policy.visible_revisions(viewer))
+        .order_by(PostRevision.id.desc())
+    ).all()
+    if not rows:  # all hidden, or none: the count alone
+        return [], db.session.scalar(select(hidden)) or 0
+    return [revision for revision, _ in rows], rows[0][1]
 
 
 def visible_categories_flat(viewer: Viewer) -> list[Category]:

@@ -21,8 +21,9 @@ from comcep.extensions import db, posting_limit
 from comcep.forms import ConfirmForm, choices, field_errors
 from comcep.forum import fragments, knowledge, queries, services
 from comcep.forum.forms import EditPostForm, ReplyForm, TopicForm
-from comcep.forum.models import Category, Topic
+from comcep.forum.models import Category, Post, Topic
 from comcep.members.models import Member
+from comcep.moderation.forms import OptionalReasonForm
 from comcep.moderation.services import log
 from comcep.notifications import header
 from comcep.notifications import services as notifications
@@ -314,14 +315,27 @@ def edit_post(post_id: int) -> ResponseReturnValue:
 @bp.get("/p/<int:post_id>/historique")
 @login_required
 def post_history(post_id: int) -> ResponseReturnValue:
-    post, topic = queries.get_post_or_404(current_viewer(), post_id)
-    policy.check_see_post_content(current_viewer(), post, topic)
+    viewer = current_viewer()
+    post, topic = queries.get_post_or_404(viewer, post_id)
+    policy.check_see_post_content(viewer, post, topic)
+    return history_page(viewer, post, topic, OptionalReasonForm(formdata=None))
+
+
+def history_page(
+    viewer: Viewer, post: Post, topic: Topic, form: OptionalReasonForm, status: int = 200
+) -> ResponseReturnValue:
+    """A post's versions the viewer may read; for the moderation, the form that hides the
+    earlier ones from the members (or shows them again), refused input kept."""
+    revisions, hidden = queries.post_revisions(viewer, post)
     return render_template(
         "forum/history.html",
         post=post,
         topic=topic,
-        history=queries.revision_history(post, queries.post_revisions(post)),
-    )
+        history=queries.revision_history(post, revisions),
+        hidden_versions=hidden,
+        can_hide=policy.can(policy.check_hide_revisions, viewer, post, topic),
+        form=form,
+    ), status
 
 
 @bp.get("/non-lus")

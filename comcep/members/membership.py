@@ -533,8 +533,14 @@ def export_data(member: Member) -> dict:
         .where(Post.author_id == member.id)
         .order_by(PostRevision.created_at, PostRevision.id)
     ):
+        # As a hidden post, a version the moderation hid from readers is still the member's
+        # own words: given, and said to be hidden.
         earlier.setdefault(revision.post_id, []).append(
-            {"remplacee_le": revision.created_at.isoformat(), "texte": revision.body_source}
+            {
+                "remplacee_le": revision.created_at.isoformat(),
+                "texte": revision.body_source,
+                "masquee_aux_lecteurs": revision.hidden_at is not None,
+            }
         )
     reports = db.session.scalars(
         select(Report).where(Report.reporter_id == member.id).order_by(Report.created_at)

@@ -23,6 +23,8 @@ RESOLUTIONS = {"kept": "conservé", "hidden": "masqué", "edited": "modifié"}
 ACTION_LABELS = {
     "hide_post": "Message masqué",
     "restore_post": "Message restauré ou validé",
+    "hide_revisions": "Versions précédentes d'un message masquées",
+    "restore_revisions": "Versions précédentes d'un message de nouveau visibles",
     "hide_message": "Message privé masqué",
     "keep_message": "Message privé conservé",
     "report_kept": "Signalement clos : message conservé",

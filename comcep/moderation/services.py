@@ -13,7 +13,7 @@ from comcep.analytics import rollups
 from comcep.errors import ComcepError
 from comcep.extensions import db, utcnow
 from comcep.forum import services as forum_services
-from comcep.forum.models import Category, Post, Topic, TopicEvent, TopicRead
+from comcep.forum.models import Category, Post, PostRevision, Topic, TopicEvent, TopicRead
 from comcep.members.models import Member
 from comcep.messages.models import PrivateMessage
 from comcep.moderation.models import REPORT_REASONS, ModerationLog, Report
@@ -207,6 +207,27 @@ def restore_post(actor: Member, post: Post, topic: Topic, reason: str = "") -> N
         notifications.tell_post_restored(author, actor=actor, topic=topic, post_id=post.id)
     log(actor, "restore_post", "post", post.id, topic_id=topic.id, reason=reason)
     _topics_changed([topic], {topic.category_id})
+
+
+def set_revisions_hidden(
+    actor: Member, post: Post, topic: Topic, hidden: bool, reason: str = ""
+) -> int:
+    """Hide a post's earlier versions from its readers (or show them again): a name edited
+    out of a post stays in its history otherwise. Nothing is deleted: the staff read them,
+    and the journal says who did it. The number of versions changed."""
+    changed = db.session.execute(
+        update(PostRevision)
+        .where(
+            PostRevision.post_id == post.id,
+            PostRevision.hidden_at.is_(None) if hidden else PostRevision.hidden_at.is_not(None),
+        )
+        .values(hidden_at=utcnow() if hidden else None, hidden_by_id=actor.id if hidden else None)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if changed:
+        action = "hide_revisions" if hidden else "restore_revisions"
+        log(actor, action, "post", post.id, topic_id=topic.id, reason=reason)
+    return changed or 0
 
 
 def approve_post(actor: Member, post: Post, topic: Topic) -> None:

@@ -16,6 +16,7 @@ from comcep.extensions import db
 from comcep.forms import ConfirmForm, choices, field_errors
 from comcep.forum import queries as forum_queries
 from comcep.forum.models import Category, Topic
+from comcep.forum.views import history_page
 from comcep.members import queries as member_queries
 from comcep.messages import queries as message_queries
 from comcep.messages.models import PrivateMessage
@@ -232,6 +233,40 @@ def restore(post_id: int) -> ResponseReturnValue:
         return _done("Le message est validé et publié.", _queue())
     services.restore_post(current_user, post, topic, form.reason.data or "")
     return _done("Le message est de nouveau visible.", url_for("forum.post", post_id=post.id))
+
+
+@bp.post("/p/<int:post_id>/historique/masquer")
+@login_required
+def hide_revisions(post_id: int) -> ResponseReturnValue:
+    return _set_revisions_hidden(post_id, hidden=True)
+
+
+@bp.post("/p/<int:post_id>/historique/retablir")
+@login_required
+def restore_revisions(post_id: int) -> ResponseReturnValue:
+    return _set_revisions_hidden(post_id, hidden=False)
+
+
+def _set_revisions_hidden(post_id: int, *, hidden: bool) -> ResponseReturnValue:
+    viewer = current_viewer()
+    post, topic = forum_queries.get_post_or_404(viewer, post_id)
+    policy.check_hide_revisions(viewer, post, topic)
+    form = forms.OptionalReasonForm()
+    if not form.validate_on_submit():
+        return history_page(viewer, post, topic, form, 400)
+    history = url_for("forum.post_history", post_id=post.id)
+    changed = services.set_revisions_hidden(
+        current_user, post, topic, hidden, form.reason.data or ""
+    )
+    if not changed:
+        return _done("Rien à changer : l'historique était déjà ainsi.", history)
+    if hidden:
+        return _done(
+            "Les versions précédentes sont masquées aux membres ; l'équipe d'animation les lit "
+            "toujours.",
+            history,
+        )
+    return _done("Les versions précédentes sont de nouveau visibles.", history)
 
 
 # --- Topics --------------------------------------------------------------------------

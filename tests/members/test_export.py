@@ -87,6 +87,14 @@ def test_the_export_holds_the_earlier_versions_of_the_member_s_posts(client_for,
 
     assert exported["texte"] == "Seconde version."
     assert [v["texte"] for v in exported["versions_precedentes"]] == ["Première version."]
+    assert exported["versions_precedentes"][0]["masquee_aux_lecteurs"] is False
+
+    # Hidden from readers by the moderation, a version is still the member's own words.
+    moderation.set_revisions_hidden(members["animation"], post, topic, True, "Un nom.")
+    db.session.commit()
+    [again] = export(client_for(pair))["messages"]
+    assert [v["texte"] for v in again["versions_precedentes"]] == ["Première version."]
+    assert again["versions_precedentes"][0]["masquee_aux_lecteurs"] is True
 
 
 def test_a_hors_pair_gets_no_title_the_staff_gave_in_the_pairs_space(client_for, members) -> None:

@@ -43,6 +43,8 @@ ROUTES = [
     Route("hide_form", "GET", "/p/{post}/masquer"),
     Route("hide", "POST", "/p/{post}/masquer", (("reason", "Raison."),)),
     Route("restore", "POST", "/p/{post}/restaurer"),
+    Route("hide_revisions", "POST", "/p/{post}/historique/masquer", (("reason", "x"),)),
+    Route("restore_revisions", "POST", "/p/{post}/historique/retablir"),
     Route("lock", "POST", "/t/{topic}/moderer", (("action", "lock"),)),
     Route("pin", "POST", "/t/{topic}/moderer", (("action", "pin"),)),
     Route("move_form", "GET", "/t/{topic}/deplacer"),

@@ -269,6 +269,67 @@ def test_staff_edit_any_post_and_the_previous_version_is_kept(members, client_fo
     assert count(Post) == 3
 
 
+def test_the_animatrice_hides_a_posts_earlier_versions_from_its_readers_and_shows_them_again(
+    members, client_for, topic
+) -> None:
+    """A beneficiary's name edited out of a post stays in its history: the animatrice hides
+    the earlier versions from the members (kept, read by the staff, journaled), then may show
+    them again."""
+    middle = posts_of(topic.id)[1]
+    author = client_for(members["other_pair"])
+    assert (
+        author.post(
+            f"/p/{middle.id}/modifier", data={"body": "Mme D. est très satisfaite.", "submit": "1"}
+        ).status_code
+        == 302
+    )
+    reader, animatrice = client_for(members["pair"]), client_for(members["animation"])
+    url = f"/p/{middle.id}/historique"
+    assert "Très bien pour les actifs pressés." in plain(reader.get(url).text)
+    staff_page = plain(animatrice.get(url).text)
+    assert "Masquer les versions précédentes aux membres" in staff_page
+    assert "Masquer les versions" not in plain(reader.get(url).text)
+
+    hidden = animatrice.post(f"{url}/masquer", data={"reason": "Nom d'une bénéficiaire."})
+    assert hidden.status_code == 302
+    assert location(hidden) == url
+    for who in ("pair", "other_pair"):  # a reader, and the post's author
+        page = plain(client_for(members[who]).get(url).text)
+        assert "Très bien pour les actifs pressés." not in page
+        assert "1 version précédente a été masquée par l'équipe d'animation." in page
+        assert "Mme D. est très satisfaite." in page  # the current version stays
+        assert "jamais été modifié" not in page
+    staff_page = plain(animatrice.get(url).text)
+    assert "Très bien pour les actifs pressés." in staff_page
+    assert "masquée aux membres" in staff_page
+    assert "Rendre les versions masquées de nouveau visibles" in staff_page
+    assert "Masquer les versions précédentes aux membres" not in staff_page  # none left
+    assert count(PostRevision) == 1
+    entry = log_entries("hide_revisions")[-1]
+    assert (entry.target_id, entry.reason) == (middle.id, "Nom d'une bénéficiaire.")
+
+    shown = animatrice.post(f"{url}/retablir", data={"reason": ""})
+    assert shown.status_code == 302
+    assert "Très bien pour les actifs pressés." in plain(reader.get(url).text)
+    assert len(log_entries("restore_revisions")) == 1
+
+
+def test_a_reason_too_long_to_hide_versions_is_refused_and_kept(members, client_for, topic) -> None:
+    middle = posts_of(topic.id)[1]
+    client_for(members["other_pair"]).post(
+        f"/p/{middle.id}/modifier", data={"body": "Autre texte.", "submit": "1"}
+    )
+    reason = "R" * 2001
+    refused = client_for(members["animation"]).post(
+        f"/p/{middle.id}/historique/masquer", data={"reason": reason}
+    )
+    assert refused.status_code == 400
+    assert reason in refused.text
+    assert "Très bien pour les actifs pressés." in plain(
+        client_for(members["pair"]).get(f"/p/{middle.id}/historique").text
+    )
+
+
 def test_a_pair_cannot_edit_someone_elses_post(members, client_for, topic) -> None:
     middle = posts_of(topic.id)[1]
     response = client_for(members["pair"]).post(
