@@ -6,9 +6,10 @@ replaced in one place; tests/test_rendering.py guards that function against XSS.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from html import unescape
 from typing import Any
 
@@ -16,6 +17,7 @@ import bleach
 from markdown_it import MarkdownIt
 from markdown_it.common.utils import escapeHtml
 from markdown_it.renderer import RendererHTML
+from markdown_it.rules_inline import StateInline
 from markdown_it.token import Token
 
 _markdown = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
@@ -36,6 +38,44 @@ def _image(self: RendererHTML, tokens: Sequence[Token], idx: int, options: Any, 
 
 
 _markdown.add_render_rule("image", _image)
+
+# « @Prénom Nom » (one to four words, as the notifications read them), not inside a word.
+_MENTION = re.compile(r"@([A-Za-zÀ-ÖØ-öø-ÿ'’-]+(?: [A-Za-zÀ-ÖØ-öø-ÿ'’-]+){0,3})")
+MentionResolver = Callable[[str], "int | None"]
+
+
+def _mention(state: StateInline, silent: bool) -> bool:
+    """An @mention of a member becomes a link to their profile, when the caller resolves
+    the name (`env["mentions"]`: name → member id) to exactly one member; the longest run of
+    words that names someone. The profile still answers through the wall: a reader who may
+    not see that member gets its 404."""
+    resolve: MentionResolver | None = state.env.get("mentions")
+    pos = state.pos
+    if resolve is None or state.src[pos] != "@" or state.linkLevel > 0:
+        return False
+    if pos > 0 and (state.src[pos - 1].isalnum() or state.src[pos - 1] in "_@"):
+        return False
+    match = _MENTION.match(state.src, pos, state.posMax)
+    if match is None:
+        return False
+    words = match.group(1).split(" ")
+    for name in (" ".join(words[:n]) for n in range(len(words), 0, -1)):  # longest first
+        member_id = resolve(name)
+        if member_id is not None:
+            break
+    else:
+        return False
+    if not silent:
+        link = state.push("link_open", "a", 1)
+        link.attrs = {"href": f"/membres/{int(member_id)}", "class": "mention"}
+        text = state.push("text", "", 0)
+        text.content = f"@{name}"
+        state.push("link_close", "a", -1)
+    state.pos += 1 + len(name)
+    return True
+
+
+_markdown.inline.ruler.before("emphasis", "mention", _mention)
 
 ALLOWED_TAGS = frozenset(
     {
@@ -73,19 +113,31 @@ ALLOWED_TAGS = frozenset(
         "img",
     }
 )
+
+
 ALLOWED_ATTRIBUTES = {
-    "a": ["href", "title"],
+    "a": ["href", "title", "class"],
     "abbr": ["title"],
     "img": ["src", "alt", "title"],
     "th": ["align"],
     "td": ["align"],
     "ol": ["start"],
 }
+# `class` is kept only with these values: a mention's link, and nothing a post could use
+# to dress up as the site's own buttons or notices.
+ALLOWED_CLASSES = {"a": frozenset({"mention"})}
 ALLOWED_PROTOCOLS = frozenset({"http", "https", "mailto"})
+
+
+def _allowed_attribute(tag: str, name: str, value: str) -> bool:
+    if name == "class":
+        return value in ALLOWED_CLASSES.get(tag, ())
+    return name in ALLOWED_ATTRIBUTES.get(tag, ())
+
 
 _cleaner = bleach.Cleaner(
     tags=ALLOWED_TAGS,
-    attributes=ALLOWED_ATTRIBUTES,
+    attributes=_allowed_attribute,
     protocols=ALLOWED_PROTOCOLS,
     strip=True,
     strip_comments=True,
@@ -109,9 +161,12 @@ def sanitise_html(html: str) -> str:
     return _linker.linkify(_cleaner.clean(html))
 
 
-def render_markdown(source: str) -> str:
-    """Render a post's Markdown to the HTML that is stored and shown as is."""
-    return sanitise_html(_markdown.render(source))
+def render_markdown(source: str, mentions: MentionResolver | None = None) -> str:
+    """Render a post's Markdown to the HTML that is stored and shown as is; with `mentions`
+    (a name → member id lookup), @mentions of members link to their profiles."""
+    if mentions is None:
+        return sanitise_html(_markdown.render(source))
+    return sanitise_html(_markdown.render(source, {"mentions": functools.cache(mentions)}))
 
 
 def plain_text(source: str) -> str:

@@ -205,6 +205,50 @@ def test_the_pages_policy_loads_no_image_from_another_site(client) -> None:
     assert img_src.split()[1:] == ["'self'", "data:"]
 
 
+MEMBERS = {"karine roux": 7, "claire": 3, "marie de la tour": 9}
+
+
+def _lookup(name: str) -> int | None:
+    return MEMBERS.get(name.lower())
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        (
+            "Merci @Karine Roux pour l'idée",
+            '<p>Merci <a href="/membres/7" class="mention">@Karine Roux</a> pour l\'idée</p>',
+        ),
+        (
+            "@Claire Dupont a dit",
+            '<p><a href="/membres/3" class="mention">@Claire</a> Dupont a dit</p>',
+        ),
+        (
+            "@Marie de La Tour en parle",
+            '<p><a href="/membres/9" class="mention">@Marie de La Tour</a> en parle</p>',
+        ),
+        ("ecrire@Karine Roux", "<p>ecrire@Karine Roux</p>"),  # inside a word: no mention
+        ("@Inconnue Totale", "<p>@Inconnue Totale</p>"),  # nobody, or homonyms: text
+        ("`@Karine Roux`", "<p><code>@Karine Roux</code></p>"),
+        ("[voir @Claire](/t/1)", '<p><a href="/t/1">voir @Claire</a></p>'),  # no link in a link
+    ],
+    ids=["two-words", "first-word", "four-words", "in-a-word", "unknown", "code", "in-a-link"],
+)
+def test_a_mention_of_a_member_links_to_their_profile(source: str, expected: str) -> None:
+    assert render_markdown(source, _lookup).strip() == expected
+    assert "mention" not in render_markdown(source)  # without a lookup: as typed
+
+
+def test_only_a_mentions_link_keeps_a_class() -> None:
+    """The sanitiser keeps `class` on a link only as a mention's: a post cannot dress up
+    its links (raw HTML is text anyway)."""
+    assert (
+        sanitise_html('<a href="/x" class="mention">a</a>') == '<a href="/x" class="mention">a</a>'
+    )
+    assert sanitise_html('<a href="/x" class="button danger">a</a>') == '<a href="/x">a</a>'
+    assert sanitise_html('<p class="mention">a</p>') == "<p>a</p>"
+
+
 def test_mailto_links_are_kept() -> None:
     html = render_markdown("[écrire](mailto:animation@comcep.example)")
     assert '<a href="mailto:animation@comcep.example">écrire</a>' in html

@@ -43,6 +43,7 @@ from comcep.forum.models import (
     topic_tags,
 )
 from comcep.members.models import Member
+from comcep.members.queries import mention_target
 from comcep.moderation import settings
 from comcep.rendering import render_markdown, slugify
 from comcep.search import indexing
@@ -170,7 +171,7 @@ def _add_post(
         number=number,
         author_id=actor.id,
         body_source=body,
-        body_html=render_markdown(body),
+        body_html=render_markdown(body, mention_target),
         created_at=now,
     )
     # A reply that may become the topic's first reply changes the month it was opened in.
@@ -277,7 +278,7 @@ def edit_post(actor: Member, post: Post, topic: Topic, body: str, title: str | N
         )
     )
     post.body_source = body
-    post.body_html = render_markdown(body)
+    post.body_html = render_markdown(body, mention_target)
     post.edited_at = utcnow()
     post.edited_by_id = actor.id
     post.revision_count = post.revision_count + 1

@@ -19,6 +19,7 @@ from comcep.extensions import db, utcnow
 from comcep.forum.models import Post, PostRevision, Topic
 from comcep.mail import MailMessage, queue_mail
 from comcep.members.models import Group, Invitation, Member, Network, Region
+from comcep.members.queries import mention_target
 from comcep.members.tokens import (
     MAX_AGE,
     DeadLink,
@@ -626,7 +627,7 @@ def _sign_quotes_as_former_member(member: Member) -> None:
     ):
         source = sign(post.body_source)
         if source != post.body_source:
-            post.body_source, post.body_html = source, render_markdown(source)
+            post.body_source, post.body_html = source, render_markdown(source, mention_target)
             changed.append(post.id)
     for revision in db.session.scalars(
         select(PostRevision).where(PostRevision.body_source.contains(marker, autoescape=True))
@@ -660,7 +661,7 @@ def _unmention_former_member(member: Member) -> None:
     for post in db.session.scalars(select(Post).where(mentions(Post.body_source))):
         source = pattern.sub(FORMER_MEMBER, post.body_source)
         if source != post.body_source:
-            post.body_source, post.body_html = source, render_markdown(source)
+            post.body_source, post.body_html = source, render_markdown(source, mention_target)
             changed.append(post.id)
     for revision in db.session.scalars(
         select(PostRevision).where(mentions(PostRevision.body_source))

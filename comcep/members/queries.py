@@ -215,3 +215,14 @@ def get_invitation_or_404(invitation_id: int) -> Invitation:
 
 def groups() -> list[Group]:
     return list(db.session.scalars(select(Group).order_by(Group.name)))
+
+
+def mention_target(name: str) -> int | None:
+    """The member an « @name » names: the one active member bearing that name (never one
+    of several homonyms, nor a former member)."""
+    ids = db.session.scalars(
+        select(Member.id)
+        .where(Member.name_key == fold_name(name), Member.state == "active")
+        .limit(2)
+    ).all()
+    return ids[0] if len(ids) == 1 else None

@@ -872,6 +872,33 @@ def test_anonymous_visitor_is_sent_to_login_for_posting(client) -> None:
     assert count(Topic) == 0
 
 
+def test_a_mention_links_to_the_profile_of_the_one_member_of_that_name(
+    members, make_member, client_for
+) -> None:
+    """Written once, when the post is saved: « @Paire Deux » links to that member's profile;
+    a name two members bear, or nobody, stays text (as in the preview)."""
+    topic = make_topic(members["pair"])
+    client = client_for(members["pilot_pair"])
+    other = members["other_pair"]
+    body = "Je rejoins @Paire Deux, et @Personne Inconnue."
+    preview = client.post(f"/t/{topic.id}/repondre", data={"body": body, "preview": "1"})
+    assert f'<a href="/membres/{other.id}" class="mention">@Paire Deux</a>' in preview.text
+    assert client.post(f"/t/{topic.id}/repondre", data={"body": body}).status_code == 302
+    post = db.session.scalars(select(Post).order_by(Post.id.desc())).first()
+    assert f'<a href="/membres/{other.id}" class="mention">@Paire Deux</a>' in post.body_html
+    assert "@Personne Inconnue." in post.body_html
+    page = client_for(members["pair"]).get(f"/t/{topic.id}")
+    assert 'class="mention">@Paire Deux</a>' in page.text
+
+    make_member(name="Paire Deux")  # a homonym: the name no longer says who
+    assert (
+        client.post(f"/t/{topic.id}/repondre", data={"body": "Encore @Paire Deux."}).status_code
+        == 302
+    )
+    latest = db.session.scalars(select(Post).order_by(Post.id.desc())).first()
+    assert "mention" not in latest.body_html
+
+
 def test_names_are_offered_where_a_mention_notifies_and_not_on_the_edit_form(
     members, client_for
 ) -> None:
