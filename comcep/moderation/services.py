@@ -22,6 +22,7 @@ from comcep.rendering import slugify
 from comcep.search import indexing
 
 AUTO_HIDE_REPORTERS = 3
+MERGED_OFFSET = 2_000_000  # posts and notes of a merged topic: numbered -(n + this) at first
 AUTO_HIDE_REASON = "Masqué automatiquement après plusieurs signalements, en attente d'examen."
 
 
@@ -366,15 +367,28 @@ def _renumber_read_marks(topic_id: int, old_numbers: list[int]) -> None:
 def _renumber_events(topic_id: int, old_numbers: list[int]) -> None:
     """A note between posts stays after the post it followed (the last one still here of
     those it followed), in the new order; posts brought in by a merge (numbered below 0)
-    were not before it."""
+    were not before it, and a note brought in with them (anchored below 0 the same way)
+    follows those it followed in its topic."""
     anchors = db.session.scalars(
         select(TopicEvent.after_number).where(TopicEvent.topic_id == topic_id).distinct()
     ).all()
     mapping: dict[int, int] = {}
     for anchor in anchors:
-        mapping[anchor] = max(
-            (new for new, old in enumerate(old_numbers, start=1) if 0 < old <= anchor), default=0
-        )
+        if anchor >= 0:  # a note of this topic: after its posts up to `anchor`
+            mapping[anchor] = max(
+                (new for new, old in enumerate(old_numbers, start=1) if 0 < old <= anchor),
+                default=0,
+            )
+        else:  # a note brought in by a merge: after the merged posts it followed
+            merged = -anchor - MERGED_OFFSET
+            mapping[anchor] = max(
+                (
+                    new
+                    for new, old in enumerate(old_numbers, start=1)
+                    if old < 0 and 0 < -old - MERGED_OFFSET <= merged
+                ),
+                default=0,
+            )
     if any(old != new for old, new in mapping.items()):
         db.session.execute(
             update(TopicEvent)
@@ -469,7 +483,15 @@ def merge_topics(
     db.session.execute(
         update(Post)
         .where(Post.topic_id == source.id)
-        .values(topic_id=target.id, number=-Post.number - 2_000_000)
+        .values(topic_id=target.id, number=-Post.number - MERGED_OFFSET)
+    )
+    # The source's notes (a split's) follow its posts, anchored the same way (see
+    # _renumber_events), rather than stay on a topic nobody opens any more.
+    db.session.execute(
+        update(TopicEvent)
+        .where(TopicEvent.topic_id == source.id)
+        .values(topic_id=target.id, after_number=-TopicEvent.after_number - MERGED_OFFSET)
+        .execution_options(synchronize_session=False)
     )
     _renumber(target.id)
     source.is_hidden = True

@@ -820,6 +820,28 @@ def test_a_note_keeps_its_place_when_the_topic_is_split_again(
     ]  # fmt: skip
 
 
+def test_a_note_follows_its_posts_when_their_topic_is_merged(members, client_for) -> None:
+    """Merged into another topic, a topic's posts take their notes with them (they stayed
+    on the merged topic, which nobody opens any more)."""
+    target = make_topic(members["other_pair"], title="Le sujet qui reste", body="Ouverture.")
+    source = make_topic(
+        members["pair"],
+        title="Un échange qui dérive",
+        body="Réponse 1.",
+        replies=[(members["pilot_pair"], f"Réponse {n}.") for n in range(2, 7)],
+    )
+    staff = client_for(members["animation"])
+    _split(staff, source, posts_of(source.id)[4:], "Suite à part", "divers")
+    merged = staff.post(f"/t/{source.id}/fusionner", data={"target": str(target.id)})
+    assert merged.status_code == 302
+    page = client_for(members["pair"]).get(f"/t/{target.id}").text
+    assert [item.split(" — ")[0] for item in _page_items(page)] == [
+        "#1", "#2", "#3", "#4", "#5",
+        "2 messages ont été déplacés vers « Suite à part »",
+    ]  # fmt: skip
+    assert "Réponse 4." in page
+
+
 def test_a_note_shows_at_its_place_among_the_pages(
     app, members, client_for, long_topic, monkeypatch
 ) -> None:
