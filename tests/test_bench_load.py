@@ -167,3 +167,17 @@ def test_the_statements_of_inline_outbox_work_are_counted_apart(app: Flask) -> N
         outbox.HANDLERS.pop("test.bench.kind")
     assert log.outbox_count >= 2  # the claim, then the handler's delete
     assert log.count == log.outbox_count + 1
+
+
+def test_the_measured_reply_is_published_each_time_on_a_generated_forum(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The benchmark posts its reply again and again: each must be published (a 302), not
+    refused as the same form sent twice (a 400 the table once showed for every request)."""
+    monkeypatch.setattr(bench_run, "BENCH_DIR", tmp_path)
+    target = bench_run.Target("sqlite", 600)
+    meta = bench_run.prepare(target, regenerate=True, search=False)
+    run = bench_run.measure_target(target, meta, warmup=2, requests=3, writes=True)
+    [reply] = run["pages"]
+    assert reply["method"] == "POST"
+    assert reply["status"] == [302, 302, 302]
