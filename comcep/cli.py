@@ -13,7 +13,7 @@ def register_commands(app: Flask) -> None:
     """Attach each domain's command group to the app (so `flask --app comcep` has them)."""
     from comcep.analytics.cli import analytics
     from comcep.backup import backup_command
-    from comcep.forum.cli import seed_demo
+    from comcep.forum.cli import posts_group, seed_demo
     from comcep.members.cli import user
     from comcep.search.cli import search
 
@@ -21,6 +21,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(backup_command)
     app.cli.add_command(search)
     app.cli.add_command(seed_demo)
+    app.cli.add_command(posts_group)
     app.cli.add_command(analytics)
     app.cli.add_command(mail_group)
     app.cli.add_command(members_group)

@@ -1,15 +1,20 @@
-"""The `comcep` command line (SPEC §10): `user create` and `seed-demo`."""
+"""The `comcep` command line (SPEC §10): `user create`, `seed-demo` and `posts render`."""
 
 from __future__ import annotations
 
 import pytest
 from sqlalchemy import and_, func, select
 
+from comcep import outbox
 from comcep.cli import main
 from comcep.extensions import db
 from comcep.forum.demo_content import DEMO_MEMBERS, DEMO_TOPICS
 from comcep.forum.models import Category, Post, Topic
 from comcep.members.models import Member
+from comcep.messages import services as messages
+from comcep.messages.models import PrivateMessage
+from comcep.search import indexing
+from tests.factories import make_topic
 
 PASSWORD = "un-mot-de-passe-solide"
 
@@ -287,3 +292,49 @@ def test_seed_demo_leaves_every_rubrique_counter_equal_to_the_real_counts(runner
         )
     ).all()
     assert [row for row in topic_rows if (row[1], row[3]) != (row[2], row[4])] == []
+
+
+# --- posts render ----------------------------------------------------------------------
+
+
+def test_posts_render_applies_the_rendering_rules_of_today_to_older_messages(
+    runner, members, client_for
+) -> None:
+    """Pages show the HTML stored at write time: a post written before mentions became
+    links (or before another site's images became links) keeps the old HTML until
+    `comcep posts render` writes it again; what is already current is left as it is."""
+    topic = make_topic(
+        members["pair"], body="Merci @Paire Deux ! ![x](https://pixel.example/a.gif)"
+    )
+    old_html = '<p>Merci @Paire Deux ! <img src="https://pixel.example/a.gif" alt="x"></p>\n'
+    conversation = messages.start_conversation(
+        members["pair"], [members["other_pair"]], "Sujet", "Bonjour @Paire Deux."
+    )
+    db.session.commit()
+    first = db.session.scalar(select(Post).where(Post.topic_id == topic.id))
+    first.body_html = old_html  # as stored by an earlier version
+    message = db.session.scalar(
+        select(PrivateMessage).where(PrivateMessage.conversation_id == conversation.id)
+    )
+    message.body_html = "<p>Bonjour @Paire Deux.</p>\n"
+    indexing.enqueue_posts([first.id])  # the index holds the old HTML too
+    db.session.commit()
+    outbox.process()
+    reader = client_for(members["other_pair"])
+    assert topic.title not in reader.get("/recherche?q=%22autre+site%22").get_data(as_text=True)
+
+    result = runner.invoke(args=["posts", "render", "--batch", "1"])
+    assert result.exit_code == 0, result.output
+    assert "2 message(s) mis à jour." in result.output
+    db.session.expire_all()
+    other = members["other_pair"].id
+    post_html = db.session.get(Post, first.id).body_html
+    assert f'<a href="/membres/{other}" class="mention">@Paire Deux</a>' in post_html
+    assert "<img" not in post_html
+    assert 'class="mention"' in db.session.get(PrivateMessage, message.id).body_html
+    # The changed post is indexed again: the words only its new HTML holds are found.
+    assert topic.title in reader.get("/recherche?q=%22autre+site%22").get_data(as_text=True)
+
+    again = runner.invoke(args=["posts", "render"])
+    assert again.exit_code == 0, again.output
+    assert "0 message(s) mis à jour." in again.output

@@ -1,4 +1,5 @@
-"""`comcep seed-demo`: demo members of every kind and realistic French topics."""
+"""`comcep seed-demo`: demo members of every kind and realistic French topics; `comcep posts
+render`: the stored HTML of every message rendered again."""
 
 from __future__ import annotations
 
@@ -6,16 +7,36 @@ from datetime import timedelta
 
 import click
 from flask.cli import with_appcontext
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from comcep import outbox
 from comcep.extensions import db, utcnow
 from comcep.forum import services
 from comcep.forum.demo_content import DEMO_MEMBERS, DEMO_PASSWORD, DEMO_TOPICS
-from comcep.forum.models import Category
+from comcep.forum.models import Category, Post
 from comcep.members.models import Member
 from comcep.members.services import create_member
+from comcep.messages.models import PrivateMessage
 from comcep.notifications.models import Notification
+
+
+@click.group("posts")
+def posts_group() -> None:
+    """Messages du forum et messages privés."""
+
+
+@posts_group.command("render")
+@click.option("--batch", default=500, show_default=True, help="Messages par transaction.")
+@with_appcontext
+def posts_render(batch: int) -> None:
+    """Refaire le HTML de chaque message depuis son texte (après un changement des règles
+    d'affichage : images d'autres sites, mentions)."""
+    total = db.session.scalar(select(func.count(Post.id))) or 0
+    total += db.session.scalar(select(func.count(PrivateMessage.id))) or 0
+    with click.progressbar(length=total, label="Messages relus") as bar:
+        changed = services.render_again(max(1, batch), bar.update)
+    outbox.process()  # the search index of the posts changed (Whoosh: through the outbox)
+    click.echo(f"{changed} message(s) mis à jour.")
 
 
 @click.command("seed-demo")

@@ -4,6 +4,7 @@ counters and its side-effect rows share one transaction."""
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -44,6 +45,7 @@ from comcep.forum.models import (
 )
 from comcep.members.models import Member
 from comcep.members.queries import mention_target
+from comcep.messages.models import PrivateMessage
 from comcep.moderation import settings
 from comcep.rendering import render_markdown, slugify
 from comcep.search import indexing
@@ -595,3 +597,44 @@ def merge_tags(source: Tag, target: Tag) -> list[int]:
     rollups.mark_topics_changed(topic_ids)
     indexing.enqueue_topics(topic_ids)
     return topic_ids
+
+
+def render_again(batch_size: int = 500, progress: Callable[[int], None] | None = None) -> int:
+    """Render every post and private message again from its source, in batches of one
+    transaction each, after the rendering rules changed (another site's images as links,
+    mentions as links): the pages show what was stored at write time, so older posts keep
+    the old rules until this runs. Only the rows whose HTML changes are written (and their
+    posts indexed again). Returns how many changed."""
+    changed = 0
+    for model in (Post, PrivateMessage):
+        last_id = 0
+        while True:
+            rows = db.session.execute(
+                select(model.id, model.body_source, model.body_html)
+                .where(model.id > last_id)
+                .order_by(model.id)
+                .limit(batch_size)
+            ).all()
+            if not rows:
+                break
+            last_id = rows[-1].id
+            updates = []
+            for row in rows:
+                html = render_markdown(row.body_source, mention_target)
+                if html != row.body_html:
+                    updates.append({"b_id": row.id, "b_html": html})
+            if updates:
+                table = model.__table__  # Core: one executemany UPDATE for the batch
+                db.session.execute(
+                    update(table)
+                    .where(table.c.id == bindparam("b_id"))
+                    .values(body_html=bindparam("b_html")),
+                    updates,
+                )
+                if model is Post:
+                    indexing.enqueue_posts([u["b_id"] for u in updates])
+                changed += len(updates)
+            db.session.commit()
+            if progress is not None:
+                progress(len(rows))
+    return changed
