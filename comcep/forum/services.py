@@ -281,6 +281,8 @@ def edit_post(actor: Member, post: Post, topic: Topic, body: str, title: str | N
     )
     post.body_source = body
     post.body_html = render_markdown(body, mention_target)
+    if "@" in body and not post.is_pending:  # whom it mentions now: after commit
+        outbox.enqueue("notify.edit", [post.id])
     post.edited_at = utcnow()
     post.edited_by_id = actor.id
     post.revision_count = post.revision_count + 1

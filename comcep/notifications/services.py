@@ -6,7 +6,7 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from flask import current_app, has_request_context, url_for
 from itsdangerous import BadSignature, URLSafeSerializer
@@ -45,6 +45,7 @@ from comcep.policy import Viewer
 from comcep.rendering import html_to_text
 
 POST_KIND = "notify.post"
+EDIT_KIND = "notify.edit"  # an edited post: the members it now mentions (forum.services)
 EMAIL_KIND = "notify.email"
 MESSAGE_EMAIL_KIND = "notify.message"  # a private message, e-mailed to the other participants
 MESSAGE_LABEL = "vous a écrit un message privé"
@@ -260,7 +261,6 @@ def handle_new_posts(post_ids: list[int]) -> None:
     """Outbox handler: default subscriptions, then notifications for each new post, with a
     fixed number of queries whatever the number of recipients (the wall applied in SQL)."""
     rows = db.session.execute(_new_posts_statement(), {"post_ids": post_ids}).all()
-    delay = current_app.config["NOTIFY_EMAIL_DELAY_SECONDS"]
     for post, topic, level in rows:
         if post.is_hidden or topic.is_hidden or post.author_id is None:
             continue
@@ -284,29 +284,76 @@ def handle_new_posts(post_ids: list[int]) -> None:
         ]
         if not chosen:
             continue
-        db.session.execute(
-            Notification.__table__.insert(),
-            [
-                {
-                    "member_id": member_id,
-                    "kind": reasons[member_id],
-                    "actor_id": post.author_id,
-                    "topic_id": topic.id,
-                    "post_id": post.id,
-                    "created_at": now,
-                }
-                for member_id, _ in chosen
-            ],
-        )
-        outbox.enqueue(
-            EMAIL_KIND,
-            [member_id for member_id, frequency in chosen if frequency == "immediate"],
-            delay_seconds=delay,
-        )
+        _tell(chosen, reasons, post, topic, post.author_id, now)
     db.session.commit()
 
 
+def _tell(
+    chosen: list[tuple[int, str]],
+    kinds: dict[int, str],
+    post: Post,
+    topic: Topic,
+    actor_id: int,
+    now: datetime,
+) -> None:
+    """Notify the chosen (member id, e-mail frequency) of a post, each with their kind, in
+    one INSERT, and queue the e-mails of those who want them at once (after the delay)."""
+    db.session.execute(
+        Notification.__table__.insert(),
+        [
+            {
+                "member_id": member_id,
+                "kind": kinds[member_id],
+                "actor_id": actor_id,
+                "topic_id": topic.id,
+                "post_id": post.id,
+                "created_at": now,
+            }
+            for member_id, _ in chosen
+        ],
+    )
+    outbox.enqueue(
+        EMAIL_KIND,
+        [member_id for member_id, frequency in chosen if frequency == "immediate"],
+        delay_seconds=current_app.config["NOTIFY_EMAIL_DELAY_SECONDS"],
+    )
+
+
 outbox.register(POST_KIND, handle_new_posts)
+
+
+def handle_edited_posts(post_ids: list[int]) -> None:
+    """Outbox handler for edited posts: a member the post now mentions, who has heard
+    nothing of it yet, is told as if it were new (as Discourse does); the others are not
+    told again of a typo fixed. The wall and muted topics as for a new post."""
+    rows = db.session.execute(_new_posts_statement(), {"post_ids": post_ids}).all()
+    for post, topic, _level in rows:
+        if post.is_hidden or topic.is_hidden or post.author_id is None:
+            continue
+        names = sorted({fold_name(n) for n in mentioned_names(post.body_source)})
+        if not names:
+            continue
+        told = select(Notification.id).where(
+            Notification.post_id == post.id, Notification.member_id == Member.id
+        )
+        readers = db.session.execute(
+            select(Member.id, Member.email_frequency).where(
+                Member.name_key.in_(names),
+                Member.id != post.author_id,
+                ~told.exists(),
+                policy.readers_of(topic),
+            )
+        ).all()
+        levels = _levels([member_id for member_id, _ in readers], topic)
+        chosen = [(m, f) for m, f in readers if levels.get(m) != "muted"]
+        if not chosen:
+            continue
+        kinds = dict.fromkeys((member_id for member_id, _ in chosen), "mention")
+        _tell(chosen, kinds, post, topic, post.edited_by_id or post.author_id, utcnow())
+    db.session.commit()
+
+
+outbox.register(EDIT_KIND, handle_edited_posts)
 
 
 # --- Reading notifications, through the wall ---------------------------------------------

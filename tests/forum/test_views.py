@@ -899,18 +899,18 @@ def test_a_mention_links_to_the_profile_of_the_one_member_of_that_name(
     assert "mention" not in latest.body_html
 
 
-def test_names_are_offered_where_a_mention_notifies_and_not_on_the_edit_form(
-    members, client_for
-) -> None:
-    """A mention notifies when a post is published: the forms that publish offer names and
-    say so; the edit form (whose mentions notify nobody) neither offers nor promises."""
+def test_every_form_that_writes_a_post_offers_names_to_mention(members, client_for) -> None:
+    """A mention notifies when a post is published and when an edit adds it: the new topic,
+    reply, quick reply and edit forms offer names and say so."""
     topic = make_topic(members["pair"])
     client = client_for(members["pair"])
     first = db.session.scalar(select(Post.id).where(Post.topic_id == topic.id))
-    for url in (f"/t/{topic.id}", f"/t/{topic.id}/repondre", "/r/premier-entretien/nouveau-sujet"):
+    for url in (
+        f"/t/{topic.id}",
+        f"/t/{topic.id}/repondre",
+        "/r/premier-entretien/nouveau-sujet",
+        f"/p/{first}/modifier",
+    ):
         page = client.get(url).text
         assert 'data-mention-url="/membres/suggestions"' in page, url
         assert "prévient ce membre" in page, url
-    edit = client.get(f"/p/{first}/modifier").text
-    assert "data-mention-url" not in edit
-    assert "prévient ce membre" not in edit

@@ -275,6 +275,28 @@ def test_a_mention_of_a_name_of_three_or_four_words_notifies_its_member(
     assert kinds_of(four) == ["mention"]
 
 
+def test_an_edit_that_adds_a_mention_notifies_the_member_once(members, client_for) -> None:
+    """As in Discourse: the member an edit now mentions is told; editing again (a typo) does
+    not tell them twice, nor those the post mentioned or told from the start."""
+    pair, other, pilot = members["pair"], members["other_pair"], members["pilot_pair"]
+    topic = make_topic(other, title="Un cas à reprendre")
+    author = client_for(pair)
+    post_id = post_reply(author, topic.id, "Je pense à @Paire Deux pour ce cas.")
+    assert kinds_of(other) == ["mention"]
+    edited = author.post(
+        f"/p/{post_id}/modifier", data={"body": "Je pense à @Paire Deux et @Paire Pilote."}
+    )
+    assert edited.status_code == 302
+    assert kinds_of(pilot) == ["mention"]
+    assert notifications_of(pilot)[0].post_id == post_id
+    assert kinds_of(other) == ["mention"]  # told once, at the start
+    author.post(
+        f"/p/{post_id}/modifier", data={"body": "Je pense à @Paire Deux et à @Paire Pilote."}
+    )
+    assert kinds_of(pilot) == ["mention"]
+    assert kinds_of(other) == ["mention"]
+
+
 def test_opening_a_topic_notifies_nobody_who_does_not_watch_its_rubrique(
     members, client_for
 ) -> None:
