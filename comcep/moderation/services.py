@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
-from sqlalchemy import case, exists, func, select, update
+from sqlalchemy import and_, case, delete, exists, func, or_, select, update
 
 from comcep import policy
 from comcep.analytics import rollups
@@ -381,13 +381,15 @@ def _renumber_events(topic_id: int, old_numbers: list[int]) -> None:
             )
         else:  # a note brought in by a merge: after the merged posts it followed
             merged = -anchor - MERGED_OFFSET
+            positions = [new for new, old in enumerate(old_numbers, start=1) if old < 0]
             mapping[anchor] = max(
                 (
                     new
                     for new, old in enumerate(old_numbers, start=1)
                     if old < 0 and 0 < -old - MERGED_OFFSET <= merged
                 ),
-                default=0,
+                # before them all (« déplacés depuis »): just before the first merged post
+                default=min(positions, default=1) - 1,
             )
     if any(old != new for old, new in mapping.items()):
         db.session.execute(
@@ -485,7 +487,20 @@ def merge_topics(
         .where(Post.topic_id == source.id)
         .values(topic_id=target.id, number=-Post.number - MERGED_OFFSET)
     )
-    # The source's notes (a split's) follow its posts, anchored the same way (see
+    # Merging back what a split took apart undoes it: its two notes (« déplacés vers »,
+    # « déplacés depuis ») would tell of a topic now inside this one. They are the
+    # moderation's own notes, not anyone's words; the journal keeps the split and the merge.
+    db.session.execute(
+        delete(TopicEvent)
+        .where(
+            or_(
+                and_(TopicEvent.topic_id == source.id, TopicEvent.other_topic_id == target.id),
+                and_(TopicEvent.topic_id == target.id, TopicEvent.other_topic_id == source.id),
+            )
+        )
+        .execution_options(synchronize_session=False)
+    )
+    # The source's other notes (a split's) follow its posts, anchored the same way (see
     # _renumber_events), rather than stay on a topic nobody opens any more.
     db.session.execute(
         update(TopicEvent)

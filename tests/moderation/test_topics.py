@@ -842,6 +842,40 @@ def test_a_note_follows_its_posts_when_their_topic_is_merged(members, client_for
     assert "Réponse 4." in page
 
 
+def test_merged_notes_land_before_their_posts_and_a_merge_back_drops_the_split_s_notes(
+    members, client_for
+) -> None:
+    """A topic made by a split (« déplacés depuis », before its first post) merged into a
+    third keeps its note just before its posts; merged back where it came from, the split is
+    undone and its two notes go (the journal keeps both)."""
+    staff = client_for(members["animation"])
+    target = make_topic(members["other_pair"], title="Le sujet qui reste", body="Ouverture.")
+    source = make_topic(
+        members["pair"],
+        title="Un échange qui dérive",
+        body="Réponse 1.",
+        replies=[(members["pilot_pair"], f"Réponse {n}.") for n in range(2, 5)],
+    )
+    split = _split(staff, source, posts_of(source.id)[2:], "Suite à part", "premier-entretien")
+    merged = staff.post(f"/t/{split.id}/fusionner", data={"target": str(target.id)})
+    assert merged.status_code == 302
+    page = client_for(members["pair"]).get(f"/t/{target.id}").text
+    items = [item.split(" — ")[0] for item in _page_items(page)]
+    assert items == ["#1", "Messages déplacés depuis « Un échange qui dérive »", "#2", "#3"]
+
+    fresh = make_topic(
+        members["pair"],
+        title="Un cas entier",
+        body="Début.",
+        replies=[(members["pilot_pair"], "Suite."), (members["other_pair"], "Fin.")],
+    )
+    part = _split(staff, fresh, posts_of(fresh.id)[1:], "Un morceau", "premier-entretien")
+    back = staff.post(f"/t/{part.id}/fusionner", data={"target": str(fresh.id)})
+    assert back.status_code == 302
+    page = client_for(members["pair"]).get(f"/t/{fresh.id}").text
+    assert [item.split(" — ")[0] for item in _page_items(page)] == ["#1", "#2", "#3"]
+
+
 def test_a_note_shows_at_its_place_among_the_pages(
     app, members, client_for, long_topic, monkeypatch
 ) -> None:
