@@ -6,7 +6,6 @@ replaced in one place; tests/test_rendering.py guards that function against XSS.
 
 from __future__ import annotations
 
-import functools
 import re
 import unicodedata
 from collections.abc import Callable, Sequence
@@ -39,28 +38,50 @@ def _image(self: RendererHTML, tokens: Sequence[Token], idx: int, options: Any, 
 
 _markdown.add_render_rule("image", _image)
 
-# « @Prénom Nom » (one to four words, as the notifications read them), not inside a word.
-_MENTION = re.compile(r"@([A-Za-zÀ-ÖØ-öø-ÿ'’-]+(?: [A-Za-zÀ-ÖØ-öø-ÿ'’-]+){0,3})")
-MentionResolver = Callable[[str], "int | None"]
+# « @Prénom Nom »: one to four words of letters (any alphabet: « Cœur », « Nguyễn »),
+# apostrophes and hyphens; not inside a word, nor in a web address (youtube.com/@chaine).
+_WORD = r"(?:[^\W\d_]|['’-])+"
+_MENTION = re.compile(rf"@({_WORD}(?: {_WORD}){{0,3}})")
+_ADDRESS = re.compile(r"(?:https?://|www\.)\S*$", re.IGNORECASE)
+MentionResolver = Callable[[set[str]], dict[str, int]]
+
+
+def _starts_mention(text: str, pos: int) -> bool:
+    """Whether the « @ » at `pos` may open a mention: not after a letter, a digit, « _ »
+    or « @ » (an e-mail address), nor inside a web address."""
+    if pos > 0 and (text[pos - 1].isalnum() or text[pos - 1] in "_@"):
+        return False
+    start = max(text.rfind(" ", 0, pos), text.rfind("\n", 0, pos)) + 1
+    return _ADDRESS.match(text, start, pos) is None
+
+
+def mention_candidates(source: str) -> list[list[str]]:
+    """The words after each « @ » that may open a mention (up to four): the names it may
+    stand for are their runs from the first word (the notifications and the links read
+    them alike)."""
+    return [
+        match.group(1).split(" ")
+        for match in _MENTION.finditer(source)
+        if _starts_mention(source, match.start())
+    ]
 
 
 def _mention(state: StateInline, silent: bool) -> bool:
-    """An @mention of a member becomes a link to their profile, when the caller resolves
-    the name (`env["mentions"]`: name → member id) to exactly one member; the longest run of
-    words that names someone. The profile still answers through the wall: a reader who may
-    not see that member gets its 404."""
-    resolve: MentionResolver | None = state.env.get("mentions")
+    """An @mention of a member becomes a link to their profile when the caller resolved the
+    name to one member (`env["mentions"]`: name → member id); the longest run of words that
+    names someone. The profile still answers through the wall."""
+    targets: dict[str, int] | None = state.env.get("mentions")
     pos = state.pos
-    if resolve is None or state.src[pos] != "@" or state.linkLevel > 0:
+    if not targets or state.src[pos] != "@" or state.linkLevel > 0:
         return False
-    if pos > 0 and (state.src[pos - 1].isalnum() or state.src[pos - 1] in "_@"):
+    if not _starts_mention(state.src, pos):
         return False
     match = _MENTION.match(state.src, pos, state.posMax)
     if match is None:
         return False
     words = match.group(1).split(" ")
     for name in (" ".join(words[:n]) for n in range(len(words), 0, -1)):  # longest first
-        member_id = resolve(name)
+        member_id = targets.get(name)
         if member_id is not None:
             break
     else:
@@ -163,10 +184,15 @@ def sanitise_html(html: str) -> str:
 
 def render_markdown(source: str, mentions: MentionResolver | None = None) -> str:
     """Render a post's Markdown to the HTML that is stored and shown as is; with `mentions`
-    (a name → member id lookup), @mentions of members link to their profiles."""
-    if mentions is None:
-        return sanitise_html(_markdown.render(source))
-    return sanitise_html(_markdown.render(source, {"mentions": functools.cache(mentions)}))
+    (names → the ids of the members they name, asked once for the whole text), @mentions
+    of members link to their profiles."""
+    names = {
+        " ".join(words[:n])
+        for words in (mention_candidates(source) if mentions is not None else [])
+        for n in range(1, len(words) + 1)
+    }
+    targets = mentions(names) if names and mentions is not None else {}
+    return sanitise_html(_markdown.render(source, {"mentions": targets}))
 
 
 def plain_text(source: str) -> str:

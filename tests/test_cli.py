@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, func, select, update
 
 from comcep import outbox
 from comcep.cli import main
@@ -338,3 +338,31 @@ def test_posts_render_applies_the_rendering_rules_of_today_to_older_messages(
     again = runner.invoke(args=["posts", "render"])
     assert again.exit_code == 0, again.output
     assert "0 message(s) mis à jour." in again.output
+
+
+def test_posts_render_keeps_an_edit_saved_while_it_renders(members, monkeypatch) -> None:
+    """The rendering reads a post, then writes its HTML: an edit saved in between (say the
+    animatrice removing a name) keeps its own HTML, not the old text's."""
+    from comcep.forum import services
+
+    topic = make_topic(members["pair"], body="Ancien texte")
+    post_id = db.session.scalar(select(Post.id).where(Post.topic_id == topic.id))
+    db.session.execute(update(Post).where(Post.id == post_id).values(body_html="<p>vieux</p>"))
+    db.session.commit()
+    real = services.render_markdown
+
+    def edited_meanwhile(source: str, mentions=None) -> str:  # noqa: ANN001
+        with db.engine.begin() as other:  # another request's transaction
+            other.execute(
+                update(Post)
+                .where(Post.id == post_id)
+                .values(body_source="Texte corrigé", body_html="<p>Texte corrigé</p>\n")
+            )
+        return real(source, mentions)
+
+    monkeypatch.setattr(services, "render_markdown", edited_meanwhile)
+    services.render_rows_again(Post, Post.id == post_id)
+    db.session.commit()
+    db.session.expire_all()
+    post = db.session.get(Post, post_id)
+    assert (post.body_source, post.body_html) == ("Texte corrigé", "<p>Texte corrigé</p>\n")

@@ -205,11 +205,13 @@ def test_the_pages_policy_loads_no_image_from_another_site(client) -> None:
     assert img_src.split()[1:] == ["'self'", "data:"]
 
 
-MEMBERS = {"karine roux": 7, "claire": 3, "marie de la tour": 9}
+MEMBERS = {"karine roux": 7, "claire": 3, "marie de la tour": 9, "léa cœur": 4, "paire un": 5}
+ASKED: list[set[str]] = []
 
 
-def _lookup(name: str) -> int | None:
-    return MEMBERS.get(name.lower())
+def _lookup(names: set[str]) -> dict[str, int]:
+    ASKED.append(names)
+    return {name: MEMBERS[name.lower()] for name in names if name.lower() in MEMBERS}
 
 
 @pytest.mark.parametrize(
@@ -227,16 +229,43 @@ def _lookup(name: str) -> int | None:
             "@Marie de La Tour en parle",
             '<p><a href="/membres/9" class="mention">@Marie de La Tour</a> en parle</p>',
         ),
+        ("@Léa Cœur arrive", '<p><a href="/membres/4" class="mention">@Léa Cœur</a> arrive</p>'),
         ("ecrire@Karine Roux", "<p>ecrire@Karine Roux</p>"),  # inside a word: no mention
+        (  # a web address: not cut in two, nor notifying a member
+            "https://www.youtube.com/@Paire Un/videos",
+            '<p><a href="https://www.youtube.com/@Paire" rel="nofollow noopener noreferrer ugc">'
+            "https://www.youtube.com/@Paire</a> Un/videos</p>",
+        ),
         ("@Inconnue Totale", "<p>@Inconnue Totale</p>"),  # nobody, or homonyms: text
         ("`@Karine Roux`", "<p><code>@Karine Roux</code></p>"),
         ("[voir @Claire](/t/1)", '<p><a href="/t/1">voir @Claire</a></p>'),  # no link in a link
     ],
-    ids=["two-words", "first-word", "four-words", "in-a-word", "unknown", "code", "in-a-link"],
+    ids=[
+        "two-words",
+        "first-word",
+        "four-words",
+        "any-alphabet",
+        "in-a-word",
+        "web-address",
+        "unknown",
+        "code",
+        "in-a-link",
+    ],
 )
 def test_a_mention_of_a_member_links_to_their_profile(source: str, expected: str) -> None:
     assert render_markdown(source, _lookup).strip() == expected
     assert "mention" not in render_markdown(source)  # without a lookup: as typed
+
+
+def test_the_names_of_a_text_are_looked_up_at_once() -> None:
+    """One lookup for the whole text (one query), however many mentions it holds."""
+    ASKED.clear()
+    source = " ".join(
+        f"@Nom{chr(97 + n % 26)}{chr(97 + n // 26)} Prenom Autre Mot" for n in range(200)
+    )
+    render_markdown(source, _lookup)
+    assert len(ASKED) == 1
+    assert len(ASKED[0]) == 800  # each mention's runs of one to four words
 
 
 def test_only_a_mentions_link_keeps_a_class() -> None:
@@ -377,3 +406,11 @@ def test_a_quoted_authors_name_is_shown_as_typed_not_as_markdown() -> None:
     html = render_markdown(quote_markdown("Marie *la* [CEP]_2", "Bonjour", 7))
     assert '<a href="/p/7"><strong>Marie *la* [CEP]_2</strong></a> a écrit :' in html
     assert "<em>" not in html
+
+
+def test_notifications_read_the_mentions_the_links_read() -> None:
+    """A web address with « @ » names nobody; « @Léa Cœur » names Léa Cœur."""
+    from comcep.notifications.services import mentioned_names
+
+    assert mentioned_names("Voir https://www.youtube.com/@PaireUn/videos") == set()
+    assert mentioned_names("Merci @Léa Cœur") == {"léa", "léa cœur"}

@@ -44,7 +44,7 @@ from comcep.forum.models import (
     topic_tags,
 )
 from comcep.members.models import Member
-from comcep.members.queries import mention_target
+from comcep.members.queries import mentions_by
 from comcep.messages.models import PrivateMessage
 from comcep.moderation import settings
 from comcep.rendering import render_markdown, slugify
@@ -173,7 +173,7 @@ def _add_post(
         number=number,
         author_id=actor.id,
         body_source=body,
-        body_html=render_markdown(body, mention_target),
+        body_html=render_markdown(body, mentions_by(actor)),
         created_at=now,
     )
     # A reply that may become the topic's first reply changes the month it was opened in.
@@ -280,7 +280,7 @@ def edit_post(actor: Member, post: Post, topic: Topic, body: str, title: str | N
         )
     )
     post.body_source = body
-    post.body_html = render_markdown(body, mention_target)
+    post.body_html = render_markdown(body, mentions_by(actor))
     if "@" in body and not post.is_pending:  # whom it mentions now: after commit
         outbox.enqueue("notify.edit", [post.id])
     post.edited_at = utcnow()
@@ -611,32 +611,45 @@ def render_again(batch_size: int = 500, progress: Callable[[int], None] | None =
     for model in (Post, PrivateMessage):
         last_id = 0
         while True:
-            rows = db.session.execute(
-                select(model.id, model.body_source, model.body_html)
-                .where(model.id > last_id)
-                .order_by(model.id)
-                .limit(batch_size)
+            ids = db.session.scalars(
+                select(model.id).where(model.id > last_id).order_by(model.id).limit(batch_size)
             ).all()
-            if not rows:
+            if not ids:
                 break
-            last_id = rows[-1].id
-            updates = []
-            for row in rows:
-                html = render_markdown(row.body_source, mention_target)
-                if html != row.body_html:
-                    updates.append({"b_id": row.id, "b_html": html})
-            if updates:
-                table = model.__table__  # Core: one executemany UPDATE for the batch
-                db.session.execute(
-                    update(table)
-                    .where(table.c.id == bindparam("b_id"))
-                    .values(body_html=bindparam("b_html")),
-                    updates,
-                )
-                if model is Post:
-                    indexing.enqueue_posts([u["b_id"] for u in updates])
-                changed += len(updates)
+            last_id = ids[-1]
+            changed += render_rows_again(model, model.id.in_(ids))
             db.session.commit()
             if progress is not None:
-                progress(len(rows))
+                progress(len(ids))
     return changed
+
+
+def render_rows_again(model: type[Post] | type[PrivateMessage], where: ColumnElement[bool]) -> int:
+    """Render again the posts or private messages matching `where`, each with its author's
+    mention lookup; write those whose HTML changed, unless their text changed meanwhile (an
+    edit saved while this ran keeps its own HTML). How many were written."""
+    rows = db.session.execute(
+        select(model.id, model.author_id, model.body_source, model.body_html).where(where)
+    ).all()
+    authors = {
+        member.id: member
+        for member in db.session.scalars(
+            select(Member).where(Member.id.in_({row.author_id for row in rows} - {None}))
+        )
+    }
+    updates = []
+    for row in rows:
+        html = render_markdown(row.body_source, mentions_by(authors.get(row.author_id)))
+        if html != row.body_html:
+            updates.append({"b_id": row.id, "b_source": row.body_source, "b_html": html})
+    if updates:
+        table = model.__table__  # Core: one executemany UPDATE
+        db.session.execute(
+            update(table)
+            .where(table.c.id == bindparam("b_id"), table.c.body_source == bindparam("b_source"))
+            .values(body_html=bindparam("b_html")),
+            updates,
+        )
+        if model is Post:
+            indexing.enqueue_posts([u["b_id"] for u in updates])
+    return len(updates)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from flask import (
     Blueprint,
     abort,
@@ -23,7 +25,7 @@ from comcep.forum import fragments, knowledge, queries, services
 from comcep.forum.forms import EditPostForm, ReplyForm, TopicForm
 from comcep.forum.models import Category, Post, Topic
 from comcep.members.models import Member
-from comcep.members.queries import mention_target
+from comcep.members.queries import mention_targets
 from comcep.moderation.forms import OptionalReasonForm
 from comcep.moderation.services import log
 from comcep.notifications import header
@@ -56,7 +58,7 @@ PENDING_MESSAGE = (
 def _preview_of(form: TopicForm | ReplyForm | EditPostForm) -> str | None:
     """The rendered preview when the « Prévisualiser » button was pressed."""
     if form.preview.data and form.body.data:
-        return render_markdown(form.body.data, mention_target)
+        return render_markdown(form.body.data, functools.partial(mention_targets, current_viewer()))
     return None
 
 

@@ -19,7 +19,7 @@ from comcep.extensions import db, utcnow
 from comcep.forum.models import Post, PostRevision, Topic
 from comcep.mail import MailMessage, queue_mail
 from comcep.members.models import Group, Invitation, Member, Network, Region
-from comcep.members.queries import mention_target
+from comcep.members.queries import mentions_by
 from comcep.members.tokens import (
     MAX_AGE,
     DeadLink,
@@ -609,6 +609,10 @@ def export_data(member: Member) -> dict:
     }
 
 
+def _author(post: Post) -> Member | None:
+    return db.session.get(Member, post.author_id) if post.author_id is not None else None
+
+
 def _sign_quotes_as_former_member(member: Member) -> None:
     """Quoting writes the author's name into the reply (`[**Name**](/p/<id>) a écrit :`):
     in quotes of this member's posts, name « Ancien membre » instead, and re-index them."""
@@ -627,7 +631,10 @@ def _sign_quotes_as_former_member(member: Member) -> None:
     ):
         source = sign(post.body_source)
         if source != post.body_source:
-            post.body_source, post.body_html = source, render_markdown(source, mention_target)
+            post.body_source, post.body_html = (
+                source,
+                render_markdown(source, mentions_by(_author(post))),
+            )
             changed.append(post.id)
     for revision in db.session.scalars(
         select(PostRevision).where(PostRevision.body_source.contains(marker, autoescape=True))
@@ -661,7 +668,10 @@ def _unmention_former_member(member: Member) -> None:
     for post in db.session.scalars(select(Post).where(mentions(Post.body_source))):
         source = pattern.sub(FORMER_MEMBER, post.body_source)
         if source != post.body_source:
-            post.body_source, post.body_html = source, render_markdown(source, mention_target)
+            post.body_source, post.body_html = (
+                source,
+                render_markdown(source, mentions_by(_author(post))),
+            )
             changed.append(post.id)
     for revision in db.session.scalars(
         select(PostRevision).where(mentions(PostRevision.body_source))
@@ -713,3 +723,15 @@ def anonymise(member: Member, actor: Member | None = None) -> None:
     if actor is not None and actor.id != member.id:
         log(actor, "anonymise", "member", member.id)
     db.session.flush()
+    _unlink_former_member(member)
+
+
+def _unlink_former_member(member: Member) -> None:
+    """Links to the former member's profile (their @mentions, however the name was spelt)
+    tie the old name to the account: render those posts and messages again, now that no
+    mention names a former member."""
+    from comcep.forum.services import render_rows_again  # the forum imports the members
+
+    link = f'href="/membres/{member.id}"'
+    for model in (Post, PrivateMessage):
+        render_rows_again(model, model.body_html.contains(link, autoescape=True))

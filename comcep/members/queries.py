@@ -25,6 +25,7 @@ from comcep.members.models import (
     member_groups,
 )
 from comcep.policy import Viewer
+from comcep.rendering import MentionResolver
 
 
 @functools.cache
@@ -217,12 +218,21 @@ def groups() -> list[Group]:
     return list(db.session.scalars(select(Group).order_by(Group.name)))
 
 
-def mention_target(name: str) -> int | None:
-    """The member an « @name » names: the one active member bearing that name (never one
-    of several homonyms, nor a former member)."""
-    ids = db.session.scalars(
-        select(Member.id)
-        .where(Member.name_key == fold_name(name), Member.state == "active")
-        .limit(2)
+def mention_targets(viewer: Viewer, names: set[str]) -> dict[str, int]:
+    """The members these « @names » name, in one query: a name names a member when exactly
+    one of those the writer may see bears it (the wall as on « Membres » and in the names
+    offered while typing, so that a link tells nobody of a member they may not see)."""
+    folded = {name: fold_name(name) for name in names}
+    rows = db.session.execute(
+        select(Member.name_key, func.min(Member.id))
+        .where(Member.name_key.in_(sorted(set(folded.values()))), policy.visible_members(viewer))
+        .group_by(Member.name_key)
+        .having(func.count(Member.id) == 1)
     ).all()
-    return ids[0] if len(ids) == 1 else None
+    ids = dict(rows)
+    return {name: ids[key] for name, key in folded.items() if key in ids}
+
+
+def mentions_by(member: Member | None) -> MentionResolver:
+    """The mention lookup of a text `member` writes (none links for a former member)."""
+    return functools.partial(mention_targets, policy.Viewer.for_member(member))

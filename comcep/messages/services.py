@@ -8,7 +8,7 @@ from comcep.dialects import upsert
 from comcep.errors import ComcepError
 from comcep.extensions import db, utcnow
 from comcep.members.models import Member, fold_name
-from comcep.members.queries import mention_target
+from comcep.members.queries import mentions_by
 from comcep.messages.models import Conversation, ConversationMember, PrivateMessage
 from comcep.notifications import services as notifications
 from comcep.rendering import render_markdown
@@ -124,7 +124,7 @@ def add_message(actor: Member, conversation: Conversation, body: str) -> Private
         conversation_id=conversation.id,
         author_id=actor.id,
         body_source=body,
-        body_html=render_markdown(body, mention_target),
+        body_html=render_markdown(body, mentions_by(actor)),
         created_at=now,
     )
     db.session.add(message)

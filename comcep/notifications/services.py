@@ -42,7 +42,7 @@ from comcep.notifications.models import (
     TopicSubscription,
 )
 from comcep.policy import Viewer
-from comcep.rendering import html_to_text
+from comcep.rendering import html_to_text, mention_candidates
 
 POST_KIND = "notify.post"
 EDIT_KIND = "notify.edit"  # an edited post: the members it now mentions (forum.services)
@@ -51,9 +51,6 @@ MESSAGE_EMAIL_KIND = "notify.message"  # a private message, e-mailed to the othe
 MESSAGE_LABEL = "vous a écrit un message privé"
 _PRIORITY = {"mention": 0, "quote": 1, "my_topic": 2, "reply": 3}
 _QUOTE = re.compile(r"\]\(/p/(\d+)\) a écrit")
-# « @ » and up to four words: a name of three or four (« @Marie de La Tour ») is one of the
-# prefixes `mentioned_names` tries.
-_MENTION = re.compile(r"(?<![\w@])@([A-Za-zÀ-ÖØ-öø-ÿ'’-]+(?: [A-Za-zÀ-ÖØ-öø-ÿ'’-]+){0,3})")
 
 
 def enqueue_post(post_id: int) -> None:
@@ -139,12 +136,13 @@ def topic_level(member: Member, topic: Topic) -> str:
 
 
 def mentioned_names(source: str) -> set[str]:
-    """Candidate display names after « @ »: each run of its first one to four words."""
-    names = set()
-    for match in _MENTION.finditer(source):
-        words = match.group(1).split(" ")
-        names.update(" ".join(words[:n]).lower() for n in range(1, len(words) + 1))
-    return names
+    """Candidate display names after « @ »: each run of its first one to four words (as the
+    links to profiles read them: `rendering.mention_candidates`)."""
+    return {
+        " ".join(words[:n]).lower()
+        for words in mention_candidates(source)
+        for n in range(1, len(words) + 1)
+    }
 
 
 def can_read(member: Member, topic: Topic) -> bool:

@@ -90,9 +90,9 @@
 (function () {
   "use strict";
   if (!window.fetch || !document.querySelectorAll) { return; }
-  var NAME = "A-Za-zÀ-ÖØ-öø-ÿ'’-";
+  var NAME = "\\p{L}'’-";  // any alphabet's letters (« Cœur »), as the server reads names
   // Up to four words, as the server reads a mention (« @Marie de La Tour »).
-  var typing = new RegExp("(?:^|[^\\w@])@([" + NAME + "]{2,}(?: [" + NAME + "]*){0,3})$");
+  var typing = new RegExp("(?:^|[^\\w@/.])@([" + NAME + "]{2,}(?: [" + NAME + "]*){0,3})$", "u");
   var count = 0;
 
   Array.prototype.forEach.call(document.querySelectorAll("textarea[data-mention-url]"), function (area) {

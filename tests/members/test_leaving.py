@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from html import unescape
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from comcep.extensions import db, utcnow
 from comcep.forum.models import Post, PostRevision
 from comcep.mail import MailMessage, queue_mail
 from comcep.members.models import Member
+from comcep.messages.models import PrivateMessage
 from tests import factories
 from tests.conftest import PASSWORD
 
@@ -55,6 +56,35 @@ def test_mentions_of_a_member_who_leaves_read_ancien_membre_in_pages_and_search(
     found = page(reader, "/recherche?q=merci")
     assert "Kervarec" not in found
     assert "Ancien membre" in found
+
+
+def test_no_link_to_the_profile_of_a_member_who_left_remains(
+    client_for, members, make_member
+) -> None:
+    """A mention spelt without the accents (not rewritten to « Ancien membre »), or written
+    in a private message, linked the old name to the account: the links go with it."""
+    leaver = make_member(name="Jérôme Marchand", network="apec")
+    topic = factories.make_topic(
+        members["pair"], "premier-entretien", "Un cas", "@Jerome Marchand ?"
+    )
+    client_for(members["pair"]).post(
+        "/messages/nouveau",
+        data={"recipients": "Paire Deux", "subject": "Un relais", "body": "Voir @Jérôme Marchand."},
+    )
+    link = f'href="/membres/{leaver.id}"'
+    first = db.session.scalar(select(Post).where(Post.topic_id == topic.id))
+    assert link in first.body_html
+
+    leave(client_for(leaver))
+
+    db.session.expire_all()
+    assert link not in db.session.get(Post, first.id).body_html
+    assert (
+        db.session.scalar(
+            select(func.count(PrivateMessage.id)).where(PrivateMessage.body_html.contains(link))
+        )
+        == 0
+    )
 
 
 def test_a_mention_shared_with_a_namesake_is_kept(client_for, members, make_member) -> None:

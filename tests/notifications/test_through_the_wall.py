@@ -233,6 +233,20 @@ def test_mention_completion_never_proposes_to_a_hors_pair_a_member_it_cannot_see
     assert suggestions(client_for(members["hors_pair"]), "hors") == ["Hors Pair"]
 
 
+def test_a_mention_links_only_a_member_the_writer_may_see(members, make_member, client_for) -> None:
+    """A link would tell a hors pair that a pair it may not see exists, and their id: in
+    the preview as in the stored post, the name stays text for it (a pair gets the link)."""
+    hidden = make_member(name="Jeanne Cachée")
+    make_topic(hidden, title="Un cas entre pairs", body="Seulement chez les pairs.")
+    topic = make_topic(members["hors_pair"], slug="echanges", title="Une question")
+    body = {"body": "Merci @Jeanne Cachée.", "preview": "1"}
+    seen_by_hors_pair = client_for(members["hors_pair"]).post(f"/t/{topic.id}/repondre", data=body)
+    assert "Merci @Jeanne Cachée." in seen_by_hors_pair.text
+    assert f"/membres/{hidden.id}" not in seen_by_hors_pair.text
+    seen_by_pair = client_for(members["pair"]).post(f"/t/{topic.id}/repondre", data=body)
+    assert f'<a href="/membres/{hidden.id}" class="mention">' in seen_by_pair.text
+
+
 def test_mention_completion_follows_a_move_and_a_hidden_post_at_once(
     members, make_member, client_for
 ) -> None:
