@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import zipfile
+import zlib
 from dataclasses import dataclass
 
 import puremagic
@@ -82,7 +83,18 @@ def _zip_type(data: bytes) -> FileType:
             for prefix, kind in OOXML.items():
                 if any(name.startswith(prefix) for name in names):
                     return kind
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError, EOFError) as error:
+    # A damaged or encrypted archive: zipfile raises RuntimeError (encrypted), and
+    # NotImplementedError (unknown method, version) or zlib.error (a corrupt stream).
+    except (
+        zipfile.BadZipFile,
+        KeyError,
+        ValueError,
+        OSError,
+        EOFError,
+        RuntimeError,
+        NotImplementedError,
+        zlib.error,
+    ) as error:
         raise ComcepError(REFUSED) from error
     raise ComcepError("Les archives (ZIP…) ne sont pas acceptées.")
 

@@ -89,7 +89,8 @@ def _check_image(data: bytes, name: str) -> None:
             image.verify()
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
         raise too_big from error
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
+    # IndexError: Pillow's verify() of a PNG without pixel data (no IDAT chunk).
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, IndexError) as error:
         raise ComcepError(f"« {name} » n'est pas une image lisible.") from error
 
 

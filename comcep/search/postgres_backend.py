@@ -38,6 +38,7 @@ from sqlalchemy import (
     func,
     literal,
     literal_column,
+    not_,
     or_,
     select,
     union_all,
@@ -540,7 +541,7 @@ def _filtered(shape: _Shape, tsquery: ColumnElement, excluded: list[ColumnElemen
         .where(
             # One array, not an IN list: the statement stays the same whatever the rubriques.
             Topic.category_id == any_(bindparam("rubriques", type_=ARRAY(Integer))),
-            *(~Post.search_vector.op("@@")(part) for part in excluded),
+            *(not_(Post.search_vector.op("@@", is_comparison=True)(part)) for part in excluded),
         )
     )
     if not shape.include_hidden:
