@@ -86,6 +86,9 @@ class Viewer:
 
 
 ANONYMOUS = Viewer()
+# A hors pair as such, without an account's own posts, groups or roles: what every hors pair
+# may see (no member has the id 0).
+HORS_PAIR = Viewer(member_id=0, statut="hors_pair")
 
 _CACHE_KEYS = (
     "_comcep_viewer",
@@ -364,6 +367,18 @@ def widened_readers(source: Category, target: Category) -> str | None:
     if before.staff_only or not before.group_ids <= after.group_ids:
         return "d'autres membres"
     return None
+
+
+def mention_readers(category_id: int) -> tuple[Viewer, ...]:
+    """Readers whose view bounds, besides its writer's, the names a post in this rubrique
+    links (a link to a profile tells that a member exists, and their id): where hors pairs
+    read, a name links only a member every hors pair may see."""
+    return (HORS_PAIR,) if category_id in visible_category_ids(HORS_PAIR) else ()
+
+
+def conversation_mention_readers(participants: Iterable[Member]) -> tuple[Viewer, ...]:
+    """The same for a private message: its hors pairs participants."""
+    return tuple(Viewer.for_member(m) for m in participants if m.statut == "hors_pair")
 
 
 def readers_of(topic: Topic) -> ColumnElement[bool]:

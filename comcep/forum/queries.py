@@ -562,6 +562,12 @@ def page_topic_or_404(viewer: Viewer, topic_id: int) -> PageTopic | int:
     topic = read_page_topic(topic_id)
     target = policy.merged_target(viewer, topic)
     if target is not None:
+        # Only towards a topic the reader may open (or one merged further, asked at its
+        # turn): a redirect across the wall would give its id away, where a topic that
+        # does not exist answers 404.
+        following = read_page_topic(target)
+        if policy.merged_target(viewer, following) is None:
+            policy.check_see_topic(viewer, following)
         return target
     return policy.check_see_topic(viewer, topic)
 

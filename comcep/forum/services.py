@@ -28,7 +28,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import aliased
 
-from comcep import outbox
+from comcep import outbox, policy
 from comcep.analytics import rollups
 from comcep.dialects import upsert
 from comcep.errors import ComcepError
@@ -44,8 +44,8 @@ from comcep.forum.models import (
     topic_tags,
 )
 from comcep.members.models import Member
-from comcep.members.queries import mentions_by
-from comcep.messages.models import PrivateMessage
+from comcep.members.queries import mentions_by, post_mentions
+from comcep.messages.models import ConversationMember, PrivateMessage
 from comcep.moderation import settings
 from comcep.rendering import render_markdown, slugify
 from comcep.search import indexing
@@ -173,7 +173,7 @@ def _add_post(
         number=number,
         author_id=actor.id,
         body_source=body,
-        body_html=render_markdown(body, mentions_by(actor)),
+        body_html=render_markdown(body, post_mentions(actor, topic.category_id)),
         created_at=now,
     )
     # A reply that may become the topic's first reply changes the month it was opened in.
@@ -188,10 +188,13 @@ def _add_post(
             topic.is_hidden = True
     db.session.add(post)
     db.session.flush()
-    _count_for_member(actor.id, topic.category_id, new_topic=new_topic, hidden=pending)
+    # A reply in a hidden topic (its author's, the staff's) counts as hidden: neither the
+    # rubrique's « dernier message » nor the counts that members read may show it.
+    hidden = pending or topic.is_hidden
+    _count_for_member(actor.id, topic.category_id, new_topic=new_topic, hidden=hidden)
     with outbox.batch():  # the notifications' row and the index's: one INSERT
         if not pending:
-            _count_new_post(topic, post, actor, now, new_topic=new_topic)
+            _count_new_post(topic, post, actor, now, new_topic=new_topic, rubrique=not hidden)
             outbox.enqueue("notify.post", [post.id])
         # The counters moved in SQL: reload them only if read (a reply redirects).
         db.session.expire(topic)
@@ -204,7 +207,7 @@ def _add_post(
 
 
 def _count_new_post(
-    topic: Topic, post: Post, actor: Member, now: datetime, *, new_topic: bool
+    topic: Topic, post: Post, actor: Member, now: datetime, *, new_topic: bool, rubrique: bool
 ) -> None:
     topic_update, category_update = _new_post_statements(new_topic)
     # Parameter names must not be column names: a key naming a column of the updated table
@@ -220,7 +223,8 @@ def _count_new_post(
             "b_actor_network": actor.network_id,
         },
     )
-    db.session.execute(category_update, {"b_category": topic.category_id, "b_post": post.id})
+    if rubrique:
+        db.session.execute(category_update, {"b_category": topic.category_id, "b_post": post.id})
 
 
 @functools.cache
@@ -280,7 +284,10 @@ def edit_post(actor: Member, post: Post, topic: Topic, body: str, title: str | N
         )
     )
     post.body_source = body
-    post.body_html = render_markdown(body, mentions_by(actor))
+    # The names link as the author would link them, whoever edits (the moderation's view
+    # of the members is wider than a hors pair author's).
+    author = actor if post.author_id == actor.id else _member(post.author_id)
+    post.body_html = render_markdown(body, post_mentions(author, topic.category_id))
     if "@" in body and not post.is_pending:  # whom it mentions now: after commit
         outbox.enqueue("notify.edit", [post.id])
     post.edited_at = utcnow()
@@ -564,6 +571,25 @@ def mark_solution(actor: Member, topic: Topic, post: Post) -> None:
     db.session.flush()
 
 
+def _member(member_id: int | None) -> Member | None:
+    return db.session.get(Member, member_id) if member_id is not None else None
+
+
+def conversation_mention_readers(conversation_ids: set[int]) -> dict[int, tuple]:
+    """`policy.conversation_mention_readers` of each conversation, in one query."""
+    participants: dict[int, list[Member]] = {}
+    for conversation_id, member in db.session.execute(
+        select(ConversationMember.conversation_id, Member)
+        .join(Member, Member.id == ConversationMember.member_id)
+        .where(ConversationMember.conversation_id.in_(conversation_ids))
+    ):
+        participants.setdefault(conversation_id, []).append(member)
+    return {
+        conversation_id: policy.conversation_mention_readers(members)
+        for conversation_id, members in participants.items()
+    }
+
+
 def withdraw_solution(topic: Topic) -> None:
     topic.solution_post_id = None
     topic.solved_at = None
@@ -628,18 +654,28 @@ def render_rows_again(model: type[Post] | type[PrivateMessage], where: ColumnEle
     """Render again the posts or private messages matching `where`, each with its author's
     mention lookup; write those whose HTML changed, unless their text changed meanwhile (an
     edit saved while this ran keeps its own HTML). How many were written."""
-    rows = db.session.execute(
-        select(model.id, model.author_id, model.body_source, model.body_html).where(where)
-    ).all()
+    # Where each row is read: a post's rubrique, a message's conversation.
+    place = Topic.category_id if model is Post else PrivateMessage.conversation_id
+    statement = select(model.id, model.author_id, model.body_source, model.body_html, place)
+    if model is Post:
+        statement = statement.join(Topic, Topic.id == Post.topic_id)
+    rows = db.session.execute(statement.where(where)).all()
     authors = {
         member.id: member
         for member in db.session.scalars(
             select(Member).where(Member.id.in_({row.author_id for row in rows} - {None}))
         )
     }
+    places = {row[4] for row in rows}
+    readers = (
+        {category_id: policy.mention_readers(category_id) for category_id in places}
+        if model is Post
+        else conversation_mention_readers(places)
+    )
     updates = []
     for row in rows:
-        html = render_markdown(row.body_source, mentions_by(authors.get(row.author_id)))
+        found = functools.partial(readers.get, row[4], ())
+        html = render_markdown(row.body_source, mentions_by(authors.get(row.author_id), found))
         if html != row.body_html:
             updates.append({"b_id": row.id, "b_source": row.body_source, "b_html": html})
     if updates:

@@ -19,7 +19,7 @@ from comcep.extensions import db, utcnow
 from comcep.forum.models import Post, PostRevision, Topic
 from comcep.mail import MailMessage, queue_mail
 from comcep.members.models import Group, Invitation, Member, Network, Region
-from comcep.members.queries import mentions_by
+from comcep.members.queries import post_mentions
 from comcep.members.tokens import (
     MAX_AGE,
     DeadLink,
@@ -34,7 +34,7 @@ from comcep.moderation.models import REPORT_REASONS, Report
 from comcep.moderation.services import log
 from comcep.notifications import services as notifications
 from comcep.policy import staff_members
-from comcep.rendering import render_markdown
+from comcep.rendering import MentionResolver, render_markdown
 from comcep.search import indexing
 
 REGISTRATION_DAYS = 7
@@ -609,8 +609,11 @@ def export_data(member: Member) -> dict:
     }
 
 
-def _author(post: Post) -> Member | None:
-    return db.session.get(Member, post.author_id) if post.author_id is not None else None
+def _post_mentions(post: Post) -> MentionResolver:
+    """The post's mention lookup, as when it was written (`post_mentions`)."""
+    author = db.session.get(Member, post.author_id) if post.author_id is not None else None
+    category_id = db.session.scalar(select(Topic.category_id).where(Topic.id == post.topic_id))
+    return post_mentions(author, category_id)
 
 
 def _sign_quotes_as_former_member(member: Member) -> None:
@@ -633,7 +636,7 @@ def _sign_quotes_as_former_member(member: Member) -> None:
         if source != post.body_source:
             post.body_source, post.body_html = (
                 source,
-                render_markdown(source, mentions_by(_author(post))),
+                render_markdown(source, _post_mentions(post)),
             )
             changed.append(post.id)
     for revision in db.session.scalars(
@@ -670,7 +673,7 @@ def _unmention_former_member(member: Member) -> None:
         if source != post.body_source:
             post.body_source, post.body_html = (
                 source,
-                render_markdown(source, mentions_by(_author(post))),
+                render_markdown(source, _post_mentions(post)),
             )
             changed.append(post.id)
     for revision in db.session.scalars(

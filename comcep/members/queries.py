@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import hmac
+from collections.abc import Callable, Iterable
 
 from flask import current_app
 from flask_sqlalchemy.pagination import Pagination
@@ -218,14 +219,18 @@ def groups() -> list[Group]:
     return list(db.session.scalars(select(Group).order_by(Group.name)))
 
 
-def mention_targets(viewer: Viewer, names: set[str]) -> dict[str, int]:
+def mention_targets(
+    viewer: Viewer, names: set[str], readers: Iterable[Viewer] = ()
+) -> dict[str, int]:
     """The members these « @names » name, in one query: a name names a member when exactly
     one of those the writer may see bears it (the wall as on « Membres » and in the names
-    offered while typing, so that a link tells nobody of a member they may not see)."""
+    offered while typing, so that a link tells nobody of a member they may not see), and
+    each of the `readers` too (`policy.mention_readers`)."""
     folded = {name: fold_name(name) for name in names}
+    seen_by = [policy.visible_members(viewer), *(policy.visible_members(r) for r in readers)]
     rows = db.session.execute(
         select(Member.name_key, func.min(Member.id))
-        .where(Member.name_key.in_(sorted(set(folded.values()))), policy.visible_members(viewer))
+        .where(Member.name_key.in_(sorted(set(folded.values()))), *seen_by)
         .group_by(Member.name_key)
         .having(func.count(Member.id) == 1)
     ).all()
@@ -233,6 +238,16 @@ def mention_targets(viewer: Viewer, names: set[str]) -> dict[str, int]:
     return {name: ids[key] for name, key in folded.items() if key in ids}
 
 
-def mentions_by(member: Member | None) -> MentionResolver:
-    """The mention lookup of a text `member` writes (none links for a former member)."""
-    return functools.partial(mention_targets, policy.Viewer.for_member(member))
+def mentions_by(
+    member: Member | None, readers: Callable[[], Iterable[Viewer]] = tuple
+) -> MentionResolver:
+    """The mention lookup of a text `member` writes (none links for a former member), read
+    by `readers()` besides (asked only when the text names someone)."""
+    viewer = policy.Viewer.for_member(member)
+    return lambda names: mention_targets(viewer, names, readers())
+
+
+def post_mentions(author: Member | None, category_id: int) -> MentionResolver:
+    """The mention lookup of a post in this rubrique: its author's view, bounded by the
+    hors pairs' where they read (`policy.mention_readers`)."""
+    return mentions_by(author, lambda: policy.mention_readers(category_id))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import ColumnElement, select, update
 
+from comcep import policy
 from comcep.dialects import upsert
 from comcep.errors import ComcepError
 from comcep.extensions import db, utcnow
@@ -118,13 +119,24 @@ def leave(member: Member, conversation: Conversation) -> None:
     )
 
 
+def _readers(conversation: Conversation) -> tuple:
+    """Those whose view bounds the names a message links (`policy.conversation_mention_readers`)."""
+    db.session.flush()  # participants just added
+    participants = db.session.scalars(
+        select(Member)
+        .join(ConversationMember, ConversationMember.member_id == Member.id)
+        .where(ConversationMember.conversation_id == conversation.id)
+    )
+    return policy.conversation_mention_readers(participants)
+
+
 def add_message(actor: Member, conversation: Conversation, body: str) -> PrivateMessage:
     now = utcnow()
     message = PrivateMessage(
         conversation_id=conversation.id,
         author_id=actor.id,
         body_source=body,
-        body_html=render_markdown(body, mentions_by(actor)),
+        body_html=render_markdown(body, mentions_by(actor, lambda: _readers(conversation))),
         created_at=now,
     )
     db.session.add(message)

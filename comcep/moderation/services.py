@@ -284,6 +284,15 @@ def _check_widening(source: Category, target: Category, what: str, confirmed: bo
         )
 
 
+def _relink_mentions(source: Category, target: Category, topic_id: int) -> None:
+    """Posts moved where hors pairs read: their @mentions are linked again as if written
+    there (`policy.mention_readers`), so that no link gives hors pairs a member, or their
+    id, they may not see."""
+    if policy.admits_hors_pairs(target) and not policy.admits_hors_pairs(source):
+        db.session.flush()
+        forum_services.render_rows_again(Post, Post.topic_id == topic_id)
+
+
 def _category_of(topic: Topic) -> Category:
     """The topic's rubrique, from the session when the page loaded it (`Topic.category`
     does not load on access)."""
@@ -305,9 +314,11 @@ def move_topic(
     if category.id == topic.category_id:
         raise ComcepError("Le sujet est déjà dans cette rubrique.")
     what = _posts_words(topic.post_count, "ce sujet et son message", "ce sujet et ses {} messages")
-    _check_widening(_category_of(topic), category, what, confirmed)
+    source = _category_of(topic)
+    _check_widening(source, category, what, confirmed)
     old = topic.category_id
     topic.category_id = category.id
+    _relink_mentions(source, category, topic.id)
     log(
         actor,
         "move",
@@ -437,6 +448,7 @@ def split_topic(
     db.session.flush()
     for post in posts:
         post.topic_id = new.id
+    _relink_mentions(_category_of(topic), category, new.id)
     if topic.solution_post_id in {post.id for post in posts}:  # it answers the new topic now
         forum_services.withdraw_solution(topic)
     _renumber(new.id)
@@ -480,7 +492,8 @@ def merge_topics(
     if source.merged_into_id is not None or target.merged_into_id is not None:
         raise ComcepError("Ce sujet a déjà été fusionné dans un autre : choisissez ce dernier.")
     what = _posts_words(source.post_count, "le message de ce sujet", "les {} messages de ce sujet")
-    _check_widening(_category_of(source), _category_of(target), what, confirmed)
+    widened = (_category_of(source), _category_of(target))
+    _check_widening(*widened, what, confirmed)
     # Out of the target's range first: (topic_id, number) is unique, _renumber orders by date.
     db.session.execute(
         update(Post)
@@ -509,6 +522,7 @@ def merge_topics(
         .execution_options(synchronize_session=False)
     )
     _renumber(target.id)
+    _relink_mentions(*widened, target.id)
     source.is_hidden = True
     source.merged_into_id = target.id
     source.last_number = 0
