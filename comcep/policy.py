@@ -589,6 +589,18 @@ def check_report(viewer: Viewer, post: Post, topic: Topic) -> None:
         raise Forbidden(description="Vous ne pouvez pas signaler votre propre message.")
 
 
+def check_thank(viewer: Viewer, post: Post, topic: Topic) -> None:
+    """« Merci » for a post one reads, published and shown, not one's own. It publishes
+    nothing: a member in read-only mode may thank."""
+    check_see_post_content(viewer, post, topic)
+    if not lists_post(viewer, post):
+        raise NotFound()
+    if post.is_hidden or post.is_pending:
+        raise Forbidden(description="On ne remercie pas un message masqué ou en attente.")
+    if post.author_id == viewer.member_id:
+        raise Forbidden(description="Vous ne pouvez pas remercier votre propre message.")
+
+
 def check_mark_solution(viewer: Viewer, topic: Topic | PageTopic) -> None:
     """The asker or the animatrice marks « réponse retenue », in rubriques that accept it."""
     check_see_topic(viewer, topic)

@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 from comcep import outbox
 from comcep.extensions import db
 from comcep.forum import services
-from comcep.forum.models import Post, Topic
+from comcep.forum.models import Post, PostThanks, Topic
 from comcep.members.models import Member
 from comcep.notifications.models import Notification
 from tests.clients import RequestScopedClient
@@ -140,34 +140,40 @@ PAGES = {
     "pairs_topic_slug": "/t/{pairs}/{pairs_slug}",
     "pairs_post": "/p/{pairs_post}",
     "pairs_history": "/p/{pairs_post}/historique",
+    "pairs_thanks": "/p/{pairs_post}/merci",
     "pairs_first_unread": "/t/{pairs}/premier-non-lu",
     "pairs_reply_form": "/t/{pairs}/repondre",
     "hors_pairs_topic": "/t/{hors_pairs}",
     "hors_pairs_topic_slug": "/t/{hors_pairs}/{hors_pairs_slug}",
     "hors_pairs_post": "/p/{hors_pairs_post}",
     "hors_pairs_history": "/p/{hors_pairs_post}/historique",
+    "hors_pairs_thanks": "/p/{hors_pairs_post}/merci",
     "hors_pairs_first_unread": "/t/{hors_pairs}/premier-non-lu",
     "hors_pairs_reply_form": "/t/{hors_pairs}/repondre",
     "staff_topic": "/t/{staff}",
     "staff_topic_slug": "/t/{staff}/{staff_slug}",
     "staff_post": "/p/{staff_post}",
     "staff_history": "/p/{staff_post}/historique",
+    "staff_thanks": "/p/{staff_post}/merci",
     "staff_first_unread": "/t/{staff}/premier-non-lu",
     "staff_reply_form": "/t/{staff}/repondre",
     "pilot_topic": "/t/{pilot}",
     "pilot_topic_slug": "/t/{pilot}/{pilot_slug}",
     "pilot_post": "/p/{pilot_post}",
     "pilot_history": "/p/{pilot_post}/historique",
+    "pilot_thanks": "/p/{pilot_post}/merci",
     "pilot_first_unread": "/t/{pilot}/premier-non-lu",
     "pilot_reply_form": "/t/{pilot}/repondre",
     "accueil_topic": "/t/{accueil}",
     "accueil_topic_slug": "/t/{accueil}/{accueil_slug}",
     "accueil_post": "/p/{accueil_post}",
     "accueil_history": "/p/{accueil_post}/historique",
+    "accueil_thanks": "/p/{accueil_post}/merci",
     "accueil_first_unread": "/t/{accueil}/premier-non-lu",
     "accueil_reply_form": "/t/{accueil}/repondre",
     "missing_topic": "/t/{missing}",
     "missing_post": "/p/{missing}",
+    "missing_thanks": "/p/{missing}/merci",
     "new_topic_pairs": "/r/premier-entretien/nouveau-sujet",
     "new_topic_hors_pairs": "/r/echanges/nouveau-sujet",
     "new_topic_accueil": "/r/accueil/nouveau-sujet",
@@ -206,34 +212,40 @@ EXPECTED: dict[str, tuple[int | str, ...]] = {
     "pairs_topic_slug":        (L,   200, 200, 200, 404, 200, 200, 404, 200),
     "pairs_post":              (L,   302, 302, 302, 404, 302, 302, 404, 302),
     "pairs_history":           (L,   200, 200, 200, 404, 200, 200, 404, 200),
+    "pairs_thanks":            (L,   200, 200, 200, 404, 200, 200, 404, 200),
     "pairs_first_unread":      (L,   302, 302, 302, 404, 302, 302, 404, 302),
     "pairs_reply_form":        (L,   200, 200, 200, 404, 200, 200, 404, 200),
     "hors_pairs_topic":        (L,   200, 200, 200, 200, 200, 200, 200, 200),
     "hors_pairs_topic_slug":   (L,   200, 200, 200, 200, 200, 200, 200, 200),
     "hors_pairs_post":         (L,   302, 302, 302, 302, 302, 302, 302, 302),
     "hors_pairs_history":      (L,   200, 200, 200, 200, 200, 200, 200, 200),
+    "hors_pairs_thanks":       (L,   200, 200, 200, 200, 200, 200, 200, 200),
     "hors_pairs_first_unread": (L,   302, 302, 302, 302, 302, 302, 302, 302),
     "hors_pairs_reply_form":   (L,   200, 200, 200, 200, 200, 200, 200, 200),
     "staff_topic":             (L,   404, 404, 404, 404, 200, 200, 404, 404),
     "staff_topic_slug":        (L,   404, 404, 404, 404, 200, 200, 404, 404),
     "staff_post":              (L,   404, 404, 404, 404, 302, 302, 404, 404),
     "staff_history":           (L,   404, 404, 404, 404, 200, 200, 404, 404),
+    "staff_thanks":            (L,   404, 404, 404, 404, 200, 200, 404, 404),
     "staff_first_unread":      (L,   404, 404, 404, 404, 302, 302, 404, 404),
     "staff_reply_form":        (L,   404, 404, 404, 404, 200, 200, 404, 404),
     "pilot_topic":             (L,   404, 404, 200, 404, 200, 200, 404, 404),
     "pilot_topic_slug":        (L,   404, 404, 200, 404, 200, 200, 404, 404),
     "pilot_post":              (L,   404, 404, 302, 404, 302, 302, 404, 404),
     "pilot_history":           (L,   404, 404, 200, 404, 200, 200, 404, 404),
+    "pilot_thanks":            (L,   404, 404, 200, 404, 200, 200, 404, 404),
     "pilot_first_unread":      (L,   404, 404, 302, 404, 302, 302, 404, 404),
     "pilot_reply_form":        (L,   404, 404, 200, 404, 200, 200, 404, 404),
     "accueil_topic":           (L,   200, 200, 200, 404, 200, 200, 404, 200),
     "accueil_topic_slug":      (L,   200, 200, 200, 404, 200, 200, 404, 200),
     "accueil_post":            (L,   302, 302, 302, 404, 302, 302, 404, 302),
     "accueil_history":         (L,   200, 200, 200, 404, 200, 200, 404, 200),
+    "accueil_thanks":          (L,   200, 200, 200, 404, 200, 200, 404, 200),
     "accueil_first_unread":    (L,   302, 302, 302, 404, 302, 302, 404, 302),
     "accueil_reply_form":      (L,   200, 200, 200, 404, 200, 200, 404, 200),
     "missing_topic":           (L,   404, 404, 404, 404, 404, 404, 404, 404),
     "missing_post":            (L,   404, 404, 404, 404, 404, 404, 404, 404),
+    "missing_thanks":          (L,   404, 404, 404, 404, 404, 404, 404, 404),
     "new_topic_pairs":         (L,   200, 200, 200, 404, 200, 200, 404, 200),
     "new_topic_hors_pairs":    (L,   200, 200, 200, 200, 200, 200, 200, 200),
     "new_topic_accueil":       (L,   403, 403, 403, 404, 200, 200, 404, 403),
@@ -361,11 +373,17 @@ WRITES = [
         "other_pair", "/p/{pairs_post}/modifier", "edit", 403, id="other_pair-edit_pairs_post"
     ),
     pytest.param("anonymous", "/t/{hors_pairs}/repondre", "reply", LOGIN, id="anonymous-reply"),
+    pytest.param("hors_pair", "/p/{pairs_post}/merci", "thanks", 404, id="hors_pair-thank_pairs"),
+    pytest.param("pair", "/p/{staff_post}/merci", "thanks", 404, id="pair-thank_staff_post"),
+    pytest.param("pair", "/p/{pilot_post}/merci", "thanks", 404, id="pair-thank_pilot_post"),
+    pytest.param("pair", "/p/{pairs_post}/merci", "thanks", 403, id="pair-thank_own_post"),
+    pytest.param("anonymous", "/p/{pairs_post}/merci", "thanks", LOGIN, id="anonymous-thank"),
 ]
 FORMS = {
     "reply": {"body": "Une réponse qui ne doit pas passer.", "submit": "1"},
     "topic": {"title": "Un sujet qui ne doit pas passer", "body": "Non.", "submit": "1"},
     "edit": {"title": "Titre réécrit", "body": "Corps réécrit.", "submit": "1"},
+    "thanks": {"action": "donner"},
 }
 
 
@@ -379,6 +397,7 @@ def test_refused_write_answers_like_the_matrix_and_changes_nothing(
             db.session.scalar(select(func.count(Post.id))),
             db.session.scalar(select(func.count(Topic.id))),
             db.session.scalar(select(Post.body_source).where(Post.id == wall.values["pairs_post"])),
+            db.session.scalar(select(func.count()).select_from(PostThanks)),
         )
 
     before = snapshot()
@@ -420,6 +439,8 @@ HORS_PAIR_PAGES = [
     "/t/{pairs}/{pairs_slug}",
     "/p/{pairs_post}",
     "/p/{pairs_post}/historique",
+    "/p/{pairs_post}/merci",
+    "/p/{hors_pairs_post}/merci",
     "/t/{pairs}/premier-non-lu",
     "/r/premier-entretien",
     "/t/{hors_pairs}/repondre?citer={pairs_post}",
@@ -564,6 +585,7 @@ HIDDEN_VS_MISSING = [
     pytest.param(
         "hors_pair", "/p/{pairs_post}/historique", "/p/{missing}/historique", id="hors_pair-history"
     ),
+    pytest.param("hors_pair", "/p/{pairs_post}/merci", "/p/{missing}/merci", id="hors_pair-thanks"),
     pytest.param("hors_pair", "/t/{pairs}/repondre", "/t/{missing}/repondre", id="hors_pair-reply"),
     pytest.param(
         "hors_pair",

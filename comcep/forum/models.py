@@ -141,6 +141,8 @@ class Post(db.Model):
     edited_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     edited_by_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"), index=True)
     revision_count: Mapped[int] = mapped_column(Integer, default=0)
+    # Kept with every « Merci » given or taken back (`PostThanks`): the page shows it as is.
+    thanks_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     is_hidden: Mapped[bool] = mapped_column(Boolean, default=False)
     is_pending: Mapped[bool] = mapped_column(Boolean, default=False)  # awaiting pre-moderation
     hidden_reason: Mapped[str] = mapped_column(Text, default="")
@@ -157,6 +159,19 @@ class Post(db.Model):
         back_populates="posts", foreign_keys=[topic_id], lazy="raise"
     )
     author: Mapped[Member | None] = relationship(foreign_keys=[author_id], lazy="raise")
+
+
+class PostThanks(db.Model):
+    """A member's « Merci » for a post (Discourse's like): one per member and post, taken
+    back by its giver only; the post keeps their number (`Post.thanks_count`)."""
+
+    __tablename__ = "post_thanks"
+
+    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id"), primary_key=True)
+    member_id: Mapped[int] = mapped_column(
+        ForeignKey("members.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class TopicEvent(db.Model):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import difflib
 import functools
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any, TypeVar
@@ -36,6 +36,7 @@ from comcep.forum.models import (
     Category,
     Post,
     PostRevision,
+    PostThanks,
     Tag,
     Topic,
     TopicEvent,
@@ -602,6 +603,36 @@ def get_post_or_404(
     return post, topic
 
 
+def thanked_by(member_id: int | None, posts: Sequence[PagePost]) -> frozenset[int]:
+    """Which of a page's posts the reader has thanked: asked only of posts thanked by
+    someone and not the reader's own, so a page without any « Merci » costs no query."""
+    ids = [p.id for p in posts if p.thanks_count and p.author_id != member_id]
+    if not ids or member_id is None:
+        return frozenset()
+    return frozenset(
+        db.session.scalars(
+            select(PostThanks.post_id).where(
+                PostThanks.member_id == member_id, PostThanks.post_id.in_(ids)
+            )
+        )
+    )
+
+
+def thanks_of(viewer: Viewer, post: Post, limit: int = 200) -> tuple[list[Member], int]:
+    """Who thanked the post, first to last, among the members the viewer may see
+    (`policy.visible_members`), and how many others did."""
+    members = list(
+        db.session.scalars(
+            select(Member)
+            .join(PostThanks, PostThanks.member_id == Member.id)
+            .where(PostThanks.post_id == post.id, policy.visible_members(viewer))
+            .order_by(PostThanks.created_at, PostThanks.member_id)
+            .limit(limit)
+        )
+    )
+    return members, max(0, post.thanks_count - len(members))
+
+
 def topic_page_count(topic: Topic | PageTopic) -> int:
     per_page = current_app.config["POSTS_PER_PAGE"]
     return max(1, -(-topic.last_number // per_page))
@@ -637,6 +668,7 @@ class PagePost:
     is_pending: bool
     hidden_reason: str
     has_files: bool  # the page reads attachments only when some post has any
+    thanks_count: int
     author: PostAuthor | None
 
 
@@ -655,6 +687,7 @@ def _topic_posts_statement() -> Select:
             Post.is_pending,
             Post.hidden_reason,
             select(Attachment.id).where(Attachment.post_id == Post.id).exists(),
+            Post.thanks_count,
             Member.display_name,
             Member.statut,
             Member.state,
@@ -677,8 +710,8 @@ def topic_posts(topic: Topic | PageTopic, page: int) -> list[PagePost]:
     params = {"topic_id": topic.id, "first": first, "last": first + per_page - 1}
     return [
         PagePost(
-            *row[:10],
-            author=None if row[2] is None else PostAuthor(row[2], *row[10:]),
+            *row[:11],
+            author=None if row[2] is None else PostAuthor(row[2], *row[11:]),
         )
         for row in read_columns(_topic_posts_statement(), params)
     ]

@@ -18,6 +18,7 @@ from sqlalchemy import (
     and_,
     bindparam,
     case,
+    delete,
     func,
     inspect,
     not_,
@@ -38,6 +39,7 @@ from comcep.forum.models import (
     MemberCategoryStats,
     Post,
     PostRevision,
+    PostThanks,
     Tag,
     Topic,
     TopicRead,
@@ -588,6 +590,47 @@ def conversation_mention_readers(conversation_ids: set[int]) -> dict[int, tuple]
         conversation_id: policy.conversation_mention_readers(members)
         for conversation_id, members in participants.items()
     }
+
+
+def thank(member: Member, post: Post) -> bool:
+    """Give the member's « Merci » for the post (once: a second one changes nothing);
+    whether it was new. The caller has asked `policy.check_thank`."""
+    # RETURNING tells whether a row went in (psycopg gives no rowcount for a conflict).
+    table = PostThanks.__table__
+    inserted = db.session.execute(
+        upsert(table)
+        .values(post_id=post.id, member_id=member.id, created_at=utcnow())
+        .on_conflict_do_nothing(index_elements=[table.c.post_id, table.c.member_id])
+        .returning(table.c.post_id)
+    ).first()
+    if inserted is not None:
+        _count_thanks(post, 1)
+    return inserted is not None
+
+
+def withdraw_thanks(member: Member, post: Post) -> bool:
+    """Take the member's « Merci » back (the author's notification stays, as in Discourse);
+    whether there was one."""
+    table = PostThanks.__table__
+    deleted = db.session.execute(
+        delete(table)
+        .where(table.c.post_id == post.id, table.c.member_id == member.id)
+        .returning(table.c.post_id)
+    ).first()
+    if deleted is not None:
+        _count_thanks(post, -1)
+    return deleted is not None
+
+
+def _count_thanks(post: Post, step: int) -> None:
+    """The post's count moves in SQL (two members thanking at once both count)."""
+    post.thanks_count = db.session.scalar(
+        update(Post)
+        .where(Post.id == post.id)
+        .values(thanks_count=Post.thanks_count + step)
+        .returning(Post.thanks_count)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def withdraw_solution(topic: Topic) -> None:

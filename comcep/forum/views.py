@@ -197,6 +197,7 @@ def topic(topic_id: int, slug: str | None = None) -> ResponseReturnValue:
         files=knowledge.attachments_by_post([p.id for p in posts if p.has_files]),
         solution=queries.solution_post(topic),
         events=queries.topic_events(viewer, topic, page, page_count) if has_events else (),
+        thanked=queries.thanked_by(viewer.member_id, posts),
     )
     return render_template(
         "forum/topic.html",
@@ -415,6 +416,59 @@ def solution(post_id: int) -> ResponseReturnValue:
     db.session.commit()
     flash(message, "success")
     return redirect(url_for("forum.post", post_id=post.id))
+
+
+THANKS_ACTIONS = ("donner", "retirer")
+
+
+@bp.get("/p/<int:post_id>/merci")
+@login_required
+def thanks(post_id: int) -> ResponseReturnValue:
+    """Who thanked a post (the count on the post links here), and the reader's button."""
+    viewer = current_viewer()
+    post, topic = queries.get_post_or_404(viewer, post_id, policy.check_locate_post)
+    policy.check_see_post_content(viewer, post, topic)
+    return _thanks_page(viewer, post, topic)
+
+
+def _thanks_page(viewer: Viewer, post: Post, topic: Topic) -> ResponseReturnValue:
+    members, others = queries.thanks_of(viewer, post)
+    can_thank = policy.can(policy.check_thank, viewer, post, topic)
+    return render_template(
+        "forum/thanks.html",
+        post=post,
+        topic=topic,
+        members=members,
+        others=others,
+        can_thank=can_thank,
+        thanked=can_thank and post.id in queries.thanked_by(viewer.member_id, [post]),
+        form=ConfirmForm(),
+    )
+
+
+@bp.post("/p/<int:post_id>/merci")
+@login_required
+def thank(post_id: int) -> ResponseReturnValue:
+    """Give or take back the reader's « Merci » (`action`: donner | retirer); a script asks
+    for JSON and updates the button in place, a form gets the post again."""
+    viewer = current_viewer()
+    post, topic = queries.get_post_or_404(viewer, post_id, policy.check_locate_post)
+    policy.check_thank(viewer, post, topic)
+    action = request.form.get("action")
+    if not ConfirmForm().validate_on_submit() or action not in THANKS_ACTIONS:
+        abort(400)
+    if action == "donner":
+        if services.thank(current_user, post):
+            notifications.tell_thanked(post, topic, actor=current_user)
+        message = "Merci transmis à l'auteur du message."
+    else:
+        services.withdraw_thanks(current_user, post)
+        message = "Votre remerciement est retiré."
+    db.session.commit()
+    if request.accept_mimetypes.best == "application/json":
+        return {"merci": post.thanks_count, "donne": action == "donner", "message": message}
+    flash(message, "success")
+    return redirect(url_for("forum.post", post_id=post.id), 303)
 
 
 @bp.get("/outils")

@@ -16,7 +16,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 from comcep import policy
 from comcep.errors import ComcepError
 from comcep.extensions import db, utcnow
-from comcep.forum.models import Post, PostRevision, Topic
+from comcep.forum.models import Post, PostRevision, PostThanks, Topic
 from comcep.mail import MailMessage, queue_mail
 from comcep.members.models import Group, Invitation, Member, Network, Region
 from comcep.members.queries import post_mentions
@@ -546,6 +546,11 @@ def export_data(member: Member) -> dict:
     reports = db.session.scalars(
         select(Report).where(Report.reporter_id == member.id).order_by(Report.created_at)
     ).all()
+    thanks = db.session.scalars(
+        select(PostThanks)
+        .where(PostThanks.member_id == member.id)
+        .order_by(PostThanks.created_at, PostThanks.post_id)
+    ).all()
     return {
         "profil": {
             "nom": member.display_name,
@@ -582,6 +587,7 @@ def export_data(member: Member) -> dict:
                 "masque": post.is_hidden,
                 "texte": post.body_source,
                 "versions_precedentes": earlier.get(post.id, []),
+                "remerciements_recus": post.thanks_count,
             }
             for post, topic_id, title in posts
         ],
@@ -605,6 +611,11 @@ def export_data(member: Member) -> dict:
                 "etat": "traite" if report.status == "closed" else "ouvert",
             }
             for report in reports
+        ],
+        # Whom they thanked is the member's own act; the post's text is its author's.
+        "remerciements_donnes": [
+            {"message_id": thanked.post_id, "date": thanked.created_at.isoformat()}
+            for thanked in thanks
         ],
     }
 

@@ -24,6 +24,7 @@ KINDS = {
     "mention": "vous a mentionné·e",
     "relay": "a relayé votre échange auprès des pairs",
     "solution": "a retenu votre réponse comme solution",
+    "thanks": "vous remercie pour votre message",
     "report_decided": "a traité votre signalement",
     "post_hidden": "a masqué votre message (la raison est indiquée sur le sujet)",
     "post_refused": "n'a pas publié votre message (la raison est indiquée sur le sujet)",

@@ -537,6 +537,37 @@ def tell_post_restored(author: Member, *, actor: Member, topic: Topic, post_id: 
     notify(author, "post_restored", actor=actor, topic=topic, post_id=post_id)
 
 
+def tell_thanked(post: Post, topic: Topic, *, actor: Member) -> None:
+    """The author of a thanked post learns it on the site only (a « Merci » sends no
+    e-mail, as in Discourse: it is marked handled at once), once per member and post
+    however often they thank it again; nothing across the wall."""
+    author = db.session.get(Member, post.author_id) if post.author_id else None
+    if author is None or not author.is_active or author.id == actor.id:
+        return
+    if not can_read(author, topic):
+        return
+    told = select(Notification.id).where(
+        Notification.member_id == author.id,
+        Notification.kind == "thanks",
+        Notification.actor_id == actor.id,
+        Notification.post_id == post.id,
+    )
+    if db.session.scalar(told.limit(1)) is not None:
+        return
+    now = utcnow()
+    db.session.add(
+        Notification(
+            member_id=author.id,
+            kind="thanks",
+            actor_id=actor.id,
+            topic_id=topic.id,
+            post_id=post.id,
+            created_at=now,
+            emailed_at=now,
+        )
+    )
+
+
 def mark_read_in_topic(member_id: int, topic_id: int, number: int) -> int:
     """The member has read the topic up to post `number`: what they were told about those
     posts is read too (Discourse), except a notice about their own hidden post, which has a

@@ -226,3 +226,66 @@
   var beyond = current.getBoundingClientRect().right - row.getBoundingClientRect().right;
   if (beyond > 0) { row.scrollLeft += beyond + 16; }
 })();
+
+/* « Merci » without leaving the page: the link (to who thanked, with its button) becomes a
+ * toggle button that posts the page's CSRF token and reads the new count back. Any failure
+ * falls back to that page, where the same button works without a script. */
+(function () {
+  "use strict";
+  var posts = document.querySelector(".posts[data-csrf]");
+  if (!posts || !window.fetch || !window.FormData) { return; }
+  var token = posts.getAttribute("data-csrf");
+  Array.prototype.forEach.call(posts.querySelectorAll("a.thanks[data-thanks-url]"), function (link) {
+    var label = link.lastElementChild;  // « pour le message n° … », for screen readers
+    var busy = false;
+    link.setAttribute("role", "button");
+    link.setAttribute("aria-pressed", link.getAttribute("data-given") === "1" ? "true" : "false");
+
+    function show(given, count) {
+      link.setAttribute("data-given", given ? "1" : "0");
+      link.setAttribute("aria-pressed", given ? "true" : "false");
+      link.classList.toggle("thanks--given", given);
+      link.firstChild.nodeValue = given ? "Remercié" : "Merci";
+      var counter = link.parentNode.querySelector(".thanks-count");
+      if (count > 0) {
+        if (!counter) {
+          counter = document.createElement("a");
+          counter.className = "thanks-count";
+          counter.href = link.getAttribute("href");
+          counter.title = "Voir qui a remercié";
+          counter.appendChild(document.createTextNode(""));
+          var hidden = document.createElement("span");
+          hidden.className = "visually-hidden";
+          hidden.textContent = " : voir qui a remercié l'auteur du message" + (label ? label.textContent.replace(/^ pour le message/, "") : "");
+          counter.appendChild(hidden);
+          link.parentNode.insertBefore(counter, link.nextSibling);
+        }
+        counter.firstChild.nodeValue = count + " merci";
+      } else if (counter) {
+        counter.parentNode.removeChild(counter);
+      }
+    }
+
+    function send() {
+      if (busy) { return; }
+      busy = true;
+      var data = new FormData();
+      data.append("csrf_token", token);
+      data.append("action", link.getAttribute("data-given") === "1" ? "retirer" : "donner");
+      fetch(link.getAttribute("data-thanks-url"), {
+        method: "POST", body: data, credentials: "same-origin", headers: { Accept: "application/json" }
+      })
+        .then(function (response) {
+          if (!response.ok) { throw new Error(String(response.status)); }
+          return response.json();
+        })
+        .then(function (answer) { show(answer.donne, answer.merci); busy = false; })
+        .catch(function () { window.location.href = link.getAttribute("href"); });
+    }
+
+    link.addEventListener("click", function (event) { event.preventDefault(); send(); });
+    link.addEventListener("keydown", function (event) {
+      if (event.key === " ") { event.preventDefault(); send(); }
+    });
+  });
+})();

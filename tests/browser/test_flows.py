@@ -259,3 +259,43 @@ def test_the_comite_opens_the_analyses_and_their_charts_are_drawn(
         assert chart["inked"] > 500, chart  # axes, labels and legend at least
     assert sum(chart["points"] for chart in charts) > 0
     assert tab.page.locator("table.stats-table").count() >= 4
+
+
+def test_merci_is_a_toggle_button_that_counts_without_leaving_the_page(
+    make_member: Callable[..., Member], open_tab: Callable[..., Tab]
+) -> None:
+    """The script turns the « Merci » link into a pressed/unpressed button posting the
+    page's CSRF token (CSRF is on here); the count follows, the page stays put."""
+    asker = make_member(name="Claire Martin")
+    answerer = make_member(name="Karim Benali")
+    topic = make_topic(asker, title="Un cas de reconversion", body="Vos avis ?")
+    make_reply(answerer, topic, "Voici ce que je ferais.")
+    tab = open_tab(asker)
+    tab.goto(f"/t/{topic.id}")
+    page = tab.page
+    assert page.get_by_role("button", name="Merci pour le message n° 2").is_visible()
+    thanks = page.locator("a.thanks")
+    assert thanks.get_attribute("aria-pressed") == "false"
+    url = page.url
+    thanks.click()
+    page.wait_for_function(
+        "() => document.querySelector('a.thanks').getAttribute('aria-pressed') === 'true'"
+    )
+    assert thanks.inner_text().startswith("Remercié")
+    assert page.locator(".thanks-count").inner_text().startswith("1 merci")
+    assert page.url == url
+    inject_axe(page)
+    serious = [v for v in page.evaluate(AXE_RUN_JS) if v["impact"] in ("serious", "critical")]
+    assert not serious, serious
+    thanks.press(" ")  # a button answers the space bar too
+    page.wait_for_function(
+        "() => document.querySelector('a.thanks').getAttribute('aria-pressed') === 'false'"
+    )
+    assert page.locator(".thanks-count").count() == 0
+    thanks.click()
+    page.wait_for_function("() => document.querySelector('.thanks-count') !== null")
+    page.reload()  # what the server kept
+    assert page.get_by_role("button", name="Remercié pour le message n° 2").is_visible()
+    page.locator(".thanks-count").click()
+    page.wait_for_url("**/merci")
+    assert "Claire Martin" in page.locator("main").inner_text()

@@ -56,6 +56,13 @@ def _post_id(topic: Topic, number: int) -> int:
     )
 
 
+def _thank(member: Member, topic: Topic, number: int) -> None:
+    post = db.session.get(Post, _post_id(topic, number))
+    if post.author_id != member.id:
+        services.thank(member, post)
+        db.session.commit()
+
+
 def _small_forum(members: dict[str, Member]) -> dict[str, object]:
     """3 topics of 3 posts."""
     author, other = members["pair"], members["other_pair"]
@@ -68,6 +75,7 @@ def _small_forum(members: dict[str, Member]) -> dict[str, object]:
         )
         for n, slug in enumerate(["premier-entretien", "premier-entretien", "echanges"])
     ]
+    _thank(members["animation"], topics[0], 2)  # the page reads who thanked what
     return {
         "topic": topics[0].id,
         "topic_post": _post_id(topics[0], 2),
@@ -105,6 +113,8 @@ def _grow_forum(members: dict[str, Member], make_member: Callable[..., Member]) 
     for n in range(60):
         services.reply(repliers[n % len(repliers)], big, f"Réponse numéro {n}.")
     db.session.commit()
+    for number in (2, 3, 61):  # on the first page and on the last
+        _thank(members["animation"], big, number)
     return {"big_topic": big.id, "big_topic_post": _post_id(big, 50)}
 
 
