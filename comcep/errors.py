@@ -44,8 +44,26 @@ MESSAGES = {
 }
 
 
-# Forms whose text must survive an expired session (SPEC §9: « loses nothing »).
-KEEP_INPUT_ON_CSRF_ERROR = frozenset({"forum.new_topic", "forum.reply", "forum.edit_post"})
+# Forms whose text must survive an expired session (SPEC §9: « loses nothing »). Each view
+# validates its form before it acts, and shows it back in 400 when it is refused.
+KEEP_INPUT_ON_CSRF_ERROR = frozenset(
+    {
+        "forum.new_topic",
+        "forum.reply",
+        "forum.edit_post",
+        "messages.new",
+        "messages.show",
+        "members.register",
+        "members.update_profile",
+        "moderation.report",
+        "moderation.report_message",
+        "moderation.hide",
+        "moderation.rename",
+        "moderation.relay",
+        "moderation.split",
+        "moderation.moderate_member",
+    }
+)
 
 
 def _page(code: int, detail: str | None = None) -> ResponseReturnValue:

@@ -1,5 +1,6 @@
-"""Bad input found by a review (stop 49) that answered 500 or raised: damaged office files
-and images attached to a post, and a search excluding a word on PostgreSQL."""
+"""Bad input found by a review (stop 49) that answered 500, raised or lost what was typed:
+damaged office files and images attached to a post, a search excluding a word on
+PostgreSQL, an expired form."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from sqlalchemy import func, select
 from comcep.extensions import db
 from comcep.forum.models import Topic
 from comcep.members.models import Member
+from comcep.messages import services as message_services
 from tests.factories import make_topic
 
 pytestmark = pytest.mark.usefixtures("fast_password_hashing")
@@ -90,3 +92,65 @@ def test_a_search_excluding_a_word_runs_cleanly(
     )
     response = client_for(members["pair"]).get("/recherche", query_string={"q": q})
     assert response.status_code == 200
+
+
+@pytest.mark.parametrize("form", ["new_message", "message_reply", "registration", "report"])
+def test_an_expired_form_keeps_what_was_typed(
+    app, members: dict[str, Member], client_for: Callable, monkeypatch, form: str
+) -> None:
+    """A stale CSRF token (a page left open overnight) on a writing form: the form comes
+    back, in 400, with its French message and everything typed."""
+    topic = make_topic(members["other_pair"])
+    conversation = message_services.start_conversation(
+        members["pair"], [members["other_pair"]], "Bonjour", "Premier message."
+    )
+    db.session.commit()
+    monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", True)
+    client = client_for(members["pair"])
+    text = "Mon long texte écrit pendant une heure."
+    if form == "new_message":
+        url = "/messages/nouveau"
+        data = {"recipients": "Paire Deux", "subject": "Objet", "body": text}
+    elif form == "message_reply":
+        url, data = f"/messages/{conversation.id}", {"body": text}
+    elif form == "report":
+        url, data = f"/p/{topic.last_post_id}/signaler", {"reason": "other", "comment": text}
+    else:
+        client = client_for(None)
+        url = "/inscription"
+        data = {
+            "name": "Claire Martin",
+            "email": "claire.martin@exemple.fr",
+            "network": "france-travail",
+            "organisation": "Agence de Rennes",
+            "region": "bretagne",
+            "motivation": text,
+            "password": "Un-Mot-De-Passe-Solide-42",
+        }
+    response = client.post(url, data={**data, "csrf_token": "expiré", "submit": "1"})
+    assert response.status_code == 400
+    assert "Le formulaire a expiré" in unescape(response.text)
+    assert text in unescape(response.text)
+
+
+@pytest.mark.parametrize("form", ["hide", "profile", "rename", "relay", "split", "member"])
+def test_an_expired_staff_or_account_form_keeps_what_was_typed(
+    app, members: dict[str, Member], client_for: Callable, monkeypatch, form: str
+) -> None:
+    topic = make_topic(members["other_pair"], replies=[(members["pair"], "Une réponse.")])
+    exchange = make_topic(members["hors_pair"], "echanges", "Un échange à relayer")
+    monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", True)
+    client = client_for(members["pair" if form == "profile" else "animation"])
+    text = "Un texte long écrit avec soin"
+    url, data = {
+        "hide": (f"/p/{topic.last_post_id}/masquer", {"reason": text}),
+        "profile": ("/compte/profil", {"organisation": text, "region": "bretagne"}),
+        "rename": (f"/t/{topic.id}/renommer", {"title": text}),
+        "relay": (f"/t/{exchange.id}/relayer", {"summary": text}),
+        "split": (f"/t/{topic.id}/diviser", {"title": text}),
+        "member": (f"/membres/{members['pair'].id}/moderer", {"action": "silence", "reason": text}),
+    }[form]
+    response = client.post(url, data={**data, "csrf_token": "expiré", "submit": "1"})
+    assert response.status_code == 400
+    assert "Le formulaire a expiré" in unescape(response.text)
+    assert text in unescape(response.text)
