@@ -154,3 +154,31 @@ def test_an_expired_staff_or_account_form_keeps_what_was_typed(
     assert response.status_code == 400
     assert "Le formulaire a expiré" in unescape(response.text)
     assert text in unescape(response.text)
+
+
+def test_a_refusal_reason_too_long_is_refused_in_400_and_kept(
+    members: dict[str, Member], client_for: Callable
+) -> None:
+    """The textarea's maxlength counts a line break once, the form twice (\\r\\n): a reason
+    typed to the limit arrived too long, and was lost behind « Choisissez une décision »."""
+    pending = members["pending"]
+    pending.registration_status = "awaiting"
+    db.session.commit()
+    reason = "Votre structure ne relève pas du CEP.\r\n" * 52  # 2 028 characters
+    response = client_for(members["referent_apec"]).post(
+        f"/moderation/inscriptions/{pending.id}", data={"decision": "refuse", "reason": reason}
+    )
+    text = unescape(response.get_data(as_text=True))
+    assert response.status_code == 400
+    assert "Choisissez une décision" not in text
+    assert "2000 caractères" in text
+    assert "Votre structure ne relève pas du CEP.\nVotre structure" in text.replace("\r", "")
+    assert f'id="refuse-{pending.id}" name="decision" value="refuse" checked' in text
+    db.session.rollback()
+    assert db.session.get(Member, pending.id).registration_status == "awaiting"
+    # No decision at all: said in 400 as well, on that request.
+    response = client_for(members["referent_apec"]).post(
+        f"/moderation/inscriptions/{pending.id}", data={"reason": "Oubli."}
+    )
+    assert response.status_code == 400
+    assert "Choisissez une décision." in unescape(response.text)

@@ -46,7 +46,7 @@ from comcep.members.forms import (
 from comcep.members.models import Invitation, Member, check_dummy_password
 from comcep.members.tokens import LinkError
 from comcep.notifications.models import EMAIL_FREQUENCIES
-from comcep.policy import current_viewer
+from comcep.policy import Viewer, current_viewer
 
 bp = Blueprint("members", __name__)
 
@@ -517,11 +517,19 @@ def privacy() -> ResponseReturnValue:
 def registrations() -> ResponseReturnValue:
     viewer = current_viewer()
     policy.check_validate_registrations(viewer)
+    return _registrations_page(viewer, DecisionForm(formdata=None))
+
+
+def _registrations_page(
+    viewer: Viewer, form: DecisionForm, refused_id: int | None = None, status: int = 200
+) -> ResponseReturnValue:
+    """The waiting requests; a refused decision's form shows its errors and what was typed."""
     return render_template(
         "members/registrations.html",
         requests=queries.registrations(viewer),
-        form=DecisionForm(formdata=None),
-    )
+        form=form,
+        refused_id=refused_id,
+    ), status
 
 
 @bp.post("/moderation/inscriptions/<int:member_id>")
@@ -544,8 +552,7 @@ def decide(member_id: int) -> ResponseReturnValue:
         db.session.commit()
         flash("La décision est enregistrée et le demandeur prévenu par e-mail.", "success")
         return redirect(url_for("members.registrations"))
-    flash("Choisissez une décision.", "error")
-    return redirect(url_for("members.registrations")), 303
+    return _registrations_page(viewer, form, member.id, 400)
 
 
 @bp.route("/moderation/invitations", methods=["GET", "POST"])

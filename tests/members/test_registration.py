@@ -255,7 +255,8 @@ def test_a_decision_without_a_choice_changes_nothing(client, client_for, members
     referent = client_for(members["referent_apec"])
     for data in ({}, {"decision": "peut-etre"}):
         response = referent.post(f"/moderation/inscriptions/{member.id}", data=data)
-        assert response.status_code == 303
+        assert response.status_code == 400  # the requests again, this one saying why
+        assert "La décision n'est pas enregistrée" in unescape(response.text)
     assert applicant().registration_status == "awaiting"
 
 
