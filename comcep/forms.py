@@ -17,6 +17,9 @@ CSRF_MESSAGE = (
 )
 
 
+NUL_MESSAGE = "Le texte contient des caractères invisibles non autorisés."
+
+
 class BaseForm(FlaskForm):
     class Meta:
         locales = ("fr_FR", "fr")
@@ -33,6 +36,13 @@ class BaseForm(FlaskForm):
         token = getattr(self, self.meta.csrf_field_name, None) if self.meta.csrf else None
         if token is not None and token.errors:  # Flask-WTF's messages are English only
             token.errors = [CSRF_MESSAGE]
+        # A NUL character in any text: PostgreSQL refuses it in a text column, which
+        # answered a bare 400 and lost the form; refused here, the form comes back whole.
+        for field in self:
+            if isinstance(field.data, str) and "\x00" in field.data:
+                if NUL_MESSAGE not in field.errors:
+                    field.errors = [*field.errors, NUL_MESSAGE]
+                valid = False
         return valid
 
 

@@ -182,3 +182,35 @@ def test_a_refusal_reason_too_long_is_refused_in_400_and_kept(
     )
     assert response.status_code == 400
     assert "Choisissez une décision." in unescape(response.text)
+
+
+@pytest.mark.parametrize("form", ["new_message", "report", "hide", "profile", "login"])
+def test_a_nul_byte_in_any_field_is_refused_and_keeps_the_form(
+    members: dict[str, Member], client_for: Callable, form: str
+) -> None:
+    """PostgreSQL refuses NUL in text: its bare 400 lost the form. Every form refuses it
+    itself now, on both databases, and shows back what was typed."""
+    topic = make_topic(members["other_pair"])
+    kept = "Mon texte écrit avec soin."
+    client = client_for(
+        None if form == "login" else members["animation" if form == "hide" else "pair"]
+    )
+    url, data = {
+        "new_message": (
+            "/messages/nouveau",
+            {"recipients": "Paire Deux", "subject": "Objet\x00", "body": kept},
+        ),
+        "report": (
+            f"/p/{topic.last_post_id}/signaler",
+            {"reason": "other", "comment": kept + "\x00"},
+        ),
+        "hide": (f"/p/{topic.last_post_id}/masquer", {"reason": kept + "\x00"}),
+        "profile": ("/compte/profil", {"organisation": kept + "\x00", "region": "bretagne"}),
+        "login": ("/connexion", {"email": "paire\x00@exemple.fr", "password": kept}),
+    }[form]
+    response = client.post(url, data={**data, "submit": "1"})
+    text = unescape(response.get_data(as_text=True))
+    assert response.status_code == 400
+    assert "caractères invisibles non autorisés" in text
+    if form != "login":  # a password is never shown back
+        assert kept in text

@@ -6,13 +6,13 @@ from flask_wtf.file import MultipleFileField
 from wtforms import SelectMultipleField, StringField, SubmitField, TextAreaField, widgets
 from wtforms.validators import DataRequired, Length, ValidationError
 
-from comcep.forms import BaseForm
+from comcep.forms import NUL_MESSAGE, BaseForm
 from comcep.forum.services import BODY_MAX, BODY_MIN, MAX_TAGS, TITLE_MAX, TITLE_MIN
 
 
 def _no_control_characters(_form: BaseForm, field: StringField) -> None:
     if field.data and any(ord(ch) < 32 and ch not in "\t\n\r" for ch in field.data):
-        raise ValidationError("Le texte contient des caractères invisibles non autorisés.")
+        raise ValidationError(NUL_MESSAGE)  # the same words for any invisible character
 
 
 def _title_field() -> StringField:
