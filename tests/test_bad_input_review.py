@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import func, select
 
 from comcep.extensions import db
-from comcep.forum.models import Topic
+from comcep.forum.models import Tag, Topic
 from comcep.members.models import Member
 from comcep.messages import services as message_services
 from tests.factories import make_topic
@@ -214,3 +214,29 @@ def test_a_nul_byte_in_any_field_is_refused_and_keeps_the_form(
     assert "caractères invisibles non autorisés" in text
     if form != "login":  # a password is never shown back
         assert kept in text
+
+
+@pytest.mark.parametrize(
+    ("action", "name", "message"),
+    [
+        ("create", "Reconversion des seniors", "existe déjà"),
+        ("create", "x", "2 à 80 caractères"),
+        ("rename", "y", "2 à 80 caractères"),
+    ],
+)
+def test_a_refused_mot_cle_answers_400_and_keeps_the_name(
+    members: dict[str, Member], client_for: Callable, action: str, name: str, message: str
+) -> None:
+    client = client_for(members["animation"])
+    created = client.post(
+        "/mots-cles/gestion", data={"action": "create", "name": "Reconversion des seniors"}
+    )
+    assert created.status_code == 302
+    tag_id = db.session.scalar(select(Tag.id).where(Tag.name == "Reconversion des seniors"))
+    response = client.post(
+        "/mots-cles/gestion", data={"action": action, "name": name, "tag": str(tag_id)}
+    )
+    text = unescape(response.get_data(as_text=True))
+    assert response.status_code == 400
+    assert message in text
+    assert f'value="{name}"' in text

@@ -534,9 +534,18 @@ def manage_tags() -> ResponseReturnValue:
             log(current_user, f"tag_{action}", "tag", tag.id, details={"nom": name or tag.name})
         except ComcepError as error:
             db.session.rollback()
-            flash(error.message, "error")
-            return redirect(url_for("forum.manage_tags")), 303
+            # The list again, saying why, with the name typed where it was typed.
+            typed = {"action": action, "tag": tag.id if tag else None, "name": name}
+            return render_template(
+                "forum/tags_manage.html",
+                tags=knowledge.all_tags(),
+                form=ConfirmForm(),
+                error=error.message,
+                typed=typed,
+            ), 400
         db.session.commit()
         flash("La liste des mots-clés est mise à jour.", "success")
         return redirect(url_for("forum.manage_tags"))
-    return render_template("forum/tags_manage.html", tags=knowledge.all_tags(), form=ConfirmForm())
+    return render_template(
+        "forum/tags_manage.html", tags=knowledge.all_tags(), form=ConfirmForm(), typed={}
+    )
