@@ -6,7 +6,7 @@ SQL; hidden content raises the same 404 as content that does not exist.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, TypeVar
 
@@ -372,8 +372,18 @@ def widened_readers(source: Category, target: Category) -> str | None:
 def mention_readers(category_id: int) -> tuple[Viewer, ...]:
     """Readers whose view bounds, besides its writer's, the names a post in this rubrique
     links (a link to a profile tells that a member exists, and their id): where hors pairs
-    read, a name links only a member every hors pair may see."""
-    return (HORS_PAIR,) if category_id in visible_category_ids(HORS_PAIR) else ()
+    read, a name links only a member a hors pair reading there may see (one of the
+    rubrique's group, if it has one)."""
+    flags = {row[0]: (row[1], tuple(row[2:])) for row in _category_flags()}
+    chain = []
+    current = flags.get(category_id)
+    while current is not None and len(chain) < 2:  # a rubrique and its thème
+        chain.append(current[1])
+        current = flags.get(current[0]) if current[0] is not None else None
+    if not chain or any(staff_only or not open_ for staff_only, _, open_ in chain):
+        return ()
+    groups = frozenset(group_id for _, group_id, _ in chain if group_id is not None)
+    return (HORS_PAIR if not groups else replace(HORS_PAIR, group_ids=groups),)
 
 
 def conversation_mention_readers(participants: Iterable[Member]) -> tuple[Viewer, ...]:

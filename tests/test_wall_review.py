@@ -144,3 +144,62 @@ def test_a_private_message_to_a_hors_pair_links_only_members_it_may_see(
     page = client_for(members["hors_pair"]).get(f"/messages/{conversation.id}")
     assert "Jeanne Cachée" in page.text
     assert f"/membres/{jeanne.id}" not in page.text
+
+
+def test_opening_a_rubrique_to_hors_pairs_relinks_its_mentions(
+    members: dict[str, Member], jeanne: Member, client_for: Callable
+) -> None:
+    topic = make_topic(members["other_pair"], "divers", title="Un cas divers")
+    make_reply(members["pair"], topic, "Voyez avec @Jeanne Cachée.")
+    divers = category("divers")
+    fields = {
+        "name": divers.name,
+        "description": divers.description,
+        "position": divers.position,
+        "open_to_hors_pairs": True,
+        "staff_only": divers.staff_only,
+        "group_id": divers.group_id,
+    }
+    assert moderation.edit_category(members["admin"], divers, fields, confirmed=True)
+    db.session.commit()
+    hors_pair = client_for(members["hors_pair"])
+    assert hors_pair.get(f"/membres/{jeanne.id}").status_code == 404
+    page = hors_pair.get(f"/t/{topic.id}/{topic.slug}")
+    assert page.status_code == 200
+    assert "Jeanne Cachée" in page.text
+    assert f"/membres/{jeanne.id}" not in page.text
+
+
+def test_a_hors_pair_added_to_a_conversation_gets_no_link_to_a_member_it_may_not_see(
+    members: dict[str, Member], jeanne: Member, client_for: Callable
+) -> None:
+    conversation = messages.start_conversation(
+        members["pair"], [members["other_pair"]], "Un contact", "Voyez avec @Jeanne Cachée."
+    )
+    db.session.commit()
+    added = client_for(members["pair"]).post(
+        f"/messages/{conversation.id}/participants",
+        data={"recipients": "Hors Pair", "add": "1"},
+    )
+    assert added.status_code in (302, 303)
+    page = client_for(members["hors_pair"]).get(f"/messages/{conversation.id}")
+    assert page.status_code == 200
+    assert "Jeanne Cachée" in page.text
+    assert f"/membres/{jeanne.id}" not in page.text
+
+
+def test_a_group_rubrique_open_to_hors_pairs_links_only_members_they_may_see(
+    members: dict[str, Member], jeanne: Member, make_member: Callable, client_for: Callable
+) -> None:
+    for slug in ("groupe-pilote", "consultations"):
+        category(slug).open_to_hors_pairs = True
+    db.session.commit()
+    pilot_hors_pair = make_member(statut="hors_pair", name="Hors Pilote", groups=("Groupe pilote",))
+    topic = make_topic(pilot_hors_pair, "consultations", title="Une consultation")
+    make_reply(members["pilot_pair"], topic, "Voyez avec @Jeanne Cachée.")
+    client = client_for(pilot_hors_pair)
+    assert client.get(f"/membres/{jeanne.id}").status_code == 404
+    page = client.get(f"/t/{topic.id}/{topic.slug}")
+    assert page.status_code == 200
+    assert "Jeanne Cachée" in page.text
+    assert f"/membres/{jeanne.id}" not in page.text

@@ -587,7 +587,8 @@ def export_data(member: Member) -> dict:
                 "masque": post.is_hidden,
                 "texte": post.body_source,
                 "versions_precedentes": earlier.get(post.id, []),
-                "remerciements_recus": post.thanks_count,
+                # As the title: only where the member reads the topic today.
+                "remerciements_recus": post.thanks_count if title is not None else None,
             }
             for post, topic_id, title in posts
         ],

@@ -8,6 +8,7 @@ from comcep import policy
 from comcep.dialects import upsert
 from comcep.errors import ComcepError
 from comcep.extensions import db, utcnow
+from comcep.forum.services import render_rows_again
 from comcep.members.models import Member, fold_name
 from comcep.members.queries import mentions_by
 from comcep.messages.models import Conversation, ConversationMember, PrivateMessage
@@ -101,6 +102,9 @@ def add_participants(
             .values(left_at=None)
         )
     db.session.flush()
+    if any(m.statut == "hors_pair" for m in added):
+        # They read it from its start: its @mentions are linked again for them.
+        render_rows_again(PrivateMessage, PrivateMessage.conversation_id == conversation.id)
     return added
 
 

@@ -705,6 +705,15 @@ def edit_category(actor: Member, category: Category, fields: dict, *, confirmed:
     for name in changed:
         setattr(category, name, fields[name])
     db.session.flush()
+    if changed.keys() & {"open_to_hors_pairs", "group_id", "staff_only"}:
+        # Who reads changed: the posts' @mentions are linked again for their new readers
+        # (`policy.mention_readers`), the thème's rubriques' with it.
+        policy.clear_request_cache()
+        rubriques = select(Category.id).where(
+            or_(Category.id == category.id, Category.parent_id == category.id)
+        )
+        topics = select(Topic.id).where(Topic.category_id.in_(rubriques))
+        forum_services.render_rows_again(Post, Post.topic_id.in_(topics))
     before = {f"{_FIELD_WORDS[name]}_avant": old for name, old in changed.items()}
     details = {"rubrique": category.name, **before}
     log(actor, "category_update", "category", category.id, details=details)

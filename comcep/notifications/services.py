@@ -540,11 +540,16 @@ def tell_post_restored(author: Member, *, actor: Member, topic: Topic, post_id: 
 def tell_thanked(post: Post, topic: Topic, *, actor: Member) -> None:
     """The author of a thanked post learns it on the site only (a « Merci » sends no
     e-mail, as in Discourse: it is marked handled at once), once per member and post
-    however often they thank it again; nothing across the wall."""
+    however often they thank it again; nothing across the wall, and not from a member the
+    author may not see (the count on the post still tells them)."""
     author = db.session.get(Member, post.author_id) if post.author_id else None
     if author is None or not author.is_active or author.id == actor.id:
         return
     if not can_read(author, topic):
+        return
+    # The thanks page names only the members its reader may see: so does the bell (a
+    # hors pair learns nothing of a pair who wrote only among pairs).
+    if actor.id not in policy.visible_member_ids(Viewer.for_member(author), [actor.id]):
         return
     told = select(Notification.id).where(
         Notification.member_id == author.id,

@@ -238,3 +238,50 @@ def test_the_export_holds_the_thanks_given_and_received(
     received = json.loads(client_for(members["other_pair"]).get("/compte/export").text)
     assert [m["remerciements_recus"] for m in received["messages"]] == [1]
     assert received["remerciements_donnes"] == []
+
+
+@pytest.fixture
+def jeanne(make_member: Callable[..., Member]) -> Member:
+    """A pair who wrote only among pairs: no hors pair may list her."""
+    hidden = make_member(name="Jeanne Cachée")
+    make_topic(hidden, title="Un cas entre pairs", body="Seulement chez les pairs.")
+    return hidden
+
+
+def _opening(topic: Topic) -> Post:
+    return db.session.scalar(select(Post).where(Post.topic_id == topic.id, Post.number == 1))
+
+
+def test_thanks_notification_does_not_name_a_member_the_hors_pair_may_not_see(
+    members: dict[str, Member], jeanne: Member, client_for: Callable
+) -> None:
+    topic = make_topic(members["hors_pair"], "echanges", "Un outil à partager", "Voici l'outil.")
+    opening = _opening(topic)
+    given = client_for(jeanne).post(f"/p/{opening.id}/merci", data={"action": "donner"})
+    assert given.status_code == 303
+    hors_pair = client_for(members["hors_pair"])
+    assert hors_pair.get(f"/membres/{jeanne.id}").status_code == 404
+    # The thanks page counts her without naming her...
+    assert "Jeanne Cachée" not in unescape(hors_pair.get(f"/p/{opening.id}/merci").text)
+    # ...but the notification names her.
+    assert "Jeanne Cachée" not in unescape(hors_pair.get("/notifications").text)
+
+
+def test_export_does_not_count_thanks_given_behind_the_wall(
+    members: dict[str, Member], client_for: Callable
+) -> None:
+    topic = make_topic(members["hors_pair"], "echanges", "Un sujet déplacé", "Mon texte.")
+    opening = _opening(topic)
+    moderation.move_topic(
+        members["animation"], topic, category("premier-entretien"), confirmed=True
+    )
+    db.session.commit()
+    assert (
+        client_for(members["pair"])
+        .post(f"/p/{opening.id}/merci", data={"action": "donner"})
+        .status_code
+        == 303
+    )
+    exported = json.loads(client_for(members["hors_pair"]).get("/compte/export").text)
+    # Not told, as the title: the topic no longer opens for its author.
+    assert [m["remerciements_recus"] for m in exported["messages"]] == [None]
