@@ -235,6 +235,16 @@
   var posts = document.querySelector(".posts[data-csrf]");
   if (!posts || !window.fetch || !window.FormData) { return; }
   var token = posts.getAttribute("data-csrf");
+  var status = null;  // the answer, read out by screen readers (the count changes silently)
+  function announce(text) {
+    if (!status) {
+      status = document.createElement("p");
+      status.className = "visually-hidden";
+      status.setAttribute("role", "status");
+      posts.parentNode.insertBefore(status, posts.nextSibling);
+    }
+    status.textContent = text;
+  }
   Array.prototype.forEach.call(posts.querySelectorAll("a.thanks[data-thanks-url]"), function (link) {
     var label = link.lastElementChild;  // « pour le message n° … », for screen readers
     var busy = false;
@@ -279,7 +289,11 @@
           if (!response.ok) { throw new Error(String(response.status)); }
           return response.json();
         })
-        .then(function (answer) { show(answer.donne, answer.merci); busy = false; })
+        .then(function (answer) {
+          show(answer.donne, answer.merci);
+          announce(answer.message + " " + answer.merci + (answer.merci > 1 ? " remerciements." : " remerciement."));
+          busy = false;
+        })
         .catch(function () { window.location.href = link.getAttribute("href"); });
     }
 

@@ -283,6 +283,9 @@ def test_merci_is_a_toggle_button_that_counts_without_leaving_the_page(
     )
     assert thanks.inner_text().startswith("Remercié")
     assert page.locator(".thanks-count").inner_text().startswith("1 merci")
+    assert page.locator(".posts + [role=status]").inner_text() == (
+        "Merci transmis à l'auteur du message. 1 remerciement."
+    )
     assert page.url == url
     inject_axe(page)
     serious = [v for v in page.evaluate(AXE_RUN_JS) if v["impact"] in ("serious", "critical")]
