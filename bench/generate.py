@@ -5,7 +5,8 @@
 The target database is migrated first (`comcep db upgrade`: networks, regions, the default
 tree of rubriques), then filled with members of every kind, topics of 1 to 200 posts (a
 lognormal long tail, plus one topic of exactly 200 posts), ten years of dates, read marks,
-reports, a few hidden and edited posts; `comcep search rebuild` then builds the index.
+« Merci » on a quarter of the posts, reports, a few hidden and edited posts; `comcep search
+rebuild` then builds the index.
 
 Everything is computed in memory first (post ids follow time, as in a real forum), so every
 denormalised column is written exact: Topic.post_count, last_number, last_post_*, first_reply_*, and
@@ -131,6 +132,8 @@ READS_PER_POST = 0.6  # topic_reads rows per post
 REPORTED_PER_POST = 1 / 1000
 HIDDEN_PER_POST = 1 / 2000
 EDITED_PER_POST = 1 / 70
+THANKED_PER_POST = 0.25  # posts with at least one « Merci »
+THANKS_PER_THANKED = (1, 1, 1, 1, 2, 2, 3, 5, 8)  # drawn, before the author is left out
 BATCH = 5000
 
 
@@ -143,6 +146,7 @@ class GenerationReport:
     reports: int = 0
     hidden_posts: int = 0
     edited_posts: int = 0
+    thanks: int = 0
     bench_topic_id: int = 0
     seconds: dict[str, float] = field(default_factory=dict)
 
@@ -201,6 +205,7 @@ TABLES = (
     "topics",
     "posts",
     "post_revisions",
+    "post_thanks",
     "topic_reads",
     "reports",
     "moderation_log",
@@ -671,6 +676,18 @@ def plan_and_insert(
             )
         )
     edited = set(rng.sample(range(posts), min(posts, round(posts * EDITED_PER_POST))))
+    # « Merci »: a quarter of the visible posts, by readers of their rubrique (a generator of
+    # its own, so that the rest of the forum stays what earlier versions drew).
+    thanks_rng = random.Random(seed + 1)
+    thanks: dict[int, set[int]] = {}
+    for i in range(posts):
+        if i in hidden or thanks_rng.random() >= THANKED_PER_POST:
+            continue
+        pool = pools[topics[p_topic[i]].kind]
+        givers = set(pool.draw(thanks_rng, thanks_rng.choice(THANKS_PER_THANKED))) - {p_author[i]}
+        if givers:
+            thanks[i] = givers
+    report.thanks = sum(len(givers) for givers in thanks.values())
     report.reports = len(report_rows)
     report.hidden_posts = len(hidden)
     report.edited_posts = len(edited)
@@ -802,6 +819,7 @@ def plan_and_insert(
                 "hidden_reason": "",
                 "hidden_by_id": None,
                 "hidden_at": None,
+                "thanks_count": len(thanks.get(i, ())),
             }
             if i in edited:
                 at = _utc(min(end_ts - 10, p_time[i] + rng.uniform(120, 2 * 86400)))
@@ -826,6 +844,14 @@ def plan_and_insert(
     _insert(conn, t["posts"], post_rows(), progress=log, total=posts)
     report.posts = posts
     _insert(conn, t["post_revisions"], revisions)
+
+    def thanks_rows() -> Iterator[dict[str, Any]]:
+        for i, givers in thanks.items():
+            for member_id in sorted(givers):
+                at = min(end_ts - 5, p_time[i] + thanks_rng.uniform(60, 7 * 86400))
+                yield {"post_id": post_id[i], "member_id": member_id, "created_at": _utc(at)}
+
+    _insert(conn, t["post_thanks"], thanks_rows())
     phase("posts")
 
     conn.execute(
@@ -1132,7 +1158,8 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"Génération : {report.seconds['total'] + report.seconds['analyze']:.1f} s "
         f"({report.members} membres, {report.topics} sujets, {report.reads} lectures, "
-        f"{report.reports} signalements, {report.hidden_posts} messages masqués ; "
+        f"{report.thanks} remerciements, {report.reports} signalements, "
+        f"{report.hidden_posts} messages masqués ; "
         f"sujet de 200 messages : /t/{report.bench_topic_id})"
     )
     if not args.no_search:

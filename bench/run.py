@@ -53,7 +53,7 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 BENCH_DIR = Path(os.environ.get("BENCH_DIR", "/tmp/comcep-bench"))  # noqa: S108
 PG_URL = os.environ.get("BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432")
-GENERATOR_VERSION = 3  # bump when bench/generate.py changes what it writes
+GENERATOR_VERSION = 4  # bump when bench/generate.py changes what it writes
 QUERY_BUDGET = 10
 # A page gets BENCH_REQUESTS requests, or fewer (never under MIN_REQUESTS) once it has run
 # for PAGE_SECONDS: the JSON records how many were made.

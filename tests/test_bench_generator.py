@@ -14,7 +14,7 @@ from bench.generate import BENCH_ACCOUNTS, BENCH_PASSWORD, plan_and_insert
 from comcep import policy
 from comcep.extensions import db, utcnow
 from comcep.forum import queries, services
-from comcep.forum.models import Category, Post, Topic, TopicRead
+from comcep.forum.models import Category, Post, PostThanks, Topic, TopicRead
 from comcep.members.models import Member
 from comcep.moderation.models import ModerationLog, Report
 from comcep.policy import Viewer
@@ -254,3 +254,39 @@ def test_a_forum_is_vacuumed_once_its_search_index_is_rebuilt(generated: dict) -
     )
     assert vacuumed is not None
     assert vacuumed > before
+
+
+def test_thanks_are_counted_on_their_posts_and_given_by_readers_not_authors(
+    generated: dict,
+) -> None:
+    """« Merci » rows as the app writes them: each post's kept count is its rows, no author
+    thanks their own post, a hidden post has none, and every giver may read the post."""
+    counted = dict(
+        db.session.execute(
+            select(PostThanks.post_id, func.count()).group_by(PostThanks.post_id)
+        ).all()
+    )
+    kept = dict(db.session.execute(select(Post.id, Post.thanks_count)).all())
+    assert sum(counted.values()) == generated["thanks"] > 0
+    assert {pid: n for pid, n in kept.items() if n} == counted
+    own = db.session.scalar(
+        select(func.count())
+        .select_from(PostThanks)
+        .join(Post, Post.id == PostThanks.post_id)
+        .where(Post.author_id == PostThanks.member_id)
+    )
+    assert own == 0
+    hidden = db.session.scalar(
+        select(func.count())
+        .select_from(PostThanks)
+        .join(Post, Post.id == PostThanks.post_id)
+        .where(Post.is_hidden.is_(True))
+    )
+    assert hidden == 0
+    givers = {m.id: m for m in db.session.scalars(select(Member))}
+    for post_id, member_id in db.session.execute(select(PostThanks.post_id, PostThanks.member_id)):
+        post = db.session.get(Post, post_id)
+        topic = db.session.get(Topic, post.topic_id)
+        viewer = Viewer.for_member(givers[member_id])
+        if viewer.is_authenticated:  # an active giver (some were suspended since)
+            assert topic.category_id in policy.visible_category_ids(viewer), (post_id, member_id)
