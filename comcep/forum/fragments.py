@@ -49,7 +49,6 @@ def topic_articles(
     files: Mapping[int, Sequence[Any]],
     solution: Any | None,
     events: Sequence[PageEvent] = (),
-    thanked: frozenset[int] = frozenset(),
 ) -> Markup:
     """The page's articles in order, leaving out those the policy does not list for the
     reader (pre-moderated posts of others), with the moderation's notes between them where
@@ -77,7 +76,7 @@ def topic_articles(
             actions.moderate,
             own,
             can_mark,
-            post.id in thanked,
+            post.thanked,
         )
         post_files = files.get(post.id)
         post_solution = solution if post.number == 1 else None

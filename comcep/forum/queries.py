@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import difflib
 import functools
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any, TypeVar
@@ -603,19 +603,14 @@ def get_post_or_404(
     return post, topic
 
 
-def thanked_by(member_id: int | None, posts: Sequence[PagePost]) -> frozenset[int]:
-    """Which of a page's posts the reader has thanked: asked only of posts thanked by
-    someone and not the reader's own, so a page without any « Merci » costs no query."""
-    ids = [p.id for p in posts if p.thanks_count and p.author_id != member_id]
-    if not ids or member_id is None:
-        return frozenset()
-    return frozenset(
-        db.session.scalars(
-            select(PostThanks.post_id).where(
-                PostThanks.member_id == member_id, PostThanks.post_id.in_(ids)
-            )
-        )
+def has_thanked(member_id: int | None, post: Post) -> bool:
+    """Whether the member thanked the post (the « Remerciements » page's button)."""
+    if member_id is None or not post.thanks_count:
+        return False
+    thanked = select(PostThanks.post_id).where(
+        PostThanks.post_id == post.id, PostThanks.member_id == member_id
     )
+    return db.session.scalar(thanked.exists().select()) or False
 
 
 def thanks_of(viewer: Viewer, post: Post, limit: int = 200) -> tuple[list[Member], int]:
@@ -669,6 +664,7 @@ class PagePost:
     hidden_reason: str
     has_files: bool  # the page reads attachments only when some post has any
     thanks_count: int
+    thanked: bool  # by the reader (read with the post: no statement of its own)
     author: PostAuthor | None
 
 
@@ -688,6 +684,9 @@ def _topic_posts_statement() -> Select:
             Post.hidden_reason,
             select(Attachment.id).where(Attachment.post_id == Post.id).exists(),
             Post.thanks_count,
+            select(PostThanks.post_id)
+            .where(PostThanks.post_id == Post.id, PostThanks.member_id == bindparam("reader"))
+            .exists(),
             Member.display_name,
             Member.statut,
             Member.state,
@@ -703,15 +702,21 @@ def _topic_posts_statement() -> Select:
     )
 
 
-def topic_posts(topic: Topic | PageTopic, page: int) -> list[PagePost]:
-    """Posts of one page: a range of post numbers, so any page costs the same (keyset)."""
+def topic_posts(topic: Topic | PageTopic, page: int, reader_id: int | None) -> list[PagePost]:
+    """Posts of one page: a range of post numbers, so any page costs the same (keyset);
+    with whether the reader thanked each."""
     per_page = current_app.config["POSTS_PER_PAGE"]
     first = (page - 1) * per_page + 1
-    params = {"topic_id": topic.id, "first": first, "last": first + per_page - 1}
+    params = {
+        "topic_id": topic.id,
+        "first": first,
+        "last": first + per_page - 1,
+        "reader": reader_id or 0,
+    }
     return [
         PagePost(
-            *row[:11],
-            author=None if row[2] is None else PostAuthor(row[2], *row[11:]),
+            *row[:12],
+            author=None if row[2] is None else PostAuthor(row[2], *row[12:]),
         )
         for row in read_columns(_topic_posts_statement(), params)
     ]

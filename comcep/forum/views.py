@@ -167,7 +167,7 @@ def topic(topic_id: int, slug: str | None = None) -> ResponseReturnValue:
         return redirect(_canonical_topic_url(topic), 301)
     page_count = queries.topic_page_count(topic)
     page = min(_page_arg(), page_count)
-    posts = queries.topic_posts(topic, page)
+    posts = queries.topic_posts(topic, page, viewer.member_id)
     read_number, level, has_tags, has_events, *counts = queries.reader_state(
         current_user,
         topic,
@@ -197,7 +197,6 @@ def topic(topic_id: int, slug: str | None = None) -> ResponseReturnValue:
         files=knowledge.attachments_by_post([p.id for p in posts if p.has_files]),
         solution=queries.solution_post(topic),
         events=queries.topic_events(viewer, topic, page, page_count) if has_events else (),
-        thanked=queries.thanked_by(viewer.member_id, posts),
     )
     return render_template(
         "forum/topic.html",
@@ -441,7 +440,7 @@ def _thanks_page(viewer: Viewer, post: Post, topic: Topic) -> ResponseReturnValu
         members=members,
         others=others,
         can_thank=can_thank,
-        thanked=can_thank and post.id in queries.thanked_by(viewer.member_id, [post]),
+        thanked=can_thank and queries.has_thanked(viewer.member_id, post),
         form=ConfirmForm(),
     )
 
