@@ -9,6 +9,7 @@ import click
 from flask.cli import with_appcontext
 
 from comcep.analytics import member_months, report, rollups
+from comcep.analytics.forms import EARLIEST, LATEST
 from comcep.extensions import db
 
 
@@ -56,6 +57,10 @@ def report_command(first: date | None, last: date | None, fmt: str, table: str, 
     else:
         if first > last:
             raise click.UsageError("--from doit précéder --to.")
+        if first < EARLIEST or last > LATEST:  # as the page's form (beyond: an overflow)
+            raise click.UsageError(
+                f"Choisissez des dates entre le {EARLIEST:%d/%m/%Y} et le {LATEST:%d/%m/%Y}."
+            )
         period = report.Period(first, last)
     if fmt == "json":
         click.echo(json.dumps(report.build_report(period), ensure_ascii=False, indent=2))

@@ -525,12 +525,16 @@ def manage_tags() -> ResponseReturnValue:
             elif action == "rename" and tag and 2 <= len(name) <= 80:
                 tag.name = name
             elif action == "merge" and tag and request.form.get("target") in by_id:
-                services.merge_tags(tag, by_id[request.form["target"]])
+                target = by_id[request.form["target"]]
+                moved = services.merge_tags(tag, target)
+                # What the merge changed, so that it can be told and undone by hand.
+                merged = {"fusionne_dans": target.slug, "sujets": moved}
             elif action in ("retire", "restore") and tag:
                 tag.retired = action == "retire"
             else:
                 raise ComcepError("Action ou nom invalide (2 à 80 caractères).")
-            log(current_user, f"tag_{action}", "tag", tag.id, details={"nom": name or tag.name})
+            details = {"nom": name or tag.name, **(merged if action == "merge" else {})}
+            log(current_user, f"tag_{action}", "tag", tag.id, details=details)
         except ComcepError as error:
             db.session.rollback()
             # The list again, saying why, with the name typed where it was typed.

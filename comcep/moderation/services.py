@@ -18,6 +18,7 @@ from comcep.members.models import Member
 from comcep.messages.models import PrivateMessage
 from comcep.moderation.models import REPORT_REASONS, ModerationLog, Report
 from comcep.notifications import services as notifications
+from comcep.notifications.models import Notification
 from comcep.rendering import slugify
 from comcep.search import indexing
 
@@ -190,8 +191,30 @@ def hide_post(actor: Member | None, post: Post, topic: Topic, reason: str) -> No
     post.hidden_at = utcnow()
     if post.number == 1:
         topic.is_hidden = True
+    if topic.solution_post_id == post.id:  # no longer read: the topic is not « Résolu »
+        forum_services.withdraw_solution(topic)
     log(actor, "hide_post", "post", post.id, topic_id=topic.id, reason=reason)
     _topics_changed([topic], {topic.category_id})
+
+
+def _opening_shown(topic: Topic) -> bool:
+    if topic.merged_into_id is not None:
+        return False
+    db.session.flush()
+    opening = select(Post.is_hidden).where(Post.topic_id == topic.id, Post.number == 1)
+    return db.session.scalar(opening) is False
+
+
+def _notifications_follow(topic_id: int) -> None:
+    """Notifications about posts now in this topic point at it: the bell counts them, and
+    reading the topic reads them, by their topic."""
+    moved = select(Post.id).where(Post.topic_id == topic_id)
+    db.session.execute(
+        update(Notification)
+        .where(Notification.post_id.in_(moved), Notification.topic_id != topic_id)
+        .values(topic_id=topic_id)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def restore_post(actor: Member, post: Post, topic: Topic, reason: str = "") -> None:
@@ -201,7 +224,9 @@ def restore_post(actor: Member, post: Post, topic: Topic, reason: str = "") -> N
     post.is_hidden = False
     post.is_pending = False
     post.hidden_reason = ""
-    if post.number == 1:
+    if post.number == 1 or (topic.is_hidden and _opening_shown(topic)):
+        # A topic hidden with its opening post shows again with it, or once the post that
+        # opens it now (after a merge put an older topic's first) is shown.
         topic.is_hidden = False
     author = db.session.get(Member, post.author_id) if restored and post.author_id else None
     if author is not None:
@@ -443,11 +468,15 @@ def split_topic(
         slug=slugify(title),
         created_at=first.created_at,
         last_post_at=first.created_at,
+        # It opens with that post: hidden (or awaiting validation) with it.
+        is_hidden=first.is_hidden,
     )
     db.session.add(new)
     db.session.flush()
     for post in posts:
         post.topic_id = new.id
+    db.session.flush()
+    _notifications_follow(new.id)
     _relink_mentions(_category_of(topic), category, new.id)
     if topic.solution_post_id in {post.id for post in posts}:  # it answers the new topic now
         forum_services.withdraw_solution(topic)
@@ -522,6 +551,7 @@ def merge_topics(
         .execution_options(synchronize_session=False)
     )
     _renumber(target.id)
+    _notifications_follow(target.id)
     _relink_mentions(*widened, target.id)
     source.is_hidden = True
     source.merged_into_id = target.id
