@@ -203,3 +203,26 @@ def test_a_group_rubrique_open_to_hors_pairs_links_only_members_they_may_see(
     assert page.status_code == 200
     assert "Jeanne Cachée" in page.text
     assert f"/membres/{jeanne.id}" not in page.text
+
+
+def test_a_topic_moved_from_a_group_s_rubrique_to_all_hors_pairs_is_linked_again(
+    members: dict[str, Member], make_member: Callable, client_for: Callable
+) -> None:
+    """Both rubriques admit hors pairs, but not the same ones: a pilot pair who wrote only
+    in the group's rubrique is listed to its hors pairs, not to the others."""
+    for slug in ("groupe-pilote", "consultations"):
+        category(slug).open_to_hors_pairs = True
+    db.session.commit()
+    pilot_hors_pair = make_member(statut="hors_pair", name="Hors Pilote", groups=("Groupe pilote",))
+    known = make_member(name="Lucie Pilote", groups=("Groupe pilote",))
+    make_topic(known, "consultations", title="Un avis du groupe")
+    topic = make_topic(pilot_hors_pair, "consultations", title="Une consultation")
+    make_reply(members["pilot_pair"], topic, "Voyez avec @Lucie Pilote.")
+    assert f"/membres/{known.id}" in client_for(pilot_hors_pair).get(f"/t/{topic.id}").text
+    moderation.move_topic(members["animation"], topic, category("echanges"), confirmed=True)
+    db.session.commit()
+    page = client_for(members["hors_pair"]).get(f"/t/{topic.id}/{topic.slug}")
+    assert page.status_code == 200
+    assert client_for(members["hors_pair"]).get(f"/membres/{known.id}").status_code == 404
+    assert "Lucie Pilote" in page.text
+    assert f"/membres/{known.id}" not in page.text

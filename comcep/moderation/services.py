@@ -310,10 +310,10 @@ def _check_widening(source: Category, target: Category, what: str, confirmed: bo
 
 
 def _relink_mentions(source: Category, target: Category, topic_id: int) -> None:
-    """Posts moved where hors pairs read: their @mentions are linked again as if written
-    there (`policy.mention_readers`), so that no link gives hors pairs a member, or their
-    id, they may not see."""
-    if policy.admits_hors_pairs(target) and not policy.admits_hors_pairs(source):
+    """Posts moved where other hors pairs read (or hors pairs at all): their @mentions are
+    linked again as if written there (`policy.mention_readers`), so that no link gives
+    those readers a member, or their id, they may not see."""
+    if policy.mention_readers(target.id) != policy.mention_readers(source.id):
         db.session.flush()
         forum_services.render_rows_again(Post, Post.topic_id == topic_id)
 
