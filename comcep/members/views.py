@@ -135,7 +135,7 @@ def member_list() -> ResponseReturnValue:
     form.region.choices = choices(
         [("", "Toutes les régions")] + [(r.code, r.name) for r in queries.regions()]
     )
-    form.validate()
+    valid = form.validate()
     page = request.args.get("page", 1, type=int)
     members = queries.member_list(
         current_viewer(),
@@ -144,7 +144,8 @@ def member_list() -> ResponseReturnValue:
         region_code=form.region.data or None,
         name=(form.q.data or None) if not form.q.errors else None,
     )
-    return render_template("members/list.html", members=members, form=form)
+    # A refused filter (too long, an invisible character) is said under its field, in 400.
+    return render_template("members/list.html", members=members, form=form), 200 if valid else 400
 
 
 @bp.get("/membres/<int:member_id>")
