@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from sqlalchemy import ColumnElement, select, update
 
-from comcep import policy
 from comcep.dialects import upsert
 from comcep.errors import ComcepError
 from comcep.extensions import db, utcnow
-from comcep.forum.services import render_rows_again
+from comcep.forum.services import conversation_mention_readers, render_rows_again
 from comcep.members.models import Member, fold_name
 from comcep.members.queries import mentions_by
 from comcep.messages.models import Conversation, ConversationMember, PrivateMessage
@@ -126,12 +125,7 @@ def leave(member: Member, conversation: Conversation) -> None:
 def _readers(conversation: Conversation) -> tuple:
     """Those whose view bounds the names a message links (`policy.conversation_mention_readers`)."""
     db.session.flush()  # participants just added
-    participants = db.session.scalars(
-        select(Member)
-        .join(ConversationMember, ConversationMember.member_id == Member.id)
-        .where(ConversationMember.conversation_id == conversation.id)
-    )
-    return policy.conversation_mention_readers(participants)
+    return conversation_mention_readers({conversation.id}).get(conversation.id, ())
 
 
 def add_message(actor: Member, conversation: Conversation, body: str) -> PrivateMessage:
