@@ -34,9 +34,13 @@ KINDS = {
 # Kinds shown as one line per topic and reading (Discourse's grouping): the replies in a
 # topic told while unread make one line, « … et 2 autres ont répondu (5 messages) ».
 GROUPED_KINDS = ("reply", "my_topic")
+# The thanks for one post, told while unread, make one line too: « … et 2 autres vous
+# remercient pour votre message » (Discourse's « X and 2 others liked your post »).
+GROUPED_BY_POST_KINDS = ("thanks",)
 GROUPED_LABELS = {
     "reply": "ont répondu dans un sujet que vous suivez",
     "my_topic": "ont répondu à votre sujet",
+    "thanks": "vous remercient pour votre message",
 }
 EMAIL_FREQUENCIES = {
     "immediate": "Dès qu'il se passe quelque chose (regroupé par quelques minutes)",

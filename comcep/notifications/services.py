@@ -35,6 +35,7 @@ from comcep.mail import queue_mail
 from comcep.members.models import Member, fold_name
 from comcep.messages.models import Conversation, ConversationMember, PrivateMessage
 from comcep.notifications.models import (
+    GROUPED_BY_POST_KINDS,
     GROUPED_KINDS,
     GROUPED_LABELS,
     CategorySubscription,
@@ -409,9 +410,12 @@ def unread_count_column(staff: bool) -> ScalarSelect[int]:
     )
     own_topics = or_(policy.visible_topics_param(staff), policy.own_topics_param())
     own = _own_post_notice(bindparam("member_id"), own_topics)
-    grouped = Notification.kind.in_(GROUPED_KINDS)
-    lines = func.count(case((~grouped, Notification.id))) + func.count(
-        case((grouped, Notification.topic_id)).distinct()
+    by_topic = Notification.kind.in_(GROUPED_KINDS)
+    by_post = Notification.kind.in_(GROUPED_BY_POST_KINDS)
+    lines = (
+        func.count(case((~by_topic & ~by_post, Notification.id)))
+        + func.count(case((by_topic, Notification.topic_id)).distinct())
+        + func.count(case((by_post, Notification.post_id)).distinct())
     )
     return (
         select(lines)
@@ -427,8 +431,8 @@ def unread_count_column(staff: bool) -> ScalarSelect[int]:
 @dataclass
 class NotificationLine:
     """A line of the notifications page: one notification, or the latest of a group
-    (GROUPED_KINDS in one topic, read at the same moment or all unread), with how many
-    posts and authors it stands for."""
+    (GROUPED_KINDS in one topic, or GROUPED_BY_POST_KINDS for one post, read at the same
+    moment or all unread), with how many posts and authors it stands for."""
 
     notification: Notification
     count: int
@@ -439,18 +443,33 @@ class NotificationLine:
         n = self.notification
         if self.count == 1:
             return n.label
+        # A thanks group is one post: its size is its thankers, not a number of messages.
+        messages = "" if n.kind in GROUPED_BY_POST_KINDS else f" ({self.count} messages)"
         if self.actors == 1:
-            return f"{n.label} ({self.count} messages)"
+            return f"{n.label}{messages}"
         others = self.actors - 1
         autres = "autre" if others == 1 else "autres"
-        return f"et {others} {autres} {GROUPED_LABELS[n.kind]} ({self.count} messages)"
+        return f"et {others} {autres} {GROUPED_LABELS[n.kind]}{messages}"
+
+
+def _group_key() -> tuple[ColumnElement[int], ColumnElement[int]]:
+    """What makes a line (`NotificationLine`): replies by topic, thanks by post, anything
+    else on its own; the first term keeps the three kinds of key apart."""
+    by_topic = Notification.kind.in_(GROUPED_KINDS)
+    by_post = Notification.kind.in_(GROUPED_BY_POST_KINDS)
+    return (
+        case((by_topic, 1), (by_post, 2), else_=0),
+        case(
+            (by_topic, Notification.topic_id),
+            (by_post, Notification.post_id),
+            else_=Notification.id,
+        ),
+    )
 
 
 def notifications_page(viewer: Viewer, page: int) -> RowPagination:
-    """The member's notifications, newest first, replies grouped by topic and reading."""
-    grouped = Notification.kind.in_(GROUPED_KINDS)
-    # A group's key is its topic (as a negative number), anything else's its own id.
-    key = case((grouped, -Notification.topic_id), else_=Notification.id)
+    """The member's notifications, newest first, replies grouped by topic and reading,
+    thanks by post and reading."""
     lines = (
         select(
             func.max(Notification.id).label("id"),
@@ -458,7 +477,7 @@ def notifications_page(viewer: Viewer, page: int) -> RowPagination:
             func.count(Notification.actor_id.distinct()).label("actors"),
         )
         .where(_visible(viewer))
-        .group_by(key, Notification.read_at)
+        .group_by(*_group_key(), Notification.read_at)
         .subquery("lines")
     )
     query = (
@@ -481,14 +500,30 @@ def open_notification(notification: Notification) -> str:
     """Mark a notification read, with the rest of its group (see `NotificationLine`), and
     say where it leads: a group to its earliest post, from which the reader reads on."""
     now = utcnow()
+    same_reading = (
+        Notification.read_at.is_(None)
+        if notification.read_at is None
+        else Notification.read_at == notification.read_at
+    )
+    if notification.kind in GROUPED_BY_POST_KINDS and notification.post_id is not None:
+        if notification.read_at is None:
+            db.session.execute(
+                Notification.__table__.update()
+                .where(
+                    Notification.member_id == notification.member_id,
+                    Notification.post_id == notification.post_id,
+                    Notification.kind.in_(GROUPED_BY_POST_KINDS),
+                    same_reading,
+                )
+                .values(read_at=now)
+            )
+        return url_for("forum.post", post_id=notification.post_id)
     if notification.kind in GROUPED_KINDS and notification.topic_id is not None:
         group = select(Notification.id).where(
             Notification.member_id == notification.member_id,
             Notification.topic_id == notification.topic_id,
             Notification.kind.in_(GROUPED_KINDS),
-            Notification.read_at.is_(None)
-            if notification.read_at is None
-            else Notification.read_at == notification.read_at,
+            same_reading,
         )
         first_post = db.session.scalar(
             select(func.min(Notification.post_id)).where(Notification.id.in_(group))

@@ -368,6 +368,55 @@ def test_replies_in_a_topic_make_one_line_per_reading_and_lead_to_the_earliest(
     assert location(client.get(lines[0][1])) == f"/p/{later}"
 
 
+def test_thanks_for_one_post_make_one_line_per_reading_and_lead_to_the_post(
+    members, client_for
+) -> None:
+    """Discourse's « X and 2 others liked your post »: the thanks for one post told while
+    unread are one line naming the latest thanker; another post's thanks keep their own."""
+    pair, other = members["pair"], members["other_pair"]
+    topic = make_topic(pair, title="Un cas remercié")
+    answer = make_reply(other, topic, "Une piste.")
+    second = make_reply(other, topic, "Une autre piste.")
+    for thanker in ("pair", "pilot_pair", "referent_apec"):
+        thanked = client_for(members[thanker]).post(
+            f"/p/{answer.id}/merci", data={"action": "donner"}
+        )
+        assert thanked.status_code == 303
+    client_for(pair).post(f"/p/{second.id}/merci", data={"action": "donner"})
+    client = client_for(other)
+    lines = _lines(client)
+    latest = members["pair"].display_name
+    last_of_three = members["referent_apec"].display_name
+    assert [(text, unread) for text, _, unread in lines] == [
+        (f"{latest} vous remercie pour votre message : « Un cas remercié »", True),
+        (
+            f"{last_of_three} et 2 autres vous remercient pour votre message : « Un cas remercié »",
+            True,
+        ),
+    ]
+    assert bell(client) == 2
+
+    assert location(client.get(lines[1][1])) == f"/p/{answer.id}"
+    assert bell(client) == 1
+    assert [n.read_at is not None for n in notifications_of(other, "thanks")] == [
+        True,
+        True,
+        True,
+        False,
+    ]
+    lines = _lines(client)
+    assert lines[1][0].startswith(f"{last_of_three} et 2 autres vous remercient")
+    assert lines[1][2] is False  # read, and still one line
+
+    # A thanks given after the group was read starts a line of its own.
+    client_for(members["animation"]).post(f"/p/{answer.id}/merci", data={"action": "donner"})
+    lines = _lines(client)
+    assert len(lines) == 3
+    animation = members["animation"].display_name
+    assert lines[0][0] == f"{animation} vous remercie pour votre message : « Un cas remercié »"
+    assert bell(client) == 2
+
+
 def test_reading_the_posts_reads_what_the_bell_said_about_them(members, client_for) -> None:
     """Discourse: the notifications of posts read on the topic page are read; those of
     posts further on, or of other topics, stay unread."""
