@@ -257,9 +257,25 @@ def set_revisions_hidden(
 
 
 def approve_post(actor: Member, post: Post, topic: Topic) -> None:
-    """Publish a pre-moderated post (its notifications go out now)."""
+    """Publish a pre-moderated post (its notifications go out now).
+
+    A reply is published as Discourse does, as if written now: numbered after every post of
+    the topic and dated now. Read marks are post numbers, so a reader who had read past its
+    place while it waited would never have seen it « non lu »; and the topic's « dernier
+    message » and first reply, read from its posts, follow what its readers could see."""
     if not post.is_pending:
         raise ComcepError("Ce message n'est pas en attente de validation.")
+    if post.number > 1:
+        post.number = db.session.execute(
+            update(Topic)
+            .where(Topic.id == topic.id)
+            .values(last_number=Topic.last_number + 1)
+            .returning(Topic.last_number)
+            .execution_options(synchronize_session=False)
+        ).scalar_one()
+        topic.last_number = post.number
+        post.created_at = utcnow()
+        indexing.enqueue_posts([post.id])
     restore_post(actor, post, topic, "Message validé (pré-modération).")
     notifications.enqueue_post(post.id)
 

@@ -272,3 +272,38 @@ def test_a_pending_post_is_not_edited_and_its_author_is_told_why(
     assert refused.status_code == 403
     assert "attend la validation" in text_of(refused)
     assert "masqué" not in text_of(refused)
+
+
+def test_a_reply_approved_after_readers_went_past_its_place_is_new_to_them(
+    members, client_for, newcomer, topic
+) -> None:
+    """Read marks are post numbers: published as if written at approval (Discourse), a reply
+    that waited comes after the posts written meanwhile, « non lu » for who had read them."""
+    set_premoderation(client_for(members["admin"]), "1")
+    client_for(newcomer).post(
+        f"/t/{topic.id}/repondre", data={"body": "Une réponse qui attend.", "submit": "1"}
+    )
+    pending = posts_of(topic.id)[1]
+    client_for(members["pair"]).post(  # has written before: published at once
+        f"/t/{topic.id}/repondre", data={"body": "Une réponse publiée.", "submit": "1"}
+    )
+    reader = client_for(members["pilot_pair"])
+    assert "Une réponse publiée." in text_of(reader.get(f"/t/{topic.id}"))
+    assert f"/t/{topic.id}/" not in reader.get("/non-lus").text  # read to the end
+
+    assert client_for(members["animation"]).post(f"/p/{pending.id}/restaurer").status_code == 302
+    approved = reload(Post, pending.id)
+    published = posts_of(topic.id)
+    assert [p.id for p in published][-1] == pending.id
+    assert approved.number == reload(Topic, topic.id).last_number
+    assert approved.number > published[-2].number
+    assert approved.created_at >= published[-2].created_at
+    stored = reload(Topic, topic.id)
+    assert (stored.last_post_id, stored.last_post_number) == (pending.id, approved.number)
+    assert counters("premier-entretien") == (1, 3, pending.id)
+    assert_counters_right()
+
+    assert f"/t/{topic.id}/" in reader.get("/non-lus").text
+    assert location(reader.get(f"/t/{topic.id}/premier-non-lu")) == f"/p/{pending.id}"
+    page = text_of(reader.get(f"/t/{topic.id}"))
+    assert page.index("Une réponse publiée.") < page.index("Une réponse qui attend.")
