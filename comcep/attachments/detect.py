@@ -118,6 +118,27 @@ def _text_type(data: bytes, filename: str) -> FileType:
     return CSV if filename.lower().endswith(".csv") else TEXT
 
 
+# Other spellings of an accepted extension, kept as the uploader wrote them.
+_ALIASES = {".jpeg": ".jpg", ".text": ".txt"}
+_BY_MIME = {
+    kind.mime: kind for kind in (PDF, PNG, JPEG, WEBP, TEXT, CSV, *ODF.values(), *OOXML.values())
+}
+
+
+def named_as(filename: str, mime: str) -> str:
+    """`filename` ending with its detected type's extension: a script sent as text
+    (« lancer.bat », « grille.js », HTML past the first lines) is saved as « lancer.bat.txt »
+    and opens as text, never as a program, on a double click in the downloads folder."""
+    kind = _BY_MIME.get(mime)
+    if kind is None:
+        return filename
+    dot = filename.rfind(".")
+    suffix = filename[dot:].lower() if dot > 0 else ""
+    if _ALIASES.get(suffix, suffix) == kind.extension:
+        return filename
+    return filename + kind.extension
+
+
 def detect(data: bytes, filename: str) -> FileType:
     """The accepted type of `data`, or a ComcepError with a French message."""
     if not data:

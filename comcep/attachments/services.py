@@ -12,7 +12,7 @@ from PIL import Image, UnidentifiedImageError
 from sqlalchemy import select
 from werkzeug.datastructures import FileStorage
 
-from comcep.attachments.detect import FileType, detect
+from comcep.attachments.detect import FileType, detect, named_as
 from comcep.attachments.models import Attachment
 from comcep.attachments.storage import get_storage
 from comcep.errors import ComcepError
@@ -67,7 +67,7 @@ def read_uploads(files: list[FileStorage]) -> list[Upload]:
             raise ComcepError(f"« {name} » : {error.message}") from error
         if kind.family == "image":
             _check_image(data, name)
-        uploads.append(Upload(filename=name, data=data, kind=kind))
+        uploads.append(Upload(filename=named_as(name, kind.mime), data=data, kind=kind))
     return uploads
 
 

@@ -6,6 +6,7 @@ from flask import Blueprint, abort, send_file
 from flask.typing import ResponseReturnValue
 from flask_login import login_required
 
+from comcep.attachments.detect import named_as
 from comcep.attachments.storage import get_storage
 from comcep.forum import knowledge
 from comcep.policy import current_viewer
@@ -29,11 +30,13 @@ def download(attachment_id: int, filename: str) -> ResponseReturnValue:
         path,
         mimetype="image/jpeg" if thumbnail else attachment.mime,
         as_attachment=not (thumbnail or attachment.is_image),
-        download_name=attachment.filename,
+        download_name=named_as(attachment.filename, attachment.mime),
         conditional=True,
-        max_age=3600,
     )
     response.headers["Content-Security-Policy"] = DOWNLOAD_CSP
     response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Cache-Control"] = "private, max-age=3600"
+    # Asked again each time (a 304 when unchanged): a file kept fresh in the browser's cache
+    # would still open after logging out on a shared computer, or once its post is hidden
+    # or moved behind the wall.
+    response.headers["Cache-Control"] = "private, no-cache"
     return response
