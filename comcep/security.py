@@ -9,6 +9,9 @@ CSP = (
     "font-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; "
     "base-uri 'self'; object-src 'none'"
 )
+# Pages and data made for one member (the export of their data is JSON, the comité's
+# tables CSV): never kept by a browser or a proxy. Files set their own (`attachments`).
+PRIVATE_MIMETYPES = ("text/html", "application/json", "text/csv")
 
 
 def init_app(app: Flask) -> None:
@@ -21,6 +24,6 @@ def init_app(app: Flask) -> None:
         response.headers.setdefault(
             "Permissions-Policy", "camera=(), microphone=(), geolocation=()"
         )
-        if response.mimetype == "text/html":
+        if response.mimetype in PRIVATE_MIMETYPES:
             response.headers.setdefault("Cache-Control", "no-store")
         return response

@@ -18,7 +18,7 @@ from comcep.errors import ComcepError
 from comcep.extensions import db, utcnow
 from comcep.forum.models import Post, PostRevision, PostThanks, Topic
 from comcep.mail import MailMessage, queue_mail
-from comcep.members.models import Group, Invitation, Member, Network, Region
+from comcep.members.models import Group, Invitation, Member, Network, Region, check_dummy_password
 from comcep.members.queries import post_mentions
 from comcep.members.tokens import (
     MAX_AGE,
@@ -117,6 +117,9 @@ def register(
     if existing is not None and not (
         existing.state == "pending" and existing.registration_status in ("unconfirmed", "expired")
     ):
+        # A new address costs a password hash: so does this one, or the time of the answer
+        # would tell who is a member.
+        check_dummy_password(password)
         queue_mail(
             email,
             "Votre compte ComCEP existe déjà",
@@ -425,9 +428,10 @@ def accept_invitation(token: str, password: str) -> Member:
 
 
 def request_password_reset(email: str) -> None:
-    """Queue a reset link if the address belongs to an active member; say nothing else."""
+    """Queue a reset link if the address belongs to an active member (one whose suspension
+    for a period has run out is active again: `Member.is_active`); say nothing else."""
     member = db.session.scalar(select(Member).where(Member.email == email.strip().lower()))
-    if member is None or member.state != "active":
+    if member is None or not member.is_active:
         return
     link = url_for("members.reset_password", token=make_token(member, "reset"), _external=True)
     queue_mail(member.email, "Réinitialiser votre mot de passe", "reset", member=member, link=link)
