@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -23,6 +24,7 @@ from sqlalchemy import (
     or_,
     select,
     union_all,
+    update,
 )
 from sqlalchemy.orm import aliased, joinedload
 
@@ -268,9 +270,16 @@ def handle_new_posts(post_ids: list[int]) -> None:
         reasons = _recipients(post, topic)
         if not reasons:
             continue
+        # Told once: a row the outbox gives again (its worker died after this commit and
+        # before the row was deleted) tells nobody twice, and e-mails nobody twice.
+        told = (
+            select(Notification.id)
+            .where(Notification.post_id == post.id, Notification.member_id == Member.id)
+            .exists()
+        )
         readers = db.session.execute(
             select(Member.id, Member.email_frequency).where(
-                Member.id.in_(list(reasons)), policy.readers_of(topic)
+                Member.id.in_(list(reasons)), policy.readers_of(topic), ~told
             )
         ).all()
         levels = _levels([member_id for member_id, _ in readers], topic)
@@ -483,7 +492,6 @@ def notifications_page(viewer: Viewer, page: int) -> RowPagination:
     query = (
         select(Notification, lines.c.count, lines.c.actors)
         .join(lines, lines.c.id == Notification.id)
-        .options(joinedload(Notification.actor))
         .order_by(Notification.id.desc())
     )
     return RowPagination(
@@ -496,9 +504,39 @@ def notifications_page(viewer: Viewer, page: int) -> RowPagination:
     )
 
 
-def open_notification(notification: Notification) -> str:
+# Told by the staff: unnamed, they are the team; anyone else unnamed is « Un membre ».
+STAFF_KINDS = frozenset(
+    {"relay", "report_decided", "post_hidden", "post_refused", "post_restored", "registration"}
+)
+TEAM = "L'équipe de la ComCEP"
+
+
+def actor_names(viewer: Viewer, notifications: Sequence[Notification]) -> dict[int, str]:
+    """Who each notification names, by its id: its actor only if the reader may see them
+    now (`policy.visible_members`, in one query), as their profile opens; a hors pair is not
+    given the name of a pair, or the animatrice, they may not see, nor a name that went
+    out of their sight since (a thanker whose only post they read was hidden)."""
+    ids = sorted({n.actor_id for n in notifications if n.actor_id})
+    shown = dict(
+        db.session.execute(
+            select(Member.id, Member.display_name).where(
+                Member.id.in_(ids), policy.visible_members(viewer)
+            )
+        ).all()
+        if ids
+        else []
+    )
+
+    def unnamed(n: Notification) -> str:
+        return TEAM if n.actor_id is None or n.kind in STAFF_KINDS else "Un membre"
+
+    return {n.id: shown.get(n.actor_id) or unnamed(n) for n in notifications}
+
+
+def open_notification(viewer: Viewer, notification: Notification) -> str:
     """Mark a notification read, with the rest of its group (see `NotificationLine`), and
-    say where it leads: a group to its earliest post, from which the reader reads on."""
+    say where it leads: a group to its earliest post the reader may read (one hidden since
+    would answer 404), from which the reader reads on."""
     now = utcnow()
     same_reading = (
         Notification.read_at.is_(None)
@@ -526,7 +564,10 @@ def open_notification(notification: Notification) -> str:
             same_reading,
         )
         first_post = db.session.scalar(
-            select(func.min(Notification.post_id)).where(Notification.id.in_(group))
+            select(func.min(Notification.post_id))
+            .join(Post, Post.id == Notification.post_id)
+            .join(Topic, Topic.id == Post.topic_id)
+            .where(Notification.id.in_(group), policy.visible_posts(viewer))
         )
         if notification.read_at is None:
             db.session.execute(
@@ -536,6 +577,7 @@ def open_notification(notification: Notification) -> str:
             )
         if first_post is not None:
             return url_for("forum.post", post_id=first_post)
+        return url_for("forum.topic", topic_id=notification.topic_id)
     elif notification.read_at is None:
         notification.read_at = now
     if notification.post_id:
@@ -696,12 +738,7 @@ def _email_items(member: Member) -> list[dict]:
         )
     }
     titles = topic_titles(viewer, {n.topic_id for n in notifications if n.topic_id})
-    actors = {
-        m.id: m
-        for m in db.session.scalars(
-            select(Member).where(Member.id.in_([n.actor_id for n in notifications if n.actor_id]))
-        )
-    }
+    names = actor_names(viewer, notifications)
     seen_posts: set[int] = set()
     for notification in notifications:
         if notification.id not in visible:
@@ -714,10 +751,9 @@ def _email_items(member: Member) -> list[dict]:
             if post.id in seen_posts:  # each post once, even if told twice about it
                 continue
             seen_posts.add(post.id)
-        actor = actors.get(notification.actor_id)
         items.append(
             {
-                "who": actor.display_name if actor else "L'équipe de la ComCEP",
+                "who": names[notification.id],
                 "what": notification.label,
                 "title": titles.get(notification.topic_id, ""),
                 "excerpt": (
@@ -847,7 +883,25 @@ def send_digests() -> int:
             )
         ).all()
         for member in due:
-            since = member.last_digest_at or now - period
+            last = member.last_digest_at
+            # Taken by one worker only: several run this each hour (SPEC §9, more than one
+            # host). A worker that read the same member waits on the row until the first
+            # commits, then finds the date moved and leaves the member to it.
+            taken = db.session.execute(
+                update(Member)
+                .where(
+                    Member.id == member.id,
+                    Member.last_digest_at.is_(None)
+                    if last is None
+                    else Member.last_digest_at == last,
+                )
+                .values(last_digest_at=now)
+                .returning(Member.id)
+                .execution_options(synchronize_session=False)
+            ).first()
+            if taken is None:
+                continue
+            since = last or now - period
             unread = _private_message_items(
                 and_(
                     ConversationMember.member_id == member.id,
@@ -856,10 +910,9 @@ def send_digests() -> int:
                 )
             )
             items = _email_items(member) + unread.get(member.id, [])
-            member.last_digest_at = now
             if items:
                 label = "du jour" if frequency == "daily" else "de la semaine"
                 _queue(member, items, f"Votre résumé {label} sur la ComCEP")
                 sent += 1
-    db.session.commit()
+            db.session.commit()
     return sent

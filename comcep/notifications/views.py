@@ -33,10 +33,12 @@ def index() -> ResponseReturnValue:
     page = services.notifications_page(viewer, max(request.args.get("page", 1, type=int) or 1, 1))
     topic_ids = {line.notification.topic_id for line in page.items}
     titles = services.topic_titles(viewer, topic_ids - {None})
+    names = services.actor_names(viewer, [line.notification for line in page.items])
     return render_template(
         "notifications/index.html",
         notifications=page,
         titles=titles,
+        names=names,
         form=ConfirmForm(),
         frequencies=EMAIL_FREQUENCIES,
     )
@@ -48,7 +50,7 @@ def open_notification(notification_id: int) -> ResponseReturnValue:
     notification = db.session.get(Notification, notification_id)
     if notification is None or notification.member_id != current_user.id:
         abort(404)
-    target = services.open_notification(notification)
+    target = services.open_notification(current_viewer(), notification)
     db.session.commit()
     return redirect(target)
 
