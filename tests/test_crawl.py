@@ -910,6 +910,8 @@ AFTER_FORMS = {role: [role, "pair", "hors_pair"] for role in ("animation", "admi
 # Forms no page shows, by design: those of the pages opened from an e-mail.
 NOT_SHOWN = {
     "members.accept_invitation",
+    "members.confirm",
+    "members.confirm_email_change",
     "members.reset_password",
     "notifications.unsubscribe",
 }

@@ -161,10 +161,21 @@ def register(
     return member
 
 
-def confirm_email(token: str) -> Member:
-    member, _ = use_token(token, "confirm")
+def check_confirm_link(token: str) -> Member:
+    """The member of a usable address confirmation link, without consuming it."""
+    member, _ = check_token(token, "confirm")
+    _check_unconfirmed(member)
+    return member
+
+
+def _check_unconfirmed(member: Member) -> None:
     if member.registration_status != "unconfirmed":
         raise DeadLink("Cette adresse est déjà confirmée.")
+
+
+def confirm_email(token: str) -> Member:
+    member, _ = use_token(token, "confirm")
+    _check_unconfirmed(member)
     member.email_confirmed_at = utcnow()
     member.registration_status = "awaiting"
     referents = list(
@@ -482,10 +493,21 @@ def request_email_change(member: Member, new_email: str, password: str) -> None:
         )
 
 
-def confirm_email_change(token: str) -> Member:
-    member, new_email = use_token(token, "email")
+def check_email_change_link(token: str) -> Member:
+    """The member of a usable address change link, without consuming it."""
+    member, new_email = check_token(token, "email")
+    _check_pending_email(member, new_email)
+    return member
+
+
+def _check_pending_email(member: Member, new_email: str) -> None:
     if member.pending_email != new_email:
         raise DeadLink("Ce lien n'est plus valide.")
+
+
+def confirm_email_change(token: str) -> Member:
+    member, new_email = use_token(token, "email")
+    _check_pending_email(member, new_email)
     if db.session.scalar(select(Member.id).where(Member.email == new_email)) is not None:
         raise ComcepError("Cette adresse est déjà utilisée par un autre membre.")
     member.email = new_email

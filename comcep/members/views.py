@@ -268,14 +268,51 @@ def _follow_link(
     return render_template("members/message.html", title=title, message=message)
 
 
-@bp.get("/inscription/confirmer/<token>")
+def _confirm_link(
+    check: Callable[[str], object],
+    use: Callable[[str], object],
+    token: str,
+    ask: tuple[str, str, str],
+    done: tuple[str, str],
+) -> ResponseReturnValue:
+    """A link that changes something acts on the button it opens, not on the GET: mail
+    gateways and link scanners (common in administrations) open the links of the mail
+    they receive, and would confirm what nobody asked for. A dead link says so at once."""
+    form = ConfirmForm()
+    if request.method == "POST" and form.validate_on_submit():
+        return _follow_link(use, token, *done)
+    try:
+        check(token)
+    except LinkError as error:
+        return _dead_link(error)
+    except ComcepError as error:
+        return render_template(
+            "members/message.html", title="Lien invalide", message=error.message
+        ), 400
+    title, text, button = ask
+    status = 400 if request.method == "POST" else 200
+    return render_template(
+        "members/confirm_link.html", form=form, title=title, text=text, button=button
+    ), status
+
+
+@bp.route("/inscription/confirmer/<token>", methods=["GET", "POST"])
 def confirm(token: str) -> ResponseReturnValue:
-    return _follow_link(
+    return _confirm_link(
+        membership.check_confirm_link,
         membership.confirm_email,
         token,
-        "Adresse confirmée",
-        "Merci ! Votre demande est transmise au référent de votre réseau. Vous recevrez "
-        "un e-mail dès qu'elle sera validée.",
+        (
+            "Confirmer votre adresse",
+            "Confirmez cette adresse e-mail pour transmettre votre demande d'inscription au "
+            "référent de votre réseau.",
+            "Confirmer mon adresse",
+        ),
+        (
+            "Adresse confirmée",
+            "Merci ! Votre demande est transmise au référent de votre réseau. Vous recevrez "
+            "un e-mail dès qu'elle sera validée.",
+        ),
     )
 
 
@@ -468,13 +505,22 @@ def change_email() -> ResponseReturnValue:
     return _account_page(400, email_form=form)
 
 
-@bp.get("/compte/adresse/<token>")
+@bp.route("/compte/adresse/<token>", methods=["GET", "POST"])
 def confirm_email_change(token: str) -> ResponseReturnValue:
-    return _follow_link(
+    return _confirm_link(
+        membership.check_email_change_link,
         membership.confirm_email_change,
         token,
-        "Adresse changée",
-        "Votre nouvelle adresse est confirmée : utilisez-la pour vous connecter.",
+        (
+            "Changer votre adresse",
+            "Confirmez cette nouvelle adresse : elle remplacera l'actuelle pour vous connecter "
+            "et recevoir les e-mails de la ComCEP.",
+            "Confirmer la nouvelle adresse",
+        ),
+        (
+            "Adresse changée",
+            "Votre nouvelle adresse est confirmée : utilisez-la pour vous connecter.",
+        ),
     )
 
 

@@ -278,7 +278,12 @@ def test_an_e_mail_change_needs_the_password_and_the_new_mailbox(
     link = link_path(message, "/compte/adresse/")
     assert log_in(client, new_email).status_code == 400
 
-    confirmed = client.get(link)
+    opened = client.get(link)  # a page with a button: opening the link changes nothing
+    assert opened.status_code == 200
+    assert "Confirmer la nouvelle adresse" in text(opened)
+    db.session.expire_all()
+    assert db.session.get(Member, pair.id).email == old_email
+    confirmed = client.post(link)
     assert confirmed.status_code == 200
     assert "Votre nouvelle adresse est confirmée" in text(confirmed)
     db.session.expire_all()
@@ -286,9 +291,9 @@ def test_an_e_mail_change_needs_the_password_and_the_new_mailbox(
     assert log_in(client, old_email).status_code == 400
     assert log_in(client, new_email).status_code == 302
 
-    twice = client.get(link)
-    assert twice.status_code == 410
-    assert "Lien expiré ou déjà utilisé" in text(twice)
+    for twice in (client.post(link), client.get(link)):
+        assert twice.status_code == 410
+        assert "Lien expiré ou déjà utilisé" in text(twice)
 
 
 def test_an_e_mail_change_to_an_address_in_use_reveals_nothing_and_changes_nothing(

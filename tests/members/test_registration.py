@@ -74,7 +74,7 @@ def confirmation_path(mailbox: Mailbox, email: str = APPLICANT["email"]) -> str:
 def awaiting_request(client, mailbox: Mailbox) -> Member:  # noqa: ANN001
     """A registration confirmed by its e-mail link, waiting for the référent."""
     assert register(client).status_code == 200
-    assert client.get(confirmation_path(mailbox)).status_code == 200
+    assert client.post(confirmation_path(mailbox)).status_code == 200
     return applicant()
 
 
@@ -122,8 +122,13 @@ def test_a_conseiller_registers_confirms_is_approved_by_the_referent_and_logs_in
     assert "Confirmez d'abord votre adresse e-mail" in text(refused)
     assert client.get("/compte").status_code == 302
 
-    # Confirming tells the référent of the network, not the others.
-    confirmed = client.get(link)
+    # The link opens a page whose button confirms (a link scanner opening it confirms
+    # nothing); confirming tells the référent of the network, not the others.
+    opened = client.get(link)
+    assert opened.status_code == 200
+    assert "Confirmer mon adresse" in text(opened)
+    assert applicant().registration_status == "unconfirmed"
+    confirmed = client.post(link)
     assert confirmed.status_code == 200
     assert "Adresse confirmée" in text(confirmed)
     assert applicant().registration_status == "awaiting"
@@ -305,7 +310,8 @@ def test_a_request_left_unconfirmed_for_8_days_expires_and_the_address_may_regis
     new_link = confirmation_path(mailbox)
     assert new_link != old_link
     assert client.get(old_link).status_code == 410
-    assert client.get(new_link).status_code == 200
+    assert client.post(old_link).status_code == 410
+    assert client.post(new_link).status_code == 200
     assert applicant().registration_status == "awaiting"
     assert applicant().display_name == "Camille Durand-Le Gall"
 
@@ -313,7 +319,8 @@ def test_a_request_left_unconfirmed_for_8_days_expires_and_the_address_may_regis
 def test_the_confirmation_link_works_once_and_never_twice(client, mailbox) -> None:
     register(client)
     link = confirmation_path(mailbox)
-    assert client.get(link).status_code == 200
+    assert client.post(link).status_code == 200
+    assert client.post(link).status_code == 410
     second = client.get(link)
     assert second.status_code == 410
     assert "Ce lien a déjà été utilisé ou n'est plus valide" in text(second)
@@ -503,7 +510,7 @@ def test_a_second_request_with_another_password_changes_nothing_of_the_first(
     assert member.display_name == APPLICANT["name"]
     assert member.check_password(PASSWORD)
     assert not member.check_password("Attaquant-Secret-2026")
-    assert client.get(second).status_code == 200  # the same request, confirmed
+    assert client.post(second).status_code == 200  # the same request, confirmed
     assert client.get(first).status_code == 410  # used once, as any link
 
 
