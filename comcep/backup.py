@@ -58,17 +58,21 @@ def backup(output: Path | None = None, *, with_uploads: bool = True) -> BackupRe
     url = db.engine.url
     output = Path(output) if output else default_output(url, current_app.instance_path)
     output = output.resolve()
-    output.parent.mkdir(parents=True, exist_ok=True)
     backend = url.get_backend_name()
-    if backend == "sqlite":
-        backup_sqlite(url, output)
-    elif backend == "postgresql":
-        backup_postgres(url, output)
-    else:
+    if backend not in ("sqlite", "postgresql"):
         raise BackupError(f"Base de données non prise en charge pour la sauvegarde : {backend}.")
     uploads = None
-    if with_uploads:
-        uploads = archive_uploads(Path(current_app.config["UPLOAD_PATH"]), output)
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        if backend == "sqlite":
+            backup_sqlite(url, output)
+        else:
+            backup_postgres(url, output)
+        if with_uploads:
+            uploads = archive_uploads(Path(current_app.config["UPLOAD_PATH"]), output)
+    except OSError as error:  # under a file, a read-only place, a mistyped cron path, a full disk
+        where = error.filename or output
+        raise BackupError(f"Impossible d'écrire {where} : {error.strerror or error}.") from error
     logger.info("Backup written to %s", output)
     return BackupResult(database=output, uploads=uploads)
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import logging
 import time
+from typing import IO
 
+import click
 from flask import Flask, g, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError
@@ -23,6 +25,13 @@ class ComcepError(Exception):
         super().__init__(message)
         self.message = message
         self.field = field  # the form field the message belongs to, when there is one
+
+
+class FrenchError(click.ClickException):
+    """A command's refusal printed as « Erreur : … » on stderr, exit status 1, no traceback."""
+
+    def show(self, file: IO[str] | None = None) -> None:
+        click.echo(f"Erreur : {self.format_message()}", err=True, file=file)
 
 
 MESSAGES = {

@@ -10,6 +10,7 @@ from flask.cli import with_appcontext
 from sqlalchemy import func, select, update
 
 from comcep import outbox
+from comcep.errors import ComcepError, FrenchError
 from comcep.extensions import db, utcnow
 from comcep.forum import services
 from comcep.forum.demo_content import DEMO_MEMBERS, DEMO_PASSWORD, DEMO_TOPICS
@@ -26,7 +27,13 @@ def posts_group() -> None:
 
 
 @posts_group.command("render")
-@click.option("--batch", default=500, show_default=True, help="Messages par transaction.")
+@click.option(
+    "--batch",
+    default=500,
+    show_default=True,
+    type=click.IntRange(1, 100_000),
+    help="Messages par transaction.",
+)
 @with_appcontext
 def posts_render(batch: int) -> None:
     """Refaire le HTML de chaque message depuis son texte (après un changement des règles
@@ -43,7 +50,13 @@ def posts_render(batch: int) -> None:
 @with_appcontext
 def seed_demo() -> None:
     """Charger les données de démonstration (sans effet si elles sont déjà là)."""
-    created = load_demo_data()
+    try:
+        created = load_demo_data()
+    except ComcepError as error:  # one demo address already used by someone else
+        db.session.rollback()
+        raise FrenchError(
+            f"{error.message} Les données de démonstration n'ont pas été chargées."
+        ) from error
     click.echo(
         "Données de démonstration chargées."
         if created

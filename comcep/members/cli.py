@@ -3,22 +3,14 @@
 from __future__ import annotations
 
 import sys
-from typing import IO
 
 import click
 from flask.cli import with_appcontext
 
-from comcep.errors import ComcepError
+from comcep.errors import ComcepError, FrenchError
 from comcep.extensions import db
 from comcep.members.models import ROLES
 from comcep.members.services import create_member
-
-
-class FrenchError(click.ClickException):
-    """A refusal printed as « Erreur : … » on stderr, exit status 1, no traceback."""
-
-    def show(self, file: IO[str] | None = None) -> None:
-        click.echo(f"Erreur : {self.format_message()}", err=True, file=file)
 
 
 @click.group()

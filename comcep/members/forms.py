@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 from wtforms import (
     BooleanField,
     EmailField,
@@ -18,12 +16,11 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
 from comcep.forms import BaseForm, choices
-
-_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
+from comcep.members.models import is_email_address
 
 
 def _email_ok(_form: BaseForm, field: EmailField) -> None:
-    if field.data and not _EMAIL.match(field.data.strip()):
+    if field.data and not is_email_address(field.data.strip()):
         raise ValidationError("Adresse e-mail invalide.")
 
 

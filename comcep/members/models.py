@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 import unicodedata
 from datetime import datetime
@@ -39,6 +40,14 @@ def check_dummy_password(password: str) -> bool:
         _DUMMY_HASHES[method] = generate_password_hash(secrets.token_urlsafe(32), method=method)
     check_password_hash(_DUMMY_HASHES[method], password)
     return False
+
+
+_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
+
+
+def is_email_address(text: str) -> bool:
+    """The shape the forms and the command line accept: something@domain.tld, no spaces."""
+    return len(text) <= 254 and _EMAIL.match(text) is not None
 
 
 def fold_name(text: str) -> str:

@@ -9,7 +9,7 @@ from comcep.errors import ComcepError
 from comcep.extensions import db, utcnow
 from comcep.forum import services as forum_services
 from comcep.forum.models import Topic
-from comcep.members.models import ROLES, STATUTS, Group, Member, Network, Region
+from comcep.members.models import ROLES, STATUTS, Group, Member, Network, Region, is_email_address
 
 
 def create_member(
@@ -26,10 +26,15 @@ def create_member(
 ) -> Member:
     """Create an active member, checking every reference so the CLI can say what is wrong."""
     email = email.strip().lower()
-    if "@" not in email or len(email) > 254:
+    if not is_email_address(email):
         raise ComcepError(f"Adresse e-mail invalide : {email!r}.")
     if not name.strip() or len(name) > 80:
         raise ComcepError("Le nom est obligatoire (80 caractères au plus).")
+    if len(organisation) > 160:
+        raise ComcepError("La structure tient en 160 caractères au plus.")
+    group_names = list(dict.fromkeys(g.strip() for g in groups))  # each group once
+    if any(not g or len(g) > 80 for g in group_names):
+        raise ComcepError("Un nom de groupe est obligatoire et tient en 80 caractères au plus.")
     if statut not in STATUTS:
         raise ComcepError(f"Statut inconnu : {statut!r} (attendu : pair ou hors_pair).")
     network = db.session.scalar(select(Network).where(Network.code == network_code))
@@ -37,6 +42,12 @@ def create_member(
         raise ComcepError(f"Réseau ou organisation inconnu : {network_code!r}.")
     if not network.active:
         raise ComcepError(f"Ce réseau ou cette organisation n'existe plus : {network_code!r}.")
+    if network.kind != statut:
+        kind = "pairs" if statut == "pair" else "hors pairs"
+        raise ComcepError(
+            f"« {network_code} » n'est pas un réseau de {kind} : le réseau ou l'organisation "
+            "ne correspond pas au statut."
+        )
     region = db.session.scalar(select(Region).where(Region.code == region_code))
     if region is None:
         raise ComcepError(f"Région inconnue : {region_code!r}.")
@@ -63,7 +74,7 @@ def create_member(
     if "validation" in roles:
         member.validation_network_id = network.id
     member.set_password(password)
-    for group_name in groups:
+    for group_name in group_names:
         group = db.session.scalar(select(Group).where(Group.name == group_name))
         if group is None:
             group = Group(name=group_name)
