@@ -403,7 +403,7 @@ def readers_of(topic: Topic) -> ColumnElement[bool]:
     if topic.is_hidden:
         rule = and_(rule, Member.id == topic.author_id) if topic.author_id else false()
 
-    return and_(Member.state == "active", or_(staff_members(), rule))
+    return and_(Member.active(), or_(staff_members(), rule))
 
 
 def visible_members(viewer: Viewer) -> ColumnElement[bool]:

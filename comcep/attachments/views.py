@@ -17,11 +17,16 @@ bp = Blueprint("attachments", __name__)
 DOWNLOAD_CSP = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox"
 
 
+# A picture's preview: a name with a slash, which no file's name has (`safe_filename`), so
+# that a photo sent as « miniature.jpg » still opens whole from its own link.
+THUMBNAIL = "apercu/miniature.jpg"
+
+
 @bp.get("/pj/<int:attachment_id>/<path:filename>")
 @login_required
 def download(attachment_id: int, filename: str) -> ResponseReturnValue:
     attachment = knowledge.get_attachment_or_404(current_viewer(), attachment_id)
-    thumbnail = filename == "miniature.jpg" and attachment.thumbnail_key
+    thumbnail = filename == THUMBNAIL and attachment.thumbnail_key
     key = attachment.thumbnail_key if thumbnail else attachment.key
     path = get_storage().path(key)
     if not path.exists():

@@ -180,15 +180,11 @@ def confirm_email(token: str) -> Member:
     member.registration_status = "awaiting"
     referents = list(
         db.session.scalars(
-            select(Member).where(
-                Member.validation_network_id == member.network_id, Member.state == "active"
-            )
+            select(Member).where(Member.validation_network_id == member.network_id, Member.active())
         )
     )
     if not referents:  # a network without référent: the animation team decides
-        referents = list(
-            db.session.scalars(select(Member).where(Member.state == "active", staff_members()))
-        )
+        referents = list(db.session.scalars(select(Member).where(Member.active(), staff_members())))
     for referent in referents:
         queue_mail(
             referent.email,

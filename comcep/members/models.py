@@ -10,7 +10,20 @@ from datetime import datetime
 
 from flask import current_app
 from flask_login import UserMixin
-from sqlalchemy import Boolean, Column, ForeignKey, Index, Integer, String, Table, Text, func
+from sqlalchemy import (
+    Boolean,
+    Column,
+    ColumnElement,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    and_,
+    func,
+    or_,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -187,6 +200,17 @@ class Member(UserMixin, db.Model):
         if self.state == "suspended" and self.suspended_until is not None:
             return self.suspended_until <= utcnow()  # a suspension for a period ends by itself
         return self.state == "active"
+
+    @classmethod
+    def active(cls) -> ColumnElement[bool]:
+        """`is_active` in SQL: a member whose suspension for a period ran out is active
+        again everywhere (told of replies, sent digests and messages), not only at login."""
+        ended = and_(
+            cls.state == "suspended",
+            cls.suspended_until.is_not(None),
+            cls.suspended_until <= utcnow(),
+        )
+        return or_(cls.state == "active", ended)
 
     @property
     def is_silenced(self) -> bool:

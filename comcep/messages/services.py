@@ -37,9 +37,7 @@ def resolve_recipients(
     for name in wanted:
         found = list(
             db.session.scalars(
-                select(Member).where(
-                    Member.name_key == fold_name(name), Member.state == "active", visible
-                )
+                select(Member).where(Member.name_key == fold_name(name), Member.active(), visible)
             )
         )
         if not found:

@@ -266,6 +266,7 @@ def approve_post(actor: Member, post: Post, topic: Topic) -> None:
     if not post.is_pending:
         raise ComcepError("Ce message n'est pas en attente de validation.")
     if post.number > 1:
+        caught_up = topic.last_post_number  # the last post readers could see while it waited
         post.number = db.session.execute(
             update(Topic)
             .where(Topic.id == topic.id)
@@ -276,6 +277,19 @@ def approve_post(actor: Member, post: Post, topic: Topic) -> None:
         topic.last_number = post.number
         post.created_at = utcnow()
         indexing.enqueue_posts([post.id])
+        if post.author_id is not None:
+            # Its author read it as they wrote it: if they had read the rest too, the topic
+            # is not « non lu » for them because of their own post.
+            db.session.execute(
+                update(TopicRead)
+                .where(
+                    TopicRead.member_id == post.author_id,
+                    TopicRead.topic_id == topic.id,
+                    TopicRead.last_read_number >= caught_up,
+                )
+                .values(last_read_number=post.number)
+                .execution_options(synchronize_session=False)
+            )
     restore_post(actor, post, topic, "Message validé (pré-modération).")
     notifications.enqueue_post(post.id)
 

@@ -563,11 +563,13 @@ def open_notification(viewer: Viewer, notification: Notification) -> str:
             Notification.kind.in_(GROUPED_KINDS),
             same_reading,
         )
-        first_post = db.session.scalar(
-            select(func.min(Notification.post_id))
-            .join(Post, Post.id == Notification.post_id)
+        first_post = db.session.scalar(  # first in reading order (an approved reply
+            select(Post.id)  # keeps its id and comes after the posts written meanwhile)
+            .join(Notification, Notification.post_id == Post.id)
             .join(Topic, Topic.id == Post.topic_id)
             .where(Notification.id.in_(group), policy.visible_posts(viewer))
+            .order_by(Post.number)
+            .limit(1)
         )
         if notification.read_at is None:
             db.session.execute(
@@ -878,7 +880,7 @@ def send_digests() -> int:
         due = db.session.scalars(
             select(Member).where(
                 Member.email_frequency == frequency,
-                Member.state == "active",
+                Member.active(),
                 (Member.last_digest_at.is_(None)) | (Member.last_digest_at <= now - period),
             )
         ).all()

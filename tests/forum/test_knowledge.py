@@ -255,7 +255,7 @@ def test_types_come_from_the_bytes_and_names_are_made_safe(members, client_for):
     assert rows["photo.pdf.png"].mime == "image/png"
     assert rows["photo.pdf.png"].thumbnail_key
     thumb = _fetch(
-        client_for(members["other_pair"]), f"/pj/{rows['photo.pdf.png'].id}/miniature.jpg"
+        client_for(members["other_pair"]), f"/pj/{rows['photo.pdf.png'].id}/apercu/miniature.jpg"
     )
     assert thumb.status_code == 200
     assert thumb.mimetype == "image/jpeg"
@@ -405,3 +405,36 @@ def test_only_staff_manage_mots_cles_and_it_is_journaled(members, client_for):
     )
     assert "Mobilité" in client_for(members["pair"]).get("/mots-cles").text
     assert "tag_create" in staff.get("/moderation/journal").text
+
+
+def _jpeg() -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (1200, 800), "navy").save(buffer, "JPEG", quality=95)
+    return buffer.getvalue()
+
+
+def test_a_photo_sent_without_extension_still_opens_whole_from_its_link(members, client_for):
+    """A JPEG sent as « miniature » (a phone's share, a renamed file) is saved as
+    « miniature.jpg »: its link still serves the file shared, not the preview."""
+    photo = _jpeg()
+    author = client_for(members["pair"])
+    sent = author.post(
+        "/r/je-partage-mes-outils/nouveau-sujet",
+        data={
+            "title": "Une photo du tableau",
+            "body": "Le tableau de l'atelier.",
+            "submit": "1",
+            "attachments": [(io.BytesIO(photo), "miniature")],
+        },
+        content_type="multipart/form-data",
+    )
+    assert sent.status_code == 302
+    attachment = db.session.scalar(select(Attachment))
+    assert attachment.thumbnail_key  # a picture has its preview
+    reader = client_for(members["other_pair"])
+    page = unescape(reader.get(sent.headers["Location"], follow_redirects=True).text)
+    links = re.findall(rf'<a href="(/pj/{attachment.id}/[^"]+)"><img', page)
+    assert links, "no link to the picture on its post"
+    response = _fetch(reader, links[0])
+    assert response.status_code == 200
+    assert response.data == photo, "the link to the shared picture serves its thumbnail"

@@ -307,3 +307,27 @@ def test_a_reply_approved_after_readers_went_past_its_place_is_new_to_them(
     assert location(reader.get(f"/t/{topic.id}/premier-non-lu")) == f"/p/{pending.id}"
     page = text_of(reader.get(f"/t/{topic.id}"))
     assert page.index("Une réponse publiée.") < page.index("Une réponse qui attend.")
+
+
+def test_the_author_of_an_approved_reply_does_not_find_it_unread(
+    members, client_for, newcomer, topic
+) -> None:
+    """The author read their reply when writing it: renumbered past the posts written
+    meanwhile, it does not come back « non lu » to them (Discourse marks it read for them)."""
+    set_premoderation(client_for(members["admin"]), "1")
+    author = client_for(newcomer)
+    author.post(f"/t/{topic.id}/repondre", data={"body": "Ma réponse en attente.", "submit": "1"})
+    pending = posts_of(topic.id)[1]
+    assert reload(Post, pending.id).is_pending
+    # Another member answers meanwhile; the author reads the topic to its end.
+    client_for(members["pair"]).post(  # has written before: published at once
+        f"/t/{topic.id}/repondre", data={"body": "Une réponse publiée.", "submit": "1"}
+    )
+    assert "Une réponse publiée." in text_of(author.get(f"/t/{topic.id}"))
+    assert f"/t/{topic.id}/" not in author.get("/non-lus").text
+
+    assert client_for(members["animation"]).post(f"/p/{pending.id}/restaurer").status_code == 302
+    assert not reload(Post, pending.id).is_pending
+
+    # Nothing new for the author: only their own reply was published.
+    assert f"/t/{topic.id}/" not in author.get("/non-lus").text
