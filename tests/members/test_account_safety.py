@@ -7,27 +7,13 @@ from datetime import timedelta
 
 import pytest
 import werkzeug.security
-from flask import Flask
 from sqlalchemy import select
 
-from comcep.extensions import db, limiter, utcnow
+from comcep.extensions import db, utcnow
 from comcep.mail import MailMessage
 from comcep.members.models import check_dummy_password
 from tests.conftest import PASSWORD
-
-APPLICANT = {
-    "name": "Camille Durand",
-    "network": "apec",
-    "organisation": "Apec Rennes",
-    "region": "bretagne",
-    "motivation": "Échanger avec d'autres conseillers sur les situations rencontrées.",
-    "password": "Chemin-Vert-2026",
-}
-
-
-@pytest.fixture(autouse=True)
-def _rate_limits_as_configured(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(limiter, "enabled", app.config["RATELIMIT_ENABLED"])
+from tests.members.test_registration import APPLICANT
 
 
 def _count_hashes(monkeypatch: pytest.MonkeyPatch) -> list[str]:

@@ -147,3 +147,8 @@ def attach_file(post: Post, filename: str, size: int) -> Attachment:
     db.session.add(attachment)
     db.session.commit()
     return attachment
+
+
+def set_premoderation(client, value: str):  # noqa: ANN001, ANN201
+    """The admins' setting: a new member's first `value` posts wait for validation."""
+    return client.post("/moderation/reglages", data={"premoderation_posts": value})

@@ -21,13 +21,10 @@ from tests.moderation.helpers import (
     plain,
     posts_of,
     reload,
+    set_premoderation,
     text_of,
     topic_titles_in_list,
 )
-
-
-def set_premoderation(client, value: str):  # noqa: ANN001, ANN201
-    return client.post("/moderation/reglages", data={"premoderation_posts": value})
 
 
 def test_only_admins_reach_the_moderation_settings(members, client_for) -> None:

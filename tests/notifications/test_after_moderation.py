@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-import pytest
 from sqlalchemy import select
 
 from comcep.extensions import db, utcnow
@@ -15,7 +14,7 @@ from comcep.mail import MailMessage
 from comcep.notifications import services as notifications
 from tests.conftest import PASSWORD
 from tests.factories import make_reply, make_topic
-from tests.moderation.helpers import posts_of, reload
+from tests.moderation.helpers import posts_of, reload, set_premoderation
 from tests.notifications.support import (
     location,
     notifications_of,
@@ -24,20 +23,12 @@ from tests.notifications.support import (
 )
 
 
-def set_premoderation(client, value: str):  # noqa: ANN001, ANN201
-    return client.post("/moderation/reglages", data={"premoderation_posts": value})
-
-
-@pytest.fixture
-def newcomer(make_member):  # noqa: ANN201
-    return make_member(statut="pair", network="apec", name="Nouvelle Recrue")
-
-
 def test_a_grouped_line_leads_to_the_first_reply_in_reading_order_after_an_approval(
-    members, client_for, newcomer
+    members, client_for, make_member
 ) -> None:
     """A grouped line leads to its earliest post in reading order: a reply approved late
     keeps its small id but comes after the reply written meanwhile, which is read first."""
+    newcomer = make_member(statut="pair", network="apec", name="Nouvelle Recrue")
     topic = make_topic(members["pair"], title="Un sujet suivi", body="Bienvenue à tous.")
     watcher = client_for(members["other_pair"])
     set_topic_level(watcher, topic.id, "watching")
