@@ -72,7 +72,7 @@ def backup(output: Path | None = None, *, with_uploads: bool = True) -> BackupRe
             uploads = archive_uploads(Path(current_app.config["UPLOAD_PATH"]), output)
     except OSError as error:  # under a file, a read-only place, a mistyped cron path, a full disk
         where = error.filename or output
-        raise BackupError(f"Impossible d'écrire {where} : {error.strerror or error}.") from error
+        raise BackupError(f"{where} : {error.strerror or error}.") from error
     logger.info("Backup written to %s", output)
     return BackupResult(database=output, uploads=uploads)
 

@@ -53,10 +53,13 @@ MESSAGES = {
 }
 
 
-# Forms whose text must survive an expired session (SPEC §9: « loses nothing »). Each view
-# validates its form before it acts, and shows it back in 400 when it is refused.
+# Forms whose text must survive an expired session (SPEC §9: « loses nothing »), and the
+# e-mail links' confirmation pages (an expired page offers its button again; a used link
+# says so in 410). Each view validates its form before it acts, and answers itself in 4xx.
 KEEP_INPUT_ON_CSRF_ERROR = frozenset(
     {
+        "members.confirm",
+        "members.confirm_email_change",
         "forum.new_topic",
         "forum.reply",
         "forum.edit_post",

@@ -267,6 +267,14 @@ def approve_post(actor: Member, post: Post, topic: Topic) -> None:
         raise ComcepError("Ce message n'est pas en attente de validation.")
     if post.number > 1:
         caught_up = topic.last_post_number  # the last post readers could see while it waited
+        author = db.session.get(Member, post.author_id) if post.author_id else None
+        # Caught up by « tout marquer comme lu » too (the lists count that date as read).
+        by_date = (
+            author is not None
+            and author.marked_read_at is not None
+            and topic.last_post_at is not None
+            and topic.last_post_at <= author.marked_read_at
+        )
         post.number = db.session.execute(
             update(Topic)
             .where(Topic.id == topic.id)
@@ -277,19 +285,16 @@ def approve_post(actor: Member, post: Post, topic: Topic) -> None:
         topic.last_number = post.number
         post.created_at = utcnow()
         indexing.enqueue_posts([post.id])
-        if post.author_id is not None:
+        if author is not None:
             # Its author read it as they wrote it: if they had read the rest too, the topic
             # is not « non lu » for them because of their own post.
-            db.session.execute(
-                update(TopicRead)
-                .where(
-                    TopicRead.member_id == post.author_id,
-                    TopicRead.topic_id == topic.id,
-                    TopicRead.last_read_number >= caught_up,
+            mark = db.session.scalar(
+                select(TopicRead.last_read_number).where(
+                    TopicRead.member_id == author.id, TopicRead.topic_id == topic.id
                 )
-                .values(last_read_number=post.number)
-                .execution_options(synchronize_session=False)
             )
+            if by_date or (mark is not None and mark >= caught_up):
+                forum_services.mark_read(author, topic.id, post.number)
     restore_post(actor, post, topic, "Message validé (pré-modération).")
     notifications.enqueue_post(post.id)
 

@@ -328,3 +328,27 @@ def test_the_author_of_an_approved_reply_does_not_find_it_unread(
 
     # Nothing new for the author: only their own reply was published.
     assert f"/t/{topic.id}/" not in author.get("/non-lus").text
+
+
+def test_an_author_who_marked_everything_read_does_not_find_their_approved_reply_unread(
+    members, client_for, newcomer, topic
+) -> None:
+    """As above, the author having caught up with « Marquer les forums comme lus » (the
+    lists count that date as read) instead of opening the topic."""
+    set_premoderation(client_for(members["admin"]), "1")
+    author = client_for(newcomer)
+    author.post(f"/t/{topic.id}/repondre", data={"body": "Ma réponse en attente.", "submit": "1"})
+    pending = posts_of(topic.id)[1]
+    assert reload(Post, pending.id).is_pending
+    client_for(members["pair"]).post(
+        f"/t/{topic.id}/repondre", data={"body": "Une réponse publiée.", "submit": "1"}
+    )
+    assert f"/t/{topic.id}/" in author.get("/non-lus").text
+    assert author.post("/marquer-lus").status_code in (302, 303)
+    assert f"/t/{topic.id}/" not in author.get("/non-lus").text
+
+    assert client_for(members["animation"]).post(f"/p/{pending.id}/restaurer").status_code == 302
+    assert not reload(Post, pending.id).is_pending
+
+    # Nothing new for the author: only their own reply was published.
+    assert f"/t/{topic.id}/" not in author.get("/non-lus").text
