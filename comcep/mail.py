@@ -1,5 +1,7 @@
 """E-mail through the durable outbox: a message is a row written in the same transaction
 as the action that causes it, sent after commit; an SMTP failure retries, never loses it.
+E-mails built from the forum's content (notifications, digests) are built and sent by their
+own outbox job or run instead (`send_mail_now`): retried, they are built again.
 
 `COMCEP_MAIL_URL=smtp://host:port` sends over SMTP; without it each message is written as an
 `.eml` file under `<instance>/mail/`.
@@ -44,24 +46,40 @@ class MailMessage(db.Model):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
-def queue_mail(recipient: str, subject: str, template: str, **context: object) -> MailMessage:
-    """Render `templates/mail/<template>.txt` (and `.html`) and queue the message; an
-    `unsubscribe_url` in the context also becomes a one-click List-Unsubscribe header."""
+def _rendered(recipient: str, subject: str, template: str, context: dict) -> MailMessage:
+    """Render `templates/mail/<template>.txt` (and `.html`) as a row; an `unsubscribe_url`
+    in the context also becomes a one-click List-Unsubscribe header."""
     context.setdefault("subject", subject)
-    text = render_template(f"mail/{template}.txt", **context)
-    html = render_template(f"mail/{template}.html", **context)
     message = MailMessage(
         recipient=recipient,
         subject=subject,
-        body_text=text,
-        body_html=html,
+        body_text=render_template(f"mail/{template}.txt", **context),
+        body_html=render_template(f"mail/{template}.html", **context),
         message_id=make_msgid(domain="comcep.fr"),
         list_unsubscribe=str(context.get("unsubscribe_url") or ""),
         created_at=utcnow(),
     )
     db.session.add(message)
     db.session.flush()
+    return message
+
+
+def queue_mail(recipient: str, subject: str, template: str, **context: object) -> MailMessage:
+    """Render the message and queue it: sent after commit, retried as written until sent."""
+    message = _rendered(recipient, subject, template, context)
     outbox.enqueue(MAIL_KIND, [message.id])
+    return message
+
+
+def send_mail_now(recipient: str, subject: str, template: str, **context: object) -> MailMessage:
+    """Render the message and deliver it at once, recorded as sent. For e-mails built from
+    the forum's content (notifications, digests): a delivery that fails raises, so that the
+    caller's transaction, and what it claimed, roll back; retried, the e-mail is built again
+    with the wall, the member's state and their choices of that moment, never resent as it
+    was written before an SMTP outage."""
+    message = _rendered(recipient, subject, template, context)
+    _deliver(_as_email(message), message.id)
+    message.sent_at = utcnow()
     return message
 
 

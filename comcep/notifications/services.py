@@ -4,8 +4,10 @@ handler after the post is committed, and e-mails are grouped after a short delay
 from __future__ import annotations
 
 import functools
+import logging
 import re
-from collections.abc import Sequence
+import smtplib
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -33,7 +35,7 @@ from comcep.dialects import upsert
 from comcep.extensions import db, utcnow
 from comcep.forum.models import Post, Topic
 from comcep.forum.queries import RowPagination
-from comcep.mail import queue_mail
+from comcep.mail import MailMessage, queue_mail, send_mail_now
 from comcep.members.models import Member, fold_name
 from comcep.messages.models import Conversation, ConversationMember, PrivateMessage
 from comcep.notifications.models import (
@@ -46,6 +48,8 @@ from comcep.notifications.models import (
 )
 from comcep.policy import Viewer
 from comcep.rendering import html_to_text, mention_candidates
+
+logger = logging.getLogger(__name__)
 
 POST_KIND = "notify.post"
 EDIT_KIND = "notify.edit"  # an edited post: the members it now mentions (forum.services)
@@ -774,21 +778,40 @@ def _email_items(member: Member) -> list[dict]:
 
 
 def send_email_for(member_ids: list[int]) -> None:
-    """Outbox handler: one e-mail per member grouping what arrived during the delay."""
-    for member in db.session.scalars(select(Member).where(Member.id.in_(member_ids))):
+    """Outbox handler: one e-mail per member grouping what arrived during the delay, sent at
+    once and committed member by member. If the SMTP server fails, this member's claim rolls
+    back with the exception and the outbox retries: the e-mail is built again then, through
+    the wall of that moment (a topic moved behind it meanwhile is left out), for a member
+    still active who still wants e-mails; those already sent are not sent twice (their
+    notifications are claimed)."""
+    # Read afresh (a worker's session may hold these members from an earlier pass): the
+    # frequency, the state and the address are those of now.
+    members = list(
+        db.session.scalars(
+            select(Member)
+            .where(Member.id.in_(member_ids))
+            .execution_options(populate_existing=True)
+        )
+    )
+    for member in members:
         if member.email_frequency != "immediate" or not member.is_active:
             continue
         items = _email_items(member)
         if items:
-            _queue(member, items, "Du nouveau sur la ComCEP")
-    db.session.commit()
+            _mail(member, items, "Du nouveau sur la ComCEP", send_mail_now)
+        db.session.commit()
 
 
 outbox.register(EMAIL_KIND, send_email_for)
 
 
-def _queue(member: Member, items: list[dict], subject: str) -> None:
-    queue_mail(
+def _mail(
+    member: Member,
+    items: list[dict],
+    subject: str,
+    send: Callable[..., MailMessage] = queue_mail,
+) -> None:
+    send(
         member.email,
         subject,
         "notifications",
@@ -862,7 +885,7 @@ def send_private_message_emails(message_ids: list[int]) -> None:
     if items:
         for member in db.session.scalars(select(Member).where(Member.id.in_(items))):
             if member.email_frequency == "immediate" and member.is_active:
-                _queue(member, items[member.id], "Nouveau message privé sur la ComCEP")
+                _mail(member, items[member.id], "Nouveau message privé sur la ComCEP")
     db.session.commit()
 
 
@@ -878,11 +901,13 @@ def send_digests() -> int:
     sent = 0
     for frequency, period in (("daily", timedelta(days=1)), ("weekly", timedelta(days=7))):
         due = db.session.scalars(
-            select(Member).where(
+            select(Member)
+            .where(
                 Member.email_frequency == frequency,
                 Member.active(),
                 (Member.last_digest_at.is_(None)) | (Member.last_digest_at <= now - period),
             )
+            .execution_options(populate_existing=True)
         ).all()
         for member in due:
             last = member.last_digest_at
@@ -914,7 +939,14 @@ def send_digests() -> int:
             items = _email_items(member) + unread.get(member.id, [])
             if items:
                 label = "du jour" if frequency == "daily" else "de la semaine"
-                _queue(member, items, f"Votre résumé {label} sur la ComCEP")
+                try:
+                    _mail(member, items, f"Votre résumé {label} sur la ComCEP", send_mail_now)
+                except (smtplib.SMTPException, OSError):
+                    # The SMTP server is away: this member's digest (its date, its claims)
+                    # rolls back, and the rest wait too; the next run builds them again.
+                    db.session.rollback()
+                    logger.warning("Digests stopped: the e-mail could not be sent", exc_info=True)
+                    return sent
                 sent += 1
             db.session.commit()
     return sent
