@@ -5,10 +5,11 @@ The rule, applied to every figure of the page, the CSV exports and the CLI repor
 - a **member count** (members of a network, of an organisation, pairs or hors pairs at the end
   of a month) is shown only when it is 0 or at least 5;
 - a **count of topics or messages** is shown only when the items counted were written by 0 or
-  at least 5 distinct members. For a thème or a rubrique, the people are the distinct authors of
-  the row's messages posted in the period (opening posts included), and the row's topic and
-  message counts are suppressed together; for a network's activity, the people are the distinct
-  authors of the topics (resp. replies) counted, each cell on its own;
+  at least 5 distinct members. For a thème or a rubrique, the people are the distinct openers
+  of the row's topics opened in the period, and the distinct authors of its messages posted in
+  the period (opening posts included): the row reads « < 5 » when either are fewer than 5, its
+  topic and message counts together (the totals row likewise); for a network's activity, the
+  people are the distinct authors of the topics (resp. replies) counted, each cell on its own;
 - a **share** (%) of a suppressed count is suppressed too (it would give the count back:
   share × total); shares are computed on the unsuppressed totals;
 - **responsiveness** figures are suppressed when the topics they describe were opened by

@@ -24,6 +24,7 @@ calendar dates; months are Europe/Paris months (see `month_of`).
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -138,28 +139,52 @@ class Tally:
 
 @dataclass(frozen=True)
 class ContentCounts:
-    topics: dict[int, Tally]  # by category id
+    topics: dict[int, Tally]  # by category id: people are the topics' openers
     messages: dict[int, Tally]  # by category id
     theme_messages: dict[int, Tally]  # by thème id: people are the thème's distinct writers
     total_messages: Tally
+    theme_topics: dict[int, Tally]  # by thème id: people are the thème's distinct openers
+    total_topics: Tally  # people: the period's distinct openers
 
 
 def content_counts(start: datetime, end: datetime) -> ContentCounts:
     """Topics and messages of the period by category, thème and overall, in one query.
 
-    Distinct writers cannot be added up across rubriques, so the posts are first grouped by
-    (rubrique, writer) in one pass (the `writers` CTE, at most rubriques × writers rows), then
-    summed by rubrique, by thème and overall.
+    Distinct members cannot be added up across rubriques, so the topics (the posts) are first
+    grouped by (rubrique, opener) (by (rubrique, writer)) in one pass (the `openers` and
+    `writers` CTEs, at most rubriques × members rows), then summed by rubrique, by thème and
+    overall.
     """
-    topics = (
+    openers = (
         select(
-            literal("topics", String).label("level"),
-            Topic.category_id.label("key"),
+            Topic.category_id.label("category_id"),
+            func.coalesce(Category.parent_id, Category.id).label("theme_id"),
+            Topic.author_id.label("author_id"),
             func.count(Topic.id).label("n"),
-            func.count(Topic.author_id.distinct()).label("people"),
         )
+        .join(Category, Category.id == Topic.category_id)
         .where(visible_topic(), between(Topic.created_at, start, end))
-        .group_by(Topic.category_id)
+        .group_by(Topic.category_id, Category.parent_id, Category.id, Topic.author_id)
+        .cte("openers")
+    )
+    o = openers.c
+    topics = select(
+        literal("topics", String).label("level"),
+        o.category_id.label("key"),
+        func.sum(o.n).label("n"),
+        func.count(o.author_id).label("people"),
+    ).group_by(o.category_id)
+    theme_topics = select(
+        literal("theme_topics", String),
+        o.theme_id,
+        func.sum(o.n),
+        func.count(o.author_id.distinct()),
+    ).group_by(o.theme_id)
+    total_topics = select(
+        literal("total_topics", String),
+        literal(0, Integer),
+        func.coalesce(func.sum(o.n), 0),
+        func.count(o.author_id.distinct()),
     )
     writers = (
         select(
@@ -188,8 +213,9 @@ def content_counts(start: datetime, end: datetime) -> ContentCounts:
         func.coalesce(func.sum(w.n), 0),
         func.count(w.author_id.distinct()),
     )
-    rows = db.session.execute(union_all(topics, messages, themes, total)).all()
-    result: dict[str, dict[int, Tally]] = {"topics": {}, "messages": {}, "themes": {}, "total": {}}
+    parts = (topics, messages, themes, total, theme_topics, total_topics)
+    rows = db.session.execute(union_all(*parts)).all()
+    result: dict[str, dict[int, Tally]] = defaultdict(dict)
     for level, key, n, people in rows:
         result[level][key] = Tally(int(n), int(people))
     return ContentCounts(
@@ -197,6 +223,8 @@ def content_counts(start: datetime, end: datetime) -> ContentCounts:
         messages=result["messages"],
         theme_messages=result["themes"],
         total_messages=result["total"].get(0, Tally()),
+        theme_topics=result["theme_topics"],
+        total_topics=result["total_topics"].get(0, Tally()),
     )
 
 

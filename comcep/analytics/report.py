@@ -133,8 +133,8 @@ def _hours(seconds: float | None) -> float | None:
 
 
 # Bounds a reader knows of a hidden cell (anonymise.complementary): a « < 5 » thème or
-# rubrique may have any number of topics and at least one message (few writers, not few
-# items); a masked one has at least 5 writers, hence at least 5 messages. With a floor under
+# rubrique may have any number of topics and at least one message (few openers or writers,
+# not few items); a masked one has at least 5 writers, hence at least 5 messages. With a floor under
 # masked messages and none over « < 5 » topics, masking every row always suffices: the total
 # is never withheld here.
 CONTENT_BOUNDS = ((0, None), (1, None))
@@ -177,24 +177,18 @@ def theme_tables(
     rubrique_rows: list[list[tuple[str, int, int, bool]]] = []
     for theme in (c for c in categories if c.parent_id is None):
         kids = children[theme.id]
-        ids = [theme.id, *(k.id for k in kids)]
-        topics = sum(counts.topics.get(i, Tally()).count for i in ids)
+        openers = counts.theme_topics.get(theme.id, Tally())
         writers = counts.theme_messages.get(theme.id, Tally())
-        small = is_small(topics + writers.count, writers.people)
-        theme_rows.append((theme.name, topics, writers.count, small))
-        direct_topics = counts.topics.get(theme.id, Tally()).count
+        theme_rows.append((theme.name, openers.count, writers.count, _few_behind(openers, writers)))
+        direct_topics = counts.topics.get(theme.id, Tally())
         direct = counts.messages.get(theme.id, Tally())
         rows = [
-            (k, counts.topics.get(k.id, Tally()).count, counts.messages.get(k.id, Tally()))
-            for k in kids
+            (k, counts.topics.get(k.id, Tally()), counts.messages.get(k.id, Tally())) for k in kids
         ]
-        if not kids or direct_topics or direct.count:
+        if not kids or direct_topics.count or direct.count:
             rows.insert(0, (theme, direct_topics, direct))
-        rubrique_rows.append(
-            [(c.name, t, m.count, is_small(t + m.count, m.people)) for c, t, m in rows]
-        )
-    everyone = counts.total_messages
-    totals_small = is_small(total_topics + total_messages, everyone.people)
+        rubrique_rows.append([(c.name, t.count, m.count, _few_behind(t, m)) for c, t, m in rows])
+    totals_small = _few_behind(counts.total_topics, counts.total_messages)
     theme_marks = _marks(theme_rows, published=not totals_small)
     themes, rubriques = [], []
     for (name, topics, messages, _small), mark, rows in zip(
@@ -212,6 +206,15 @@ def theme_tables(
         "messages": SMALL if totals_small else total_messages,
     }
     return themes, rubriques, totals
+
+
+def _few_behind(topics: Tally, messages: Tally) -> bool:
+    """A thème's or a rubrique's row reads « < 5 » when its topics were opened by fewer than
+    5 distinct members, or its messages written by fewer than 5: a topic count describes its
+    openers (one member's topic answered by five others is still one member's topic)."""
+    return is_small(topics.count, topics.people) or is_small(
+        topics.count + messages.count, messages.people
+    )
 
 
 def _marks(rows: list[tuple[str, int, int, bool]], *, published: bool) -> list[str | None]:

@@ -605,6 +605,8 @@ def _add_counted(result: dict[str, MonthFigures], row: Sequence[Any]) -> None:
 # summed over the months), its key and the thèmes of the rubriques).
 GROUPINGS: dict[str, tuple[tuple[str, ...], Any]] = {
     "topic": (("topic",), lambda _m, key, _themes: key[1]),
+    "theme_topic": (("topic",), lambda _m, key, themes: themes.get(key[1], key[1])),
+    "total_topic": (("topic",), lambda _m, _key, _themes: 0),
     "message": (("message",), lambda _m, key, _themes: key[1]),
     "theme": (("message",), lambda _m, key, themes: themes.get(key[1], key[1])),
     "total": (("message",), lambda _m, _key, _themes: 0),
@@ -1075,12 +1077,14 @@ class Tallies:
     def content_counts(self, themes: dict[int, int]) -> ContentCounts:
         """As `queries.content_counts`; `themes` maps each category id to its thème's."""
         self.themes = themes
-        total = self._sum("total")
+        total, total_topics = self._sum("total"), self._sum("total_topic")
         return ContentCounts(
             topics={k: f.tally for k, f in self._sum("topic").items()},
             messages={k: f.tally for k, f in self._sum("message").items()},
             theme_messages={k: f.tally for k, f in self._sum("theme").items()},
             total_messages=total[0].tally if 0 in total else Tally(),
+            theme_topics={k: f.tally for k, f in self._sum("theme_topic").items()},
+            total_topics=total_topics[0].tally if 0 in total_topics else Tally(),
         )
 
     def messages_by_month(self) -> dict[str, Tally]:
@@ -1243,6 +1247,12 @@ def _disagreements(kept: Tallies, start: datetime, end: datetime) -> list[str]:
         ("sujets par rubrique", _capped(ours.topics), _capped(direct.topics)),
         ("messages par rubrique", _capped(ours.messages), _capped(direct.messages)),
         ("messages par thème", _capped(ours.theme_messages), _capped(direct.theme_messages)),
+        ("sujets par thème", _capped(ours.theme_topics), _capped(direct.theme_topics)),
+        (
+            "sujets au total",
+            _capped({0: ours.total_topics}),
+            _capped({0: direct.total_topics}),
+        ),
         (
             "messages au total",
             _capped({0: ours.total_messages}),

@@ -292,3 +292,22 @@ def tag_forum(forum: Forum) -> None:
 
 def hidden_topic_ids() -> list[int]:
     return list(db.session.scalars(select(Topic.id).where(Topic.is_hidden.is_(True))))
+
+
+def open_topics(askers: list[Member], slug: str, at: datetime = utc(2025, 2, 20, 9)) -> None:
+    """One unanswered topic by each of `askers` in rubrique `slug`, an hour apart: a topic
+    count is shown only when 5 members or more opened the topics (SPEC §8, « < 5 »)."""
+    for n, asker in enumerate(askers):
+        services.create_topic(
+            asker, category(slug), f"Sujet ouvert {n}", "Texte", at=at + timedelta(hours=n)
+        )
+    db.session.commit()
+
+
+def new_askers(make_member: Callable[..., Member], count: int) -> list[Member]:
+    """`count` pairs of the apec network, admitted with the forum's members."""
+    askers = [make_member(statut="pair", network="apec") for _ in range(count)]
+    for asker in askers:
+        asker.created_at = ADMITTED
+    db.session.commit()
+    return askers

@@ -9,7 +9,7 @@ import json
 import pytest
 
 from comcep.analytics import report
-from tests.analytics.conftest import Forum
+from tests.analytics.conftest import Forum, MakeMember, new_askers, open_topics
 
 Q1 = ["--from", "2025-01-01", "--to", "2025-03-31"]
 
@@ -23,8 +23,8 @@ def test_the_json_report_is_one_object_with_the_spec_keys(forum: Forum, runner: 
     assert data["period"]["to"] == "2025-03-31"
     assert {"theme", "topics", "topics_pct", "messages", "messages_pct"} == set(data["themes"][0])
     pratiques = next(t for t in data["themes"] if t["theme"] == "Les échanges de pratiques")
-    assert (pratiques["topics"], pratiques["topics_pct"]) == (4, 44.4)
-    assert (pratiques["messages"], pratiques["messages_pct"]) == (13, 43.3)
+    assert (pratiques["topics"], pratiques["topics_pct"]) == ("< 5", None)  # 4 openers
+    assert data["totals"] == {"topics": 9, "messages": 30}
     networks = {row["network"]: row["members"] for row in data["members_by_network"]}
     assert networks["missions-locales"] == "< 5"
     assert networks["france-travail"] == 6
@@ -67,7 +67,10 @@ def test_the_csv_themes_table_gives_the_same_figures_as_the_json(
         )
 
 
-def test_the_semicolon_option_uses_decimal_commas(forum: Forum, runner: object) -> None:
+def test_the_semicolon_option_uses_decimal_commas(
+    forum: Forum, runner: object, make_member: MakeMember
+) -> None:
+    open_topics(new_askers(make_member, 1), "monter-un-dossier")  # a 5th opener
     output = runner.invoke(
         args=[
             "analytics",
@@ -82,7 +85,7 @@ def test_the_semicolon_option_uses_decimal_commas(forum: Forum, runner: object) 
         ]
     ).output
 
-    assert "Les échanges de pratiques;4;44,4;13;43,3" in output.splitlines()
+    assert "Les échanges de pratiques;5;50,0;14;45,2" in output.splitlines()
 
 
 def test_without_dates_the_report_covers_the_last_complete_quarter(runner: object) -> None:

@@ -18,7 +18,7 @@ from comcep.analytics import queries, report
 from comcep.analytics.report import Period
 from comcep.extensions import db
 from comcep.forum import services
-from tests.analytics.conftest import Q1_2025, Forum, MakeMember, utc
+from tests.analytics.conftest import Q1_2025, Forum, MakeMember, new_askers, open_topics, utc
 from tests.factories import category
 
 SMALL = "< 5"
@@ -69,10 +69,22 @@ def test_the_attacker_recovers_a_lone_small_cell() -> None:
     assert found[0] == {3}
 
 
-def test_no_small_theme_is_recovered_from_the_total_row(forum: Forum) -> None:
+def more_openers(forum: Forum, make_member: MakeMember) -> None:
+    """Five openers or more in three thèmes, so that « Divers » (2 openers) is alone « < 5 »
+    among them; in « Les outils du CEP », « Les liens utiles » stays « < 5 » (1 opener)."""
+    open_topics(new_askers(make_member, 1), "monter-un-dossier")
+    open_topics(new_askers(make_member, 4), "je-partage-mes-outils")
+    open_topics([forum.members[f"hp{n}"] for n in range(2, 6)], "echanges")
+
+
+def test_no_small_theme_is_recovered_from_the_total_row(
+    forum: Forum, make_member: MakeMember
+) -> None:
+    more_openers(forum, make_member)
     themes, _rubriques, totals = report.theme_tables(Q1_2025)
 
     assert [row["topics"] for row in themes].count(SMALL) == 1  # Divers, alone « < 5 »
+    assert MASKED in [row["topics"] for row in themes]
     for column in ("topics", "messages"):
         cells = [row[column] for row in themes]
         assert_nothing_recovered(totals[column], cells, *CONTENT[column])
@@ -81,8 +93,13 @@ def test_no_small_theme_is_recovered_from_the_total_row(forum: Forum) -> None:
     assert all(row["topics_pct"] is None for row in themes if row not in shown)
 
 
-def test_no_small_rubrique_is_recovered_from_its_themes_row(forum: Forum) -> None:
+def test_no_small_rubrique_is_recovered_from_its_themes_row(
+    forum: Forum, make_member: MakeMember
+) -> None:
+    more_openers(forum, make_member)
     themes, rubriques, _totals = report.theme_tables(Q1_2025)
+
+    assert any(isinstance(row["topics"], int) and row["topics"] > 0 for row in themes)
 
     for theme in themes:
         rows = [row for row in rubriques if row["theme"] == theme["theme"]]
@@ -142,10 +159,11 @@ def test_no_small_month_is_recovered_from_the_messages_total(
     authors = [make_member(network="apec") for _ in range(6)]
     for member in authors:
         member.created_at = utc(2024, 12, 1)
-    for opened, count in ((utc(2025, 5, 5, 9), 6), (utc(2025, 6, 5, 9), 8)):
-        topic = services.create_topic(authors[0], category("divers"), "Sujet", "Texte", at=opened)
-        for n in range(1, count):
-            services.reply(authors[n % 6], topic, "Réponse", at=opened + timedelta(hours=n))
+    open_topics(authors, "divers", at=utc(2025, 5, 5, 9))  # 6 openers: the total is shown
+    opened = utc(2025, 6, 5, 9)
+    topic = services.create_topic(authors[0], category("divers"), "Sujet", "Texte", at=opened)
+    for n in range(1, 8):
+        services.reply(authors[n % 6], topic, "Réponse", at=opened + timedelta(hours=n))
     db.session.commit()
     q2 = Period(date(2025, 4, 1), date(2025, 6, 30))
 

@@ -13,7 +13,15 @@ from comcep.analytics.report import Period
 from comcep.extensions import db
 from comcep.forum import services
 from comcep.moderation import services as moderation
-from tests.analytics.conftest import ADMITTED, Q1_2025, Forum, MakeMember, utc
+from tests.analytics.conftest import (
+    ADMITTED,
+    Q1_2025,
+    Forum,
+    MakeMember,
+    new_askers,
+    open_topics,
+    utc,
+)
 from tests.factories import category
 
 SMALL = "< 5"
@@ -29,29 +37,34 @@ def theme_rows(period: Period = Q1_2025) -> dict[str, dict]:
     return by(themes, "theme")
 
 
-def test_themes_have_exact_counts_and_shares_of_the_period(forum: Forum) -> None:
+def test_themes_have_exact_counts_and_shares_of_the_period(
+    forum: Forum, make_member: MakeMember
+) -> None:
+    open_topics(new_askers(make_member, 1), "monter-un-dossier")  # a 5th opener
+    open_topics([forum.members[f"hp{n}"] for n in range(2, 6)], "echanges")  # 5 openers
     themes = theme_rows()
 
     assert themes["Les échanges de pratiques"] == {
         "theme": "Les échanges de pratiques",
-        "topics": 4,
-        "topics_pct": 44.4,
-        "messages": 13,
-        "messages_pct": 43.3,
+        "topics": 5,
+        "topics_pct": 35.7,
+        "messages": 14,
+        "messages_pct": 40.0,
     }
-    assert themes["Les outils du CEP"] == {
-        "theme": "Les outils du CEP",
-        "topics": 2,
-        "topics_pct": 22.2,
-        "messages": 8,
-        "messages_pct": 26.7,
-    }
-    # 1 topic and 6 messages, masked: with Divers alone « < 5 », the total would give it away
+    # 5 topics opened by 5 hors pairs, 10 messages by 6 members: shown
     assert themes["Échanges hors pairs"] == {
         "theme": "Échanges hors pairs",
-        "topics": MASKED,
+        "topics": 5,
+        "topics_pct": 35.7,
+        "messages": 10,
+        "messages_pct": 28.6,
+    }
+    # 2 topics by 2 members (8 messages by 7): a topic count describes its openers
+    assert themes["Les outils du CEP"] == {
+        "theme": "Les outils du CEP",
+        "topics": SMALL,
         "topics_pct": None,
-        "messages": MASKED,
+        "messages": SMALL,
         "messages_pct": None,
     }
     assert themes["Accueil"] == {
@@ -101,20 +114,24 @@ def test_a_theme_written_by_fewer_than_five_members_reads_small_with_no_share(
     }
 
 
-def test_rubriques_drill_down_with_shares_of_the_whole_period(forum: Forum) -> None:
+def test_rubriques_drill_down_with_shares_of_the_whole_period(
+    forum: Forum, make_member: MakeMember
+) -> None:
+    open_topics(new_askers(make_member, 3), "premier-entretien")  # 5 openers
+    open_topics(new_askers(make_member, 4), "je-partage-mes-outils")  # 5 openers
     _themes, rubriques, _totals = report.theme_tables(Q1_2025)
     rows = by(rubriques, "rubrique")
 
     assert rows["Le premier entretien"] == {
         "theme": "Les échanges de pratiques",
         "rubrique": "Le premier entretien",
-        "topics": 2,
-        "topics_pct": 22.2,
-        "messages": 9,
-        "messages_pct": 30.0,
-    }  # written by exactly 5 members: shown
+        "topics": 5,
+        "topics_pct": 31.3,
+        "messages": 12,
+        "messages_pct": 32.4,
+    }  # opened by 5 members, written by 8: shown
     assert rows["L'accueil du bénéficiaire"]["topics"] == SMALL
-    # 1 topic and 5 messages, masked: « Les liens utiles » would be its thème's row minus it
+    # 5 topics and 9 messages, masked: « Les liens utiles » would be its thème's row minus it
     assert rows["Je partage mes outils"]["topics"] == MASKED
     assert rows["Je partage mes outils"]["messages"] == MASKED
     assert rows["Les liens utiles"]["messages"] == SMALL
@@ -163,31 +180,37 @@ def test_a_period_runs_from_paris_midnight_to_paris_midnight_after_its_last_day(
 
 
 def test_hidden_posts_and_hidden_topics_are_not_counted(forum: Forum) -> None:
-    before = theme_rows()["Les échanges de pratiques"]
+    pratiques = category("premier-entretien").parent_id
+
+    def counted() -> tuple[int, int]:
+        counts = queries.content_counts(Q1_2025.start, Q1_2025.end)
+        return counts.theme_topics[pratiques].count, counts.theme_messages[pratiques].count
+
+    before = counted()
     topic = forum.topics["T1"]
     moderation.hide_post(None, forum.posts["T1"][1], topic, "Hors charte.")  # ap1's reply
     db.session.commit()
 
-    after = theme_rows()["Les échanges de pratiques"]
+    after = counted()
 
-    assert before["messages"] == 13  # T1's hidden reply and the hidden T12 were never counted
-    assert after["messages"] == 12
-    assert after["topics"] == 4
+    assert before == (4, 13)  # T1's hidden reply and the hidden T12 were never counted
+    assert after == (4, 12)
     moderation.hide_post(None, forum.posts["T2"][0], forum.topics["T2"], "Hors charte.")
     db.session.commit()
-    assert theme_rows()["Les échanges de pratiques"]["topics"] == 3
+    assert counted() == (3, 8)  # T2 and its 3 replies
 
 
-def test_a_moved_topic_counts_under_its_new_theme(forum: Forum) -> None:
+def test_a_moved_topic_counts_under_its_new_theme(forum: Forum, make_member: MakeMember) -> None:
+    open_topics(new_askers(make_member, 4), "comment-je-me-professionnalise")
     moderation.move_topic(None, forum.topics["T6"], category("comment-je-me-professionnalise"))
     db.session.commit()
 
     themes = theme_rows()
 
     assert themes["Les outils du CEP"]["topics"] == SMALL  # only T5 left: 3 writers
-    assert themes["Se professionnaliser dans le métier"]["topics"] == 1
-    assert themes["Se professionnaliser dans le métier"]["messages"] == 5
-    assert themes["Se professionnaliser dans le métier"]["messages_pct"] == 16.7
+    assert themes["Se professionnaliser dans le métier"]["topics"] == 5
+    assert themes["Se professionnaliser dans le métier"]["messages"] == 9
+    assert themes["Se professionnaliser dans le métier"]["messages_pct"] == 26.5
 
 
 def test_members_by_network_at_the_end_of_the_period(forum: Forum, comite: object) -> None:

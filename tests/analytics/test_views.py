@@ -18,7 +18,16 @@ from comcep.analytics import report
 from comcep.extensions import db
 from comcep.forum import services
 from comcep.members.models import Member
-from tests.analytics.conftest import Forum, MakeMember, q1_args, solved_forum, tag_forum, utc
+from tests.analytics.conftest import (
+    Forum,
+    MakeMember,
+    new_askers,
+    open_topics,
+    q1_args,
+    solved_forum,
+    tag_forum,
+    utc,
+)
 from tests.factories import category, make_topic
 
 TABLES = [
@@ -155,16 +164,17 @@ def test_the_analyses_link_is_in_the_header_of_the_comite_and_admins_only(
 
 
 def test_the_page_shows_the_themes_table_with_its_figures(
-    forum: Forum, comite_client: FlaskClient
+    forum: Forum, comite_client: FlaskClient, make_member: MakeMember
 ) -> None:
+    open_topics(new_askers(make_member, 1), "monter-un-dossier")  # a 5th opener
     response = comite_client.get("/analyses", query_string=q1_args())
     tables = parse(response.get_data(as_text=True)).tables
 
     assert response.status_code == 200
     rows = {row[0]: row[1:] for row in tables["table-themes"][1:]}
-    assert rows["Les échanges de pratiques"] == ["4", "44,4\u00a0%", "13", "43,3\u00a0%"]
+    assert rows["Les échanges de pratiques"] == ["5", "50\u00a0%", "14", "45,2\u00a0%"]
     assert rows["Divers"] == ["< 5", "—", "< 5", "—"]
-    assert rows["Total"] == ["9", "100\u00a0%", "30", "100\u00a0%"]
+    assert rows["Total"] == ["10", "100\u00a0%", "31", "100\u00a0%"]
 
 
 def test_the_page_shows_solutions_and_tags_in_accessible_tables(
@@ -236,8 +246,9 @@ def test_a_bad_period_gets_a_400_with_a_french_message(
 
 
 def test_charts_get_their_data_from_json_blocks_and_no_script_is_inline(
-    forum: Forum, comite_client: FlaskClient
+    forum: Forum, comite_client: FlaskClient, make_member: MakeMember
 ) -> None:
+    open_topics(new_askers(make_member, 1), "monter-un-dossier")  # a thème to chart
     html = comite_client.get("/analyses", query_string=q1_args()).get_data(as_text=True)
     parser = parse(html)
 
@@ -318,8 +329,9 @@ def test_the_page_runs_a_constant_number_of_queries(
 
 
 def test_a_csv_download_is_utf8_with_a_bom_and_commas(
-    forum: Forum, comite_client: FlaskClient
+    forum: Forum, comite_client: FlaskClient, make_member: MakeMember
 ) -> None:
+    open_topics(new_askers(make_member, 1), "monter-un-dossier")  # a 5th opener
     response = comite_client.get("/analyses/themes.csv", query_string=q1_args())
 
     assert response.data.startswith(b"\xef\xbb\xbf")
@@ -330,23 +342,26 @@ def test_a_csv_download_is_utf8_with_a_bom_and_commas(
     pratiques = next(row for row in rows if row["theme"] == "Les échanges de pratiques")
     assert pratiques == {
         "theme": "Les échanges de pratiques",
-        "topics": "4",
-        "topics_pct": "44.4",
-        "messages": "13",
-        "messages_pct": "43.3",
+        "topics": "5",
+        "topics_pct": "50.0",
+        "messages": "14",
+        "messages_pct": "45.2",
     }
     divers = next(row for row in rows if row["theme"] == "Divers")
     assert divers["topics"] == "< 5"
     assert divers["topics_pct"] == ""
 
 
-def test_the_semicolon_option_suits_french_excel(forum: Forum, comite_client: FlaskClient) -> None:
+def test_the_semicolon_option_suits_french_excel(
+    forum: Forum, comite_client: FlaskClient, make_member: MakeMember
+) -> None:
+    open_topics(new_askers(make_member, 1), "monter-un-dossier")  # a 5th opener
     response = comite_client.get("/analyses/themes.csv", query_string=q1_args(sep="semicolon"))
     text = response.data.decode("utf-8-sig")
 
     assert response.data.startswith(b"\xef\xbb\xbf")
     assert text.splitlines()[0] == "theme;topics;topics_pct;messages;messages_pct"
-    assert "Les échanges de pratiques;4;44,4;13;43,3" in text.splitlines()
+    assert "Les échanges de pratiques;5;50,0;14;45,2" in text.splitlines()
 
 
 def test_a_csv_download_never_starts_a_cell_with_a_formula(members, client_for) -> None:
