@@ -40,11 +40,16 @@ class MonthCell(db.Model):
     « month » (key_id 0, network_id NULL): one in every tallied month, its visible messages in
     every rubrique, for the figures by month.
 
-    By the month a topic was opened (key_id 0, network_id NULL unless said): « answered »:
-    topics with a first reply (`items`), within 48 h (`extra`), the first repliers as people;
-    « crossed »: first replies from another network (`items`) out of those whose networks are
-    both known (`extra`); « solved », by rubrique `key_id`: topics with a retained answer, its
-    writers as people. « answered » and « solved » cells list their delays in whole seconds
+    « tag_open »: topics opened in topics carrying mot-clé `key_id`, their openers as people.
+
+    By the month a topic was opened (network_id NULL unless said), by the topic's class
+    `key_id` (`queries.reply_class`: how and from which network its first reply came):
+    « asked »: topics (`items`), their askers as people; « answered »: topics with a first
+    reply (`items`), within 48 h (`extra`), the first repliers as people; « crossed »: first
+    replies from another network (`items`) out of those whose networks are both known
+    (`extra`). By rubrique `key_id`: « solved »: topics with a retained answer, its writers as
+    people; « sol_ask »: topics, their askers as people, network_id 1 for the solved ones and
+    0 for the others. « answered » and « solved » cells list their delays in whole seconds
     (`delays`, in hex: `rollups.keep_delays`), so that a median over any run of months is
     exact.
     """

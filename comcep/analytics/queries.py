@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -356,6 +356,92 @@ class Responsiveness:
     cross_network: int
     cross_network_base: int
     median_seconds: float | None
+    parts: dict[str, Part] = field(default_factory=dict)  # `PARTS`, for « < 5 »
+
+
+@dataclass(frozen=True)
+class Part:
+    """Topics of one part (`PARTS`), their distinct askers and first repliers."""
+
+    topics: int = 0
+    askers: int = 0
+    repliers: int = 0
+
+
+def reply_class(delay: ColumnElement[Any]) -> ColumnElement[int]:
+    """A topic's class, 0 to 8: how its first reply came (0 none, 1 later than
+    FIRST_REPLY_TARGET_SECONDS, 2 within) + 3 × whose network it came from (0 unknown, 1 the
+    asker's, 2 another)."""
+    came = case(
+        (Topic.first_reply_at.is_(None), 0),
+        (delay <= FIRST_REPLY_TARGET_SECONDS, 2),
+        else_=1,
+    )
+    network = case(
+        (Topic.first_reply_cross_network.is_(True), 2),
+        (Topic.first_reply_cross_network.is_(False), 1),
+        else_=0,
+    )
+    return came + 3 * network
+
+
+# Each responsiveness share divides the topics of the period in two, and with the number of
+# topics printed, each part's count can be worked out (share × topics): each part must itself
+# describe 0 or at least 5 askers (and first repliers, for answered topics). The parts, by the
+# classes of `reply_class` they hold:
+_PART_TESTS = {
+    "unanswered": lambda came, _network: came == 0,
+    "answered": lambda came, _network: came > 0,
+    "within": lambda came, _network: came == 2,
+    "late": lambda came, _network: came < 2,  # not answered within the target, or not at all
+    "late_answered": lambda came, _network: came == 1,
+    "cross": lambda _came, network: network == 2,
+    "same": lambda _came, network: network == 1,
+}
+PARTS: dict[str, frozenset[int]] = {
+    name: frozenset(c for c in range(9) if test(c % 3, c // 3))
+    for name, test in _PART_TESTS.items()
+}
+
+
+def response_parts(start: datetime, end: datetime) -> dict[str, Part]:
+    """The members behind each part of the topics opened in the period (`PARTS`), from two
+    small GROUP BYs over the topics: by (class, asker) and by (class, first replier)."""
+    per_topic = (
+        select(
+            reply_class(seconds_between(Topic.first_reply_at, Topic.created_at)).label("kind"),
+            Topic.author_id.label("asker_id"),
+            Topic.first_reply_author_id.label("replier_id"),
+        )
+        .where(visible_topic(), between(Topic.created_at, start, end))
+        .subquery("classed_topics")
+    )
+    t = per_topic.c
+    rows = db.session.execute(
+        union_all(
+            select(literal(0, Integer), t.kind, t.asker_id, func.count()).group_by(
+                t.kind, t.asker_id
+            ),
+            select(literal(1, Integer), t.kind, t.replier_id, func.count())
+            .where(t.replier_id.is_not(None))
+            .group_by(t.kind, t.replier_id),
+        )
+    )
+    topics: dict[int, int] = defaultdict(int)
+    members: dict[tuple[int, int], set[int]] = defaultdict(set)
+    for side, kind, member, n in rows:
+        if side == 0:
+            topics[kind] += n
+        if member is not None:
+            members[(side, kind)].add(member)
+    return {
+        name: Part(
+            sum(topics[k] for k in classes),
+            len(set().union(*(members[(0, k)] for k in classes))),
+            len(set().union(*(members[(1, k)] for k in classes))),
+        )
+        for name, classes in PARTS.items()
+    }
 
 
 def _responsiveness_select(start: datetime, end: datetime) -> Select:
@@ -398,7 +484,8 @@ def _responsiveness_of(row: Sequence[Any]) -> Responsiveness:
 
 def responsiveness(start: datetime, end: datetime) -> Responsiveness:
     """First-reply figures for the topics opened in the period (`_responsiveness_select`)."""
-    return _responsiveness_of(db.session.execute(_responsiveness_select(start, end)).one())
+    figures = _responsiveness_of(db.session.execute(_responsiveness_select(start, end)).one())
+    return replace(figures, parts=response_parts(start, end))
 
 
 def _median(per_topic: Any) -> ColumnElement[Any]:
@@ -491,6 +578,8 @@ class Solutions:
     solved: int
     solvers: int
     median_seconds: float | None
+    solved_askers: int = 0  # distinct askers of the solved topics
+    unsolved_askers: int = 0  # and of the others: each is a part of the share solved
 
 
 def _solutions_select(start: datetime, end: datetime) -> Select:
@@ -533,12 +622,19 @@ def _solutions_select(start: datetime, end: datetime) -> Select:
         func.count(t.solution_id),
         func.count(t.solver_id.distinct()),
         _median(per_topic),
+        func.count(case((t.solution_id.is_not(None), t.asker_id)).distinct()),
+        func.count(case((t.solution_id.is_(None), t.asker_id)).distinct()),
     ).select_from(per_topic)
 
 
 def _solutions_of(row: Sequence[Any]) -> Solutions:
     median = float(row[4]) if row[4] is not None else None
-    return Solutions(*(int(v) for v in row[:4]), median_seconds=median)
+    return Solutions(
+        *(int(v) for v in row[:4]),
+        median_seconds=median,
+        solved_askers=int(row[5]),
+        unsolved_askers=int(row[6]),
+    )
 
 
 def solutions(start: datetime, end: datetime) -> Solutions:
@@ -552,7 +648,8 @@ def topic_figures(start: datetime, end: datetime) -> tuple[Responsiveness, Solut
     replied = _responsiveness_select(start, end).subquery("replied")
     solved = _solutions_select(start, end).subquery("solved")
     row = db.session.execute(select(replied, solved).join_from(replied, solved, true())).one()
-    return _responsiveness_of(row[:8]), _solutions_of(row[8:])
+    figures = replace(_responsiveness_of(row[:8]), parts=response_parts(start, end))
+    return figures, _solutions_of(row[8:])
 
 
 # --- Mots-clés (issue 11) --------------------------------------------------------------
@@ -566,6 +663,7 @@ class TagCount:
     topics: int
     messages: int
     people: int  # distinct authors of the topics and messages counted
+    openers: int = 0  # distinct authors of the topics counted
 
 
 def tag_counts(start: datetime, end: datetime) -> list[TagCount]:
@@ -600,6 +698,7 @@ def tag_counts(start: datetime, end: datetime) -> list[TagCount]:
             func.coalesce(func.sum(items.c.is_topic), 0),
             func.coalesce(func.sum(1 - items.c.is_topic), 0),
             func.count(items.c.author_id.distinct()),
+            func.count(case((items.c.is_topic == 1, items.c.author_id)).distinct()),
         )
         .select_from(Tag)
         .outerjoin(items, items.c.tag_id == Tag.id)
@@ -608,6 +707,6 @@ def tag_counts(start: datetime, end: datetime) -> list[TagCount]:
         .order_by(Tag.retired, Tag.name, Tag.id)
     ).all()
     return [
-        TagCount(slug, name, bool(retired), int(t), int(m), int(p))
-        for slug, name, retired, t, m, p in rows
+        TagCount(slug, name, bool(retired), int(t), int(m), int(p), int(o))
+        for slug, name, retired, t, m, p, o in rows
     ]

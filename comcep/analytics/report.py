@@ -351,30 +351,70 @@ def responsiveness_figures(
     period: Period, r: queries.Responsiveness | None = None
 ) -> dict[str, Any]:
     """Median hours to the first reply, % answered within 48 h, % unanswered and % of first
-    replies from another network, for the topics opened in the period."""
-    r = r or queries.responsiveness(period.start, period.end)
+    replies from another network, for the topics opened in the period.
+
+    With the number of topics printed, a share gives away the two counts it divides the
+    topics into (unanswered and answered ones; answered within 48 h and the others; first
+    replies from another network and from the same one): it reads « < 5 » when either of
+    them was asked by fewer than 5 members, or, made of answered topics, first answered by
+    fewer than 5 (`queries.PARTS`). The median describes the answered topics likewise."""
+    if r is None:
+        r = _topic_figures(period)[0]
     few_askers = is_small(r.topics, r.askers)
     few = few_askers or is_small(r.answered, r.repliers)
+
+    def hidden(*parts: str) -> bool:
+        """A figure about these parts of the topics (`queries.PARTS`) is « < 5 » when one
+        of them is small: an answered part by its first repliers too."""
+        if few:
+            return True
+        for name in parts:
+            part = r.parts[name]
+            answered = name not in ("unanswered", "late")
+            if is_small(part.topics, part.askers) or (
+                answered and is_small(part.topics, part.repliers)
+            ):
+                return True
+        return False
+
     return {
         "topics": count_cell(r.topics, r.askers),
-        "median_first_reply_hours": SMALL if few else _hours(r.median_seconds),
-        "answered_within_48h_pct": SMALL if few else share(r.within_48h, r.topics),
-        "unanswered_pct": SMALL if few_askers else share(r.topics - r.answered, r.topics),
+        "median_first_reply_hours": (SMALL if hidden("answered") else _hours(r.median_seconds)),
+        "answered_within_48h_pct": (
+            SMALL if hidden("within", "late", "late_answered") else share(r.within_48h, r.topics)
+        ),
+        "unanswered_pct": (
+            SMALL
+            if few_askers or hidden("unanswered", "answered")
+            else share(r.topics - r.answered, r.topics)
+        ),
         "cross_network_first_reply_pct": (
-            SMALL if few else share(r.cross_network, r.cross_network_base)
+            SMALL if hidden("cross", "same") else share(r.cross_network, r.cross_network_base)
         ),
     }
+
+
+def _topic_figures(period: Period) -> tuple[queries.Responsiveness, queries.Solutions]:
+    figures = rollups.tallies(period.start, period.end)
+    return figures.topic_figures(_accepting(queries.category_tree()))
 
 
 def solution_figures(period: Period, s: queries.Solutions | None = None) -> dict[str, Any]:
     """Share of topics solved and median hours to the solution, for the topics opened in the
     period in rubriques that accept solutions; suppressed like the responsiveness figures
-    (fewer than 5 askers, or solutions written by fewer than 5 members).
+    (fewer than 5 askers, or solutions written by fewer than 5 members, and each part the share
+    divides the topics into, solved and not, asked by 5 members or more).
 
     The number of topics is not given: it adds up the rubriques that accept solutions, a
     partial sum of the thèmes table that would give a « < 5 » thème away by difference."""
-    s = s or queries.solutions(period.start, period.end)
-    few = is_small(s.topics, s.askers) or is_small(s.solved, s.solvers)
+    if s is None:
+        s = _topic_figures(period)[1]
+    few = (
+        is_small(s.topics, s.askers)
+        or is_small(s.solved, s.solvers)
+        or is_small(s.solved, s.solved_askers)
+        or is_small(s.topics - s.solved, s.unsolved_askers)
+    )
     return {
         "solved_pct": SMALL if few else share(s.solved, s.topics),
         "median_hours_to_solution": SMALL if few else _hours(s.median_seconds),
@@ -388,7 +428,9 @@ def tag_table(period: Period, tallies: rollups.Tallies | None = None) -> list[di
     table = []
     tallies = tallies or rollups.tallies(period.start, period.end)
     for tag in tallies.tag_counts():
-        hidden = is_small(tag.topics + tag.messages, tag.people)
+        hidden = is_small(tag.topics, tag.openers) or is_small(
+            tag.topics + tag.messages, tag.people
+        )
         table.append(
             {
                 "tag": tag.slug,
@@ -490,9 +532,7 @@ def build_table(period: Period, table: str) -> list[dict]:
     if table == "growth":
         return growth_table(period)
     if table in ("responsiveness", "solutions"):
-        figures = rollups.tallies(period.start, period.end).topic_figures(
-            _accepting(queries.category_tree())
-        )
+        figures = _topic_figures(period)
         if table == "responsiveness":
             return [responsiveness_figures(period, figures[0])]
         return [solution_figures(period, figures[1])]

@@ -70,9 +70,11 @@ from comcep.analytics.anonymise import THRESHOLD
 from comcep.analytics.models import AnalyticsMonth, MonthCell
 from comcep.analytics.queries import (
     FIRST_REPLY_TARGET_SECONDS,
+    PARTS,
     TIMEZONE,
     ContentCounts,
     NetworkActivity,
+    Part,
     Responsiveness,
     Solutions,
     TagCount,
@@ -84,6 +86,7 @@ from comcep.analytics.queries import (
     first_content,
     messages_by_month,
     month_of,
+    reply_class,
     seconds_between,
     tag_counts,
     topic_figures,
@@ -464,7 +467,7 @@ def _count_parts(stretches: Layout) -> list[Select]:
         .group_by(tag_month, items.c.tag_id, items.c.author_id)
         .subquery("tags_by_author")
     )
-    answered, solved = _topic_figure_rows(stretches)
+    answered, solved, asked, solvable = _topic_figure_rows(stretches)
     return [
         _cells("message", _by_rubrique(posts), lambda r: r.a, lambda _r: literal(0, Integer)),
         _cells(
@@ -480,6 +483,9 @@ def _count_parts(stretches: Layout) -> list[Select]:
         _cells("answered", answered, lambda r: r.a, lambda r: r.b, delays=True),
         _cells("crossed", answered, lambda r: r.c, lambda r: r.e),
         _cells("solved", solved, lambda r: r.a, lambda _r: literal(0, Integer), delays=True),
+        _cells("asked", asked, lambda r: r.a, lambda _r: literal(0, Integer)),
+        _cells("sol_ask", solvable, lambda r: r.a, lambda _r: literal(0, Integer)),
+        _cells("tag_open", tags, lambda r: r.a, lambda _r: literal(0, Integer), lambda r: r.a > 0),
     ]
 
 
@@ -512,16 +518,20 @@ def _delay_list(delay: Any) -> Any:
     return _concat(cast(cast(delay, Integer), String))
 
 
-def _topic_figure_rows(stretches: Layout) -> tuple[Any, Any]:
+def _topic_figure_rows(stretches: Layout) -> tuple[Any, Any, Any, Any]:
     """The first replies and the retained answers of the topics opened in the stretches, by
-    (month, rubrique for answers, author), by the definitions of `queries.responsiveness`
-    and `queries.solutions` (the rubriques that accept solutions are picked when reading)."""
+    (month, class for first replies and rubrique for answers, author), by the definitions of
+    `queries.responsiveness` and `queries.solutions` (the rubriques that accept solutions are
+    picked when reading); and their askers: by (month, class) and by (month, rubrique,
+    whether solved, the flag in the network's column). The classes (`queries.reply_class`)
+    give the members behind each part of the topics a share divides them into."""
     topic_month = _month_in(Topic.created_at, stretches)
     delay = seconds_between(Topic.first_reply_at, Topic.created_at)
+    kind = reply_class(delay)
     answered = (
         select(
             topic_month.label("month"),
-            literal(0, Integer).label("key_id"),
+            kind.label("key_id"),
             literal(None, Integer).label("network_id"),
             Topic.first_reply_author_id.label("author_id"),
             func.count(Topic.id).label("a"),
@@ -535,10 +545,42 @@ def _topic_figure_rows(stretches: Layout) -> tuple[Any, Any]:
             Topic.first_reply_at.is_not(None),
             _within(Topic.created_at, stretches),
         )
-        .group_by(topic_month, Topic.first_reply_author_id)
+        .group_by(topic_month, kind, Topic.first_reply_author_id)
         .subquery("answered_by_author")
     )
+    asked = (
+        select(
+            topic_month.label("month"),
+            kind.label("key_id"),
+            literal(None, Integer).label("network_id"),
+            Topic.author_id.label("author_id"),
+            func.count(Topic.id).label("a"),
+        )
+        .where(visible_topic(), _within(Topic.created_at, stretches))
+        .group_by(topic_month, kind, Topic.author_id)
+        .subquery("asked_by_author")
+    )
     answer = aliased(Post)
+    counted = and_(
+        answer.id == Topic.solution_post_id,
+        answer.topic_id == Topic.id,
+        answer.is_hidden.is_(False),
+        answer.created_at >= Topic.created_at,
+    )
+    is_solved = case((answer.id.is_not(None), 1), else_=0)
+    solvable = (
+        select(
+            topic_month.label("month"),
+            Topic.category_id.label("key_id"),
+            is_solved.label("network_id"),
+            Topic.author_id.label("author_id"),
+            func.count(Topic.id).label("a"),
+        )
+        .outerjoin(answer, counted)
+        .where(visible_topic(), _within(Topic.created_at, stretches))
+        .group_by(topic_month, Topic.category_id, is_solved, Topic.author_id)
+        .subquery("solvable_by_author")
+    )
     solved = (
         select(
             topic_month.label("month"),
@@ -548,20 +590,12 @@ def _topic_figure_rows(stretches: Layout) -> tuple[Any, Any]:
             func.count(Topic.id).label("a"),
             _delay_list(seconds_between(answer.created_at, Topic.created_at)).label("d"),
         )
-        .join(
-            answer,
-            and_(
-                answer.id == Topic.solution_post_id,
-                answer.topic_id == Topic.id,
-                answer.is_hidden.is_(False),
-                answer.created_at >= Topic.created_at,
-            ),
-        )
+        .join(answer, counted)
         .where(visible_topic(), _within(Topic.created_at, stretches))
         .group_by(topic_month, Topic.category_id, answer.author_id)
         .subquery("solved_by_author")
     )
-    return answered, solved
+    return answered, solved, asked, solvable
 
 
 def count_spans(stretches: Sequence[Span]) -> dict[str, MonthFigures]:
@@ -615,6 +649,10 @@ GROUPINGS: dict[str, tuple[tuple[str, ...], Any]] = {
     "network_reply": (("reply",), lambda _m, key, _themes: key[2]),
     "tag": (("tag",), lambda _m, key, _themes: key[1]),
     "answered": (("answered",), lambda _m, _key, _themes: 0),
+    "answered_class": (("answered",), lambda _m, key, _themes: key[1]),
+    "asked": (("asked",), lambda _m, key, _themes: key[1]),
+    "sol_ask": (("sol_ask",), lambda _m, key, _themes: (key[1], key[2])),  # rubrique, solved
+    "tag_open": (("tag_open",), lambda _m, key, _themes: key[1]),
     "crossed": (("crossed",), lambda _m, _key, _themes: 0),
     "solved": (("solved",), lambda _m, key, _themes: key[1]),
 }
@@ -1109,6 +1147,16 @@ class Tallies:
         answered = self._sum("answered").get(0, Figure())
         crossed = self._sum("crossed").get(0, Figure())
         solved = _total(f for key, f in self._sum("solved").items() if key in accepting)
+        asked_by, answered_by = self._sum("asked"), self._sum("answered_class")
+        parts = {
+            name: Part(
+                sum(asked_by[k].items for k in classes if k in asked_by),
+                _total(asked_by[k] for k in classes if k in asked_by).people.count,
+                _total(answered_by[k] for k in classes if k in answered_by).people.count,
+            )
+            for name, classes in PARTS.items()
+        }
+        solvable_askers = self._sum("sol_ask")
         replies = Responsiveness(
             topics=asked.items,
             askers=asked.people.count,
@@ -1118,6 +1166,7 @@ class Tallies:
             cross_network=crossed.items,
             cross_network_base=crossed.extra,
             median_seconds=answered.median,
+            parts=parts,
         )
         solutions = Solutions(
             topics=solvable.items,
@@ -1125,12 +1174,20 @@ class Tallies:
             solved=solved.items,
             solvers=solved.people.count,
             median_seconds=solved.median,
+            **{
+                name: _total(
+                    f
+                    for (rubrique, flag), f in solvable_askers.items()
+                    if rubrique in accepting and flag == solved_flag
+                ).people.count
+                for name, solved_flag in (("solved_askers", 1), ("unsolved_askers", 0))
+            },
         )
         return replies, solutions
 
     def tag_counts(self) -> list[TagCount]:
         """As `queries.tag_counts`: every active mot-clé, and the retired ones still counted."""
-        counted = self._sum("tag")
+        counted, opened = self._sum("tag"), self._sum("tag_open")
         rows = db.session.execute(
             select(Tag.id, Tag.slug, Tag.name, Tag.retired).order_by(Tag.retired, Tag.name, Tag.id)
         )
@@ -1140,8 +1197,17 @@ class Tallies:
             if figure is None and retired:
                 continue
             figure = figure or Figure()
+            openers = opened[tag_id].people.count if tag_id in opened else 0
             result.append(
-                TagCount(slug, name, bool(retired), figure.items, figure.extra, figure.people.count)
+                TagCount(
+                    slug,
+                    name,
+                    bool(retired),
+                    figure.items,
+                    figure.extra,
+                    figure.people.count,
+                    openers,
+                )
             )
         return result
 
@@ -1276,9 +1342,12 @@ def _disagreements(kept: Tallies, start: datetime, end: datetime) -> list[str]:
     pairs.append(
         (
             "mots-clés",
-            [(t.slug, t.topics, t.messages, min(t.people, THRESHOLD)) for t in kept.tag_counts()],
             [
-                (t.slug, t.topics, t.messages, min(t.people, THRESHOLD))
+                (t.slug, t.topics, t.messages, min(t.people, THRESHOLD), min(t.openers, THRESHOLD))
+                for t in kept.tag_counts()
+            ],
+            [
+                (t.slug, t.topics, t.messages, min(t.people, THRESHOLD), min(t.openers, THRESHOLD))
                 for t in tag_counts(start, end)
             ],
         )
@@ -1295,11 +1364,15 @@ def _disagreements(kept: Tallies, start: datetime, end: datetime) -> list[str]:
 
 
 def _capped_people(figures: Responsiveness | Solutions) -> Any:
-    capped = {
-        name: min(getattr(figures, name), THRESHOLD)
-        for name in ("askers", "repliers", "solvers")
-        if hasattr(figures, name)
+    names = ("askers", "repliers", "solvers", "solved_askers", "unsolved_askers")
+    capped: dict[str, Any] = {
+        name: min(getattr(figures, name), THRESHOLD) for name in names if hasattr(figures, name)
     }
+    if isinstance(figures, Responsiveness):
+        capped["parts"] = {
+            name: Part(p.topics, min(p.askers, THRESHOLD), min(p.repliers, THRESHOLD))
+            for name, p in figures.parts.items()
+        }
     return replace(figures, **capped)
 
 

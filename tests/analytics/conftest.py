@@ -294,13 +294,25 @@ def hidden_topic_ids() -> list[int]:
     return list(db.session.scalars(select(Topic.id).where(Topic.is_hidden.is_(True))))
 
 
-def open_topics(askers: list[Member], slug: str, at: datetime = utc(2025, 2, 20, 9)) -> None:
+def open_topics(askers: list[Member], slug: str, at: datetime = utc(2025, 2, 20, 9)) -> list[Topic]:
     """One unanswered topic by each of `askers` in rubrique `slug`, an hour apart: a topic
     count is shown only when 5 members or more opened the topics (SPEC §8, « < 5 »)."""
-    for n, asker in enumerate(askers):
+    topics = [
         services.create_topic(
             asker, category(slug), f"Sujet ouvert {n}", "Texte", at=at + timedelta(hours=n)
         )
+        for n, asker in enumerate(askers)
+    ]
+    db.session.commit()
+    return topics
+
+
+def five_of_each(forum: Forum, make_member: Callable[..., Member]) -> None:
+    """After `solved_forum` and `tag_forum`, enough members behind the solutions' share and
+    « cpf » for them to be shown: four unsolved topics by new askers beside T4 (ft2's), in
+    « Le premier entretien », the first of them carrying « cpf », its fifth opener."""
+    topics = open_topics(new_askers(make_member, 4), "premier-entretien")
+    services.set_tags(topics[0], ["cpf"])
     db.session.commit()
 
 

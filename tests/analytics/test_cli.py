@@ -28,8 +28,8 @@ def test_the_json_report_is_one_object_with_the_spec_keys(forum: Forum, runner: 
     networks = {row["network"]: row["members"] for row in data["members_by_network"]}
     assert networks["missions-locales"] == "< 5"
     assert networks["france-travail"] == 6
-    assert data["responsiveness"]["answered_within_48h_pct"] == 77.8
-    assert data["responsiveness"]["cross_network_first_reply_pct"] == 37.5
+    assert data["responsiveness"]["topics"] == 9
+    assert data["responsiveness"]["answered_within_48h_pct"] == "< 5"  # T3 alone came late
     assert data["responsiveness"]["median_first_reply_hours"] == 2.5
     assert [row["month"] for row in data["growth"]] == ["2025-01", "2025-02", "2025-03"]
     assert set(data["solutions"]) >= {"solved_pct", "median_hours_to_solution"}
