@@ -14,7 +14,11 @@ The rule, applied to every figure of the page, the CSV exports and the CLI repor
   share × total); shares are computed on the unsuppressed totals;
 - **responsiveness** figures are suppressed when the topics they describe were opened by
   fewer than 5 distinct members, or (for the figures about first replies) when those replies
-  were written by fewer than 5 distinct members.
+  were written by fewer than 5 distinct members. A share, with the number of topics printed,
+  gives away both counts it divides the topics into: each of the two parts must pass that
+  test (`queries.PARTS`); the solutions' share likewise (solved and unsolved topics);
+- a **mot-clé**'s row, like a thème's, is judged by the openers of its topics and by the
+  writers of its messages.
 
 Suppression is also **complementary** wherever a total is published (the thèmes' total row;
 a thème's row for its rubriques; the member counts of a kind, given away by the shares and by
@@ -25,9 +29,10 @@ total minus the cells shown. `complementary` therefore masks more cells, as « m
 can be pinned to one value by a reader who knows the total, the cells shown, that a « < 5 »
 member count lies in 1…4 and that a « masqué » one is at least 5. When even masking every
 cell of the table is not enough, the total itself is withheld (`Protection.withhold_total`:
-the members of a kind); where that total is printed in another table (the monthly messages
-and the activity, whose totals are the thèmes'), it cannot be, a known limit that only a
-tiny period reaches (see `report._column_marks`).
+the members of a kind, and the growth table's count of that kind at the end of any month
+whose networks table would withhold it); where that total is printed in another table (the
+monthly messages and the activity, whose totals are the thèmes'), it cannot be, a known
+limit that only a tiny period reaches (see `report._column_marks`).
 The figures describe volumes, never who wrote what.
 """
 

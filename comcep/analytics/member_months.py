@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 from typing import Any
@@ -274,15 +275,42 @@ def _growth_statement(edges: int, whole: bool) -> Select:
     events = union_all(*parts).subquery()
     return select(
         events.c.statut,
+        events.c.network_id,
         events.c.month,
         func.sum(events.c.joined),
         func.sum(events.c.departed),
-    ).group_by(events.c.statut, events.c.month)
+    ).group_by(events.c.statut, events.c.network_id, events.c.month)
+
+
+@dataclass(frozen=True)
+class NetworkMonth:
+    statut: str
+    network_id: int  # 0: none
+    month: str  # 'YYYY-MM', or BEFORE for the baseline
+    joined: int
+    left: int
 
 
 def member_growth(start: datetime, end: datetime) -> list[MemberMonth]:
-    """`queries.member_growth` from the kept counts: the whole months of the period and those
-    before it are read, the partial months at its edges counted from the members."""
+    """`queries.member_growth` from the kept counts (`network_growth`, summed by statut)."""
+    totals: Counter[tuple[str, str, str]] = Counter()
+    for row in network_growth(start, end):
+        totals[(row.statut, row.month, "joined")] += row.joined
+        totals[(row.statut, row.month, "left")] += row.left
+    keys = {(statut, month) for statut, month, _event in totals}
+    return [
+        MemberMonth(
+            statut, month, totals[(statut, month, "joined")], totals[(statut, month, "left")]
+        )
+        for statut, month in keys
+        if totals[(statut, month, "joined")] or totals[(statut, month, "left")]
+    ]
+
+
+def network_growth(start: datetime, end: datetime) -> list[NetworkMonth]:
+    """Admissions and departures by statut, network and Paris month, with a baseline before
+    `start`, from the kept counts: the whole months of the period and those before it are
+    read, the partial months at its edges counted from the members."""
     stretches = spans(start, end)
     whole = [s.month for s in stretches if s.whole]
     edges: list[Edge] = []
@@ -294,7 +322,11 @@ def member_growth(start: datetime, end: datetime) -> list[MemberMonth]:
     if whole:
         params |= {"whole_lo": whole[0], "whole_hi": whole[-1]}
     rows = db.session.execute(_growth_statement(len(edges), bool(whole)), params)
-    return [MemberMonth(statut, month, int(j), int(d)) for statut, month, j, d in rows if j or d]
+    return [
+        NetworkMonth(statut, int(network), month, int(j), int(d))
+        for statut, network, month, j, d in rows
+        if j or d
+    ]
 
 
 @cache

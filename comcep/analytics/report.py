@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 import io
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -315,35 +315,39 @@ def growth_table(
     posted during the month. The last month ends with the period.
 
     The messages add up to the period's total: suppression is complementary among months.
-    The last month-end count is a kind's total: it reads « masqué » when the networks table
-    withholds that total.
+    A month-end count is a kind's total, the one the networks table of a period ending then
+    gives away by its shares: it reads « masqué » when that table would withhold it, in
+    every period that shows the month (so that a longer period does not print what a shorter
+    one withheld).
     """
     changes: dict[tuple[str, str], int] = defaultdict(int)
-    for row in member_months.member_growth(period.start, period.end):
+    network_changes: dict[str, dict[int, int]] = defaultdict(lambda: defaultdict(int))
+    for row in member_months.network_growth(period.start, period.end):
         changes[(row.statut, row.month)] += row.joined - row.left
+        network_changes[row.month][row.network_id] += row.joined - row.left
     tallies = tallies or rollups.tallies(period.start, period.end)
     messages = tallies.messages_by_month()
     if networks is None:
         networks = member_months.members_by_network(period.end)
-    _marks_unused, withheld = _network_marks(networks)
     running = {s: changes[(s, queries.BEFORE)] for s in ("pair", "hors_pair")}
+    members = defaultdict(int, network_changes[queries.BEFORE])
     message_cells = _column_marks([messages.get(month, Tally()) for month in period.months])
     table = []
-    for month, message_cell in zip(period.months, message_cells, strict=True):
+    for n, (month, message_cell) in enumerate(zip(period.months, message_cells, strict=True)):
         for statut in running:
             running[statut] += changes[(statut, month)]
-        table.append(
-            {
-                "month": month,
-                "pairs": member_cell(running["pair"]),
-                "hors_pairs": member_cell(running["hors_pair"]),
-                "messages": message_cell,
-            }
-        )
-    if table:
+        for network_id, change in network_changes[month].items():
+            members[network_id] += change
+        if n == len(period.months) - 1:  # the period's end
+            month_end = networks
+        else:
+            month_end = [replace(net, members=members[net.id]) for net in networks]
+        _marks_unused, withheld = _network_marks(month_end)
+        cells = {}
         for statut, key in (("pair", "pairs"), ("hors_pair", "hors_pairs")):
-            if statut in withheld and isinstance(table[-1][key], int):
-                table[-1][key] = MASKED
+            cell = member_cell(running[statut])
+            cells[key] = MASKED if statut in withheld and isinstance(cell, int) else cell
+        table.append({"month": month, **cells, "messages": message_cell})
     return table
 
 
