@@ -331,18 +331,23 @@ def growth_table(
         networks = member_months.members_by_network(period.end)
     running = {s: changes[(s, queries.BEFORE)] for s in ("pair", "hors_pair")}
     members = defaultdict(int, network_changes[queries.BEFORE])
-    message_cells = _column_marks([messages.get(month, Tally()) for month in period.months])
+    months = period.months
+    message_cells = _column_marks([messages.get(month, Tally()) for month in months])
+    withheld_for: dict[tuple[int, ...], set[str]] = {}  # most months change few counts
     table = []
-    for n, (month, message_cell) in enumerate(zip(period.months, message_cells, strict=True)):
+    for n, (month, message_cell) in enumerate(zip(months, message_cells, strict=True)):
         for statut in running:
             running[statut] += changes[(statut, month)]
         for network_id, change in network_changes[month].items():
             members[network_id] += change
-        if n == len(period.months) - 1:  # the period's end
-            month_end = networks
+        if n == len(months) - 1:  # the period's end
+            counts = tuple(net.members for net in networks)
         else:
-            month_end = [replace(net, members=members[net.id]) for net in networks]
-        _marks_unused, withheld = _network_marks(month_end)
+            counts = tuple(members[net.id] for net in networks)
+        if counts not in withheld_for:
+            month_end = [replace(net, members=c) for net, c in zip(networks, counts, strict=True)]
+            withheld_for[counts] = _network_marks(month_end)[1]
+        withheld = withheld_for[counts]
         cells = {}
         for statut, key in (("pair", "pairs"), ("hors_pair", "hors_pairs")):
             cell = member_cell(running[statut])
