@@ -71,6 +71,10 @@ class Config:
     RATELIMIT_HEADERS_ENABLED = True
     # Per IP address; per member as well for the account forms that check the password.
     LOGIN_RATE_LIMIT = "10 per minute;50 per hour"
+    # Failed logins per account address, whatever the IP: guesses spread over many machines
+    # meet this budget too. Only failures count, so a member who logs in is never held back
+    # by their own successes; once it is spent, the account waits (or its password is reset).
+    LOGIN_ACCOUNT_RATE_LIMIT = "20 per hour"
     # Per member: new topics, replies and private messages together.
     POST_RATE_LIMIT = "20 per minute;200 per day"
     SEARCH_RATE_LIMIT = "60 per minute"  # per member (per IP address for anonymous requests)

@@ -39,6 +39,7 @@ def _limit_amount(value: str) -> int:
 
 
 LOGIN_MAX = _limit_amount(Config.LOGIN_RATE_LIMIT)
+ACCOUNT_MAX = _limit_amount(Config.LOGIN_ACCOUNT_RATE_LIMIT)
 POST_MAX = _limit_amount(Config.POST_RATE_LIMIT)
 SEARCH_MAX = _limit_amount(Config.SEARCH_RATE_LIMIT)
 REGISTRATION_MAX = _limit_amount(Config.REGISTRATION_RATE_LIMIT)
@@ -123,6 +124,40 @@ def test_login_is_limited_per_address_with_a_french_429(limited_client, make_mem
         environ_base=OTHER_ADDRESS,
     )
     assert response.status_code == 302
+
+
+def test_failed_logins_are_also_limited_per_account_whatever_the_machine(
+    limited_client, make_member
+) -> None:
+    """Guesses spread over many machines (each under its own budget) still meet the
+    account's: once it is spent, even the right password waits; another account does not."""
+    member, other = make_member(), make_member()
+    wrong = {"email": f"  {member.email.upper()} ", "password": "pas-le-bon-mot-de-passe"}
+    for n in range(ACCOUNT_MAX):
+        machine = {"REMOTE_ADDR": f"198.51.100.{n + 1}"}
+        assert (
+            limited_client().post("/connexion", data=wrong, environ_base=machine).status_code == 400
+        )
+
+    fresh = {"REMOTE_ADDR": "203.0.113.9"}
+    right = {"email": member.email, "password": PASSWORD}
+    response = limited_client().post("/connexion", data=right, environ_base=fresh)
+
+    _assert_french_429(response, "Trop de tentatives de connexion sur ce compte.")
+    elsewhere = {"email": other.email, "password": PASSWORD}
+    assert (
+        limited_client().post("/connexion", data=elsewhere, environ_base=fresh).status_code == 302
+    )
+
+
+def test_successful_logins_do_not_spend_the_accounts_budget(limited_client, make_member) -> None:
+    member = make_member()
+    right = {"email": member.email, "password": PASSWORD}
+    for n in range(ACCOUNT_MAX + 1):
+        machine = {"REMOTE_ADDR": f"198.51.100.{n + 1}"}
+        assert (
+            limited_client().post("/connexion", data=right, environ_base=machine).status_code == 302
+        )
 
 
 def test_the_current_password_cannot_be_guessed_without_limit(limited_client, make_member) -> None:

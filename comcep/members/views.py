@@ -77,8 +77,28 @@ def _login_limit() -> str:
     return current_app.config["LOGIN_RATE_LIMIT"]
 
 
+def _login_account_limit() -> str:
+    return current_app.config["LOGIN_ACCOUNT_RATE_LIMIT"]
+
+
+def _login_account_key() -> str:
+    """The address typed, as the login looks it up: the budget is the account's, not the
+    machine's."""
+    return "connexion:" + (request.form.get("email") or "").strip().lower()
+
+
 @bp.route("/connexion", methods=["GET", "POST"])
 @limiter.limit(_login_limit, methods=["POST"], error_message="Trop de tentatives de connexion.")
+@limiter.limit(
+    _login_account_limit,
+    key_func=_login_account_key,
+    methods=["POST"],
+    deduct_when=lambda response: response.status_code == 400,
+    error_message=(
+        "Trop de tentatives de connexion sur ce compte. Attendez, ou choisissez un nouveau "
+        "mot de passe avec « Mot de passe oublié »."
+    ),
+)
 def login() -> ResponseReturnValue:
     if current_user.is_authenticated:
         return redirect(url_for("forum.index"))
