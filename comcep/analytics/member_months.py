@@ -53,6 +53,7 @@ from comcep.analytics.queries import (
     NetworkCount,
     admitted,
     joined_at,
+    network_count,
     networks_with,
 )
 from comcep.analytics.rollups import PARIS, month_start, spans
@@ -353,7 +354,7 @@ def members_by_network(end: datetime) -> list[NetworkCount]:
     edges: list[Edge] = [("", begins, end)] if begins < end else []
     params = _edge_params(edges) | {"month": month_of(end)}
     rows = db.session.execute(_network_statement(len(edges)), params)
-    return [NetworkCount(id_, code, name, kind, int(n)) for id_, code, name, kind, n in rows]
+    return [network_count(row) for row in rows]
 
 
 def _nonzero(counts: Counter) -> dict:

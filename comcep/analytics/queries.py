@@ -264,6 +264,13 @@ class NetworkCount:
     name: str
     kind: str
     members: int
+    active: bool = True  # a network closed since stays in the figures of its members
+
+    @property
+    def listed(self) -> bool:
+        """Shown in the networks table: every active network, a closed one while it has
+        members (the other tables list a closed network while it has figures)."""
+        return self.active or self.members != 0
 
 
 def members_by_network(end: datetime) -> list[NetworkCount]:
@@ -274,12 +281,15 @@ def members_by_network(end: datetime) -> list[NetworkCount]:
         .group_by(Member.network_id)
         .subquery()
     )
-    return [NetworkCount(*row) for row in db.session.execute(networks_with(counted))]
+    return [network_count(row) for row in db.session.execute(networks_with(counted))]
 
 
 def networks_with(counted: Subquery) -> Select:
-    """Every active network, and every inactive one that still has members, in their order,
-    with the members `counted` gives them (columns network_id, members; zero when absent)."""
+    """Every network, closed ones too, in their order, with the members `counted` gives them
+    (columns network_id, members; zero when absent). A closed network is not listed while it
+    has no figure (`NetworkCount.listed`), but it counts: a month-end or a period's activity
+    may hold its members, and a table whose rows would not add up to the totals printed
+    would give a figure away by difference."""
     return (
         select(
             Network.id,
@@ -287,11 +297,16 @@ def networks_with(counted: Subquery) -> Select:
             Network.name,
             Network.kind,
             func.coalesce(counted.c.members, 0),
+            Network.active,
         )
         .outerjoin(counted, counted.c.network_id == Network.id)
-        .where(or_(Network.active.is_(True), counted.c.members > 0))
         .order_by(Network.position, Network.id)
     )
+
+
+def network_count(row: Sequence[Any]) -> NetworkCount:
+    id_, code, name, kind, members, active = row
+    return NetworkCount(id_, code, name, kind, int(members), bool(active))
 
 
 @dataclass(frozen=True)
@@ -534,7 +549,7 @@ def activity_by_network(start: datetime, end: datetime) -> dict[int | None, Netw
             func.count(case((~is_topic, items.c.author_id)).distinct()),
         )
         .select_from(items)
-        .join(Member, Member.id == items.c.author_id)
+        .outerjoin(Member, Member.id == items.c.author_id)  # a gone author: no network
         .group_by(Member.network_id)
     ).all()
     return {

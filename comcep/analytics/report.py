@@ -245,7 +245,9 @@ def network_table(networks: list[queries.NetworkCount]) -> list[dict]:
     The shares (and the growth table's last month-end count) give each kind's total away, so
     suppression is complementary within a kind; when that cannot protect a « < 5 » count,
     the kind's shares are all withheld (`_network_marks`; the growth table masks its total).
+    A network closed since is listed while it has members.
     """
+    networks = [n for n in networks if n.listed]
     totals: dict[str, int] = defaultdict(int)
     for network in networks:
         totals[network.kind] += network.members
@@ -364,9 +366,10 @@ def responsiveness_figures(
 
     With the number of topics printed, a share gives away the two counts it divides the
     topics into (unanswered and answered ones; answered within 48 h and the others; first
-    replies from another network and from the same one): it reads « < 5 » when either of
-    them was asked by fewer than 5 members, or, made of answered topics, first answered by
-    fewer than 5 (`queries.PARTS`). The median describes the answered topics likewise."""
+    replies from another network and from the same one, whose total is the answered topics):
+    it reads « < 5 » when one of them was asked by fewer than 5 members, or, made of answered
+    topics, first answered by fewer than 5 (`queries.PARTS`). The median describes the
+    answered topics likewise."""
     if r is None:
         r = _topic_figures(period)[0]
     few_askers = is_small(r.topics, r.askers)
@@ -397,8 +400,12 @@ def responsiveness_figures(
             if few_askers or hidden("unanswered", "answered")
             else share(r.topics - r.answered, r.topics)
         ),
+        # its base is the answered topics (every member has a network): it gives the
+        # answered and unanswered counts away as well
         "cross_network_first_reply_pct": (
-            SMALL if hidden("cross", "same") else share(r.cross_network, r.cross_network_base)
+            SMALL
+            if few_askers or hidden("cross", "same", "unanswered", "answered")
+            else share(r.cross_network, r.cross_network_base)
         ),
     }
 
@@ -464,6 +471,16 @@ def activity_table(
     tallies = tallies or rollups.tallies(period.start, period.end)
     activity = tallies.activity_by_network()
     empty = queries.NetworkActivity(Tally(), Tally())
+    # a network closed since is listed while its members have figures in the period: its
+    # row left out, the others would no longer add up to the totals, and the difference
+    # would be its figure
+    networks = [
+        n
+        for n in networks
+        if n.active
+        or activity.get(n.id, empty).topics.count
+        or activity.get(n.id, empty).replies.count
+    ]
     found = [activity.get(network.id, empty) for network in networks]
     topics = _column_marks([f.topics for f in found])
     replies = _column_marks([f.replies for f in found])

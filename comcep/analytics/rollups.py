@@ -626,7 +626,8 @@ def _statement(dialect: str, kept: bool | None, counted: Layout | None) -> Any:
 
 def _add_counted(result: dict[str, MonthFigures], row: Sequence[Any]) -> None:
     kind, month, key_id, network_id, n, extra, people, sample, delays = row
-    ids = None if people >= THRESHOLD else frozenset(int(i) for i in sample.split(",") if i)
+    # no id at all when every author of the cell is gone (a NULL author, as after a deletion)
+    ids = None if people >= THRESHOLD else frozenset(int(i) for i in (sample or "").split(",") if i)
     found = [np.fromstring(delays, dtype=np.int64, sep=",")] if delays else []
     result[month][(kind, key_id, network_id)] = Figure(int(n), int(extra), People(ids), found)
 
