@@ -25,6 +25,7 @@ from comcep import create_app
 from comcep.extensions import db, limiter
 from comcep.forum.models import Post, Topic
 from comcep.members.models import Member
+from comcep.members.tokens import make_token
 from comcep.messages.models import PrivateMessage
 from config import Config, TestConfig
 from tests.conftest import PASSWORD
@@ -148,6 +149,34 @@ def test_failed_logins_are_also_limited_per_account_whatever_the_machine(
     assert (
         limited_client().post("/connexion", data=elsewhere, environ_base=fresh).status_code == 302
     )
+
+
+def test_choosing_a_new_password_opens_the_account_again_at_once(
+    limited_client, make_member
+) -> None:
+    """The 429 offers « Mot de passe oublié »: once the owner has chosen a new password, the
+    login answers at once, not at the end of the hour (review)."""
+    member = make_member()
+    wrong = {"email": member.email, "password": "pas-le-bon-mot-de-passe"}
+    for n in range(ACCOUNT_MAX):
+        machine = {"REMOTE_ADDR": f"198.51.100.{n + 1}"}
+        assert (
+            limited_client().post("/connexion", data=wrong, environ_base=machine).status_code == 400
+        )
+    token = make_token(member, "reset")
+    db.session.commit()
+    fresh = {"REMOTE_ADDR": "203.0.113.9"}
+    client = limited_client()
+    new = {"password": "Un-nouveau-Mot-de-passe-42", "confirm": "Un-nouveau-Mot-de-passe-42"}
+
+    assert client.post(f"/mot-de-passe/{token}", data=new, environ_base=fresh).status_code == 302
+    response = client.post(
+        "/connexion",
+        data={"email": member.email, "password": new["password"]},
+        environ_base=fresh,
+    )
+
+    assert response.status_code == 302
 
 
 def test_successful_logins_do_not_spend_the_accounts_budget(limited_client, make_member) -> None:

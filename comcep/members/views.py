@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable
 
@@ -83,8 +84,12 @@ def _login_account_limit() -> str:
 
 def _login_account_key() -> str:
     """The address typed, as the login looks it up: the budget is the account's, not the
-    machine's."""
-    return "connexion:" + (request.form.get("email") or "").strip().lower()
+    machine's. With a digest of its current password's hash: choosing a new password (the
+    way out the 429 offers) starts a fresh budget, which nobody but the owner can do."""
+    email = (request.form.get("email") or "").strip().lower()
+    member = queries.get_member_by_email(email)
+    password = member.password_hash if member is not None and member.password_hash else ""
+    return f"connexion:{email}:{hashlib.blake2b(password.encode(), digest_size=6).hexdigest()}"
 
 
 @bp.route("/connexion", methods=["GET", "POST"])
