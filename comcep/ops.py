@@ -25,13 +25,14 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
-from flask_login import login_required
+from flask_login import current_user, login_required
 from sqlalchemy import text
 from werkzeug.exceptions import NotFound
 
 from comcep import outbox, policy
 from comcep.extensions import csrf, db, utcnow
 from comcep.forms import ConfirmForm
+from comcep.moderation.services import log
 from comcep.policy import current_viewer
 
 bp = Blueprint("ops", __name__)
@@ -172,6 +173,9 @@ def parked_tasks() -> ResponseReturnValue:
     form = ConfirmForm()
     if request.method == "POST" and form.validate_on_submit():
         count = outbox.retry_parked()
+        if count:
+            log(current_user, "retry_parked", "site", 0, details={"taches": count})
+            db.session.commit()
         plural = "s" if count > 1 else ""
         flash(f"{count} tâche{plural} remise{plural} en file.", "success")
         return redirect(url_for("ops.parked_tasks"))

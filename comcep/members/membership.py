@@ -332,6 +332,25 @@ def _send_invitation(actor: Member, invitation: Invitation, member: Member, now:
     )
 
 
+def may_leave(member: Member) -> bool:
+    """An administrator leaves only if another one is active: else nobody could manage the
+    rubriques, the roles or the invitations any more."""
+    if "admin" not in member.role_set:
+        return True
+    padded = " " + Member.roles + " "
+    others = select(Member.id).where(
+        Member.active(), padded.contains(" admin "), Member.id != member.id
+    )
+    return db.session.scalar(others.limit(1)) is not None
+
+
+def check_may_act_on(actor: Member, invitation: Invitation) -> None:
+    """A pair's invitation is the administrators' decision (`invite`): sending it again
+    (with a new link) or withdrawing it is theirs too."""
+    if invitation.member.statut == "pair" and "admin" not in actor.role_set:
+        raise ComcepError("Seul un administrateur peut renvoyer ou retirer l'invitation d'un pair.")
+
+
 def _check_open(invitation: Invitation) -> None:
     if invitation.accepted_at is not None:
         raise ComcepError("Cette invitation a déjà été acceptée : le compte est ouvert.")
@@ -342,6 +361,7 @@ def _check_open(invitation: Invitation) -> None:
 def resend_invitation(actor: Member, invitation: Invitation) -> None:
     """Send the invitation again with a new link, valid anew; the earlier link stops
     working (links are single-use: one live link per invitation)."""
+    check_may_act_on(actor, invitation)
     _check_open(invitation)
     member = invitation.member
     member.token_nonce = new_nonce()
@@ -352,6 +372,7 @@ def resend_invitation(actor: Member, invitation: Invitation) -> None:
 
 def revoke_invitation(actor: Member, invitation: Invitation) -> None:
     """Withdraw an invitation: its link stops working and says so; the rows stay."""
+    check_may_act_on(actor, invitation)
     _check_open(invitation)
     member = invitation.member
     invitation.revoked_at = utcnow()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import or_, select
 
 from comcep.analytics import rollups
@@ -93,8 +95,9 @@ def update_member(
     network_code: str,
     roles: list[str],
     group_ids: list[int],
-) -> None:
-    """Admin changes to statut, network, roles and groups, written to the log."""
+) -> bool:
+    """Admin changes to statut, network, roles and groups, written to the log; False when
+    the form changed nothing (then nothing is logged)."""
     from comcep.moderation.services import log
 
     if member.state == "left":
@@ -107,22 +110,30 @@ def update_member(
         raise ComcepError("Le réseau ou l'organisation ne correspond pas au statut choisi.")
     if member.id == actor.id and "admin" not in roles:
         raise ComcepError("Vous ne pouvez pas retirer votre propre rôle d'administrateur.")
-    before = {
-        "statut": member.statut,
-        "reseau": member.network.code if member.network else None,
-        "roles": sorted(member.role_set),
-        "groupes": sorted(g.id for g in member.groups),
-    }
+    before, validation = _administered(member), member.validation_network_id
     network_changed = member.network_id != network.id
     member.statut = statut
     member.network = network
     member.set_roles([role for role in roles if role in ROLES])
     member.validation_network_id = network.id if "validation" in roles else None
     member.groups = list(db.session.scalars(select(Group).where(Group.id.in_(group_ids))))
+    if _administered(member) == before and member.validation_network_id == validation:
+        return False
     log(actor, "update_member", "member", member.id, details={"avant": before})
     db.session.flush()
     if network_changed:  # the analyses count a member under their network
         _network_changed(member)
+    return True
+
+
+def _administered(member: Member) -> dict[str, Any]:
+    """What the member administration sets, as the journal records it."""
+    return {
+        "statut": member.statut,
+        "reseau": member.network.code if member.network else None,
+        "roles": sorted(member.role_set),
+        "groupes": sorted(g.id for g in member.groups),
+    }
 
 
 def anonymise_member(actor: Member, member: Member, *, confirmed: bool) -> None:

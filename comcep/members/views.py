@@ -566,13 +566,19 @@ def export() -> ResponseReturnValue:
 def leave() -> ResponseReturnValue:
     form = LeaveForm()
     if form.validate_on_submit():
-        if current_user.check_password(form.password.data):
+        if not membership.may_leave(current_user):
+            form.password.errors.append(
+                "Vous êtes le seul administrateur en activité : nommez-en un autre avant de "
+                "quitter la ComCEP, sinon personne ne pourrait plus gérer le site."
+            )
+        elif current_user.check_password(form.password.data):
             membership.anonymise(current_user)
             db.session.commit()
             logout_user()
             flash("Votre compte est fermé et anonymisé. Merci pour vos contributions.", "info")
             return redirect(url_for("forum.index"))
-        form.password.errors.append("Le mot de passe est incorrect.")
+        else:
+            form.password.errors.append("Le mot de passe est incorrect.")
     return _account_page(400, leave_form=form)
 
 
@@ -658,6 +664,7 @@ def invitations() -> ResponseReturnValue:
         form=form,
         pending=queries.pending_invitations(),
         action_form=ConfirmForm(formdata=None),
+        may_act_on_pairs="admin" in current_user.role_set,
     ), status
 
 
@@ -733,7 +740,7 @@ def administer(member_id: int) -> ResponseReturnValue:
             return redirect(url_for("members.administer", member_id=member.id))
     elif form.validate_on_submit():
         try:
-            admin_services.update_member(
+            changed = admin_services.update_member(
                 current_user,
                 member,
                 statut=form.statut.data,
@@ -746,7 +753,7 @@ def administer(member_id: int) -> ResponseReturnValue:
             form.network.errors.append(error.message)
         else:
             db.session.commit()
-            flash("Le membre est mis à jour.", "success")
+            flash("Le membre est mis à jour." if changed else "Rien n'a changé.", "success")
             return redirect(url_for("members.administer", member_id=member.id))
     status = 400 if request.method == "POST" else 200
     return render_template(

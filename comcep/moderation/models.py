@@ -53,6 +53,7 @@ ACTION_LABELS = {
     "revoke_invitation": "Invitation retirée",
     "anonymise": "Compte anonymisé",
     "settings": "Réglages du site",
+    "retry_parked": "Tâches en échec remises en file",
     "category_create": "Rubrique créée",
     "category_update": "Rubrique modifiée",
     "tag_create": "Mot-clé créé",

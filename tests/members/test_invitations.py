@@ -226,3 +226,40 @@ def test_members_who_are_not_staff_get_404_on_resend_and_revoke(
     invitation = invitation_of("partenaire1@carif.fr")
     assert (invitation.revoked_at, invitation.sent_at) == (None, invitation.created_at)
     assert mailbox.messages == []
+
+
+def test_only_an_administrator_sends_again_or_withdraws_a_pairs_invitation(
+    members: dict[str, Member], client_for
+) -> None:  # noqa: ANN001
+    """Only an administrator invites a pair; « Renvoyer » gave the animatrice a way to bring
+    a pair's expired invitation back with a fresh link (review)."""
+    admin, animatrice = members["admin"], members["animation"]
+    sent = client_for(admin).post(
+        "/moderation/invitations",
+        data={
+            "email": "paul.durand@apec.fr",
+            "name": "Paul Durand",
+            "statut": "pair",
+            "network": "apec",
+            "region": "bretagne",
+            "organisation": "Apec Rennes",
+        },
+    )
+    assert sent.status_code == 302
+    invitation = db.session.scalar(select(Invitation))
+    staff = client_for(animatrice)
+    page = unescape(staff.get("/moderation/invitations").get_data(as_text=True))
+    assert "renvoyée ou retirée par un administrateur" in page
+    assert f"/moderation/invitations/{invitation.id}/renvoyer" not in page
+    invitation.expires_at = utcnow() - timedelta(days=1)
+    db.session.commit()
+
+    for action in ("renvoyer", "retirer"):
+        staff.post(f"/moderation/invitations/{invitation.id}/{action}")
+        db.session.expire_all()
+        invitation = db.session.get(Invitation, invitation.id)
+        assert invitation.expires_at < utcnow()
+        assert invitation.revoked_at is None
+    client_for(admin).post(f"/moderation/invitations/{invitation.id}/renvoyer")
+    db.session.expire_all()
+    assert db.session.get(Invitation, invitation.id).expires_at > utcnow()

@@ -145,3 +145,31 @@ def test_leaving_erases_what_moderators_wrote_on_the_account(
     db.session.expire_all()
     former = db.session.get(Member, leaver.id)
     assert (former.moderation_reason, former.silenced_until) == ("", None)
+
+
+def _active_admins() -> int:
+    db.session.expire_all()
+    return sum(
+        1
+        for member in db.session.scalars(select(Member).where(Member.state == "active"))
+        if "admin" in member.role_set
+    )
+
+
+def test_the_only_active_administrator_cannot_leave(members, client_for) -> None:  # noqa: ANN001
+    """« Quitter la ComCEP » anonymised the only administrator, roles included: nobody could
+    manage rubriques, roles or invitations any more (review). Once another one is named,
+    they may leave."""
+    admin = members["admin"]
+    client = client_for(admin)
+    data = {"password": PASSWORD, "confirm": "y"}
+
+    response = client.post("/compte/quitter", data=data)
+
+    assert response.status_code == 400
+    assert "seul administrateur en activité" in unescape(response.get_data(as_text=True))
+    assert _active_admins() == 1
+    db.session.get(Member, members["animation"].id).set_roles(["animation", "admin"])
+    db.session.commit()
+    assert client.post("/compte/quitter", data=data).status_code == 302
+    assert db.session.get(Member, admin.id).state == "left"

@@ -13,9 +13,10 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
-from comcep.extensions import db, limiter
+from comcep.extensions import db, limiter, utcnow
 from comcep.members.models import Group, Member, Network
 from comcep.moderation.models import ModerationLog
+from comcep.outbox import OutboxEvent
 from tests import factories
 from tests.conftest import PASSWORD
 from tests.mailserver import Mailbox, link_path, smtp_mailbox, text_of
@@ -473,3 +474,48 @@ def test_a_pair_searches_members_by_name_and_filters_by_network_and_region(
     assert listed(pair.get("/membres?network=atlantide")) == set()
     assert pair.get("/membres?q=%25_%25").status_code == 200
     assert pair.get("/membres?page=999").status_code == 200
+
+
+def test_saving_a_member_unchanged_journals_nothing(members, client_for) -> None:  # noqa: ANN001
+    """Each save journaled « Profil de membre modifié », even when nothing changed (review)."""
+    admin, target = client_for(members["admin"]), members["pair"]
+    data = {"statut": "pair", "network": "france-travail"}
+
+    def entries() -> int:
+        return db.session.scalar(
+            select(func.count(ModerationLog.id)).where(ModerationLog.action == "update_member")
+        )
+
+    first = admin.post(f"/admin/membres/{target.id}", data=data, follow_redirects=True)
+    again = admin.post(f"/admin/membres/{target.id}", data=data, follow_redirects=True)
+
+    assert "Rien n'a changé." in unescape(first.get_data(as_text=True))
+    assert "Rien n'a changé." in unescape(again.get_data(as_text=True))
+    assert entries() == 0
+    data["roles"] = "animation"
+    admin.post(f"/admin/membres/{target.id}", data=data)
+    assert entries() == 1
+
+
+def test_sending_parked_tasks_back_to_the_queue_is_journaled(members, client_for) -> None:  # noqa: ANN001
+    """« Remettre en file » sends failed e-mails and index updates again: an admin action,
+    journaled like the others (review)."""
+    db.session.add(
+        OutboxEvent(
+            kind="notify.email",
+            ref_id=999999,
+            parked=True,
+            attempts=9,
+            created_at=utcnow(),
+            available_at=utcnow(),
+        )
+    )
+    db.session.commit()
+
+    response = client_for(members["admin"]).post("/admin/taches", data={})
+
+    assert response.status_code == 302
+    entry = db.session.scalar(select(ModerationLog).where(ModerationLog.action == "retry_parked"))
+    assert entry is not None
+    assert entry.actor_id == members["admin"].id
+    assert json.loads(entry.details) == {"taches": 1}
