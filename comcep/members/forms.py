@@ -186,3 +186,44 @@ class AdminMemberForm(BaseForm):
         widget=widgets.ListWidget(prefix_label=False),
         option_widget=widgets.CheckboxInput(),
     )
+
+
+class NetworkForm(BaseForm):
+    """A new network of pairs or organisation of hors pairs (administrators)."""
+
+    kind = RadioField(
+        "Pour",
+        choices=choices(
+            [("pair", "Des pairs (un réseau)"), ("hors_pair", "Des hors pairs (une organisation)")]
+        ),
+        validators=[InputRequired("Choisissez pour qui.")],
+    )
+    name = StringField(
+        "Nom",
+        validators=[
+            DataRequired("Indiquez le nom."),
+            Length(max=120, message="120 caractères au plus."),
+        ],
+    )
+    code = StringField(
+        "Code",
+        validators=[
+            DataRequired("Indiquez le code."),
+            Length(max=40, message="40 caractères au plus."),
+        ],
+        description=(
+            "Minuscules, chiffres et tirets, par exemple « cap-emploi » : il ne change plus "
+            "ensuite (liens, exports, ligne de commande)."
+        ),
+        filters=[lambda v: v.strip().lower() if isinstance(v, str) else v],
+    )
+
+
+class NetworkNameForm(BaseForm):
+    name = StringField(
+        "Nom",
+        validators=[
+            DataRequired("Indiquez le nom."),
+            Length(max=120, message="120 caractères au plus."),
+        ],
+    )

@@ -80,6 +80,17 @@ def networks(kind: str | None = None, *, active_only: bool = False) -> list[Netw
     return list(db.session.scalars(query))
 
 
+def network_member_counts() -> dict[int, int]:
+    """Members of each network who were admitted and have not left (the administration's
+    list): one GROUP BY."""
+    rows = db.session.execute(
+        select(Member.network_id, func.count(Member.id))
+        .where(Member.state.in_(("active", "suspended")), Member.network_id.is_not(None))
+        .group_by(Member.network_id)
+    )
+    return {network_id: count for network_id, count in rows}
+
+
 def regions() -> list[Region]:
     return list(db.session.scalars(select(Region).order_by(Region.position)))
 

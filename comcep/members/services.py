@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 
 from comcep.analytics import rollups
 from comcep.errors import ComcepError
@@ -166,3 +167,62 @@ def _network_changed(member: Member) -> None:
         )
     )
     db.session.execute(forum_services.first_reply_update(list(topic_ids)))
+
+
+NETWORK_CODE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+
+
+def create_network(actor: Member, *, kind: str, name: str, code: str) -> Network:
+    """A new network of pairs or organisation of hors pairs, listed last of its kind. Its
+    code is for good: links, exports and the command line name it."""
+    from comcep.moderation.services import log
+
+    if kind not in STATUTS:
+        raise ComcepError("Choisissez pour qui.", "kind")
+    code = code.strip().lower()
+    if not 2 <= len(code) <= 40 or not NETWORK_CODE.match(code):
+        raise ComcepError(
+            "Le code s'écrit en minuscules, chiffres et tirets (2 à 40), sans accent.", "code"
+        )
+    if db.session.scalar(select(Network.id).where(Network.code == code)) is not None:
+        raise ComcepError("Ce code est déjà pris.", "code")
+    name = _network_name(name)
+    last = db.session.scalar(select(func.max(Network.position))) or 0
+    network = Network(code=code, name=name, kind=kind, position=last + 1, active=True)
+    db.session.add(network)
+    db.session.flush()
+    log(actor, "network_create", "network", network.id, details={"code": code, "nom": name})
+    return network
+
+
+def update_network(
+    actor: Member, network: Network, *, name: str | None = None, active: bool | None = None
+) -> bool:
+    """Rename a network, or close it (newcomers no longer choose it; its members keep it,
+    with their figures) or open it again; False when nothing changed."""
+    from comcep.moderation.services import log
+
+    before = {"nom": network.name, "ouvert": network.active}
+    if name is not None:
+        name = _network_name(name, network)
+        network.name = name
+    if active is not None:
+        network.active = active
+    if {"nom": network.name, "ouvert": network.active} == before:
+        return False
+    log(actor, "network_update", "network", network.id, details={"avant": before})
+    db.session.flush()
+    return True
+
+
+def _network_name(name: str, network: Network | None = None) -> str:
+    name = " ".join(name.split())
+    if not 2 <= len(name) <= 120:
+        raise ComcepError("Le nom compte de 2 à 120 caractères.", "name")
+    # compared in Python: SQLite's lower() leaves « É » as it is (a few dozen rows)
+    others = db.session.execute(select(Network.id, Network.name)).all()
+    if any(
+        n.casefold() == name.casefold() for i, n in others if network is None or i != network.id
+    ):
+        raise ComcepError("Ce nom est déjà celui d'un autre réseau ou organisation.", "name")
+    return name

@@ -40,11 +40,13 @@ from comcep.members.forms import (
     LeaveForm,
     LoginForm,
     MemberFilterForm,
+    NetworkForm,
+    NetworkNameForm,
     NewPasswordForm,
     ProfileForm,
     RegistrationForm,
 )
-from comcep.members.models import Invitation, Member, check_dummy_password
+from comcep.members.models import Invitation, Member, Network, check_dummy_password
 from comcep.members.tokens import LinkError
 from comcep.notifications.models import EMAIL_FREQUENCIES
 from comcep.policy import Viewer, current_viewer
@@ -759,3 +761,78 @@ def administer(member_id: int) -> ResponseReturnValue:
     return render_template(
         "members/administer.html", form=form, member=member, anonymise_form=anonymise_form
     ), status
+
+
+# --- Networks and organisations (administrators) --------------------------------------
+
+
+@bp.route("/admin/reseaux", methods=["GET", "POST"])
+@login_required
+def networks() -> ResponseReturnValue:
+    """The networks of pairs and the organisations of hors pairs: a new one is added here."""
+    policy.check_administer(current_viewer())
+    form = NetworkForm()
+    if form.validate_on_submit():
+        try:
+            created = admin_services.create_network(
+                current_user, kind=form.kind.data, name=form.name.data, code=form.code.data
+            )
+        except ComcepError as error:
+            db.session.rollback()
+            field_errors(form, error, "name").append(error.message)
+        else:
+            db.session.commit()
+            flash(f"« {created.name} » est créé.", "success")
+            return redirect(url_for("members.networks") + f"#n{created.id}")
+    status = 400 if request.method == "POST" else 200
+    return _networks_page(form, status)
+
+
+def _networks_page(
+    form: NetworkForm,
+    status: int,
+    name_form: NetworkNameForm | None = None,
+    named: int | None = None,
+) -> ResponseReturnValue:
+    return render_template(
+        "members/networks.html",
+        form=form,
+        networks=queries.networks(),
+        counts=queries.network_member_counts(),
+        name_form=name_form,
+        named=named,
+        action_form=ConfirmForm(formdata=None),
+    ), status
+
+
+@bp.post("/admin/reseaux/<int:network_id>")
+@login_required
+def update_network(network_id: int) -> ResponseReturnValue:
+    """Rename, close or open again one network (`action`: nom, fermer, rouvrir)."""
+    policy.check_administer(current_viewer())
+    network = db.get_or_404(Network, network_id)
+    action = request.form.get("action", "")
+    if action not in ("nom", "fermer", "rouvrir"):
+        abort(400)
+    name_form = NetworkNameForm() if action == "nom" else None
+    valid = name_form.validate_on_submit() if name_form else ConfirmForm().validate_on_submit()
+    if valid:
+        try:
+            changed = admin_services.update_network(
+                current_user,
+                network,
+                name=name_form.name.data if name_form else None,
+                active=None if name_form else action == "rouvrir",
+            )
+        except ComcepError as error:
+            db.session.rollback()
+            name_form.name.errors.append(error.message)
+        else:
+            db.session.commit()
+            flash(
+                f"« {network.name} » est mis à jour." if changed else "Rien n'a changé.", "success"
+            )
+            return redirect(url_for("members.networks") + f"#n{network.id}")
+    elif name_form is None:
+        abort(400)
+    return _networks_page(NetworkForm(formdata=None), 400, name_form, network.id)

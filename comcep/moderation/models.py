@@ -54,6 +54,8 @@ ACTION_LABELS = {
     "anonymise": "Compte anonymisé",
     "settings": "Réglages du site",
     "retry_parked": "Tâches en échec remises en file",
+    "network_create": "Réseau ou organisation créé",
+    "network_update": "Réseau ou organisation modifié",
     "category_create": "Rubrique créée",
     "category_update": "Rubrique modifiée",
     "tag_create": "Mot-clé créé",
