@@ -678,7 +678,14 @@ def lift_silence(actor: Member, member: Member) -> None:
 
 
 def update_category_flags(actor: Member, category: Category, flags: dict[str, bool]) -> bool:
-    """Set a rubrique's switches (attachments, solutions, read only…); journal what changed."""
+    """Set a rubrique's switches (attachments, solutions, read only…); journal what changed.
+    A thème with rubriques takes no topic itself: its switches would do nothing, so it has
+    none (each of its rubriques has its own)."""
+    if has_rubriques(category):
+        raise ComcepError(
+            f"« {category.name} » est un thème : ses rubriques ont chacune leurs réglages, "
+            "réglez-les une à une."
+        )
     before = {name: getattr(category, name) for name in flags}
     changed = {name: value for name, value in flags.items() if before[name] != value}
     if not changed:
@@ -693,6 +700,13 @@ def update_category_flags(actor: Member, category: Category, flags: dict[str, bo
         details={"rubrique": category.name, **changed},
     )
     return True
+
+
+def has_rubriques(category: Category) -> bool:
+    return (
+        db.session.scalar(select(Category.id).where(Category.parent_id == category.id).limit(1))
+        is not None
+    )
 
 
 # A rubrique's fields as the journal names them.

@@ -516,6 +516,7 @@ def log() -> ResponseReturnValue:
         targets=queries.log_targets(current_viewer(), entries.items),
         form=form,
         can_manage_categories=policy.can(policy.check_manage_categories, current_viewer()),
+        can_administer=policy.can(policy.check_administer, current_viewer()),
     )
 
 
@@ -545,9 +546,11 @@ def settings_page() -> ResponseReturnValue:
 def categories() -> ResponseReturnValue:
     viewer = current_viewer()
     policy.check_manage_categories(viewer)
+    categories = forum_queries.visible_categories_flat(viewer)
     return render_template(
         "moderation/categories.html",
-        categories=forum_queries.visible_categories_flat(viewer),
+        categories=categories,
+        themes_with_rubriques={c.parent_id for c in categories if c.parent_id is not None},
         flags=forms.CATEGORY_FLAGS,
         form=ConfirmForm(),
     )
@@ -645,6 +648,11 @@ def update_category(category_id: int) -> ResponseReturnValue:
         flash("Le formulaire a expiré : rechargez la page et recommencez.", "error")
         return redirect(url_for("moderation.categories")), 303
     flags = {name: bool(form[name].data) for name in forms.CATEGORY_FLAGS}
-    changed = services.update_category_flags(current_user, category, flags)
+    try:
+        changed = services.update_category_flags(current_user, category, flags)
+    except ComcepError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        return redirect(url_for("moderation.categories") + f"#c{category.id}"), 303
     message = f"« {category.name} » est mise à jour." if changed else "Rien n'a changé."
     return _done(message, url_for("moderation.categories") + f"#c{category.id}")

@@ -4,6 +4,7 @@ read only…), journaled; the animatrice gets a 403, others the 404 of a missing
 from __future__ import annotations
 
 import re
+from html import unescape
 
 import pytest
 
@@ -280,3 +281,22 @@ def test_lifting_the_staff_only_restriction_asks_for_confirmation_too(members, c
     assert pair.get(f"/t/{topic.id}").status_code == 404
     assert admin.post(url, data={**data, "confirm_opening": "y"}).status_code == 302
     assert pair.get(f"/t/{topic.id}").status_code == 200
+
+
+def test_a_theme_with_rubriques_has_no_switches_of_its_own(members, client_for) -> None:  # noqa: ANN001
+    """A thème with rubriques takes no topic itself: « Lecture seule » set on it saved,
+    journaled, and did nothing (review). It now has no switches, and saving some is
+    refused with a French message; its rubriques keep theirs."""
+    admin = client_for(members["admin"])
+    theme = category("echanges-de-pratiques")
+
+    page = unescape(admin.get("/admin/rubriques").get_data(as_text=True))
+    response = admin.post(
+        f"/admin/rubriques/{theme.id}", data={"read_only": "y"}, follow_redirects=True
+    )
+
+    assert f'action="/admin/rubriques/{theme.id}"' not in page
+    assert f'action="/admin/rubriques/{category("premier-entretien").id}"' in page
+    assert "ses rubriques ont chacune leurs réglages" in unescape(response.get_data(as_text=True))
+    db.session.expire_all()
+    assert category("echanges-de-pratiques").read_only is False
