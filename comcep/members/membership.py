@@ -332,16 +332,30 @@ def _send_invitation(actor: Member, invitation: Invitation, member: Member, now:
     )
 
 
-def may_leave(member: Member) -> bool:
-    """An administrator leaves only if another one is active: else nobody could manage the
-    rubriques, the roles or the invitations any more."""
-    if "admin" not in member.role_set:
-        return True
-    padded = " " + Member.roles + " "
-    others = select(Member.id).where(
-        Member.active(), padded.contains(" admin "), Member.id != member.id
-    )
-    return db.session.scalar(others.limit(1)) is not None
+def leave(member: Member) -> None:
+    """« Quitter la ComCEP »: the member's own account is closed and anonymised.
+
+    An administrator leaves only if another one is active, else nobody could manage the
+    rubriques, the roles or the invitations any more. The check holds against another
+    administrator leaving at the same moment: on PostgreSQL the administrators' rows are
+    locked first, in one order, so the second waits and then sees the first gone; SQLite
+    has one writer, whose lock is taken (by a write to the member's own row) before the
+    check."""
+    if "admin" in member.role_set:
+        padded = " " + Member.roles + " "
+        admins = select(Member.id).where(Member.active(), padded.contains(" admin "))
+        if db.session.get_bind().dialect.name == "postgresql":
+            db.session.execute(admins.order_by(Member.id).with_for_update())
+        else:
+            db.session.execute(
+                update(Member).where(Member.id == member.id).values(state=Member.state)
+            )
+        if db.session.scalar(admins.where(Member.id != member.id).limit(1)) is None:
+            raise ComcepError(
+                "Vous êtes le seul administrateur en activité : nommez-en un autre avant de "
+                "quitter la ComCEP, sinon personne ne pourrait plus gérer le site."
+            )
+    anonymise(member)
 
 
 def check_may_act_on(actor: Member, invitation: Invitation) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Any
 
 from sqlalchemy import func, or_, select
@@ -203,6 +204,13 @@ def update_network(
     from comcep.moderation.services import log
 
     before = {"nom": network.name, "ouvert": network.active}
+    if active is False and network.active and not _another_open(network):
+        what = "réseau de pairs" if network.kind == "pair" else "organisation de hors pairs"
+        raise ComcepError(
+            f"« {network.name} » est le dernier {what} ouvert : personne ne pourrait plus "
+            "s'inscrire ou être invité avec ce statut. Ouvrez-en un autre d'abord.",
+            "name",
+        )
     if name is not None:
         name = _network_name(name, network)
         network.name = name
@@ -215,14 +223,29 @@ def update_network(
     return True
 
 
+def _another_open(network: Network) -> bool:
+    others = select(Network.id).where(
+        Network.kind == network.kind, Network.active.is_(True), Network.id != network.id
+    )
+    return db.session.scalar(others.limit(1)) is not None
+
+
 def _network_name(name: str, network: Network | None = None) -> str:
-    name = " ".join(name.split())
+    """A name shown in every list and select: no invisible or control character (a
+    right-to-left override would turn the text around), NFC, unique whatever its case or
+    the way its accents were typed."""
+    name = " ".join(unicodedata.normalize("NFC", name).split())
+    if any(unicodedata.category(ch) in ("Cc", "Cf", "Co", "Cs", "Cn") for ch in name):
+        raise ComcepError("Le nom contient un caractère invisible ou de contrôle.", "name")
     if not 2 <= len(name) <= 120:
         raise ComcepError("Le nom compte de 2 à 120 caractères.", "name")
+    key = _name_key(name)
     # compared in Python: SQLite's lower() leaves « É » as it is (a few dozen rows)
     others = db.session.execute(select(Network.id, Network.name)).all()
-    if any(
-        n.casefold() == name.casefold() for i, n in others if network is None or i != network.id
-    ):
+    if any(_name_key(n) == key for i, n in others if network is None or i != network.id):
         raise ComcepError("Ce nom est déjà celui d'un autre réseau ou organisation.", "name")
     return name
+
+
+def _name_key(name: str) -> str:
+    return unicodedata.normalize("NFKC", name).casefold()

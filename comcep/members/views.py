@@ -568,19 +568,19 @@ def export() -> ResponseReturnValue:
 def leave() -> ResponseReturnValue:
     form = LeaveForm()
     if form.validate_on_submit():
-        if not membership.may_leave(current_user):
-            form.password.errors.append(
-                "Vous êtes le seul administrateur en activité : nommez-en un autre avant de "
-                "quitter la ComCEP, sinon personne ne pourrait plus gérer le site."
-            )
-        elif current_user.check_password(form.password.data):
-            membership.anonymise(current_user)
+        if not current_user.check_password(form.password.data):
+            form.password.errors.append("Le mot de passe est incorrect.")
+            return _account_page(400, leave_form=form)
+        try:
+            membership.leave(current_user)
+        except ComcepError as error:
+            db.session.rollback()
+            form.password.errors.append(error.message)
+        else:
             db.session.commit()
             logout_user()
             flash("Votre compte est fermé et anonymisé. Merci pour vos contributions.", "info")
             return redirect(url_for("forum.index"))
-        else:
-            form.password.errors.append("Le mot de passe est incorrect.")
     return _account_page(400, leave_form=form)
 
 
@@ -826,6 +826,9 @@ def update_network(network_id: int) -> ResponseReturnValue:
             )
         except ComcepError as error:
             db.session.rollback()
+            if name_form is None:  # closing the last open one: said above the list
+                flash(error.message, "error")
+                return redirect(url_for("members.networks") + f"#n{network.id}"), 303
             name_form.name.errors.append(error.message)
         else:
             db.session.commit()

@@ -680,8 +680,9 @@ def lift_silence(actor: Member, member: Member) -> None:
 def update_category_flags(actor: Member, category: Category, flags: dict[str, bool]) -> bool:
     """Set a rubrique's switches (attachments, solutions, read only…); journal what changed.
     A thème with rubriques takes no topic itself: its switches would do nothing, so it has
-    none (each of its rubriques has its own)."""
-    if has_rubriques(category):
+    none (each of its rubriques has its own), unless it still holds topics of its own (from
+    before its rubriques), which obey them."""
+    if category.id in without_switches([category.id]):
         raise ComcepError(
             f"« {category.name} » est un thème : ses rubriques ont chacune leurs réglages, "
             "réglez-les une à une."
@@ -702,11 +703,18 @@ def update_category_flags(actor: Member, category: Category, flags: dict[str, bo
     return True
 
 
-def has_rubriques(category: Category) -> bool:
-    return (
-        db.session.scalar(select(Category.id).where(Category.parent_id == category.id).limit(1))
-        is not None
+def without_switches(ids: list[int]) -> set[int]:
+    """Those of these categories whose switches would do nothing: thèmes with rubriques that
+    hold no topic of their own (two queries, whatever the number)."""
+    themes = set(db.session.scalars(select(Category.parent_id).where(Category.parent_id.in_(ids))))
+    if not themes:
+        return set()
+    holding = set(
+        db.session.scalars(
+            select(Topic.category_id).where(Topic.category_id.in_(themes)).distinct()
+        )
     )
+    return themes - holding
 
 
 # A rubrique's fields as the journal names them.

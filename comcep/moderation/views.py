@@ -550,7 +550,7 @@ def categories() -> ResponseReturnValue:
     return render_template(
         "moderation/categories.html",
         categories=categories,
-        themes_with_rubriques={c.parent_id for c in categories if c.parent_id is not None},
+        without_switches=services.without_switches([c.id for c in categories]),
         flags=forms.CATEGORY_FLAGS,
         form=ConfirmForm(),
     )
