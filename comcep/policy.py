@@ -706,6 +706,12 @@ def check_invite(viewer: Viewer) -> None:
         raise NotFound()
 
 
+def can_invite_statut(viewer: Viewer, statut: str) -> bool:
+    """A pair's invitation (sending it, again, or withdrawing it) is an administrator's; the
+    staff invite hors pairs."""
+    return viewer.is_admin if statut == "pair" else viewer.is_staff
+
+
 def check_manage_categories(viewer: Viewer) -> None:
     """Rubriques are set by administrators (SPEC §1); staff learn it is not theirs."""
     if not viewer.is_staff:

@@ -264,7 +264,7 @@ def invite(
     never opened, so it is set afresh (groups included) rather than blocking the address.
     """
     email = email.strip().lower()
-    if statut == "pair" and "admin" not in actor.role_set:
+    if not policy.can_invite_statut(policy.Viewer.for_member(actor), statut):
         raise ComcepError("Seul un administrateur peut inviter un pair.")
     network = _lookup(Network, network_code, "Réseau ou organisation", "network")
     if network.kind != statut:
@@ -361,7 +361,7 @@ def leave(member: Member) -> None:
 def check_may_act_on(actor: Member, invitation: Invitation) -> None:
     """A pair's invitation is the administrators' decision (`invite`): sending it again
     (with a new link) or withdrawing it is theirs too."""
-    if invitation.member.statut == "pair" and "admin" not in actor.role_set:
+    if not policy.can_invite_statut(policy.Viewer.for_member(actor), invitation.member.statut):
         raise ComcepError("Seul un administrateur peut renvoyer ou retirer l'invitation d'un pair.")
 
 
