@@ -64,13 +64,19 @@ def test_an_e_mail_held_by_an_outage_leaves_out_a_topic_moved_behind_the_wall(
     assert CANARY not in _all_mail(mailbox, hors_pair.email)
 
 
-def test_an_e_mail_held_by_an_outage_is_sent_as_built_when_the_server_is_back(
-    members, client_for, smtp_down, smtp_back
-) -> None:
+def _reply_held_by_the_outage(members, client_for) -> Member:  # noqa: ANN001
+    """A reply to the pair's topic, whose e-mail to the pair failed: the pair is returned."""
     pair = members["pair"]
     topic = make_topic(pair, title="Un sujet")
     post_reply(client_for(members["other_pair"]), topic.id, f"Réponse {CANARY}.")
     send_delayed_emails()
+    return pair
+
+
+def test_an_e_mail_held_by_an_outage_is_sent_as_built_when_the_server_is_back(
+    members, client_for, smtp_down, smtp_back
+) -> None:
+    pair = _reply_held_by_the_outage(members, client_for)
     mailbox = smtp_back()
     _retry_now()
     assert CANARY in _all_mail(mailbox, pair.email)
@@ -81,10 +87,7 @@ def test_an_e_mail_held_by_an_outage_is_sent_as_built_when_the_server_is_back(
 def test_an_e_mail_held_by_an_outage_is_not_sent_to_a_member_suspended_since(
     members, client_for, smtp_down, smtp_back
 ) -> None:
-    pair = members["pair"]
-    topic = make_topic(pair, title="Un sujet")
-    post_reply(client_for(members["other_pair"]), topic.id, f"Réponse {CANARY}.")
-    send_delayed_emails()
+    pair = _reply_held_by_the_outage(members, client_for)
     moderation.suspend_member(
         members["animation"], db.session.get(Member, pair.id), 30, "Manquements répétés"
     )
@@ -97,10 +100,7 @@ def test_an_e_mail_held_by_an_outage_is_not_sent_to_a_member_suspended_since(
 def test_an_e_mail_held_by_an_outage_is_not_sent_after_the_member_chose_jamais(
     members, client_for, smtp_down, smtp_back
 ) -> None:
-    pair = members["pair"]
-    topic = make_topic(pair, title="Un sujet")
-    post_reply(client_for(members["other_pair"]), topic.id, f"Réponse {CANARY}.")
-    send_delayed_emails()
+    pair = _reply_held_by_the_outage(members, client_for)
     response = client_for(pair).post("/compte/notifications", data={"frequency": "never"})
     assert response.status_code == 302
     mailbox = smtp_back()
