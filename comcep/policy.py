@@ -28,7 +28,7 @@ from werkzeug.exceptions import Forbidden, NotFound
 from comcep.extensions import db, read_columns, utcnow
 from comcep.filters import date_fr
 from comcep.forum.models import Category, Post, PostRevision, Topic
-from comcep.members.models import STAFF_ROLES, Member, member_groups
+from comcep.members.models import PAIRS_ONLY_ROLES, STAFF_ROLES, Member, member_groups
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
@@ -306,9 +306,17 @@ def visible_posts(viewer: Viewer) -> ColumnElement[bool]:
 
 
 def staff_members() -> ColumnElement[bool]:
-    """Members holding a staff role (animation, admin), as a SQL predicate."""
+    """Members holding a staff role (animation, admin), as a SQL predicate: `animation`
+    only on a pair, as `Member.role_set` reads it."""
     padded = " " + Member.roles + " "
-    return or_(*(padded.contains(f" {role} ") for role in sorted(STAFF_ROLES)))
+    return or_(
+        *(
+            and_(padded.contains(f" {role} "), Member.statut == "pair")
+            if role in PAIRS_ONLY_ROLES
+            else padded.contains(f" {role} ")
+            for role in sorted(STAFF_ROLES)
+        )
+    )
 
 
 def _member_rule(category: Category) -> ColumnElement[bool]:

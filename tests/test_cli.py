@@ -10,7 +10,7 @@ from comcep.cli import main
 from comcep.extensions import db
 from comcep.forum.demo_content import DEMO_MEMBERS, DEMO_TOPICS
 from comcep.forum.models import Category, Post, Topic
-from comcep.members.models import Member
+from comcep.members.models import Member, Network
 from comcep.messages import services as messages
 from comcep.messages.models import PrivateMessage
 from comcep.search import indexing
@@ -93,6 +93,27 @@ def test_user_create_gives_staff_roles_and_groups(runner) -> None:
     assert [group.name for group in member.groups] == ["Groupe pilote"]
 
 
+def test_user_create_makes_a_network_representative_the_referent_of_a_pairs_network(
+    runner,
+) -> None:
+    """SPEC §1: a référent is « any + role validation for one network »; a hors pair who
+    represents a network validates its conseillers' registrations (`--validates`)."""
+    result = user_create(
+        runner,
+        "--email", "representante@apec.example",
+        "--name", "Représentante Apec",
+        "--statut", "hors_pair",
+        "--network", "expert",
+        "--region", "bretagne",
+        "--role", "validation",
+        "--validates", "apec",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    member = db.session.scalar(select(Member))
+    assert member.validation_network_id != member.network_id
+    assert db.session.get(Network, member.validation_network_id).code == "apec"
+
+
 BASE = ["--email", "nouveau@apec.example", "--name", "Nouveau Membre", "--statut", "pair"]
 
 
@@ -160,6 +181,33 @@ BASE = ["--email", "nouveau@apec.example", "--name", "Nouveau Membre", "--statut
             PASSWORD,
             "Rôle inconnu : moderateur (attendu : animation, validation, comite, admin).",
             id="unknown-role",
+        ),
+        pytest.param(
+            ["--email", "hp@carif.example", "--name", "Hors Pair", "--statut", "hors_pair"]
+            + ["--network", "carif-oref", "--region", "bretagne", "--role", "animation"],
+            PASSWORD,
+            "Le rôle « animation » est réservé aux pairs",
+            id="animation-for-a-hors-pair",
+        ),
+        pytest.param(
+            ["--email", "hp@carif.example", "--name", "Hors Pair", "--statut", "hors_pair"]
+            + ["--network", "carif-oref", "--region", "bretagne", "--role", "validation"],
+            PASSWORD,
+            "Choisissez le réseau de pairs dont ce membre validera les inscriptions.",
+            id="validation-without-a-network",
+        ),
+        pytest.param(
+            [*BASE, "--network", "apec", "--region", "bretagne", "--role", "validation"]
+            + ["--validates", "dgefp"],
+            PASSWORD,
+            "« dgefp » n'est pas un réseau de pairs",
+            id="validates-an-organisation",
+        ),
+        pytest.param(
+            [*BASE, "--network", "apec", "--region", "bretagne", "--validates", "apec"],
+            PASSWORD,
+            "--validates va avec --role validation.",
+            id="validates-without-the-role",
         ),
         pytest.param(
             ["--email", "x@apec.example", "--name", "X", "--statut", "structure"]

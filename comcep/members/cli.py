@@ -26,6 +26,12 @@ def user() -> None:
 @click.option("--region", "region_code", required=True, help="Code de la région")
 @click.option("--role", "roles", multiple=True, help=f"Rôle : {', '.join(ROLES)}")
 @click.option("--group", "groups", multiple=True)
+@click.option(
+    "--validates",
+    default="",
+    help="Avec --role validation : code du réseau de pairs dont il ou elle valide les "
+    "inscriptions (par défaut, le sien pour un pair)",
+)
 @click.option("--organisation", default="", help="Structure")
 @click.option(
     "--password-stdin", is_flag=True, required=True, help="Lire le mot de passe sur stdin"
@@ -40,10 +46,13 @@ def create(
     roles: tuple[str, ...],
     groups: tuple[str, ...],
     organisation: str,
+    validates: str,
     password_stdin: bool,
 ) -> None:
     """Créer un membre actif (mot de passe lu sur l'entrée standard)."""
     password = sys.stdin.readline().rstrip("\r\n") if password_stdin else ""
+    if validates and "validation" not in roles:
+        raise FrenchError("--validates va avec --role validation.")
     try:
         member = create_member(
             email=email,
@@ -55,6 +64,7 @@ def create(
             roles=list(roles),
             groups=list(groups),
             organisation=organisation,
+            validates=validates,
         )
         db.session.commit()
     except ComcepError as error:

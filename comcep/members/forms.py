@@ -186,6 +186,7 @@ class AdminMemberForm(BaseForm):
         widget=widgets.ListWidget(prefix_label=False),
         option_widget=widgets.CheckboxInput(),
     )
+    validates = SelectField("Réseau dont il ou elle valide les inscriptions")
 
 
 class NetworkForm(BaseForm):

@@ -33,6 +33,7 @@ STATUTS = ("pair", "hors_pair")
 ROLES = ("animation", "validation", "comite", "admin")
 STATES = ("pending", "active", "suspended", "left")
 STAFF_ROLES = frozenset({"animation", "admin"})
+PAIRS_ONLY_ROLES = frozenset({"animation"})  # see `Member.role_set`
 _LIGATURES = str.maketrans({"œ": "oe", "æ": "ae", "ß": "ss", "’": "'", "ʼ": "'"})
 
 
@@ -173,7 +174,11 @@ class Member(UserMixin, db.Model):
 
     @property
     def role_set(self) -> frozenset[str]:
-        return frozenset(self.roles.split())
+        """The roles the member holds. `animation` is a pair's only (SPEC §1: the animatrice
+        is « pair + role animation »): staff read every rubrique, so a hors pair's row that
+        still carried it (an SQL edit, a statut changed by hand) must not open the wall."""
+        roles = frozenset(self.roles.split())
+        return roles if self.statut == "pair" else roles - PAIRS_ONLY_ROLES
 
     def set_roles(self, roles: set[str] | frozenset[str] | list[str]) -> None:
         self.roles = " ".join(sorted(set(roles)))

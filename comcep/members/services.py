@@ -27,6 +27,7 @@ def create_member(
     roles: list[str] | tuple[str, ...] = (),
     groups: list[str] | tuple[str, ...] = (),
     organisation: str = "",
+    validates: str = "",
 ) -> Member:
     """Create an active member, checking every reference so the CLI can say what is wrong."""
     email = email.strip().lower()
@@ -58,6 +59,7 @@ def create_member(
     unknown = [role for role in roles if role not in ROLES]
     if unknown:
         raise ComcepError(f"Rôle inconnu : {', '.join(unknown)} (attendu : {', '.join(ROLES)}).")
+    validated = _validated_network(statut, network, roles, validates)
     from comcep.members.membership import check_password_strength  # noqa: PLC0415 - cycle
 
     check_password_strength(password, email, name.strip())  # the web forms' rule
@@ -75,8 +77,7 @@ def create_member(
         marked_read_at=None,
     )
     member.set_roles(roles)
-    if "validation" in roles:
-        member.validation_network_id = network.id
+    member.validation_network_id = validated.id if validated else None
     member.set_password(password)
     for group_name in group_names:
         group = db.session.scalar(select(Group).where(Group.name == group_name))
@@ -97,6 +98,7 @@ def update_member(
     network_code: str,
     roles: list[str],
     group_ids: list[int],
+    validates: str = "",
 ) -> bool:
     """Admin changes to statut, network, roles and groups, written to the log; False when
     the form changed nothing (then nothing is logged)."""
@@ -112,14 +114,16 @@ def update_member(
         raise ComcepError("Le réseau ou l'organisation ne correspond pas au statut choisi.")
     if member.id == actor.id and "admin" not in roles:
         raise ComcepError("Vous ne pouvez pas retirer votre propre rôle d'administrateur.")
-    before, validation = _administered(member), member.validation_network_id
+    roles = [role for role in roles if role in ROLES]
+    validated = _validated_network(statut, network, roles, validates)
+    before = _administered(member)
     network_changed = member.network_id != network.id
     member.statut = statut
     member.network = network
-    member.set_roles([role for role in roles if role in ROLES])
-    member.validation_network_id = network.id if "validation" in roles else None
+    member.set_roles(roles)
+    member.validation_network_id = validated.id if validated else None
     member.groups = list(db.session.scalars(select(Group).where(Group.id.in_(group_ids))))
-    if _administered(member) == before and member.validation_network_id == validation:
+    if _administered(member) == before:
         return False
     log(actor, "update_member", "member", member.id, details={"avant": before})
     db.session.flush()
@@ -128,12 +132,49 @@ def update_member(
     return True
 
 
+def _validated_network(
+    statut: str, network: Network, roles: list[str] | tuple[str, ...], validates: str
+) -> Network | None:
+    """The pairs' network whose registrations the member will validate (SPEC §1: « any +
+    role validation for one network »): the one chosen, else a pair's own network. A hors
+    pair (a network's representative) names it; `animation` is refused to a hors pair, who
+    would read every rubrique as staff."""
+    if "animation" in roles and statut != "pair":
+        raise ComcepError(
+            "Le rôle « animation » est réservé aux pairs : l'animatrice lit et modère les "
+            "rubriques des pairs, qu'un hors pair ne lit pas.",
+            "roles",
+        )
+    if "validation" not in roles:
+        return None
+    code = validates or (network.code if statut == "pair" else "")
+    if not code:
+        raise ComcepError(
+            "Choisissez le réseau de pairs dont ce membre validera les inscriptions.",
+            "validates",
+        )
+    validated = db.session.scalar(select(Network).where(Network.code == code))
+    if validated is None or validated.kind != "pair":
+        raise ComcepError(
+            f"« {code} » n'est pas un réseau de pairs : un référent valide les inscriptions "
+            "des conseillers d'un réseau.",
+            "validates",
+        )
+    return validated
+
+
 def _administered(member: Member) -> dict[str, Any]:
     """What the member administration sets, as the journal records it."""
+    validated = (
+        db.session.get(Network, member.validation_network_id)
+        if member.validation_network_id
+        else None
+    )
     return {
         "statut": member.statut,
         "reseau": member.network.code if member.network else None,
         "roles": sorted(member.role_set),
+        "valide": validated.code if validated else None,
         "groupes": sorted(g.id for g in member.groups),
     }
 

@@ -714,15 +714,22 @@ def _act_on_invitation(
 def administer(member_id: int) -> ResponseReturnValue:
     policy.check_administer(current_viewer())
     member = queries.get_member_any_state_or_404(member_id)
+    every_network = queries.networks(active_only=False)
+    validated = {n.id: n.code for n in every_network}.get(member.validation_network_id or 0)
     form = AdminMemberForm(
         data={
             "statut": member.statut,
             "network": member.network.code if member.network else "",
             "roles": sorted(member.role_set),
             "groups": [str(g.id) for g in member.groups],
+            "validates": validated or "",
         }
     )
     form.network.choices = _network_choices(None, active_only=False)
+    form.validates.choices = choices(
+        [("", "Son propre réseau (un pair)")]
+        + [(n.code, n.name) for n in every_network if n.kind == "pair"]
+    )
     form.groups.choices = choices((str(g.id), g.name) for g in queries.groups())
     anonymise_form = AnonymiseForm()
     if request.method == "POST" and request.form.get("anonymise") and anonymise_form.validate():
@@ -749,10 +756,11 @@ def administer(member_id: int) -> ResponseReturnValue:
                 network_code=form.network.data,
                 roles=form.roles.data,
                 group_ids=[int(g) for g in form.groups.data],
+                validates=form.validates.data or "",
             )
         except ComcepError as error:
             db.session.rollback()
-            form.network.errors.append(error.message)
+            field_errors(form, error, "network").append(error.message)
         else:
             db.session.commit()
             flash("Le membre est mis à jour." if changed else "Rien n'a changé.", "success")

@@ -280,6 +280,7 @@ def test_an_admin_changes_roles_groups_and_network_and_it_is_logged(client_for, 
         "statut": "pair",
         "reseau": "france-travail",
         "roles": [],
+        "valide": None,
         "groupes": [],
     }
     # The new roles and group take effect.
@@ -519,3 +520,118 @@ def test_sending_parked_tasks_back_to_the_queue_is_journaled(members, client_for
     assert entry is not None
     assert entry.actor_id == members["admin"].id
     assert json.loads(entry.details) == {"taches": 1}
+
+
+def _validated_code(member_id: int) -> str | None:
+    db.session.expire_all()
+    network_id = db.session.get(Member, member_id).validation_network_id
+    return db.session.scalar(select(Network.code).where(Network.id == network_id))
+
+
+def test_the_animation_role_is_a_pairs_and_is_refused_to_a_hors_pair(client_for, members):
+    """SPEC §1: the animatrice is « pair + role animation ». Staff read every rubrique, so
+    a hors pair given `animation` read the pairs' space (review of stop 52): the form
+    refuses it under the roles, and a pair holding it who is moved behind the wall must
+    lose it first."""
+    admin, hors_pair, pair = members["admin"], members["hors_pair"], members["pair"]
+    refused = client_for(admin).post(
+        f"/admin/membres/{hors_pair.id}",
+        data={"statut": "hors_pair", "network": "carif-oref", "roles": ["animation"]},
+    )
+    assert refused.status_code == 400
+    assert "Le rôle « animation » est réservé aux pairs" in text(refused)
+    [animation_box] = re.findall(r"<input[^>]*value=\"animation\"[^>]*>", refused.get_data(True))
+    assert "checked" in animation_box  # what was typed stays
+    db.session.expire_all()
+    assert "animation" not in db.session.get(Member, hors_pair.id).role_set
+    assert client_for(hors_pair).get("/r/premier-entretien").status_code == 404
+
+    client_for(admin).post(
+        f"/admin/membres/{pair.id}",
+        data={"statut": "pair", "network": "apec", "roles": ["animation"]},
+    )
+    moved = client_for(admin).post(
+        f"/admin/membres/{pair.id}",
+        data={"statut": "hors_pair", "network": "centre-inffo", "roles": ["animation"]},
+    )
+    assert moved.status_code == 400
+    db.session.expire_all()
+    assert db.session.get(Member, pair.id).statut == "pair"
+
+
+def test_a_hors_pair_row_carrying_the_animation_role_is_not_staff(client_for, make_member):
+    """A row written around the services (SQL, an older database) does not open the wall
+    either: `animation` counts on a pair only, in Python and in SQL alike."""
+    from comcep import policy
+    from tests.factories import make_topic
+
+    writer = make_member(statut="pair")
+    topic = make_topic(writer, title="Cas entre pairs", body="Un cas confidentiel.")
+    hors_pair = make_member(statut="hors_pair", network="carif-oref")
+    hors_pair.roles = "animation"
+    db.session.commit()
+    assert not hors_pair.is_staff
+    assert client_for(hors_pair).get(f"/t/{topic.id}").status_code == 404
+    assert client_for(hors_pair).get("/moderation").status_code == 404
+    staff_ids = set(db.session.scalars(select(Member.id).where(policy.staff_members())))
+    assert hors_pair.id not in staff_ids
+
+
+def test_a_hors_pair_representative_validates_the_registrations_of_a_chosen_pairs_network(
+    client_for, members
+) -> None:
+    """SPEC §1: the référent is « any + role validation for one network », and a network's
+    representative is a hors pair: the admin names the pairs' network they validate for (it
+    was always their own organisation, where no pair registers)."""
+    admin, hors_pair = members["admin"], members["hors_pair"]
+    page = client_for(admin).get(f"/admin/membres/{hors_pair.id}")
+    assert "Réseau dont il ou elle valide les inscriptions" in text(page)
+
+    unnamed = client_for(admin).post(
+        f"/admin/membres/{hors_pair.id}",
+        data={"statut": "hors_pair", "network": "carif-oref", "roles": ["validation"]},
+    )
+    assert unnamed.status_code == 400
+    assert "Choisissez le réseau de pairs" in text(unnamed)
+    assert _validated_code(hors_pair.id) is None
+
+    not_pairs = client_for(admin).post(
+        f"/admin/membres/{hors_pair.id}",
+        data={
+            "statut": "hors_pair",
+            "network": "carif-oref",
+            "roles": ["validation"],
+            "validates": "dgefp",
+        },
+    )
+    assert not_pairs.status_code == 400  # not among the choices: pairs' networks only
+    assert _validated_code(hors_pair.id) is None
+
+    named = client_for(admin).post(
+        f"/admin/membres/{hors_pair.id}",
+        data={
+            "statut": "hors_pair",
+            "network": "carif-oref",
+            "roles": ["validation"],
+            "validates": "apec",
+        },
+    )
+    assert named.status_code == 302
+    assert _validated_code(hors_pair.id) == "apec"
+    [entry] = log_entries("update_member")
+    assert json.loads(entry.details)["avant"]["valide"] is None
+    # The registrations of Apec's conseillers are theirs to decide; France Travail's not.
+    assert client_for(hors_pair).get("/moderation/inscriptions").status_code == 200
+
+    # Changing only the network validated is a change, journaled.
+    client_for(admin).post(
+        f"/admin/membres/{hors_pair.id}",
+        data={
+            "statut": "hors_pair",
+            "network": "carif-oref",
+            "roles": ["validation"],
+            "validates": "cap-emploi",
+        },
+    )
+    assert _validated_code(hors_pair.id) == "cap-emploi"
+    assert json.loads(log_entries("update_member")[-1].details)["avant"]["valide"] == "apec"

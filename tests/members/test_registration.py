@@ -200,6 +200,33 @@ def test_the_referent_queue_is_closed_to_members_without_the_role(
     assert applicant().registration_status == "awaiting"
 
 
+def test_a_network_representative_decides_the_requests_of_the_network_they_validate(
+    client, client_for, members, mailbox
+) -> None:
+    """SPEC §1: the référent is « any + role validation for one network ». A hors pair who
+    represents Apec, named its référent by an admin, decides Apec's requests and only
+    those (the wall stays: the queue shows no forum content)."""
+    admin, representative = members["admin"], members["hors_pair"]
+    named = client_for(admin).post(
+        f"/admin/membres/{representative.id}",
+        data={
+            "statut": "hors_pair",
+            "network": "carif-oref",
+            "roles": ["validation"],
+            "validates": "apec",
+        },
+    )
+    assert named.status_code == 302
+    member = awaiting_request(client, mailbox)  # an Apec conseillère
+    db.session.expire_all()
+    referent = client_for(db.session.get(Member, representative.id))
+    assert "Camille Durand" in text(referent.get("/moderation/inscriptions"))
+    assert decide(referent, member, "approve").status_code == 302
+    assert applicant().state == "active"
+    assert applicant().decided_by_id == representative.id
+    assert referent.get("/r/premier-entretien").status_code == 404
+
+
 @pytest.mark.parametrize("decider", ["animation", "admin"])
 def test_the_animatrice_and_admins_decide_for_every_network(
     client, client_for, members, mailbox, decider
