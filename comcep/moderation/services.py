@@ -18,7 +18,7 @@ from comcep.members.models import Member
 from comcep.messages.models import PrivateMessage
 from comcep.moderation.models import REPORT_REASONS, ModerationLog, Report
 from comcep.notifications import services as notifications
-from comcep.notifications.models import Notification
+from comcep.notifications.models import GROUPED_KINDS, MOVED_REPLY, Notification, TopicSubscription
 from comcep.rendering import slugify
 from comcep.search import indexing
 
@@ -207,11 +207,37 @@ def _opening_shown(topic: Topic) -> bool:
 
 def _notifications_follow(topic_id: int) -> None:
     """Notifications about posts now in this topic point at it: the bell counts them, and
-    reading the topic reads them, by their topic."""
+    reading the topic reads them, by their topic. A reply was told for the topic it was
+    written in (its reader watched it, or opened it): told of this one, it would say
+    « a répondu à votre sujet » of a topic the reader never opened. It now says where the
+    moderation moved it, unless the reader opened or watches this topic too."""
     moved = select(Post.id).where(Post.topic_id == topic_id)
+    following = and_(Notification.post_id.in_(moved), Notification.topic_id != topic_id)
+    opener = select(Topic.author_id).where(Topic.id == topic_id).scalar_subquery()
+    watches = (
+        select(TopicSubscription.member_id)
+        .where(
+            TopicSubscription.topic_id == topic_id,
+            TopicSubscription.member_id == Notification.member_id,
+            TopicSubscription.level == "watching",
+        )
+        .exists()
+    )
     db.session.execute(
         update(Notification)
-        .where(Notification.post_id.in_(moved), Notification.topic_id != topic_id)
+        .where(following, Notification.kind.in_((*GROUPED_KINDS, MOVED_REPLY)))
+        .values(
+            kind=case(
+                (Notification.member_id == opener, "my_topic"),
+                (watches, "reply"),
+                else_=MOVED_REPLY,
+            )
+        )
+        .execution_options(synchronize_session=False)
+    )
+    db.session.execute(
+        update(Notification)
+        .where(following)
         .values(topic_id=topic_id)
         .execution_options(synchronize_session=False)
     )

@@ -29,8 +29,11 @@ KINDS = {
     "post_hidden": "a masqué votre message (la raison est indiquée sur le sujet)",
     "post_refused": "n'a pas publié votre message (la raison est indiquée sur le sujet)",
     "post_restored": "a rétabli votre message : il est de nouveau visible",
-    "registration": "a traité votre demande d'inscription",
+    "registration": "a validé votre demande d'inscription : bienvenue sur la ComCEP",
+    "moved_reply": "a répondu dans un sujet que vous suivez ; la modération a déplacé ce "
+    "message dans un autre sujet",
 }
+MOVED_REPLY = "moved_reply"  # a reply told of one topic, then moved to another
 # Kinds shown as one line per topic and reading (Discourse's grouping): the replies in a
 # topic told while unread make one line, « … et 2 autres ont répondu (5 messages) ».
 GROUPED_KINDS = ("reply", "my_topic")

@@ -934,3 +934,60 @@ def test_a_topic_page_reads_its_notes_only_when_it_has_some(
     assert sum("topic_events.kind" in s for s in with_notes) == 1
     assert sum("topic_events.kind" in s for s in without) == 0
     assert len(with_notes) == len(without) + 1
+
+
+def _kinds_told(post_id: int) -> dict[int, tuple[str, int]]:
+    db.session.expire_all()
+    rows = db.session.execute(
+        select(Notification.member_id, Notification.kind, Notification.topic_id).where(
+            Notification.post_id == post_id
+        )
+    )
+    return {member_id: (kind, topic_id) for member_id, kind, topic_id in rows}
+
+
+def test_a_reply_split_away_is_not_told_as_a_reply_to_a_topic_its_reader_never_opened(
+    members, client_for
+) -> None:
+    """Review of stop 52: after a split, « X a répondu à votre sujet : « new title » » was
+    told of a topic the reader never opened, and « dans un sujet que vous suivez » of one
+    they never followed. The notification follows its post (the bell and the link), and
+    says the moderation moved it; merged back where the reader opened it, it says so."""
+    opener, replier, watcher = members["pair"], members["other_pair"], members["referent_apec"]
+    origin = make_topic(opener, title="Un cas de départ", body="Le cas.")
+    from comcep.notifications.services import set_topic_level_for
+
+    set_topic_level_for(watcher.id, origin.id, "watching")
+    db.session.commit()
+    sent = client_for(replier).post(f"/t/{origin.id}/repondre", data={"body": "Hors sujet."})
+    assert sent.status_code == 302
+    reply = db.session.scalar(select(Post).where(Post.topic_id == origin.id, Post.number == 2))
+    assert _kinds_told(reply.id) == {
+        opener.id: ("my_topic", origin.id),
+        watcher.id: ("reply", origin.id),
+    }
+
+    staff = client_for(members["animation"])
+    staff.post(
+        f"/t/{origin.id}/diviser",
+        data={
+            "posts": [str(reply.id)],
+            "title": "Un autre sujet",
+            "category": str(category("premier-entretien").id),
+        },
+    )
+    new = db.session.scalar(select(Topic).where(Topic.title == "Un autre sujet"))
+    assert _kinds_told(reply.id) == {
+        opener.id: ("moved_reply", new.id),
+        watcher.id: ("moved_reply", new.id),
+    }
+    page = plain(text_of(client_for(opener).get("/notifications")))
+    assert "la modération a déplacé ce message dans un autre sujet : « Un autre sujet »" in page
+    assert "a répondu à votre sujet" not in page
+
+    # Merged into the topic the opener opened: a reply to their topic again.
+    merged = staff.post(
+        f"/t/{new.id}/fusionner", data={"target": str(origin.id), "reason": "Retour."}
+    )
+    assert merged.status_code == 302, merged.status_code
+    assert _kinds_told(reply.id)[opener.id] == ("my_topic", origin.id)

@@ -210,7 +210,7 @@ LABELS = {
     "mention": "vous a mentionné·e",
     "relay": "a relayé votre échange auprès des pairs",
     "report_decided": "a traité votre signalement",
-    "registration": "a traité votre demande d'inscription",
+    "registration": "a validé votre demande d'inscription : bienvenue sur la ComCEP",
     "solution": "a retenu votre réponse comme solution",
     "post_hidden": "a masqué votre message (la raison est indiquée sur le sujet)",
     "post_refused": "n'a pas publié votre message (la raison est indiquée sur le sujet)",
