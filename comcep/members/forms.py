@@ -40,7 +40,8 @@ def _new_password(label: str = "Mot de passe") -> PasswordField:
     return PasswordField(
         label,
         validators=[DataRequired("Choisissez un mot de passe."), Length(max=200)],
-        description="10 caractères au moins, mêlant minuscules, majuscules, chiffres ou symboles.",
+        description="10 caractères au moins, mêlant trois sortes de caractères (minuscules, "
+        "majuscules, chiffres, symboles) ; ou bien 16 caractères au moins, sans autre règle.",
     )
 
 

@@ -76,6 +76,16 @@ def _state_message(member: Member) -> str:
     return "Ce compte a été fermé."
 
 
+def _state_title(member: Member) -> str:
+    if member.state == "suspended":
+        return "Compte suspendu"
+    if member.state == "pending" and member.registration_status == "refused":
+        return "Demande d'inscription refusée"
+    if member.state == "pending":
+        return "Demande d'inscription en cours"
+    return "Compte fermé"
+
+
 def _login_limit() -> str:
     return current_app.config["LOGIN_RATE_LIMIT"]
 
@@ -121,8 +131,11 @@ def login() -> ResponseReturnValue:
         form.password.errors.append("Adresse e-mail ou mot de passe incorrect.")
         return render_template("members/login.html", form=form), 400
     if not member.is_active:
-        form.email.errors.append(_state_message(member))
-        return render_template("members/login.html", form=form), 403
+        # Not a mistake in the form: where the account stands, as a page of its own (an
+        # applicant is told to come here to follow their request).
+        return render_template(
+            "members/message.html", title=_state_title(member), message=_state_message(member)
+        ), 403
     login_user(member, remember=bool(form.remember.data))
     flash(f"Bienvenue, {member.display_name}.", "success")
     return redirect(_safe_next(request.args.get("next")))

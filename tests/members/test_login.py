@@ -331,6 +331,11 @@ def test_each_refused_account_hears_its_own_french_message_and_a_wrong_password_
     assert response.status_code == 403
     page = unescape(response.text)
     assert words in page
+    # Where the account stands, as a page of its own, not as a mistake in the form (an
+    # applicant is told to log in to follow their request: review of stop 52).
+    assert "Le formulaire contient des erreurs" not in page
+    assert 'aria-invalid="true"' not in page
+    assert page.count(words) == 1
     others = [w for key, (*_, w) in REFUSALS.items() if key != case and w not in words]
     assert not [w for w in others if w in page]
     if days:
