@@ -143,10 +143,19 @@ def decide_message(message_id: int) -> ResponseReturnValue:
     if message is None or not form.validate_on_submit() or decision not in ("kept", "hidden"):
         flash("Décision invalide.", "error")
         return redirect(url_for("moderation.queue")), 303
+    if decision == "hidden" and not (form.reason.data or "").strip():
+        return _reason_needed()
     services.decide_message_reports(
         current_user, message, decision == "hidden", form.reason.data or ""
     )
     return _done("Signalement traité.", url_for("moderation.queue"))
+
+
+def _reason_needed() -> ResponseReturnValue:
+    """SPEC §6: a post or a message is hidden with a reason, which its author reads (the
+    queue's « Masquer » took an empty one for « Contenu signalé. »)."""
+    flash("Indiquez la raison du masquage : elle est montrée à l'auteur.", "error")
+    return queue(), 400
 
 
 @bp.get("/signalements")
@@ -184,9 +193,11 @@ def decide_reports(post_id: int) -> ResponseReturnValue:
     if not form.validate_on_submit() or decision not in ("kept", "hidden", "edited"):
         flash("Décision invalide.", "error")
         return redirect(url_for("moderation.queue")), 303
+    if decision == "hidden" and not (form.reason.data or "").strip():
+        return _reason_needed()
     try:
         if decision == "hidden":  # also over an automatic hiding: the author sees this reason
-            services.hide_post(current_user, post, topic, form.reason.data or "Contenu signalé.")
+            services.hide_post(current_user, post, topic, form.reason.data.strip())
         elif decision == "kept" and post.is_hidden and not post.is_pending:
             services.restore_post(current_user, post, topic, form.reason.data or "")
         services.close_reports(current_user, post, decision, form.reason.data or "")

@@ -438,6 +438,23 @@ def test_a_hidden_message_has_no_report_form_that_would_show_its_text(members, c
     assert count(Report) == 1  # not back in the queue
 
 
+def test_hiding_a_reported_message_needs_a_reason(members, client_for) -> None:
+    """SPEC §6: a message is hidden with a reason (an empty one was taken for « Contenu
+    signalé. »: review of stop 52)."""
+    conversation = start(client_for(members["pair"]), to="Paire Deux", body="Un message vif.")
+    message_id = db.session.scalar(
+        select(PrivateMessage.id).where(PrivateMessage.conversation_id == conversation)
+    )
+    other = client_for(members["other_pair"])
+    assert other.post(f"/messages/m/{message_id}/signaler", data={"reason": "spam"}).status_code
+    refused = client_for(members["animation"]).post(
+        f"/moderation/messages/{message_id}", data={"decision": "hidden", "reason": " "}
+    )
+    assert refused.status_code == 400
+    assert "Indiquez la raison du masquage" in text_of(refused)
+    assert "Un message vif." in text_of(other.get(f"/messages/{conversation}"))
+
+
 def test_a_report_kept_by_the_animatrice_leaves_the_message_visible(members, client_for) -> None:
     conversation = start(client_for(members["pair"]), to="Paire Deux", body="Un message correct.")
     message_id = db.session.scalar(

@@ -309,6 +309,21 @@ def test_closing_a_report_as_edited_after_the_animatrice_edited_the_post(
     assert "Message modifié" in text_of(client_for(members["pair"]).get("/signalements"))
 
 
+def test_hiding_from_the_queue_needs_a_reason_which_its_author_reads(
+    members, client_for, reply
+) -> None:
+    """SPEC §6: « hide / restore with a reason ». The queue's « Masquer » took an empty
+    reason and showed the author « Contenu signalé. » (review of stop 52)."""
+    report(client_for(members["pair"]), reply.id)
+    for reason in ("", "   "):
+        refused = decide(client_for(members["animation"]), reply.id, "hidden", reason)
+        assert refused.status_code == 400
+        assert "Indiquez la raison du masquage" in plain(text_of(refused))
+    assert reload(Post, reply.id).is_hidden is False
+    assert reload(Report, db.session.scalar(select(Report.id))).status == "open"
+    assert log_entries() == []
+
+
 def test_an_unknown_decision_changes_nothing(members, client_for, reply) -> None:
     report(client_for(members["pair"]), reply.id)
     response = decide(client_for(members["animation"]), reply.id, "deleted")
