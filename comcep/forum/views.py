@@ -202,6 +202,9 @@ def topic(topic_id: int, slug: str | None = None) -> ResponseReturnValue:
         "forum/topic.html",
         topic=topic,
         articles=articles,
+        # A topic hidden because its opening post awaits validation is « en attente »,
+        # not « masqué » (its author reads it: a newcomer's first topic).
+        awaiting=bool(posts and posts[0].number == 1 and posts[0].is_pending),
         tags=knowledge.tags_by_topic([topic.id]).get(topic.id, []) if has_tags else [],
         page=page,
         page_count=page_count,

@@ -323,6 +323,9 @@ def approve_post(actor: Member, post: Post, topic: Topic) -> None:
                 forum_services.mark_read(author, topic.id, post.number)
     restore_post(actor, post, topic, "Message validé (pré-modération).")
     notifications.enqueue_post(post.id)
+    author = db.session.get(Member, post.author_id) if post.author_id else None
+    if author is not None:  # told it waited; told it is out
+        notifications.notify(author, "post_approved", actor=actor, topic=topic, post_id=post.id)
 
 
 # --- Topics --------------------------------------------------------------------------

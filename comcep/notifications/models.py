@@ -29,6 +29,7 @@ KINDS = {
     "post_hidden": "a masqué votre message (la raison est indiquée sur le sujet)",
     "post_refused": "n'a pas publié votre message (la raison est indiquée sur le sujet)",
     "post_restored": "a rétabli votre message : il est de nouveau visible",
+    "post_approved": "a validé votre message : il est publié",
     "registration": "a validé votre demande d'inscription : bienvenue sur la ComCEP",
     "moved_reply": "a répondu dans un sujet que vous suivez ; la modération a déplacé ce "
     "message dans un autre sujet",

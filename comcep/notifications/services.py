@@ -510,7 +510,15 @@ def notifications_page(viewer: Viewer, page: int) -> RowPagination:
 
 # Told by the staff: unnamed, they are the team; anyone else unnamed is « Un membre ».
 STAFF_KINDS = frozenset(
-    {"relay", "report_decided", "post_hidden", "post_refused", "post_restored", "registration"}
+    {
+        "relay",
+        "report_decided",
+        "post_hidden",
+        "post_refused",
+        "post_restored",
+        "post_approved",
+        "registration",
+    }
 )
 TEAM = "L'équipe de la ComCEP"
 

@@ -230,6 +230,28 @@ def test_the_author_of_a_pending_first_topic_can_read_it_with_the_notice(
     page = author.get(location(response))
     assert page.status_code == 200
     assert "En attente de validation par l'équipe d'animation." in text_of(page)
+    # A step, not a sanction (review of stop 52): no « Masqué » badge, no « masqué par la
+    # modération » notice for a newcomer's first topic.
+    assert "badge--pending" in page.text
+    assert "badge--hidden" not in page.text
+    assert "masqué par la modération" not in text_of(page)
+
+
+def test_the_author_of_a_pending_post_is_told_once_it_is_published(
+    members, client_for, newcomer, topic
+) -> None:
+    """The notice promised it: the newcomer is told « … a validé votre message : il est
+    publié », and the notification leads to the post (review of stop 52)."""
+    set_premoderation(client_for(members["admin"]), "1")
+    author = client_for(newcomer)
+    author.post(f"/t/{topic.id}/repondre", data={"body": "Ma réponse.", "submit": "1"})
+    pending = posts_of(topic.id)[1]
+    assert pending.is_pending
+    assert "a validé votre message" not in text_of(author.get("/notifications"))
+    client_for(members["animation"]).post(f"/p/{pending.id}/restaurer")
+    page = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", text_of(author.get("/notifications"))))
+    assert "a validé votre message : il est publié" in page
+    assert topic.title in page
 
 
 def test_the_author_is_told_that_the_post_awaits_the_animatrice(
