@@ -303,3 +303,25 @@
     });
   });
 })();
+
+/* A phone's « Menu » (a <details>, usable without script): Escape closes it and gives the
+ * focus back to « Menu »; a click or a focus elsewhere on the page closes it too. */
+(function () {
+  "use strict";
+  var menu = document.querySelector(".mobile-menu");
+  if (!menu || !document.addEventListener) { return; }
+  function close(refocus) {
+    if (!menu.open) { return; }
+    menu.open = false;
+    if (refocus) { menu.querySelector("summary").focus(); }
+  }
+  document.addEventListener("keydown", function (event) {
+    if (event.key === "Escape" && menu.contains(document.activeElement)) { close(true); }
+  });
+  document.addEventListener("click", function (event) {
+    if (!menu.contains(event.target)) { close(false); }
+  });
+  document.addEventListener("focusin", function (event) {
+    if (!menu.contains(event.target)) { close(false); }
+  });
+}());

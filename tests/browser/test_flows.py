@@ -302,3 +302,53 @@ def test_merci_is_a_toggle_button_that_counts_without_leaving_the_page(
     page.locator(".thanks-count").click()
     page.wait_for_url("**/merci")
     assert "Claire Martin" in page.locator("main").inner_text()
+
+
+def test_on_a_phone_every_header_link_is_on_screen_under_menu(
+    members: dict[str, Member], open_tab: Callable[..., Tab]
+) -> None:
+    """At 375 px the forum's links and the account's sat in two rows scrolled sideways:
+    « Déconnexion », « Membres », « Mots-clés » lay past the screen's edge with no sign of
+    them (review of stop 52). « Déconnexion », the messages and the notifications are on
+    screen; the rest opens under « Menu », each link within the screen, and Escape closes
+    it back to « Menu »."""
+    tab = open_tab(members["animation"], width=375)
+    page = tab.page
+    tab.goto("/")
+    width = page.viewport_size["width"]
+
+    def on_screen(locator) -> bool:  # noqa: ANN001
+        box = locator.bounding_box()
+        return box is not None and box["x"] >= 0 and box["x"] + box["width"] <= width
+
+    for name in ("Déconnexion", "Messages", "Notifications"):
+        control = (
+            page.locator(".site-header")
+            .get_by_role("button", name=name)
+            .or_(page.locator(".site-header").get_by_role("link", name=name, exact=True))
+        )
+        assert control.is_visible(), name
+        assert on_screen(control), name
+    assert not page.get_by_role("link", name="Membres", exact=True).is_visible()
+
+    menu = page.locator(".mobile-menu > summary")
+    menu.click()
+    panel = page.get_by_role("navigation", name="Menu")
+    names = panel.get_by_role("link").all_inner_texts()
+    for expected in ("Forum", "Non lus", "Sujets actifs", "Outils", "Mots-clés", "Membres",
+                     "Mon compte", "Mes signalements"):  # fmt: skip
+        assert any(n.startswith(expected) for n in names), (expected, names)
+    assert any(n.startswith("Modération") for n in names)  # the animatrice's
+    for link in panel.get_by_role("link").all():
+        assert link.is_visible(), link.inner_text()
+        assert on_screen(link), link.inner_text()
+
+    panel.get_by_role("link", name="Mots-clés").focus()
+    page.keyboard.press("Escape")
+    assert not panel.is_visible()
+    assert page.evaluate("() => document.activeElement.tagName") == "SUMMARY"
+
+    menu.click()
+    panel.get_by_role("link", name="Membres").click()
+    page.wait_for_url("**/membres")
+    assert page.locator("h1").inner_text().startswith("Membres")
