@@ -709,15 +709,12 @@ def check_decide_registration(viewer: Viewer, member: Member) -> None:
 
 
 def check_invite(viewer: Viewer) -> None:
-    """Hors pairs join by invitation from an admin (or the animatrice) (SPEC §4)."""
+    """« Hors pairs join by invitation from an admin » (SPEC §4): letting outsiders in is
+    the administrators' decision; the animatrice learns it is not hers."""
     if not viewer.is_staff:
         raise NotFound()
-
-
-def can_invite_statut(viewer: Viewer, statut: str) -> bool:
-    """A pair's invitation (sending it, again, or withdrawing it) is an administrator's; the
-    staff invite hors pairs."""
-    return viewer.is_admin if statut == "pair" else viewer.is_staff
+    if not viewer.is_admin:
+        raise Forbidden(description="Les invitations sont réservées aux administrateurs.")
 
 
 def check_manage_categories(viewer: Viewer) -> None:

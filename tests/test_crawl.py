@@ -90,7 +90,7 @@ MUST_REACH: dict[str, set[str]] = {
     "animation": {
         "/moderation",
         "/moderation/journal",
-        "/moderation/invitations",
+        "/moderation/inscriptions",
         "/r/coin-des-animateurs",
     },
     "referent_apec": {"/moderation/inscriptions", "/r/premier-entretien"},
@@ -127,8 +127,10 @@ MUST_SEND: dict[str, set[str]] = {
     "referent_apec": PAIR_FORMS,
     "hors_pair": MEMBER_FORMS,
     "comite": MEMBER_FORMS,
-    "animation": STAFF_FORMS | {"moderation.decide_reports", "members.invitations"},
-    "admin": STAFF_FORMS | {"members.administer", "moderation.update_category"},
+    "animation": STAFF_FORMS | {"moderation.decide_reports"},
+    "admin": STAFF_FORMS
+    | {"members.administer", "moderation.update_category"}
+    | {"members.invitations"},
 }
 # The header's search is a form, not a link: its results page is typed in.
 SEARCH = {"/recherche?q=entretien": "(formulaire de recherche)"}

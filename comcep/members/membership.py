@@ -258,14 +258,14 @@ def invite(
     organisation: str,
     groups: list[str] | None = None,
 ) -> Member:
-    """Invite a hors pair (or, by an admin, a pair); the link lets them set a password.
+    """An administrator invites a hors pair (or a pair); the link lets them set a password.
 
     An address whose invitation was withdrawn or ran out may be invited again: its account
     never opened, so it is set afresh (groups included) rather than blocking the address.
     """
     email = email.strip().lower()
-    if not policy.can_invite_statut(policy.Viewer.for_member(actor), statut):
-        raise ComcepError("Seul un administrateur peut inviter un pair.")
+    if not policy.can(policy.check_invite, policy.Viewer.for_member(actor)):
+        raise ComcepError("Seul un administrateur peut inviter un membre.")
     network = _lookup(Network, network_code, "Réseau ou organisation", "network")
     if network.kind != statut:
         raise ComcepError(
@@ -359,10 +359,10 @@ def leave(member: Member) -> None:
 
 
 def check_may_act_on(actor: Member, invitation: Invitation) -> None:
-    """A pair's invitation is the administrators' decision (`invite`): sending it again
-    (with a new link) or withdrawing it is theirs too."""
-    if not policy.can_invite_statut(policy.Viewer.for_member(actor), invitation.member.statut):
-        raise ComcepError("Seul un administrateur peut renvoyer ou retirer l'invitation d'un pair.")
+    """An invitation is the administrators' decision (`invite`): sending it again (with a
+    new link) or withdrawing it is theirs too."""
+    if not policy.can(policy.check_invite, policy.Viewer.for_member(actor)):
+        raise ComcepError("Seul un administrateur peut renvoyer ou retirer une invitation.")
 
 
 def _check_open(invitation: Invitation) -> None:

@@ -679,7 +679,6 @@ def invitations() -> ResponseReturnValue:
         form=form,
         pending=queries.pending_invitations(),
         action_form=ConfirmForm(formdata=None),
-        may_act_on_pairs=policy.can_invite_statut(current_viewer(), "pair"),
     ), status
 
 

@@ -46,7 +46,8 @@ def mailbox(app: Flask, monkeypatch: pytest.MonkeyPatch) -> Iterator[Mailbox]:
 
 @pytest.fixture
 def staff(members, client_for):  # noqa: ANN001, ANN201
-    return client_for(members["animation"])
+    """Who invites: an administrator (SPEC §4)."""
+    return client_for(members["admin"])
 
 
 def text(response) -> str:  # noqa: ANN001
@@ -100,9 +101,9 @@ def test_the_pending_invitations_are_listed_newest_first_with_inviter_and_validi
     row = html.split('id="invitation-', 3)[2]  # the oldest: partenaire1
     assert "partenaire1@carif.fr" in row
     assert "par " in row
-    assert members["animation"].display_name in row
+    assert members["admin"].display_name in row
     invitation = invitation_of("partenaire1@carif.fr")
-    assert invitation.invited_by_id == members["animation"].id
+    assert invitation.invited_by_id == members["admin"].id
     assert invitation.expires_at - invitation.created_at == timedelta(days=14)
     assert ">Renvoyer<" in row
     assert ">Retirer<" in row
@@ -171,7 +172,7 @@ def test_a_withdrawn_invitation_stops_its_link_and_keeps_its_rows(
     assert pending_rows(page) == []
     invitation = invitation_of("partenaire1@carif.fr")
     assert invitation.revoked_at is not None
-    assert invitation.revoked_by_id == members["animation"].id
+    assert invitation.revoked_by_id == members["admin"].id
     member = db.session.get(Member, invitation.member_id)
     assert (member.state, member.registration_status) == ("pending", "revoked")
     assert ("revoke_invitation", member.id) in log_actions()
@@ -228,38 +229,56 @@ def test_members_who_are_not_staff_get_404_on_resend_and_revoke(
     assert mailbox.messages == []
 
 
-def test_only_an_administrator_sends_again_or_withdraws_a_pairs_invitation(
+def test_only_an_administrator_invites_sends_again_or_withdraws(
     members: dict[str, Member], client_for
 ) -> None:  # noqa: ANN001
-    """Only an administrator invites a pair; « Renvoyer » gave the animatrice a way to bring
-    a pair's expired invitation back with a fresh link (review)."""
+    """« Hors pairs join by invitation from an admin » (SPEC §4): the animatrice invited
+    hors pairs, and could bring a pair's expired invitation back with a fresh link (reviews
+    of stops 51 and 52). She learns the page is not hers (403), and nothing she sends
+    changes an invitation, a pair's or a hors pair's."""
     admin, animatrice = members["admin"], members["animation"]
-    sent = client_for(admin).post(
+    for email, statut, network in (
+        ("paul.durand@apec.fr", "pair", "apec"),
+        ("lea.roux@carif.fr", "hors_pair", "carif-oref"),
+    ):
+        sent = client_for(admin).post(
+            "/moderation/invitations",
+            data={
+                "email": email,
+                "name": "Personne Invitée",
+                "statut": statut,
+                "network": network,
+                "region": "bretagne",
+            },
+        )
+        assert sent.status_code == 302
+    staff = client_for(animatrice)
+    page = staff.get("/moderation/invitations")
+    assert page.status_code == 403
+    assert "réservées aux administrateurs" in unescape(page.get_data(as_text=True))
+    refused = staff.post(
         "/moderation/invitations",
         data={
-            "email": "paul.durand@apec.fr",
-            "name": "Paul Durand",
-            "statut": "pair",
-            "network": "apec",
+            "email": "autre@carif.fr",
+            "name": "Autre Partenaire",
+            "statut": "hors_pair",
+            "network": "carif-oref",
             "region": "bretagne",
-            "organisation": "Apec Rennes",
         },
     )
-    assert sent.status_code == 302
-    invitation = db.session.scalar(select(Invitation))
-    staff = client_for(animatrice)
-    page = unescape(staff.get("/moderation/invitations").get_data(as_text=True))
-    assert "renvoyée ou retirée par un administrateur" in page
-    assert f"/moderation/invitations/{invitation.id}/renvoyer" not in page
-    invitation.expires_at = utcnow() - timedelta(days=1)
+    assert refused.status_code == 403
+    assert db.session.scalar(select(Member).where(Member.email == "autre@carif.fr")) is None
+    for invitation in db.session.scalars(select(Invitation)).all():
+        invitation.expires_at = utcnow() - timedelta(days=1)
     db.session.commit()
-
-    for action in ("renvoyer", "retirer"):
-        staff.post(f"/moderation/invitations/{invitation.id}/{action}")
+    for invitation_id in db.session.scalars(select(Invitation.id)).all():
+        for action in ("renvoyer", "retirer"):
+            answer = staff.post(f"/moderation/invitations/{invitation_id}/{action}")
+            assert answer.status_code == 403
+            db.session.expire_all()
+            invitation = db.session.get(Invitation, invitation_id)
+            assert invitation.expires_at < utcnow()
+            assert invitation.revoked_at is None
+        client_for(admin).post(f"/moderation/invitations/{invitation_id}/renvoyer")
         db.session.expire_all()
-        invitation = db.session.get(Invitation, invitation.id)
-        assert invitation.expires_at < utcnow()
-        assert invitation.revoked_at is None
-    client_for(admin).post(f"/moderation/invitations/{invitation.id}/renvoyer")
-    db.session.expire_all()
-    assert db.session.get(Invitation, invitation.id).expires_at > utcnow()
+        assert db.session.get(Invitation, invitation_id).expires_at > utcnow()
