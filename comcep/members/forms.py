@@ -41,7 +41,8 @@ def _new_password(label: str = "Mot de passe") -> PasswordField:
         label,
         validators=[DataRequired("Choisissez un mot de passe."), Length(max=200)],
         description="10 caractères au moins, mêlant trois sortes de caractères (minuscules, "
-        "majuscules, chiffres, symboles) ; ou bien 16 caractères au moins, sans autre règle.",
+        "majuscules, chiffres, symboles), ou bien 16 caractères au moins ; ni votre nom, ni "
+        "votre adresse, ni un mot de passe courant.",
     )
 
 

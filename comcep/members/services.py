@@ -173,7 +173,9 @@ def _administered(member: Member) -> dict[str, Any]:
     return {
         "statut": member.statut,
         "reseau": member.network.code if member.network else None,
-        "roles": sorted(member.role_set),
+        # As stored: a role that `role_set` does not count (`animation` on a hors pair's
+        # row) is journaled when the form takes it away.
+        "roles": sorted(member.roles.split()),
         "valide": validated.code if validated else None,
         "groupes": sorted(g.id for g in member.groups),
     }

@@ -728,6 +728,8 @@ def administer(member_id: int) -> ResponseReturnValue:
     member = queries.get_member_any_state_or_404(member_id)
     every_network = queries.networks(active_only=False)
     validated = {n.id: n.code for n in every_network}.get(member.validation_network_id or 0)
+    if member.statut == "pair" and member.validation_network_id == member.network_id:
+        validated = None  # « son propre réseau »: it follows the pair if they move
     form = AdminMemberForm(
         data={
             "statut": member.statut,

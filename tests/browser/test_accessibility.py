@@ -10,6 +10,7 @@ import pytest
 from flask import Flask
 from playwright.sync_api import Page
 
+from comcep.members.models import Member
 from tests.browser.conftest import ARTIFACTS, CHARTS_DRAWN_JS, Site, Tab, inject_axe
 
 AXE_REPORTS = ARTIFACTS / "axe"
@@ -273,3 +274,19 @@ def test_error_messages_are_tied_to_their_fields(
         "() => [...document.querySelectorAll('[aria-invalid=\"true\"]')].map(el => el.id)"
     )
     assert set(expected) <= set(invalid)
+
+
+def test_the_roles_error_of_a_members_administration_is_tied_to_its_checkboxes(
+    members: dict[str, Member], open_tab: Callable[..., Tab]
+) -> None:
+    """« Le rôle « animation » est réservé aux pairs » shows under the roles: each box is
+    `aria-invalid` and described by it, as `field()` ties every other error (review C of
+    stop 52: the <fieldset> was described, no box was invalid)."""
+    tab = open_tab(members["admin"])
+    page = tab.page
+    tab.goto(f"/admin/membres/{members['hors_pair'].id}")
+    page.get_by_label("Animation").check()
+    page.get_by_role("button", name="Enregistrer").click()
+    page.wait_for_selector(".field__error")
+    assert page.evaluate(ERRORS_TIED_JS) == []
+    assert page.get_by_label("Animation").get_attribute("aria-invalid") == "true"

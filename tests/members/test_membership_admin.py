@@ -637,3 +637,43 @@ def test_a_hors_pair_representative_validates_the_registrations_of_a_chosen_pair
     )
     assert _validated_code(hors_pair.id) == "cap-emploi"
     assert json.loads(log_entries("update_member")[-1].details)["avant"]["valide"] == "apec"
+
+
+def test_a_pair_referent_moved_to_another_network_validates_the_new_one(
+    members, client_for
+) -> None:
+    """A pair référent validates for their own network, and that follows a move: the form
+    showed the network's code as chosen, so saving a move as shown left an Apec référent
+    moved to Cap emploi deciding Apec's registrations (review C of stop 52)."""
+    admin, referent = client_for(members["admin"]), members["referent_apec"]
+    page = admin.get(f"/admin/membres/{referent.id}").get_data(as_text=True)
+    select_html = re.search(r'<select[^>]*name="validates".*?</select>', page, re.S).group(0)
+    selected = re.search(r'<option(?=[^>]*\bselected\b)[^>]*value="([^"]*)"', select_html)
+    assert selected.group(1) == ""  # « Son propre réseau (un pair) »
+    moved = admin.post(
+        f"/admin/membres/{referent.id}",
+        data={"statut": "pair", "network": "cap-emploi", "roles": ["validation"]},
+    )
+    assert moved.status_code == 302
+    assert _validated_code(referent.id) == "cap-emploi"
+
+
+def test_dropping_a_legacy_animation_role_from_a_hors_pair_row_is_journaled(
+    members, client_for, make_member
+) -> None:
+    """The journal read `role_set`, which does not count `animation` on a hors pair: saving
+    such a row as shown removed the role with « Rien n'a changé » and no journal entry
+    (review C of stop 52). The journal keeps the roles as stored."""
+    hors_pair = make_member(statut="hors_pair", network="carif-oref")
+    hors_pair.roles = "animation"
+    db.session.commit()
+    saved = client_for(members["admin"]).post(
+        f"/admin/membres/{hors_pair.id}",
+        data={"statut": "hors_pair", "network": "carif-oref"},
+        follow_redirects=True,
+    )
+    assert "Le membre est mis à jour." in text(saved)
+    db.session.expire_all()
+    assert db.session.get(Member, hors_pair.id).roles == ""
+    [entry] = log_entries("update_member")
+    assert json.loads(entry.details)["avant"]["roles"] == ["animation"]

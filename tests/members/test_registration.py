@@ -4,6 +4,7 @@ the decision; unconfirmed requests expire; an SMTP failure loses no e-mail."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import timedelta
 from html import unescape
@@ -386,6 +387,16 @@ def test_a_weak_password_is_refused_in_french_and_never_echoed(client, mailbox) 
     assert "Camille Durand" in text(response)  # the rest of the input is kept
     assert db.session.scalar(select(func.count(Member.id))) == 0
     assert mailbox.messages == []
+
+
+def test_the_password_hint_states_the_rule_the_server_applies(client) -> None:
+    """The hint said « 16 caractères au moins, sans autre règle »; a long password holding
+    one's name is refused all the same (review C of stop 52). It says so now."""
+    hint = re.sub(r"\s+", " ", text(client.get("/inscription")))
+    assert "ni votre nom, ni votre adresse, ni un mot de passe courant" in hint
+    response = register(client, password="camilledurand-cep-2026")
+    assert response.status_code == 400
+    assert "Le mot de passe ne doit pas contenir votre nom." in text(response)
 
 
 @pytest.mark.parametrize(

@@ -601,3 +601,28 @@ def test_leaving_asks_for_the_csrf_token_and_an_outsider_cannot_leave_for_someon
     assert outsider.post(f"/messages/{conversation}/quitter").status_code == 404
     assert "Paire Deux" in text_of(pair.get(f"/messages/{conversation}"))
     assert "quitté" not in text_of(pair.get(f"/messages/{conversation}"))
+
+
+def test_a_private_message_hidden_with_a_reason_shows_that_reason_to_its_author_only(
+    members, client_for
+) -> None:
+    """The queue asks a reason « montrée à l'auteur »; the conversation showed only « Ce
+    message a été masqué par la modération. » to everyone (review C of stop 52). Its author
+    reads why; the other participants do not."""
+    author, other = client_for(members["pair"]), client_for(members["other_pair"])
+    conversation = start(author, to="Paire Deux", body="Un message vif.")
+    message_id = db.session.scalar(
+        select(PrivateMessage.id).where(PrivateMessage.conversation_id == conversation)
+    )
+    other.post(f"/messages/m/{message_id}/signaler", data={"reason": "spam"})
+    hidden = client_for(members["animation"]).post(
+        f"/moderation/messages/{message_id}",
+        data={"decision": "hidden", "reason": "Propos blessants envers un collègue"},
+    )
+    assert hidden.status_code == 302
+    assert "Raison : Propos blessants envers un collègue" in text_of(
+        author.get(f"/messages/{conversation}")
+    )
+    seen = text_of(other.get(f"/messages/{conversation}"))
+    assert "Ce message a été masqué par la modération." in seen
+    assert "Propos blessants" not in seen
