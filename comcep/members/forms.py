@@ -133,6 +133,11 @@ class LeaveForm(BaseForm):
         "Je comprends que mon compte sera anonymisé et que je ne pourrai plus me connecter.",
         validators=[InputRequired("Cochez la case pour confirmer.")],
     )
+    remove_posts = BooleanField(
+        "Retirer aussi mes messages du forum : ils seront masqués à tous les membres, et un "
+        "sujet que j'ai ouvert l'est avec ses réponses.",
+        id="leave-remove-posts",
+    )
 
 
 class AnonymiseForm(BaseForm):
@@ -140,6 +145,11 @@ class AnonymiseForm(BaseForm):
     label is written by the page) must be ticked; the service checks it."""
 
     confirm = BooleanField("Je confirme l'anonymisation", id="anonymise-confirm")
+    remove_posts = BooleanField(
+        "À sa demande, masquer aussi tous ses messages (un sujet qu'il ou elle a ouvert l'est "
+        "avec ses réponses)",
+        id="anonymise-remove-posts",
+    )
 
 
 class DecisionForm(BaseForm):

@@ -332,8 +332,9 @@ def _send_invitation(actor: Member, invitation: Invitation, member: Member, now:
     )
 
 
-def leave(member: Member) -> None:
-    """« Quitter la ComCEP »: the member's own account is closed and anonymised.
+def leave(member: Member, *, remove_posts: bool = False) -> None:
+    """« Quitter la ComCEP »: the member's own account is closed and anonymised; with
+    `remove_posts`, their posts are hidden too (SPEC §4: they stay unless one asks).
 
     An administrator leaves only if another one is active, else nobody could manage the
     rubriques, the roles or the invitations any more. The check holds against another
@@ -355,6 +356,10 @@ def leave(member: Member) -> None:
                 "Vous êtes le seul administrateur en activité : nommez-en un autre avant de "
                 "quitter la ComCEP, sinon personne ne pourrait plus gérer le site."
             )
+    if remove_posts:
+        from comcep.moderation.services import hide_member_posts  # noqa: PLC0415 - cycle
+
+        hide_member_posts(member, member)
     anonymise(member)
 
 

@@ -181,7 +181,9 @@ def _administered(member: Member) -> dict[str, Any]:
     }
 
 
-def anonymise_member(actor: Member, member: Member, *, confirmed: bool) -> None:
+def anonymise_member(
+    actor: Member, member: Member, *, confirmed: bool, remove_posts: bool = False
+) -> None:
     """An admin anonymises a member at their request, once they confirmed it: nothing can
     undo it. Not their own account: that one closes from « Mon compte », which asks for the
     password (a click on the wrong profile must not end the admin's own account)."""
@@ -198,6 +200,10 @@ def anonymise_member(actor: Member, member: Member, *, confirmed: bool) -> None:
             "Rien n'a été modifié.",
             field="confirm",
         )
+    if remove_posts:  # at the member's request, as their own « Quitter la ComCEP » offers
+        from comcep.moderation.services import hide_member_posts  # noqa: PLC0415 - cycle
+
+        hide_member_posts(actor, member)
     membership.anonymise(member, actor)
 
 

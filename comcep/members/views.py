@@ -585,7 +585,7 @@ def leave() -> ResponseReturnValue:
             form.password.errors.append("Le mot de passe est incorrect.")
             return _account_page(400, leave_form=form)
         try:
-            membership.leave(current_user)
+            membership.leave(current_user, remove_posts=bool(form.remove_posts.data))
         except ComcepError as error:
             db.session.rollback()
             form.password.errors.append(error.message)
@@ -749,7 +749,10 @@ def administer(member_id: int) -> ResponseReturnValue:
     if request.method == "POST" and request.form.get("anonymise") and anonymise_form.validate():
         try:
             admin_services.anonymise_member(
-                current_user, member, confirmed=anonymise_form.confirm.data
+                current_user,
+                member,
+                confirmed=anonymise_form.confirm.data,
+                remove_posts=bool(anonymise_form.remove_posts.data),
             )
         except ComcepError as error:
             db.session.rollback()

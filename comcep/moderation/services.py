@@ -197,6 +197,47 @@ def hide_post(actor: Member | None, post: Post, topic: Topic, reason: str) -> No
     _topics_changed([topic], {topic.category_id})
 
 
+LEFT_WITH_POSTS = "Retiré à la demande de son auteur, à son départ de la ComCEP."
+
+
+def hide_member_posts(actor: Member, member: Member, reason: str = LEFT_WITH_POSTS) -> int:
+    """Every post of `member` still shown (or awaiting validation), hidden as the moderation
+    hides one (the text kept, a topic hidden with its opening post), when the member asks it
+    as they leave (SPEC §4: « their posts stay unless they ask removal »): one journal entry,
+    counters, « dernier message » and the index refreshed once. How many were hidden."""
+    rows = db.session.execute(
+        select(Post, Topic)
+        .join(Topic, Topic.id == Post.topic_id)
+        .where(Post.author_id == member.id, or_(Post.is_hidden.is_(False), Post.is_pending))
+        .order_by(Post.id)
+    ).all()
+    if not rows:
+        return 0
+    now = utcnow()
+    topics: dict[int, Topic] = {}
+    for post, topic in rows:
+        post.is_hidden = True
+        post.is_pending = False
+        post.hidden_reason = reason
+        post.hidden_by_id = actor.id
+        post.hidden_at = now
+        if post.number == 1:
+            topic.is_hidden = True
+        if topic.solution_post_id == post.id:
+            forum_services.withdraw_solution(topic)
+        topics[topic.id] = topic
+    log(
+        actor,
+        "hide_member_posts",
+        "member",
+        member.id,
+        reason=reason,
+        details={"nombre": len(rows)},
+    )
+    _topics_changed(list(topics.values()), {topic.category_id for topic in topics.values()})
+    return len(rows)
+
+
 def _opening_shown(topic: Topic) -> bool:
     if topic.merged_into_id is not None:
         return False

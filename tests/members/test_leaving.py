@@ -173,3 +173,80 @@ def test_the_only_active_administrator_cannot_leave(members, client_for) -> None
     db.session.commit()
     assert client.post("/compte/quitter", data=data).status_code == 302
     assert db.session.get(Member, admin.id).state == "left"
+
+
+def test_a_member_who_leaves_may_ask_their_posts_removed(client_for, members, make_member):
+    """SPEC §4: « their posts stay unless they ask removal ». The leaving form offers it
+    (before, the member had to write to the animatrice, who hid each post by hand): every
+    post of theirs is hidden as the moderation hides one, the text kept, a topic they opened
+    with it; counters, « dernier message » and search follow; one journal entry."""
+    from comcep.forum.models import Topic
+    from comcep.moderation.models import ModerationLog
+    from tests.moderation.helpers import assert_counters_right
+
+    leaver = make_member(name=NAME, network="apec")
+    reader = client_for(members["other_pair"])
+    own = factories.make_topic(
+        leaver, "premier-entretien", "Un cas à retirer", "Mon cas SIGNATUREUNIQUE."
+    )
+    factories.make_reply(members["pair"], own, "Une réponse à ce cas.")
+    other = factories.make_topic(members["pair"], "premier-entretien", "Un autre cas", "Texte.")
+    reply = factories.make_reply(leaver, other, "Ma réponse SIGNATUREUNIQUE.")
+    kept = factories.make_reply(members["other_pair"], other, "Une réponse qui reste.")
+    assert "2 résultats" in page(reader, "/recherche?q=signatureunique")
+
+    account = client_for(leaver)
+    form = page(account, "/compte")
+    assert "Retirer aussi mes messages du forum" in form
+    left = account.post(
+        "/compte/quitter", data={"password": PASSWORD, "confirm": "y", "remove_posts": "y"}
+    )
+    assert left.status_code == 302
+
+    db.session.expire_all()
+    assert db.session.get(Topic, own.id).is_hidden
+    hidden = db.session.get(Post, reply.id)
+    assert hidden.is_hidden
+    assert hidden.body_source == "Ma réponse SIGNATUREUNIQUE."  # nothing is lost
+    assert "à son départ" in hidden.hidden_reason
+    assert not db.session.get(Post, kept.id).is_hidden
+    assert reader.get(f"/t/{own.id}").status_code == 404
+    thread = page(reader, f"/t/{other.id}")
+    assert "SIGNATUREUNIQUE" not in thread
+    assert "Une réponse qui reste." in thread
+    assert "Aucun résultat" in page(reader, "/recherche?q=signatureunique")
+    assert_counters_right()
+    [entry] = db.session.scalars(
+        select(ModerationLog).where(ModerationLog.action == "hide_member_posts")
+    ).all()
+    assert (entry.target_id, entry.actor_id) == (leaver.id, leaver.id)
+    assert "Messages d'un membre retirés à sa demande" in page(
+        client_for(members["animation"]), "/moderation/journal"
+    )
+
+
+def test_without_asking_the_posts_of_a_member_who_leaves_stay(client_for, members, make_member):
+    leaver = make_member(name=NAME, network="apec")
+    topic = factories.make_topic(leaver, "premier-entretien", "Un cas qui reste", "Le cas.")
+    leave(client_for(leaver))
+    db.session.expire_all()
+    assert not db.session.scalar(select(func.count(Post.id)).where(Post.is_hidden))
+    assert "Le cas." in page(client_for(members["other_pair"]), f"/t/{topic.id}")
+
+
+def test_an_admin_anonymising_a_member_at_their_request_may_hide_their_posts(
+    client_for, members, make_member
+) -> None:
+    leaver = make_member(name=NAME, network="apec")
+    topic = factories.make_topic(members["pair"], "premier-entretien", "Un cas", "Le cas.")
+    reply = factories.make_reply(leaver, topic, "Une réponse à retirer.")
+    admin = client_for(members["admin"])
+    assert "masquer aussi tous ses messages" in page(admin, f"/admin/membres/{leaver.id}")
+    done = admin.post(
+        f"/admin/membres/{leaver.id}",
+        data={"anonymise": "1", "confirm": "y", "remove_posts": "y"},
+    )
+    assert done.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Post, reply.id).is_hidden
+    assert db.session.get(Member, leaver.id).state == "left"
