@@ -44,6 +44,24 @@ def test_user_create_with_the_same_group_twice_puts_the_member_in_it_once(runner
     assert [group.name for group in member.groups] == ["Groupe pilote"]
 
 
+def test_user_create_refuses_an_unknown_group_unless_a_new_one_is_asked_for(runner) -> None:
+    """A mistyped `--group "Groupe pilot"` created a group of one, exit 0, and the member
+    never reached « Groupe pilote » (review of stop 52): an unknown name is refused with the
+    existing ones; `--new-group` creates it."""
+    result = user_create(runner, *BASE, "--network", "apec", "--group", "Groupe pilot")
+    refused_cleanly(result)
+    assert "Groupe inconnu : Groupe pilot (groupes existants : Groupe pilote)" in result.output
+    assert db.session.scalar(select(Group).where(Group.name == "Groupe pilot")) is None
+    assert member_count() == 0
+
+    created = user_create(
+        runner, *BASE, "--network", "apec", "--group", "Groupe régional", "--new-group"
+    )
+    assert created.exit_code == 0, created.output
+    member = db.session.scalar(select(Member).where(Member.email == "nouveau@apec.example"))
+    assert [group.name for group in member.groups] == ["Groupe régional"]
+
+
 def test_user_create_refuses_an_empty_group_name(runner) -> None:
     result = user_create(runner, *BASE, "--network", "apec", "--group", "")
     refused_cleanly(result)

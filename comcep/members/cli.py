@@ -25,7 +25,8 @@ def user() -> None:
 @click.option("--network", "network_code", required=True, help="Code du réseau ou organisation")
 @click.option("--region", "region_code", required=True, help="Code de la région")
 @click.option("--role", "roles", multiple=True, help=f"Rôle : {', '.join(ROLES)}")
-@click.option("--group", "groups", multiple=True)
+@click.option("--group", "groups", multiple=True, help="Groupe existant (plusieurs possibles)")
+@click.option("--new-group", is_flag=True, help="Créer les groupes --group qui n'existent pas")
 @click.option(
     "--validates",
     default="",
@@ -45,6 +46,7 @@ def create(
     region_code: str,
     roles: tuple[str, ...],
     groups: tuple[str, ...],
+    new_group: bool,
     organisation: str,
     validates: str,
     password_stdin: bool,
@@ -65,6 +67,7 @@ def create(
             groups=list(groups),
             organisation=organisation,
             validates=validates,
+            new_groups=new_group,
         )
         db.session.commit()
     except ComcepError as error:

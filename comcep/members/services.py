@@ -28,6 +28,7 @@ def create_member(
     groups: list[str] | tuple[str, ...] = (),
     organisation: str = "",
     validates: str = "",
+    new_groups: bool = False,
 ) -> Member:
     """Create an active member, checking every reference so the CLI can say what is wrong."""
     email = email.strip().lower()
@@ -79,8 +80,17 @@ def create_member(
     member.set_roles(roles)
     member.validation_network_id = validated.id if validated else None
     member.set_password(password)
+    existing = {g.name: g for g in db.session.scalars(select(Group).order_by(Group.name))}
+    unknown_groups = [name for name in group_names if name not in existing]
+    if unknown_groups and not new_groups:
+        # A mistyped name made a new group of one, and the member never reached the rubrique
+        # of the group meant (« Groupe pilot »): a new group is asked for by name.
+        raise ComcepError(
+            f"Groupe inconnu : {', '.join(unknown_groups)} (groupes existants : "
+            f"{', '.join(existing) or 'aucun'}). Pour créer un groupe, ajoutez --new-group."
+        )
     for group_name in group_names:
-        group = db.session.scalar(select(Group).where(Group.name == group_name))
+        group = existing.get(group_name)
         if group is None:
             group = Group(name=group_name)
             db.session.add(group)
