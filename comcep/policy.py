@@ -583,17 +583,23 @@ def check_edit_post(viewer: Viewer, post: Post, topic: Topic) -> None:
             description="Ce message attend la validation de l'équipe d'animation : "
             "il se modifiera une fois publié."
         )
-    if post.is_hidden:
-        raise Forbidden(description="Ce message a été masqué par la modération.")
     if topic.is_locked:
         raise Forbidden(description="Ce sujet est verrouillé.")
+    if post.is_hidden:
+        # Hidden by the moderation: its author may correct it (a beneficiary's name taken
+        # out), whatever its age; the correction goes to the moderation, which decides
+        # whether to show it again (`moderation.services.ask_review`).
+        return
     if edit_window_over(post):
         window = current_app.config["EDIT_WINDOW_HOURS"]
         raise Forbidden(description=f"Un message ne se modifie que dans les {window} heures.")
 
 
 def edit_window_over(post: Post | PagePost) -> bool:
-    """Whether its author's time to edit the post is over (EDIT_WINDOW_HOURS; 0: never)."""
+    """Whether its author's time to edit the post is over (EDIT_WINDOW_HOURS; 0: never). A
+    post hidden by the moderation stays open to its author's correction."""
+    if post.is_hidden and not post.is_pending:
+        return False
     window = current_app.config.get("EDIT_WINDOW_HOURS", 0)
     return bool(window) and utcnow() - post.created_at > timedelta(hours=window)
 

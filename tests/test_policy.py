@@ -456,17 +456,26 @@ def test_author_may_not_edit_a_post_once_its_topic_is_locked(
         policy.check_edit_post(_viewer(members, "other_pair"), *_load_post(reply.id))
 
 
-def test_author_may_not_edit_a_post_hidden_by_moderation(
+def test_author_may_correct_a_post_hidden_by_moderation_but_not_one_awaiting_validation(
     app: Flask, members: dict[str, Member]
 ) -> None:
+    """A post hidden by the moderation is its author's to correct, for review (it was
+    closed to them: review of stop 52); a pending one is not edited before it is published;
+    nobody else but the staff edits either."""
     topic = make_topic(members["pair"])
     reply = make_reply(members["other_pair"], topic)
     reply.is_hidden = True
     db.session.commit()
     with fresh_request(app):
-        with pytest.raises(Forbidden, match="masqué"):
-            policy.check_edit_post(_viewer(members, "other_pair"), *_load_post(reply.id))
+        policy.check_edit_post(_viewer(members, "other_pair"), *_load_post(reply.id))
         policy.check_edit_post(_viewer(members, "animation"), *_load_post(reply.id))
+        with pytest.raises(Forbidden):
+            policy.check_edit_post(_viewer(members, "pair"), *_load_post(reply.id))
+    reply.is_pending = True
+    db.session.commit()
+    with fresh_request(app):
+        with pytest.raises(Forbidden, match="attend la validation"):
+            policy.check_edit_post(_viewer(members, "other_pair"), *_load_post(reply.id))
 
 
 def _space(staff_only: bool = False, group_id: int | None = None, hors: bool = False) -> Category:

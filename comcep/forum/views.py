@@ -27,7 +27,7 @@ from comcep.forum.models import Category, Post, Topic
 from comcep.members.models import Member
 from comcep.members.queries import mention_targets
 from comcep.moderation.forms import OptionalReasonForm
-from comcep.moderation.services import log
+from comcep.moderation.services import ask_review, log
 from comcep.notifications import header
 from comcep.notifications import services as notifications
 from comcep.notifications.models import LEVEL_LABELS
@@ -313,6 +313,15 @@ def edit_post(post_id: int) -> ResponseReturnValue:
         return render_template(
             "forum/edit_post.html", topic=topic, post=post, form=form, preview=None
         ), 400
+    if post.is_hidden and post.author_id == current_user.id and not viewer.is_staff:
+        ask_review(current_user, post)
+        db.session.commit()
+        flash(
+            "Votre message corrigé est transmis à l'équipe d'animation, qui décidera de le "
+            "rétablir ; il reste masqué d'ici là.",
+            "success",
+        )
+        return redirect(url_for("forum.post", post_id=post.id))
     db.session.commit()
     flash("Le message est modifié ; la version précédente est conservée.", "success")
     return redirect(url_for("forum.post", post_id=post.id))

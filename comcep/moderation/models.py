@@ -18,6 +18,8 @@ REPORT_REASONS = {
     "spam": "Spam ou publicité",
     "other": "Autre raison",
 }
+# Reasons of the reports the site files itself (never offered to members).
+REVIEW_REASONS = {"corrected": "Corrigé par son auteur après masquage : à revoir"}
 RESOLUTIONS = {"kept": "conservé", "hidden": "masqué", "edited": "modifié"}
 # What the journal shows for each `ModerationLog.action` (an unknown one shows as stored).
 ACTION_LABELS = {
@@ -89,7 +91,7 @@ class Report(db.Model):
 
     @property
     def reason_label(self) -> str:
-        return REPORT_REASONS.get(self.reason, self.reason)
+        return REPORT_REASONS.get(self.reason) or REVIEW_REASONS.get(self.reason, self.reason)
 
     @property
     def resolution_label(self) -> str:

@@ -197,6 +197,32 @@ def hide_post(actor: Member | None, post: Post, topic: Topic, reason: str) -> No
     _topics_changed([topic], {topic.category_id})
 
 
+def ask_review(author: Member, post: Post) -> bool:
+    """A post hidden by the moderation, corrected by its author: it waits in the review
+    queue (as a report filed by the site, « corrigé par son auteur »), where « conserver »
+    shows it again and « masquer » keeps it hidden with a new reason. Once per correction
+    waiting: False when one is already in the queue."""
+    waiting = db.session.scalar(
+        select(Report.id).where(
+            Report.post_id == post.id, Report.status == "open", Report.reason == "corrected"
+        )
+    )
+    if waiting is not None:
+        return False
+    db.session.add(
+        Report(
+            post_id=post.id,
+            reporter_id=author.id,
+            reason="corrected",
+            comment="",
+            created_at=utcnow(),
+            status="open",
+        )
+    )
+    db.session.flush()
+    return True
+
+
 LEFT_WITH_POSTS = "Retiré à la demande de son auteur, à son départ de la ComCEP."
 
 

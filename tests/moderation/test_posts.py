@@ -349,3 +349,69 @@ def test_hiding_a_post_removes_it_from_search_for_members_but_not_for_staff(
     assert "1 résultat" in pair_results
     staff_results = text_of(client_for(members["animation"]).get("/recherche?q=zorglubien"))
     assert "2 résultats" in staff_results
+
+
+def test_the_author_of_a_hidden_post_corrects_it_and_the_moderation_shows_it_again(
+    app, members, client_for, topic, monkeypatch
+) -> None:
+    """A post hidden for naming a beneficiary had no way back: no « Modifier », a 403 on the
+    edit page (review of stop 52). Its author corrects it, whatever its age; it stays hidden
+    and waits in the queue (« corrigé par son auteur »), once; « conserver » shows it again
+    and tells the author."""
+    from sqlalchemy import select
+
+    from comcep.extensions import db
+    from comcep.moderation.models import Report
+    from comcep.notifications.models import Notification
+
+    monkeypatch.setitem(app.config, "EDIT_WINDOW_HOURS", 1)
+    staff = client_for(members["animation"])
+    post = posts_of(topic.id)[2]
+    assert hide(staff, post.id, "Un nom de bénéficiaire : retirez-le.").status_code == 302
+    stored = reload(Post, post.id)
+    stored.created_at = stored.created_at.replace(year=stored.created_at.year - 1)
+    db.session.commit()
+
+    author = client_for(members["pilot_pair"])
+    page = text_of(author.get(f"/t/{topic.id}"))
+    assert "Corriger pour la modération" in page
+    form = author.get(f"/p/{post.id}/modifier")
+    assert form.status_code == 200
+    assert "Un nom de bénéficiaire : retirez-le." in text_of(form)  # why, where it is fixed
+    for body in ("Réponse corrigée, sans nom.", "Réponse corrigée, sans aucun nom."):
+        sent = author.post(f"/p/{post.id}/modifier", data={"body": body, "submit": "1"})
+        assert sent.status_code == 302
+    assert "transmis à l'équipe d'animation" in text_of(
+        author.get(location(sent), follow_redirects=True)
+    )
+    corrected = reload(Post, post.id)
+    assert corrected.is_hidden
+    assert corrected.body_source == "Réponse corrigée, sans aucun nom."
+    [waiting] = db.session.scalars(select(Report).where(Report.post_id == post.id)).all()
+    assert (waiting.reason, waiting.status) == ("corrected", "open")
+    assert "sans aucun nom" not in text_of(client_for(members["other_pair"]).get(f"/t/{topic.id}"))
+    queue = plain(text_of(staff.get("/moderation")))
+    assert "Corrigé par son auteur après masquage : à revoir" in queue
+    assert "Réponse corrigée, sans aucun nom." in queue
+
+    kept = staff.post(f"/moderation/signalements/{post.id}", data={"decision": "kept"})
+    assert kept.status_code == 302
+    assert not reload(Post, post.id).is_hidden
+    assert "Réponse corrigée, sans aucun nom." in text_of(
+        client_for(members["other_pair"]).get(f"/t/{topic.id}")
+    )
+    told = db.session.scalars(
+        select(Notification.kind).where(Notification.member_id == members["pilot_pair"].id)
+    ).all()
+    assert "post_restored" in told
+    assert_counters_right()
+
+
+def test_other_members_still_cannot_edit_or_read_a_hidden_post(members, client_for, topic):
+    post = posts_of(topic.id)[2]
+    hide(client_for(members["animation"]), post.id)
+    other = client_for(members["other_pair"])
+    assert other.get(f"/p/{post.id}/modifier").status_code == 404
+    refused = other.post(f"/p/{post.id}/modifier", data={"body": "Piraté.", "submit": "1"})
+    assert refused.status_code == 404
+    assert reload(Post, post.id).body_source == "Réponse à masquer : propos déplacés."
