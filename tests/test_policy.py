@@ -473,9 +473,8 @@ def test_author_may_correct_a_post_hidden_by_moderation_but_not_one_awaiting_val
             policy.check_edit_post(_viewer(members, "pair"), *_load_post(reply.id))
     reply.is_pending = True
     db.session.commit()
-    with fresh_request(app):
-        with pytest.raises(Forbidden, match="attend la validation"):
-            policy.check_edit_post(_viewer(members, "other_pair"), *_load_post(reply.id))
+    with fresh_request(app), pytest.raises(Forbidden, match="attend la validation"):
+        policy.check_edit_post(_viewer(members, "other_pair"), *_load_post(reply.id))
 
 
 def _space(staff_only: bool = False, group_id: int | None = None, hors: bool = False) -> Category:
