@@ -219,3 +219,18 @@ def html_to_text(html: str) -> str:
     """Plain text of stored (already sanitised) post HTML, for the search index."""
     text = re.sub(r"<[^>]+>", " ", html)
     return re.sub(r"\s+", " ", unescape(text)).strip()
+
+
+_INLINE_TAG = re.compile(r"</?(?:a|b|code|del|em|i|mark|s|span|strong)\b[^>]*>")
+_INNER_QUOTE = re.compile(r"<blockquote>(?:(?!<blockquote>).)*?</blockquote>", re.S)
+
+
+def own_words(html: str, length: int = 80) -> str:
+    """The first `length` characters of what a post says itself, as text: its quotes left
+    out (innermost first), so that a list of posts to choose from shows each one's words,
+    not the Markdown of the quote it starts with."""
+    previous = None
+    while previous != html:
+        previous, html = html, _INNER_QUOTE.sub(" ", html)
+    text = html_to_text(_INLINE_TAG.sub("", html))  # « **cette piste**. » stays one piece
+    return text if len(text) <= length else text[: length - 1].rstrip() + "…"

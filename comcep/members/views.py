@@ -857,9 +857,13 @@ def update_network(network_id: int) -> ResponseReturnValue:
             name_form.name.errors.append(error.message)
         else:
             db.session.commit()
-            flash(
-                f"« {network.name} » est mis à jour." if changed else "Rien n'a changé.", "success"
-            )
+            done = {
+                "nom": f"Le nom est changé : « {network.name} ».",
+                "fermer": f"« {network.name} » est fermé : il n'est plus proposé aux nouveaux "
+                "venus ; ses membres le gardent.",
+                "rouvrir": f"« {network.name} » est rouvert aux nouveaux venus.",
+            }
+            flash(done[action] if changed else "Rien n'a changé.", "success")
             return redirect(url_for("members.networks") + f"#n{network.id}")
     elif name_form is None:
         abort(400)

@@ -23,6 +23,7 @@ from comcep.messages.models import PrivateMessage
 from comcep.moderation import forms, queries, services, settings
 from comcep.moderation.models import ACTION_LABELS
 from comcep.policy import current_viewer
+from comcep.rendering import own_words
 
 bp = Blueprint("moderation", __name__)
 
@@ -365,7 +366,7 @@ def split(topic_id: int) -> ResponseReturnValue:
         (
             str(p.id),
             f"n° {p.number} — {p.author.display_name if p.author else 'Ancien membre'} : "
-            f"{p.body_source[:80]}",
+            f"{own_words(p.body_html)}",
         )
         for p in posts
         if p.number != 1

@@ -325,3 +325,15 @@
     if (!menu.contains(event.target)) { close(false); }
   });
 }());
+
+/* « Citer » opens the reply with the quote in the box: the cursor waits after it, in the
+ * box, ready for the answer (it stood before the quote, outside the box). */
+(function () {
+  "use strict";
+  if (!/[?&]citer=\d/.test(window.location.search)) { return; }
+  var box = document.querySelector("textarea#body");
+  if (!box || document.querySelector(".error-summary") || !box.setSelectionRange) { return; }
+  box.focus();
+  box.setSelectionRange(box.value.length, box.value.length);
+  box.scrollTop = box.scrollHeight;
+}());

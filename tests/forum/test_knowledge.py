@@ -202,6 +202,15 @@ def test_bad_files_are_refused_with_a_french_message_and_nothing_stored(
         gc.collect()
 
 
+def test_the_file_field_states_the_size_limit_before_any_upload(
+    app, members, client_for, monkeypatch
+) -> None:
+    """The limit showed only in the refusal of a file over it (review of stop 52)."""
+    monkeypatch.setitem(app.config, "UPLOAD_MAX_MB", 7)
+    form = client_for(members["pair"]).get("/r/je-partage-mes-outils/nouveau-sujet").text
+    assert "7 Mo au plus par fichier." in form
+
+
 def test_the_largest_image_accepted_is_a_setting(app, members, client_for, monkeypatch):
     monkeypatch.setitem(app.config, "UPLOAD_MAX_PIXELS", 200_000)  # the PNG has 240 000
     response = _new_topic(client_for(members["pair"]), [("photo.png", _png())])

@@ -83,7 +83,16 @@ def test_renaming_and_closing_a_network_keeps_its_members_and_is_journaled(
     assert db.session.get(Member, members["referent_apec"].id).network_id == apec.id
     assert "Apec (cadres)" not in client.get("/inscription").get_data(as_text=True)
     assert len(journal("network_update")) == 2
-    admin.post(f"/admin/reseaux/{apec.id}", data={"action": "rouvrir"})
+    told = admin.get("/admin/reseaux")  # each action says what it did (review of stop 52)
+    assert "« Apec (cadres) » est fermé : il n'est plus proposé aux nouveaux venus" in unescape(
+        told.get_data(as_text=True)
+    )
+    reopened = admin.post(
+        f"/admin/reseaux/{apec.id}", data={"action": "rouvrir"}, follow_redirects=True
+    )
+    assert "« Apec (cadres) » est rouvert aux nouveaux venus." in unescape(
+        reopened.get_data(as_text=True)
+    )
     assert network("apec").active is True
     unchanged = admin.post(
         f"/admin/reseaux/{apec.id}", data={"action": "rouvrir"}, follow_redirects=True

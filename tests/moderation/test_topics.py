@@ -991,3 +991,24 @@ def test_a_reply_split_away_is_not_told_as_a_reply_to_a_topic_its_reader_never_o
     )
     assert merged.status_code == 302, merged.status_code
     assert _kinds_told(reply.id)[opener.id] == ("my_topic", origin.id)
+
+
+def test_the_split_form_lists_each_post_by_its_own_words_not_its_quote_markdown(
+    members, client_for
+) -> None:
+    """The choices read « [**Claire Martin**](/p/105) a écrit : > … »: the Markdown of the
+    quote a reply starts with, not what it says (review of stop 52)."""
+    topic = make_topic(members["pair"], title="Un cas à diviser", body="Le cas.")
+    first = make_reply(members["other_pair"], topic, "Une première réponse.")
+    client_for(members["pair"]).post(
+        f"/t/{topic.id}/repondre",
+        data={
+            "body": f"[**Paire Deux**](/p/{first.id}) a écrit :\n\n> Une première réponse.\n\n"
+            "Merci, je retiens **cette piste**.",
+            "submit": "1",
+        },
+    )
+    form = plain(text_of(client_for(members["animation"]).get(f"/t/{topic.id}/diviser")))
+    assert "Paire Un : Paire Deux a écrit : Merci, je retiens cette piste." in form
+    assert "[**" not in form
+    assert "> Une première réponse" not in form
