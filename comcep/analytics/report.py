@@ -575,19 +575,62 @@ def table_rows(report: dict[str, Any], table: str) -> list[dict]:
     return rows if isinstance(rows, list) else [rows]
 
 
+# The columns in words, for the comité's spreadsheet (the `,` CSV keeps the code names of
+# SPEC §10, for programs).
+FRENCH_COLUMNS = {
+    "theme": "Thème",
+    "rubrique": "Rubrique",
+    "topics": "Sujets",
+    "topics_pct": "% des sujets",
+    "messages": "Messages",
+    "messages_pct": "% des messages",
+    "network": "Code du réseau",
+    "name": "Nom",
+    "kind": "Statut",
+    "members": "Membres",
+    "members_pct": "% des membres",
+    "month": "Mois",
+    "pairs": "Pairs",
+    "hors_pairs": "Hors pairs",
+    "median_first_reply_hours": "Délai médian de première réponse (heures)",
+    "answered_within_48h_pct": "% répondus en 48 h",
+    "unanswered_pct": "% sans réponse",
+    "cross_network_first_reply_pct": "% de premières réponses d'un autre réseau",
+    "replies": "Réponses",
+    "solved_pct": "% résolus",
+    "median_hours_to_solution": "Délai médian de résolution (heures)",
+    "tag": "Code du mot-clé",
+    "retired": "Retiré",
+}
+FRENCH_KINDS = {"pair": "pair", "hors_pair": "hors pair"}
+
+
 def to_csv(rows: list[dict], table: str, *, semicolon: bool = False, bom: bool = False) -> str:
-    """CSV text: `,` and decimal points, or `;` and decimal commas for French spreadsheets;
-    suppressed cells read « < 5 », undefined ones are empty; a BOM makes Excel read UTF-8;
-    no text cell starts a formula."""
+    """CSV text: `,`, decimal points and the code names of SPEC §10, or, for French
+    spreadsheets, `;`, decimal commas and the columns and statuts in words; suppressed
+    cells read « < 5 », undefined ones are empty; a BOM makes Excel read UTF-8; no text
+    cell starts a formula."""
     columns = TABLES[table][1]
     out = io.StringIO()
     if bom:
         out.write("\ufeff")
     writer = csv.writer(out, delimiter=";" if semicolon else ",", lineterminator="\r\n")
-    writer.writerow(columns)
+    writer.writerow([FRENCH_COLUMNS[c] for c in columns] if semicolon else columns)
     for row in rows:
-        writer.writerow([_csv_value(row[column], semicolon) for column in columns])
+        writer.writerow(
+            [_csv_value(_cell(row, column, semicolon), semicolon) for column in columns]
+        )
     return out.getvalue()
+
+
+def _cell(row: dict, column: str, french: bool) -> object:
+    """A row's value for the CSV: in words for a French spreadsheet (a statut, yes or no)."""
+    value = row[column]
+    if not french:
+        return value
+    if isinstance(value, bool):
+        return "oui" if value else "non"
+    return FRENCH_KINDS.get(value, value) if column == "kind" else value
 
 
 # A spreadsheet reads a cell starting with one of these as a formula (OWASP, « CSV injection »).

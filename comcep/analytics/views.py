@@ -131,7 +131,8 @@ def export(table: str) -> ResponseReturnValue:
     semicolon = request.args.get("sep") == "semicolon"
     text = report.to_csv(report.build_table(period, table), table, semicolon=semicolon, bom=True)
     rollups.commit_stored()
-    filename = f"comcep-{table}-{period.first.isoformat()}-{period.last.isoformat()}.csv"
+    excel = "-excel" if semicolon else ""  # the two downloads side by side in one folder
+    filename = f"comcep-{table}-{period.first.isoformat()}-{period.last.isoformat()}{excel}.csv"
     return Response(
         text.encode("utf-8"),
         mimetype="text/csv",

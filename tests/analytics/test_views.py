@@ -363,8 +363,18 @@ def test_the_semicolon_option_suits_french_excel(
     text = response.data.decode("utf-8-sig")
 
     assert response.data.startswith(b"\xef\xbb\xbf")
-    assert text.splitlines()[0] == "theme;topics;topics_pct;messages;messages_pct"
+    # Columns in words for the comité's spreadsheet, and a name of its own beside the `,`
+    # file's (review of stop 52: code names, and both saved under one name).
+    assert text.splitlines()[0] == "Thème;Sujets;% des sujets;Messages;% des messages"
     assert "Les échanges de pratiques;5;50,0;14;45,2" in text.splitlines()
+    assert response.headers["Content-Disposition"].endswith('-excel.csv"')
+    plain = comite_client.get("/analyses/themes.csv", query_string=q1_args())
+    assert plain.data.decode("utf-8-sig").splitlines()[0].startswith("theme,topics,")
+    assert not plain.headers["Content-Disposition"].endswith('-excel.csv"')
+    networks = comite_client.get("/analyses/networks.csv", query_string=q1_args(sep="semicolon"))
+    rows = list(csv.reader(io.StringIO(networks.data.decode("utf-8-sig")), delimiter=";"))
+    assert rows[0] == ["Code du réseau", "Nom", "Statut", "Membres", "% des membres"]
+    assert {"pair", "hors pair"} <= {row[2] for row in rows[1:]} <= {"pair", "hors pair", ""}
 
 
 def test_a_csv_download_never_starts_a_cell_with_a_formula(members, client_for) -> None:
