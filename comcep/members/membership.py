@@ -30,7 +30,7 @@ from comcep.members.tokens import (
     use_token,
 )
 from comcep.messages.models import Conversation, PrivateMessage
-from comcep.moderation.models import REPORT_REASONS, Report
+from comcep.moderation.models import Report
 from comcep.moderation.services import log
 from comcep.notifications import services as notifications
 from comcep.policy import staff_members
@@ -669,7 +669,7 @@ def export_data(member: Member) -> dict:
                 "date": report.created_at.isoformat(),
                 "message_id": report.post_id,
                 "message_prive_id": report.message_id,
-                "raison": REPORT_REASONS.get(report.reason, report.reason),
+                "raison": report.reason_label,
                 "commentaire": report.comment,
                 "etat": "traite" if report.status == "closed" else "ouvert",
             }

@@ -24,7 +24,7 @@ from flask_login.config import COOKIE_NAME
 
 from comcep import policy
 from comcep.errors import ComcepError
-from comcep.extensions import db, limiter, member_or_ip
+from comcep.extensions import db, limiter, member_or_ip, utcnow
 from comcep.filters import date_fr
 from comcep.forms import ConfirmForm, choices, field_errors
 from comcep.members import membership, queries
@@ -572,6 +572,24 @@ def export() -> ResponseReturnValue:
         data,
         mimetype="application/json",
         headers={"Content-Disposition": 'attachment; filename="comcep-mes-donnees.json"'},
+    )
+
+
+@bp.get("/compte/export.html")
+@login_required
+def export_readable() -> ResponseReturnValue:
+    """The same data as the JSON, as a page one opens from the downloads folder: a JSON
+    file is unreadable without tools (review of stop 52). A standalone file: no link back
+    to the site, no script, its style written in."""
+    page = render_template(
+        "members/export_readable.html",
+        data=membership.export_data(current_user),
+        made=utcnow(),
+    )
+    return Response(
+        page,
+        mimetype="text/html",
+        headers={"Content-Disposition": 'attachment; filename="comcep-mes-donnees.html"'},
     )
 
 

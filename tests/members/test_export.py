@@ -124,3 +124,33 @@ def test_a_hors_pair_gets_no_title_the_staff_gave_in_the_pairs_space(client_for,
     }
     titles = {m["texte"]: m["sujet"] for m in data["messages"]}
     assert titles == {"Une question.": "Question aux pairs", "Ma précision.": None}
+
+
+def test_the_export_comes_as_a_page_to_read_too_with_the_same_data_and_nothing_more(
+    client_for, members
+) -> None:
+    """A JSON file is unreadable without tools (review of stop 52): the same data comes as
+    a standalone page, its texts escaped, with nothing of what the JSON leaves out."""
+    pair, other, animation = members["pair"], members["other_pair"], members["animation"]
+    mine = factories.make_topic(pair, "premier-entretien", "Mon sujet à moi", "Ouverture.")
+    hidden = factories.make_reply(pair, mine, "Un message <script>alert(1)</script> masqué.")
+    moderation.hide_post(animation, hidden, mine, "Données personnelles")
+    conversation = messages.start_conversation(pair, [other], "Notre échange", "Mon message.")
+    messages.add_message(other, conversation, "Sa réponse privée.")
+    db.session.commit()
+
+    client = client_for(pair)
+    account = client.get("/compte").get_data(as_text=True)
+    assert 'href="/compte/export.html"' in account
+    response = client.get("/compte/export.html")
+    assert response.status_code == 200
+    assert response.mimetype == "text/html"
+    assert 'filename="comcep-mes-donnees.html"' in response.headers["Content-Disposition"]
+    assert "no-store" in response.headers["Cache-Control"]
+    page = response.get_data(as_text=True)
+    for shown in ("Mon sujet à moi", "Ouverture.", "Mon message.", "Notre échange", pair.email):
+        assert shown in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page  # as typed, never run
+    assert "<script" not in page
+    for foreign in ("Sa réponse privée.", other.email, animation.email):
+        assert foreign not in page
