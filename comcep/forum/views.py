@@ -303,6 +303,7 @@ def edit_post(post_id: int) -> ResponseReturnValue:
             "forum/edit_post.html", topic=topic, post=post, form=form, preview=_preview_of(form)
         ), status
     title = form.title.data if post.number == 1 else None
+    versions = post.revision_count
     try:
         services.edit_post(current_user, post, topic, form.body.data, title)
         if post.number == 1:
@@ -314,6 +315,13 @@ def edit_post(post_id: int) -> ResponseReturnValue:
             "forum/edit_post.html", topic=topic, post=post, form=form, preview=None
         ), 400
     if post.is_hidden and post.author_id == current_user.id and not viewer.is_staff:
+        if post.revision_count == versions:  # the same text sent back: nothing to review
+            form.body.errors.append(
+                "Le texte n'a pas changé : corrigez-le pour que l'équipe d'animation le relise."
+            )
+            return render_template(
+                "forum/edit_post.html", topic=topic, post=post, form=form, preview=None
+            ), 400
         ask_review(current_user, post)
         db.session.commit()
         flash(

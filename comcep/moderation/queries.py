@@ -210,6 +210,7 @@ def my_reports(member: Member) -> list[tuple[Report, Post, Topic]]:
         .join(Topic, Topic.id == Post.topic_id)
         .where(
             Report.reporter_id == member.id,
+            Report.reason != "corrected",  # an author's correction is no report of theirs
             # The wall still applies; a topic hidden after the report keeps its outcome shown.
             Topic.category_id.in_(sorted(policy.visible_category_ids(Viewer.for_member(member)))),
         )

@@ -94,7 +94,9 @@ def report_post(reporter: Member, post: Post, topic: Topic, reason: str, comment
     db.session.flush()
     reporters = db.session.scalar(
         select(func.count(func.distinct(Report.reporter_id))).where(
-            Report.post_id == post.id, Report.status == "open"
+            Report.post_id == post.id,
+            Report.status == "open",
+            Report.reason != CORRECTED,  # its author's correction is no member's flag
         )
     )
     if reporters >= AUTO_HIDE_REPORTERS and not post.is_hidden:
@@ -154,7 +156,8 @@ def close_reports(actor: Member, post: Post, resolution: str, reason: str = "") 
         report.resolution = resolution
         report.resolved_by_id = actor.id
         report.resolved_at = utcnow()
-    reporter_ids = {r.reporter_id for r in reports if r.reporter_id}
+    # The author of a correction filed no report: the post's own notice tells them.
+    reporter_ids = {r.reporter_id for r in reports if r.reporter_id and r.reason != CORRECTED}
     if reporter_ids:
         topic = db.session.get(Topic, post.topic_id)
         for reporter in db.session.scalars(select(Member).where(Member.id.in_(reporter_ids))):
@@ -197,6 +200,21 @@ def hide_post(actor: Member | None, post: Post, topic: Topic, reason: str) -> No
     _topics_changed([topic], {topic.category_id})
 
 
+CORRECTED = "corrected"  # the reason of a Report filed by `ask_review`
+
+
+def _close_corrections(actor: Member, post: Post) -> bool:
+    """Close the corrections of a post waiting in the queue (it is shown again, from the
+    queue or from its page): True if there was one."""
+    closed = db.session.execute(
+        update(Report)
+        .where(Report.post_id == post.id, Report.status == "open", Report.reason == CORRECTED)
+        .values(status="closed", resolution="kept", resolved_by_id=actor.id, resolved_at=utcnow())
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    return bool(closed)
+
+
 def ask_review(author: Member, post: Post) -> bool:
     """A post hidden by the moderation, corrected by its author: it waits in the review
     queue (as a report filed by the site, « corrigé par son auteur »), where « conserver »
@@ -204,8 +222,16 @@ def ask_review(author: Member, post: Post) -> bool:
     waiting: False when one is already in the queue."""
     waiting = db.session.scalar(
         select(Report.id).where(
-            Report.post_id == post.id, Report.status == "open", Report.reason == "corrected"
+            Report.post_id == post.id, Report.status == "open", Report.reason == CORRECTED
         )
+    )
+    # Its earlier versions hold what the moderation hid (a beneficiary's name): shown
+    # again, the post must not show them in its history (the staff still read them).
+    db.session.execute(
+        update(PostRevision)
+        .where(PostRevision.post_id == post.id, PostRevision.hidden_at.is_(None))
+        .values(hidden_at=utcnow(), hidden_by_id=post.hidden_by_id)
+        .execution_options(synchronize_session=False)
     )
     if waiting is not None:
         return False
@@ -213,7 +239,7 @@ def ask_review(author: Member, post: Post) -> bool:
         Report(
             post_id=post.id,
             reporter_id=author.id,
-            reason="corrected",
+            reason=CORRECTED,
             comment="",
             created_at=utcnow(),
             status="open",
@@ -227,14 +253,15 @@ LEFT_WITH_POSTS = "Retiré à la demande de son auteur, à son départ de la Com
 
 
 def hide_member_posts(actor: Member, member: Member, reason: str = LEFT_WITH_POSTS) -> int:
-    """Every post of `member` still shown (or awaiting validation), hidden as the moderation
-    hides one (the text kept, a topic hidden with its opening post), when the member asks it
-    as they leave (SPEC §4: « their posts stay unless they ask removal »): one journal entry,
-    counters, « dernier message » and the index refreshed once. How many were hidden."""
+    """Every post of `member` removed when the member asks it as they leave (SPEC §4:
+    « their posts stay unless they ask removal »): one shown or awaiting validation hidden
+    as the moderation hides one (the text kept, a topic hidden with its opening post), one
+    already hidden kept so for good; their open reports closed; one journal entry;
+    counters, « dernier message » and the index refreshed once. How many were removed."""
     rows = db.session.execute(
         select(Post, Topic)
         .join(Topic, Topic.id == Post.topic_id)
-        .where(Post.author_id == member.id, or_(Post.is_hidden.is_(False), Post.is_pending))
+        .where(Post.author_id == member.id, Post.hidden_reason != reason)
         .order_by(Post.id)
     ).all()
     if not rows:
@@ -242,9 +269,13 @@ def hide_member_posts(actor: Member, member: Member, reason: str = LEFT_WITH_POS
     now = utcnow()
     topics: dict[int, Topic] = {}
     for post, topic in rows:
+        # One the moderation had hidden is removed too: nothing (a correction waiting in the
+        # queue, « conserver ») may show it again (`restore_post` refuses this reason).
+        post.hidden_reason = reason
+        if post.is_hidden and not post.is_pending:
+            continue
         post.is_hidden = True
         post.is_pending = False
-        post.hidden_reason = reason
         post.hidden_by_id = actor.id
         post.hidden_at = now
         if post.number == 1:
@@ -252,6 +283,14 @@ def hide_member_posts(actor: Member, member: Member, reason: str = LEFT_WITH_POS
         if topic.solution_post_id == post.id:
             forum_services.withdraw_solution(topic)
         topics[topic.id] = topic
+    # Reports still open on those posts (a member's flag, the author's correction) are
+    # decided by the removal: « conserver » in the queue must not show them again.
+    db.session.execute(
+        update(Report)
+        .where(Report.post_id.in_([post.id for post, _ in rows]), Report.status == "open")
+        .values(status="closed", resolution="hidden", resolved_by_id=actor.id, resolved_at=now)
+        .execution_options(synchronize_session=False)
+    )
     log(
         actor,
         "hide_member_posts",
@@ -260,7 +299,8 @@ def hide_member_posts(actor: Member, member: Member, reason: str = LEFT_WITH_POS
         reason=reason,
         details={"nombre": len(rows)},
     )
-    _topics_changed(list(topics.values()), {topic.category_id for topic in topics.values()})
+    if topics:
+        _topics_changed(list(topics.values()), {t.category_id for t in topics.values()})
     return len(rows)
 
 
@@ -313,7 +353,13 @@ def _notifications_follow(topic_id: int) -> None:
 def restore_post(actor: Member, post: Post, topic: Topic, reason: str = "") -> None:
     """Show a hidden post again; its author, told when it was hidden, is told of this too
     (a pre-moderated post published is not « rétabli »: its notifications go out instead)."""
+    if post.is_hidden and post.hidden_reason == LEFT_WITH_POSTS:
+        raise ComcepError(
+            "Ce message a été retiré à la demande de son auteur, à son départ : il ne peut pas "
+            "être rétabli."
+        )
     restored = post.is_hidden and not post.is_pending
+    corrected = post.is_hidden and _close_corrections(actor, post)
     post.is_hidden = False
     post.is_pending = False
     post.hidden_reason = ""
@@ -325,6 +371,10 @@ def restore_post(actor: Member, post: Post, topic: Topic, reason: str = "") -> N
     if author is not None:
         notifications.tell_post_restored(author, actor=actor, topic=topic, post_id=post.id)
     log(actor, "restore_post", "post", post.id, topic_id=topic.id, reason=reason)
+    if corrected:
+        # A corrected post may never have been published (a newcomer's, refused): those it
+        # concerns are told now; nobody is told twice of one post (`handle_new_posts`).
+        notifications.enqueue_post(post.id)
     _topics_changed([topic], {topic.category_id})
 
 
