@@ -35,3 +35,12 @@ def make_reply(author: Member, topic: Topic, body: str = "Une réponse.") -> Pos
     db.session.commit()
     outbox.process()
     return post
+
+
+def name_referent(client, member: Member, validates: str | None, **fields: object):  # noqa: ANN001, ANN201
+    """The admin's form for a hors pair at Carif-Oref with the role « validation », naming
+    (or not) the pairs' network they validate."""
+    data = {"statut": "hors_pair", "network": "carif-oref", "roles": ["validation"], **fields}
+    if validates is not None:
+        data["validates"] = validates
+    return client.post(f"/admin/membres/{member.id}", data=data)

@@ -149,7 +149,7 @@ DETAIL_LABELS = {
     "fusionne_dans": "fusionné dans le sujet réf.",
     "jours": "jours",
     "nom": "nom",
-    "nombre": "messages masqués",
+    "nombre": "messages retirés",
     "nouveau_sujet": "nouveau sujet réf.",
     "messages": "messages réf.",
     "premoderation_posts": "premiers messages relus",

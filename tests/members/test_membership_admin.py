@@ -19,6 +19,7 @@ from comcep.moderation.models import ModerationLog
 from comcep.outbox import OutboxEvent
 from tests import factories
 from tests.conftest import PASSWORD
+from tests.factories import name_referent
 from tests.mailserver import Mailbox, link_path, smtp_mailbox, text_of
 from tests.pages import without_csrf
 
@@ -585,56 +586,28 @@ def test_a_hors_pair_representative_validates_the_registrations_of_a_chosen_pair
     """SPEC §1: the référent is « any + role validation for one network », and a network's
     representative is a hors pair: the admin names the pairs' network they validate for (it
     was always their own organisation, where no pair registers)."""
-    admin, hors_pair = members["admin"], members["hors_pair"]
-    page = client_for(admin).get(f"/admin/membres/{hors_pair.id}")
+    admin, hors_pair = client_for(members["admin"]), members["hors_pair"]
+    page = admin.get(f"/admin/membres/{hors_pair.id}")
     assert "Réseau dont il ou elle valide les inscriptions" in text(page)
 
-    unnamed = client_for(admin).post(
-        f"/admin/membres/{hors_pair.id}",
-        data={"statut": "hors_pair", "network": "carif-oref", "roles": ["validation"]},
-    )
+    unnamed = name_referent(admin, hors_pair, None)
     assert unnamed.status_code == 400
     assert "Choisissez le réseau de pairs" in text(unnamed)
     assert _validated_code(hors_pair.id) is None
 
-    not_pairs = client_for(admin).post(
-        f"/admin/membres/{hors_pair.id}",
-        data={
-            "statut": "hors_pair",
-            "network": "carif-oref",
-            "roles": ["validation"],
-            "validates": "dgefp",
-        },
-    )
+    not_pairs = name_referent(admin, hors_pair, "dgefp")
     assert not_pairs.status_code == 400  # not among the choices: pairs' networks only
     assert _validated_code(hors_pair.id) is None
 
-    named = client_for(admin).post(
-        f"/admin/membres/{hors_pair.id}",
-        data={
-            "statut": "hors_pair",
-            "network": "carif-oref",
-            "roles": ["validation"],
-            "validates": "apec",
-        },
-    )
-    assert named.status_code == 302
+    assert name_referent(admin, hors_pair, "apec").status_code == 302
     assert _validated_code(hors_pair.id) == "apec"
     [entry] = log_entries("update_member")
     assert json.loads(entry.details)["avant"]["valide"] is None
-    # The registrations of Apec's conseillers are theirs to decide; France Travail's not.
+    # The role opens the registrations' page (which requests it lists: test_registration).
     assert client_for(hors_pair).get("/moderation/inscriptions").status_code == 200
 
     # Changing only the network validated is a change, journaled.
-    client_for(admin).post(
-        f"/admin/membres/{hors_pair.id}",
-        data={
-            "statut": "hors_pair",
-            "network": "carif-oref",
-            "roles": ["validation"],
-            "validates": "cap-emploi",
-        },
-    )
+    name_referent(admin, hors_pair, "cap-emploi")
     assert _validated_code(hors_pair.id) == "cap-emploi"
     assert json.loads(log_entries("update_member")[-1].details)["avant"]["valide"] == "apec"
 

@@ -20,6 +20,7 @@ from comcep.members.models import Member, Network
 from comcep.moderation.models import ModerationLog
 from comcep.outbox import OutboxEvent
 from config import Config, TestConfig
+from tests.factories import name_referent
 from tests.mailserver import Mailbox, free_port, link_path, smtp_mailbox, smtp_server, text_of
 
 PASSWORD = "Chemin-Vert-2026"
@@ -208,16 +209,7 @@ def test_a_network_representative_decides_the_requests_of_the_network_they_valid
     represents Apec, named its référent by an admin, decides Apec's requests and only
     those (the wall stays: the queue shows no forum content)."""
     admin, representative = members["admin"], members["hors_pair"]
-    named = client_for(admin).post(
-        f"/admin/membres/{representative.id}",
-        data={
-            "statut": "hors_pair",
-            "network": "carif-oref",
-            "roles": ["validation"],
-            "validates": "apec",
-        },
-    )
-    assert named.status_code == 302
+    assert name_referent(client_for(admin), representative, "apec").status_code == 302
     member = awaiting_request(client, mailbox)  # an Apec conseillère
     db.session.expire_all()
     referent = client_for(db.session.get(Member, representative.id))
@@ -226,6 +218,13 @@ def test_a_network_representative_decides_the_requests_of_the_network_they_valid
     assert applicant().state == "active"
     assert applicant().decided_by_id == representative.id
     assert referent.get("/r/premier-entretien").status_code == 404
+    # Only Apec's: a request to Cap emploi is not theirs to see or decide.
+    other = register(client, email="leo.martin@capemploi.fr", network="cap-emploi")
+    assert other.status_code == 200
+    assert client.post(confirmation_path(mailbox, "leo.martin@capemploi.fr")).status_code == 200
+    waiting = db.session.scalar(select(Member).where(Member.email == "leo.martin@capemploi.fr"))
+    assert "leo.martin" not in text(referent.get("/moderation/inscriptions"))
+    assert decide(referent, waiting, "approve").status_code == 404
 
 
 @pytest.mark.parametrize("decider", ["animation", "admin"])
