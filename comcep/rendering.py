@@ -212,7 +212,39 @@ def quote_markdown(author_name: str, source: str, post_id: int) -> str:
     author be notified)."""
     quoted = "\n".join(f"> {line}" if line else ">" for line in source.strip().splitlines())
     name = re.sub(r"([\\`*_\[\]<>#])", r"\\\1", author_name)  # a name is text, not Markdown
-    return f"[**{name}**](/p/{post_id}) a écrit :\n\n{quoted}\n\n"
+    return f"[**{name}**](/p/{post_id}){QUOTED_SUFFIX}\n\n{quoted}\n\n"
+
+
+QUOTED_SUFFIX = " a écrit :"
+#: In stored HTML, what only a post quoted by « Citer » has (a cheap test before the pattern).
+QUOTE_MARK = f"</a>{QUOTED_SUFFIX}</p>"
+
+
+def _quoted_block(depth: int) -> str:
+    """A <blockquote> holding up to `depth` levels of others. No lookahead: a character
+    that is not `<`, or a tag that is not (</)blockquote (the only allowed tag in « bl »),
+    so that PostgreSQL's engine runs it in about 0.1 ms a quoting post."""
+    inner = "[^<]|<[^b/]|</[^b]|</?b[^l]"
+    if depth:
+        inner += "|" + _quoted_block(depth - 1)
+    return f"<blockquote>(?:{inner})*</blockquote>"
+
+
+#: A post quoted by « Citer » (its attribution line, then its <blockquote>, up to three
+#: quotes deep inside): the same pattern for Python's `re` and PostgreSQL's `regexp_replace`.
+POST_QUOTE_PATTERN = (
+    rf'<p><a href="/p/[0-9]+"><strong>[^<]*</strong>{QUOTE_MARK}\s*{_quoted_block(3)}'
+)
+_POST_QUOTE = re.compile(POST_QUOTE_PATTERN)
+
+
+def searchable_text(html: str) -> str:
+    """What the search index reads of a post: its text without the posts it quotes, so that
+    a word of a post is found there, not again in every reply quoting it. A quotation typed
+    with `>` (a law, an e-mail) stays: it is part of what the post brings."""
+    if QUOTE_MARK in html:
+        html = _POST_QUOTE.sub(" ", html)
+    return html_to_text(html)
 
 
 def html_to_text(html: str) -> str:

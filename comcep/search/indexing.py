@@ -16,7 +16,7 @@ from comcep import outbox
 from comcep.dialects import COMMA
 from comcep.extensions import db
 from comcep.forum.models import Category, Post, Tag, Topic, topic_tags
-from comcep.rendering import html_to_text
+from comcep.rendering import searchable_text
 from comcep.search.backend import SearchBackend, SearchDocument, fingerprint
 from comcep.search.postgres_backend import PostgresBackend
 from comcep.search.whoosh_backend import WhooshBackend
@@ -125,7 +125,7 @@ def _document(row: tuple) -> SearchDocument:
         theme_id=theme_id,
         author_id=author_id,
         title=title,
-        body=html_to_text(html),
+        body=searchable_text(html),
         created_at=created_at,
         is_hidden=bool(post_hidden or topic_hidden),
         is_first_post=number == 1,

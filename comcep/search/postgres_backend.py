@@ -48,6 +48,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, TSQUERY, array
 
 from comcep.extensions import db
 from comcep.forum.models import Category, Post, Tag, Topic, topic_tags
+from comcep.rendering import POST_QUOTE_PATTERN, QUOTE_MARK
 from comcep.search.analyzer import analyze
 from comcep.search.backend import (
     MAX_PER_PAGE,
@@ -101,6 +102,18 @@ def _plain(html: ColumnElement[str]) -> ColumnElement[str]:
     return stripped
 
 
+def _own_html(html: ColumnElement[str]) -> ColumnElement[str]:
+    """The post's HTML without the posts it quotes (`rendering.searchable_text`, in SQL):
+    the pattern only runs on posts that quote one."""
+    return case(
+        (
+            func.strpos(html, QUOTE_MARK) > 0,
+            func.regexp_replace(html, POST_QUOTE_PATTERN, " ", "g"),
+        ),
+        else_=html,
+    )
+
+
 def _escape(value: ColumnElement[str]) -> ColumnElement[str]:
     """HTML-escape in SQL (for titles, which are stored as typed)."""
     for char, entity in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ('"', "&quot;")):
@@ -115,7 +128,7 @@ def _title_text() -> ColumnElement[str]:
 def _vector() -> ColumnElement:
     title = func.setweight(func.to_tsvector(_REGCONFIG, _title_text()), literal_column("'A'"))
     body = func.setweight(
-        func.to_tsvector(_REGCONFIG, _plain(Post.body_html)), literal_column("'B'")
+        func.to_tsvector(_REGCONFIG, _plain(_own_html(Post.body_html))), literal_column("'B'")
     )
     rubrique = func.concat(RUBRIQUE_PREFIX, Topic.category_id)
     block = func.concat(RUBRIQUE_PREFIX, Topic.category_id, "b", Post.id // BLOCK_IDS)
@@ -450,7 +463,9 @@ def _statements(shape: _Shape) -> tuple[Select, Select]:
             page_rows.c.id,
             page_rows.c.topic_id,
             func.ts_headline(_REGCONFIG, _escape(Topic.title), tsquery, "HighlightAll=true"),
-            func.ts_headline(_REGCONFIG, _escape(_plain(Post.body_html)), tsquery, _HEADLINE),
+            func.ts_headline(
+                _REGCONFIG, _escape(_plain(_own_html(Post.body_html))), tsquery, _HEADLINE
+            ),
             counted,
         )
         .select_from(page_rows)

@@ -6,9 +6,10 @@ from __future__ import annotations
 import itertools
 import re
 from datetime import UTC, date, datetime
+from html import unescape
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 
 from comcep import outbox
 from comcep.extensions import db
@@ -804,3 +805,69 @@ def test_a_profile_searches_its_member_s_posts_and_the_filter_can_be_dropped(
     assert widen is not None
     everyone = client.get(widen.group(1).replace("&amp;", "&")).text
     assert f'href="/p/{theirs.last_post_id}"' in everyone
+
+
+def _quote_reply(client, topic_id: int, quoted_id: int, own_words: str):  # noqa: ANN001, ANN202
+    """Reply as « Citer » does: the form comes filled with the quote, the member adds theirs."""
+    form = client.get(f"/t/{topic_id}/repondre", query_string={"citer": quoted_id})
+    quote = re.search(r"<textarea[^>]*>\s*(.*?)</textarea>", form.text, re.S).group(1)
+    body = unescape(quote) + own_words
+    return client.post(f"/t/{topic_id}/repondre", data={"body": body, "submit": "1"})
+
+
+def _snippets(client, query: str) -> list[str]:  # noqa: ANN001
+    page = client.get("/recherche", query_string={"q": query})
+    return re.findall(r'<p class="search-hit__snippet">(.*?)</p>', page.text, re.S)
+
+
+def test_a_quoted_post_is_found_once_not_again_in_the_replies_quoting_it(
+    forum, members, client_for
+):
+    """« Citer » copies a post into the reply: a search for its words finds the post, not
+    each reply that quotes it (twice here, one quoting the other), and a quoting reply's
+    snippet shows its own words. A quotation typed with `>` is the post's own: found."""
+    client = client_for(members["other_pair"])
+    first = db.session.scalar(
+        select(Post.id).where(Post.topic_id == forum["pairs"].id, Post.number == 1)
+    )
+    assert (
+        _quote_reply(client, forum["pairs"].id, first, "Je note ta DURÉE MOYENNE.").status_code
+        == 302
+    )
+    quoting = db.session.scalar(select(func.max(Post.id)))
+    answer = "Idem pour moi.\n\n> Article L6111-6 : le conseil en évolution professionnelle"
+    response = _quote_reply(client_for(members["pair"]), forum["pairs"].id, quoting, answer)
+    assert response.status_code == 302
+    assert "> > Mes entretiens" in db.session.get(Post, quoting + 1).body_source  # nested
+    reader = client_for(members["animation"])
+    assert len(_snippets(reader, "CANARIPAIRS")) == 1
+    assert len(_snippets(reader, "durée moyenne")) == 1  # the second reply quotes it: not again
+    (snippet,) = _snippets(reader, "durée moyenne")
+    assert "CANARIPAIRS" not in snippet
+    assert len(_snippets(reader, "L6111-6")) == 1
+    assert indexing.check().ok
+
+
+def test_the_migration_indexes_again_the_posts_that_quote_one(forum, members, client_for):
+    """Revision a7d2c9e4f186 queues the posts that quote another for the index (their
+    quotes leave it), and only those; once applied, the index matches the database."""
+    from flask_migrate import downgrade, upgrade
+
+    client = client_for(members["other_pair"])
+    first = db.session.scalar(
+        select(Post.id).where(Post.topic_id == forum["pairs"].id, Post.number == 1)
+    )
+    assert _quote_reply(client, forum["pairs"].id, first, "Mon avis.").status_code == 302
+    quoting = db.session.scalar(select(func.max(Post.id)))
+    make_reply(members["pair"], forum["pairs"], "> Une citation tapée à la main.")
+    db.session.commit()
+    downgrade(revision="e4b7c2a9f513")
+    db.session.execute(delete(OutboxEvent))
+    db.session.commit()
+    upgrade()
+    queued = db.session.execute(select(OutboxEvent.kind, OutboxEvent.ref_id)).all()
+    assert [tuple(row) for row in queued] == [(indexing.POST_KIND, quoting)]
+    outbox.process()
+    assert db.session.scalar(select(func.count(OutboxEvent.id))) == 0
+    assert len(_snippets(client, "CANARIPAIRS")) == 1
+    assert indexing.check().ok
