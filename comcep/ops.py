@@ -100,18 +100,18 @@ def _allowed(address: str | None) -> bool:
 @bp.get("/sante")
 @csrf.exempt
 def health() -> ResponseReturnValue:
-    """Database, Redis (when configured) and the outbox; 503 when the database is away."""
+    """Database, Redis (when configured) and the outbox; 503 when the database is away.
+    The outbox's figures only to the addresses allowed on /metrics: its backlog tells
+    anyone how busy the forum is."""
     report: dict[str, object] = {"status": "ok"}
     status = 200
     try:
         db.session.execute(text("SELECT 1"))
-        waiting, parked, oldest = outbox.backlog()
         report["database"] = "ok"
-        report["outbox"] = {
-            "backlog": waiting,
-            "parked": parked,
-            "oldest_age_seconds": round((utcnow() - oldest).total_seconds(), 1) if oldest else 0,
-        }
+        if _allowed(request.remote_addr):
+            waiting, parked, oldest = outbox.backlog()
+            age = round((utcnow() - oldest).total_seconds(), 1) if oldest else 0
+            report["outbox"] = {"backlog": waiting, "parked": parked, "oldest_age_seconds": age}
     except Exception:  # noqa: BLE001 - any database failure means unhealthy
         db.session.rollback()
         report["database"] = "unreachable"

@@ -357,6 +357,9 @@ def history_page(
         history=queries.revision_history(post, revisions),
         hidden_versions=hidden,
         can_hide=policy.can(policy.check_hide_revisions, viewer, post, topic),
+        # Who edited someone else's post is the staff: named to the staff only, as the
+        # current version and the bell say « l'équipe d'animation » to the members.
+        staff_reader=viewer.is_staff,
         form=form,
     ), status
 
