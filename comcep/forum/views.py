@@ -357,9 +357,11 @@ def history_page(
         history=queries.revision_history(post, revisions),
         hidden_versions=hidden,
         can_hide=policy.can(policy.check_hide_revisions, viewer, post, topic),
-        # Who edited someone else's post is the staff: named to the staff only, as the
-        # current version and the bell say « l'équipe d'animation » to the members.
-        staff_reader=viewer.is_staff,
+        # An editor out of the reader's sight (the animatrice, to a hors pair) is named
+        # « l'équipe d'animation », as the bell names her.
+        named_editors=policy.visible_member_ids(
+            viewer, (revision.editor_id for revision in revisions if revision.editor_id)
+        ),
         form=form,
     ), status
 
