@@ -159,6 +159,22 @@ def find_visible_member(viewer: Viewer, member_id: int) -> Member | None:
     )
 
 
+def visible_members_named(viewer: Viewer, name: str, limit: int = 2) -> list[Member]:
+    """Members the viewer may see whose name is `name` (case and accents aside): one is the
+    member meant; more are homonyms (up to `limit`, enough to tell)."""
+    key = fold_name(name)
+    if not key:
+        return []
+    return list(
+        db.session.scalars(
+            select(Member)
+            .where(Member.name_key == key, policy.visible_members(viewer))
+            .order_by(Member.id)
+            .limit(limit)
+        )
+    )
+
+
 def get_member_any_state_or_404(member_id: int) -> Member:
     """For staff tools: a member whatever their state (suspended ones included)."""
     member = db.session.get(Member, member_id)

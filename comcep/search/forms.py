@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from wtforms import BooleanField, DateField, IntegerField, SearchField, SelectField
+from wtforms import BooleanField, DateField, SearchField, SelectField, StringField
 from wtforms.validators import Length, Optional, ValidationError
 
 from comcep.forms import BaseForm, Select, choices
@@ -26,7 +26,13 @@ class SearchForm(BaseForm):
     rubrique = SelectField(
         "Rubrique", validators=[Optional()], validate_choice=False, widget=Select()
     )
-    auteur = IntegerField("Auteur", validators=[Optional()])
+    # A name (completed from the members the reader may see), or a member's number, as
+    # the profile's « Chercher dans ses messages » sends it.
+    auteur = StringField(
+        "Auteur",
+        description="Nom du membre : les suggestions viennent en tapant.",
+        validators=[Optional(), Length(max=80, message="Ce nom est trop long (80 caractères).")],
+    )
     du = DateField("Du", validators=[Optional()], format="%Y-%m-%d")
     au = DateField("Au", validators=[Optional()], format="%Y-%m-%d")
     titres = BooleanField("Dans les titres seulement")

@@ -14,8 +14,9 @@ from comcep.forms import choices
 from comcep.forum import knowledge
 from comcep.forum import queries as forum_queries
 from comcep.members import queries as member_queries
+from comcep.members.models import Member
 from comcep.ops import observe_search
-from comcep.policy import current_viewer
+from comcep.policy import Viewer, current_viewer
 from comcep.search.backend import SearchQuery, SearchQueryError
 from comcep.search.forms import SearchForm
 from comcep.search.indexing import get_backend
@@ -27,6 +28,30 @@ PER_PAGE = 20
 
 def _search_limit() -> str:
     return current_app.config["SEARCH_RATE_LIMIT"]
+
+
+#: Member ids are 32-bit integers: a larger number names nobody (and never reaches SQL).
+MAX_MEMBER_ID = 2**31 - 1
+
+
+def _author(viewer: Viewer, wanted: str) -> tuple[Member | None, str | None]:
+    """The member an author filter names, by number or by name, among those the viewer may
+    see (one out of sight answers as one who does not exist), or why there is none."""
+    if wanted.isdigit():
+        number = int(wanted)
+        found = (
+            member_queries.find_visible_member(viewer, number) if number <= MAX_MEMBER_ID else None
+        )
+        return (found, None) if found else (None, "Ce membre est introuvable.")
+    named = member_queries.visible_members_named(viewer, wanted)
+    if not named:
+        return None, f"Aucun membre ne s'appelle « {wanted} » : choisissez un nom proposé."
+    if len(named) > 1:
+        return None, (
+            f"Plusieurs membres s'appellent « {wanted} » : cherchez depuis le profil de "
+            "celui ou celle que vous voulez (« Chercher dans ses messages »)."
+        )
+    return named[0], None
 
 
 @bp.get("/recherche")
@@ -58,10 +83,11 @@ def search() -> ResponseReturnValue:
         form.rubrique.errors.append("Rubrique inconnue : choisissez-la dans la liste.")
         valid = False
     author = None
-    if form.auteur.data is not None and not form.auteur.errors:
-        author = member_queries.find_visible_member(viewer, form.auteur.data)
-        if author is None:
-            form.auteur.errors.append("Ce membre est introuvable.")
+    wanted = (form.auteur.data or "").strip()
+    if wanted and not form.auteur.errors:
+        author, problem = _author(viewer, wanted)
+        if problem:
+            form.auteur.errors.append(problem)
             valid = False
     if tag_slug and tag is None:
         error = "Mot-clé inconnu : choisissez-le sur la page des mots-clés."
@@ -74,7 +100,7 @@ def search() -> ResponseReturnValue:
         include_hidden=viewer.is_staff,
         category_id=chosen.id if chosen and chosen.parent_id else None,
         theme_id=chosen.id if chosen and not chosen.parent_id else None,
-        author_id=form.auteur.data if form.auteur.data else None,
+        author_id=author.id if author else None,
         date_from=form.du.data,
         date_to=form.au.data,
         titles_only=bool(form.titres.data),

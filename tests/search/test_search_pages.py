@@ -286,8 +286,10 @@ def test_unknown_rubrique_filter_and_bad_dates_never_fail(forum, members, client
     ("args", "message"),
     [
         ("rubrique=nope", "Rubrique inconnue"),
-        ("auteur=abc", "Auteur"),
+        ("auteur=Personne%20Inconnue", "Aucun membre ne s&#39;appelle « Personne Inconnue »"),
         ("auteur=999999", "Ce membre est introuvable"),
+        ("auteur=99999999999999999999", "Ce membre est introuvable"),
+        ("auteur=" + "x" * 81, "Ce nom est trop long"),
         ("du=2026-05-02&au=2026-05-01", "La date de fin doit suivre la date de début"),
         ("tag=inconnu", "Mot-clé inconnu"),
     ],
@@ -871,3 +873,36 @@ def test_the_migration_indexes_again_the_posts_that_quote_one(forum, members, cl
     assert db.session.scalar(select(func.count(OutboxEvent.id))) == 0
     assert len(_snippets(client, "CANARIPAIRS")) == 1
     assert indexing.check().ok
+
+
+def test_the_author_filter_takes_a_name_among_the_members_the_reader_may_see(
+    forum, members, client_for, make_member
+) -> None:
+    """« Auteur » takes a name, case and accents aside, completed from the members the
+    reader may see. A pair out of a hors pair's sight answers as a name nobody has, and
+    homonyms are told apart from their profiles."""
+    pair = members["pair"]
+    client = client_for(members["other_pair"])
+    form = client.get("/recherche").text
+    assert 'name="auteur"' in form
+    assert 'data-suggest-url="/membres/suggestions"' in form
+    folded = pair.display_name.upper()
+    page = client.get("/recherche", query_string={"q": "entretiens", "auteur": folded})
+    assert page.status_code == 200
+    assert f'Messages de <a href="/membres/{pair.id}">{pair.display_name}</a>' in page.text
+    assert len(_snippets(client, "entretiens")) > len(
+        re.findall(r'class="search-hit__snippet"', page.text)
+    )
+    hors_pair = client_for(members["hors_pair"])
+    behind = make_member(statut="pair", network="apec", name="Pair Discret")
+    make_topic(behind, "premier-entretien", title="Entre pairs", body="Un entretien.")
+    hidden = hors_pair.get("/recherche", query_string={"q": "entretien", "auteur": "Pair Discret"})
+    nobody = hors_pair.get("/recherche", query_string={"q": "entretien", "auteur": "Pair Absent"})
+    assert hidden.status_code == nobody.status_code == 400
+    assert "Aucun membre ne s&#39;appelle" in hidden.text
+    make_member(statut="pair", network="apec", name=pair.display_name)
+    twins = client.get("/recherche", query_string={"q": "entretiens", "auteur": folded})
+    assert twins.status_code == 400
+    assert "Plusieurs membres s&#39;appellent" in twins.text
+    by_number = client.get("/recherche", query_string={"q": "entretiens", "auteur": pair.id})
+    assert by_number.status_code == 200
