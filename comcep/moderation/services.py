@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import and_, case, delete, exists, func, or_, select, update
 
@@ -21,6 +22,9 @@ from comcep.notifications import services as notifications
 from comcep.notifications.models import GROUPED_KINDS, MOVED_REPLY, Notification, TopicSubscription
 from comcep.rendering import slugify
 from comcep.search import indexing
+
+if TYPE_CHECKING:
+    from comcep.forum.queries import PagePost
 
 AUTO_HIDE_REPORTERS = 3
 MERGED_OFFSET = 2_000_000  # posts and notes of a merged topic: numbered -(n + this) at first
@@ -350,10 +354,16 @@ def _notifications_follow(topic_id: int) -> None:
     )
 
 
+def restorable(post: Post | PagePost) -> bool:
+    """Whether « Restaurer » may show the post again: not one its author removed on
+    leaving (SPEC §4: their posts stay unless they ask removal)."""
+    return not (post.is_hidden and post.hidden_reason == LEFT_WITH_POSTS)
+
+
 def restore_post(actor: Member, post: Post, topic: Topic, reason: str = "") -> None:
     """Show a hidden post again; its author, told when it was hidden, is told of this too
     (a pre-moderated post published is not « rétabli »: its notifications go out instead)."""
-    if post.is_hidden and post.hidden_reason == LEFT_WITH_POSTS:
+    if not restorable(post):
         raise ComcepError(
             "Ce message a été retiré à la demande de son auteur, à son départ : il ne peut pas "
             "être rétabli."
@@ -438,6 +448,11 @@ def approve_post(actor: Member, post: Post, topic: Topic) -> None:
             )
             if by_date or (mark is not None and mark >= caught_up):
                 forum_services.mark_read(author, topic.id, post.number)
+    elif topic.last_number == 1:
+        # A topic waiting alone is opened now too: dated before, it would count as read for
+        # whoever used « tout marquer comme lu » while it waited, never seen « non lu ».
+        post.created_at = topic.created_at = utcnow()
+        indexing.enqueue_posts([post.id])
     restore_post(actor, post, topic, "Message validé (pré-modération).")
     notifications.enqueue_post(post.id)
     author = db.session.get(Member, post.author_id) if post.author_id else None
@@ -537,23 +552,30 @@ def move_topic(
     _topics_changed([topic], {old, category.id})
 
 
-def _renumber(topic_id: int) -> int:
+def _renumber(topic_id: int, keep_first: bool = False) -> int:
     """Give a topic's posts the numbers 1..n in date order (after a split or a merge);
-    returns n."""
+    returns n. `keep_first`: its post n° 1 stays first if a hidden post would take its
+    place (a merged topic opened by a hidden post would be shown, opening on a hole, under
+    another author's name)."""
     db.session.flush()
     rows = db.session.execute(
-        select(Post.id, Post.number)
+        select(Post.id, Post.number, Post.is_hidden)
         .where(Post.topic_id == topic_id)
         .order_by(Post.created_at, Post.id)
     ).all()
+    if keep_first and rows and rows[0].is_hidden:
+        opening = next((row for row in rows if row.number == 1 and not row.is_hidden), None)
+        if opening is not None:
+            rows.remove(opening)
+            rows.insert(0, opening)
     db.session.execute(
         update(Post).where(Post.topic_id == topic_id).values(number=-Post.number - 1_000_000)
     )
-    for number, (post_id, _old) in enumerate(rows, start=1):
+    for number, (post_id, _old, _hidden) in enumerate(rows, start=1):
         db.session.execute(update(Post).where(Post.id == post_id).values(number=number))
     db.session.execute(update(Topic).where(Topic.id == topic_id).values(last_number=len(rows)))
-    _renumber_read_marks(topic_id, [old for _id, old in rows])
-    _renumber_events(topic_id, [old for _id, old in rows])
+    _renumber_read_marks(topic_id, [row.number for row in rows])
+    _renumber_events(topic_id, [row.number for row in rows])
     return len(rows)
 
 
@@ -731,7 +753,7 @@ def merge_topics(
         .values(topic_id=target.id, after_number=-TopicEvent.after_number - MERGED_OFFSET)
         .execution_options(synchronize_session=False)
     )
-    _renumber(target.id)
+    _renumber(target.id, keep_first=not target.is_hidden)
     _notifications_follow(target.id)
     _relink_mentions(*widened, target.id)
     source.is_hidden = True

@@ -26,6 +26,7 @@ from comcep.policy import current_viewer
 from comcep.rendering import own_words
 
 bp = Blueprint("moderation", __name__)
+bp.add_app_template_global(services.restorable, "restorable")
 
 
 @bp.app_context_processor
@@ -243,7 +244,12 @@ def restore(post_id: int) -> ResponseReturnValue:
     if post.is_pending:
         services.approve_post(current_user, post, topic)
         return _done("Le message est validé et publié.", _queue())
-    services.restore_post(current_user, post, topic, form.reason.data or "")
+    try:
+        services.restore_post(current_user, post, topic, form.reason.data or "")
+    except ComcepError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        return redirect(url_for("forum.post", post_id=post.id)), 303
     return _done("Le message est de nouveau visible.", url_for("forum.post", post_id=post.id))
 
 
