@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from comcep.extensions import UTCDateTime, db
@@ -73,7 +73,16 @@ class Report(db.Model):
     """A member's flag on a post (« signaler »), open until the animatrice decides."""
 
     __tablename__ = "reports"
-    __table_args__ = (Index("ix_reports_status_post", "status", "post_id"),)
+    __table_args__ = (
+        Index("ix_reports_status_post", "status", "post_id"),
+        # The few open reports, listed oldest first in the queue; the closed ones stay.
+        Index(
+            "ix_reports_open",
+            "created_at",
+            sqlite_where=text("status = 'open'"),
+            postgresql_where=text("status = 'open'"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     post_id: Mapped[int | None] = mapped_column(ForeignKey("posts.id"), index=True)

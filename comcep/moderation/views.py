@@ -173,10 +173,11 @@ def my_reports() -> ResponseReturnValue:
 @login_required
 def queue() -> ResponseReturnValue:
     _staff()
+    reports = queries.open_reports()
     return render_template(
         "moderation/queue.html",
-        items=queries.review_queue(),
-        messages=queries.reported_messages(),
+        items=queries.review_queue(reports),
+        messages=queries.reported_messages(reports),
         pending=queries.pending_posts(),
         form=ConfirmForm(),
         can_manage_categories=policy.can(policy.check_manage_categories, current_viewer()),
