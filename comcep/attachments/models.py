@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, String
+from sqlalchemy import ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from comcep.extensions import UTCDateTime, db
@@ -14,6 +14,11 @@ class Attachment(db.Model):
     """A file attached to a post; the bytes are in storage under `key` (their SHA-256)."""
 
     __tablename__ = "attachments"
+    # /outils lists files newest first, of every type or of one: its pages read these.
+    __table_args__ = (
+        Index("ix_attachments_created", "created_at", "id"),
+        Index("ix_attachments_family_created", "family", "created_at", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     post_id: Mapped[int] = mapped_column(ForeignKey("posts.id"), index=True)
@@ -21,7 +26,7 @@ class Attachment(db.Model):
     filename: Mapped[str] = mapped_column(String(200))
     mime: Mapped[str] = mapped_column(String(120))
     label: Mapped[str] = mapped_column(String(60))
-    family: Mapped[str] = mapped_column(String(10), index=True)
+    family: Mapped[str] = mapped_column(String(10))
     size: Mapped[int] = mapped_column(Integer)
     key: Mapped[str] = mapped_column(String(64), index=True)
     thumbnail_key: Mapped[str] = mapped_column(String(64), default="")

@@ -112,8 +112,16 @@ FAMILIES = {
 }
 
 
+#: /outils counts the first files only: counting them all would read every file of the
+#: forum on each page. The pager reaches the newest TOOLS_COUNT_CAP (34 pages); the filters
+#: (type, mot-clé) reach older ones.
+TOOLS_COUNT_CAP = 1000
+
+
 def tools(viewer: Viewer, page: int, family: str | None, tag: Tag | None) -> Pagination:
-    """Every attachment the viewer may see, newest first (the wall in SQL)."""
+    """Every attachment the viewer may see, newest first (the wall in SQL). A page reads the
+    files in the order of their (family,) created_at index, keeping the visible ones, and
+    stops at its last row; the count stops at TOOLS_COUNT_CAP."""
     query = (
         select(Attachment, Topic)
         .join(Post, Post.id == Attachment.post_id)
@@ -123,8 +131,6 @@ def tools(viewer: Viewer, page: int, family: str | None, tag: Tag | None) -> Pag
         .where(policy.visible_posts(viewer))
         .order_by(Attachment.created_at.desc(), Attachment.id.desc())
     )
-    if not viewer.is_staff:
-        query = query.where(Post.is_hidden.is_(False))
     if family in FAMILIES:
         query = query.where(Attachment.family == family)
     if tag is not None:
@@ -140,6 +146,8 @@ def tools(viewer: Viewer, page: int, family: str | None, tag: Tag | None) -> Pag
         per_page=30,
         error_out=False,
         row_type=ToolRow,
+        key=Attachment.id,
+        count_cap=TOOLS_COUNT_CAP,
     )
 
 

@@ -500,15 +500,17 @@ def thank(post_id: int) -> ResponseReturnValue:
 def tools() -> ResponseReturnValue:
     family = request.args.get("type") or None
     tag_slug = request.args.get("mot-cle") or None
-    tag = next((t for t in knowledge.active_tags() if t.slug == tag_slug), None)
+    all_tags = knowledge.active_tags()
+    tag = next((t for t in all_tags if t.slug == tag_slug), None)
     rows = knowledge.tools(current_viewer(), _page_arg(), family, tag)
     return render_template(
         "forum/tools.html",
         rows=rows,
+        capped=rows.total >= knowledge.TOOLS_COUNT_CAP,
         families=knowledge.FAMILIES,
         family=family,
         tag=tag,
-        all_tags=knowledge.active_tags(),
+        all_tags=all_tags,
     )
 
 
