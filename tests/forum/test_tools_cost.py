@@ -146,7 +146,7 @@ def test_a_page_and_its_count_walk_the_files_by_date(
     """Driven from the posts, SQLite joined every topic's posts to their files and sorted
     them all; from the files' own index a page stops at its last row."""
     if db.engine.dialect.name != "sqlite":
-        pytest.skip("the plans checked are SQLite's (PostgreSQL's were read by hand)")
+        pytest.skip("the plans checked are SQLite's")
     _library(members)
     for n in range(20):  # many posts, few files: what made SQLite start from the topics
         make_topic(members["pair"], title=f"Sans fichier {n}", replies=[(members["pair"], "R.")])

@@ -50,7 +50,7 @@ def analyzed() -> Iterator[Callable[[], None]]:
     """ANALYZE as a live forum has run it (bench/generate.py does); the statistics are
     dropped afterwards so that other tests plan as before."""
     if db.engine.dialect.name != "sqlite":
-        pytest.skip("the plans checked are SQLite's (PostgreSQL's were read by hand)")
+        pytest.skip("the plans checked are SQLite's")
 
     def analyze() -> None:
         db.session.commit()
