@@ -57,6 +57,24 @@ class Category(db.Model):
         return self.parent_id is None
 
 
+def _filter_indexes(name: str, condition: str) -> tuple[Index, Index]:
+    """Partial indexes of the topics a list filter keeps, in a rubrique's order and in the
+    forum's activity order. The query must spell `condition` literally (no bound value) for
+    SQLite and PostgreSQL to know the index holds every row it asks for."""
+    return tuple(
+        Index(
+            f"ix_topics_{name}{suffix}",
+            *columns,
+            sqlite_where=text(condition),
+            postgresql_where=text(condition),
+        )
+        for suffix, columns in (
+            ("_category", ("category_id", "is_pinned", "last_post_at")),
+            ("_activity", ("last_post_at",)),
+        )
+    )
+
+
 class Topic(db.Model):
     __tablename__ = "topics"
     __table_args__ = (
@@ -64,6 +82,19 @@ class Topic(db.Model):
         Index("ix_topics_activity", "last_post_at"),
         Index("ix_topics_announcement", "is_announcement", "last_post_at"),
         Index("ix_topics_created", "created_at"),
+        # « Sans réponse » and « non résolus » (`queries._filtered`), in a rubrique and in
+        # « actifs »: the pages and their capped counts read these topics only, whatever the
+        # share of the forum they are.
+        *_filter_indexes("unanswered", "post_count <= 1"),
+        *_filter_indexes("unsolved", "solution_post_id IS NULL"),
+        # The solved topics only (the foreign key's lookups): an index holding the unsolved
+        # ones too would tempt SQLite to fetch them all and sort, for « non résolus ».
+        Index(
+            "ix_topics_solution_post_id",
+            "solution_post_id",
+            sqlite_where=text("solution_post_id IS NOT NULL"),
+            postgresql_where=text("solution_post_id IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -88,7 +119,7 @@ class Topic(db.Model):
     last_poster_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"), index=True)
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("topics.id"), index=True)
     solution_post_id: Mapped[int | None] = mapped_column(
-        ForeignKey("posts.id", use_alter=True, ondelete="SET NULL"), index=True
+        ForeignKey("posts.id", use_alter=True, ondelete="SET NULL")
     )
     solved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # The first reply (for the comité's responsiveness figures, kept like the counters):

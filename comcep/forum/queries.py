@@ -21,6 +21,7 @@ from sqlalchemy import (
     bindparam,
     case,
     func,
+    literal_column,
     not_,
     select,
 )
@@ -245,9 +246,10 @@ def _read_number_column(by_date: bool) -> ColumnElement[int]:
 
 def _filtered(query: Select, list_filter: str | None) -> Select:
     """« sans réponse »: only the opening post; « non résolus »: no réponse retenue yet, in
-    rubriques that accept one."""
+    rubriques that accept one. Each condition is the one of a partial index
+    (`models._filter_indexes`), spelt without a bound value so that the index serves it."""
     if list_filter == "sans-reponse":
-        return query.where(Topic.post_count <= 1)
+        return query.where(Topic.post_count <= literal_column("1"))
     if list_filter == "non-resolus":
         return query.where(Topic.solution_post_id.is_(None), Category.accepts_solutions.is_(True))
     return query
@@ -322,9 +324,20 @@ def category_topics(
     viewer: Viewer, member: Member, category: Category, page: int, list_filter: str | None = None
 ) -> Pagination:
     list_filter = list_filter if list_filter in LIST_FILTERS else None
-    total = None if list_filter else _visible_topic_total(viewer, category)
+    total, cap = None, FILTER_COUNT_CAP
+    if list_filter is None:
+        total, cap = _visible_topic_total(viewer, category), None
+    elif list_filter == "non-resolus" and not category.accepts_solutions:
+        total = 0  # no topic here can have a réponse retenue: nothing to look for
     return _topic_list(
-        "category", viewer, member, page, list_filter, total=total, category_id=category.id
+        "category",
+        viewer,
+        member,
+        page,
+        list_filter,
+        total=total,
+        count_cap=cap,
+        category_id=category.id,
     )
 
 
@@ -332,9 +345,10 @@ def active_topics(
     viewer: Viewer, member: Member, page: int, list_filter: str | None = None
 ) -> Pagination:
     list_filter = list_filter if list_filter in LIST_FILTERS else None
-    if list_filter or viewer.is_staff:
-        total = None if list_filter else _visible_topic_total(viewer)
-        return _topic_list("active", viewer, member, page, list_filter, total=total)
+    if list_filter:
+        return _topic_list("active", viewer, member, page, list_filter, count_cap=FILTER_COUNT_CAP)
+    if viewer.is_staff:
+        return _topic_list("active", viewer, member, page, total=_visible_topic_total(viewer))
     params = policy.visibility_params(viewer)
     total, everything = db.session.execute(_topic_sums_statement(), params).one()
     per_page = current_app.config["TOPICS_PER_PAGE"]
@@ -382,6 +396,9 @@ def _topic_sums_statement() -> Select:
 
 
 UNREAD_COUNT_CAP = 1000
+# A filtered list (« sans réponse », « non résolus ») has no counter: the pager counts its
+# first topics only (40 pages), reading the filter's partial index; the pages stay exact.
+FILTER_COUNT_CAP = UNREAD_COUNT_CAP
 
 
 def unread_topics(viewer: Viewer, member: Member, page: int) -> Pagination:
@@ -448,6 +465,8 @@ class RowPagination(SelectPagination):
         args = self._query_args
         limit, offset = self.per_page, self._query_offset
         total, key = args.get("total"), args.get("key")
+        if total == 0:
+            return []
         # Past the middle of a list of known length, the page is nearer its end: walk the
         # order backwards, so that the offset skips fewer index entries.
         backwards = key is not None and total is not None and 2 * offset + limit > total

@@ -32,6 +32,18 @@ PAGES: dict[str, tuple[str, str, str]] = {
     "topic_first_page": ("GET", "/t/{topic}", "/t/{big_topic}"),
     "topic_last_page": ("GET", "/t/{topic}?page=1", "/t/{big_topic}?page=4"),
     "active": ("GET", "/actifs", "/actifs"),
+    "rubrique_unanswered": (
+        "GET",
+        "/r/premier-entretien?filtre=sans-reponse",
+        "/r/premier-entretien?filtre=sans-reponse",
+    ),
+    "rubrique_unsolved": (
+        "GET",
+        "/r/premier-entretien?filtre=non-resolus",
+        "/r/premier-entretien?filtre=non-resolus",
+    ),
+    "active_unanswered": ("GET", "/actifs?filtre=sans-reponse", "/actifs?filtre=sans-reponse"),
+    "active_unsolved": ("GET", "/actifs?filtre=non-resolus", "/actifs?filtre=non-resolus"),
     "unread": ("GET", "/non-lus", "/non-lus"),
     "members": ("GET", "/membres", "/membres"),
     "profile": ("GET", "/membres/{author_id}", "/membres/{author_id}"),

@@ -1,0 +1,171 @@
+"""« Sans réponse » and « non résolus », in a rubrique and in « actifs »: the right topics
+and the right count for each viewer (the wall applied), a count that stops at
+FILTER_COUNT_CAP, and plans that read the filters' partial indexes, not every topic."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from flask import Flask
+from flask_sqlalchemy.pagination import Pagination
+from sqlalchemy import event, select, update
+
+from comcep import policy
+from comcep.extensions import db
+from comcep.forum import queries, services
+from comcep.forum.models import Category, Post, Topic
+from comcep.members.models import Member
+from comcep.policy import Viewer
+from tests.factories import category, make_topic
+
+PER_PAGE = 2
+FILTERS = ["sans-reponse", "non-resolus"]
+# echanges (open to hors pairs) and premier-entretien accept solutions; divers does not.
+RUBRIQUES = ["echanges", "premier-entretien", "divers"]
+
+
+@pytest.fixture(autouse=True)
+def _small_pages(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(app.config, "TOPICS_PER_PAGE", PER_PAGE)
+
+
+@pytest.fixture
+def forum(members: dict[str, Member]) -> None:
+    """In each rubrique: topics without reply, answered ones, a solved one, a hidden one."""
+    for slug in RUBRIQUES:
+        for n in range(6):
+            replies = [(members["other_pair"], "Une réponse.")] if n % 2 else []
+            topic = make_topic(members["pair"], slug, title=f"{slug} {n}", replies=replies)
+            if n == 1 and category(slug).accepts_solutions:
+                services.mark_solution(members["pair"], topic, _reply_of(topic))
+            if n == 4:
+                db.session.execute(update(Topic).where(Topic.id == topic.id).values(is_hidden=True))
+    services.refresh_category_counters()
+    db.session.commit()
+    assert not category("divers").accepts_solutions
+    assert category("premier-entretien").accepts_solutions
+
+
+def _reply_of(topic: Topic) -> Post:
+    return db.session.scalar(select(Post).where(Post.topic_id == topic.id, Post.number == 2))
+
+
+def _expected(viewer: Viewer, list_filter: str, category_id: int | None = None) -> list[int]:
+    """The filtered list, in Python."""
+    visible = policy.visible_category_ids(viewer)
+    accepting = set(db.session.scalars(select(Category.id).where(Category.accepts_solutions)))
+    rows = [
+        topic
+        for topic in db.session.scalars(select(Topic))
+        if topic.category_id in visible
+        and (viewer.is_staff or not topic.is_hidden)
+        and category_id in (None, topic.category_id)
+        and (
+            topic.post_count <= 1
+            if list_filter == "sans-reponse"
+            else topic.solution_post_id is None and topic.category_id in accepting
+        )
+    ]
+    rows.sort(key=lambda t: (t.is_pinned, t.last_post_at, t.id), reverse=True)
+    return [topic.id for topic in rows]
+
+
+def _listed(listing: Callable[[int], Pagination]) -> tuple[int, list[int]]:
+    first = listing(1)
+    ids = [row.topic.id for page in range(1, first.pages + 2) for row in listing(page).items]
+    return first.total, ids
+
+
+@pytest.mark.parametrize("list_filter", FILTERS)
+@pytest.mark.parametrize("who", ["pair", "hors_pair", "animation"])
+def test_filtered_lists_show_and_count_what_the_viewer_may_see(
+    members: dict[str, Member], forum: None, who: str, list_filter: str
+) -> None:
+    member = members[who]
+    viewer = Viewer.for_member(member)
+    expected = _expected(viewer, list_filter)
+    assert expected
+    assert _listed(lambda page: queries.active_topics(viewer, member, page, list_filter)) == (
+        len(expected),
+        expected,
+    )
+    for slug in RUBRIQUES:
+        rubrique = category(slug)
+        if rubrique.id not in policy.visible_category_ids(viewer):
+            continue
+        expected = _expected(viewer, list_filter, rubrique.id)
+        listing = _listed(
+            lambda page, r=rubrique: queries.category_topics(viewer, member, r, page, list_filter)
+        )
+        assert listing == (len(expected), expected), slug
+
+
+@pytest.mark.parametrize("list_filter", FILTERS)
+def test_the_pager_counts_a_filtered_list_up_to_the_cap(
+    members: dict[str, Member], forum: None, monkeypatch: pytest.MonkeyPatch, list_filter: str
+) -> None:
+    monkeypatch.setattr(queries, "FILTER_COUNT_CAP", 3)
+    member = members["pair"]
+    viewer = Viewer.for_member(member)
+    expected = _expected(viewer, list_filter)
+    assert len(expected) > 3
+    for page in (1, 2):
+        listing = queries.active_topics(viewer, member, page, list_filter)
+        assert listing.total == 3
+        assert [row.topic.id for row in listing.items] == expected[2 * page - 2 : 2 * page]
+    rubrique = category("premier-entretien")
+    listing = queries.category_topics(viewer, member, rubrique, 1, list_filter)
+    assert listing.total == min(3, len(_expected(viewer, list_filter, rubrique.id)))
+
+
+def test_unsolved_in_a_rubrique_without_solutions_asks_the_database_nothing(
+    members: dict[str, Member], forum: None, count_queries: Callable
+) -> None:
+    member = members["pair"]
+    viewer = Viewer.for_member(member)
+    rubrique = category("divers")
+    policy.visible_category_ids(viewer)  # read once per request by every page
+    with count_queries() as statements:
+        listing = queries.category_topics(viewer, member, rubrique, 1, "non-resolus")
+    assert (listing.total, listing.items, statements) == (0, [], [])
+
+
+INDEXES = {"sans-reponse": "ix_topics_unanswered", "non-resolus": "ix_topics_unsolved"}
+
+
+@pytest.mark.parametrize("list_filter", FILTERS)
+@pytest.mark.parametrize("where", ["rubrique", "actifs"])
+def test_a_filtered_list_reads_its_partial_index(
+    members: dict[str, Member], forum: None, list_filter: str, where: str
+) -> None:
+    """The page's keys and the count are found in the filter's partial index: the plans
+    name it (SQLite; PostgreSQL picks by its statistics)."""
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("EXPLAIN QUERY PLAN is SQLite's")
+    member = members["pair"]
+    viewer = Viewer.for_member(member)
+    policy.visible_category_ids(viewer)  # read once per request by every page
+    run: list[tuple[str, object]] = []
+
+    def listener(_conn, _cursor, statement, parameters, *_args) -> None:  # noqa: ANN001
+        run.append((statement, parameters))
+
+    rubrique = category("echanges")
+    event.listen(db.engine, "before_cursor_execute", listener)
+    try:
+        if where == "rubrique":
+            queries.category_topics(viewer, member, rubrique, 1, list_filter)
+        else:
+            queries.active_topics(viewer, member, 1, list_filter)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", listener)
+    assert len(run) == 2  # the page, the count
+    connection = db.session.connection()
+    for statement, parameters in run:
+        plan = connection.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters).all()
+        details = " / ".join(row[-1] for row in plan)
+        assert INDEXES[list_filter] in details, details
+        assert "SCAN topics" not in details.replace(
+            f"SCAN topics USING INDEX {INDEXES[list_filter]}", ""
+        )
