@@ -5,7 +5,7 @@ The index of the réponse retenue keeps the solved topics only: holding the unso
 it tempted SQLite to fetch every one of them and sort, for « non résolus ».
 
 Revision ID: f1c3b8d2e640
-Revises: a7d2c9e4f186
+Revises: 0b6e2d4f8a13
 Create Date: 2026-12-07 12:00:00
 
 """
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "f1c3b8d2e640"
-down_revision = "a7d2c9e4f186"
+down_revision = "0b6e2d4f8a13"
 branch_labels = None
 depends_on = None
 
