@@ -7,7 +7,7 @@ import functools
 import logging
 import re
 import smtplib
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -35,7 +35,7 @@ from comcep.dialects import upsert
 from comcep.extensions import db, utcnow
 from comcep.forum.models import Post, Topic
 from comcep.forum.queries import RowPagination
-from comcep.mail import MailMessage, queue_mail, send_mail_now
+from comcep.mail import send_mail_now
 from comcep.members.models import Member, fold_name
 from comcep.messages.models import Conversation, ConversationMember, PrivateMessage
 from comcep.notifications.models import (
@@ -806,20 +806,18 @@ def send_email_for(member_ids: list[int]) -> None:
             continue
         items = _email_items(member)
         if items:
-            _mail(member, items, "Du nouveau sur la ComCEP", send_mail_now)
+            _mail(member, items, "Du nouveau sur la ComCEP")
         db.session.commit()
 
 
 outbox.register(EMAIL_KIND, send_email_for)
 
 
-def _mail(
-    member: Member,
-    items: list[dict],
-    subject: str,
-    send: Callable[..., MailMessage] = queue_mail,
-) -> None:
-    send(
+def _mail(member: Member, items: list[dict], subject: str) -> None:
+    """Build and send the e-mail at once (`send_mail_now`): an e-mail made of the forum's
+    content is never stored to be resent as written; a failed delivery raises, and the
+    caller's transaction rolls back, to build it again at the next try."""
+    send_mail_now(
         member.email,
         subject,
         "notifications",
@@ -888,10 +886,21 @@ def _private_message_items(where: ColumnElement[bool]) -> dict[int, list[dict]]:
 
 def send_private_message_emails(message_ids: list[int]) -> None:
     """Outbox handler: the messages still unread, one e-mail per member who asked for
-    e-mails at once (digests gather the others'), whatever number of messages."""
+    e-mails at once (digests gather the others'), whatever number of messages. Sent at
+    once, as the forum's notifications are: if the SMTP server fails, the exception rolls
+    back and the outbox retries, and the e-mail is built again then (a message hidden by
+    the moderation meanwhile, or a member suspended meanwhile, gets nothing), never resent
+    as it was written before the outage."""
     items = _private_message_items(PrivateMessage.id.in_(message_ids))
     if items:
-        for member in db.session.scalars(select(Member).where(Member.id.in_(items))):
+        # Read afresh (a worker's session may hold these members from an earlier pass).
+        members = db.session.scalars(
+            select(Member)
+            .where(Member.id.in_(items))
+            .order_by(Member.id)
+            .execution_options(populate_existing=True)
+        )
+        for member in members:
             if member.email_frequency == "immediate" and member.is_active:
                 _mail(member, items[member.id], "Nouveau message privé sur la ComCEP")
     db.session.commit()
@@ -948,7 +957,7 @@ def send_digests() -> int:
             if items:
                 label = "du jour" if frequency == "daily" else "de la semaine"
                 try:
-                    _mail(member, items, f"Votre résumé {label} sur la ComCEP", send_mail_now)
+                    _mail(member, items, f"Votre résumé {label} sur la ComCEP")
                 except (smtplib.SMTPException, OSError):
                     # The SMTP server is away: this member's digest (its date, its claims)
                     # rolls back, and the rest wait too; the next run builds them again.
