@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import ForeignKey, Index, String, Text, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from comcep.extensions import UTCDateTime, db
@@ -24,7 +24,12 @@ class Conversation(db.Model):
 
 class ConversationMember(db.Model):
     __tablename__ = "conversation_members"
-    __table_args__ = (Index("ix_conversation_members_member", "member_id", "conversation_id"),)
+    __table_args__ = (
+        Index("ix_conversation_members_member", "member_id", "conversation_id"),
+        # The header's count of unread conversations: a range of this index, whatever the
+        # number of conversations the member took part in.
+        Index("ix_conversation_members_unread", "member_id", "unread", "left_at"),
+    )
 
     conversation_id: Mapped[int] = mapped_column(
         ForeignKey("conversations.id", ondelete="CASCADE"), primary_key=True
@@ -34,6 +39,10 @@ class ConversationMember(db.Model):
     # Set when the member leaves: the conversation is no longer theirs (no list, no count,
     # no access) until a participant brings them back; the row says they took part.
     left_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Kept by `messages.services` (a message makes it true for every other participant,
+    # reading makes it false): « the conversation's last message is after last_read_at »,
+    # which no index can answer, as a column one can.
+    unread: Mapped[bool] = mapped_column(default=True, server_default=true())
 
     member: Mapped[Member] = relationship(lazy="raise")
 

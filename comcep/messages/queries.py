@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
 
-from sqlalchemy import ColumnElement, ScalarSelect, and_, bindparam, func, or_, select
+from sqlalchemy import ScalarSelect, bindparam, func, select, true
 from sqlalchemy.orm import joinedload
 
 from comcep import policy
@@ -18,38 +17,30 @@ from comcep.policy import Viewer
 @dataclass
 class ConversationRow:
     conversation: Conversation
-    last_read_at: datetime | None
+    unread: bool
     participants: list[Member]
 
-    @property
-    def unread(self) -> bool:
-        return self.last_read_at is None or self.conversation.last_message_at > self.last_read_at
 
-
-def _unread() -> ColumnElement[bool]:
-    return and_(
-        ConversationMember.left_at.is_(None),
-        or_(
-            ConversationMember.last_read_at.is_(None),
-            Conversation.last_message_at > ConversationMember.last_read_at,
-        ),
+def unread_count_column(cap: int) -> ScalarSelect[int]:
+    """Unread conversations of the member bound as `member_id`, counted up to `cap` + 1 (a
+    range of `ix_conversation_members_unread`, whatever the member's history: more than
+    `cap` reads « cap+ »), as a subquery the header folds into its single prebuilt query."""
+    unread = (
+        select(ConversationMember.conversation_id)
+        .where(
+            ConversationMember.member_id == bindparam("member_id"),
+            ConversationMember.unread == true(),
+            ConversationMember.left_at.is_(None),
+        )
+        .limit(cap + 1)
+        .subquery("unread_conversations")
     )
-
-
-def unread_count_column() -> ScalarSelect[int]:
-    """Unread conversations of the member bound as `member_id`, as a subquery the header
-    folds into its single prebuilt query."""
-    return (
-        select(func.count(Conversation.id))
-        .join(ConversationMember, ConversationMember.conversation_id == Conversation.id)
-        .where(ConversationMember.member_id == bindparam("member_id"), _unread())
-        .scalar_subquery()
-    )
+    return select(func.count()).select_from(unread).scalar_subquery()
 
 
 def conversations(viewer: Viewer, page: int):  # noqa: ANN201 - a Pagination
     query = (
-        select(Conversation, ConversationMember.last_read_at)
+        select(Conversation, ConversationMember.unread)
         .join(ConversationMember, ConversationMember.conversation_id == Conversation.id)
         .where(
             ConversationMember.member_id == viewer.member_id, ConversationMember.left_at.is_(None)
@@ -61,7 +52,7 @@ def conversations(viewer: Viewer, page: int):  # noqa: ANN201 - a Pagination
     ids = [conversation.id for conversation, _ in rows]
     members = _participants(ids)
     return total, [
-        ConversationRow(c, read, members.get(c.id, People()).current) for c, read in rows
+        ConversationRow(c, unread, members.get(c.id, People()).current) for c, unread in rows
     ]
 
 

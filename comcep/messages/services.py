@@ -141,6 +141,15 @@ def add_message(actor: Member, conversation: Conversation, body: str) -> Private
         .where(Conversation.id == conversation.id)
         .values(last_message_at=now, message_count=Conversation.message_count + 1)
     )
+    # Unread by everyone else, those who left included (what they find if brought back).
+    db.session.execute(
+        update(ConversationMember)
+        .where(
+            ConversationMember.conversation_id == conversation.id,
+            ConversationMember.member_id != actor.id,
+        )
+        .values(unread=True)
+    )
     mark_read(actor, conversation.id)
     db.session.flush()
     notifications.enqueue_private_message(message.id)
@@ -148,12 +157,13 @@ def add_message(actor: Member, conversation: Conversation, body: str) -> Private
 
 
 def mark_read(member: Member, conversation_id: int) -> None:
+    """The member has read the conversation up to now: its date, and its unread flag off."""
     statement = upsert(ConversationMember).values(
-        conversation_id=conversation_id, member_id=member.id, last_read_at=utcnow()
+        conversation_id=conversation_id, member_id=member.id, last_read_at=utcnow(), unread=False
     )
     db.session.execute(
         statement.on_conflict_do_update(
             index_elements=["conversation_id", "member_id"],
-            set_={"last_read_at": statement.excluded.last_read_at},
+            set_={"last_read_at": statement.excluded.last_read_at, "unread": False},
         )
     )

@@ -21,9 +21,12 @@ from comcep.notifications import services
 from comcep.policy import Viewer
 
 _KEPT = "_comcep_header_counts"  # on `g`; `policy.clear_request_cache` forgets it
+# The bell and the messages are counted up to this and shown « 99+ » past it: a member's
+# header costs the same whatever the length of their history.
+BADGE_CAP = 99
 _NOBODY = {
-    "bell_count": 0,
-    "unread_messages": 0,
+    "bell_count": "",
+    "unread_messages": "",
     "open_reports": 0,
     "waiting_registrations": 0,
 }
@@ -43,8 +46,8 @@ def columns(staff: bool, registrations: bool = False) -> tuple[ColumnElement, ..
     `policy.VALIDATION_NETWORK` (see `params`), built once per variant: the same objects
     each time, so a statement that carries them is built once too."""
     found: list[ColumnElement] = [
-        services.unread_count_column(staff),
-        message_queries.unread_count_column(),
+        services.unread_count_column(staff, BADGE_CAP),
+        message_queries.unread_count_column(BADGE_CAP),
     ]
     if staff:
         found.append(moderation_queries.waiting_count_query())
@@ -94,7 +97,7 @@ def forget() -> None:
     g.pop(_KEPT, None)
 
 
-def counts(viewer: Viewer) -> dict[str, int]:
+def counts(viewer: Viewer) -> dict[str, int | str]:
     """The counters of this request: read once (one statement) unless a page kept them."""
     if not viewer.is_authenticated:
         return _NOBODY
@@ -105,13 +108,23 @@ def counts(viewer: Viewer) -> dict[str, int]:
     return kept
 
 
-def _as_counts(viewer: Viewer, values: Sequence[int]) -> dict[str, int]:
-    """The values of `columns(*variant(viewer))` by name, 0 for those it does not read."""
+def _as_counts(viewer: Viewer, values: Sequence[int]) -> dict[str, int | str]:
+    """The values of `columns(*variant(viewer))` by name, 0 for those it does not read; the
+    bell and the messages as their badges' text (see `badge`)."""
     staff, registrations = variant(viewer)
     rest = iter(values[2:])
+    bell, messages = values[0], values[1]
     return {
-        "bell_count": values[0],
-        "unread_messages": values[1],
+        "bell_count": badge(abs(bell), more=bell < 0),
+        "unread_messages": badge(messages, more=messages > BADGE_CAP),
         "open_reports": next(rest) if staff else 0,
         "waiting_registrations": next(rest) if registrations else 0,
     }
+
+
+def badge(count: int, *, more: bool = False) -> str:
+    """A counter's badge: nothing for none; past `BADGE_CAP`, or when more were left
+    uncounted, « n+ » (at least n)."""
+    if more or count > BADGE_CAP:
+        return f"{min(count, BADGE_CAP)}+"
+    return str(count) if count else ""

@@ -59,7 +59,11 @@ class Notification(db.Model):
     wall, so a topic moved out of reach stops showing."""
 
     __tablename__ = "notifications"
-    __table_args__ = (Index("ix_notifications_member_unread", "member_id", "read_at", "id"),)
+    __table_args__ = (
+        Index("ix_notifications_member_unread", "member_id", "read_at", "id"),
+        # The notifications page: the member's latest notifications, read or not.
+        Index("ix_notifications_member", "member_id", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))

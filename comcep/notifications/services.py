@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app, has_request_context, url_for
+from flask_sqlalchemy.pagination import Pagination
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import (
     ColumnElement,
@@ -34,7 +35,6 @@ from comcep import outbox, policy
 from comcep.dialects import upsert
 from comcep.extensions import db, utcnow
 from comcep.forum.models import Post, Topic
-from comcep.forum.queries import RowPagination
 from comcep.mail import send_mail_now
 from comcep.members.models import Member, fold_name
 from comcep.messages.models import Conversation, ConversationMember, PrivateMessage
@@ -409,10 +409,14 @@ def _post_readable(visible_posts: ColumnElement[bool]) -> ColumnElement[bool]:
     )
 
 
-def unread_count_column(staff: bool) -> ScalarSelect[int]:
-    """Unread notifications of the member bound as `member_id`, as a subquery the header
-    folds into its single prebuilt query; a notification counts only while its topic and
-    its post are readable, as in `_visible` (`policy.VISIBLE`)."""
+def unread_count_column(staff: bool, cap: int) -> ScalarSelect[int]:
+    """Unread lines of the bell (`NotificationLine`) of the member bound as `member_id`, as
+    a subquery the header folds into its single prebuilt query; a notification counts only
+    while its topic and its post are readable, as in `_visible` (`policy.VISIBLE`).
+
+    Only the member's `cap` + 1 latest readable unread notifications are read (a walk down
+    `ix_notifications_member_unread`, whatever their number): when there are more, the value
+    is negative, « at least -value lines », which the header shows as « n+ »."""
     topic_ok = (
         select(Topic.id)
         .where(Topic.id == Notification.topic_id, policy.visible_topics_param(staff))
@@ -423,22 +427,25 @@ def unread_count_column(staff: bool) -> ScalarSelect[int]:
     )
     own_topics = or_(policy.visible_topics_param(staff), policy.own_topics_param())
     own = _own_post_notice(bindparam("member_id"), own_topics)
-    by_topic = Notification.kind.in_(GROUPED_KINDS)
-    by_post = Notification.kind.in_(GROUPED_BY_POST_KINDS)
-    lines = (
-        func.count(case((~by_topic & ~by_post, Notification.id)))
-        + func.count(case((by_topic, Notification.topic_id)).distinct())
-        + func.count(case((by_post, Notification.post_id)).distinct())
-    )
-    return (
-        select(lines)
+    latest = (
+        select(Notification.id, Notification.kind, Notification.topic_id, Notification.post_id)
         .where(
             Notification.member_id == bindparam("member_id"),
-            readable | own,
             Notification.read_at.is_(None),
+            readable | own,
         )
-        .scalar_subquery()
+        .order_by(Notification.id.desc())
+        .limit(cap + 1)
+        .subquery("latest_unread")
     )
+    by_topic = latest.c.kind.in_(GROUPED_KINDS)
+    by_post = latest.c.kind.in_(GROUPED_BY_POST_KINDS)
+    lines = (
+        func.count(case((~by_topic & ~by_post, latest.c.id)))
+        + func.count(case((by_topic, latest.c.topic_id)).distinct())
+        + func.count(case((by_post, latest.c.post_id)).distinct())
+    )
+    return select(case((func.count() > cap, -lines), else_=lines)).scalar_subquery()
 
 
 @dataclass
@@ -480,31 +487,73 @@ def _group_key() -> tuple[ColumnElement[int], ColumnElement[int]]:
     )
 
 
-def notifications_page(viewer: Viewer, page: int) -> RowPagination:
-    """The member's notifications, newest first, replies grouped by topic and reading,
-    thanks by post and reading."""
-    lines = (
-        select(
-            func.max(Notification.id).label("id"),
-            func.count().label("count"),
-            func.count(Notification.actor_id.distinct()).label("actors"),
-        )
+# The notifications page shows the member's latest notifications only (as Discourse's
+# does): its cost does not grow with their history, and older ones have been told.
+SHOWN_NOTIFICATIONS = 200
+NOTIFICATIONS_PER_PAGE = 30
+
+
+class LinePagination(Pagination):
+    """The pages of `notifications_page`: its lines are all known (a bounded list of
+    (id, count, actors)); the notifications of the page asked for alone are loaded."""
+
+    def _query_items(self) -> list[NotificationLine]:
+        start = self._query_offset
+        chosen = self._query_args["lines"][start : start + self.per_page]
+        if not chosen:
+            return []
+        loaded = {
+            n.id: n
+            for n in db.session.scalars(
+                select(Notification).where(Notification.id.in_([i for i, _, _ in chosen]))
+            )
+        }
+        return [NotificationLine(loaded[i], count, actors) for i, count, actors in chosen]
+
+    def _query_count(self) -> int:
+        return len(self._query_args["lines"])
+
+
+def notifications_page(viewer: Viewer, page: int) -> LinePagination:
+    """The member's `SHOWN_NOTIFICATIONS` latest notifications, newest first, through the
+    wall, replies grouped by topic and reading, thanks by post and reading: one statement
+    for the lines (bounded, whatever the member's history, page 5 as page 1) and one for
+    the page's notifications."""
+    latest = (
+        select(Notification.id)
+        .where(Notification.member_id == viewer.member_id)
+        .order_by(Notification.id.desc())
+        .limit(SHOWN_NOTIFICATIONS)
+        .subquery("latest")
+    )
+    last = func.max(Notification.id)
+    lines = db.session.execute(
+        select(last, func.count(), func.count(Notification.actor_id.distinct()))
+        .join(latest, latest.c.id == Notification.id)
         .where(_visible(viewer))
         .group_by(*_group_key(), Notification.read_at)
-        .subquery("lines")
-    )
-    query = (
-        select(Notification, lines.c.count, lines.c.actors)
-        .join(lines, lines.c.id == Notification.id)
-        .order_by(Notification.id.desc())
-    )
-    return RowPagination(
-        select=query,
-        session=db.session(),
+        .order_by(last.desc())
+    ).all()
+    return LinePagination(
         page=page,
-        per_page=30,
+        per_page=NOTIFICATIONS_PER_PAGE,
         error_out=False,
-        row_type=NotificationLine,
+        lines=[tuple(line) for line in lines],
+    )
+
+
+@functools.cache
+def older_notifications_column() -> ColumnElement[bool]:
+    """Whether the member bound as `member_id` has notifications older than those
+    `notifications_page` shows (the page says so): a column the page reads in the
+    statement of the header's counters."""
+    return (
+        select(Notification.id)
+        .where(Notification.member_id == bindparam("member_id"))
+        .order_by(Notification.id.desc())
+        .offset(SHOWN_NOTIFICATIONS)
+        .limit(1)
+        .exists()
     )
 
 

@@ -31,12 +31,15 @@ def header_counts() -> dict:
 def index() -> ResponseReturnValue:
     viewer = current_viewer()
     page = services.notifications_page(viewer, max(request.args.get("page", 1, type=int) or 1, 1))
+    (older,) = header.read_with_counts(viewer, (services.older_notifications_column(),), {})
     topic_ids = {line.notification.topic_id for line in page.items}
     titles = services.topic_titles(viewer, topic_ids - {None})
     names = services.actor_names(viewer, [line.notification for line in page.items])
     return render_template(
         "notifications/index.html",
         notifications=page,
+        older=older,
+        shown=services.SHOWN_NOTIFICATIONS,
         titles=titles,
         names=names,
         form=ConfirmForm(),
