@@ -3,7 +3,7 @@ participant's row of a conversation (filled from the dates it stands for), index
 member, and the members' notifications indexed by id.
 
 Revision ID: c5f1a8e2d937
-Revises: a7d2c9e4f186
+Revises: f1c3b8d2e640
 Create Date: 2026-12-07 08:00:00
 
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "c5f1a8e2d937"
-down_revision = "a7d2c9e4f186"
+down_revision = "f1c3b8d2e640"
 branch_labels = None
 depends_on = None
 
