@@ -27,7 +27,7 @@ from werkzeug.exceptions import Forbidden, NotFound
 
 from comcep.extensions import db, read_columns, utcnow
 from comcep.filters import date_fr
-from comcep.forum.models import Category, Post, PostRevision, Topic
+from comcep.forum.models import Category, MemberCategoryStats, Post, PostRevision, Topic
 from comcep.members.models import PAIRS_ONLY_ROLES, STAFF_ROLES, Member, member_groups
 
 if TYPE_CHECKING:
@@ -422,10 +422,17 @@ def visible_members(viewer: Viewer) -> ColumnElement[bool]:
     listed = Member.state.in_(("active", "suspended"))
     if viewer.is_pair or viewer.is_staff:
         return listed
+    # « Posted where it can read » is a post of `visible_posts`: neither hidden nor in a
+    # hidden topic, in a rubrique it reads. `MemberCategoryStats.post_count` counts exactly
+    # those, per rubrique: a look-up of a few keys per member, where walking the member's
+    # posts grew with what they wrote.
     posted = (
-        select(Post.id)
-        .join(Topic, Topic.id == Post.topic_id)
-        .where(Post.author_id == Member.id, visible_posts(viewer))
+        select(MemberCategoryStats.member_id)
+        .where(
+            MemberCategoryStats.member_id == Member.id,
+            MemberCategoryStats.category_id.in_(sorted(visible_category_ids(viewer))),
+            MemberCategoryStats.post_count > 0,
+        )
         .exists()
     )
     return and_(listed, or_(Member.id == viewer.member_id, posted))

@@ -117,7 +117,12 @@ class Member(UserMixin, db.Model):
     __tablename__ = "members"
     # When a member was admitted (`analytics.queries.joined_between`): the comité's figures
     # count the admissions of a partial month at a period's edge through it.
-    __table_args__ = (Index("ix_members_joined", "decided_at", "created_at"),)
+    # The directory (« Membres ») pages through members in name order
+    # (`members.queries.member_list`): this index gives that order, ties by id.
+    __table_args__ = (
+        Index("ix_members_joined", "decided_at", "created_at"),
+        Index("ix_members_directory", "display_name", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(254), unique=True)

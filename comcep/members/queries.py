@@ -102,7 +102,16 @@ def member_list(
     region_code: str | None = None,
     name: str | None = None,
 ) -> Pagination:
-    query = select(Member).where(policy.visible_members(viewer)).order_by(Member.display_name)
+    """A page of the directory, in name order (ties by id, so that pages do not overlap):
+    the (display_name, id) index gives that order and OFFSET stops at the page, instead of
+    sorting every member; for a hors pair, each member's « posted where I read » is a look-up
+    of the kept counts (`policy.visible_members`). The count reads the members, never the
+    posts (the directory holds far fewer members than the forum posts)."""
+    query = (
+        select(Member)
+        .where(policy.visible_members(viewer))
+        .order_by(Member.display_name, Member.id)
+    )
     if network_code:
         query = query.where(Member.network.has(Network.code == network_code))
     if region_code:
