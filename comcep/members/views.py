@@ -580,11 +580,10 @@ def export() -> ResponseReturnValue:
 def export_readable() -> ResponseReturnValue:
     """The same data as the JSON, as a page one opens from the downloads folder: a JSON
     file is unreadable without tools (review of stop 52). A standalone file: no link back
-    to the site, no script, its style written in."""
-    page = render_template(
-        "members/export_readable.html",
-        data=membership.export_data(current_user),
-        made=utcnow(),
+    to the site, no script, its style written in. Rendered without the site's context
+    processors: the header's counters they read have no place in it (one statement saved)."""
+    page = current_app.jinja_env.get_template("members/export_readable.html").render(
+        data=membership.export_data(current_user), made=utcnow()
     )
     return Response(
         page,

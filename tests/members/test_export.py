@@ -8,10 +8,12 @@ import json
 from sqlalchemy import select
 
 from comcep.extensions import db
+from comcep.forum import services as forum
 from comcep.forum.models import Post, Topic
 from comcep.messages import services as messages
 from comcep.moderation import services as moderation
 from tests import factories
+from tests.forum.test_query_budget import GET_BUDGET, RequestScopedClient
 
 
 def export(client) -> dict:  # noqa: ANN001
@@ -154,3 +156,47 @@ def test_the_export_comes_as_a_page_to_read_too_with_the_same_data_and_nothing_m
     assert "<script" not in page
     for foreign in ("Sa réponse privée.", other.email, animation.email):
         assert foreign not in page
+
+
+def test_the_export_runs_the_same_few_statements_whatever_the_member_wrote(
+    app, members, make_member, count_queries
+) -> None:
+    """The session's member comes without their network, region and groups: the export
+    reads them in one statement, not one each; the page to read has no header, hence no
+    counters. Its size grows with the member's own data (it is theirs), its statements
+    do not."""
+    author = make_member(
+        name="Auteur Prolifique", network="apec", region="normandie", groups=("Groupe pilote",)
+    )
+    other = members["other_pair"]
+    client = RequestScopedClient(app, app.response_class, use_cookies=True, user=author)
+
+    def measure(url: str) -> int:
+        client.get(url)
+        with count_queries() as statements:
+            assert client.get(url).status_code == 200
+        return len(statements)
+
+    small = {url: measure(url) for url in ("/compte/export", "/compte/export.html")}
+    for n in range(4):
+        topic = factories.make_topic(author, "premier-entretien", f"Sujet {n}", "Texte.")
+        factories.make_reply(author, topic, f"Ma réponse {n}.")
+        theirs = factories.make_topic(other, "echanges", f"Leur sujet {n}", "Leur texte.")
+        conversation = messages.start_conversation(author, [other], f"Échange {n}", "Bonjour.")
+        messages.add_message(author, conversation, "Encore moi.")
+        forum.thank(author, theirs_post(theirs))
+    db.session.commit()
+    big = {url: measure(url) for url in small}
+
+    assert big == small
+    assert max(small.values()) <= GET_BUDGET
+    assert small["/compte/export.html"] <= small["/compte/export"]  # no header on the page
+    profile = export(client)["profil"]
+    assert (profile["reseau"], profile["region"], profile["groupes"]) == (
+        "apec",
+        "normandie",
+        ["Groupe pilote"],
+    )
+    page = client.get("/compte/export.html").get_data(as_text=True)
+    assert "Groupe pilote" in page
+    assert "<dd>normandie</dd>" in page
