@@ -97,6 +97,7 @@ class Config:
     REMEMBER_COOKIE_SAMESITE = "Lax"
     TOPICS_PER_PAGE = 25
     POSTS_PER_PAGE = 20
+    MESSAGES_PER_PAGE = 20  # of a private conversation
     # Rendered articles of topic pages kept per process (comcep/forum/fragments.py); a few
     # kilobytes each.
     POST_ARTICLES_KEPT = 2048

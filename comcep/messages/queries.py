@@ -3,9 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
-from sqlalchemy import ScalarSelect, bindparam, func, select, true
-from sqlalchemy.orm import joinedload
+from sqlalchemy import (
+    ColumnElement,
+    ScalarSelect,
+    bindparam,
+    func,
+    literal,
+    null,
+    select,
+    true,
+)
+from sqlalchemy.orm import aliased, joinedload
 
 from comcep import policy
 from comcep.extensions import db
@@ -62,21 +72,29 @@ class People:
 
     current: list[Member] = field(default_factory=list)
     former: list[Member] = field(default_factory=list)
+    # When each participant last read it, by member id (where their first unread is).
+    read_at: dict[int, datetime | None] = field(default_factory=dict)
 
 
 def _participants(conversation_ids: list[int]) -> dict[int, People]:
     if not conversation_ids:
         return {}
     rows = db.session.execute(
-        select(ConversationMember.conversation_id, ConversationMember.left_at, Member)
+        select(
+            ConversationMember.conversation_id,
+            ConversationMember.left_at,
+            ConversationMember.last_read_at,
+            Member,
+        )
         .join(Member, Member.id == ConversationMember.member_id)
         .where(ConversationMember.conversation_id.in_(conversation_ids))
         .order_by(Member.display_name)
     ).all()
     result: dict[int, People] = {}
-    for conversation_id, left_at, member in rows:
+    for conversation_id, left_at, read_at, member in rows:
         people = result.setdefault(conversation_id, People())
         (people.current if left_at is None else people.former).append(member)
+        people.read_at[member.id] = read_at
     return result
 
 
@@ -89,14 +107,125 @@ def get_conversation_or_404(viewer: Viewer, conversation_id: int) -> tuple[Conve
     return conversation, people
 
 
-def messages(conversation: Conversation) -> list[PrivateMessage]:
-    return list(
-        db.session.scalars(
-            select(PrivateMessage)
-            .options(joinedload(PrivateMessage.author))
-            .where(PrivateMessage.conversation_id == conversation.id)
-            .order_by(PrivateMessage.id)
+@dataclass
+class MessagePage:
+    """A page of a conversation, in the order written: its messages, and where the pages
+    before and after it start (the `avant` and `depuis` of their links; None at an end)."""
+
+    messages: list[PrivateMessage]
+    older_before: int | None = None
+    newer_from: int | None = None
+
+    @property
+    def is_last(self) -> bool:
+        return self.newer_from is None
+
+
+def _neighbour(conversation_id: int, before: bool, key: ColumnElement[int]) -> ScalarSelect:
+    """The id of the message next to a page: the last one before `key` or the first one
+    from `key` on (None at an end), one look-up of the (conversation_id, id) index read
+    with the page."""
+    other = aliased(PrivateMessage)
+    return (
+        select(other.id)
+        .where(
+            other.conversation_id == conversation_id, other.id < key if before else other.id >= key
         )
+        .order_by(other.id.desc() if before else other.id)
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+def _page_rows(
+    conversation_id: int,
+    per_page: int,
+    bound: ColumnElement[bool] | None,
+    newest_first: bool,
+    beyond: ScalarSelect | None = None,
+) -> tuple[list[PrivateMessage], int | None]:
+    """Up to `per_page` + 1 messages within `bound`, walking (conversation_id, id) one way
+    (the one more says whether the list goes on past the page), and the `beyond` id on
+    the page's other side: one statement."""
+    query = (
+        select(PrivateMessage, beyond if beyond is not None else null())
+        .options(joinedload(PrivateMessage.author))
+        .where(PrivateMessage.conversation_id == conversation_id)
+        .order_by(PrivateMessage.id.desc() if newest_first else PrivateMessage.id)
+        .limit(per_page + 1)
+    )
+    if bound is not None:
+        query = query.where(bound)
+    rows = db.session.execute(query).all()
+    return [message for message, _ in rows], (rows[0][1] if rows else None)
+
+
+def _after_last_read(conversation_id: int, read_at: datetime) -> ColumnElement[int]:
+    """The id just after the last message read by `read_at` (1 when none was): walking back
+    from the end over the unread messages, never over those read before."""
+    last_read = (
+        select(PrivateMessage.id)
+        .where(
+            PrivateMessage.conversation_id == conversation_id,
+            PrivateMessage.created_at <= read_at,
+        )
+        .order_by(PrivateMessage.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    return func.coalesce(last_read, 0) + 1
+
+
+def message_page(
+    conversation_id: int,
+    read_at: datetime | None,
+    per_page: int,
+    *,
+    before: int | None = None,
+    since: int | None = None,
+) -> MessagePage:
+    """A page of `per_page` messages, found on the (conversation_id, id) index whatever the
+    conversation's length (one statement, two when the reader has more than a page
+    unread): those before the message `before`, or from the message `since` on (a link
+    to a message lands on the page that opens with it); by default the page holding the
+    reader's first unread message (opening with it when more than a page is unread), else
+    the last one, as a topic opens."""
+    start: ColumnElement[int] | None = None
+    if since is not None:
+        start = literal(since)
+    elif before is None:
+        rows, _ = _page_rows(conversation_id, per_page, None, newest_first=True)
+        more = len(rows) > per_page
+        if more and read_at is None:
+            start = literal(1)  # never read: from the start
+        elif more and rows[per_page].created_at > read_at:
+            # The message before the last page is unread too: the first unread lies earlier.
+            start = _after_last_read(conversation_id, read_at)
+        else:
+            shown = rows[:per_page][::-1]
+            return MessagePage(shown, older_before=shown[0].id if more else None)
+    if start is not None:
+        older = _neighbour(conversation_id, True, start)
+        rows, previous = _page_rows(
+            conversation_id, per_page, PrivateMessage.id >= start, False, older
+        )
+        shown = rows[:per_page]
+        if not shown and since is not None:  # past the end (a link to a message gone)
+            return message_page(conversation_id, read_at, per_page)
+        return MessagePage(
+            shown,
+            older_before=shown[0].id if shown and previous is not None else None,
+            newer_from=rows[per_page].id if len(rows) > per_page else None,
+        )
+    newer = _neighbour(conversation_id, False, literal(before))
+    rows, following = _page_rows(conversation_id, per_page, PrivateMessage.id < before, True, newer)
+    shown = rows[:per_page][::-1]
+    if not shown:  # before the first message
+        return message_page(conversation_id, read_at, per_page)
+    return MessagePage(
+        shown,
+        older_before=shown[0].id if len(rows) > per_page else None,
+        newer_from=following,
     )
 
 

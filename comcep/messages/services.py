@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, select, update
+from sqlalchemy import ColumnElement, or_, select, update
 
 from comcep.dialects import upsert
 from comcep.errors import ComcepError
@@ -156,8 +156,24 @@ def add_message(actor: Member, conversation: Conversation, body: str) -> Private
     return message
 
 
+def mark_read_up_to(member: Member, conversation_id: int, last_shown: PrivateMessage) -> None:
+    """A page before the last one read: the conversation is read up to its last message,
+    no further (reading page 1 of 3 leaves the rest unread), and never back."""
+    read_at = ConversationMember.last_read_at
+    db.session.execute(
+        update(ConversationMember)
+        .where(
+            ConversationMember.conversation_id == conversation_id,
+            ConversationMember.member_id == member.id,
+            or_(read_at.is_(None), read_at < last_shown.created_at),
+        )
+        .values(last_read_at=last_shown.created_at)
+    )
+
+
 def mark_read(member: Member, conversation_id: int) -> None:
-    """The member has read the conversation up to now: its date, and its unread flag off."""
+    """The whole conversation read (its last page shown, or the member's own message): its
+    date, and its unread flag off."""
     statement = upsert(ConversationMember).values(
         conversation_id=conversation_id, member_id=member.id, last_read_at=utcnow(), unread=False
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 from werkzeug.exceptions import NotFound
@@ -96,15 +96,20 @@ def show(conversation_id: int) -> ResponseReturnValue:
             # applied when the conversation was opened (else nobody could answer the
             # animatrice); what is left to check is the writer (silenced or not).
             policy.check_write_to(viewer, [])
-            services.add_message(current_user, conversation, form.body.data)
+            message = services.add_message(current_user, conversation, form.body.data)
             db.session.commit()
             flash("Votre réponse est envoyée.", "success")
-            return redirect(url_for("messages.show", conversation_id=conversation.id))
-    else:
+            return redirect(
+                url_for("messages.show", conversation_id=conversation.id, _anchor=f"m{message.id}")
+            )
+        return _show(conversation, people, form, AddParticipantsForm(), 400)
+    page = _page(conversation, people)
+    if page.is_last:
         services.mark_read(current_user, conversation.id)
-        db.session.commit()
-    status = 400 if request.method == "POST" else 200
-    return _show(conversation, people, form, AddParticipantsForm(), status)
+    elif page.messages:
+        services.mark_read_up_to(current_user, conversation.id, page.messages[-1])
+    db.session.commit()
+    return _show(conversation, people, form, AddParticipantsForm(), 200, page)
 
 
 @bp.post("/messages/<int:conversation_id>/participants")
@@ -145,14 +150,36 @@ def leave(conversation_id: int) -> ResponseReturnValue:
     return redirect(url_for("messages.index"))
 
 
+def _key_arg(name: str) -> int | None:
+    """A message id from the query string (`avant`, `depuis`); None when absent or odd."""
+    value = request.args.get(name, type=int)
+    return value if value is not None and 0 < value <= services.MAX_ID else None
+
+
+def _page(conversation: Conversation, people: People) -> queries.MessagePage:
+    """The page asked for (`?avant=` the messages before one, `?depuis=` from one on, as
+    a link to a message asks), else the one holding the reader's first unread message."""
+    before, since = _key_arg("avant"), _key_arg("depuis")
+    return queries.message_page(
+        conversation.id,
+        people.read_at.get(current_user.id),
+        current_app.config["MESSAGES_PER_PAGE"],
+        before=before,
+        since=since if before is None else None,
+    )
+
+
 def _show(
     conversation: Conversation,
     people: People,
     form: MessageReplyForm,
     add_form: AddParticipantsForm,
     status: int,
+    page: queries.MessagePage | None = None,
 ) -> ResponseReturnValue:
     viewer = current_viewer()
+    if page is None:
+        page = _page(conversation, people)
     everyone = [m.id for m in people.current + people.former]
     return render_template(
         "messages/show.html",
@@ -162,7 +189,8 @@ def _show(
         # Names link to the profiles the reader may open (a hors pair: those who posted
         # where it reads); the others are plain names.
         profiles=policy.visible_member_ids(viewer, everyone),
-        messages=queries.messages(conversation),
+        messages=page.messages,
+        page=page,
         form=form,
         add_form=add_form,
         leave_form=LeaveConversationForm(formdata=None),

@@ -111,11 +111,21 @@ def report(post_id: int) -> ResponseReturnValue:
     return render_template("moderation/report.html", form=form, post=post, topic=topic), status
 
 
+def _message_url(message: PrivateMessage) -> str:
+    """Back to the reported message, on the page of its conversation that holds it."""
+    return url_for(
+        "messages.show",
+        conversation_id=message.conversation_id,
+        depuis=message.id,
+        _anchor=f"m{message.id}",
+    )
+
+
 @bp.route("/messages/m/<int:message_id>/signaler", methods=["GET", "POST"])
 @login_required
 def report_message(message_id: int) -> ResponseReturnValue:
     viewer = current_viewer()
-    message, conversation = message_queries.get_message_or_404(viewer, message_id)
+    message, _conversation = message_queries.get_message_or_404(viewer, message_id)
     policy.check_report_message(viewer, message)
     form = forms.ReportForm()
     if form.validate_on_submit():
@@ -126,10 +136,9 @@ def report_message(message_id: int) -> ResponseReturnValue:
         except ComcepError as error:
             db.session.rollback()
             flash(error.message, "error")
-            return redirect(url_for("messages.show", conversation_id=conversation.id)), 303
+            return redirect(_message_url(message)), 303
         return _done(
-            "Merci : votre signalement est transmis à l'équipe d'animation.",
-            url_for("messages.show", conversation_id=conversation.id),
+            "Merci : votre signalement est transmis à l'équipe d'animation.", _message_url(message)
         )
     status = 400 if request.method == "POST" else 200
     return render_template("moderation/report_message.html", form=form, message=message), status

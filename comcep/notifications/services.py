@@ -925,6 +925,7 @@ def _private_message_items(where: ColumnElement[bool]) -> dict[int, list[dict]]:
                 "link": url_for(
                     "messages.show",
                     conversation_id=message.conversation_id,
+                    depuis=message.id,  # the page that opens with it, however long
                     _anchor=f"m{message.id}",
                     _external=True,
                 ),
