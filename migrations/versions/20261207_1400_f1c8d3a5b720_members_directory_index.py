@@ -3,7 +3,7 @@ on (display_name, id) gives that order without sorting every member, and pages t
 stay the same between two requests when names are alike.
 
 Revision ID: f1c8d3a5b720
-Revises: a7d2c9e4f186
+Revises: c5f1a8e2d937
 Create Date: 2026-12-07 09:00:00
 
 """
@@ -11,7 +11,7 @@ Create Date: 2026-12-07 09:00:00
 from alembic import op
 
 revision = "f1c8d3a5b720"
-down_revision = "a7d2c9e4f186"
+down_revision = "c5f1a8e2d937"
 branch_labels = None
 depends_on = None
 
