@@ -43,6 +43,9 @@ class ConversationMember(db.Model):
     # reading makes it false): « the conversation's last message is after last_read_at »,
     # which no index can answer, as a column one can.
     unread: Mapped[bool] = mapped_column(default=True, server_default=true())
+    # The latest message e-mailed to the member at once: a retry after an SMTP failure on
+    # another participant does not e-mail them the same message again.
+    emailed_up_to: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     member: Mapped[Member] = relationship(lazy="raise")
 

@@ -552,18 +552,19 @@ def move_topic(
     _topics_changed([topic], {old, category.id})
 
 
-def _renumber(topic_id: int, keep_first: bool = False) -> int:
+def _renumber(topic_id: int) -> int:
     """Give a topic's posts the numbers 1..n in date order (after a split or a merge);
-    returns n. `keep_first`: its post n° 1 stays first if a hidden post would take its
-    place (a merged topic opened by a hidden post would be shown, opening on a hole, under
-    another author's name)."""
+    returns n. A shown topic keeps its post n° 1 first if a hidden post dated before it
+    would take its place (merged in from a hidden topic): shown, it would open on a hole,
+    under another author's name."""
     db.session.flush()
+    shown = db.session.scalar(select(Topic.is_hidden).where(Topic.id == topic_id)) is False
     rows = db.session.execute(
         select(Post.id, Post.number, Post.is_hidden)
         .where(Post.topic_id == topic_id)
         .order_by(Post.created_at, Post.id)
     ).all()
-    if keep_first and rows and rows[0].is_hidden:
+    if shown and rows and rows[0].is_hidden:
         opening = next((row for row in rows if row.number == 1 and not row.is_hidden), None)
         if opening is not None:
             rows.remove(opening)
@@ -753,7 +754,7 @@ def merge_topics(
         .values(topic_id=target.id, after_number=-TopicEvent.after_number - MERGED_OFFSET)
         .execution_options(synchronize_session=False)
     )
-    _renumber(target.id, keep_first=not target.is_hidden)
+    _renumber(target.id)
     _notifications_follow(target.id)
     _relink_mentions(*widened, target.id)
     source.is_hidden = True

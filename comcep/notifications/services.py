@@ -427,11 +427,23 @@ def unread_count_column(staff: bool, cap: int) -> ScalarSelect[int]:
     )
     own_topics = or_(policy.visible_topics_param(staff), policy.own_topics_param())
     own = _own_post_notice(bindparam("member_id"), own_topics)
+    # Only what the notifications page can show (the member's latest SHOWN_NOTIFICATIONS):
+    # an older unread one would light the bell with no line to open.
+    shown = aliased(Notification)
+    oldest_shown = (
+        select(shown.id)
+        .where(shown.member_id == bindparam("member_id"))
+        .order_by(shown.id.desc())
+        .offset(SHOWN_NOTIFICATIONS - 1)
+        .limit(1)
+        .scalar_subquery()
+    )
     latest = (
         select(Notification.id, Notification.kind, Notification.topic_id, Notification.post_id)
         .where(
             Notification.member_id == bindparam("member_id"),
             Notification.read_at.is_(None),
+            Notification.id >= func.coalesce(oldest_shown, 0),
             readable | own,
         )
         .order_by(Notification.id.desc())
@@ -911,6 +923,10 @@ def _private_message_items(where: ColumnElement[bool]) -> dict[int, list[dict]]:
                 ConversationMember.last_read_at.is_(None),
                 ConversationMember.last_read_at < PrivateMessage.created_at,
             ),
+            or_(
+                ConversationMember.emailed_up_to.is_(None),
+                ConversationMember.emailed_up_to < PrivateMessage.created_at,
+            ),
         )
         .order_by(PrivateMessage.id)
     ).all()
@@ -918,6 +934,8 @@ def _private_message_items(where: ColumnElement[bool]) -> dict[int, list[dict]]:
     for member_id, message, subject, writer in rows:
         items.setdefault(member_id, []).append(
             {
+                "conversation_id": message.conversation_id,
+                "created_at": message.created_at,
                 "who": writer.display_name if writer else "Ancien membre",
                 "what": MESSAGE_LABEL,
                 "title": subject,
@@ -953,7 +971,29 @@ def send_private_message_emails(message_ids: list[int]) -> None:
         for member in members:
             if member.email_frequency == "immediate" and member.is_active:
                 _mail(member, items[member.id], "Nouveau message privé sur la ComCEP")
+                _mark_emailed(member.id, items[member.id])
+                # Committed member by member: a failure on the next one retries the job,
+                # and this member's messages are no longer « to e-mail » then.
+                db.session.commit()
     db.session.commit()
+
+
+def _mark_emailed(member_id: int, items: list[dict]) -> None:
+    """Each conversation e-mailed to the member, up to its latest message in the e-mail."""
+    latest: dict[int, datetime] = {}
+    for item in items:
+        at = item["created_at"]
+        latest[item["conversation_id"]] = max(latest.get(item["conversation_id"], at), at)
+    for conversation_id, at in latest.items():
+        db.session.execute(
+            update(ConversationMember)
+            .where(
+                ConversationMember.conversation_id == conversation_id,
+                ConversationMember.member_id == member_id,
+            )
+            .values(emailed_up_to=at)
+            .execution_options(synchronize_session=False)
+        )
 
 
 outbox.register(MESSAGE_EMAIL_KIND, send_private_message_emails)

@@ -37,7 +37,7 @@ MAX_MEMBER_ID = 2**31 - 1
 def _author(viewer: Viewer, wanted: str) -> tuple[Member | None, str | None]:
     """The member an author filter names, by number or by name, among those the viewer may
     see (one out of sight answers as one who does not exist), or why there is none."""
-    if wanted.isdigit():
+    if wanted.isascii() and wanted.isdigit():  # « ² » is a digit to str.isdigit, not to int
         number = int(wanted)
         found = (
             member_queries.find_visible_member(viewer, number) if number <= MAX_MEMBER_ID else None

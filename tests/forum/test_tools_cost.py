@@ -109,6 +109,10 @@ def test_past_the_cap_the_pager_stops_and_says_how_to_reach_older_files(
     assert 'href="/outils?page=2"' not in page
     assert len(_names(pair, "/outils")) == 30
     assert "fichiers les plus récents" not in unescape(pair.get("/outils?type=sheet").text)
+    # A filter already chosen is not offered again.
+    monkeypatch.setattr(knowledge, "TOOLS_COUNT_CAP", 1)
+    typed = unescape(pair.get("/outils?type=sheet").text)
+    assert "Les pages montrent les 1 fichiers les plus récents : filtrez aussi par mot-clé" in typed
 
 
 @pytest.mark.parametrize("url", ["/outils", "/outils?type=pdf", "/outils?page=2"])

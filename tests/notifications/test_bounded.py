@@ -80,10 +80,11 @@ def _conversations(member: Member, other: Member, count: int, *, unread: bool) -
 
 @pytest.mark.parametrize(("unread", "shown"), [(0, ""), (7, "7"), (99, "99"), (130, "99+")])
 def test_the_bell_counts_up_to_99_then_reads_99_plus(members, client_for, unread, shown) -> None:
-    """Each unread mention is a line: counted exactly up to 99, « 99+ » beyond."""
+    """Each unread mention is a line: counted exactly up to 99, « 99+ » beyond (among the
+    latest notifications the page shows: older read ones count for nothing)."""
     pair = members["pair"]
-    _tell(pair, make_topic(members["other_pair"]), unread)
     _tell(pair, make_topic(members["other_pair"]), 300, read=True)  # read ones: no count
+    _tell(pair, make_topic(members["other_pair"]), unread)
     assert _badge(BELL, client_for(pair).get("/").text) == shown
 
 
