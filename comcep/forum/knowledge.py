@@ -13,7 +13,7 @@ from werkzeug.exceptions import NotFound
 from comcep import policy
 from comcep.attachments.models import Attachment
 from comcep.extensions import db, read_columns
-from comcep.forum.models import Post, Tag, Topic, topic_tags
+from comcep.forum.models import Post, Tag, TagCategoryCount, Topic, topic_tags
 from comcep.forum.queries import RowPagination
 from comcep.policy import Viewer
 
@@ -27,12 +27,16 @@ def all_tags() -> list[Tag]:
 
 
 def tag_counts(viewer: Viewer) -> list[tuple[Tag, int]]:
-    """Each active mot-clé with the number of topics the viewer may see (one query)."""
+    """Each active mot-clé with the number of topics the viewer may see (one query): the
+    sums of its counters (`TagCategoryCount`) in the rubriques the viewer reads, whatever
+    the number of topics."""
+    counted = TagCategoryCount.topic_count
+    if viewer.is_staff:
+        counted = counted + TagCategoryCount.hidden_topic_count
     visible = (
-        select(topic_tags.c.tag_id, func.count(Topic.id).label("n"))
-        .join(Topic, Topic.id == topic_tags.c.topic_id)
-        .where(policy.visible_topics(viewer))
-        .group_by(topic_tags.c.tag_id)
+        select(TagCategoryCount.tag_id, func.sum(counted).label("n"))
+        .where(TagCategoryCount.category_id.in_(sorted(policy.visible_category_ids(viewer))))
+        .group_by(TagCategoryCount.tag_id)
         .subquery()
     )
     rows = db.session.execute(

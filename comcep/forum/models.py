@@ -293,5 +293,26 @@ topic_tags = Table(
     "topic_tags",
     db.metadata,
     Column("topic_id", ForeignKey("topics.id", ondelete="CASCADE"), primary_key=True),
-    Column("tag_id", ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True, index=True),
+    Column("tag_id", ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True),
+    # The topic's last_post_at, kept with it (`forum.services.sync_tag_activity`): a
+    # mot-clé's page reads its topics in activity order from the index below, instead of
+    # sorting every topic of the mot-clé.
+    Column("last_post_at", UTCDateTime(), nullable=False),
+    Index("ix_topic_tags_tag_activity", "tag_id", "last_post_at", "topic_id"),
 )
+
+
+class TagCategoryCount(db.Model):
+    """How many topics carry a mot-clé in a rubrique, visible ones and hidden ones apart
+    (staff see both): /mots-cles and a mot-clé's pager sum the rows of the rubriques their
+    viewer may read, whatever the number of topics. Recounted from the rows by
+    `forum.services.refresh_tag_counts` whenever tags, places or visibility change."""
+
+    __tablename__ = "tag_category_counts"
+
+    tag_id: Mapped[int] = mapped_column(ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True)
+    category_id: Mapped[int] = mapped_column(
+        ForeignKey("categories.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    topic_count: Mapped[int] = mapped_column(Integer, default=0)
+    hidden_topic_count: Mapped[int] = mapped_column(Integer, default=0)

@@ -39,6 +39,7 @@ from comcep.forum.models import (
     PostRevision,
     PostThanks,
     Tag,
+    TagCategoryCount,
     Topic,
     TopicEvent,
     TopicRead,
@@ -285,9 +286,12 @@ def _topic_list_statement(
         if by_date:  # implied by read_number; lets the index scan stop
             query = query.where(Topic.last_post_at > bindparam("marked_read_at"))
     elif kind == "tag":
+        # In the order of the mot-clé's own index (tag_id, last_post_at, topic_id): the
+        # same as the topics' (the row keeps its topic's date), read without a sort.
         query = query.join(topic_tags, topic_tags.c.topic_id == Topic.id).where(
             topic_tags.c.tag_id == bindparam("tag_id")
         )
+        return query.order_by(topic_tags.c.last_post_at.desc(), topic_tags.c.topic_id.desc())
     return query.order_by(*by_activity)
 
 
@@ -488,8 +492,25 @@ class RowPagination(SelectPagination):
 
 
 def tag_topics(viewer: Viewer, member: Member, tag: Tag, page: int) -> Pagination:
-    """Topics carrying a mot-clé, across rubriques, the wall applied in SQL."""
-    return _topic_list("tag", viewer, member, page, tag_id=tag.id)
+    """Topics carrying a mot-clé, across rubriques, the wall applied in SQL; the count is
+    the sum of the mot-clé's counters in the rubriques the viewer reads (exact: far pages
+    are found from the end)."""
+    params = {**policy.visibility_params(viewer), "tag_id": tag.id}
+    total = db.session.scalar(_tag_total_statement(viewer.is_staff), params) or 0
+    return _topic_list("tag", viewer, member, page, total=total, tag_id=tag.id)
+
+
+@functools.cache
+def _tag_total_statement(staff: bool) -> Select:
+    """The topics of the mot-clé bound as `tag_id` that the viewer sees, from its counters
+    (`TagCategoryCount`): staff see the hidden ones too."""
+    counted = TagCategoryCount.topic_count
+    if staff:
+        counted = counted + TagCategoryCount.hidden_topic_count
+    return select(func.coalesce(func.sum(counted), 0)).where(
+        TagCategoryCount.tag_id == bindparam("tag_id"),
+        TagCategoryCount.category_id.in_(bindparam(policy.VISIBLE, expanding=True)),
+    )
 
 
 @functools.cache

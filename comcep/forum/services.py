@@ -25,6 +25,7 @@ from sqlalchemy import (
     null,
     or_,
     select,
+    true,
     update,
 )
 from sqlalchemy.orm import aliased
@@ -41,6 +42,7 @@ from comcep.forum.models import (
     PostRevision,
     PostThanks,
     Tag,
+    TagCategoryCount,
     Topic,
     TopicRead,
     topic_tags,
@@ -227,6 +229,18 @@ def _count_new_post(
     )
     if rubrique:
         db.session.execute(category_update, {"b_category": topic.category_id, "b_post": post.id})
+    if not new_topic:  # a new topic has no mot-clé yet (`set_tags` copies its date)
+        db.session.execute(_tag_activity_statement(), {"b_topic": topic.id, "b_now": now})
+
+
+@functools.cache
+def _tag_activity_statement() -> Update:
+    """A reply's date copied to the topic's mots-clés (`topic_tags.last_post_at`)."""
+    return (
+        update(topic_tags)
+        .where(topic_tags.c.topic_id == bindparam("b_topic", type_=Integer))
+        .values(last_post_at=bindparam("b_now", type_=UTCDateTime()))
+    )
 
 
 @functools.cache
@@ -372,6 +386,58 @@ def refresh_category_counters(category_ids: list[int] | None = None) -> None:
             .where(Category.id == category_id)
             .values(topic_count=topic_count, post_count=post_count, last_post_id=last_post_id)
         )
+    refresh_tag_counts(category_ids)
+
+
+def tag_count_rows() -> Select:
+    """Each (mot-clé, rubrique) with its visible and hidden topics, computed from the rows:
+    the definition `TagCategoryCount` keeps (the migration's backfill says the same)."""
+
+    def count(condition: ColumnElement[bool]) -> ColumnElement[int]:
+        return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+    return (
+        select(
+            topic_tags.c.tag_id,
+            Topic.category_id,
+            count(Topic.is_hidden.is_(False)),
+            count(Topic.is_hidden.is_(True)),
+        )
+        .join(Topic, Topic.id == topic_tags.c.topic_id)
+        .group_by(topic_tags.c.tag_id, Topic.category_id)
+    )
+
+
+def refresh_tag_counts(
+    category_ids: list[int] | None = None, tag_ids: list[int] | None = None
+) -> None:
+    """Recount the topics of these mots-clés in these rubriques (None: all) from the rows,
+    after a topic's tags, rubrique or visibility changed."""
+    table = TagCategoryCount.__table__
+    rows = tag_count_rows()
+    remove = table.delete()
+    if category_ids is not None:
+        rows = rows.where(Topic.category_id.in_(category_ids))
+        remove = remove.where(table.c.category_id.in_(category_ids))
+    if tag_ids is not None:
+        rows = rows.where(topic_tags.c.tag_id.in_(tag_ids))
+        remove = remove.where(table.c.tag_id.in_(tag_ids))
+    db.session.execute(remove)
+    columns = ["tag_id", "category_id", "topic_count", "hidden_topic_count"]
+    db.session.execute(table.insert().from_select(columns, rows))
+
+
+def sync_tag_activity(topic_ids: list[int]) -> None:
+    """Copy these topics' last_post_at to their mots-clés (the mot-clé page's order)."""
+    db.session.execute(
+        update(topic_tags)
+        .where(topic_tags.c.topic_id.in_(topic_ids))
+        .values(
+            last_post_at=select(Topic.last_post_at)
+            .where(Topic.id == topic_tags.c.topic_id)
+            .scalar_subquery()
+        )
+    )
 
 
 def _count_for_member(member_id: int, category_id: int, *, new_topic: bool, hidden: bool) -> None:
@@ -483,6 +549,7 @@ def refresh_topic_stats(topic_ids: list[int]) -> None:
             values.update(last_post_id=None, last_post_number=0)
         db.session.execute(update(Topic).where(Topic.id == topic_id).values(**values))
     db.session.execute(first_reply_update(topic_ids))
+    sync_tag_activity(topic_ids)
 
 
 def first_reply_columns() -> dict[str, ColumnElement[Any]]:
@@ -552,13 +619,17 @@ def set_tags(topic: Topic, slugs: list[str]) -> None:
     if len(slugs) > MAX_TAGS:
         raise ComcepError(f"Choisissez {MAX_TAGS} mots-clés au plus.", field="tags")
     tags = list(db.session.scalars(select(Tag).where(Tag.slug.in_(slugs), Tag.retired.is_(False))))
+    db.session.flush()  # the rows copy the topic's date from the database
     if len(tags) != len(slugs):
         raise ComcepError("Mot-clé inconnu : choisissez dans la liste.", field="tags")
-    db.session.execute(topic_tags.delete().where(topic_tags.c.topic_id == topic.id))
+    before = db.session.scalars(
+        topic_tags.delete().where(topic_tags.c.topic_id == topic.id).returning(topic_tags.c.tag_id)
+    ).all()
     if tags:
-        db.session.execute(
-            topic_tags.insert(), [{"topic_id": topic.id, "tag_id": tag.id} for tag in tags]
-        )
+        db.session.execute(_tag_rows([topic.id], [tag.id for tag in tags]))
+    changed = sorted({*before, *(tag.id for tag in tags)})
+    if changed:
+        refresh_tag_counts([topic.category_id], changed)
     rollups.mark_topics_changed([topic.id])
     indexing.enqueue_topics([topic.id])
 
@@ -640,6 +711,16 @@ def withdraw_solution(topic: Topic) -> None:
     db.session.flush()
 
 
+def _tag_rows(topic_ids: list[int], tag_ids: list[int]) -> Insert:
+    """These topics tagged with these mots-clés, each row with its topic's last_post_at."""
+    return topic_tags.insert().from_select(
+        ["topic_id", "tag_id", "last_post_at"],
+        select(Topic.id, Tag.id, Topic.last_post_at)
+        .join(Tag, true())  # each topic with each mot-clé
+        .where(Topic.id.in_(topic_ids), Tag.id.in_(tag_ids)),
+    )
+
+
 def create_tag(name: str) -> Tag:
     slug = slugify(name, 60)
     if db.session.scalar(select(Tag.id).where(Tag.slug == slug)) is not None:
@@ -661,9 +742,10 @@ def merge_tags(source: Tag, target: Tag) -> list[int]:
         db.session.scalars(select(topic_tags.c.topic_id).where(topic_tags.c.tag_id == target.id))
     )
     db.session.execute(topic_tags.delete().where(topic_tags.c.tag_id == source.id))
-    new_rows = [{"topic_id": t, "tag_id": target.id} for t in topic_ids if t not in already]
+    new_rows = [t for t in topic_ids if t not in already]
     if new_rows:
-        db.session.execute(topic_tags.insert(), new_rows)
+        db.session.execute(_tag_rows(new_rows, [target.id]))
+    refresh_tag_counts(None, [source.id, target.id])
     source.retired = True
     rollups.mark_topics_changed(topic_ids)
     indexing.enqueue_topics(topic_ids)
