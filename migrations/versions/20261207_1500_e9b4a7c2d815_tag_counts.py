@@ -13,7 +13,6 @@ Create Date: 2026-12-07 15:00:00
 import sqlalchemy as sa
 from alembic import op
 
-
 revision = "e9b4a7c2d815"
 down_revision = "f1c8d3a5b720"
 branch_labels = None
