@@ -213,7 +213,11 @@ def _add_post(
 def _count_new_post(
     topic: Topic, post: Post, actor: Member, now: datetime, *, new_topic: bool, rubrique: bool
 ) -> None:
-    topic_update, category_update = _new_post_statements(new_topic)
+    # PostgreSQL copies the date to the topic's mots-clés in the topic's UPDATE (a
+    # data-modifying WITH, which SQLite has not): a reply there runs one statement more
+    # for its search vector.
+    in_cte = db.session.get_bind().dialect.name == "postgresql"
+    topic_update, category_update = _new_post_statements(new_topic, tags_in_cte=in_cte)
     # Parameter names must not be column names: a key naming a column of the updated table
     # would also be SET (a stale `category_id` would move the topic back).
     db.session.execute(
@@ -229,7 +233,7 @@ def _count_new_post(
     )
     if rubrique:
         db.session.execute(category_update, {"b_category": topic.category_id, "b_post": post.id})
-    if not new_topic:  # a new topic has no mot-clé yet (`set_tags` copies its date)
+    if not new_topic and not in_cte:  # a new topic has no mot-clé yet (`set_tags` copies it)
         db.session.execute(_tag_activity_statement(), {"b_topic": topic.id, "b_now": now})
 
 
@@ -244,10 +248,11 @@ def _tag_activity_statement() -> Update:
 
 
 @functools.cache
-def _new_post_statements(new_topic: bool) -> tuple[Update, Update]:
+def _new_post_statements(new_topic: bool, *, tags_in_cte: bool = False) -> tuple[Update, Update]:
     """The counters' UPDATEs for a new post, built once (each reply only binds values):
     the topic's count and « dernier message », its first reply when there is none yet (the
-    newest post is the first reply then), and the rubrique's counts."""
+    newest post is the first reply then), and the rubrique's counts. With `tags_in_cte`,
+    a reply's topic UPDATE also copies its date to the topic's mots-clés."""
     now = bindparam("b_now", type_=UTCDateTime())
     actor_id = bindparam("b_actor", type_=Integer)
     values: dict[str, Any] = {
@@ -272,6 +277,8 @@ def _new_post_statements(new_topic: bool) -> tuple[Update, Update]:
     topic_update = (
         update(Topic).where(Topic.id == bindparam("b_topic", type_=Integer)).values(**values)
     )
+    if tags_in_cte and not new_topic:
+        topic_update = topic_update.add_cte(_tag_activity_statement().cte("tag_activity"))
     category_update = (
         update(Category)
         .where(Category.id == bindparam("b_category", type_=Integer))
