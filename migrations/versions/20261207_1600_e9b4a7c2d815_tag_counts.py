@@ -5,7 +5,7 @@ the visible and hidden topics, summed by /mots-cles and a mot-clé's pager. Both
 filled from the existing rows.
 
 Revision ID: e9b4a7c2d815
-Revises: f1c8d3a5b720
+Revises: b2e7d4a1c936
 Create Date: 2026-12-07 15:00:00
 
 """
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "e9b4a7c2d815"
-down_revision = "f1c8d3a5b720"
+down_revision = "b2e7d4a1c936"
 branch_labels = None
 depends_on = None
 
