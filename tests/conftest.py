@@ -77,26 +77,32 @@ def _reset_schema() -> None:
             conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
 
 
+def reset_database() -> None:
+    """Every table emptied and the reference data seeded again (between tests, and between
+    the state machine's runs)."""
+    db.session.rollback()
+    db.session.remove()
+    with db.engine.begin() as conn:
+        if conn.dialect.name == "sqlite":
+            conn.execute(text("PRAGMA foreign_keys=OFF"))
+        else:
+            conn.execute(text("SET CONSTRAINTS ALL DEFERRED"))
+        names = [t.name for t in reversed(db.metadata.sorted_tables)]
+        if conn.dialect.name == "postgresql":
+            conn.execute(text(f"TRUNCATE {', '.join(names)} RESTART IDENTITY CASCADE"))
+        else:
+            for name in names:
+                conn.execute(text(f"DELETE FROM {name}"))
+        seed_all(conn)
+        if conn.dialect.name == "sqlite":
+            conn.execute(text("PRAGMA foreign_keys=ON"))
+
+
 @pytest.fixture(autouse=True)
 def _clean_database(app: Flask) -> Iterator[None]:
     with app.app_context():
         yield
-        db.session.rollback()
-        db.session.remove()
-        with db.engine.begin() as conn:
-            if conn.dialect.name == "sqlite":
-                conn.execute(text("PRAGMA foreign_keys=OFF"))
-            else:
-                conn.execute(text("SET CONSTRAINTS ALL DEFERRED"))
-            names = [t.name for t in reversed(db.metadata.sorted_tables)]
-            if conn.dialect.name == "postgresql":
-                conn.execute(text(f"TRUNCATE {', '.join(names)} RESTART IDENTITY CASCADE"))
-            else:
-                for name in names:
-                    conn.execute(text(f"DELETE FROM {name}"))
-            seed_all(conn)
-            if conn.dialect.name == "sqlite":
-                conn.execute(text("PRAGMA foreign_keys=ON"))
+        reset_database()
 
 
 @pytest.fixture

@@ -1,14 +1,13 @@
-"""Faults a review found in the search by name, the renumbering after merges and splits,
-the bounded bell and the private messages' e-mails, each replayed."""
+"""Faults a review found in the search by name, the bounded bell and the private
+messages' e-mails, each replayed (its split after a merge is with the state machine's
+faults, in tests/moderation/test_state_faults.py)."""
 
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select
 
 from comcep.extensions import db
-from comcep.forum.models import Category, Post, Topic
-from tests.factories import make_reply, make_topic
+from tests.factories import make_topic
 
 pytestmark = pytest.mark.usefixtures("request_scoped_clients")
 
@@ -22,45 +21,6 @@ def test_author_filter_with_a_superscript_digit_is_a_message_not_a_500(
         "/recherche", query_string={"q": "entretien", "auteur": wanted}
     )
     assert response.status_code in (200, 400)
-
-
-def test_a_split_after_a_merge_keeps_the_targets_opening_post_first(members, client_for) -> None:
-    """A merge keeps the target's own post n° 1 ahead of an older hidden post; a later split
-    renumbering the target by date must not make the hidden post open the shown topic."""
-    old = make_topic(members["pair"], slug="echanges", title="Sujet ancien", body="Ancien.")
-    reply = make_reply(members["hors_pair"], old, "Une réponse.")
-    anim = client_for(members["animation"])
-    first_id = db.session.scalar(select(Post.id).where(Post.topic_id == old.id, Post.number == 1))
-    assert anim.post(f"/p/{first_id}/masquer", data={"reason": "Hors charte."}).status_code == 302
-    divers = db.session.scalar(select(Category.id).where(Category.slug == "divers"))
-    split = anim.post(
-        f"/t/{old.id}/diviser",
-        data={
-            "posts": [str(reply.id)],
-            "title": "Sujet divisé",
-            "category": str(divers),
-            "confirm_widening": "y",
-        },
-    )
-    assert split.status_code == 302
-    db.session.expire_all()
-    new_id = db.session.scalar(select(Topic.id).where(Topic.title == "Sujet divisé"))
-    merged = anim.post(
-        f"/t/{old.id}/fusionner", data={"target": str(new_id), "confirm_widening": "y"}
-    )
-    assert merged.status_code == 302
-    db.session.expire_all()
-    target = db.session.get(Topic, new_id)
-    later = make_reply(members["pair"], target, "Une réponse plus tardive.")
-    again = anim.post(
-        f"/t/{new_id}/diviser",
-        data={"posts": [str(later.id)], "title": "Encore divisé", "category": str(divers)},
-    )
-    assert again.status_code == 302
-    db.session.expire_all()
-    opening = db.session.scalar(select(Post).where(Post.topic_id == new_id, Post.number == 1))
-    assert not db.session.get(Topic, new_id).is_hidden
-    assert opening.id == reply.id
 
 
 def test_the_bell_counts_only_what_the_notifications_page_can_show(members, client_for) -> None:

@@ -22,10 +22,9 @@ import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
-from sqlalchemy import select, text
+from sqlalchemy import select
 
 from comcep import outbox, policy
-from comcep.defaults import seed_all
 from comcep.extensions import db
 from comcep.forum import services as forum_services
 from comcep.forum.models import Category, MemberCategoryStats, Post, PostRevision, Topic, TopicRead
@@ -33,6 +32,7 @@ from comcep.members.models import Member
 from comcep.members.services import create_member
 from comcep.notifications.models import Notification
 from comcep.search import indexing
+from tests import conftest
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.usefixtures("fast_password_hashing", "request_scoped_clients")
@@ -79,22 +79,7 @@ def _word(n: int) -> str:
 
 
 def reset_database() -> None:
-    db.session.rollback()
-    db.session.remove()
-    with db.engine.begin() as conn:
-        if conn.dialect.name == "sqlite":
-            conn.execute(text("PRAGMA foreign_keys=OFF"))
-        else:
-            conn.execute(text("SET CONSTRAINTS ALL DEFERRED"))
-        names = [t.name for t in reversed(db.metadata.sorted_tables)]
-        if conn.dialect.name == "postgresql":
-            conn.execute(text(f"TRUNCATE {', '.join(names)} RESTART IDENTITY CASCADE"))
-        else:
-            for name in names:
-                conn.execute(text(f"DELETE FROM {name}"))
-        seed_all(conn)
-        if conn.dialect.name == "sqlite":
-            conn.execute(text("PRAGMA foreign_keys=ON"))
+    conftest.reset_database()
     indexing.get_backend().clear()
     # A fresh backend object per example (its in-process caches follow one index's life).
     APP.extensions.pop("comcep_search", None)
@@ -611,8 +596,8 @@ def test_forum_state_machine(app) -> None:  # noqa: ANN001
         settings=settings(
             # The suite replays the same sequences each run (`derandomize`), so a failure
             # is a regression, not a roll of the dice; SM_EXPLORE=1 SM_EXAMPLES=60 explores.
-            max_examples=int(os.environ.get("SM_EXAMPLES", "12")),
-            stateful_step_count=int(os.environ.get("SM_STEPS", "15")),
+            max_examples=int(os.environ.get("SM_EXAMPLES", "40")),
+            stateful_step_count=int(os.environ.get("SM_STEPS", "25")),
             derandomize=not os.environ.get("SM_EXPLORE"),
             deadline=None,
             suppress_health_check=list(HealthCheck),

@@ -7,10 +7,10 @@ import pytest
 from sqlalchemy import select
 
 from comcep.extensions import db
-from comcep.forum.models import Post
+from comcep.forum.models import Post, Topic
 from comcep.search import indexing
 from tests.conftest import PASSWORD
-from tests.factories import make_topic
+from tests.factories import category, make_reply, make_topic
 
 pytestmark = pytest.mark.usefixtures("request_scoped_clients")
 
@@ -93,30 +93,21 @@ def test_a_newcomers_topic_approved_after_mark_all_read_shows_as_unread(
     assert "jetonattente" in reader.get("/non-lus").text
 
 
-def test_merging_a_hidden_topic_into_a_later_one_leaves_a_shown_topic_opened_by_a_hidden_post(
-    members, client_for
-) -> None:
-    """A hidden topic (its opening post hidden by the moderation) merged into a newer visible
-    topic: renumbering by date makes the hidden post n° 1 of the target, and the target stays
-    shown, opened by a hidden post by someone else than its listed author."""
-    from sqlalchemy import select
-
-    from comcep.extensions import db
-    from comcep.forum.models import Category, Post, Topic
-    from tests.factories import make_reply
-
+def _merge_hidden_into_newer(members, client_for):  # noqa: ANN001, ANN202
+    """A topic whose opening post the animatrice hid, its reply split off into a newer shown
+    topic, then the hidden one merged into it: (the newer topic's id, its opening post, the
+    animatrice's client)."""
     old = make_topic(members["pair"], slug="echanges", title="Sujet ancien", body="Ancien.")
     reply = make_reply(members["hors_pair"], old, "Une réponse.")
     anim = client_for(members["animation"])
     first_id = db.session.scalar(select(Post.id).where(Post.topic_id == old.id, Post.number == 1))
     assert anim.post(f"/p/{first_id}/masquer", data={"reason": "Hors charte."}).status_code == 302
-    divers = db.session.scalar(select(Category.id).where(Category.slug == "divers"))
     split = anim.post(
         f"/t/{old.id}/diviser",
         data={
             "posts": [str(reply.id)],
             "title": "Sujet divisé",
-            "category": str(divers),
+            "category": str(category("divers").id),
             "confirm_widening": "y",
         },
     )
@@ -128,11 +119,41 @@ def test_merging_a_hidden_topic_into_a_later_one_leaves_a_shown_topic_opened_by_
     )
     assert merged.status_code == 302
     db.session.expire_all()
-    target = db.session.get(Topic, new_id)
-    opening = db.session.scalar(select(Post).where(Post.topic_id == new_id, Post.number == 1))
-    assert not target.is_hidden
-    assert opening.id == reply.id  # the target still opens with its own first post
+    return new_id, reply, anim
+
+
+def _opening(topic_id: int) -> Post:
+    return db.session.scalar(select(Post).where(Post.topic_id == topic_id, Post.number == 1))
+
+
+def test_merging_a_hidden_topic_into_a_later_one_keeps_the_target_s_opening_post_first(
+    members, client_for
+) -> None:
+    """A hidden topic merged into a newer shown one: renumbering by date would make its
+    hidden post n° 1 of the target, shown, opening on a hole under another author's name."""
+    new_id, reply, _anim = _merge_hidden_into_newer(members, client_for)
+    assert not db.session.get(Topic, new_id).is_hidden
+    assert _opening(new_id).id == reply.id  # the target still opens with its own first post
     numbers = db.session.scalars(
         select(Post.number).where(Post.topic_id == new_id).order_by(Post.number)
     ).all()
     assert numbers == [1, 2]
+
+
+def test_a_split_after_the_merge_keeps_the_target_s_opening_post_first(members, client_for) -> None:
+    """A later split renumbers the target by date again: the hidden post must not come back
+    to open the shown topic."""
+    new_id, reply, anim = _merge_hidden_into_newer(members, client_for)
+    later = make_reply(members["pair"], db.session.get(Topic, new_id), "Plus tardive.")
+    again = anim.post(
+        f"/t/{new_id}/diviser",
+        data={
+            "posts": [str(later.id)],
+            "title": "Encore divisé",
+            "category": str(category("divers").id),
+        },
+    )
+    assert again.status_code == 302
+    db.session.expire_all()
+    assert not db.session.get(Topic, new_id).is_hidden
+    assert _opening(new_id).id == reply.id
