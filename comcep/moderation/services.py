@@ -778,6 +778,8 @@ def relay_topic(actor: Member, topic: Topic, category: Category, summary: str) -
     """« Relayer aux pairs »: an announcement in the pairs' forum linking to the exchange."""
     if not topic.category.open_to_hors_pairs:
         raise ComcepError("Seuls les échanges hors pairs peuvent être relayés.")
+    if topic.is_hidden:  # its link would answer 404 to the pairs it is relayed to
+        raise ComcepError("Cet échange est masqué : rétablissez-le avant de le relayer aux pairs.")
     if category.open_to_hors_pairs:
         raise ComcepError("Choisissez une rubrique des pairs pour le relais.")
     _check_takes_topics(category)

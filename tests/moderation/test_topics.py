@@ -533,6 +533,24 @@ def test_relaying_a_pairs_topic_is_refused_with_a_message(members, client_for, t
     assert log_entries() == []
 
 
+def test_a_hidden_exchange_is_not_relayed_to_pairs_who_could_not_open_it(
+    members, client_for, hors_topic
+) -> None:
+    """A relay links to the exchange: relayed while hidden, its link would answer 404 to
+    every pair. No « Relayer aux pairs » then, and the form says why."""
+    first = db.session.scalar(select(Post).where(Post.topic_id == hors_topic.id))
+    client = client_for(members["animation"])
+    assert client.post(f"/p/{first.id}/masquer", data={"reason": "Doublon."}).status_code == 302
+    assert "Relayer aux pairs" not in client.get(f"/t/{hors_topic.id}", follow_redirects=True).text
+    response = client.post(
+        f"/t/{hors_topic.id}/relayer",
+        data={"category": str(category("suivi-du-parcours").id), "summary": "Résumé."},
+    )
+    assert response.status_code == 400
+    assert "Cet échange est masqué : rétablissez-le avant de le relayer" in plain(response.text)
+    assert db.session.scalar(select(Topic).where(Topic.id != hors_topic.id)) is None
+
+
 def test_relaying_into_the_hors_pairs_space_is_a_bad_request(
     members, client_for, hors_topic
 ) -> None:
