@@ -9,7 +9,7 @@ from collections.abc import Callable
 import pytest
 from flask import Flask
 from flask_sqlalchemy.pagination import Pagination
-from sqlalchemy import event, select, update
+from sqlalchemy import select, update
 
 from comcep import policy
 from comcep.extensions import db
@@ -18,6 +18,7 @@ from comcep.forum.models import Category, Post, Topic
 from comcep.members.models import Member
 from comcep.policy import Viewer
 from tests.factories import category, make_topic
+from tests.plans import recorded_statements, sqlite_plan
 
 PER_PAGE = 2
 FILTERS = ["sans-reponse", "non-resolus"]
@@ -146,25 +147,15 @@ def test_a_filtered_list_reads_its_partial_index(
     member = members["pair"]
     viewer = Viewer.for_member(member)
     policy.visible_category_ids(viewer)  # read once per request by every page
-    run: list[tuple[str, object]] = []
-
-    def listener(_conn, _cursor, statement, parameters, *_args) -> None:  # noqa: ANN001
-        run.append((statement, parameters))
-
     rubrique = category("echanges")
-    event.listen(db.engine, "before_cursor_execute", listener)
-    try:
+    with recorded_statements() as run:
         if where == "rubrique":
             queries.category_topics(viewer, member, rubrique, 1, list_filter)
         else:
             queries.active_topics(viewer, member, 1, list_filter)
-    finally:
-        event.remove(db.engine, "before_cursor_execute", listener)
     assert len(run) == 2  # the page, the count
-    connection = db.session.connection()
     for statement, parameters in run:
-        plan = connection.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters).all()
-        details = " / ".join(row[-1] for row in plan)
+        details = sqlite_plan(statement, parameters)
         assert INDEXES[list_filter] in details, details
         assert "SCAN topics" not in details.replace(
             f"SCAN topics USING INDEX {INDEXES[list_filter]}", ""

@@ -11,7 +11,7 @@ from collections.abc import Callable
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from comcep.extensions import db
 from comcep.forum import knowledge, queries, services
@@ -22,6 +22,7 @@ from comcep.moderation import services as moderation
 from comcep.policy import Viewer, visible_category_ids
 from tests.factories import category, make_reply, make_topic
 from tests.forum.test_query_budget import GET_BUDGET, RequestScopedClient
+from tests.plans import recorded_statements
 
 pytestmark = pytest.mark.usefixtures("fast_password_hashing")
 
@@ -221,18 +222,10 @@ def test_the_pages_read_the_tag_index_and_counters_not_every_tagged_topic(
     db.session.commit()
     try:
         for role, url in [(r, u) for r in VIEWERS for u in ("/mots-cles", "/mots-cles/cpf")]:
-            statements: list[tuple[str, object]] = []
-
-            def listener(_c, _cur, statement, parameters, *_a) -> None:  # noqa: ANN001
-                statements.append((statement, parameters))  # noqa: B023
-
             client = client_for(members[role])
             assert client.get(url).status_code == 200  # applies what the outbox holds
-            event.listen(db.engine, "before_cursor_execute", listener)
-            try:
+            with recorded_statements() as statements:
                 assert client.get(url).status_code == 200
-            finally:
-                event.remove(db.engine, "before_cursor_execute", listener)
             reading = [  # the chips of a page's topics aside (a page of them)
                 (s, p)
                 for s, p in statements

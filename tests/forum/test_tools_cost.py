@@ -11,7 +11,7 @@ from html import unescape
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from comcep.attachments.models import Attachment
 from comcep.extensions import db, utcnow
@@ -20,6 +20,7 @@ from comcep.forum.models import Post, Topic
 from comcep.members.models import Member
 from comcep.moderation import services as moderation
 from tests.factories import make_reply, make_topic
+from tests.plans import recorded_statements
 
 pytestmark = pytest.mark.usefixtures("fast_password_hashing", "request_scoped_clients")
 
@@ -158,16 +159,8 @@ def test_a_page_and_its_count_walk_the_files_by_date(
     db.session.commit()
     try:
         for url, index in (("/outils", "ix_attachments_created"), ("/outils?type=pdf", "family")):
-            statements: list[tuple[str, object]] = []
-
-            def listener(_c, _cur, statement, parameters, *_a) -> None:  # noqa: ANN001
-                statements.append((statement, parameters))  # noqa: B023
-
-            event.listen(db.engine, "before_cursor_execute", listener)
-            try:
+            with recorded_statements() as statements:
                 assert client_for(members["hors_pair"]).get(url).status_code == 200
-            finally:
-                event.remove(db.engine, "before_cursor_execute", listener)
             listing = [(s, p) for s, p in statements if "JOIN posts ON posts.id = attachments" in s]
             assert len(listing) == 2, [s for s, _ in statements]  # the page and its count
             for statement, parameters in listing:

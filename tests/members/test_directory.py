@@ -5,13 +5,12 @@ forum holds (no post is read, no member sorted apart from the index)."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from html import unescape
 
 import pytest
 from flask import Flask
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from comcep import policy
 from comcep.extensions import db
@@ -20,6 +19,7 @@ from comcep.members.models import Member
 from comcep.moderation import services as moderation
 from tests import factories
 from tests.forum.test_query_budget import GET_BUDGET, RequestScopedClient
+from tests.plans import recorded_statements
 
 pytestmark = pytest.mark.usefixtures("fast_password_hashing")
 
@@ -106,22 +106,6 @@ def test_pages_of_members_with_one_name_neither_overlap_nor_leave_anyone_out(
     assert [id_ for id_, _ in first + second] == sorted(alike)
 
 
-@contextmanager
-def _directory_statements(app: Flask) -> Iterator[list[tuple[str, object]]]:
-    """The statements that read the members, with their parameters."""
-    found: list[tuple[str, object]] = []
-
-    def listener(_conn, _cursor, statement, parameters, *_args) -> None:  # noqa: ANN001
-        if re.search(r"\bFROM members\b", statement):
-            found.append((statement, parameters))
-
-    event.listen(db.engine, "before_cursor_execute", listener)
-    try:
-        yield found
-    finally:
-        event.remove(db.engine, "before_cursor_execute", listener)
-
-
 @pytest.mark.parametrize("who", ["pair", "hors_pair"])
 def test_the_directory_reads_no_post_and_sorts_no_member(
     app: Flask, client_for, members, who: str
@@ -130,8 +114,10 @@ def test_the_directory_reads_no_post_and_sorts_no_member(
     factories.make_reply(members["pair"], shared, "Réponse.")
     client = client_for(members[who])
     client.get("/membres")
-    with _directory_statements(app) as statements:
+    with recorded_statements() as recorded:
         assert client.get("/membres").status_code == 200
+    # The statements that read the members: the page's, then its count.
+    statements = [(s, p) for s, p in recorded if re.search(r"\bFROM members\b", s)]
     page, count = statements[-2], statements[-1]
     for statement, _params in (page, count):
         # Whether a member « posted where the viewer reads » is a look-up of their kept

@@ -5,12 +5,9 @@ indexes (pending posts, open reports) instead of walking every post or report.""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import event
 
 from comcep.extensions import db
 from comcep.members.models import Member
@@ -18,31 +15,11 @@ from comcep.messages import services as messages
 from comcep.moderation import services as moderation
 from tests.factories import make_reply, make_topic
 from tests.moderation.helpers import attach_file, posts_of, set_premoderation, text_of
+from tests.plans import recorded_statements, sqlite_plan
 
 pytestmark = pytest.mark.usefixtures("fast_password_hashing")
 
 BUDGET = 10
-
-
-@contextmanager
-def recorded() -> Iterator[list[tuple[str, Any]]]:
-    """The statements run inside, with their parameters (to ask the database for a plan)."""
-    statements: list[tuple[str, Any]] = []
-
-    def listener(_conn, _cursor, statement, parameters, *_args) -> None:  # noqa: ANN001
-        statements.append((statement, parameters))
-
-    event.listen(db.engine, "before_cursor_execute", listener)
-    try:
-        yield statements
-    finally:
-        event.remove(db.engine, "before_cursor_execute", listener)
-
-
-def sqlite_plan(statement: str, parameters: Any) -> str:
-    """SQLite's plan for a statement, one step a line."""
-    rows = db.session.connection().exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters)
-    return "\n".join(row[-1] for row in rows)
 
 
 @pytest.fixture
@@ -134,7 +111,7 @@ def test_the_queue_reads_the_pending_posts_and_open_reports_from_their_indexes(
     empty partial index has no statistics) and scanned every report."""
     _waiting(members, make_member, 30, "grand")  # no pre-moderation: nothing pending
     analyzed()
-    with recorded() as statements:
+    with recorded_statements() as statements:
         assert client_for(members["animation"]).get("/moderation").status_code == 200
     plans = {s: sqlite_plan(s, p) for s, p in statements if s.lstrip().startswith("SELECT")}
     pending = [p for s, p in plans.items() if "posts.is_pending = 1" in s]
