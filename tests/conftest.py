@@ -82,6 +82,7 @@ def reset_database() -> None:
     the state machine's runs)."""
     db.session.rollback()
     db.session.remove()
+    stats = None
     with db.engine.begin() as conn:
         if conn.dialect.name == "sqlite":
             conn.execute(text("PRAGMA foreign_keys=OFF"))
@@ -96,6 +97,15 @@ def reset_database() -> None:
         seed_all(conn)
         if conn.dialect.name == "sqlite":
             conn.execute(text("PRAGMA foreign_keys=ON"))
+            # A plan test's ANALYZE must not steer the plans of the tests after it.
+            stats = conn.execute(
+                text("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'")
+            ).first()
+            if stats is not None:
+                conn.execute(text("DELETE FROM sqlite_stat1"))
+    if stats is not None:
+        # Each pooled connection keeps the statistics it loaded: open fresh ones.
+        db.engine.dispose()
 
 
 @pytest.fixture(autouse=True)
