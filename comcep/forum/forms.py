@@ -87,6 +87,12 @@ class ReplyForm(BaseForm):
     submit = SubmitField("Publier la réponse")
 
 
+class PreviewForm(BaseForm):
+    """The text of an editor's « Prévisualiser », sent without the rest of its form."""
+
+    body = _body_field()
+
+
 class EditPostForm(BaseForm):
     title = _title_field()
     body = _body_field()

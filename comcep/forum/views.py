@@ -19,10 +19,11 @@ from flask_login import current_user, login_required
 from comcep import policy
 from comcep.attachments.services import attach, read_uploads
 from comcep.errors import ComcepError
-from comcep.extensions import db, posting_limit
+from comcep.extensions import db, limiter, member_or_ip, posting_limit
+from comcep.filters import body
 from comcep.forms import ConfirmForm, choices, field_errors
 from comcep.forum import fragments, knowledge, queries, services
-from comcep.forum.forms import EditPostForm, ReplyForm, TopicForm
+from comcep.forum.forms import EditPostForm, PreviewForm, ReplyForm, TopicForm
 from comcep.forum.models import Category, Post, Topic
 from comcep.members.models import Member
 from comcep.members.queries import mention_targets
@@ -58,8 +59,31 @@ PENDING_MESSAGE = (
 def _preview_of(form: TopicForm | ReplyForm | EditPostForm) -> str | None:
     """The rendered preview when the « Prévisualiser » button was pressed."""
     if form.preview.data and form.body.data:
-        return render_markdown(form.body.data, functools.partial(mention_targets, current_viewer()))
+        return _rendered(form.body.data)
     return None
+
+
+def _rendered(text: str) -> str:
+    """A message as it would be published: mentions link to members the writer may see."""
+    return render_markdown(text, functools.partial(mention_targets, current_viewer()))
+
+
+@bp.post("/apercu")
+@login_required
+@limiter.limit(
+    "120 per minute",
+    key_func=member_or_ip,
+    error_message="Vous demandez beaucoup d'aperçus en peu de temps : réessayez dans un instant.",
+)
+def preview() -> ResponseReturnValue:
+    """« Prévisualiser » without sending the form (`static/js/comcep.js`): the page stays,
+    and so do the files chosen, which a browser never refills. Without JavaScript the
+    button sends the form and the page comes back with its preview (`_preview_of`)."""
+    form = PreviewForm()
+    if not form.validate_on_submit():
+        errors = [error for errors in form.errors.values() for error in errors]
+        return {"erreur": str(errors[0]) if errors else "Aperçu impossible."}, 400
+    return {"html": str(body(_rendered(form.body.data)))}
 
 
 @bp.get("/")

@@ -337,3 +337,85 @@
   box.setSelectionRange(box.value.length, box.value.length);
   box.scrollTop = box.scrollHeight;
 }());
+
+/* « Prévisualiser » shows the preview in place, without sending the form: the files chosen
+ * stay chosen (a browser never refills a file field) and the page keeps its place. If the
+ * preview cannot be had (offline, a session expired), the button sends the form as before,
+ * which is also what it does without JavaScript. */
+(function () {
+  "use strict";
+  if (!window.fetch || !window.FormData || !document.querySelectorAll) { return; }
+  var made = 0;
+
+  function section(form, textarea) {
+    var shown = form.querySelector(".preview");
+    if (shown) { return shown; }
+    made += 1;
+    var box = document.createElement("section");
+    box.className = "preview";
+    box.setAttribute("aria-labelledby", "preview-title-" + made);
+    var title = document.createElement("h2");
+    title.id = "preview-title-" + made;
+    title.textContent = "Aperçu";
+    box.appendChild(title);
+    var field = textarea.closest(".field") || textarea;
+    field.parentNode.insertBefore(box, field);
+    return box;
+  }
+
+  function show(box, html, error) {
+    box.setAttribute("aria-live", "polite");
+    Array.prototype.slice.call(box.children, 1).forEach(function (el) { box.removeChild(el); });
+    var content = document.createElement("div");
+    if (error) {
+      content.className = "field__error";
+      content.textContent = error;
+    } else {
+      content.innerHTML = html;  // sanitised by the server, as every post it stores
+    }
+    box.appendChild(content);
+  }
+
+  Array.prototype.forEach.call(document.querySelectorAll("[data-preview-url]"), function (button) {
+    var form = button.form;
+    var textarea = form && form.querySelector("textarea[name=body]");
+    var token = form && form.querySelector("input[name=csrf_token]");
+    if (!textarea || !token) { return; }
+    var sending = false;
+    button.addEventListener("click", function (event) {
+      if (button.hasAttribute("data-preview-send")) { return; }  // the fallback below
+      event.preventDefault();
+      if (sending) { return; }
+      if (!textarea.value.trim()) {
+        show(section(form, textarea), "", "Le message est vide : rien à prévisualiser.");
+        textarea.focus();
+        return;
+      }
+      sending = true;
+      var data = new FormData();
+      data.append("csrf_token", token.value);
+      data.append("body", textarea.value);
+      fetch(button.getAttribute("data-preview-url"), {
+        method: "POST",
+        body: data,
+        credentials: "same-origin",
+        headers: { Accept: "application/json" }
+      })
+        .then(function (response) {
+          var json = (response.headers.get("Content-Type") || "").indexOf("json") !== -1;
+          if (!json) { throw new Error("no preview"); }
+          return response.json();
+        })
+        .then(function (answer) {
+          sending = false;
+          if (answer.html === undefined && !answer.erreur) { throw new Error("no preview"); }
+          show(section(form, textarea), answer.html, answer.erreur);
+        })
+        .catch(function () {
+          sending = false;
+          button.setAttribute("data-preview-send", "");
+          button.click();
+        });
+    });
+  });
+})();

@@ -13,6 +13,7 @@ from comcep.members.models import Member
 from tests.browser.conftest import Tab, inject_axe
 from tests.browser.test_accessibility import AXE_RUN_JS
 from tests.factories import make_reply, make_topic
+from tests.forum.test_knowledge import PDF
 
 
 def _published(page: Page) -> None:
@@ -65,6 +66,54 @@ def test_a_new_topic_is_previewed_with_its_markdown_then_published(
     assert page.locator("h1").inner_text() == "Premier entretien d'un cadre en reconversion"
     assert page.locator(".post__body strong").inner_text() == "point important"
     assert page.get_by_role("status").first.inner_text() == "Votre sujet est publié."
+
+
+def test_a_reply_previewed_in_place_keeps_its_chosen_file_and_publishes_it(
+    make_member: Callable[..., Member], open_tab: Callable[..., Tab]
+) -> None:
+    """« Prévisualiser » no longer sends the form (static/js/comcep.js): the page stays, so
+    the file chosen is still chosen, and « Publier » sends it with the text."""
+    topic = make_topic(make_member(), "je-partage-mes-outils", title="Vos grilles d'entretien")
+    tab = open_tab(make_member())
+    page = tab.page
+    tab.goto(f"/t/{topic.id}/repondre")
+    page.get_by_label("Message").fill("Ma **grille** en pièce jointe.")
+    page.locator("input[type=file]").set_input_files(
+        [{"name": "grille.pdf", "mimeType": "application/pdf", "buffer": PDF}]
+    )
+    url = page.url
+    page.get_by_role("button", name="Prévisualiser").click()
+    assert page.locator(".preview strong").inner_text() == "grille"
+    assert page.url == url
+    assert page.locator("input[type=file]").evaluate("input => input.files.length") == 1
+    assert page.locator(".notice--files").count() == 0  # nothing to choose again
+    page.get_by_label("Message").fill("Ma **grille** en pièce jointe, relue.")
+    page.get_by_role("button", name="Prévisualiser").click()
+    page.get_by_text("en pièce jointe, relue.").wait_for()
+    assert page.locator(".preview").count() == 1  # the same preview, brought up to date
+    page.get_by_role("button", name="Publier la réponse").click()
+    _published(page)
+    assert page.get_by_role("link", name="grille.pdf").count() == 1
+    assert tab.server_errors == []
+
+
+def test_without_its_preview_in_place_the_button_sends_the_form_as_before(
+    make_member: Callable[..., Member], open_tab: Callable[..., Tab]
+) -> None:
+    """Empty, the text is not sent; if the preview cannot be had (here, the request
+    fails), the button sends the form and the page comes back with the server's preview."""
+    topic = make_topic(make_member(), title="Un sujet à prévisualiser")
+    tab = open_tab(make_member())
+    page = tab.page
+    tab.goto(f"/t/{topic.id}/repondre")
+    page.get_by_role("button", name="Prévisualiser").click()
+    assert page.locator(".preview").inner_text().endswith("rien à prévisualiser.")
+    page.route("**/apercu", lambda route: route.abort())
+    page.get_by_label("Message").fill("Un *essai* hors ligne.")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Prévisualiser").click()
+    assert page.locator(".preview em").inner_text() == "essai"
+    assert page.get_by_label("Message").input_value() == "Un *essai* hors ligne."
 
 
 def test_a_reply_quotes_the_post_whose_citer_link_was_followed(

@@ -274,7 +274,7 @@ def test_payloads_typed_into_forms_never_run(
         page.locator("#title").fill(storable(raw))
         page.locator("#body").fill(everything)
         page.get_by_role("button", name="Prévisualiser").click()
-        page.wait_for_load_state()
+        page.locator(".preview .post__body").wait_for()  # shown in place (comcep.js)
         view.check(f"aperçu, titre {raw[:40]!r}")
         assert page.locator(".preview").count() == 1
     # Control characters are refused with a message; the page that says so is harmless too.
