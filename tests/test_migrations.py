@@ -271,3 +271,79 @@ def test_the_invitations_pending_before_their_table_get_a_row(tmp_path: Path) ->
         finally:
             db.session.remove()
             db.engine.dispose()
+
+
+def test_the_posts_refused_before_publication_are_told_apart_from_hidden_ones(
+    tmp_path: Path,
+) -> None:
+    """Revision a7d3e9f1c482 marks `is_refused` the hidden posts whose author was told
+    « n'a pas publié votre message » (`post_refused`) and that no « restore_post » showed
+    since; a post hidden after publication, a pending one and a refused one published
+    since are left alone."""
+    fresh = _fresh_app(tmp_path, f"sqlite:///{tmp_path / 'refused.sqlite3'}")
+    member = text(
+        "INSERT INTO members (email, password_hash, display_name, name_key, statut,"
+        " organisation, roles, state, motivation, created_at, registration_status,"
+        " refusal_reason, pending_email, token_nonce, email_frequency, moderation_reason)"
+        " VALUES ('auteur@exemple.fr', '', 'Auteur', '', 'pair', '', '', 'active', '',"
+        " :at, 'approved', '', '', 'n', 'immediate', '')"
+    )
+    topic = text(
+        "INSERT INTO topics (category_id, author_id, title, slug, created_at, is_pinned,"
+        " is_announcement, is_locked, is_hidden, post_count, last_number, last_post_number,"
+        " last_post_at) VALUES ((SELECT min(id) FROM categories), :author, 'Sujet', 'sujet',"
+        " :at, 0, 0, 0, 0, 1, 6, 1, :at)"
+    )
+    post = text(
+        "INSERT INTO posts (topic_id, number, author_id, body_source, body_html, created_at,"
+        " revision_count, is_hidden, hidden_reason, is_pending) VALUES (:topic, :number,"
+        " :author, '', '', :at, 0, :hidden, '', :pending)"
+    )
+    told = text(
+        "INSERT INTO notifications (member_id, kind, post_id, created_at)"
+        " VALUES (:author, :kind, :post, :at)"
+    )
+    entry = text(
+        "INSERT INTO moderation_log (action, target_type, target_id, reason, details,"
+        " created_at) VALUES (:action, 'post', :post, '', '', :at)"
+    )
+    at = "2026-12-01 10:00:00.000000"
+    # number: (hidden, pending, notification kind, journal action)
+    rows = {
+        1: (False, False, None, None),  # the opening post, shown
+        2: (True, False, "post_refused", "hide_post"),  # refused: never published
+        3: (True, False, "post_hidden", "hide_post"),  # hidden after publication
+        4: (True, True, None, None),  # still pending
+        5: (False, False, "post_refused", "restore_post"),  # refused, then published
+        6: (True, False, "post_refused", "restore_post"),  # …and hidden again since
+    }
+    with fresh.app_context():
+        try:
+            upgrade(revision="e9b4a7c2d815")
+            author = db.session.execute(member.bindparams(at=at)).lastrowid
+            topic_id = db.session.execute(topic, {"author": author, "at": at}).lastrowid
+            ids = {}
+            for number, (hidden, pending, kind, action) in rows.items():
+                values = {"topic": topic_id, "number": number, "author": author, "at": at}
+                values |= {"hidden": hidden, "pending": pending}
+                ids[number] = db.session.execute(post, values).lastrowid
+                if kind:
+                    db.session.execute(
+                        told, {"author": author, "kind": kind, "post": ids[number], "at": at}
+                    )
+                if action:
+                    db.session.execute(entry, {"action": action, "post": ids[number], "at": at})
+            db.session.commit()
+            upgrade()
+            refused = db.session.scalars(
+                text("SELECT number FROM posts WHERE is_refused ORDER BY number")
+            ).all()
+            assert refused == [2]
+            db.session.remove()
+            downgrade(revision="e9b4a7c2d815")
+            with db.engine.connect() as connection:
+                columns = {c["name"] for c in inspect(connection).get_columns("posts")}
+            assert "is_refused" not in columns
+        finally:
+            db.session.remove()
+            db.engine.dispose()

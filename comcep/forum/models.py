@@ -14,6 +14,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
     func,
     text,
 )
@@ -176,6 +177,11 @@ class Post(db.Model):
     thanks_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     is_hidden: Mapped[bool] = mapped_column(Boolean, default=False)
     is_pending: Mapped[bool] = mapped_column(Boolean, default=False)  # awaiting pre-moderation
+    # Refused (or withdrawn) while it awaited pre-moderation: never published, so it stays
+    # out of everyone's sight but its author's and the staff's, as a pending post does
+    # (`policy.lists_post`), instead of showing as « Message masqué ». Always hidden too;
+    # publishing it (`moderation.services.restore_post`) clears both.
+    is_refused: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     hidden_reason: Mapped[str] = mapped_column(Text, default="")
     hidden_by_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"), index=True)
     hidden_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

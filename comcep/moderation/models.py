@@ -24,6 +24,7 @@ RESOLUTIONS = {"kept": "conservé", "hidden": "masqué", "edited": "modifié"}
 # What the journal shows for each `ModerationLog.action` (an unknown one shows as stored).
 ACTION_LABELS = {
     "hide_post": "Message masqué",
+    "refuse_post": "Message refusé (pré-modération)",
     "restore_post": "Message restauré ou validé",
     "hide_revisions": "Versions précédentes d'un message masquées",
     "restore_revisions": "Versions précédentes d'un message de nouveau visibles",

@@ -183,15 +183,19 @@ def close_reports(actor: Member, post: Post, resolution: str, reason: str = "") 
 
 
 def hide_post(actor: Member | None, post: Post, topic: Topic, reason: str) -> None:
-    """Soft-delete: the text stays in the database; hiding the opening post hides the topic."""
+    """Soft-delete: the text stays in the database; hiding the opening post hides the topic.
+    A pending post is refused: never published, it stays out of others' sight for good
+    (`Post.is_refused`), where a published one hidden leaves « Message masqué »."""
     if not reason.strip():
         raise ComcepError("Indiquez la raison : elle sera montrée à l'auteur.")
     author = db.session.get(Member, post.author_id) if post.author_id else None
+    refusing = post.is_pending
     # The author hears of it, as in Discourse (a pending post is hidden until published).
-    if author is not None and (post.is_pending or not post.is_hidden):
-        kind = "post_refused" if post.is_pending else "post_hidden"
+    if author is not None and (refusing or not post.is_hidden):
+        kind = "post_refused" if refusing else "post_hidden"
         notifications.notify(author, kind, actor=actor, topic=topic, post_id=post.id)
     post.is_hidden = True
+    post.is_refused = post.is_refused or refusing  # hidden again, a refused one stays so
     post.is_pending = False  # refusing a pre-moderated post takes it off the waiting list
     post.hidden_reason = reason.strip()
     post.hidden_by_id = actor.id if actor else None
@@ -200,7 +204,8 @@ def hide_post(actor: Member | None, post: Post, topic: Topic, reason: str) -> No
         topic.is_hidden = True
     if topic.solution_post_id == post.id:  # no longer read: the topic is not « Résolu »
         forum_services.withdraw_solution(topic)
-    log(actor, "hide_post", "post", post.id, topic_id=topic.id, reason=reason)
+    action = "refuse_post" if refusing else "hide_post"
+    log(actor, action, "post", post.id, topic_id=topic.id, reason=reason)
     _topics_changed([topic], {topic.category_id})
 
 
@@ -279,6 +284,7 @@ def hide_member_posts(actor: Member, member: Member, reason: str = LEFT_WITH_POS
         if post.is_hidden and not post.is_pending:
             continue
         post.is_hidden = True
+        post.is_refused = post.is_pending  # withdrawn before publication: never shown
         post.is_pending = False
         post.hidden_by_id = actor.id
         post.hidden_at = now

@@ -374,3 +374,42 @@ def test_an_author_who_marked_everything_read_does_not_find_their_approved_reply
 
     # Nothing new for the author: only their own reply was published.
     assert f"/t/{topic.id}/" not in author.get("/non-lus").text
+
+
+# --- Refused before publication: like a pending post, for good ----------------------------
+
+
+def _refused_reply(members, client_for, newcomer, topic, body: str = "Ma réponse REFUSMOT."):  # noqa: ANN001, ANN202
+    """A newcomer's first reply, refused by the animatrice: (the post, the staff's client)."""
+    set_premoderation(client_for(members["admin"]), "1")
+    sent = client_for(newcomer).post(f"/t/{topic.id}/repondre", data={"body": body, "submit": "1"})
+    assert sent.status_code == 302
+    pending = posts_of(topic.id)[-1]
+    assert pending.is_pending
+    staff = client_for(members["animation"])
+    refused = staff.post(f"/p/{pending.id}/masquer", data={"reason": "Hors charte."})
+    assert refused.status_code == 302
+    return reload(Post, pending.id), staff
+
+
+def test_a_refused_reply_is_marked_refused_not_merely_hidden(
+    members, client_for, newcomer, topic
+) -> None:
+    post, _staff = _refused_reply(members, client_for, newcomer, topic)
+    assert post.is_refused
+    assert post.is_hidden
+    assert not post.is_pending
+    assert [e.action for e in log_entries() if e.target_id == post.id] == ["refuse_post"]
+    journal = text_of(client_for(members["animation"]).get("/moderation/journal"))
+    assert "Message refusé (pré-modération)" in journal
+    # A published post hidden afterwards is not « refused ».
+    client_for(members["pair"]).post(  # has written before: published at once
+        f"/t/{topic.id}/repondre", data={"body": "Publié.", "submit": "1"}
+    )
+    published = posts_of(topic.id)[-1]
+    client_for(members["animation"]).post(
+        f"/p/{published.id}/masquer", data={"reason": "Propos déplacés."}
+    )
+    hidden = reload(Post, published.id)
+    assert hidden.is_hidden
+    assert not hidden.is_refused
