@@ -298,11 +298,37 @@ def own_topics_param() -> ColumnElement[bool]:
 
 
 def visible_posts(viewer: Viewer) -> ColumnElement[bool]:
-    """Posts of visible topics, hidden ones only for staff; to be joined with Topic."""
+    """Posts of visible topics, hidden ones only for staff; to be joined with Topic. (A
+    pending or refused post is hidden too: `listed_posts` is the narrower rule of the
+    topic page, which shows a hidden post's place.)"""
     rule = visible_topics(viewer)
     if not viewer.is_staff:
         rule = and_(rule, Post.is_hidden.is_(False))
     return rule
+
+
+def published_posts() -> ColumnElement[bool]:
+    """Posts that were published: neither awaiting pre-moderation nor refused there. Only
+    these exist for readers other than their author and the staff (`lists_post`)."""
+    return and_(Post.is_pending.is_(False), Post.is_refused.is_(False))
+
+
+def listed_posts(viewer: Viewer) -> ColumnElement[bool]:
+    """`lists_post` in SQL: the posts whose place a topic page shows the viewer (the text
+    of a hidden one aside), given they may open the topic."""
+    if viewer.is_staff:
+        return true()
+    if viewer.member_id is None:
+        return published_posts()
+    return or_(published_posts(), Post.author_id == viewer.member_id)
+
+
+def listed_posts_param(staff: bool, reader: str = "reader") -> ColumnElement[bool]:
+    """`listed_posts` for a prebuilt statement: the viewer's member id bound as `reader`
+    (0 for nobody)."""
+    if staff:
+        return true()
+    return or_(published_posts(), Post.author_id == bindparam(reader))
 
 
 def staff_members() -> ColumnElement[bool]:
@@ -494,8 +520,8 @@ def check_see_post(viewer: Viewer, post: Post | None, topic: Topic | None) -> Po
 def check_locate_post(viewer: Viewer, post: Post | None, topic: Topic | None) -> Post:
     """Where a post stands (its permalink, which leads to its place on its topic's page):
     whoever reads the topic, for a hidden post too (the page shows a notice in its place,
-    so a quote of it does not lead to « page introuvable »); a pending post only for those
-    the page lists it to."""
+    so a quote of it does not lead to « page introuvable »); a pending or refused post
+    only for those the page lists it to."""
     post = check_see_post(viewer, post, topic)
     if not lists_post(viewer, post):
         raise NotFound()
@@ -527,9 +553,12 @@ def check_hide_revisions(viewer: Viewer, post: Post, topic: Topic) -> None:
 
 
 def lists_post(viewer: Viewer, post: Post | PagePost) -> bool:
-    """Whether a topic page lists the post: a pre-moderated post does not exist yet for
-    anyone but its author and the staff."""
-    return not post.is_pending or viewer.is_staff or post.author_id == viewer.member_id
+    """Whether a topic page lists the post (`listed_posts` in SQL): a pre-moderated post
+    does not exist yet for anyone but its author and the staff, and one refused there never
+    will (as Discourse drops a rejected queued post): no « Message masqué » in its place."""
+    published = not post.is_pending and not post.is_refused
+    own = post.author_id is not None and post.author_id == viewer.member_id
+    return published or viewer.is_staff or own
 
 
 def silenced_notice(viewer: Viewer) -> str | None:

@@ -477,6 +477,49 @@ def test_author_may_correct_a_post_hidden_by_moderation_but_not_one_awaiting_val
         policy.check_edit_post(_viewer(members, "other_pair"), *_load_post(reply.id))
 
 
+# Who a topic page lists a reply to, by the reply's state (written by hand): a hidden post
+# keeps its place (« Message masqué »); one never published (pending, or refused at
+# pre-moderation) is not there at all for other readers.
+LISTED: dict[str, set[str]] = {
+    "published": {"author", "reader", "staff"},
+    "hidden": {"author", "reader", "staff"},
+    "pending": {"author", "staff"},
+    "refused": {"author", "staff"},
+}
+LISTED_ROLES = {"author": "other_pair", "reader": "pilot_pair", "staff": "animation"}
+
+
+@pytest.mark.parametrize("state", sorted(LISTED))
+def test_a_topic_page_lists_a_reply_by_its_state_alike_in_sql_and_in_python(
+    app: Flask, members: dict[str, Member], state: str
+) -> None:
+    topic = make_topic(members["pair"])
+    reply = make_reply(members["other_pair"], topic)
+    reply.is_hidden = state != "published"
+    reply.is_pending = state == "pending"
+    reply.is_refused = state == "refused"
+    db.session.commit()
+    for who, role in LISTED_ROLES.items():
+        viewer = _viewer(members, role)
+        with fresh_request(app):
+            post, loaded = _load_post(reply.id)
+            in_python = policy.lists_post(viewer, post)
+            in_sql = db.session.scalar(
+                select(Post.id).where(Post.id == reply.id, policy.listed_posts(viewer))
+            )
+            prebuilt = db.session.scalar(
+                select(Post.id).where(
+                    Post.id == reply.id, policy.listed_posts_param(viewer.is_staff)
+                ),
+                {"reader": viewer.member_id or 0},
+            )
+            located = policy.can(policy.check_locate_post, viewer, post, loaded)
+        expected = who in LISTED[state]
+        assert (in_python, in_sql is not None, prebuilt is not None, located) == (expected,) * 4, (
+            who
+        )
+
+
 def _space(staff_only: bool = False, group_id: int | None = None, hors: bool = False) -> Category:
     return Category(name="R", staff_only=staff_only, group_id=group_id, open_to_hors_pairs=hors)
 

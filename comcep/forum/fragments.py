@@ -50,9 +50,9 @@ def topic_articles(
     solution: Any | None,
     events: Sequence[PageEvent] = (),
 ) -> Markup:
-    """The page's articles in order, leaving out those the policy does not list for the
-    reader (pre-moderated posts of others), with the moderation's notes between them where
-    they stand (`PageEvent.after_number`; sorted by it)."""
+    """The page's articles in order (the posts the query listed for the reader:
+    `policy.listed_posts`), with the moderation's notes between them where they stand
+    (`PageEvent.after_number`; sorted by it)."""
     template = current_app.jinja_env.get_template(TEMPLATE)
     render = template.module.post_article  # type: ignore[attr-defined]
     notes = list(events)
@@ -64,8 +64,6 @@ def topic_articles(
     for post in posts:
         while notes and notes[0].after_number < post.number:
             parts.append(note(notes.pop(0)))  # type: ignore[misc]  # set when notes
-        if not policy.lists_post(viewer, post):
-            continue
         own = post.author_id == viewer.member_id
         args = (
             post,

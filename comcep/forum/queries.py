@@ -23,6 +23,7 @@ from sqlalchemy import (
     func,
     literal_column,
     not_,
+    null,
     select,
 )
 from sqlalchemy.orm import aliased, contains_eager, joinedload, lazyload, load_only
@@ -668,9 +669,31 @@ def thanks_of(viewer: Viewer, post: Post, limit: int = 200) -> tuple[list[Member
     return members, max(0, post.thanks_count - len(members))
 
 
-def topic_page_count(topic: Topic | PageTopic) -> int:
+def topic_page_count(topic: Topic | PageTopic, last_listed: int | None = None) -> int:
+    """The topic's pages: up to its last post, or to `last_listed`, the last the reader is
+    listed (`last_listed_column`): a post pending or refused at the end must not leave
+    others an empty last page."""
     per_page = current_app.config["POSTS_PER_PAGE"]
-    return max(1, -(-topic.last_number // per_page))
+    last = topic.last_number if last_listed is None else last_listed
+    return max(1, -(-last // per_page))
+
+
+@functools.cache
+def last_listed_column(staff: bool) -> ColumnElement:
+    """The highest number of the posts the member bound as `member_id` is listed
+    (`policy.listed_posts`) in the topic bound as `topic_id`, 0 if none: a prebuilt
+    column for `reader_state`, walking the topic's numbers down from the last one. NULL
+    for the staff, who are listed every post (`topic_page_count` reads the topic's)."""
+    if staff:
+        return null()
+    return (
+        select(func.coalesce(func.max(Post.number), 0))
+        .where(
+            Post.topic_id == bindparam("topic_id"),
+            policy.listed_posts_param(staff, reader="member_id"),
+        )
+        .scalar_subquery()
+    )
 
 
 def page_of_number(number: int) -> int:
@@ -701,6 +724,7 @@ class PagePost:
     edited_at: datetime | None
     is_hidden: bool
     is_pending: bool
+    is_refused: bool
     hidden_reason: str
     has_files: bool  # the page reads attachments only when some post has any
     thanks_count: int
@@ -709,8 +733,9 @@ class PagePost:
 
 
 @functools.cache
-def _topic_posts_statement() -> Select:
-    """A page of posts with what their headers show of the author; built once."""
+def _topic_posts_statement(staff: bool) -> Select:
+    """A page of posts the reader is listed (`policy.listed_posts`), with what their
+    headers show of the author; built once per variant."""
     return (
         select(
             Post.id,
@@ -721,6 +746,7 @@ def _topic_posts_statement() -> Select:
             Post.edited_at,
             Post.is_hidden,
             Post.is_pending,
+            Post.is_refused,
             Post.hidden_reason,
             select(Attachment.id).where(Attachment.post_id == Post.id).exists(),
             Post.thanks_count,
@@ -737,28 +763,29 @@ def _topic_posts_statement() -> Select:
         .where(
             Post.topic_id == bindparam("topic_id"),
             Post.number.between(bindparam("first"), bindparam("last")),
+            policy.listed_posts_param(staff),
         )
         .order_by(Post.number)
     )
 
 
-def topic_posts(topic: Topic | PageTopic, page: int, reader_id: int | None) -> list[PagePost]:
-    """Posts of one page: a range of post numbers, so any page costs the same (keyset);
-    with whether the reader thanked each."""
+def topic_posts(viewer: Viewer, topic: Topic | PageTopic, page: int) -> list[PagePost]:
+    """Posts of one page that the viewer is listed: a range of post numbers, so any page
+    costs the same (keyset); with whether the viewer thanked each."""
     per_page = current_app.config["POSTS_PER_PAGE"]
     first = (page - 1) * per_page + 1
     params = {
         "topic_id": topic.id,
         "first": first,
         "last": first + per_page - 1,
-        "reader": reader_id or 0,
+        "reader": viewer.member_id or 0,
     }
     return [
         PagePost(
-            *row[:12],
-            author=None if row[2] is None else PostAuthor(row[2], *row[12:]),
+            *row[:13],
+            author=None if row[2] is None else PostAuthor(row[2], *row[13:]),
         )
-        for row in read_columns(_topic_posts_statement(), params)
+        for row in read_columns(_topic_posts_statement(viewer.is_staff), params)
     ]
 
 

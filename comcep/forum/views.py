@@ -189,12 +189,10 @@ def topic(topic_id: int, slug: str | None = None) -> ResponseReturnValue:
         return redirect(url_for("forum.topic", topic_id=topic), 301)
     if slug is not None and slug != topic.slug:  # an old or mistyped slug (SPEC §10)
         return redirect(_canonical_topic_url(topic), 301)
-    page_count = queries.topic_page_count(topic)
-    page = min(_page_arg(), page_count)
-    posts = queries.topic_posts(topic, page, viewer.member_id)
-    read_number, level, has_tags, has_events, *counts = queries.reader_state(
+    read_number, last_listed, level, has_tags, has_events, *counts = queries.reader_state(
         current_user,
         topic,
+        queries.last_listed_column(viewer.is_staff),
         topic_level_column(),
         knowledge.has_tags_column(),
         queries.has_events_column(),
@@ -202,6 +200,9 @@ def topic(topic_id: int, slug: str | None = None) -> ResponseReturnValue:
         params=header.params(viewer),
     )
     header.keep(viewer, counts)
+    page_count = queries.topic_page_count(topic, last_listed)
+    page = min(_page_arg(), page_count)
+    posts = queries.topic_posts(viewer, topic, page)
     if posts and posts[-1].number > read_number:  # a re-read writes nothing
         services.mark_read(current_user, topic.id, posts[-1].number)
         # What the bell told about these posts is read now; only if it rings (one write
@@ -229,6 +230,8 @@ def topic(topic_id: int, slug: str | None = None) -> ResponseReturnValue:
         # A topic hidden because its opening post awaits validation is « en attente »,
         # not « masqué » (its author reads it: a newcomer's first topic).
         awaiting=bool(posts and posts[0].number == 1 and posts[0].is_pending),
+        # Refused at pre-moderation: never published, rather than « masqué ».
+        refused=bool(posts and posts[0].number == 1 and posts[0].is_refused),
         tags=knowledge.tags_by_topic([topic.id]).get(topic.id, []) if has_tags else [],
         page=page,
         page_count=page_count,

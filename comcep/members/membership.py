@@ -563,6 +563,8 @@ def confirm_email_change(token: str) -> Member:
 def _post_state(post: Post) -> str:
     if post.is_pending:
         return "en_attente"
+    if post.is_refused:
+        return "non_publie"
     return "masque" if post.is_hidden else "visible"
 
 

@@ -413,3 +413,103 @@ def test_a_refused_reply_is_marked_refused_not_merely_hidden(
     hidden = reload(Post, published.id)
     assert hidden.is_hidden
     assert not hidden.is_refused
+
+
+def test_a_refused_reply_stays_out_of_other_readers_sight_as_a_pending_one_does(
+    members, client_for, newcomer, topic
+) -> None:
+    """Never published: no « Message masqué » in its place, no permalink, no quote, for
+    anyone but its author and the staff (Discourse drops a rejected queued post)."""
+    post, staff = _refused_reply(members, client_for, newcomer, topic)
+    other = client_for(members["other_pair"])
+    page = other.get(f"/t/{topic.id}")
+    assert page.status_code == 200
+    assert f'id="p{post.id}"' not in page.text
+    assert "Message masqué" not in text_of(page)
+    assert "masqué par la modération" not in text_of(page)
+    assert "Nouvelle Recrue" not in text_of(page)
+    assert other.get(f"/p/{post.id}").status_code == 404
+    assert other.get(f"/t/{topic.id}/repondre?citer={post.id}").status_code == 404
+    assert other.get(f"/p/{post.id}/historique").status_code == 404
+    assert "Aucun résultat" in plain(other.get("/recherche?q=refusmot").text)
+    # Nothing was ever counted for it.
+    assert reload(Topic, topic.id).post_count == 1
+    assert counters("premier-entretien") == (1, 1, posts_of(topic.id)[0].id)
+    assert_counters_right()
+
+    own = client_for(newcomer)
+    assert own.get(f"/p/{post.id}").status_code == 302
+    mine = text_of(own.get(f"/t/{topic.id}"))
+    assert "Ma réponse REFUSMOT." in mine
+    assert "Message non publié" in mine
+    assert "Hors charte." in mine
+
+    seen = staff.get(f"/t/{topic.id}")
+    assert f'id="p{post.id}"' in seen.text
+    assert "Message non publié" in text_of(seen)
+    assert f'action="/p/{post.id}/restaurer"' in seen.text
+
+
+def test_a_refused_first_topic_stays_invisible_to_others_and_says_not_published(
+    members, client_for, newcomer
+) -> None:
+    set_premoderation(client_for(members["admin"]), "1")
+    author = client_for(newcomer)
+    author.post(
+        "/r/premier-entretien/nouveau-sujet",
+        data={"title": "Sujet jamais publié", "body": "Texte refusé.", "submit": "1"},
+    )
+    topic = db.session.scalar(select(Topic))
+    opening = posts_of(topic.id)[0]
+    client_for(members["animation"]).post(
+        f"/p/{opening.id}/masquer", data={"reason": "Un nom de bénéficiaire."}
+    )
+    assert reload(Post, opening.id).is_refused
+    assert reload(Topic, topic.id).is_hidden
+    assert counters("premier-entretien") == (0, 0, None)
+    pair = client_for(members["pair"])
+    assert pair.get(f"/t/{topic.id}").status_code == 404
+    assert pair.get(f"/p/{opening.id}").status_code == 404
+    assert "Sujet jamais publié" not in text_of(pair.get("/actifs"))
+    page = author.get(f"/t/{topic.id}")
+    assert page.status_code == 200
+    assert "Non publié" in text_of(page)
+    assert "Un nom de bénéficiaire." in text_of(page)
+
+
+def test_a_refused_reply_last_on_its_page_leaves_others_no_empty_page(
+    app, monkeypatch, members, client_for, newcomer, topic
+) -> None:
+    """Pages are ranges of post numbers: a refused reply alone past the last full page
+    would give other readers a page with nothing on it; its author still reaches it."""
+    monkeypatch.setitem(app.config, "POSTS_PER_PAGE", 2)
+    client_for(members["other_pair"]).post(
+        f"/t/{topic.id}/repondre", data={"body": "Deuxième.", "submit": "1"}
+    )
+    post, staff = _refused_reply(members, client_for, newcomer, topic)
+    assert post.number == 3
+    reader = client_for(members["pair"])
+    first = reader.get(f"/t/{topic.id}")
+    assert "?page=2" not in first.text
+    assert "Deuxième." in text_of(reader.get(f"/t/{topic.id}?page=2"))  # back to page 1
+    own = client_for(newcomer)
+    assert "?page=2" in own.get(f"/t/{topic.id}").text
+    assert "Ma réponse REFUSMOT." in text_of(own.get(f"/t/{topic.id}?page=2"))
+    assert "Ma réponse REFUSMOT." in text_of(staff.get(f"/t/{topic.id}?page=2"))
+
+
+def test_a_pending_post_removed_when_its_author_leaves_stays_out_of_sight(
+    members, client_for, newcomer, topic
+) -> None:
+    """Withdrawn before it was published: no « Message masqué » either."""
+    from comcep.moderation import services as moderation
+
+    set_premoderation(client_for(members["admin"]), "1")
+    client_for(newcomer).post(f"/t/{topic.id}/repondre", data={"body": "Adieu.", "submit": "1"})
+    pending = posts_of(topic.id)[1]
+    moderation.hide_member_posts(members["admin"], newcomer)
+    db.session.commit()
+    assert reload(Post, pending.id).is_refused
+    page = client_for(members["other_pair"]).get(f"/t/{topic.id}")
+    assert f'id="p{pending.id}"' not in page.text
+    assert "Message masqué" not in text_of(page)
