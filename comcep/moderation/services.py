@@ -366,18 +366,34 @@ def restorable(post: Post | PagePost) -> bool:
     return not (post.is_hidden and post.hidden_reason == LEFT_WITH_POSTS)
 
 
+PUBLISHED_AFTER_REFUSAL = "Message publié après son refus (pré-modération)."
+
+
 def restore_post(actor: Member, post: Post, topic: Topic, reason: str = "") -> None:
-    """Show a hidden post again; its author, told when it was hidden, is told of this too
-    (a pre-moderated post published is not « rétabli »: its notifications go out instead)."""
+    """Show a hidden post again; its author, told when it was hidden, is told of this too.
+    A post pending or refused at pre-moderation was never shown: showing it publishes it,
+    as « Valider » does (`approve_post`), numbered after the posts written meanwhile, dated
+    now, and told to those it concerns; a refusal is a decision the moderation may revise,
+    not a post put back in the past where nobody would see it « non lu »."""
     if not restorable(post):
         raise ComcepError(
             "Ce message a été retiré à la demande de son auteur, à son départ : il ne peut pas "
             "être rétabli."
         )
-    restored = post.is_hidden and not post.is_pending
+    if post.is_pending or post.is_refused:
+        _publish(actor, post, topic, reason.strip() or PUBLISHED_AFTER_REFUSAL)
+        return
+    _show(actor, post, topic, reason, published_now=False)
+
+
+def _show(actor: Member, post: Post, topic: Topic, reason: str, *, published_now: bool) -> None:
+    """The flags, the topic, the journal and the counters of a post shown (again); its
+    author told it is « rétabli » unless `published_now` (`_publish` tells them)."""
+    restored = post.is_hidden and not published_now
     corrected = post.is_hidden and _close_corrections(actor, post)
     post.is_hidden = False
     post.is_pending = False
+    post.is_refused = False
     post.hidden_reason = ""
     if post.number == 1 or (topic.is_hidden and _opening_shown(topic)):
         # A topic hidden with its opening post shows again with it, or once the post that
@@ -387,9 +403,10 @@ def restore_post(actor: Member, post: Post, topic: Topic, reason: str = "") -> N
     if author is not None:
         notifications.tell_post_restored(author, actor=actor, topic=topic, post_id=post.id)
     log(actor, "restore_post", "post", post.id, topic_id=topic.id, reason=reason)
-    if corrected:
-        # A corrected post may never have been published (a newcomer's, refused): those it
-        # concerns are told now; nobody is told twice of one post (`handle_new_posts`).
+    if corrected and not published_now:
+        # A corrected post refused before the marker existed (migration a7d3e9f1c482 could
+        # not tell) may never have been published: those it concerns are told now; nobody
+        # is told twice of one post (`handle_new_posts`).
         notifications.enqueue_post(post.id)
     _topics_changed([topic], {topic.category_id})
 
@@ -416,14 +433,19 @@ def set_revisions_hidden(
 
 
 def approve_post(actor: Member, post: Post, topic: Topic) -> None:
-    """Publish a pre-moderated post (its notifications go out now).
+    """Publish a pre-moderated post (its notifications go out now)."""
+    if not post.is_pending:
+        raise ComcepError("Ce message n'est pas en attente de validation.")
+    _publish(actor, post, topic, "Message validé (pré-modération).")
+
+
+def _publish(actor: Member, post: Post, topic: Topic, reason: str) -> None:
+    """Publish a post never shown (pending, or refused): its notifications go out now.
 
     A reply is published as Discourse does, as if written now: numbered after every post of
     the topic and dated now. Read marks are post numbers, so a reader who had read past its
     place while it waited would never have seen it « non lu »; and the topic's « dernier
     message » and first reply, read from its posts, follow what its readers could see."""
-    if not post.is_pending:
-        raise ComcepError("Ce message n'est pas en attente de validation.")
     if post.number > 1:
         caught_up = topic.last_post_number  # the last post readers could see while it waited
         author = db.session.get(Member, post.author_id) if post.author_id else None
@@ -459,7 +481,7 @@ def approve_post(actor: Member, post: Post, topic: Topic) -> None:
         # whoever used « tout marquer comme lu » while it waited, never seen « non lu ».
         post.created_at = topic.created_at = utcnow()
         indexing.enqueue_posts([post.id])
-    restore_post(actor, post, topic, "Message validé (pré-modération).")
+    _show(actor, post, topic, reason, published_now=True)
     notifications.enqueue_post(post.id)
     author = db.session.get(Member, post.author_id) if post.author_id else None
     if author is not None:  # told it waited; told it is out

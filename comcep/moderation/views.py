@@ -254,12 +254,17 @@ def restore(post_id: int) -> ResponseReturnValue:
     if post.is_pending:
         services.approve_post(current_user, post, topic)
         return _done("Le message est validé et publié.", _queue())
+    refused = post.is_refused
     try:
         services.restore_post(current_user, post, topic, form.reason.data or "")
     except ComcepError as error:
         db.session.rollback()
         flash(error.message, "error")
         return redirect(url_for("forum.post", post_id=post.id)), 303
+    if refused:  # never shown before: published now, after the posts written meanwhile
+        return _done(
+            "Le message refusé est finalement publié.", url_for("forum.post", post_id=post.id)
+        )
     return _done("Le message est de nouveau visible.", url_for("forum.post", post_id=post.id))
 
 

@@ -114,11 +114,10 @@ def test_a_refused_first_post_corrected_and_kept_is_published_as_a_validation_pu
     members, client_for, make_member
 ) -> None:
     """A newcomer's first reply, refused at pre-moderation (« Refuser (masquer avec une
-    raison) »), is now corrected by its author and « conservé » from the queue: it goes out
-    through `restore_post`, which neither numbers it after the replies written meanwhile nor
-    tells anyone (`approve_post` does both). The topic's author, who follows their own
-    topic, never hears of the reply, and readers who read past its number never see it
-    « non lu »."""
+    raison) »), is now corrected by its author and « conservé » from the queue: never
+    published, it is published as `approve_post` publishes, numbered after the replies
+    written meanwhile (readers who read past its number see it « non lu ») and told to the
+    topic's author, who follows their own topic."""
     from tests.moderation.helpers import set_premoderation
 
     topic = make_topic(members["pair"], title="Un sujet accueillant", body="Bienvenue.")
@@ -146,6 +145,9 @@ def test_a_refused_first_post_corrected_and_kept_is_published_as_a_validation_pu
     outbox.process()
     published = reload(Post, pending.id)
     assert not published.is_hidden
+    assert not published.is_refused
+    meanwhile = db.session.scalar(select(Post).where(Post.body_source.contains("entre-temps")))
+    assert published.number > meanwhile.number
     told = db.session.scalars(
         select(Notification.kind).where(
             Notification.member_id == members["pair"].id, Notification.post_id == pending.id

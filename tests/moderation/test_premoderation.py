@@ -448,6 +448,7 @@ def test_a_refused_reply_stays_out_of_other_readers_sight_as_a_pending_one_does(
     assert f'id="p{post.id}"' in seen.text
     assert "Message non publié" in text_of(seen)
     assert f'action="/p/{post.id}/restaurer"' in seen.text
+    assert ">Publier</button>" in seen.text
 
 
 def test_a_refused_first_topic_stays_invisible_to_others_and_says_not_published(
@@ -496,6 +497,42 @@ def test_a_refused_reply_last_on_its_page_leaves_others_no_empty_page(
     assert "?page=2" in own.get(f"/t/{topic.id}").text
     assert "Ma réponse REFUSMOT." in text_of(own.get(f"/t/{topic.id}?page=2"))
     assert "Ma réponse REFUSMOT." in text_of(staff.get(f"/t/{topic.id}?page=2"))
+
+
+def test_publishing_a_refused_reply_numbers_and_dates_it_as_a_validation_does(
+    members, client_for, newcomer, topic
+) -> None:
+    """« Publier » (the « Restaurer » of a refused post) revises the refusal: its readers
+    never saw it, so it comes out as if written now, after the replies written meanwhile,
+    « non lu » for those who read them, and its author is told it is published."""
+    post, staff = _refused_reply(members, client_for, newcomer, topic)
+    client_for(members["pair"]).post(  # has written before: published at once
+        f"/t/{topic.id}/repondre", data={"body": "Écrite entre-temps.", "submit": "1"}
+    )
+    reader = client_for(members["pilot_pair"])
+    reader.get(f"/t/{topic.id}")
+    assert f"/t/{topic.id}/" not in reader.get("/non-lus").text
+
+    published = staff.post(f"/p/{post.id}/restaurer")
+    assert published.status_code == 302
+    assert location(published) == f"/p/{post.id}"
+    stored = reload(Post, post.id)
+    assert not stored.is_hidden
+    assert not stored.is_refused
+    assert stored.hidden_reason == ""
+    meanwhile = posts_of(topic.id)[-2]
+    assert stored.number == reload(Topic, topic.id).last_number > meanwhile.number
+    assert stored.created_at >= meanwhile.created_at
+    assert counters("premier-entretien") == (1, 3, post.id)
+    assert_counters_right()
+    assert log_entries("restore_post")[-1].target_id == post.id
+
+    assert f"/t/{topic.id}/" in reader.get("/non-lus").text
+    page = text_of(reader.get(f"/t/{topic.id}"))
+    assert page.index("Écrite entre-temps.") < page.index("Ma réponse REFUSMOT.")
+    told = plain(client_for(newcomer).get("/notifications").text)
+    assert "a validé votre message : il est publié" in told
+    assert "a rétabli" not in told
 
 
 def test_a_pending_post_removed_when_its_author_leaves_stays_out_of_sight(
