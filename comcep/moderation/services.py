@@ -484,8 +484,8 @@ def _publish(actor: Member, post: Post, topic: Topic, reason: str) -> None:
     _show(actor, post, topic, reason, published_now=True)
     notifications.enqueue_post(post.id)
     author = db.session.get(Member, post.author_id) if post.author_id else None
-    if author is not None:  # told it waited; told it is out
-        notifications.notify(author, "post_approved", actor=actor, topic=topic, post_id=post.id)
+    if author is not None:  # told it waited (or was refused); told it is out
+        notifications.tell_post_published(author, actor=actor, topic=topic, post_id=post.id)
 
 
 # --- Topics --------------------------------------------------------------------------

@@ -676,17 +676,29 @@ def topic_titles(viewer: Viewer, topic_ids: set[int]) -> dict[int, str]:
 def tell_post_restored(author: Member, *, actor: Member, topic: Topic, post_id: int) -> None:
     """The moderation shows the author's post again: the notice that it was hidden, if
     still unread, is read now (it no longer holds), and a new one tells them."""
+    _read_notices(author, post_id, "post_hidden")
+    notify(author, "post_restored", actor=actor, topic=topic, post_id=post_id)
+
+
+def tell_post_published(author: Member, *, actor: Member, topic: Topic, post_id: int) -> None:
+    """The moderation publishes the author's post, pending or refused until now: the
+    notice of a refusal, if still unread, is read now (it no longer holds), and a new one
+    tells them it is out."""
+    _read_notices(author, post_id, "post_refused")
+    notify(author, "post_approved", actor=actor, topic=topic, post_id=post_id)
+
+
+def _read_notices(author: Member, post_id: int, kind: str) -> None:
     db.session.execute(
         Notification.__table__.update()
         .where(
             Notification.member_id == author.id,
             Notification.post_id == post_id,
-            Notification.kind == "post_hidden",
+            Notification.kind == kind,
             Notification.read_at.is_(None),
         )
         .values(read_at=utcnow())
     )
-    notify(author, "post_restored", actor=actor, topic=topic, post_id=post_id)
 
 
 def tell_thanked(post: Post, topic: Topic, *, actor: Member) -> None:

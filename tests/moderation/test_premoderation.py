@@ -11,6 +11,7 @@ from sqlalchemy import select
 from comcep.extensions import db
 from comcep.forum.models import Post, Topic
 from comcep.moderation.models import Setting
+from comcep.notifications.models import Notification
 from tests.factories import make_topic
 from tests.moderation.helpers import (
     assert_counters_right,
@@ -530,6 +531,12 @@ def test_publishing_a_refused_reply_numbers_and_dates_it_as_a_validation_does(
     assert f"/t/{topic.id}/" in reader.get("/non-lus").text
     page = text_of(reader.get(f"/t/{topic.id}"))
     assert page.index("Écrite entre-temps.") < page.index("Ma réponse REFUSMOT.")
+    unread = db.session.scalars(
+        select(Notification.kind).where(
+            Notification.member_id == newcomer.id, Notification.read_at.is_(None)
+        )
+    ).all()
+    assert unread == ["post_approved"]  # the refusal's notice no longer holds
     told = plain(client_for(newcomer).get("/notifications").text)
     assert "a validé votre message : il est publié" in told
     assert "a rétabli" not in told
