@@ -79,6 +79,9 @@ def test_a_refused_first_post_in_echanges_does_not_name_a_pair_hors_pairs_may_no
     assert page.status_code == 200
     assert f"/membres/{newcomer.id}" not in page.text
     assert "Nouvelle Recrue" not in page.text
+    # Never published, it has no place on the page either (no « Message masqué »).
+    assert f'id="p{pending.id}"' not in page.text
+    assert client.get(f"/p/{pending.id}").status_code == 404
 
 
 def test_a_hidden_post_does_not_keep_naming_a_pair_hors_pairs_may_no_longer_see(
