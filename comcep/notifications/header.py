@@ -46,7 +46,7 @@ def columns(staff: bool, registrations: bool = False) -> tuple[ColumnElement, ..
     `policy.VALIDATION_NETWORK` (see `params`), built once per variant: the same objects
     each time, so a statement that carries them is built once too."""
     found: list[ColumnElement] = [
-        services.unread_count_column(staff, BADGE_CAP),
+        services.unread_count_column(staff),
         message_queries.unread_count_column(BADGE_CAP),
     ]
     if staff:
@@ -115,7 +115,7 @@ def _as_counts(viewer: Viewer, values: Sequence[int]) -> dict[str, int | str]:
     rest = iter(values[2:])
     bell, messages = values[0], values[1]
     return {
-        "bell_count": badge(abs(bell), more=bell < 0),
+        "bell_count": badge(bell),
         "unread_messages": badge(messages, more=messages > BADGE_CAP),
         "open_reports": next(rest) if staff else 0,
         "waiting_registrations": next(rest) if registrations else 0,

@@ -409,14 +409,16 @@ def _post_readable(visible_posts: ColumnElement[bool]) -> ColumnElement[bool]:
     )
 
 
-def unread_count_column(staff: bool, cap: int) -> ScalarSelect[int]:
+def unread_count_column(staff: bool) -> ScalarSelect[int]:
     """Unread lines of the bell (`NotificationLine`) of the member bound as `member_id`, as
     a subquery the header folds into its single prebuilt query; a notification counts only
     while its topic and its post are readable, as in `_visible` (`policy.VISIBLE`).
 
-    Only the member's `cap` + 1 latest readable unread notifications are read (a walk down
-    `ix_notifications_member_unread`, whatever their number): when there are more, the value
-    is negative, « at least -value lines », which the header shows as « n+ »."""
+    Only the unread ones among the member's latest SHOWN_NOTIFICATIONS are read (a walk
+    down `ix_notifications_member_unread`, whatever their history), so the lines are counted
+    exactly, as the page groups them (the header shows « 99+ » past 99). (Stopping
+    at `cap` + 1 notifications could not tell the lines of older ones: many replies in one
+    topic then read « 1+ » over a page showing two lines.)"""
     topic_ok = (
         select(Topic.id)
         .where(Topic.id == Notification.topic_id, policy.visible_topics_param(staff))
@@ -447,7 +449,7 @@ def unread_count_column(staff: bool, cap: int) -> ScalarSelect[int]:
             readable | own,
         )
         .order_by(Notification.id.desc())
-        .limit(cap + 1)
+        .limit(SHOWN_NOTIFICATIONS)
         .subquery("latest_unread")
     )
     by_topic = latest.c.kind.in_(GROUPED_KINDS)
@@ -457,7 +459,7 @@ def unread_count_column(staff: bool, cap: int) -> ScalarSelect[int]:
         + func.count(case((by_topic, latest.c.topic_id)).distinct())
         + func.count(case((by_post, latest.c.post_id)).distinct())
     )
-    return select(case((func.count() > cap, -lines), else_=lines)).scalar_subquery()
+    return select(lines).scalar_subquery()
 
 
 @dataclass
