@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, or_, select, update
+from sqlalchemy import ColumnElement, case, or_, select, update
 
 from comcep.dialects import upsert
 from comcep.errors import ComcepError
@@ -156,18 +156,37 @@ def add_message(actor: Member, conversation: Conversation, body: str) -> Private
     return message
 
 
-def mark_read_up_to(member: Member, conversation_id: int, last_shown: PrivateMessage) -> None:
-    """A page before the last one read: the conversation is read up to its last message,
-    no further (reading page 1 of 3 leaves the rest unread), and never back."""
+def mark_read_up_to(
+    member: Member, conversation_id: int, last_shown: PrivateMessage, *, last_page: bool = False
+) -> None:
+    """The conversation read up to the last message of the page shown, no further (reading
+    page 1 of 3 leaves the rest unread), and never back. The last page clears the unread
+    flag, unless a message came after those shown (written while the page was read: it
+    was not shown, and stays to read), which the clock of `mark_read` would have covered."""
     read_at = ConversationMember.last_read_at
+    values: dict = {
+        "last_read_at": case(
+            (or_(read_at.is_(None), read_at < last_shown.created_at), last_shown.created_at),
+            else_=read_at,
+        )
+    }
+    if last_page:
+        values["unread"] = (
+            select(PrivateMessage.id)
+            .where(
+                PrivateMessage.conversation_id == conversation_id,
+                PrivateMessage.id > last_shown.id,
+                or_(PrivateMessage.author_id.is_(None), PrivateMessage.author_id != member.id),
+            )
+            .exists()
+        )
     db.session.execute(
         update(ConversationMember)
         .where(
             ConversationMember.conversation_id == conversation_id,
             ConversationMember.member_id == member.id,
-            or_(read_at.is_(None), read_at < last_shown.created_at),
         )
-        .values(last_read_at=last_shown.created_at)
+        .values(**values)
     )
 
 

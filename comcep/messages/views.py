@@ -104,10 +104,10 @@ def show(conversation_id: int) -> ResponseReturnValue:
             )
         return _show(conversation, people, form, AddParticipantsForm(), 400)
     page = _page(conversation, people)
-    if page.is_last:
-        services.mark_read(current_user, conversation.id)
-    elif page.messages:
-        services.mark_read_up_to(current_user, conversation.id, page.messages[-1])
+    if page.messages:  # read up to what the page shows (the last page: unread flag off)
+        services.mark_read_up_to(
+            current_user, conversation.id, page.messages[-1], last_page=page.is_last
+        )
     db.session.commit()
     return _show(conversation, people, form, AddParticipantsForm(), 200, page)
 

@@ -15,7 +15,7 @@ from sqlalchemy import select, update
 
 from comcep.extensions import db
 from comcep.members.models import Member
-from comcep.messages import services
+from comcep.messages import queries, services
 from comcep.messages.models import Conversation, ConversationMember, PrivateMessage
 from comcep.notifications import services as notifications
 from tests.forum.test_query_budget import GET_BUDGET
@@ -203,3 +203,32 @@ def test_a_conversation_page_runs_the_same_few_statements_whatever_its_length(
 
     assert big == small
     assert small <= GET_BUDGET
+
+
+def test_a_message_written_while_the_last_page_is_read_stays_unread(
+    app: Flask, members, client_for, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The last page marks read what it shows, not « everything until now »: a message
+    that arrives between the page's read and its read mark (another participant answering
+    at that moment) was not shown, and stays unread (it was marked read with the clock)."""
+    writer, reader = members["pair"], members["other_pair"]
+    conversation_id, _ids = conversation_of(writer, reader, 3)
+    services.add_message(writer, db.session.get(Conversation, conversation_id), "Message numéro 4.")
+    db.session.commit()
+    client = client_for(reader)
+    assert unread_messages(client) == 1
+    real_page = queries.message_page
+
+    def page_then_an_answer(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        page = real_page(*args, **kwargs)
+        late = db.session.get(Conversation, conversation_id)
+        services.add_message(writer, late, "Message numéro 5.")
+        return page
+
+    monkeypatch.setattr(queries, "message_page", page_then_an_answer)
+    assert shown(client.get(f"/messages/{conversation_id}")) == [1, 2, 3, 4]
+    monkeypatch.setattr(queries, "message_page", real_page)
+
+    assert unread_messages(client) == 1
+    assert shown(client.get(f"/messages/{conversation_id}"))[-1] == 5
+    assert unread_messages(client) == 0
