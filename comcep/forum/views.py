@@ -525,7 +525,9 @@ def thank(post_id: int) -> ResponseReturnValue:
 @bp.get("/outils")
 @login_required
 def tools() -> ResponseReturnValue:
-    family = request.args.get("type") or None
+    # A type or a mot-clé out of the lists (typed by hand) filters nothing: taken as none,
+    # not offered back in the page's links nor counted as a filter chosen.
+    family = request.args.get("type") if request.args.get("type") in knowledge.FAMILIES else None
     tag_slug = request.args.get("mot-cle") or None
     all_tags = knowledge.active_tags()
     tag = next((t for t in all_tags if t.slug == tag_slug), None)

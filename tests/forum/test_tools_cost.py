@@ -116,6 +116,23 @@ def test_past_the_cap_the_pager_stops_and_says_how_to_reach_older_files(
     assert "Les pages montrent les 1 fichiers les plus récents : filtrez aussi par mot-clé" in typed
 
 
+def test_a_type_the_library_does_not_know_filters_nothing_and_is_not_taken_for_a_filter(
+    members: dict[str, Member],
+    client_for: Callable[[Member], FlaskClient],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`?type=` out of the list (a link typed by hand) lists every file, as « Tous » does:
+    the page then offers both filters, and does not carry the unknown type in its links."""
+    _library(members)
+    monkeypatch.setattr(knowledge, "TOOLS_COUNT_CAP", 30)
+    pair = client_for(members["pair"])
+    for url in ("/outils?type=inconnu", "/outils?type=inconnu&mot-cle=inconnu"):
+        page = unescape(pair.get(url).text)
+        assert "filtrez par type ou par mot-clé pour remonter plus loin" in page
+        assert "inconnu" not in page
+        assert _names(pair, url) == _names(pair, "/outils")
+
+
 @pytest.mark.parametrize("url", ["/outils", "/outils?type=pdf", "/outils?page=2"])
 @pytest.mark.parametrize("who", ["pair", "hors_pair"])
 def test_the_library_runs_the_same_few_statements_whatever_its_size(
