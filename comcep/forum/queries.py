@@ -322,6 +322,7 @@ def _topic_list(
         key=Topic.id,
         total=total,
         count_cap=count_cap,
+        next_past_cap=count_cap is not None,
     )
 
 
@@ -461,10 +462,13 @@ class RowPagination(SelectPagination):
     past the middle are found from the end, so it must be exact), `key` (the primary
     key of the listed rows: the page's keys are found first, on the indexes only, and the
     joins run for those rows alone; the count selects that key instead of every column of
-    every join) and `count_cap` (count the first rows in list order only). Statements
-    built once (see `_topic_list_statement`) get their page and count statements built
-    once too.
+    every join) and `count_cap` (count the first rows in list order only; with
+    `next_past_cap`, a page reads one row more, so that « Suivante » leads on past the
+    counted pages while the list goes on). Statements built once (see
+    `_topic_list_statement`) get their page and count statements built once too.
     """
+
+    _more = False  # a row follows this page (read only with `next_past_cap`)
 
     def _query_items(self) -> list:
         args = self._query_args
@@ -472,6 +476,10 @@ class RowPagination(SelectPagination):
         total, key = args.get("total"), args.get("key")
         if total == 0:
             return []
+        if args.get("next_past_cap") and total is None:
+            rows = self._read_rows(limit + 1, offset, key, backwards=False)
+            self._more = len(rows) > limit
+            return rows[:limit]
         # Past the middle of a list of known length, the page is nearer its end: walk the
         # order backwards, so that the offset skips fewer index entries.
         backwards = key is not None and total is not None and 2 * offset + limit > total
@@ -479,10 +487,22 @@ class RowPagination(SelectPagination):
             limit, offset = min(offset + limit, total) - offset, max(total - offset - limit, 0)
         else:
             backwards = False
+        return self._read_rows(limit, offset, key, backwards)
+
+    def _read_rows(
+        self, limit: int, offset: int, key: ColumnElement | None, backwards: bool
+    ) -> list:
+        args = self._query_args
         statement = _page_statement(args["select"], key, backwards)
         params = {**args.get("params", {}), "page_limit": limit, "page_offset": offset}
         row_type = args.get("row_type", TopicRow)
         return [row_type(*row) for row in args["session"].execute(statement, params)]
+
+    @property
+    def has_next(self) -> bool:
+        """A next page: within the count, or past a count that stopped at its cap while
+        rows follow this page (its pages are not counted, but reached)."""
+        return super().has_next or self._more
 
     def _query_count(self) -> int:
         args = self._query_args

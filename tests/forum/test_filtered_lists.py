@@ -4,6 +4,7 @@ FILTER_COUNT_CAP, and plans that read the filters' partial indexes, not every to
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 import pytest
@@ -118,6 +119,40 @@ def test_the_pager_counts_a_filtered_list_up_to_the_cap(
     rubrique = category("premier-entretien")
     listing = queries.category_topics(viewer, member, rubrique, 1, list_filter)
     assert listing.total == min(3, len(_expected(viewer, list_filter, rubrique.id)))
+
+
+@pytest.mark.parametrize("list_filter", FILTERS)
+@pytest.mark.parametrize("where", ["/actifs", "/r/premier-entretien"])
+def test_past_the_cap_the_pages_still_lead_to_every_topic_of_the_list(
+    members: dict[str, Member],
+    forum: None,
+    client_for: Callable,
+    monkeypatch: pytest.MonkeyPatch,
+    list_filter: str,
+    where: str,
+) -> None:
+    """The count stops at the cap, not the list: following « Suivante » from the first
+    page reaches every topic the filter keeps (past the cap, the last counted page used to
+    end the list, the older topics out of reach by any link)."""
+    monkeypatch.setattr(queries, "FILTER_COUNT_CAP", 3)
+    for n in range(4):  # enough in the rubrique alone to go past the cap
+        make_topic(members["other_pair"], "premier-entretien", title=f"Encore {n}")
+    member = members["pair"]
+    viewer = Viewer.for_member(member)
+    rubrique = category("premier-entretien") if where.startswith("/r/") else None
+    expected = _expected(viewer, list_filter, rubrique.id if rubrique else None)
+    assert len(expected) > 3 + PER_PAGE - 1
+    titles = {t.id: t.title for t in db.session.scalars(select(Topic))}
+    client = client_for(member)
+    url: str | None = f"{where}?filtre={list_filter}"
+    seen: list[str] = []
+    while url:
+        page = client.get(url)
+        assert page.status_code == 200
+        seen += [title for title in titles.values() if f">{title}</a>" in page.text]
+        found = re.search(r'<a href="([^"]+)" rel="next">', page.text)
+        url = found.group(1).replace("&amp;", "&") if found else None
+    assert sorted(seen) == sorted(titles[i] for i in expected)
 
 
 def test_unsolved_in_a_rubrique_without_solutions_asks_the_database_nothing(
