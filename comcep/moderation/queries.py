@@ -228,9 +228,15 @@ def my_reports(member: Member) -> list[tuple[Report, Post, Topic]]:
 
 
 def waiting_count_query() -> ScalarSelect[int]:
-    """What waits for the staff, for the header's single query: open reports (on posts and
-    private messages) and posts awaiting pre-moderation (a partial index holds those)."""
-    reports = select(func.count(Report.id)).where(Report.status == "open").scalar_subquery()
+    """What waits for the staff, for the header's single query: the items of the queue,
+    as it lists them (`review_queue`, `reported_messages`: a post or a private message
+    however many reports it has), and posts awaiting pre-moderation (a partial index holds
+    both the open reports and those)."""
+    reports = (
+        select(func.count(Report.post_id.distinct()) + func.count(Report.message_id.distinct()))
+        .where(Report.status == "open")
+        .scalar_subquery()
+    )
     pending = select(func.count(Post.id)).where(Post.is_pending == true()).scalar_subquery()
     return select(reports + pending).scalar_subquery()
 

@@ -422,3 +422,21 @@ def test_the_queue_lists_the_reported_posts_files_in_one_query(
     assert "Compte rendu.pdf PDF · 3 Ko" in queue_item(page, "Un autre cas signalé")
     assert f'href="/pj/{grid.id}/Grille%20de%20Jean%20TOTOCANARD.pdf"' in page
     assert f'href="/pj/{cv.id}/CV.pdf"' in page
+
+
+MODERATION_BADGE = re.compile(
+    r'href="/moderation"[^>]*>Modération <span class="badge badge--count">(\d+)'
+)
+
+
+def test_the_moderation_badge_counts_the_items_the_queue_lists(
+    members, client_for, make_member, reply
+) -> None:
+    """Two reports on one post are one item to decide: the header says 1, as the queue's
+    « Messages signalés (1) » (it counted the reports, and said 2 over a list of one)."""
+    assert report(client_for(members["pair"]), reply.id).status_code == 302
+    assert report(client_for(make_member()), reply.id, "other", "Aussi.").status_code == 302
+    staff = client_for(members["animation"])
+    queue = staff.get("/moderation").text
+    assert "Messages signalés (1)" in queue
+    assert MODERATION_BADGE.search(queue).group(1) == "1"
