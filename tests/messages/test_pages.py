@@ -232,3 +232,31 @@ def test_a_message_written_while_the_last_page_is_read_stays_unread(
     assert unread_messages(client) == 1
     assert shown(client.get(f"/messages/{conversation_id}"))[-1] == 5
     assert unread_messages(client) == 0
+
+
+def test_from_any_page_the_links_lead_through_the_whole_conversation_once(
+    app: Flask, members, client_for, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Whatever page a reader lands on (the default one, `?depuis=` or `?avant=` any
+    message, or past the last), « Messages précédents » back to the start and « Messages
+    suivants » on to the end show every message once, in order: no gap, no repeat."""
+    monkeypatch.setitem(app.config, "MESSAGES_PER_PAGE", 5)
+    conversation_id, ids = conversation_of(members["pair"], members["other_pair"], 23)
+    client = client_for(members["other_pair"])
+    url = f"/messages/{conversation_id}"
+    starts = [url, *(f"{url}?depuis={i}" for i in ids)]
+    starts += [f"{url}?avant={i}" for i in [*ids, ids[-1] + 1]]
+    for start in starts:
+        landed = client.get(start)
+        before, after = [], []
+        older = link(landed, "prev")
+        while older:
+            page = client.get(older)
+            before = shown(page) + before
+            older = link(page, "prev")
+        newer = link(landed, "next")
+        while newer:
+            page = client.get(newer)
+            after += shown(page)
+            newer = link(page, "next")
+        assert before + shown(landed) + after == list(range(1, 24)), start
