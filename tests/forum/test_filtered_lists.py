@@ -146,9 +146,12 @@ def test_past_the_cap_the_pages_still_lead_to_every_topic_of_the_list(
     client = client_for(member)
     url: str | None = f"{where}?filtre={list_filter}"
     seen: list[str] = []
+    number = 0
     while url:
         page = client.get(url)
+        number += 1
         assert page.status_code == 200
+        assert f'<span aria-current="page">{number}</span>' in page.text  # where one is
         seen += [title for title in titles.values() if f">{title}</a>" in page.text]
         found = re.search(r'<a href="([^"]+)" rel="next">', page.text)
         url = found.group(1).replace("&amp;", "&") if found else None
