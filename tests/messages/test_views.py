@@ -15,6 +15,7 @@ from werkzeug.test import TestResponse
 
 from comcep.extensions import db
 from comcep.members.models import Member
+from comcep.messages import services
 from comcep.messages.models import Conversation, PrivateMessage
 from comcep.moderation.models import Report
 from tests.factories import make_reply, make_topic
@@ -626,3 +627,21 @@ def test_a_private_message_hidden_with_a_reason_shows_that_reason_to_its_author_
     seen = text_of(other.get(f"/messages/{conversation}"))
     assert "Ce message a été masqué par la modération." in seen
     assert "Propos blessants" not in seen
+
+
+def test_the_list_of_conversations_pages_both_ways_and_says_when_past_its_end(
+    members, client_for
+) -> None:
+    """Page 2 leads back to the newer conversations (it led only further back), and a page
+    past the end says so rather than « Aucune conversation » to a member who has some."""
+    pair, other = members["pair"], members["other_pair"]
+    for n in range(31):
+        services.start_conversation(pair, [other], f"Échange {n}", "Bonjour.")
+    db.session.commit()
+    client = client_for(other)
+    first, second = client.get("/messages").text, client.get("/messages?page=2").text
+    assert '<a href="/messages?page=2" rel="next">' in first
+    assert '<a href="/messages" rel="prev">Conversations plus récentes</a>' in second
+    beyond = client.get("/messages?page=5").text
+    assert "Aucune conversation." not in beyond
+    assert "Cette page n'existe pas" in unescape(beyond)
