@@ -504,6 +504,12 @@ class RowPagination(SelectPagination):
         rows follow this page (its pages are not counted, but reached)."""
         return super().has_next or self._more
 
+    @property
+    def capped(self) -> bool:
+        """The count stopped at its cap: the list may hold more pages than it counted."""
+        cap = self._query_args.get("count_cap")
+        return cap is not None and self._query_args.get("total") is None and self.total >= cap
+
     def _query_count(self) -> int:
         args = self._query_args
         if args.get("total") is not None:

@@ -476,9 +476,11 @@ def _publish(actor: Member, post: Post, topic: Topic, reason: str) -> None:
             )
             if by_date or (mark is not None and mark >= caught_up):
                 forum_services.mark_read(author, topic.id, post.number)
-    elif topic.last_number == 1:
-        # A topic waiting alone is opened now too: dated before, it would count as read for
+    else:
+        # A topic waiting is opened now too: dated before, it would count as read for
         # whoever used « tout marquer comme lu » while it waited, never seen « non lu ».
+        # (Its other posts, its author's, wait or were refused: published, each is dated
+        # and numbered anew above.)
         post.created_at = topic.created_at = utcnow()
         indexing.enqueue_posts([post.id])
     _show(actor, post, topic, reason, published_now=True)
@@ -580,11 +582,12 @@ def move_topic(
     _topics_changed([topic], {old, category.id})
 
 
-def _renumber(topic_id: int) -> int:
+def _renumber(topic_id: int, opening_id: int | None = None) -> int:
     """Give a topic's posts the numbers 1..n in date order (after a split or a merge);
     returns n. A shown topic keeps its post n° 1 first if a hidden post dated before it
     would take its place (merged in from a hidden topic): shown, it would open on a hole,
-    under another author's name."""
+    under another author's name. `opening_id`: the post that opens it whatever its date
+    (a split's first published post, ahead of one refused before it)."""
     db.session.flush()
     shown = db.session.scalar(select(Topic.is_hidden).where(Topic.id == topic_id)) is False
     rows = db.session.execute(
@@ -597,6 +600,10 @@ def _renumber(topic_id: int) -> int:
         if opening is not None:
             rows.remove(opening)
             rows.insert(0, opening)
+    if opening_id is not None:
+        chosen = next(row for row in rows if row.id == opening_id)
+        rows.remove(chosen)
+        rows.insert(0, chosen)
     db.session.execute(
         update(Post).where(Post.topic_id == topic_id).values(number=-Post.number - 1_000_000)
     )
@@ -692,7 +699,15 @@ def split_topic(
         raise ComcepError("Sélectionnez au moins un message à déplacer.")
     if any(post.number == 1 for post in posts):
         raise ComcepError("Le premier message reste dans le sujet d'origine.")
-    first = posts[0]
+    # The new topic opens with the first post its readers ever saw: one awaiting validation
+    # or refused there would hide it from all, the published replies' own authors included.
+    published = [post for post in posts if not post.is_pending and not post.is_refused]
+    if not published:
+        raise ComcepError(
+            "Aucun des messages choisis n'est publié : ils ne peuvent pas ouvrir un sujet. "
+            "Validez-en un d'abord, ou laissez-les dans le sujet."
+        )
+    first = published[0]
     new = Topic(
         category_id=category.id,
         author_id=first.author_id,
@@ -712,7 +727,7 @@ def split_topic(
     _relink_mentions(_category_of(topic), category, new.id)
     if topic.solution_post_id in {post.id for post in posts}:  # it answers the new topic now
         forum_services.withdraw_solution(topic)
-    _renumber(new.id)
+    _renumber(new.id, opening_id=first.id)
     left = _renumber(topic.id)
     # A note in each topic, for readers following the thread (not a post: no counter,
     # no notification): at the end of the original as it stands, at the top of the new one.
@@ -727,7 +742,7 @@ def split_topic(
                 other_topic_id=other_id,
                 kind=kind,
                 after_number=after,
-                post_count=len(posts),
+                post_count=len(published),  # what its readers could see go
                 actor_id=actor.id,
                 created_at=now,
             )

@@ -15,7 +15,7 @@ from comcep.errors import ComcepError
 from comcep.extensions import db
 from comcep.forms import ConfirmForm, choices, field_errors
 from comcep.forum import queries as forum_queries
-from comcep.forum.models import Category, Topic
+from comcep.forum.models import Category, Post, Topic
 from comcep.forum.views import history_page
 from comcep.members import queries as member_queries
 from comcep.messages import queries as message_queries
@@ -377,6 +377,16 @@ def rename(topic_id: int) -> ResponseReturnValue:
     ), status
 
 
+def _state_words(post: Post) -> str:
+    """What readers see of a post, in the split form's list: a post never published can
+    not open the new topic (`services.split_topic`)."""
+    if post.is_pending:
+        return " (en attente de validation)"
+    if post.is_refused:
+        return " (refusé, jamais publié)"
+    return " (masqué)" if post.is_hidden else ""
+
+
 @bp.route("/t/<int:topic_id>/diviser", methods=["GET", "POST"])
 @login_required
 def split(topic_id: int) -> ResponseReturnValue:
@@ -386,8 +396,8 @@ def split(topic_id: int) -> ResponseReturnValue:
     form.posts.choices = choices(
         (
             str(p.id),
-            f"n° {p.number} — {p.author.display_name if p.author else 'Ancien membre'} : "
-            f"{own_words(p.body_html)}",
+            f"n° {p.number} — {p.author.display_name if p.author else 'Ancien membre'}"
+            f"{_state_words(p)} : {own_words(p.body_html)}",
         )
         for p in posts
         if p.number != 1

@@ -158,6 +158,27 @@ def test_past_the_cap_the_pages_still_lead_to_every_topic_of_the_list(
     assert sorted(seen) == sorted(titles[i] for i in expected)
 
 
+def test_a_page_past_a_capped_count_says_so_without_a_false_total(
+    members: dict[str, Member], forum: None, client_for: Callable, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its count stopped at the cap: the list may hold more pages than it counted, so a
+    page past its end does not say « il y en a 2 »; and the first page past the counted
+    ones follows them without a gap sign (« 1 2 3 », not « 1 2 … 3 ») (review of stop 54)."""
+    monkeypatch.setattr(queries, "FILTER_COUNT_CAP", 3)
+    for n in range(4):
+        make_topic(members["other_pair"], "premier-entretien", title=f"Encore {n}")
+    client = client_for(members["pair"])
+    past = client.get("/actifs?filtre=sans-reponse&page=90")
+    assert past.status_code == 200
+    assert "la liste s'arrête avant" in past.text
+    assert "il y en a" not in past.text
+    assert re.search(r'href="[^"]*page=2[^"]*">Revenir à la page 2</a>', past.text)
+    third = client.get("/actifs?filtre=sans-reponse&page=3").text
+    pager = third[third.index('class="pager"') :]
+    assert '<span aria-current="page">3</span>' in pager
+    assert "pager__gap" not in pager[: pager.index('aria-current="page">3')]
+
+
 def test_unsolved_in_a_rubrique_without_solutions_asks_the_database_nothing(
     members: dict[str, Member], forum: None, count_queries: Callable
 ) -> None:

@@ -557,3 +557,101 @@ def test_a_pending_post_removed_when_its_author_leaves_stays_out_of_sight(
     page = client_for(members["other_pair"]).get(f"/t/{topic.id}")
     assert f'id="p{pending.id}"' not in page.text
     assert "Message masqué" not in text_of(page)
+
+
+def test_the_staff_read_that_a_post_withdrawn_at_departure_was_not_refused_by_them(
+    members, client_for, newcomer, topic
+) -> None:
+    """The team did not refuse it: its author withdrew it as they left (review of stop 54)."""
+    from comcep.moderation import services as moderation
+
+    set_premoderation(client_for(members["admin"]), "1")
+    client_for(newcomer).post(f"/t/{topic.id}/repondre", data={"body": "Adieu.", "submit": "1"})
+    moderation.hide_member_posts(members["admin"], newcomer)
+    db.session.commit()
+    page = plain(client_for(members["animation"]).get(f"/t/{topic.id}").text)
+    assert "l'équipe d'animation ne l'a pas validé" not in page
+    assert "retiré par son auteur à son départ de la ComCEP, avant sa validation" in page
+
+
+def test_a_refusal_s_reason_is_quoted_without_doubled_punctuation(
+    members, client_for, newcomer, topic
+) -> None:
+    post, staff = _refused_reply(members, client_for, newcomer, topic)
+    page = plain(staff.get(f"/t/{topic.id}").text)
+    assert "ne l'a pas validé. Raison : Hors charte. Seuls son auteur" in page
+    assert ".)." not in page
+
+
+@pytest.mark.parametrize("refused_first", [True, False])
+def test_a_waiting_topic_published_with_its_authors_reply_waiting_reads_as_new(
+    members, client_for, newcomer, refused_first
+) -> None:
+    """Its opening post is dated at publication even when the topic holds more posts (its
+    author's reply, waiting too): dated before, it passed for read with whoever used « tout
+    marquer comme lu » while it waited (review of stop 54)."""
+    set_premoderation(client_for(members["admin"]), "2")
+    author = client_for(newcomer)
+    data = {"title": "Mon sujet TITREATTENTE", "body": "Premier texte.", "submit": "1"}
+    assert author.post("/r/premier-entretien/nouveau-sujet", data=data).status_code == 302
+    waiting = db.session.scalar(select(Topic).order_by(Topic.id.desc()))
+    sent = author.post(f"/t/{waiting.id}/repondre", data={"body": "Je complète.", "submit": "1"})
+    assert sent.status_code == 302
+    opening = posts_of(waiting.id)[0]
+    staff = client_for(members["animation"])
+    if refused_first:
+        staff.post(f"/p/{opening.id}/masquer", data={"reason": "Hors charte."})
+    reader = client_for(members["other_pair"])
+    assert reader.post("/marquer-lus", data={}).status_code == 302
+    published = staff.post(f"/p/{opening.id}/restaurer", data={"reason": ""})
+    assert published.status_code == 302
+    assert not reload(Topic, waiting.id).is_hidden
+    assert "TITREATTENTE" in text_of(reader.get("/non-lus"))
+
+
+def test_a_split_opens_its_topic_with_the_first_published_post_and_counts_only_those(
+    members, client_for, newcomer, topic
+) -> None:
+    """A refused reply split out with a published one: the new topic opens with the
+    published one, shown to all (its author included), and the note tells the readers of
+    the original topic of the one post they could see go (review of stop 54)."""
+    from comcep.moderation import services as moderation
+    from tests.factories import category, make_reply
+
+    refused, _staff = _refused_reply(members, client_for, newcomer, topic)
+    published = make_reply(members["pair"], topic, "Une réponse publiée.")
+    new = moderation.split_topic(
+        members["animation"],
+        reload(Topic, topic.id),
+        [refused.id, published.id],
+        "Nouveau sujet",
+        category("premier-entretien"),
+    )
+    db.session.commit()
+    new = reload(Topic, new.id)
+    assert not new.is_hidden
+    assert new.author_id == members["pair"].id
+    assert [(p.id, p.number) for p in posts_of(new.id)] == [(published.id, 1), (refused.id, 2)]
+    for reader in ("pair", "pilot_pair"):
+        assert client_for(members[reader]).get(f"/p/{published.id}").status_code == 302
+    note = text_of(client_for(members["pilot_pair"]).get(f"/t/{topic.id}"))
+    assert "1 message a été déplacé" in note
+    assert "2 messages ont été déplacés" not in note
+    assert_counters_right()
+
+
+def test_a_split_of_posts_none_of_them_published_is_refused_in_french(
+    members, client_for, newcomer, topic
+) -> None:
+    refused, staff = _refused_reply(members, client_for, newcomer, topic)
+    answer = staff.post(
+        f"/t/{topic.id}/diviser",
+        data={
+            "posts": [str(refused.id)],
+            "title": "Un sujet de refus",
+            "category": str(topic.category_id),
+        },
+    )
+    assert answer.status_code == 400
+    assert "Aucun des messages choisis n'est publié" in text_of(answer)
+    assert reload(Post, refused.id).topic_id == topic.id
