@@ -10,9 +10,10 @@ from sqlalchemy import select
 
 from comcep.extensions import db
 from comcep.forum.models import Post, Topic
+from comcep.moderation import services as moderation
 from comcep.moderation.models import Setting
 from comcep.notifications.models import Notification
-from tests.factories import make_topic
+from tests.factories import category, make_reply, make_topic
 from tests.moderation.helpers import (
     assert_counters_right,
     attach_file,
@@ -542,18 +543,22 @@ def test_publishing_a_refused_reply_numbers_and_dates_it_as_a_validation_does(
     assert "a rétabli" not in told
 
 
-def test_a_pending_post_removed_when_its_author_leaves_stays_out_of_sight(
-    members, client_for, newcomer, topic
-) -> None:
-    """Withdrawn before it was published: no « Message masqué » either."""
-    from comcep.moderation import services as moderation
-
+def _withdrawn_at_departure(members, client_for, newcomer, topic) -> Post:  # noqa: ANN001
+    """A newcomer's first reply, still waiting when they leave asking their posts removed."""
     set_premoderation(client_for(members["admin"]), "1")
     client_for(newcomer).post(f"/t/{topic.id}/repondre", data={"body": "Adieu.", "submit": "1"})
     pending = posts_of(topic.id)[1]
     moderation.hide_member_posts(members["admin"], newcomer)
     db.session.commit()
-    assert reload(Post, pending.id).is_refused
+    return reload(Post, pending.id)
+
+
+def test_a_pending_post_removed_when_its_author_leaves_stays_out_of_sight(
+    members, client_for, newcomer, topic
+) -> None:
+    """Withdrawn before it was published: no « Message masqué » either."""
+    pending = _withdrawn_at_departure(members, client_for, newcomer, topic)
+    assert pending.is_refused
     page = client_for(members["other_pair"]).get(f"/t/{topic.id}")
     assert f'id="p{pending.id}"' not in page.text
     assert "Message masqué" not in text_of(page)
@@ -563,12 +568,7 @@ def test_the_staff_read_that_a_post_withdrawn_at_departure_was_not_refused_by_th
     members, client_for, newcomer, topic
 ) -> None:
     """The team did not refuse it: its author withdrew it as they left (review of stop 54)."""
-    from comcep.moderation import services as moderation
-
-    set_premoderation(client_for(members["admin"]), "1")
-    client_for(newcomer).post(f"/t/{topic.id}/repondre", data={"body": "Adieu.", "submit": "1"})
-    moderation.hide_member_posts(members["admin"], newcomer)
-    db.session.commit()
+    _withdrawn_at_departure(members, client_for, newcomer, topic)
     page = plain(client_for(members["animation"]).get(f"/t/{topic.id}").text)
     assert "l'équipe d'animation ne l'a pas validé" not in page
     assert "retiré par son auteur à son départ de la ComCEP, avant sa validation" in page
@@ -615,9 +615,6 @@ def test_a_split_opens_its_topic_with_the_first_published_post_and_counts_only_t
     """A refused reply split out with a published one: the new topic opens with the
     published one, shown to all (its author included), and the note tells the readers of
     the original topic of the one post they could see go (review of stop 54)."""
-    from comcep.moderation import services as moderation
-    from tests.factories import category, make_reply
-
     refused, _staff = _refused_reply(members, client_for, newcomer, topic)
     published = make_reply(members["pair"], topic, "Une réponse publiée.")
     new = moderation.split_topic(
