@@ -552,11 +552,17 @@ def check_hide_revisions(viewer: Viewer, post: Post, topic: Topic) -> None:
     check_see_post(viewer, post, topic)
 
 
+def was_published(post: Post | PagePost) -> bool:
+    """`published_posts` for one post: neither awaiting pre-moderation nor refused there,
+    so readers other than its author and the staff know of it."""
+    return not post.is_pending and not post.is_refused
+
+
 def lists_post(viewer: Viewer, post: Post | PagePost) -> bool:
     """Whether a topic page lists the post (`listed_posts` in SQL): a pre-moderated post
     does not exist yet for anyone but its author and the staff, and one refused there never
     will (as Discourse drops a rejected queued post): no « Message masqué » in its place."""
-    published = not post.is_pending and not post.is_refused
+    published = was_published(post)
     own = post.author_id is not None and post.author_id == viewer.member_id
     return published or viewer.is_staff or own
 

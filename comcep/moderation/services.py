@@ -701,7 +701,7 @@ def split_topic(
         raise ComcepError("Le premier message reste dans le sujet d'origine.")
     # The new topic opens with the first post its readers ever saw: one awaiting validation
     # or refused there would hide it from all, the published replies' own authors included.
-    published = [post for post in posts if not post.is_pending and not post.is_refused]
+    published = [post for post in posts if policy.was_published(post)]
     if not published:
         raise ComcepError(
             "Aucun des messages choisis n'est publié : ils ne peuvent pas ouvrir un sujet. "
