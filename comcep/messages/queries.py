@@ -74,6 +74,8 @@ class People:
     former: list[Member] = field(default_factory=list)
     # When each participant last read it, by member id (where their first unread is).
     read_at: dict[int, datetime | None] = field(default_factory=dict)
+    # Whose header counts it unread (`ConversationMember.unread`).
+    unread: dict[int, bool] = field(default_factory=dict)
 
 
 def _participants(conversation_ids: list[int]) -> dict[int, People]:
@@ -84,6 +86,7 @@ def _participants(conversation_ids: list[int]) -> dict[int, People]:
             ConversationMember.conversation_id,
             ConversationMember.left_at,
             ConversationMember.last_read_at,
+            ConversationMember.unread,
             Member,
         )
         .join(Member, Member.id == ConversationMember.member_id)
@@ -91,10 +94,11 @@ def _participants(conversation_ids: list[int]) -> dict[int, People]:
         .order_by(Member.display_name)
     ).all()
     result: dict[int, People] = {}
-    for conversation_id, left_at, read_at, member in rows:
+    for conversation_id, left_at, read_at, unread, member in rows:
         people = result.setdefault(conversation_id, People())
         (people.current if left_at is None else people.former).append(member)
         people.read_at[member.id] = read_at
+        people.unread[member.id] = unread
     return result
 
 

@@ -164,9 +164,10 @@ def mark_read_up_to(
     flag, unless a message came after those shown (written while the page was read: it
     was not shown, and stays to read), which the clock of `mark_read` would have covered."""
     read_at = ConversationMember.last_read_at
+    behind = or_(read_at.is_(None), read_at < last_shown.created_at)
     values: dict = {
         "last_read_at": case(
-            (or_(read_at.is_(None), read_at < last_shown.created_at), last_shown.created_at),
+            (behind, last_shown.created_at),
             else_=read_at,
         )
     }
@@ -185,6 +186,8 @@ def mark_read_up_to(
         .where(
             ConversationMember.conversation_id == conversation_id,
             ConversationMember.member_id == member.id,
+            # A page read again changes nothing: it writes nothing (no write lock taken).
+            or_(behind, ConversationMember.unread.is_(True)) if last_page else behind,
         )
         .values(**values)
     )

@@ -104,8 +104,8 @@ def show(conversation_id: int) -> ResponseReturnValue:
             )
         return _show(conversation, people, form, AddParticipantsForm(), 400)
     page = _page(conversation, people)
-    if page.messages:  # read up to what the page shows (the last page: unread flag off)
-        services.mark_read_up_to(
+    if _moves_read_mark(people, page):  # read up to what the page shows (the last page:
+        services.mark_read_up_to(  # unread flag off); read again, it writes nothing
             current_user, conversation.id, page.messages[-1], last_page=page.is_last
         )
     db.session.commit()
@@ -154,6 +154,16 @@ def _key_arg(name: str) -> int | None:
     """A message id from the query string (`avant`, `depuis`); None when absent or odd."""
     value = request.args.get(name, type=int)
     return value if value is not None and 0 < value <= services.MAX_ID else None
+
+
+def _moves_read_mark(people: People, page: queries.MessagePage) -> bool:
+    """Whether the page shows the reader something past their read mark, or is the last
+    page of a conversation still counted unread for them (`services.mark_read_up_to`)."""
+    if not page.messages:
+        return False
+    read_at = people.read_at.get(current_user.id)
+    behind = read_at is None or read_at < page.messages[-1].created_at
+    return behind or (page.is_last and people.unread.get(current_user.id, False))
 
 
 def _page(conversation: Conversation, people: People) -> queries.MessagePage:

@@ -260,3 +260,21 @@ def test_from_any_page_the_links_lead_through_the_whole_conversation_once(
             after += shown(page)
             newer = link(page, "next")
         assert before + shown(landed) + after == list(range(1, 24)), start
+
+
+@pytest.mark.parametrize("where", ["last", "earlier"])
+def test_a_conversation_page_read_again_writes_nothing(
+    app: Flask, members, count_queries: Callable, client_for, where: str
+) -> None:
+    """A GET writes at most its reader's read mark, and only when it moves: read again,
+    a page takes no write lock."""
+    per_page = app.config["MESSAGES_PER_PAGE"]
+    reader = members["other_pair"]
+    conversation_id, ids = conversation_of(members["pair"], reader, per_page + 3)
+    url = f"/messages/{conversation_id}" + ("" if where == "last" else f"?avant={ids[-2]}")
+    client = client_for(reader)
+    assert client.get(url).status_code == 200
+    with count_queries() as statements:
+        assert client.get(url).status_code == 200
+    writes = ("INSERT", "UPDATE", "DELETE")
+    assert [s for s in statements if s.lstrip().upper().startswith(writes)] == []
