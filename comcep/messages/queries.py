@@ -119,19 +119,24 @@ class MessagePage:
     messages: list[PrivateMessage]
     older_before: int | None = None
     newer_from: int | None = None
+    # Messages before the page are still unread for the reader (a link landed past them):
+    # the read mark is one date, so this page cannot move it without skipping them.
+    unread_before: bool = False
 
     @property
     def is_last(self) -> bool:
         return self.newer_from is None
 
 
-def _neighbour(conversation_id: int, before: bool, key: ColumnElement[int]) -> ScalarSelect:
-    """The id of the message next to a page: the last one before `key` or the first one
-    from `key` on (None at an end), one look-up of the (conversation_id, id) index read
-    with the page."""
+def _neighbour(
+    conversation_id: int, before: bool, key: ColumnElement[int], column: str = "id"
+) -> ScalarSelect:
+    """The id (or another `column`) of the message next to a page: the last one before
+    `key` or the first one from `key` on (None at an end), one look-up of the
+    (conversation_id, id) index read with the page."""
     other = aliased(PrivateMessage)
     return (
-        select(other.id)
+        select(getattr(other, column))
         .where(
             other.conversation_id == conversation_id, other.id < key if before else other.id >= key
         )
@@ -147,12 +152,17 @@ def _page_rows(
     bound: ColumnElement[bool] | None,
     newest_first: bool,
     beyond: ScalarSelect | None = None,
-) -> tuple[list[PrivateMessage], int | None]:
+    beyond_at: ScalarSelect | None = None,
+) -> tuple[list[PrivateMessage], int | None, datetime | None]:
     """Up to `per_page` + 1 messages within `bound`, walking (conversation_id, id) one way
     (the one more says whether the list goes on past the page), and the `beyond` id on
-    the page's other side: one statement."""
+    the page's other side (with its date, `beyond_at`): one statement."""
     query = (
-        select(PrivateMessage, beyond if beyond is not None else null())
+        select(
+            PrivateMessage,
+            beyond if beyond is not None else null(),
+            beyond_at if beyond_at is not None else null(),
+        )
         .options(joinedload(PrivateMessage.author))
         .where(PrivateMessage.conversation_id == conversation_id)
         .order_by(PrivateMessage.id.desc() if newest_first else PrivateMessage.id)
@@ -161,7 +171,8 @@ def _page_rows(
     if bound is not None:
         query = query.where(bound)
     rows = db.session.execute(query).all()
-    return [message for message, _ in rows], (rows[0][1] if rows else None)
+    messages = [message for message, _, _ in rows]
+    return messages, (rows[0][1] if rows else None), (rows[0][2] if rows else None)
 
 
 def _after_last_read(conversation_id: int, read_at: datetime) -> ColumnElement[int]:
@@ -198,7 +209,7 @@ def message_page(
     if since is not None:
         start = literal(since)
     elif before is None:
-        rows, _ = _page_rows(conversation_id, per_page, None, newest_first=True)
+        rows, _, _ = _page_rows(conversation_id, per_page, None, newest_first=True)
         more = len(rows) > per_page
         if more and read_at is None:
             start = literal(1)  # never read: from the start
@@ -210,8 +221,9 @@ def message_page(
             return MessagePage(shown, older_before=shown[0].id if more else None)
     if start is not None:
         older = _neighbour(conversation_id, True, start)
-        rows, previous = _page_rows(
-            conversation_id, per_page, PrivateMessage.id >= start, False, older
+        older_at = _neighbour(conversation_id, True, start, "created_at")
+        rows, previous, previous_at = _page_rows(
+            conversation_id, per_page, PrivateMessage.id >= start, False, older, older_at
         )
         shown = rows[:per_page]
         if not shown and since is not None:  # past the end (a link to a message gone)
@@ -220,17 +232,27 @@ def message_page(
             shown,
             older_before=shown[0].id if shown and previous is not None else None,
             newer_from=rows[per_page].id if len(rows) > per_page else None,
+            unread_before=_unread(previous_at, read_at),
         )
     newer = _neighbour(conversation_id, False, literal(before))
-    rows, following = _page_rows(conversation_id, per_page, PrivateMessage.id < before, True, newer)
+    rows, following, _ = _page_rows(
+        conversation_id, per_page, PrivateMessage.id < before, True, newer
+    )
     shown = rows[:per_page][::-1]
     if not shown:  # before the first message
         return message_page(conversation_id, read_at, per_page)
+    previous_at = rows[per_page].created_at if len(rows) > per_page else None
     return MessagePage(
         shown,
         older_before=shown[0].id if len(rows) > per_page else None,
         newer_from=following,
+        unread_before=_unread(previous_at, read_at),
     )
+
+
+def _unread(written_at: datetime | None, read_at: datetime | None) -> bool:
+    """Whether a message written at `written_at` (None: there is none) is past `read_at`."""
+    return written_at is not None and (read_at is None or written_at > read_at)
 
 
 def get_message_or_404(viewer: Viewer, message_id: int) -> tuple[PrivateMessage, Conversation]:

@@ -158,8 +158,10 @@ def _key_arg(name: str) -> int | None:
 
 def _moves_read_mark(people: People, page: queries.MessagePage) -> bool:
     """Whether the page shows the reader something past their read mark, or is the last
-    page of a conversation still counted unread for them (`services.mark_read_up_to`)."""
-    if not page.messages:
+    page of a conversation still counted unread for them (`services.mark_read_up_to`).
+    Never when unread messages lie before the page (an e-mail's link to a later message):
+    the mark is one date, and moving it would mark them read unseen."""
+    if not page.messages or page.unread_before:
         return False
     read_at = people.read_at.get(current_user.id)
     behind = read_at is None or read_at < page.messages[-1].created_at

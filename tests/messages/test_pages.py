@@ -278,3 +278,45 @@ def test_a_conversation_page_read_again_writes_nothing(
         assert client.get(url).status_code == 200
     writes = ("INSERT", "UPDATE", "DELETE")
     assert [s for s in statements if s.lstrip().upper().startswith(writes)] == []
+
+
+@pytest.mark.parametrize("arrival", ["depuis", "avant"])
+def test_a_page_past_unread_messages_leaves_them_unread(
+    app: Flask, members, client_for, arrival: str
+) -> None:
+    """An e-mail links to a later message (`?depuis=`), or the reader pages back from it
+    (`?avant=`), over earlier messages not yet read: the read mark, one date, stays where
+    it was (moving it would mark them read unseen), and the page says they wait above."""
+    per_page = app.config["MESSAGES_PER_PAGE"]
+    reader = members["other_pair"]
+    conversation_id, ids = conversation_of(members["pair"], reader, 3 * per_page + 2)
+    read_up_to(conversation_id, [reader], created_at(ids[1]))  # read 1 and 2
+    db.session.execute(
+        update(ConversationMember)
+        .where(ConversationMember.member_id == reader.id)
+        .values(unread=True)
+    )
+    db.session.commit()
+    client = client_for(reader)
+    url = f"/messages/{conversation_id}"
+    if arrival == "depuis":
+        landed = client.get(f"{url}?depuis={ids[-per_page]}")  # the last page
+    else:
+        landed = client.get(f"{url}?avant={ids[-per_page]}")  # the page before it
+    assert 3 not in shown(landed)
+    assert "Des messages plus anciens de cette conversation ne sont pas encore lus" in (
+        landed.get_data(as_text=True)
+    )
+    assert unread_messages(client) == 1
+    member = db.session.scalar(
+        select(ConversationMember).where(
+            ConversationMember.conversation_id == conversation_id,
+            ConversationMember.member_id == reader.id,
+        )
+    )
+    db.session.refresh(member)
+    assert member.last_read_at == created_at(ids[1])
+    # Opened as usual, it starts at the first unread message.
+    first = client.get(url)
+    assert shown(first)[0] == 3
+    assert "ne sont pas encore lus" not in first.get_data(as_text=True)
