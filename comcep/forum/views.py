@@ -45,9 +45,16 @@ def _page_arg() -> int:
     return page if page and page > 0 else 1
 
 
-def _list_filter() -> str | None:
+UNKNOWN_FILTER = "Ce filtre n'existe pas : la liste est montrée sans filtre."
+
+
+def _list_filter() -> tuple[str | None, str | None]:
+    """The list's filter, and what to say (in a 400) of one that is not in the list: an old
+    link or a hand-typed URL sees why the list is not filtered, rather than nothing."""
     value = request.args.get("filtre")
-    return value if value in queries.LIST_FILTERS else None
+    if not value or value in queries.LIST_FILTERS:
+        return value or None, None
+    return None, UNKNOWN_FILTER
 
 
 PENDING_MESSAGE = (
@@ -103,14 +110,15 @@ def index() -> ResponseReturnValue:
 def category(slug: str) -> ResponseReturnValue:
     viewer = current_viewer()
     category = queries.get_category_or_404(viewer, slug)
-    list_filter = _list_filter()
+    list_filter, filter_error = _list_filter()
     topics = queries.category_topics(viewer, current_user, category, _page_arg(), list_filter)
     (level,) = header.read_with_counts(
         viewer, (category_level_column(),), {"category_id": category.id}
     )
-    return render_template(
+    page = render_template(
         "forum/category.html",
         list_filter=list_filter,
+        filter_error=filter_error,
         filters=queries.LIST_FILTERS,
         tags=knowledge.tags_by_topic([row.topic.id for row in topics.items]),
         category=category,
@@ -121,6 +129,7 @@ def category(slug: str) -> ResponseReturnValue:
         level=level,
         levels=LEVEL_LABELS,
     )
+    return page, 400 if filter_error else 200
 
 
 @bp.route("/r/<slug>/nouveau-sujet", methods=["GET", "POST"])
@@ -409,17 +418,19 @@ def unread() -> ResponseReturnValue:
 @bp.get("/actifs")
 @login_required
 def active() -> ResponseReturnValue:
-    list_filter = _list_filter()
+    list_filter, filter_error = _list_filter()
     topics = queries.active_topics(current_viewer(), current_user, _page_arg(), list_filter)
-    return render_template(
+    page = render_template(
         "forum/topic_list.html",
         topics=topics,
         list_filter=list_filter,
+        filter_error=filter_error,
         filters=queries.LIST_FILTERS,
         tags=knowledge.tags_by_topic([row.topic.id for row in topics.items]),
         title="Sujets actifs",
         empty="Aucun sujet pour le moment.",
     )
+    return page, 400 if filter_error else 200
 
 
 @bp.post("/marquer-lus")
@@ -525,15 +536,22 @@ def thank(post_id: int) -> ResponseReturnValue:
 @bp.get("/outils")
 @login_required
 def tools() -> ResponseReturnValue:
-    # A type or a mot-clé out of the lists (typed by hand) filters nothing: taken as none,
-    # not offered back in the page's links nor counted as a filter chosen.
-    family = request.args.get("type") if request.args.get("type") in knowledge.FAMILIES else None
+    # A type or a mot-clé out of the lists (typed by hand, a mot-clé since retired) filters
+    # nothing: taken as none, not offered back in the page's links, and said (in a 400).
+    wanted_family = request.args.get("type") or None
+    family = wanted_family if wanted_family in knowledge.FAMILIES else None
     tag_slug = request.args.get("mot-cle") or None
     all_tags = knowledge.active_tags()
     tag = next((t for t in all_tags if t.slug == tag_slug), None)
+    errors = []
+    if wanted_family and family is None:
+        errors.append("Type de fichier inconnu : choisissez-le dans la liste.")
+    if tag_slug and tag is None:
+        errors.append("Mot-clé inconnu : choisissez-le dans la liste.")
     rows = knowledge.tools(current_viewer(), _page_arg(), family, tag)
-    return render_template(
+    page = render_template(
         "forum/tools.html",
+        filter_error=" ".join(errors) or None,
         rows=rows,
         capped=rows.total >= knowledge.TOOLS_COUNT_CAP,
         families=knowledge.FAMILIES,
@@ -541,6 +559,7 @@ def tools() -> ResponseReturnValue:
         tag=tag,
         all_tags=all_tags,
     )
+    return page, 400 if errors else 200
 
 
 @bp.get("/mots-cles")

@@ -176,6 +176,13 @@ def member_list() -> ResponseReturnValue:
         [("", "Toutes les régions")] + [(r.code, r.name) for r in queries.regions()]
     )
     valid = form.validate()
+    # A network or region out of the lists (an old link, a hand-typed URL) is said under
+    # its field, and filters nothing (it would list no one, without saying why).
+    for field, unknown in ((form.network, "Réseau inconnu"), (form.region, "Région inconnue")):
+        if field.data and field.data not in {choice.value for choice in field.choices}:
+            field.errors = [f"{unknown} : choisissez dans la liste."]
+            field.data = ""
+            valid = False
     page = request.args.get("page", 1, type=int)
     members = queries.member_list(
         current_viewer(),

@@ -548,12 +548,19 @@ def log() -> ResponseReturnValue:
     form.action.choices = choices([("", "Toutes"), *labelled])
     form.acteur.choices = choices([(0, "Tous"), *queries.log_actors()])
     form.validate()
+    # An action or a member out of the lists (an old link, a hand-typed URL) is said under
+    # its field, in 400, and the journal is shown unfiltered by it.
+    # (An action the journal knows but holds none of yet lists nothing, as it should.)
+    if form.action.data and form.action.data not in ACTION_LABELS:
+        form.action.errors = ["Action inconnue : choisissez-la dans la liste."]
+    if form.acteur.errors:  # not a number, or no one who ever acted
+        form.acteur.errors = ["Membre inconnu : choisissez-le dans la liste."]
     entries = queries.log_page(
         max(request.args.get("page", 1, type=int) or 1, 1),
-        form.action.data or None,
-        form.acteur.data if not form.acteur.errors else None,
+        None if form.action.errors else form.action.data or None,
+        None if form.acteur.errors else form.acteur.data,
     )
-    return render_template(
+    page = render_template(
         "moderation/log.html",
         entries=entries,
         targets=queries.log_targets(current_viewer(), entries.items),
@@ -561,6 +568,7 @@ def log() -> ResponseReturnValue:
         can_manage_categories=policy.can(policy.check_manage_categories, current_viewer()),
         can_administer=policy.can(policy.check_administer, current_viewer()),
     )
+    return page, 400 if form.action.errors or form.acteur.errors else 200
 
 
 @bp.route("/moderation/reglages", methods=["GET", "POST"])

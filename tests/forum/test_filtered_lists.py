@@ -219,3 +219,20 @@ def test_a_filtered_list_reads_its_partial_index(
         assert "SCAN topics" not in details.replace(
             f"SCAN topics USING INDEX {INDEXES[list_filter]}", ""
         )
+
+
+@pytest.mark.parametrize("url", ["/actifs", "/r/echanges", "/r/premier-entretien"])
+def test_a_filter_out_of_the_list_is_said_and_filters_nothing(
+    forum: None, members: dict[str, Member], client_for: Callable, url: str
+) -> None:
+    """`?filtre=` with a value of no filter (an old link, a hand-typed URL): the page
+    says so in a 400 and lists as « Tous » does, without carrying the value in its links."""
+    client = client_for(members["pair"])
+    unfiltered = client.get(url).get_data(as_text=True)
+    response = client.get(f"{url}?filtre=inconnu")
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert "Ce filtre n&#39;existe pas : la liste est montrée sans filtre." in page
+    topics = re.compile(r'href="/t/(\d+)')
+    assert topics.findall(page) == topics.findall(unfiltered)
+    assert "filtre=inconnu" not in page

@@ -51,9 +51,9 @@ def _opening(topic: Topic) -> Post:
     return db.session.scalar(select(Post).where(Post.topic_id == topic.id, Post.number == 1))
 
 
-def _names(client: FlaskClient, url: str) -> list[str]:
+def _names(client: FlaskClient, url: str, status: int = 200) -> list[str]:
     response = client.get(url)
-    assert response.status_code == 200
+    assert response.status_code == status
     return re.findall(r">(outil-\d+\.\w+)</a>", response.text)
 
 
@@ -121,16 +121,25 @@ def test_a_type_the_library_does_not_know_filters_nothing_and_is_not_taken_for_a
     client_for: Callable[[Member], FlaskClient],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """`?type=` out of the list (a link typed by hand) lists every file, as « Tous » does:
-    the page then offers both filters, and does not carry the unknown type in its links."""
+    """`?type=` or `?mot-cle=` out of the list (a link typed by hand, a mot-clé since
+    retired) lists every file, as « Tous » does, and says why in a 400: the page then
+    offers both filters, and does not carry the unknown value in its links."""
     _library(members)
     monkeypatch.setattr(knowledge, "TOOLS_COUNT_CAP", 30)
     pair = client_for(members["pair"])
-    for url in ("/outils?type=inconnu", "/outils?type=inconnu&mot-cle=inconnu"):
-        page = unescape(pair.get(url).text)
+    said = {
+        "/outils?type=inconnu": ["Type de fichier inconnu"],
+        "/outils?mot-cle=inconnu": ["Mot-clé inconnu"],
+        "/outils?type=inconnu&mot-cle=inconnu": ["Type de fichier inconnu", "Mot-clé inconnu"],
+    }
+    for url, errors in said.items():
+        response = pair.get(url)
+        assert response.status_code == 400
+        page = unescape(response.text)
         assert "filtrez par type ou par mot-clé pour remonter plus loin" in page
-        assert "inconnu" not in page
-        assert _names(pair, url) == _names(pair, "/outils")
+        assert all(f"{error} : choisissez-le dans la liste." in page for error in errors)
+        assert "=inconnu" not in page  # in no link
+        assert _names(pair, url, 400) == _names(pair, "/outils")
 
 
 @pytest.mark.parametrize("url", ["/outils", "/outils?type=pdf", "/outils?page=2"])

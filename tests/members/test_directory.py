@@ -160,3 +160,27 @@ def test_the_directory_runs_the_same_small_number_of_queries_whatever_the_forum_
 
     assert big == small
     assert small <= GET_BUDGET
+
+
+def test_a_network_or_region_out_of_the_lists_is_said_and_filters_nothing(
+    members: dict[str, Member], client_for: Callable
+) -> None:
+    """An old link or a hand-typed URL naming no network (or region) would list no one
+    without saying why: the field says it, in 400, and the directory is unfiltered."""
+    client = client_for(members["pair"])
+    everyone = client.get("/membres")
+    assert everyone.status_code == 200
+    for query, said in [
+        ("network=zzz", "Réseau inconnu : choisissez dans la liste."),
+        ("region=zzz", "Région inconnue : choisissez dans la liste."),
+    ]:
+        response = client.get(f"/membres?{query}")
+        assert response.status_code == 400
+        assert said in response.get_data(as_text=True)
+        response.status_code = 200  # read by `rows`, which checks a listing
+        assert rows(response) == rows(everyone)
+        assert "zzz" not in response.get_data(as_text=True)  # in no link
+    # A network of the list filters as ever.
+    apec = client.get("/membres?network=apec")
+    assert apec.status_code == 200
+    assert "inconnu" not in apec.get_data(as_text=True)

@@ -416,9 +416,9 @@ def test_an_admin_cannot_anonymise_their_own_account_from_the_admin_page(client_
 _ROW_NAME = re.compile(r'<td><a href="/membres/\d+">([^<]+)</a></td>')
 
 
-def listed(response) -> set[str]:  # noqa: ANN001
+def listed(response, status: int = 200) -> set[str]:  # noqa: ANN001
     """The names in the member table (not the header's link to the reader's own profile)."""
-    assert response.status_code == 200
+    assert response.status_code == status
     body = response.get_data(as_text=True)
     table = body.split("<tbody>", 1)[1].split("</tbody>", 1)[0] if "<tbody>" in body else ""
     return {unescape(name) for name in _ROW_NAME.findall(table)}
@@ -474,8 +474,12 @@ def test_a_pair_searches_members_by_name_and_filters_by_network_and_region(
     assert not apec & {"Paire Un", "Yves Normand", "Hors Pair", "En Attente"}
     assert listed(pair.get("/membres?network=apec&region=normandie")) == {"Élodie Normande"}
     assert listed(pair.get("/membres?network=carif-oref")) == {"Hors Pair"}
-    # Unknown codes and odd input give an empty list, not an error.
-    assert listed(pair.get("/membres?network=atlantide")) == set()
+    # An unknown code is said under its field (400), and filters nothing; odd input in
+    # the name finds no one, without an error.
+    unknown = pair.get("/membres?network=atlantide")
+    assert unknown.status_code == 400
+    assert "Réseau inconnu : choisissez dans la liste." in text(unknown)
+    assert listed(unknown, 400) == listed(pair.get("/membres"))
     assert pair.get("/membres?q=%25_%25").status_code == 200
     assert pair.get("/membres?page=999").status_code == 200
 

@@ -210,10 +210,19 @@ def test_the_journal_is_filtered_by_action_and_by_actor(
         "pin",
         "restore_post",
     ]
-    none = client.get("/moderation/journal?action=nothing-like-this")
+    # An action the journal knows, none of it yet: nothing listed.
+    none = client.get("/moderation/journal?action=tag_retire")
     assert none.status_code == 200
     assert "Aucune action enregistrée." in plain(none.text)
-    assert client.get("/moderation/journal?acteur=abc&page=-3").status_code == 200
+    # One it does not know (a hand-typed URL) is said under its field, the journal
+    # unfiltered by it.
+    unknown = client.get("/moderation/journal?action=nothing-like-this")
+    assert unknown.status_code == 400
+    assert "Action inconnue : choisissez-la dans la liste." in plain(unknown.text)
+    assert len(journal_rows(unknown.text)) == len(
+        journal_rows(client.get("/moderation/journal").text)
+    )
+    assert client.get("/moderation/journal?acteur=abc&page=-3").status_code == 400
 
 
 def test_nothing_is_hard_deleted_by_a_series_of_moderation_actions(members, client_for) -> None:
@@ -290,9 +299,16 @@ def test_the_journal_is_filtered_by_the_actors_name(members, client_for, history
     assert f'<option value="{members["pair"].id}">' not in page  # never acted
     chosen = client.get(f"/moderation/journal?acteur={members['admin'].id}").text
     assert f'<option selected value="{members["admin"].id}">Admin</option>' in chosen
-    for odd in ("", "0", "abc", "-1"):
-        response = client.get(f"/moderation/journal?acteur={odd}")
+    for everyone in ("", "0"):  # « Tous »
+        response = client.get(f"/moderation/journal?acteur={everyone}")
         assert response.status_code == 200
+        assert len(journal_rows(response.text)) == len(journal_rows(page))
+    # Someone out of the list (never acted, not a number): said under the field, in 400,
+    # the journal unfiltered by it.
+    for odd in ("abc", "-1", str(members["pair"].id)):
+        response = client.get(f"/moderation/journal?acteur={odd}")
+        assert response.status_code == 400
+        assert "Membre inconnu : choisissez-le dans la liste." in response.text
         assert len(journal_rows(response.text)) == len(journal_rows(page))
 
 
