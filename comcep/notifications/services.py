@@ -787,8 +787,8 @@ def unsubscribe(token: str) -> Member | None:
 
 
 def _email_items(member: Member) -> list[dict]:
-    """Unsent notifications of a member that are still readable, as e-mail items; the
-    others are marked as handled without being sent."""
+    """Unsent notifications of a member that are still readable and still unread, as
+    e-mail items; the others are marked as handled without being sent."""
     viewer = Viewer.for_member(member)
     # Claim them in one statement: a worker sending another of this member's e-mail rows
     # at the same moment gets none of them (no notification is e-mailed twice).
@@ -801,12 +801,22 @@ def _email_items(member: Member) -> list[dict]:
     items = []
     if not claimed:
         return items
-    notifications = list(
-        db.session.scalars(
-            select(Notification).where(Notification.id.in_(claimed)).order_by(Notification.id)
+    # Read as they are now (whether read on the site since), not as this session last saw.
+    notifications = [
+        n
+        for n in db.session.scalars(
+            select(Notification)
+            .where(Notification.id.in_(claimed))
+            .order_by(Notification.id)
+            .execution_options(populate_existing=True)
         )
-    )
-
+        # What the member read on the site meanwhile (the topic opened during the delay,
+        # or since the last digest) is told already: handled, not sent, as an unread
+        # private message only is (Discourse e-mails no notification already read).
+        if n.read_at is None
+    ]
+    if not notifications:
+        return items
     visible = {
         n.id
         for n in db.session.scalars(

@@ -244,6 +244,29 @@ def test_an_edit_made_during_the_delay_is_what_the_email_shows(
     assert "finacement" not in body
 
 
+def test_a_reply_read_on_the_site_within_the_delay_is_not_emailed(
+    app, members, client_for, mailbox, monkeypatch
+) -> None:
+    """As an unread private message only is e-mailed: a reply whose topic its member opened
+    during the delay is told already (Discourse e-mails no notification already read), and
+    the next one, unread, is e-mailed alone."""
+    pair, other = members["pair"], members["other_pair"]
+    topic = make_topic(pair, title="Un cas suivi de près")
+    monkeypatch.setitem(app.config, "NOTIFY_EMAIL_DELAY_SECONDS", 3600)
+    post_reply(client_for(other), topic.id, "Une réponse lue sur le site.")
+    assert client_for(pair).get(f"/t/{topic.id}", follow_redirects=True).status_code == 200
+    assert [n.read_at is not None for n in notifications_of(pair)] == [True]
+    assert bell(client_for(pair)) == 0
+    send_delayed_emails()
+    assert mailbox.to(pair.email) == []
+
+    post_reply(client_for(other), topic.id, "Une réponse pas encore lue.")
+    send_delayed_emails()
+    body = text_of(mailbox.only(pair.email, IMMEDIATE))
+    assert "Une réponse pas encore lue." in body
+    assert "lue sur le site" not in body
+
+
 def test_a_muted_topic_sends_no_email(members, client_for, mailbox) -> None:
     pair = members["pair"]
     muted = make_topic(pair, title="Sujet en silence")
@@ -429,6 +452,26 @@ def test_digests_gather_exactly_what_each_member_was_told_since_the_last_one(
     following = [m for m in mailbox.to(pair.email) if str(m["Subject"]) == DAILY][-1]
     assert "Texte A3 arrivé après le résumé." in text_of(following)
     assert "Texte A1" not in text_of(following)
+
+
+def test_a_digest_leaves_out_what_its_member_read_on_the_site(
+    members, client_for, runner, mailbox
+) -> None:
+    """What the bell told and the member read on the site since the last digest is not
+    summed up again, as the private messages read are not."""
+    pair, other = members["pair"], members["other_pair"]
+    set_frequency(pair, "daily")
+    seen = make_topic(pair, title="Sujet déjà lu")
+    make_reply(other, seen, "Texte déjà lu sur le site.")
+    unseen = make_topic(pair, title="Sujet pas encore lu")
+    make_reply(other, unseen, "Texte encore à lire.")
+    assert client_for(pair).get(f"/t/{seen.id}", follow_redirects=True).status_code == 200
+
+    assert digest(runner).strip() == "1 résumé(s) envoyé(s)."
+    body = text_of(mailbox.only(pair.email, DAILY))
+    assert "Texte encore à lire." in body
+    assert "Texte déjà lu" not in body
+    assert "Sujet déjà lu" not in body
 
 
 def test_a_weekly_digest_waits_for_its_week(members, runner, mailbox) -> None:
