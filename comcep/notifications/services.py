@@ -862,9 +862,16 @@ def _email_items(member: Member) -> list[dict]:
                 )
                 if post
                 else "",
+                # Without a post (a relay, a report decided, a registration): the
+                # notification itself, which leads where the bell's line leads (the topic)
+                # and marks it read, not the list of every notification.
                 "link": url_for("forum.post", post_id=post.id, _external=True)
                 if post
-                else url_for("notifications.index", _external=True),
+                else url_for(
+                    "notifications.open_notification",
+                    notification_id=notification.id,
+                    _external=True,
+                ),
             }
         )
     return items

@@ -17,7 +17,7 @@ from comcep.messages.models import PrivateMessage
 from comcep.notifications.models import Notification
 from comcep.notifications.services import EMAIL_KIND
 from comcep.outbox import OutboxEvent
-from tests.factories import make_reply, make_topic
+from tests.factories import category, make_reply, make_topic
 from tests.mailserver import link_path, text_of
 from tests.notifications.support import (
     bell,
@@ -265,6 +265,35 @@ def test_a_reply_read_on_the_site_within_the_delay_is_not_emailed(
     body = text_of(mailbox.only(pair.email, IMMEDIATE))
     assert "Une réponse pas encore lue." in body
     assert "lue sur le site" not in body
+
+
+def test_the_email_of_a_notice_without_a_post_leads_where_its_bell_line_leads(
+    members, client_for, mailbox
+) -> None:
+    """A relay (as a report decided) names a topic, not a post: its e-mail's link opens the
+    notification, as the bell's line does (the exchange, and the notice read), not the
+    list of every notification."""
+    pair = members["pair"]
+    exchange = make_topic(pair, slug="echanges", title="Question aux partenaires")
+    mailbox.clear()
+    relayed = client_for(members["animation"]).post(
+        f"/t/{exchange.id}/relayer",
+        data={"category": str(category("premier-entretien").id), "summary": "À lire."},
+    )
+    assert relayed.status_code == 302, page_text(relayed)
+    send_delayed_emails()
+    message = mailbox.only(pair.email, IMMEDIATE)
+    assert "a relayé votre échange auprès des pairs : « Question aux partenaires »" in (
+        text_of(message)
+    )
+    [notice] = notifications_of(pair, "relay")
+    path = link_path(message, f"/notifications/{notice.id}")
+    assert "Voir sur la ComCEP" in html_of(message)
+
+    opened = client_for(pair).get(path)
+    assert opened.status_code == 302
+    assert location(opened) == f"/t/{exchange.id}"
+    assert notifications_of(pair, "relay")[0].read_at is not None
 
 
 def test_a_muted_topic_sends_no_email(members, client_for, mailbox) -> None:
