@@ -226,7 +226,8 @@ def approve_registration(actor: Member, member: Member) -> None:
     member.marked_read_at = None
     log(actor, "approve_registration", "member", member.id)
     db.session.flush()
-    notifications.notify(member, "registration", actor=actor)
+    # On the bell; by e-mail, the welcome below tells it (not a second e-mail saying it).
+    notifications.notify(member, "registration", actor=actor, email=False)
     queue_mail(
         member.email,
         "Bienvenue sur la ComCEP",

@@ -164,8 +164,10 @@ def notify(
     actor: Member | None = None,
     topic: Topic | None = None,
     post_id: int | None = None,
+    email: bool = True,
 ) -> Notification | None:
-    """Record one notification and schedule its e-mail; nothing across the wall."""
+    """Record one notification and schedule its e-mail; nothing across the wall. Without
+    `email`, the bell only: an e-mail of its own already tells the member (handled)."""
     if not member.is_active or (actor is not None and actor.id == member.id):
         return None
     if topic is not None and not can_read(member, topic):
@@ -177,9 +179,10 @@ def notify(
         topic_id=topic.id if topic else None,
         post_id=post_id,
         created_at=utcnow(),
+        emailed_at=None if email else utcnow(),
     )
     db.session.add(notification)
-    if member.email_frequency == "immediate":
+    if email and member.email_frequency == "immediate":
         outbox.enqueue(
             EMAIL_KIND, [member.id], delay_seconds=current_app.config["NOTIFY_EMAIL_DELAY_SECONDS"]
         )
@@ -862,9 +865,9 @@ def _email_items(member: Member) -> list[dict]:
                 )
                 if post
                 else "",
-                # Without a post (a relay, a report decided, a registration): the
-                # notification itself, which leads where the bell's line leads (the topic)
-                # and marks it read, not the list of every notification.
+                # Without a post (a relay, a report decided): the notification itself,
+                # which leads where the bell's line leads (the topic) and marks it read,
+                # not the list of every notification.
                 "link": url_for("forum.post", post_id=post.id, _external=True)
                 if post
                 else url_for(

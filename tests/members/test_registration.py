@@ -13,11 +13,12 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select, update
 
-from comcep import create_app
+from comcep import create_app, outbox
 from comcep.extensions import db, limiter, utcnow
 from comcep.mail import MailMessage
 from comcep.members.models import Member, Network
 from comcep.moderation.models import ModerationLog
+from comcep.notifications.models import Notification
 from comcep.outbox import OutboxEvent
 from config import Config, TestConfig
 from tests.factories import name_referent
@@ -189,6 +190,26 @@ def test_a_conseiller_registers_confirms_is_approved_by_the_referent_and_logs_in
     assert entry.action == "approve_registration"
     assert (entry.target_type, entry.target_id) == ("member", member.id)
     assert before - timedelta(seconds=1) <= entry.created_at <= after + timedelta(seconds=1)
+
+
+def test_an_approved_applicant_gets_one_welcome_e_mail_and_the_notice_on_the_bell(
+    client, client_for, members, mailbox
+) -> None:
+    """The approval tells the applicant by e-mail once (« Bienvenue sur la ComCEP »); the
+    bell's notice of it is not e-mailed again a few minutes later as « Du nouveau »."""
+    member = awaiting_request(client, mailbox)
+    assert decide(client_for(members["referent_apec"]), member, "approve").status_code == 302
+    db.session.execute(update(OutboxEvent).values(available_at=utcnow() - timedelta(seconds=1)))
+    db.session.commit()
+    outbox.process()  # the grouping delay run out
+    subjects = [str(m["Subject"]) for m in mailbox.to(APPLICANT["email"])]
+    assert subjects == [CONFIRM_SUBJECT, "Bienvenue sur la ComCEP"]
+
+    db.session.expire_all()
+    [notice] = db.session.scalars(select(Notification).where(Notification.member_id == member.id))
+    assert (notice.kind, notice.read_at) == ("registration", None)
+    assert log_in(client).status_code == 302
+    assert "a validé votre demande d'inscription" in text(client.get("/notifications"))
 
 
 def test_the_referent_queue_is_closed_to_members_without_the_role(
