@@ -216,9 +216,16 @@ def expire_registrations() -> int:
     return result.rowcount or 0
 
 
-def approve_registration(actor: Member, member: Member) -> None:
-    if member.registration_status != "awaiting":
+def _check_awaiting(member: Member) -> None:
+    """A request still waiting for a decision: confirmed, and the account still pending (an
+    applicant anonymised at their request has left; approving them would list a former
+    member, « Ancien membre », among the active ones)."""
+    if member.state != "pending" or member.registration_status != "awaiting":
         raise ComcepError("Cette demande n'attend pas de validation.")
+
+
+def approve_registration(actor: Member, member: Member) -> None:
+    _check_awaiting(member)
     member.state = "active"
     member.registration_status = "approved"
     member.decided_by_id = actor.id
@@ -238,8 +245,7 @@ def approve_registration(actor: Member, member: Member) -> None:
 
 
 def refuse_registration(actor: Member, member: Member, reason: str) -> None:
-    if member.registration_status != "awaiting":
-        raise ComcepError("Cette demande n'attend pas de validation.")
+    _check_awaiting(member)
     if not reason.strip():
         raise ComcepError("Indiquez la raison du refus : elle est envoyée au demandeur.")
     member.registration_status = "refused"

@@ -303,6 +303,39 @@ def test_a_refusal_needs_a_reason_which_the_applicant_receives_by_e_mail_and_at_
     assert applicant().state == "pending"
 
 
+@pytest.mark.parametrize("decision", ["approve", "refuse"])
+def test_a_request_whose_applicant_was_anonymised_can_no_longer_be_decided(
+    client, client_for, members, mailbox, decision
+) -> None:
+    """An applicant asks to be forgotten before the référent decides: an admin anonymises
+    the request. The référent's page, loaded before, still offers it; deciding it must not
+    turn the former applicant into an active « Ancien membre » listed among the members,
+    nor write to them."""
+    member = awaiting_request(client, mailbox)
+    anonymised = client_for(members["admin"]).post(
+        f"/admin/membres/{member.id}", data={"anonymise": "1", "confirm": "y"}
+    )
+    assert anonymised.status_code == 302
+    mailbox.clear()
+
+    referent = client_for(members["referent_apec"])
+    response = decide(referent, member, decision, "Structure hors du CEP.")
+    assert response.status_code == 303
+    assert "Cette demande n'attend pas de validation." in text(
+        referent.get(response.headers["Location"])
+    )
+    db.session.expire_all()
+    former = db.session.get(Member, member.id)
+    assert (former.state, former.display_name) == ("left", "Ancien membre")
+    assert former.decided_by_id is None
+    assert mailbox.messages == []
+    assert "Ancien membre" not in text(client_for(members["pair"]).get("/membres"))
+    decisions = select(func.count(ModerationLog.id)).where(
+        ModerationLog.action.in_(("approve_registration", "refuse_registration"))
+    )
+    assert db.session.scalar(decisions) == 0
+
+
 def test_a_decision_without_a_choice_changes_nothing(client, client_for, members, mailbox) -> None:
     member = awaiting_request(client, mailbox)
     referent = client_for(members["referent_apec"])
