@@ -224,8 +224,31 @@ def _check_awaiting(member: Member) -> None:
         raise ComcepError("Cette demande n'attend pas de validation.")
 
 
+def _take_decision(member: Member, status: str) -> None:
+    """Decide the request once, on its row. Its référents and the staff are e-mailed at the
+    same moment, and two may decide it together (or one click twice): the second's copy,
+    read before the first committed, still says « awaiting ». Without this, both applied
+    (two welcomes; or a refusal over an approval, an active member « refused »)."""
+    taken = db.session.execute(
+        update(Member)
+        .where(
+            Member.id == member.id,
+            Member.state == "pending",
+            Member.registration_status == "awaiting",
+        )
+        .values(registration_status=status)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if not taken:
+        raise ComcepError(
+            "Cette demande vient d'être traitée par quelqu'un d'autre : elle n'attend plus "
+            "de validation."
+        )
+
+
 def approve_registration(actor: Member, member: Member) -> None:
     _check_awaiting(member)
+    _take_decision(member, "approved")
     member.state = "active"
     member.registration_status = "approved"
     member.decided_by_id = actor.id
@@ -248,6 +271,7 @@ def refuse_registration(actor: Member, member: Member, reason: str) -> None:
     _check_awaiting(member)
     if not reason.strip():
         raise ComcepError("Indiquez la raison du refus : elle est envoyée au demandeur.")
+    _take_decision(member, "refused")
     member.registration_status = "refused"
     member.refusal_reason = reason.strip()
     member.decided_by_id = actor.id

@@ -14,8 +14,10 @@ from flask import Flask
 from sqlalchemy import func, select, update
 
 from comcep import create_app, outbox
+from comcep.errors import ComcepError
 from comcep.extensions import db, limiter, utcnow
 from comcep.mail import MailMessage
+from comcep.members import membership
 from comcep.members.models import Member, Network
 from comcep.moderation.models import ModerationLog
 from comcep.notifications.models import Notification
@@ -334,6 +336,43 @@ def test_a_request_whose_applicant_was_anonymised_can_no_longer_be_decided(
         ModerationLog.action.in_(("approve_registration", "refuse_registration"))
     )
     assert db.session.scalar(decisions) == 0
+
+
+@pytest.mark.parametrize("second", ["approve", "refuse"])
+def test_of_two_decisions_taken_at_the_same_moment_only_the_first_applies(
+    app, client, members, mailbox, second
+) -> None:
+    """The référents of a network and the staff are all e-mailed the same request: two of
+    them may decide it together (or one click twice). The second request read it as
+    « awaiting » before the first committed; its decision must find it taken, not apply
+    over it (two welcomes, or an active member whose request reads « refused »)."""
+    member = awaiting_request(client, mailbox)
+    mailbox.clear()
+    stale = db.session.get(Member, member.id)  # as the second request read it
+    assert stale.registration_status == "awaiting"
+    with db.engine.begin() as first:  # the first decision, committed meanwhile
+        first.execute(
+            update(Member)
+            .where(Member.id == member.id)
+            .values(registration_status="refused", refusal_reason="Hors du CEP.")
+        )
+    referent = db.session.get(Member, members["referent_apec"].id)
+    decide_again = {
+        "approve": lambda: membership.approve_registration(referent, stale),
+        "refuse": lambda: membership.refuse_registration(referent, stale, "Une autre raison."),
+    }[second]
+    with app.test_request_context(), pytest.raises(ComcepError) as refused:
+        decide_again()
+    assert "vient d'être traitée" in refused.value.message
+    db.session.rollback()
+    outbox.process()
+
+    db.session.expire_all()
+    decided = db.session.get(Member, member.id)
+    assert (decided.state, decided.registration_status) == ("pending", "refused")
+    assert decided.refusal_reason == "Hors du CEP."
+    assert mailbox.messages == []
+    assert db.session.scalar(select(func.count(ModerationLog.id))) == 0
 
 
 def test_a_decision_without_a_choice_changes_nothing(client, client_for, members, mailbox) -> None:
