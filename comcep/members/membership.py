@@ -326,6 +326,7 @@ def invite(
     member.organisation = organisation.strip()
     member.state = "pending"
     member.registration_status = "invited"
+    member.password_hash = ""  # chosen from the invitation's link (an expired request had one)
     member.created_at = utcnow()
     member.token_nonce = new_nonce()
     member.groups = [
@@ -343,9 +344,15 @@ def invite(
 
 
 def _check_invitable_again(member: Member) -> None:
-    """An address already known may be invited only if its invitation never opened an
-    account and none is pending (that one is sent again from the list instead)."""
-    if member.state != "pending" or member.registration_status not in ("invited", "revoked"):
+    """An address already known may be invited only if it never opened an account (its
+    invitation withdrawn or run out, or a registration request left unconfirmed until it
+    expired: the address may register again, so it may be invited) and no invitation is
+    pending (that one is sent again from the list instead)."""
+    if member.state != "pending" or member.registration_status not in (
+        "invited",
+        "revoked",
+        "expired",
+    ):
         raise ComcepError("Un membre utilise déjà cette adresse.")
     latest = _latest_invitation(member.id)
     if latest is not None and latest.is_pending:

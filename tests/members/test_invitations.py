@@ -11,7 +11,7 @@ from html import unescape
 
 import pytest
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from comcep.extensions import db, limiter, utcnow
 from comcep.members.models import Invitation, Member
@@ -209,6 +209,47 @@ def test_a_withdrawn_address_may_be_invited_again_but_not_a_pending_one(
     assert "remplacé par un plus récent" in text(client.get(old_link))
     link = link_path(mailbox.only("partenaire1@carif.fr", SUBJECT), "/invitation/")
     assert client.post(link, data={"password": PASSWORD}).status_code == 302
+
+
+def test_an_address_whose_registration_request_expired_may_be_invited(
+    members, staff, client, runner, mailbox
+) -> None:
+    """A request left unconfirmed until it expired never opened an account: its address
+    may register again, and an administrator may invite it too, instead of being told
+    « Un membre utilise déjà cette adresse »."""
+    request = {
+        **invitee(1),
+        "network": "apec",
+        "organisation": "Apec Rennes",
+        "motivation": "Échanger entre conseillers.",
+        "password": "Ancien-Essai-2026",
+    }
+    assert client.post("/inscription", data=request).status_code == 200
+    db.session.execute(
+        update(Member)
+        .where(Member.email == "partenaire1@carif.fr")
+        .values(created_at=utcnow() - timedelta(days=8))
+    )
+    db.session.commit()
+    assert "1 demande(s) expirée(s)." in runner.invoke(args=["members", "expire"]).output
+    mailbox.messages.clear()
+
+    sent = staff.post("/moderation/invitations", data=invitee(1))
+    assert sent.status_code == 302, text(sent)
+    assert pending_rows(text(staff.get("/moderation/invitations"))) == ["partenaire1@carif.fr"]
+    refused = client.post(
+        "/connexion", data={"email": "partenaire1@carif.fr", "password": "Ancien-Essai-2026"}
+    )
+    assert refused.status_code == 400  # the expired request's password opens nothing
+    link = link_path(mailbox.only("partenaire1@carif.fr", SUBJECT), "/invitation/")
+    assert client.post(link, data={"password": PASSWORD}).status_code == 302
+    db.session.expire_all()
+    member = db.session.scalar(select(Member).where(Member.email == "partenaire1@carif.fr"))
+    assert (member.state, member.statut, member.network.code) == (
+        "active",
+        "hors_pair",
+        "carif-oref",
+    )
 
 
 @pytest.mark.parametrize("key", ["pair", "hors_pair", "referent_apec", "comite"])
