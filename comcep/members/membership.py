@@ -865,6 +865,18 @@ def anonymise(member: Member, actor: Member | None = None) -> None:
     member.groups.clear()
     member.state = "left"
     member.left_at = utcnow()
+    # An invitation still open (an invitee forgotten at their request) is withdrawn: else
+    # it stayed among the pending ones, as « Ancien membre », offered « Renvoyer », whose
+    # fresh link would open the anonymised account.
+    db.session.execute(
+        update(Invitation)
+        .where(
+            Invitation.member_id == member.id,
+            Invitation.accepted_at.is_(None),
+            Invitation.revoked_at.is_(None),
+        )
+        .values(revoked_at=member.left_at, revoked_by_id=(actor or member).id)
+    )
     if actor is not None and actor.id != member.id:
         log(actor, "anonymise", "member", member.id)
     db.session.flush()

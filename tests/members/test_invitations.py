@@ -252,6 +252,32 @@ def test_an_address_whose_registration_request_expired_may_be_invited(
     )
 
 
+def test_an_invitee_anonymised_at_their_request_leaves_the_pending_invitations(
+    members, staff, mailbox
+) -> None:
+    """An invited partner asks to be forgotten before accepting: once an admin anonymised
+    them, their invitation is withdrawn. It stayed listed as « Ancien membre », offered
+    « Renvoyer », whose new link (to the anonymised address) opened the account again."""
+    staff.post("/moderation/invitations", data=invitee(1))
+    staff.post("/moderation/invitations", data=invitee(2))
+    invitation = invitation_of("partenaire1@carif.fr")
+    anonymised = staff.post(
+        f"/admin/membres/{invitation.member_id}", data={"anonymise": "1", "confirm": "y"}
+    )
+    assert anonymised.status_code == 302
+    mailbox.messages.clear()
+
+    page = text(staff.get("/moderation/invitations"))
+    assert pending_rows(page) == ["partenaire2@carif.fr"]
+    assert "Ancien membre" not in page.split("Invitations en cours", 1)[1]
+    again = staff.post(f"/moderation/invitations/{invitation.id}/renvoyer")
+    assert again.status_code == 303
+    assert "Cette invitation a déjà été retirée." in text(staff.get(again.location))
+    assert mailbox.messages == []
+    db.session.expire_all()
+    assert db.session.get(Member, invitation.member_id).state == "left"
+
+
 @pytest.mark.parametrize("key", ["pair", "hors_pair", "referent_apec", "comite"])
 @pytest.mark.parametrize("action", ["renvoyer", "retirer"])
 def test_members_who_are_not_staff_get_404_on_resend_and_revoke(
