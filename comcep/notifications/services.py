@@ -58,6 +58,10 @@ MESSAGE_EMAIL_KIND = "notify.message"  # a private message, e-mailed to the othe
 MESSAGE_LABEL = "vous a écrit un message privé"
 _PRIORITY = {"mention": 0, "quote": 1, "my_topic": 2, "reply": 3}
 _QUOTE = re.compile(r"\]\(/p/(\d+)\) a écrit")
+# « Jamais »: what the bell tells such a member is handled for e-mail as it is recorded, so
+# that choosing e-mails again later starts from then, not with every notification of the
+# months without (an immediate e-mail, or a first digest, of all of them).
+NO_EMAIL = "never"
 
 
 def enqueue_post(post_id: int) -> None:
@@ -179,7 +183,7 @@ def notify(
         topic_id=topic.id if topic else None,
         post_id=post_id,
         created_at=utcnow(),
-        emailed_at=None if email else utcnow(),
+        emailed_at=None if email and member.email_frequency != NO_EMAIL else utcnow(),
     )
     db.session.add(notification)
     if email and member.email_frequency == "immediate":
@@ -312,7 +316,8 @@ def _tell(
     now: datetime,
 ) -> None:
     """Notify the chosen (member id, e-mail frequency) of a post, each with their kind, in
-    one INSERT, and queue the e-mails of those who want them at once (after the delay)."""
+    one INSERT, and queue the e-mails of those who want them at once (after the delay).
+    For a member who wants no e-mail, the notification is handled at once (NO_EMAIL)."""
     db.session.execute(
         Notification.__table__.insert(),
         [
@@ -323,8 +328,9 @@ def _tell(
                 "topic_id": topic.id,
                 "post_id": post.id,
                 "created_at": now,
+                "emailed_at": now if frequency == NO_EMAIL else None,
             }
-            for member_id, _ in chosen
+            for member_id, frequency in chosen
         ],
     )
     outbox.enqueue(
@@ -774,6 +780,18 @@ def mark_all_read(member: Member) -> None:
 
 def unsubscribe_token(member: Member) -> str:
     return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="unsubscribe").dumps(member.id)
+
+
+DIGESTS = ("daily", "weekly")
+
+
+def set_email_frequency(member: Member, frequency: str) -> None:
+    """The member's choice of e-mails. Choosing a digest after none (« Jamais », or at once)
+    starts its period now: the first digest sums up what comes from then, not the private
+    messages left unread since a digest of months ago (`send_digests` reads from the last)."""
+    if frequency in DIGESTS and member.email_frequency not in DIGESTS:
+        member.last_digest_at = utcnow()
+    member.email_frequency = frequency
 
 
 def unsubscribe(token: str) -> Member | None:

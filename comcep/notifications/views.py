@@ -109,7 +109,7 @@ def email_preferences() -> ResponseReturnValue:
     frequency = request.form.get("frequency", "")
     if not ConfirmForm().validate_on_submit() or frequency not in EMAIL_FREQUENCIES:
         abort(400)
-    current_user.email_frequency = frequency
+    services.set_email_frequency(current_user, frequency)
     db.session.commit()
     flash("Vos préférences d'e-mail sont enregistrées.", "success")
     back = PREFERENCES_PAGES.get(request.form.get("back", ""), "notifications.index")

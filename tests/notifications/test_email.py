@@ -503,6 +503,46 @@ def test_a_digest_leaves_out_what_its_member_read_on_the_site(
     assert "Sujet déjà lu" not in body
 
 
+def a_day_later(member: Member) -> None:
+    """The member's digest period, begun when they chose it, run out."""
+    db.session.expire_all()
+    started = db.session.get(Member, member.id).last_digest_at
+    db.session.execute(
+        update(Member)
+        .where(Member.id == member.id)
+        .values(last_digest_at=started - timedelta(days=1, minutes=1))
+    )
+    db.session.commit()
+
+
+@pytest.mark.parametrize("frequency", ["immediate", "daily"])
+def test_choosing_emails_again_starts_from_then_not_with_the_months_without(
+    members, client_for, runner, mailbox, frequency
+) -> None:
+    """A member who chose « Jamais » (or unsubscribed in one click) is still told on the
+    bell; choosing e-mails again, the first e-mail (or digest) carries what comes next, not
+    every notification of the time without e-mails."""
+    pair, other = members["pair"], members["other_pair"]
+    topic = make_topic(pair, title="Un sujet suivi sans e-mail")
+    set_frequency(pair, "never")
+    post_reply(client_for(other), topic.id, "Réponse du temps sans e-mail.")
+    assert bell(client_for(pair)) == 1
+    assert mailbox.to(pair.email) == []
+
+    chosen = client_for(pair).post("/compte/notifications", data={"frequency": frequency})
+    assert chosen.status_code == 302
+    post_reply(client_for(other), topic.id, "Réponse après le retour des e-mails.")
+    send_delayed_emails()
+    if frequency == "daily":
+        a_day_later(pair)
+        assert digest(runner).strip() == "1 résumé(s) envoyé(s)."
+    [message] = mailbox.to(pair.email)
+    body = text_of(message)
+    assert "Réponse après le retour des e-mails." in body
+    assert "temps sans e-mail" not in body
+    assert [n.read_at for n in notifications_of(pair)] == [None, None]  # the bell holds both
+
+
 def test_a_weekly_digest_waits_for_its_week(members, runner, mailbox) -> None:
     other = members["other_pair"]
     set_frequency(other, "weekly")
@@ -621,3 +661,34 @@ def test_a_digest_carries_the_private_messages_still_unread(
     assert "Paire Un vous a écrit un message privé : « Un échange »" in body
     assert "Pas encore lu." in body
     assert "Lu avant le résumé." not in body
+
+
+def test_a_digest_chosen_again_leaves_out_the_private_messages_of_the_months_without(
+    members, client_for, runner, mailbox
+) -> None:
+    """Back on « Un résumé par jour » after months on « Jamais »: the first digest sums up
+    what came since, not every private message left unread since the last digest, months
+    ago."""
+    pair, other = members["pair"], members["other_pair"]
+    db.session.execute(
+        update(Member)
+        .where(Member.id == other.id)
+        .values(email_frequency="never", last_digest_at=utcnow() - timedelta(days=200))
+    )
+    db.session.commit()
+    writer = client_for(pair)
+    conversation = send_message(writer, recipients="Paire Deux", body="Message des mois sans.")
+    db.session.execute(update(PrivateMessage).values(created_at=utcnow() - timedelta(days=100)))
+    db.session.commit()
+
+    chosen = client_for(other).post("/compte/notifications", data={"frequency": "daily"})
+    assert chosen.status_code == 302
+    writer.post(f"/messages/{conversation}", data={"body": "Message après le choix du résumé."})
+    assert digest(runner).strip() == "0 résumé(s) envoyé(s)."  # its first day has just begun
+    assert mailbox.to(other.email) == []
+
+    a_day_later(other)
+    assert digest(runner).strip() == "1 résumé(s) envoyé(s)."
+    body = text_of(mailbox.only(other.email, DAILY))
+    assert "Message après le choix du résumé." in body
+    assert "Message des mois sans." not in body
