@@ -84,6 +84,7 @@ from comcep.analytics.queries import (
     content_counts,
     first_activity,
     first_content,
+    last_content,
     messages_by_month,
     month_of,
     reply_class,
@@ -1240,9 +1241,28 @@ def tallies(start: datetime, end: datetime, *, keep: bool = True, years: bool = 
 
 def _split(start: datetime, end: datetime, now: datetime) -> tuple[list[Span], list[Span]]:
     """A period's stretches: those settled (kept), and those counted from the posts."""
-    stretches = _stretches(_from_month_start(start), end, now)
+    stretches = _stretches(_from_month_start(start), _known_end(end, now), now)
     settled = [s for s in stretches if _settled(s, now)]
     return settled, [s for s in stretches if not _settled(s, now)]
+
+
+def _known_end(end: datetime, now: datetime) -> datetime:
+    """`end`, or the start of the Paris month after the latest post or topic when that comes
+    before: the months after it hold nothing. Without it, a period typed up to 2100 counted
+    its 900 months to come from the posts, one stretch each (none is ever settled), in a
+    statement that took seconds to build and plan. The month after next (a post written
+    meanwhile on another host) is never cut, and only a period reaching past it asks the
+    database for its latest post."""
+    local = now.astimezone(PARIS)
+    horizon = month_start(local.year + (local.month + 1) // 12, (local.month + 1) % 12 + 1)
+    if end <= horizon:
+        return end
+    last = last_content()
+    if last is not None:
+        latest = last.astimezone(PARIS)
+        following = month_start(latest.year + latest.month // 12, latest.month % 12 + 1)
+        horizon = max(horizon, following)
+    return min(end, horizon)
 
 
 def live_spans(start: datetime, end: datetime) -> list[Span]:

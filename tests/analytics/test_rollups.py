@@ -11,6 +11,7 @@ from flask import Flask
 from sqlalchemy import select, update
 
 from comcep.analytics import queries, report, rollups
+from comcep.analytics.anonymise import SMALL
 from comcep.analytics.models import AnalyticsMonth, MonthCell
 from comcep.analytics.report import Period
 from comcep.extensions import db
@@ -119,6 +120,31 @@ def test_the_live_spans_are_the_days_not_yet_settled_to_the_end(
     assert not any(span.whole for span in spans)
     settle_at(monkeypatch, utc(2025, 4, 1, 12))
     assert rollups.live_spans(Q1_2025.start, Q1_2025.end) == []
+
+
+def test_a_period_typed_up_to_2100_counts_no_month_after_the_latest_post(
+    forum: Forum, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """« Dates choisies » up to 31/12/2100: the months to come hold nothing, and were
+    counted from the posts one stretch each (900 of them, none ever settled), seconds of
+    building and planning one statement; the figures stay those of the posts."""
+    far = Period(date(2025, 1, 1), date(2100, 12, 31))
+    settle_at(monkeypatch, utc(2025, 4, 15, 12))  # the latest post: 1 April (Paris)
+
+    spans = rollups.live_spans(far.start, far.end)
+
+    assert spans[-1].end == rollups.month_start(2025, 6)  # the month after next
+    assert len(spans) <= 2
+    assert rollups.disagreements(far.start, far.end) == []
+    services.create_topic(  # a post dated ahead (an import) is still counted
+        forum.members["ft2"], category("divers"), "Daté de 2031", "Texte", at=utc(2031, 5, 2, 9)
+    )
+    db.session.commit()
+    assert rollups.live_spans(far.start, far.end)[-1].end == rollups.month_start(2031, 6)
+    assert rollups.disagreements(far.start, far.end) == []
+    growth = {row["month"]: row["messages"] for row in report.build_report(far)["growth"]}
+    assert growth["2031-05"] == SMALL
+    assert growth["2100-12"] == 0
 
 
 def change_each_way(forum: Forum) -> list[tuple[str, Callable[[], object]]]:
