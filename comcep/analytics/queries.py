@@ -9,8 +9,9 @@ Definitions (SPEC §8; also written on the page):
 - the **thème** of a topic is the top-level category of its rubrique *at report time* (a topic
   moved since is counted where it is now); a topic sitting directly in a thème belongs to it;
 - a **member** is an admitted account (registration approved; active, suspended, or left after
-  being a member), counted from its admission (`decided_at`, or `created_at` for accounts made
-  by an admin) until it leaves (`left_at`);
+  being a member), counted from its admission (`decided_at`: a référent's decision or the
+  acceptance of an invitation; `created_at` for accounts made by an admin) until it leaves
+  (`left_at`);
 - the **first reply** of a topic is its earliest visible post (by date, then number) with
   number > 1, written by someone other than the topic's author and not dated before the topic
   (a post merged in from an older topic is no answer); it may come after the period's end
@@ -243,8 +244,8 @@ def admitted() -> ColumnElement[bool]:
 
 
 def joined_at() -> ColumnElement[datetime]:
-    """When a member was admitted: the decision, or the account's creation (invitations,
-    accounts made by an administrator)."""
+    """When a member was admitted: the decision (a référent's, or the acceptance of an
+    invitation), or the account's creation (accounts made by an administrator)."""
     return func.coalesce(Member.decided_at, Member.created_at, type_=UTCDateTime())
 
 

@@ -513,6 +513,9 @@ def accept_invitation(token: str, password: str) -> Member:
     member.state = "active"
     member.registration_status = "approved"
     member.email_confirmed_at = utcnow()
+    # Admitted now (the comité's figures count members from `decided_at`): the invitation's
+    # date, the account's `created_at`, counted them before they were members.
+    member.decided_at = member.email_confirmed_at
     invitation = _latest_invitation(member.id)
     if invitation is not None:
         invitation.accepted_at = member.email_confirmed_at

@@ -7,11 +7,14 @@ import io
 from datetime import date, datetime, timedelta
 
 import pytest
+from flask import Flask
 
-from comcep.analytics import queries, report
+from comcep.analytics import member_months, queries, report
 from comcep.analytics.report import Period
 from comcep.extensions import db
 from comcep.forum import services
+from comcep.members import membership
+from comcep.members.tokens import make_token
 from comcep.moderation import services as moderation
 from tests.analytics.conftest import (
     ADMITTED,
@@ -347,6 +350,44 @@ def test_a_member_admitted_on_decision_counts_from_the_decision(
     hors_pairs = [row["hors_pairs"] for row in report.growth_table(Q1_2025)]
 
     assert hors_pairs == [5, 5, 10]
+
+
+def test_an_invited_member_counts_from_accepting_the_invitation(
+    app: Flask, forum: Forum, make_member: MakeMember, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Five experts invited in January accept in March: members from March, not January.
+    Counted from the invitation, January's and February's hors pairs grew when they
+    accepted, months after those figures were read, with people who were not members yet."""
+    admin = make_member(roles=("admin",))
+    invited = []
+    with app.test_request_context():
+        for n in range(5):
+            member = membership.invite(
+                admin,
+                email=f"expert{n}@exemple.fr",
+                name=f"Expert {n}",
+                statut="hors_pair",
+                network_code="expert",
+                region_code="bretagne",
+                organisation="Cabinet",
+            )
+            member.created_at = utc(2025, 1, 5)  # invited in January
+            invited.append((member, make_token(member, "invite")))
+        db.session.commit()
+        monkeypatch.setattr(membership, "utcnow", lambda: utc(2025, 3, 1, 10))
+        for _member, token in invited:
+            membership.accept_invitation(token, "une-phrase-de-passe-longue")
+        db.session.commit()
+
+    hors_pairs = [row["hors_pairs"] for row in report.growth_table(Q1_2025)]
+
+    assert hors_pairs == [5, 5, 10]
+    february = Period(date(2025, 2, 1), date(2025, 2, 28))
+    experts = [
+        r for r in report.build_report(february)["members_by_network"] if r["network"] == "expert"
+    ]
+    assert experts[0]["members"] == 0
+    assert member_months.disagreements(Q1_2025.start, Q1_2025.end) == []
 
 
 @pytest.mark.parametrize(
