@@ -114,6 +114,9 @@ class CategoryInfo:
     name: str
     position: int
     accepts_solutions: bool = False
+    # Read by every hors pair (open to them, neither staff only nor kept for a group, its
+    # thème likewise): the comité, hors pairs mostly, count its content themselves.
+    open_to_all: bool = False
 
 
 def category_tree() -> list[CategoryInfo]:
@@ -125,9 +128,20 @@ def category_tree() -> list[CategoryInfo]:
             Category.name,
             Category.position,
             Category.accepts_solutions,
+            Category.open_to_hors_pairs
+            & Category.staff_only.is_(False)
+            & Category.group_id.is_(None),
         ).order_by(Category.position, Category.id)
     ).all()
-    return [CategoryInfo(*row[:4], bool(row[4])) for row in rows]
+    own = {row[0]: bool(row[5]) for row in rows}
+    return [
+        CategoryInfo(
+            *row[:4],
+            accepts_solutions=bool(row[4]),
+            open_to_all=own[row[0]] and (row[1] is None or own.get(row[1], False)),
+        )
+        for row in rows
+    ]
 
 
 @dataclass(frozen=True)

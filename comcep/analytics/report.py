@@ -172,14 +172,18 @@ def theme_tables(
             "messages_pct": share(messages, total_messages, hidden=hidden),
         }
 
-    # (name, topics, messages, small) per thème, and per thème its rubriques' rows
+    # (name, topics, messages, small) per thème, and per thème its rubriques' rows; and
+    # whether every hors pair reads the row's content (`_marks`)
     theme_rows: list[tuple[str, int, int, bool]] = []
+    theme_read: list[bool] = []
     rubrique_rows: list[list[tuple[str, int, int, bool]]] = []
+    rubrique_read: list[list[bool]] = []
     for theme in (c for c in categories if c.parent_id is None):
         kids = children[theme.id]
         openers = counts.theme_topics.get(theme.id, Tally())
         writers = counts.theme_messages.get(theme.id, Tally())
         theme_rows.append((theme.name, openers.count, writers.count, _few_behind(openers, writers)))
+        theme_read.append(theme.open_to_all and all(k.open_to_all for k in kids))
         direct_topics = counts.topics.get(theme.id, Tally())
         direct = counts.messages.get(theme.id, Tally())
         rows = [
@@ -188,17 +192,18 @@ def theme_tables(
         if not kids or direct_topics.count or direct.count:
             rows.insert(0, (theme, direct_topics, direct))
         rubrique_rows.append([(c.name, t.count, m.count, _few_behind(t, m)) for c, t, m in rows])
+        rubrique_read.append([c.open_to_all for c, _t, _m in rows])
     totals_small = _few_behind(counts.total_topics, counts.total_messages)
-    theme_marks = _marks(theme_rows, published=not totals_small)
+    theme_marks = _marks(theme_rows, published=not totals_small, read=theme_read)
     themes, rubriques = [], []
-    for (name, topics, messages, _small), mark, rows in zip(
-        theme_rows, theme_marks, rubrique_rows, strict=True
+    for (name, topics, messages, _small), mark, rows, read in zip(
+        theme_rows, theme_marks, rubrique_rows, rubrique_read, strict=True
     ):
         themes.append({"theme": name, **row(topics, messages, mark)})
         if mark == MASKED:  # its rubriques would add up to it
             marks = [SMALL if small else MASKED if t or m else None for _n, t, m, small in rows]
         else:
-            marks = _marks(rows, published=mark is None)
+            marks = _marks(rows, published=mark is None, read=read)
         for (rubrique, t, m, _small), rubrique_mark in zip(rows, marks, strict=True):
             rubriques.append({"theme": name, "rubrique": rubrique, **row(t, m, rubrique_mark)})
     totals = {
@@ -217,19 +222,28 @@ def _few_behind(topics: Tally, messages: Tally) -> bool:
     )
 
 
-def _marks(rows: list[tuple[str, int, int, bool]], *, published: bool) -> list[str | None]:
+def _marks(
+    rows: list[tuple[str, int, int, bool]], *, published: bool, read: list[bool]
+) -> list[str | None]:
     """« < 5 », « masqué » or nothing for each (name, topics, messages, small) row, with
-    complementary suppression when the rows' total is published."""
+    complementary suppression when the rows' total is published.
+
+    A row that every hors pair reads (`read`: « Échanges hors pairs ») is no secret to the
+    comité, hors pairs mostly, who count its topics and messages themselves: they take it
+    off the total like a row shown, so it neither needs nor gives protection (masked to
+    protect a « < 5 » row, it gave that row back); its « < 5 » still reads so."""
     small = [r[3] for r in rows]
     masked = [False] * len(rows)
     if published:
+        secret = [i for i in range(len(rows)) if not read[i]]
         protection = complementary(
-            [(r[1], r[2]) for r in rows],
-            small,
+            [(rows[i][1], rows[i][2]) for i in secret],
+            [small[i] for i in secret],
             small_bounds=CONTENT_BOUNDS,
             masked_floor=CONTENT_MASKED_FLOOR,
         )
-        masked = protection.masked
+        for i, m in zip(secret, protection.masked, strict=True):
+            masked[i] = m
     return [SMALL if s else MASKED if m else None for s, m in zip(small, masked, strict=True)]
 
 

@@ -93,6 +93,32 @@ def test_no_small_theme_is_recovered_from_the_total_row(
     assert all(row["topics_pct"] is None for row in themes if row not in shown)
 
 
+def test_no_small_theme_is_recovered_by_a_hors_pair_who_reads_the_hors_pairs_theme(
+    forum: Forum, make_member: MakeMember
+) -> None:
+    """The comité is mostly hors pairs: they read « Échanges hors pairs » and count its
+    topics and messages of the period themselves. Masked to protect « Divers », that thème
+    gave it back: total − the thèmes shown − what the reader counted. A thème every hors
+    pair reads protects nothing; it is left as it is and another one is masked."""
+    more_openers(forum, make_member)
+    open_topics([forum.members["ft1"]], "premier-entretien")  # its thème: 6 topics, not 5
+    themes, _rubriques, totals = report.theme_tables(Q1_2025)
+    read = queries.content_counts(Q1_2025.start, Q1_2025.end)
+    echanges = category("echanges")
+    known = {  # what a hors pair counts in « Échanges hors pairs »
+        "topics": read.theme_topics[echanges.parent_id].count,
+        "messages": read.theme_messages[echanges.parent_id].count,
+    }
+
+    assert [row["topics"] for row in themes].count(SMALL) == 1  # Divers
+    for column in ("topics", "messages"):
+        cells = [
+            known[column] if row["theme"] == "Échanges hors pairs" else row[column]
+            for row in themes
+        ]
+        assert_nothing_recovered(totals[column], cells, *CONTENT[column])
+
+
 def test_no_small_rubrique_is_recovered_from_its_themes_row(
     forum: Forum, make_member: MakeMember
 ) -> None:
