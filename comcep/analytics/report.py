@@ -300,7 +300,7 @@ def _network_marks(networks: list[queries.NetworkCount]) -> tuple[list[str | Non
     return marks, withheld
 
 
-def _column_marks(tallies: list[Tally]) -> list[Cell]:
+def _column_marks(tallies: list[Tally], read: list[bool] | None = None) -> list[Cell]:
     """A column of counts whose sum is published elsewhere (the period's totals), with
     complementary suppression.
 
@@ -308,17 +308,25 @@ def _column_marks(tallies: list[Tally]) -> list[Cell]:
     When even masking every other cell leaves a « < 5 » count with one possible value (a
     tiny period, e.g. one month of 1 message beside one of 5 messages by 5 members), the cells
     stay masked but the total still gives the small one away.
+
+    A cell the comité counts by reading the forum (`read`: the activity of an organisation of
+    hors pairs, who write only where every hors pair reads) is taken off the total like a
+    cell shown, as in `_marks`.
     """
     small = [is_small(t.count, t.people) for t in tallies]
+    secret = [i for i in range(len(tallies)) if not (read and read[i])]
     protection = complementary(
-        [(t.count,) for t in tallies],
-        small,
+        [(tallies[i].count,) for i in secret],
+        [small[i] for i in secret],
         small_bounds=COUNT_BOUNDS,
         masked_floor=AT_LEAST_FIVE,
     )
+    masked = [False] * len(tallies)
+    for i, m in zip(secret, protection.masked, strict=True):
+        masked[i] = m
     return [
         SMALL if s else MASKED if m else t.count
-        for t, s, m in zip(tallies, small, protection.masked, strict=True)
+        for t, s, m in zip(tallies, small, masked, strict=True)
     ]
 
 
@@ -496,8 +504,9 @@ def activity_table(
         or activity.get(n.id, empty).replies.count
     ]
     found = [activity.get(network.id, empty) for network in networks]
-    topics = _column_marks([f.topics for f in found])
-    replies = _column_marks([f.replies for f in found])
+    read = [network.kind == "hors_pair" for network in networks]
+    topics = _column_marks([f.topics for f in found], read)
+    replies = _column_marks([f.replies for f in found], read)
     return [
         {
             "network": network.code,

@@ -178,6 +178,26 @@ def test_no_small_activity_is_recovered_from_the_period_totals(forum: Forum, col
     assert_nothing_recovered(total, cells, (1, 1000), 5)
 
 
+def test_no_small_activity_is_recovered_by_a_hors_pair_who_reads_the_hors_pairs_theme(
+    forum: Forum, make_member: MakeMember
+) -> None:
+    """Hors pairs write only in « Échanges hors pairs », which every hors pair reads: the
+    topics an organisation opened are counted there, by the comité itself. Masked to protect
+    missions-locales (2 topics), carif-oref (5) gave it back: 24 − apec 11 − france-travail 6
+    − carif-oref 5."""
+    more_openers(forum, make_member)  # apec: 8 topics; carif-oref: 5
+    open_topics(new_askers(make_member, 3), "divers")  # apec, now 11
+    ft = [make_member(network="france-travail") for _ in range(3)]
+    open_topics(ft, "liens-utiles")  # france-travail: 6 topics by 6 members
+    activity = report.activity_table(Q1_2025, queries.members_by_network(Q1_2025.end))
+    _themes, _rubriques, totals = report.theme_tables(Q1_2025)
+
+    cells = {row["network"]: row["topics"] for row in activity}
+    assert cells["missions-locales"] == SMALL
+    known = [5 if row["network"] == "carif-oref" else row["topics"] for row in activity]
+    assert_nothing_recovered(totals["topics"], known, (1, 1000), 5)
+
+
 def test_no_small_month_is_recovered_from_the_messages_total(
     forum: Forum, make_member: MakeMember
 ) -> None:
