@@ -74,7 +74,7 @@ def start_conversation(
 
 
 def add_participants(
-    conversation: Conversation, members: list[Member], already: list[Member], former: list[Member]
+    conversation: Conversation, members: list[Member], already: list[Member]
 ) -> list[Member]:
     """Members joining a conversation (as in Discourse, they read it from its start), or
     coming back to one they left; those in it are left as they are. The ones added; none
@@ -85,19 +85,17 @@ def add_participants(
         raise ComcepError("Ces membres participent déjà à la conversation.")
     if len(present) + len(added) > MAX_RECIPIENTS + 1:
         raise ComcepError(f"Une conversation réunit {MAX_RECIPIENTS + 1} membres au plus.")
-    returning = {m.id for m in former}
-    for member in added:
-        if member.id not in returning:
-            db.session.add(ConversationMember(conversation_id=conversation.id, member_id=member.id))
-    if returning.intersection(m.id for m in added):
-        db.session.execute(
-            update(ConversationMember)
-            .where(
-                ConversationMember.conversation_id == conversation.id,
-                ConversationMember.member_id.in_([m.id for m in added if m.id in returning]),
-            )
-            .values(left_at=None)
+    # One INSERT … ON CONFLICT: a member who left comes back, and two participants adding
+    # the same member at the same moment (each page read before the other's) both succeed,
+    # where the second INSERT broke the primary key (a 500).
+    statement = upsert(ConversationMember).values(
+        [{"conversation_id": conversation.id, "member_id": m.id, "unread": True} for m in added]
+    )
+    db.session.execute(
+        statement.on_conflict_do_update(
+            index_elements=["conversation_id", "member_id"], set_={"left_at": None}
         )
+    )
     db.session.flush()
     if any(m.statut == "hors_pair" for m in added):
         # They read it from its start: its @mentions are linked again for them.

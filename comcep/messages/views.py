@@ -123,7 +123,7 @@ def add_participants(conversation_id: int) -> ResponseReturnValue:
     members = _recipients(viewer, form, []) if form.validate_on_submit() else None
     if members is not None:
         try:
-            added = services.add_participants(conversation, members, people.current, people.former)
+            added = services.add_participants(conversation, members, people.current)
         except ComcepError as error:
             form.recipients.errors.append(error.message)
         else:

@@ -16,7 +16,7 @@ from werkzeug.test import TestResponse
 from comcep.extensions import db
 from comcep.members.models import Member
 from comcep.messages import services
-from comcep.messages.models import Conversation, PrivateMessage
+from comcep.messages.models import Conversation, ConversationMember, PrivateMessage
 from comcep.moderation.models import Report
 from tests.factories import make_reply, make_topic
 
@@ -549,6 +549,27 @@ def test_a_hors_pair_adds_no_member_it_cannot_see_and_learns_nothing(
         missing.text, "Personne Inconnue"
     )
     assert client_for(members["other_pair"]).get(f"/messages/{conversation}").status_code == 404
+
+
+def test_two_participants_adding_the_same_member_at_the_same_moment_both_succeed(
+    members, client_for
+) -> None:
+    """Each read the participants before the other's addition was committed: the second
+    INSERT broke the primary key (a 500); the member is now in the conversation once."""
+    pair = client_for(members["pair"])
+    conversation_id = start(pair, to="Paire Deux", body="Le premier message.")
+    conversation = db.session.get(Conversation, conversation_id)
+    stale = [members["pair"], members["other_pair"]]  # as both adders read them
+    newcomer = members["pilot_pair"]
+    assert services.add_participants(conversation, [newcomer], stale) == [newcomer]
+    db.session.commit()
+    assert services.add_participants(conversation, [newcomer], stale) == [newcomer]
+    db.session.commit()
+    rows = db.session.scalars(
+        select(ConversationMember).where(ConversationMember.conversation_id == conversation_id)
+    ).all()
+    assert sorted(row.member_id for row in rows) == sorted(m.id for m in [*stale, newcomer])
+    assert client_for(newcomer).get(f"/messages/{conversation_id}").status_code == 200
 
 
 # --- Leaving -----------------------------------------------------------------------------
