@@ -84,9 +84,9 @@ def test_every_change_to_a_member_keeps_the_counts_exact(
     assert_kept_equal_the_members()
 
     with app.test_request_context():
-        awaiting = make_member(network="missions-locales")
+        awaiting = make_member(network="missions-locales", state="pending")
         awaiting.registration_status = "awaiting"
-        refused = make_member(network="missions-locales")
+        refused = make_member(network="missions-locales", state="pending")
         refused.registration_status = "awaiting"
         db.session.commit()
         assert_kept_equal_the_members()
