@@ -74,6 +74,15 @@ def number_fr(value: int | float) -> str:
     return format_decimal(value, locale=LOCALE)
 
 
+def post_place(post: object, sign: str = "n° ") -> str:
+    """Where a post stands in its topic, for « le message n° 3 » (`sign` before the number):
+    a reply not published has no number there (`Post.number` below 0), but its state."""
+    number = post.number  # type: ignore[attr-defined]
+    if number > 0:
+        return f"{sign}{number}"
+    return "en attente de validation" if post.is_pending else "non publié"  # type: ignore[attr-defined]
+
+
 def body(html: str) -> Markup:
     """A post's stored HTML, sanitised once at write time (`comcep.markup`): the only place
     stored HTML is marked safe."""
@@ -97,3 +106,4 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(date_fr)
     app.add_template_filter(date_relative)
     app.add_template_filter(number_fr)
+    app.add_template_filter(post_place)

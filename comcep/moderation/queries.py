@@ -128,7 +128,8 @@ class TargetMember:
 @dataclass(frozen=True, slots=True)
 class TargetPost:
     id: int
-    number: int
+    number: int  # below 0: a reply not published (`filters.post_place`)
+    is_pending: bool
     topic_id: int
     topic_title: str
     author: TargetMember | None
@@ -157,6 +158,7 @@ def log_targets(viewer: Viewer, entries: Sequence[ModerationLog]) -> LogTargets:
             select(
                 Post.id,
                 Post.number,
+                Post.is_pending,
                 Topic.id,
                 Topic.title,
                 Member.id,
@@ -167,9 +169,9 @@ def log_targets(viewer: Viewer, entries: Sequence[ModerationLog]) -> LogTargets:
             .outerjoin(Member, Member.id == Post.author_id)
             .where(Post.id.in_(post_ids), policy.visible_posts(viewer))
         )
-        for post_id, number, topic_id, title, author_id, name, state in rows:
+        for post_id, number, pending, topic_id, title, author_id, name, state in rows:
             author = None if author_id is None else TargetMember(author_id, name, state)
-            targets.posts[post_id] = TargetPost(post_id, number, topic_id, title, author)
+            targets.posts[post_id] = TargetPost(post_id, number, pending, topic_id, title, author)
     if topic_ids := sorted(ids.get("topic", ())):
         rows = db.session.execute(
             select(Topic.id, Topic.title).where(

@@ -396,7 +396,9 @@ def split(topic_id: int) -> ResponseReturnValue:
     form.posts.choices = choices(
         (
             str(p.id),
-            f"n° {p.number} — {p.author.display_name if p.author else 'Ancien membre'}"
+            # A reply not published has no number (`Post.number`): its state says why.
+            f"{f'n° {p.number} — ' if p.number > 0 else ''}"
+            f"{p.author.display_name if p.author else 'Ancien membre'}"
             f"{_state_words(p)} : {own_words(p.body_html)}",
         )
         for p in posts
