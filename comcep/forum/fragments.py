@@ -62,7 +62,9 @@ def topic_articles(
     topic_id, solution_id, edits_closed = topic.id, topic.solution_post_id, not actions.edit_own
     parts = []
     for post in posts:
-        while notes and notes[0].after_number < post.number:
+        # A reply not published comes last, after every note (numbered below 0, it has no
+        # place among them).
+        while notes and (post.number < 0 or notes[0].after_number < post.number):
             parts.append(note(notes.pop(0)))  # type: ignore[misc]  # set when notes
         own = post.author_id == viewer.member_id
         args = (

@@ -146,7 +146,12 @@ class Topic(db.Model):
 
 
 class Post(db.Model):
-    """A message; `number` is its stable place in the topic (pages are ranges of numbers)."""
+    """A message; `number` is its stable place in the topic (pages are ranges of numbers).
+    A reply never published (awaiting pre-moderation, or refused there) takes no place:
+    it is numbered below 0 (-1, -2… in the order written, `forum.services.waiting_number`)
+    until its publication numbers it after every post, so that the numbers readers see
+    follow each other and their « non lus » never count it. An opening post keeps n° 1
+    even while it waits: its whole topic waits with it."""
 
     __tablename__ = "posts"
     __table_args__ = (

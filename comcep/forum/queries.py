@@ -25,6 +25,7 @@ from sqlalchemy import (
     not_,
     null,
     select,
+    union_all,
 )
 from sqlalchemy.orm import aliased, contains_eager, joinedload, lazyload, load_only
 from sqlalchemy.sql import operators
@@ -726,6 +727,13 @@ def page_of_number(number: int) -> int:
     return max(1, -(-number // current_app.config["POSTS_PER_PAGE"]))
 
 
+def page_of_post(post: Post, topic: Topic) -> int:
+    """The page showing the post: by its number; for a reply not published (below 0), the
+    last page, where its author and the staff find it (`topic_posts`; the topic page
+    brings a reader whose last page comes earlier to theirs)."""
+    return page_of_number(post.number) if post.number > 0 else topic_page_count(topic)
+
+
 @dataclass(frozen=True, slots=True)
 class PostAuthor:
     """What a post's header shows of its author."""
@@ -761,49 +769,64 @@ class PagePost:
 @functools.cache
 def _topic_posts_statement(staff: bool) -> Select:
     """A page of posts the reader is listed (`policy.listed_posts`), with what their
-    headers show of the author; built once per variant."""
-    return (
-        select(
-            Post.id,
-            Post.number,
-            Post.author_id,
-            Post.body_html,
-            Post.created_at,
-            Post.edited_at,
-            Post.is_hidden,
-            Post.is_pending,
-            Post.is_refused,
-            Post.hidden_reason,
-            select(Attachment.id).where(Attachment.post_id == Post.id).exists(),
-            Post.thanks_count,
-            select(PostThanks.post_id)
-            .where(PostThanks.post_id == Post.id, PostThanks.member_id == bindparam("reader"))
-            .exists(),
-            Member.display_name,
-            Member.statut,
-            Member.state,
-            Network.name,
+    headers show of the author; built once per variant. Two ranges of numbers, each read
+    from the index in order: the page's places, then (the last page binds a range that
+    holds them) the replies waiting or refused, numbered below 0 (`Post.number`), after
+    them in the order written (-1, -2…)."""
+
+    def posts_numbered(low: str, high: str | int) -> Select:
+        upper = bindparam(high) if isinstance(high, str) else high
+        return (
+            select(
+                Post.id,
+                Post.number,
+                Post.author_id,
+                Post.body_html,
+                Post.created_at,
+                Post.edited_at,
+                Post.is_hidden,
+                Post.is_pending,
+                Post.is_refused,
+                Post.hidden_reason,
+                select(Attachment.id).where(Attachment.post_id == Post.id).exists(),
+                Post.thanks_count,
+                select(PostThanks.post_id)
+                .where(PostThanks.post_id == Post.id, PostThanks.member_id == bindparam("reader"))
+                .exists(),
+                Member.display_name,
+                Member.statut,
+                Member.state,
+                Network.name,
+            )
+            .outerjoin(Member, Member.id == Post.author_id)
+            .outerjoin(Network, Network.id == Member.network_id)
+            .where(
+                Post.topic_id == bindparam("topic_id"),
+                Post.number.between(bindparam(low), upper),
+                policy.listed_posts_param(staff),
+            )
         )
-        .outerjoin(Member, Member.id == Post.author_id)
-        .outerjoin(Network, Network.id == Member.network_id)
-        .where(
-            Post.topic_id == bindparam("topic_id"),
-            Post.number.between(bindparam("first"), bindparam("last")),
-            policy.listed_posts_param(staff),
-        )
-        .order_by(Post.number)
-    )
+
+    page = union_all(posts_numbered("first", "last"), posts_numbered("waiting_from", -1))
+    rows = page.subquery()
+    return select(rows).order_by(rows.c.number < 0, func.abs(rows.c.number))
 
 
-def topic_posts(viewer: Viewer, topic: Topic | PageTopic, page: int) -> list[PagePost]:
+def topic_posts(
+    viewer: Viewer, topic: Topic | PageTopic, page: int, page_count: int
+) -> list[PagePost]:
     """Posts of one page that the viewer is listed: a range of post numbers, so any page
-    costs the same (keyset); with whether the viewer thanked each."""
+    costs the same (keyset); on the last page, then, the replies not published that the
+    viewer is listed (their author's, for the staff all), as a topic's last posts. With
+    whether the viewer thanked each."""
     per_page = current_app.config["POSTS_PER_PAGE"]
     first = (page - 1) * per_page + 1
     params = {
         "topic_id": topic.id,
         "first": first,
         "last": first + per_page - 1,
+        # An empty range but on the last page.
+        "waiting_from": -(2**31) if page >= page_count else 0,
         "reader": viewer.member_id or 0,
     }
     return [
@@ -1036,13 +1059,14 @@ def hits_context(viewer: Viewer, post_ids: set[int]) -> dict[int, HitContext]:
 
 
 def all_topic_posts(topic: Topic) -> list[Post]:
-    """Every post of a topic (moderation's split form; topics stay a few hundred posts)."""
+    """Every post of a topic (moderation's split form; topics stay a few hundred posts), in
+    the order of its page: its places, then the replies not published (-1, -2…)."""
     return list(
         db.session.scalars(
             select(Post)
             .options(joinedload(Post.author))
             .where(Post.topic_id == topic.id)
-            .order_by(Post.number)
+            .order_by(Post.number < 0, func.abs(Post.number))
         )
     )
 

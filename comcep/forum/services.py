@@ -172,6 +172,16 @@ def _add_post(
         raise ComcepError(REPEATED_TOPIC, field="title")
     if not new_topic and previous == body:
         raise ComcepError(REPEATED_REPLY, field="body")
+    limit = settings.to_int(settings.PREMODERATION_POSTS, premoderation_posts)
+    read_up_to = number  # the author has read the topic up to their post
+    if new_topic or not settings.may_wait(actor, limit):
+        # An opening post keeps n° 1 even while it waits: its whole topic waits with it.
+        pending = settings.needs_premoderation(actor, limit)
+    else:
+        waiting = _wait_instead(actor, topic, limit)
+        pending = waiting is not None
+        if waiting is not None:
+            number, read_up_to = waiting, number - 1
     post = Post(
         topic_id=topic.id,
         number=number,
@@ -183,8 +193,6 @@ def _add_post(
     # A reply that may become the topic's first reply changes the month it was opened in.
     answers = not new_topic and (topic.first_reply_at is None or now < topic.first_reply_at)
     opened = topic.created_at
-    limit = settings.to_int(settings.PREMODERATION_POSTS, premoderation_posts)
-    pending = settings.needs_premoderation(actor, limit)
     if pending:  # pre-moderation: invisible to others until approved, counters untouched
         post.is_hidden = post.is_pending = True
         post.hidden_reason = PENDING_REASON
@@ -202,12 +210,40 @@ def _add_post(
             outbox.enqueue("notify.post", [post.id])
         # The counters moved in SQL: reload them only if read (a reply redirects).
         db.session.expire(topic)
-        mark_read(actor, inspect(topic).identity[0], number)  # no reload of the expired topic
+        mark_read(actor, inspect(topic).identity[0], read_up_to)  # no reload of the expired topic
         rollups.mark_month_of(now)
         if answers:
             rollups.mark_month_of(opened)
         indexing.enqueue_posts([post.id])
     return post
+
+
+def _wait_instead(actor: Member, topic: Topic, limit: int) -> int | None:
+    """For a reply of a member pre-moderation may apply to: if it must wait, the number just
+    taken is given back and the reply's waiting number returned (None if it is published).
+    A waiting reply takes no place in the topic (`Post.number`): others would read a gap
+    in the numbers, and « N non lus » would count it. The count deciding it is the
+    condition of the statement giving the number back: no statement more than when it was
+    asked alone. The topic's row, written by the statement that took the number, stays
+    locked until commit, so no other post took one in between."""
+    return db.session.execute(
+        update(Topic)
+        .where(Topic.id == topic.id, settings.too_few_published(actor.id, limit))
+        .values(last_number=Topic.last_number - 1)
+        .returning(waiting_number(topic.id))
+        .execution_options(synchronize_session=False)
+    ).scalar_one_or_none()
+
+
+def waiting_number(topic_id: int) -> ScalarSelect[int]:
+    """The number of the topic's next waiting post: below the lowest one given (-1 for
+    the first), so that waiting posts take numbers in the order written, outside the
+    topic's places 1..n. Taken while the topic's row is locked (`_add_post`)."""
+    return (
+        select(func.coalesce(func.min(Post.number), 0) - 1)
+        .where(Post.topic_id == topic_id, Post.number < 0)
+        .scalar_subquery()
+    )
 
 
 def _count_new_post(
@@ -327,7 +363,10 @@ def edit_post(actor: Member, post: Post, topic: Topic, body: str, title: str | N
 
 
 def mark_read(member: Member, topic_id: int, number: int) -> None:
-    """Record that the member has read the topic up to `number` (one upsert, never back)."""
+    """Record that the member has read the topic up to `number` (one upsert, never back).
+    Only a place counts: a reply not published (numbered below 0) has none to read up to."""
+    if number < 1:
+        return
     statement = _read_mark_statement(db.session.get_bind().dialect.name)
     params = {"b_member": member.id, "b_topic": topic_id, "b_number": number, "b_now": utcnow()}
     db.session.execute(statement, params)

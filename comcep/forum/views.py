@@ -211,14 +211,15 @@ def topic(topic_id: int, slug: str | None = None) -> ResponseReturnValue:
     header.keep(viewer, counts)
     page_count = queries.topic_page_count(topic, last_listed)
     page = min(_page_arg(), page_count)
-    posts = queries.topic_posts(viewer, topic, page)
-    if posts and posts[-1].number > read_number:  # a re-read writes nothing
-        services.mark_read(current_user, topic.id, posts[-1].number)
+    posts = queries.topic_posts(viewer, topic, page, page_count)
+    # Read up to the page's last place: a reply not published (below 0, shown last to its
+    # author and the staff) has none, and must not move the mark.
+    read_here = max((p.number for p in posts), default=0)
+    if read_here > read_number:  # a re-read writes nothing
+        services.mark_read(current_user, topic.id, read_here)
         # What the bell told about these posts is read now; only if it rings (one write
         # per GET otherwise, the read mark's).
-        if counts[0] and notifications.mark_read_in_topic(
-            viewer.member_id, topic.id, posts[-1].number
-        ):
+        if counts[0] and notifications.mark_read_in_topic(viewer.member_id, topic.id, read_here):
             header.forget()
         db.session.commit()
     actions = TopicActions.for_topic(viewer, topic)
@@ -313,7 +314,7 @@ def reply(topic_id: int) -> ResponseReturnValue:
 @login_required
 def post(post_id: int) -> ResponseReturnValue:
     post, topic = queries.get_post_or_404(current_viewer(), post_id, policy.check_locate_post)
-    page = queries.page_of_number(post.number)
+    page = queries.page_of_post(post, topic)
     target = url_for("forum.topic", topic_id=topic.id, slug=topic.slug)
     if page > 1:
         target += f"?page={page}"

@@ -445,8 +445,9 @@ def _publish(actor: Member, post: Post, topic: Topic, reason: str) -> None:
     A reply is published as Discourse does, as if written now: numbered after every post of
     the topic and dated now. Read marks are post numbers, so a reader who had read past its
     place while it waited would never have seen it « non lu »; and the topic's « dernier
-    message » and first reply, read from its posts, follow what its readers could see."""
-    if post.number > 1:
+    message » and first reply, read from its posts, follow what its readers could see.
+    (A reply waiting had no place yet: numbered below 0, `Post.number`.)"""
+    if post.number != 1:
         caught_up = topic.last_post_number  # the last post readers could see while it waited
         author = db.session.get(Member, post.author_id) if post.author_id else None
         # Caught up by « tout marquer comme lu » too (the lists count that date as read).
@@ -587,11 +588,12 @@ def _renumber(topic_id: int, opening_id: int | None = None) -> int:
     returns n. A shown topic keeps its post n° 1 first if a hidden post dated before it
     would take its place (merged in from a hidden topic): shown, it would open on a hole,
     under another author's name. `opening_id`: the post that opens it whatever its date
-    (a split's first published post, ahead of one refused before it)."""
+    (a split's first published post, ahead of one refused before it). Its replies never
+    published (waiting, or refused) take no place: -1, -2… in date order (`Post.number`)."""
     db.session.flush()
     shown = db.session.scalar(select(Topic.is_hidden).where(Topic.id == topic_id)) is False
     rows = db.session.execute(
-        select(Post.id, Post.number, Post.is_hidden)
+        select(Post.id, Post.number, Post.is_hidden, Post.is_pending, Post.is_refused)
         .where(Post.topic_id == topic_id)
         .order_by(Post.created_at, Post.id)
     ).all()
@@ -604,15 +606,20 @@ def _renumber(topic_id: int, opening_id: int | None = None) -> int:
         chosen = next(row for row in rows if row.id == opening_id)
         rows.remove(chosen)
         rows.insert(0, chosen)
+    # The opening post keeps n° 1 even unpublished: its whole topic waits with it.
+    placed = rows[:1] + [row for row in rows[1:] if policy.was_published(row)]
+    waiting = [row for row in rows[1:] if not policy.was_published(row)]
     db.session.execute(
         update(Post).where(Post.topic_id == topic_id).values(number=-Post.number - 1_000_000)
     )
-    for number, (post_id, _old, _hidden) in enumerate(rows, start=1):
-        db.session.execute(update(Post).where(Post.id == post_id).values(number=number))
-    db.session.execute(update(Topic).where(Topic.id == topic_id).values(last_number=len(rows)))
-    _renumber_read_marks(topic_id, [row.number for row in rows])
-    _renumber_events(topic_id, [row.number for row in rows])
-    return len(rows)
+    for number, row in enumerate(placed, start=1):
+        db.session.execute(update(Post).where(Post.id == row.id).values(number=number))
+    for number, row in enumerate(waiting, start=1):
+        db.session.execute(update(Post).where(Post.id == row.id).values(number=-number))
+    db.session.execute(update(Topic).where(Topic.id == topic_id).values(last_number=len(placed)))
+    _renumber_read_marks(topic_id, [row.number for row in placed])
+    _renumber_events(topic_id, [row.number for row in placed])
+    return len(placed)
 
 
 def _renumber_read_marks(topic_id: int, old_numbers: list[int]) -> None:

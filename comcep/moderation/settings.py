@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import ScalarSelect, func, select
+from sqlalchemy import ColumnElement, ScalarSelect, func, select
 
 from comcep.extensions import db
 from comcep.forum.models import Post
@@ -40,14 +40,27 @@ def set_value(key: str, value: str) -> None:
     db.session.flush()
 
 
+def may_wait(member: Member, limit: int) -> bool:
+    """Whether pre-moderation applies to the member at all (before counting their posts):
+    it is on (`limit`, the setting, 0 by default: off) and they are not staff."""
+    return limit > 0 and not member.is_staff
+
+
+def too_few_published(member_id: int, limit: int) -> ColumnElement[bool]:
+    """The member has published fewer than `limit` posts, so their next one waits: a SQL
+    condition, to ride in a statement the caller runs anyway (`forum.services._add_post`
+    gives back a reply's number in the one that asks it)."""
+    published = (
+        select(func.count(Post.id))
+        .where(Post.author_id == member_id, Post.is_pending.is_(False), Post.is_hidden.is_(False))
+        .scalar_subquery()
+    )
+    return published < limit
+
+
 def needs_premoderation(member: Member, limit: int) -> bool:
     """A new member's first N posts wait in the queue (N = `limit`, the setting, read by
     the caller with its own statement; 0 by default: none)."""
-    if limit <= 0 or member.is_staff:
+    if not may_wait(member, limit):
         return False
-    approved = db.session.scalar(
-        select(func.count(Post.id)).where(
-            Post.author_id == member.id, Post.is_pending.is_(False), Post.is_hidden.is_(False)
-        )
-    )
-    return (approved or 0) < limit
+    return bool(db.session.scalar(select(too_few_published(member.id, limit))))

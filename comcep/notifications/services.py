@@ -752,7 +752,7 @@ def mark_read_in_topic(member_id: int, topic_id: int, number: int) -> int:
     """The member has read the topic up to post `number`: what they were told about those
     posts is read too (Discourse), except a notice about their own hidden post, which has a
     reason to read. How many notifications that was."""
-    read_posts = select(Post.id).where(Post.topic_id == topic_id, Post.number <= number)
+    read_posts = select(Post.id).where(Post.topic_id == topic_id, Post.number.between(1, number))
     result = db.session.execute(
         Notification.__table__.update()
         .where(

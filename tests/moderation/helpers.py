@@ -45,9 +45,15 @@ def count(model: type) -> int:
 
 
 def posts_of(topic_id: int) -> list[Post]:
+    """A topic's posts in the order of its page: its places 1..n, then the replies not
+    published, numbered below 0 (-1, -2…: `Post.number`)."""
     db.session.expire_all()
     return list(
-        db.session.scalars(select(Post).where(Post.topic_id == topic_id).order_by(Post.number))
+        db.session.scalars(
+            select(Post)
+            .where(Post.topic_id == topic_id)
+            .order_by(Post.number < 0, func.abs(Post.number))
+        )
     )
 
 

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from comcep.extensions import db
-from comcep.forum.models import Post, Topic
+from comcep.forum.models import Post, Topic, TopicRead
 from comcep.moderation import services as moderation
 from comcep.moderation.models import Setting
 from comcep.notifications.models import Notification
@@ -408,7 +408,7 @@ def test_a_refused_reply_is_marked_refused_not_merely_hidden(
     client_for(members["pair"]).post(  # has written before: published at once
         f"/t/{topic.id}/repondre", data={"body": "Publié.", "submit": "1"}
     )
-    published = posts_of(topic.id)[-1]
+    published = next(p for p in posts_of(topic.id) if p.body_source == "Publié.")
     client_for(members["animation"]).post(
         f"/p/{published.id}/masquer", data={"reason": "Propos déplacés."}
     )
@@ -480,25 +480,27 @@ def test_a_refused_first_topic_stays_invisible_to_others_and_says_not_published(
     assert "Un nom de bénéficiaire." in text_of(page)
 
 
-def test_a_refused_reply_last_on_its_page_leaves_others_no_empty_page(
+def test_a_refused_reply_after_a_full_page_leaves_nobody_an_empty_page(
     app, monkeypatch, members, client_for, newcomer, topic
 ) -> None:
-    """Pages are ranges of post numbers: a refused reply alone past the last full page
-    would give other readers a page with nothing on it; its author still reaches it."""
+    """Pages are ranges of post numbers: a refused reply takes none (numbered below 0), so
+    it opens no page past the last full one, for other readers or for its author and the
+    staff, who find it at the end of the last page."""
     monkeypatch.setitem(app.config, "POSTS_PER_PAGE", 2)
     client_for(members["other_pair"]).post(
         f"/t/{topic.id}/repondre", data={"body": "Deuxième.", "submit": "1"}
     )
     post, staff = _refused_reply(members, client_for, newcomer, topic)
-    assert post.number == 3
-    reader = client_for(members["pair"])
-    first = reader.get(f"/t/{topic.id}")
-    assert "?page=2" not in first.text
-    assert "Deuxième." in text_of(reader.get(f"/t/{topic.id}?page=2"))  # back to page 1
-    own = client_for(newcomer)
-    assert "?page=2" in own.get(f"/t/{topic.id}").text
-    assert "Ma réponse REFUSMOT." in text_of(own.get(f"/t/{topic.id}?page=2"))
-    assert "Ma réponse REFUSMOT." in text_of(staff.get(f"/t/{topic.id}?page=2"))
+    assert post.number < 0
+    for client in (client_for(members["pair"]), client_for(newcomer), staff):
+        first = client.get(f"/t/{topic.id}")
+        assert "?page=2" not in first.text
+        assert "Deuxième." in text_of(client.get(f"/t/{topic.id}?page=2"))  # back to page 1
+    for client in (client_for(newcomer), staff):
+        page = plain(client.get(f"/t/{topic.id}").text)
+        assert page.index("Deuxième.") < page.index("Ma réponse REFUSMOT.")
+        assert "non publié · " in page  # in place of its number
+    assert "REFUSMOT" not in text_of(client_for(members["pair"]).get(f"/t/{topic.id}"))
 
 
 def test_publishing_a_refused_reply_numbers_and_dates_it_as_a_validation_does(
@@ -628,7 +630,8 @@ def test_a_split_opens_its_topic_with_the_first_published_post_and_counts_only_t
     new = reload(Topic, new.id)
     assert not new.is_hidden
     assert new.author_id == members["pair"].id
-    assert [(p.id, p.number) for p in posts_of(new.id)] == [(published.id, 1), (refused.id, 2)]
+    assert [(p.id, p.number) for p in posts_of(new.id)] == [(published.id, 1), (refused.id, -1)]
+    assert reload(Topic, new.id).last_number == 1
     for reader in ("pair", "pilot_pair"):
         assert client_for(members[reader]).get(f"/p/{published.id}").status_code == 302
     note = text_of(client_for(members["pilot_pair"]).get(f"/t/{topic.id}"))
@@ -652,3 +655,125 @@ def test_a_split_of_posts_none_of_them_published_is_refused_in_french(
     assert answer.status_code == 400
     assert "Aucun des messages choisis n'est publié" in text_of(answer)
     assert reload(Post, refused.id).topic_id == topic.id
+
+
+# --- A reply waiting takes no place in its topic's numbers -----------------------------------
+
+
+def _unread_in_list(client) -> str:  # noqa: ANN001
+    """The « non lus » page's text."""
+    return plain(client.get("/non-lus").text)
+
+
+def _read_mark(member, topic) -> int | None:  # noqa: ANN001
+    db.session.expire_all()
+    return db.session.scalar(
+        select(TopicRead.last_read_number).where(
+            TopicRead.member_id == member.id, TopicRead.topic_id == topic.id
+        )
+    )
+
+
+def test_a_waiting_reply_leaves_readers_no_gap_and_nothing_unread_until_published(
+    members, client_for, newcomer, topic
+) -> None:
+    """Numbered when it waits, the reply left a gap (#1, #2, #4) and « 2 non lus » over the
+    one post readers could see: something was written there. It takes its number when
+    published, next to the last one readers saw."""
+    make_reply(members["other_pair"], topic, "Deuxième message.")
+    set_premoderation(client_for(members["admin"]), "1")
+    reader = client_for(members["pilot_pair"])
+    reader.get(f"/t/{topic.id}")  # read to #2
+    client_for(newcomer).post(
+        f"/t/{topic.id}/repondre", data={"body": "Ma réponse ATTENTEMOT.", "submit": "1"}
+    )
+    pending = posts_of(topic.id)[-1]
+    assert pending.is_pending
+    assert pending.number < 0
+    stored = reload(Topic, topic.id)
+    assert (stored.last_number, stored.last_post_number) == (2, 2)
+    assert f"/t/{topic.id}/" not in reader.get("/non-lus").text
+    assert_counters_right()
+
+    assert client_for(members["animation"]).post(f"/p/{pending.id}/restaurer").status_code == 302
+    assert [p.number for p in posts_of(topic.id)] == [1, 2, 3]
+    assert reload(Post, pending.id).number == 3
+    unread = _unread_in_list(reader)
+    assert "1 non lu" in unread
+    assert "2 non lus" not in unread
+    page = plain(reader.get(f"/t/{topic.id}").text)
+    assert "#3 · " in page
+    assert "#4" not in page
+    assert_counters_right()
+
+
+def test_a_refused_reply_changes_nothing_for_other_readers(
+    members, client_for, newcomer, topic
+) -> None:
+    """Refused, it never takes a place: the next reply follows the last one readers saw."""
+    reader = client_for(members["pilot_pair"])
+    reader.get(f"/t/{topic.id}")  # read to #1
+    post, _staff = _refused_reply(members, client_for, newcomer, topic)
+    assert post.number < 0
+    assert reload(Topic, topic.id).last_number == 1
+    assert f"/t/{topic.id}/" not in reader.get("/non-lus").text
+    following = make_reply(members["pair"], topic, "La suite.")  # has written: published
+    assert reload(Post, following.id).number == 2
+    unread = _unread_in_list(reader)
+    assert "1 non lu" in unread
+    assert "2 non lus" not in unread
+    assert_counters_right()
+
+
+def test_its_author_and_the_staff_find_a_waiting_reply_last_without_reading_past_the_end(
+    app, monkeypatch, members, client_for, newcomer, topic
+) -> None:
+    """Shown last on the last page to whom the page lists it, with its notice; its
+    permalink leads there; reading it moves no read mark past the topic's last place (a
+    reply published later would pass for read)."""
+    monkeypatch.setitem(app.config, "POSTS_PER_PAGE", 2)
+    make_reply(members["other_pair"], topic, "Deuxième message.")
+    make_reply(members["other_pair"], topic, "Troisième message.")
+    set_premoderation(client_for(members["admin"]), "1")
+    author = client_for(newcomer)
+    author.post(f"/t/{topic.id}/repondre", data={"body": "Ma réponse ATTENTEMOT.", "submit": "1"})
+    pending = posts_of(topic.id)[-1]
+    assert pending.is_pending
+    staff_member = members["animation"]
+    for member, client in ((newcomer, author), (staff_member, client_for(staff_member))):
+        first = client.get(f"/t/{topic.id}")
+        assert "ATTENTEMOT" not in first.text
+        assert "?page=3" not in first.text
+        last = plain(client.get(f"/t/{topic.id}?page=2").text)
+        assert last.index("Troisième message.") < last.index("Ma réponse ATTENTEMOT.")
+        assert "En attente de validation par l'équipe d'animation." in last
+        assert "en attente de validation · " in last  # in place of its number
+        assert location(client.get(f"/p/{pending.id}")) == f"/t/{topic.id}/{topic.slug}?page=2"
+        assert _read_mark(member, topic) == 3
+    reader = client_for(members["pair"])
+    assert "ATTENTEMOT" not in reader.get(f"/t/{topic.id}?page=2").text
+    assert reader.get(f"/p/{pending.id}").status_code == 404
+
+    make_reply(members["pair"], topic, "Quatrième message.")  # has written: published
+    assert f"/t/{topic.id}/" in author.get("/non-lus").text
+    assert "1 non lu" in _unread_in_list(author)
+
+
+def test_a_merge_keeps_a_waiting_reply_out_of_the_numbers(
+    members, client_for, newcomer, topic
+) -> None:
+    """Split and merge number a topic's places again: a reply waiting stays apart."""
+    set_premoderation(client_for(members["admin"]), "1")
+    client_for(newcomer).post(
+        f"/t/{topic.id}/repondre", data={"body": "En attente.", "submit": "1"}
+    )
+    pending = posts_of(topic.id)[-1]
+    target = make_topic(members["pair"], title="Un autre sujet", body="Autre début.")
+    make_reply(members["pair"], target, "Autre suite.")
+    moderation.merge_topics(members["animation"], reload(Topic, topic.id), reload(Topic, target.id))
+    db.session.commit()
+    numbers = [(p.id == pending.id, p.number) for p in posts_of(target.id)]
+    assert numbers == [(False, 1), (False, 2), (False, 3), (True, -1)]
+    assert reload(Topic, target.id).last_number == 3
+    assert reload(Post, pending.id).is_pending
+    assert_counters_right()
