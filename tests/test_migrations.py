@@ -334,7 +334,7 @@ def test_the_posts_refused_before_publication_are_told_apart_from_hidden_ones(
                 if action:
                     db.session.execute(entry, {"action": action, "post": ids[number], "at": at})
             db.session.commit()
-            upgrade()
+            upgrade(revision="a7d3e9f1c482")  # the next one numbers them apart
             refused = db.session.scalars(
                 text("SELECT number FROM posts WHERE is_refused ORDER BY number")
             ).all()
@@ -344,6 +344,116 @@ def test_the_posts_refused_before_publication_are_told_apart_from_hidden_ones(
             with db.engine.connect() as connection:
                 columns = {c["name"] for c in inspect(connection).get_columns("posts")}
             assert "is_refused" not in columns
+        finally:
+            db.session.remove()
+            db.engine.dispose()
+
+
+def test_the_replies_never_published_leave_their_places_in_the_numbers(tmp_path: Path) -> None:
+    """Revision 63d5bfbd74e7 numbers the replies waiting or refused at pre-moderation -1,
+    -2… in each topic in the order written; the places they held at the end of a topic are
+    given back (`last_number`, read marks and notes past them come back to its last post
+    still numbered); a post hidden after publication, and another topic, are left alone.
+    Downgraded, they take places after the last post again."""
+    fresh = _fresh_app(tmp_path, f"sqlite:///{tmp_path / 'numbers.sqlite3'}")
+    member = text(
+        "INSERT INTO members (email, password_hash, display_name, name_key, statut,"
+        " organisation, roles, state, motivation, created_at, registration_status,"
+        " refusal_reason, pending_email, token_nonce, email_frequency, moderation_reason)"
+        " VALUES (:email, '', :email, '', 'pair', '', '', 'active', '',"
+        " :at, 'approved', '', '', 'n', 'immediate', '')"
+    )
+    topic = text(
+        "INSERT INTO topics (category_id, author_id, title, slug, created_at, is_pinned,"
+        " is_announcement, is_locked, is_hidden, post_count, last_number, last_post_number,"
+        " last_post_at) VALUES ((SELECT min(id) FROM categories), :author, 'Sujet', 'sujet',"
+        " :at, 0, 0, 0, 0, :count, :last, :shown, :at)"
+    )
+    post = text(
+        "INSERT INTO posts (topic_id, number, author_id, body_source, body_html, created_at,"
+        " revision_count, is_hidden, hidden_reason, is_pending, is_refused) VALUES (:topic,"
+        " :number, :author, '', '', :at, 0, :hidden, '', :pending, :refused)"
+    )
+    read = text(
+        "INSERT INTO topic_reads (member_id, topic_id, last_read_number, updated_at)"
+        " VALUES (:member, :topic, :number, :at)"
+    )
+    note = text(
+        "INSERT INTO topic_events (topic_id, after_number, kind, post_count, created_at)"
+        " VALUES (:topic, :after, 'split_to', 1, :at)"
+    )
+    at = "2026-12-01 10:00:00.000000"
+    # topic → number: (hidden, pending, refused), written in the order of the numbers
+    rows = {
+        "mixed": {
+            1: (False, False, False),
+            2: (True, False, True),  # refused, in the middle: its place stays a gap
+            3: (True, False, False),  # hidden after publication: keeps its place
+            4: (True, True, False),  # waiting, at the end…
+            5: (True, False, True),  # …and refused after it
+        },
+        "other": {1: (False, False, False), 2: (False, False, False)},
+    }
+
+    def numbers() -> dict[tuple[int, int], int]:
+        """(topic id, post id) → number."""
+        found = db.session.execute(text("SELECT topic_id, id, number FROM posts")).all()
+        return {(topic_id, post_id): number for topic_id, post_id, number in found}
+
+    with fresh.app_context():
+        try:
+            upgrade(revision="c5f2a8d3e614")
+            ids = {}
+            for email in ("auteur@exemple.fr", "lecteur@exemple.fr"):
+                ids[email] = db.session.execute(member, {"email": email, "at": at}).lastrowid
+            author, reader = ids["auteur@exemple.fr"], ids["lecteur@exemple.fr"]
+            topics, posts = {}, {}
+            for name, topic_rows in rows.items():
+                shown = max(n for n, (hidden, *_) in topic_rows.items() if not hidden)
+                values = {"author": author, "at": at, "count": 1, "last": len(topic_rows)}
+                topics[name] = db.session.execute(topic, values | {"shown": shown}).lastrowid
+                for number, (hidden, pending, refused) in topic_rows.items():
+                    values = {"topic": topics[name], "number": number, "author": author}
+                    values |= {"hidden": hidden, "pending": pending, "refused": refused}
+                    values["at"] = f"2026-12-01 10:00:0{number}.000000"
+                    posts[name, number] = db.session.execute(post, values).lastrowid
+            for member_id, topic_name, number in (
+                (reader, "mixed", 3),
+                (author, "mixed", 5),
+                (author, "other", 2),
+            ):
+                values = {"member": member_id, "topic": topics[topic_name], "number": number}
+                db.session.execute(read, values | {"at": at})
+            for after in (1, 5):
+                db.session.execute(note, {"topic": topics["mixed"], "after": after, "at": at})
+            db.session.commit()
+            before = numbers()
+            upgrade()
+            mixed, other = topics["mixed"], topics["other"]
+            expected = {(mixed, posts["mixed", n]): new for n, new in ((2, -1), (4, -2), (5, -3))}
+            assert numbers() == before | expected
+            last_numbers = dict(
+                db.session.execute(text("SELECT id, last_number FROM topics")).all()
+            )
+            assert last_numbers == {mixed: 3, other: 2}
+            marks = db.session.execute(
+                text("SELECT member_id, topic_id, last_read_number FROM topic_reads")
+            ).all()
+            assert sorted(marks) == sorted(
+                [(reader, mixed, 3), (author, mixed, 3), (author, other, 2)]
+            )
+            anchors = db.session.scalars(
+                text("SELECT after_number FROM topic_events ORDER BY after_number")
+            ).all()
+            assert anchors == [1, 3]
+            db.session.remove()
+            downgrade(revision="c5f2a8d3e614")
+            again = {(mixed, posts["mixed", n]): new for n, new in ((2, 4), (4, 5), (5, 6))}
+            assert numbers() == before | again
+            last_numbers = dict(
+                db.session.execute(text("SELECT id, last_number FROM topics")).all()
+            )
+            assert last_numbers == {mixed: 6, other: 2}
         finally:
             db.session.remove()
             db.engine.dispose()
