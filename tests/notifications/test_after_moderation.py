@@ -42,7 +42,7 @@ def test_a_grouped_line_leads_to_the_first_reply_in_reading_order_after_an_appro
     client_for(members["pair"]).post(
         f"/t/{topic.id}/repondre", data={"body": "Une réponse publiée.", "submit": "1"}
     )
-    published = posts_of(topic.id)[-1]
+    published = next(p for p in posts_of(topic.id) if p.body_source == "Une réponse publiée.")
     assert published.id != pending.id
     assert client_for(members["animation"]).post(f"/p/{pending.id}/restaurer").status_code == 302
     approved = reload(Post, pending.id)
