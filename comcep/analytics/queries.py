@@ -51,6 +51,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql import Subquery
 
+from comcep import policy
 from comcep.extensions import UTCDateTime, db
 from comcep.forum.models import Category, Post, Tag, Topic, topic_tags
 from comcep.members.models import Member, Network
@@ -120,7 +121,8 @@ class CategoryInfo:
 
 
 def category_tree() -> list[CategoryInfo]:
-    """Every category (thèmes and rubriques) in display order; names only, no content."""
+    """Every category (thèmes and rubriques) in display order; names only, no content; with
+    whether every hors pair reads it (the policy's rule, for `policy.HORS_PAIR`)."""
     rows = db.session.execute(
         select(
             Category.id,
@@ -128,18 +130,11 @@ def category_tree() -> list[CategoryInfo]:
             Category.name,
             Category.position,
             Category.accepts_solutions,
-            Category.open_to_hors_pairs
-            & Category.staff_only.is_(False)
-            & Category.group_id.is_(None),
         ).order_by(Category.position, Category.id)
     ).all()
-    own = {row[0]: bool(row[5]) for row in rows}
+    read_by_all = policy.visible_category_ids(policy.HORS_PAIR)
     return [
-        CategoryInfo(
-            *row[:4],
-            accepts_solutions=bool(row[4]),
-            open_to_all=own[row[0]] and (row[1] is None or own.get(row[1], False)),
-        )
+        CategoryInfo(*row[:4], accepts_solutions=bool(row[4]), open_to_all=row[0] in read_by_all)
         for row in rows
     ]
 
