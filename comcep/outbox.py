@@ -156,6 +156,7 @@ def process(
         by_kind: dict[str, list[tuple[int, int]]] = {}
         for event_id, kind, ref_id in rows:
             by_kind.setdefault(kind, []).append((event_id, ref_id))
+        handled: list[int] = []
         for kind, items in by_kind.items():
             if should_stop is not None and should_stop():
                 _release([event_id for event_id, _ in items])
@@ -163,6 +164,7 @@ def process(
             ids = [event_id for event_id, _ in items]
             try:
                 HANDLERS[kind](sorted({ref_id for _, ref_id in items}))
+                db.session.commit()  # the handler's own writes, before its rows go
             except Busy:
                 db.session.rollback()
                 _postpone(ids, "", count=False)
@@ -172,9 +174,13 @@ def process(
                 db.session.rollback()
                 _postpone(ids, repr(error)[:2000])
                 continue
-            db.session.execute(delete(OutboxEvent).where(OutboxEvent.id.in_(ids)))
+            handled.extend(ids)
+        # One DELETE for every kind done (a reply's indexing and notifying: one statement,
+        # not two). A crash before it only has the handlers run again, which each must bear.
+        if handled:
+            db.session.execute(delete(OutboxEvent).where(OutboxEvent.id.in_(handled)))
             db.session.commit()
-            done += len(ids)
+            done += len(handled)
         # Handlers may queue follow-up work (a post → notifications → e-mails): loop again.
         # A short batch that queued nothing left nothing due behind it when it was claimed:
         # claiming again would only take SQLite's write lock for nothing (each reply did).

@@ -1,6 +1,7 @@
 """`outbox.process`: every due row is applied in one call, follow-up work included, and a
 call whose last batch was short and queued nothing ends without claiming again;
-`outbox.batch`: the rows one change queues, written by one INSERT."""
+`outbox.batch`: the rows one change queues, written by one INSERT; the rows a batch handled,
+deleted by one DELETE."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from flask import Flask
 
 from comcep import outbox
 from comcep.extensions import db
+from comcep.members.models import Network
 
 FIRST, FOLLOW_UP = "test.outbox.first", "test.outbox.follow_up"
 
@@ -144,3 +146,55 @@ def test_a_batch_that_raises_writes_nothing_and_the_next_enqueue_writes_at_once(
     with app.test_request_context():
         assert outbox.process() == 1
     assert handled[FIRST] == [4]
+
+
+# --- one DELETE for the rows of every kind a batch handled ----------------------------------
+
+
+def _deletes(statements: list[str]) -> int:
+    return sum(s.lstrip().upper().startswith("DELETE FROM OUTBOX_EVENTS") for s in statements)
+
+
+def test_the_rows_of_every_kind_handled_in_a_batch_go_in_one_delete(
+    app: Flask, handled: dict[str, list[int]], count_queries: Callable
+) -> None:
+    """A reply queues its indexing and its notifying: one DELETE after both, not one each."""
+    with outbox.batch():
+        outbox.enqueue(FIRST, [2, 4])
+        outbox.enqueue(FOLLOW_UP, [7])
+    db.session.commit()
+    with app.test_request_context(), count_queries() as statements:
+        assert outbox.process() == 3
+    assert _deletes(statements) == 1, statements
+    assert outbox.backlog()[0] == 0
+
+
+def test_a_failing_kind_keeps_its_rows_and_the_others_are_still_done_and_deleted(
+    app: Flask, handled: dict[str, list[int]]
+) -> None:
+    """The kind that raised rolls back its own writes only: a kind handled before it keeps
+    what it wrote (committed before its rows are deleted) and its rows go."""
+
+    def writes_then_done(ids: list[int]) -> None:
+        db.session.add(Network(code="reseau-job", name="Réseau écrit par un job", kind="pair"))
+        handled[FIRST].extend(ids)
+
+    def fails(_ids: list[int]) -> None:
+        db.session.add(Network(code="reseau-echec", name="Réseau d'un job qui échoue", kind="pair"))
+        db.session.flush()
+        raise RuntimeError("panne")
+
+    outbox.register(FIRST, writes_then_done)
+    outbox.register(FOLLOW_UP, fails)
+    with outbox.batch():
+        outbox.enqueue(FIRST, [2])
+        outbox.enqueue(FOLLOW_UP, [7])
+    db.session.commit()
+    with app.test_request_context():
+        assert outbox.process() == 1
+    slugs = set(db.session.scalars(db.select(Network.code)))
+    assert "reseau-job" in slugs
+    assert "reseau-echec" not in slugs
+    rows = db.session.scalars(db.select(outbox.OutboxEvent)).all()
+    assert [(row.kind, row.ref_id, row.attempts) for row in rows] == [(FOLLOW_UP, 7, 1)]
+    assert "panne" in rows[0].last_error
