@@ -583,6 +583,18 @@ def move_topic(
     _topics_changed([topic], {old, category.id})
 
 
+def _hold_topics(*topic_ids: int) -> None:
+    """Hold the topics' rows until commit before their posts are read to be moved and
+    numbered again (split, merge): a reply or a publication takes its number by writing
+    its topic's row first (`forum.services._add_post`, `_publish`), so it waits for the
+    renumbering instead of landing between its read and its writes, numbered below 0 as
+    if still waiting, or the two deadlocking. In id order, as two merges may cross.
+    (SQLite writes one transaction at a time: nothing to hold there.)"""
+    db.session.execute(
+        select(Topic.id).where(Topic.id.in_(topic_ids)).order_by(Topic.id).with_for_update()
+    )
+
+
 def _renumber(topic_id: int, opening_id: int | None = None) -> int:
     """Give a topic's posts the numbers 1..n in date order (after a split or a merge);
     returns n. A shown topic keeps its post n° 1 first if a hidden post dated before it
@@ -695,6 +707,7 @@ def split_topic(
     _check_takes_topics(category)
     what = _posts_words(len(post_ids), "le message choisi", "les {} messages choisis")
     _check_widening(_category_of(topic), category, what, confirmed)
+    _hold_topics(topic.id)
     posts = list(
         db.session.scalars(
             select(Post)
@@ -777,6 +790,7 @@ def merge_topics(
     what = _posts_words(source.post_count, "le message de ce sujet", "les {} messages de ce sujet")
     widened = (_category_of(source), _category_of(target))
     _check_widening(*widened, what, confirmed)
+    _hold_topics(source.id, target.id)
     # Out of the target's range first: (topic_id, number) is unique, _renumber orders by date.
     db.session.execute(
         update(Post)

@@ -1,0 +1,97 @@
+"""Post numbers under moderation: a reply takes a place (1..n) when published, never two,
+whatever runs at the same moment (a split, a merge, another publication)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+import pytest
+from flask import Flask
+
+from comcep import policy
+from comcep.extensions import db
+from comcep.forum.models import Post, Topic
+from comcep.members.models import Member
+from comcep.moderation import services as moderation
+from tests.factories import category, make_reply, make_topic
+from tests.moderation.helpers import assert_counters_right, posts_of, reload, set_premoderation
+
+
+@pytest.fixture
+def newcomer(make_member):  # noqa: ANN201
+    return make_member(statut="pair", network="apec", name="Nouvelle Recrue")
+
+
+def _waiting_reply(members, client_for, newcomer, topic: Topic) -> Post:  # noqa: ANN001
+    set_premoderation(client_for(members["admin"]), "1")
+    sent = client_for(newcomer).post(
+        f"/t/{topic.id}/repondre", data={"body": "Ma réponse en attente.", "submit": "1"}
+    )
+    assert sent.status_code == 302
+    pending = posts_of(topic.id)[-1]
+    assert pending.is_pending
+    return pending
+
+
+def _in_another_transaction(app: Flask, work: Callable[[], None]) -> threading.Thread:
+    """`work` in its own thread, app context, session and connection, committed there."""
+
+    def run() -> None:
+        with app.app_context():
+            try:
+                work()
+                db.session.commit()
+            finally:
+                db.session.remove()
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread
+
+
+def test_a_reply_approved_while_a_split_renumbers_its_topic_keeps_its_place(
+    app, monkeypatch, members, client_for, newcomer
+) -> None:
+    """The split read the topic's posts, then numbered them again: a reply approved in
+    between (its number taken on the topic's row) was numbered back below 0 as if still
+    waiting, shown « non publié » after every post to all, its number given again."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite writes one transaction at a time")
+    topic = make_topic(members["pair"], title="Un sujet", body="Premier message.")
+    make_reply(members["other_pair"], topic, "Deuxième message.")
+    moved = make_reply(members["other_pair"], topic, "Troisième message, à déplacer.")
+    pending = _waiting_reply(members, client_for, newcomer, topic)
+    staff_id, pending_id = members["animation"].id, pending.id
+
+    def approve() -> None:
+        post = db.session.get(Post, pending_id)
+        staff = db.session.get(Member, staff_id)
+        moderation.approve_post(staff, post, db.session.get(Topic, post.topic_id))
+
+    was_published = policy.was_published
+    started: list[threading.Thread] = []
+
+    def approve_meanwhile(post) -> bool:  # noqa: ANN001
+        """The approval runs once the split has read the waiting reply to number it."""
+        if post.id == pending_id and not started:
+            started.append(_in_another_transaction(app, approve))
+            started[0].join(timeout=2)  # blocks, if the split holds the topic
+        return was_published(post)
+
+    monkeypatch.setattr(policy, "was_published", approve_meanwhile)
+    moderation.split_topic(
+        members["animation"],
+        reload(Topic, topic.id),
+        [moved.id],
+        "Un sujet à part",
+        category("premier-entretien"),
+    )
+    db.session.commit()
+    started[0].join(timeout=30)
+    assert not started[0].is_alive()
+
+    assert [(p.id, p.number) for p in posts_of(topic.id)][-1] == (pending_id, 3)
+    assert reload(Topic, topic.id).last_number == 3
+    assert not reload(Post, pending_id).is_pending
+    assert_counters_right()
