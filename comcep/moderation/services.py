@@ -446,7 +446,21 @@ def _publish(actor: Member, post: Post, topic: Topic, reason: str) -> None:
     the topic and dated now. Read marks are post numbers, so a reader who had read past its
     place while it waited would never have seen it « non lu »; and the topic's « dernier
     message » and first reply, read from its posts, follow what its readers could see.
-    (A reply waiting had no place yet: numbered below 0, `Post.number`.)"""
+    (A reply waiting had no place yet: numbered below 0, `Post.number`.)
+
+    Claimed on its row first, its topic's held before (the order of a split): a second
+    « Valider » at the same moment (a double click, two animatrices) read it unpublished
+    too, and numbered it again after the first, leaving readers a gap and a « non lu »
+    too many; it is refused instead."""
+    _hold_topics(topic.id)
+    claimed = db.session.execute(
+        update(Post)
+        .where(Post.id == post.id, or_(Post.is_pending, Post.is_refused))
+        .values(is_pending=False, is_refused=False)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if not claimed:
+        raise ComcepError("Ce message est déjà publié.")
     if post.number != 1:
         caught_up = topic.last_post_number  # the last post readers could see while it waited
         author = db.session.get(Member, post.author_id) if post.author_id else None

@@ -252,7 +252,12 @@ def restore(post_id: int) -> ResponseReturnValue:
     if not form.validate_on_submit():
         return redirect(url_for("forum.post", post_id=post.id)), 303
     if post.is_pending:
-        services.approve_post(current_user, post, topic)
+        try:
+            services.approve_post(current_user, post, topic)
+        except ComcepError as error:  # published meanwhile (another « Valider »)
+            db.session.rollback()
+            flash(error.message, "error")
+            return redirect(_queue()), 303
         return _done("Le message est validé et publié.", _queue())
     refused = post.is_refused
     try:

@@ -10,6 +10,7 @@ import pytest
 from flask import Flask
 
 from comcep import policy
+from comcep.errors import ComcepError
 from comcep.extensions import db
 from comcep.forum.models import Post, Topic
 from comcep.members.models import Member
@@ -94,4 +95,36 @@ def test_a_reply_approved_while_a_split_renumbers_its_topic_keeps_its_place(
     assert [(p.id, p.number) for p in posts_of(topic.id)][-1] == (pending_id, 3)
     assert reload(Topic, topic.id).last_number == 3
     assert not reload(Post, pending_id).is_pending
+    assert_counters_right()
+
+
+def test_a_reply_approved_twice_at_the_same_moment_is_numbered_once(
+    app, members, client_for, newcomer
+) -> None:
+    """Two « Valider » on one waiting reply (a double click, two animatrices): each read it
+    waiting, and the second numbered it again after the first's number, leaving readers a
+    gap (#2, #4) and one « non lu » too many; it told its author and readers twice."""
+    topic = make_topic(members["pair"], title="Un sujet", body="Premier message.")
+    make_reply(members["other_pair"], topic, "Deuxième message.")
+    pending = _waiting_reply(members, client_for, newcomer, topic)
+    staff_id, pending_id = members["animation"].id, pending.id
+    # This request read the reply waiting (its page, its form)…
+    post, stale_topic = reload(Post, pending_id), reload(Topic, topic.id)
+    staff = reload(Member, staff_id)
+    assert post.is_pending
+
+    def approve() -> None:  # …while another request published it
+        other = db.session.get(Post, pending_id)
+        actor = db.session.get(Member, staff_id)
+        moderation.approve_post(actor, other, db.session.get(Topic, other.topic_id))
+
+    thread = _in_another_transaction(app, approve)
+    thread.join(timeout=30)
+    assert not thread.is_alive()
+
+    with pytest.raises(ComcepError):
+        moderation.approve_post(staff, post, stale_topic)
+    db.session.rollback()
+    assert [p.number for p in posts_of(topic.id)] == [1, 2, 3]
+    assert reload(Topic, topic.id).last_number == 3
     assert_counters_right()
