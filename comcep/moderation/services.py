@@ -615,7 +615,10 @@ def _renumber(topic_id: int, opening_id: int | None = None) -> int:
     would take its place (merged in from a hidden topic): shown, it would open on a hole,
     under another author's name. `opening_id`: the post that opens it whatever its date
     (a split's first published post, ahead of one refused before it). Its replies never
-    published (waiting, or refused) take no place: -1, -2… in date order (`Post.number`)."""
+    published (waiting, or refused) take no place: -1, -2… in date order (`Post.number`).
+    Its own n° 1 stays ahead of its own replies (posts a merge brings, numbered below
+    -MERGED_OFFSET, go by date): a topic validated after pre-moderation is dated then
+    (`_publish`), after a reply the animatrice wrote while it waited."""
     db.session.flush()
     shown = db.session.scalar(select(Topic.is_hidden).where(Topic.id == topic_id)) is False
     rows = db.session.execute(
@@ -623,6 +626,10 @@ def _renumber(topic_id: int, opening_id: int | None = None) -> int:
         .where(Post.topic_id == topic_id)
         .order_by(Post.created_at, Post.id)
     ).all()
+    own = [i for i, row in enumerate(rows) if row.number > -MERGED_OFFSET // 2]
+    opening_at = next((i for i in own if rows[i].number == 1), None)
+    if opening_at is not None:
+        rows.insert(own[0], rows.pop(opening_at))
     if shown and rows and rows[0].is_hidden:
         opening = next((row for row in rows if row.number == 1 and not row.is_hidden), None)
         if opening is not None:

@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 import pytest
 from flask import Flask
+from sqlalchemy import select
 
 from comcep import policy
 from comcep.errors import ComcepError
@@ -127,4 +128,48 @@ def test_a_reply_approved_twice_at_the_same_moment_is_numbered_once(
     db.session.rollback()
     assert [p.number for p in posts_of(topic.id)] == [1, 2, 3]
     assert reload(Topic, topic.id).last_number == 3
+    assert_counters_right()
+
+
+@pytest.mark.parametrize("renumbering", ["split", "merge"])
+def test_a_topic_validated_after_the_animatrice_answered_it_keeps_its_opening_post_first(
+    members, client_for, newcomer, renumbering
+) -> None:
+    """A newcomer's topic waits; the animatrice answers it (n° 2), then validates it, which
+    dates its opening post now, after her answer. A split or merge numbers posts again by
+    date: her answer became n° 1, the page opened on it (with the topic's title to edit)
+    and the newcomer's question came second."""
+    make_topic(members["pair"], title="Un sujet publié", body="Déjà là.")
+    set_premoderation(client_for(members["admin"]), "1")
+    sent = client_for(newcomer).post(
+        "/r/premier-entretien/nouveau-sujet",
+        data={"title": "Ma question", "body": "Ma QUESTIONMOT.", "submit": "1"},
+    )
+    assert sent.status_code == 302
+    waiting = db.session.scalar(select(Topic).order_by(Topic.id.desc()))
+    staff = client_for(members["animation"])
+    answer = {"body": "Réponse de l'animatrice.", "submit": "1"}
+    assert staff.post(f"/t/{waiting.id}/repondre", data=answer).status_code == 302
+    opening = posts_of(waiting.id)[0]
+    assert staff.post(f"/p/{opening.id}/restaurer").status_code == 302
+    assert not reload(Topic, waiting.id).is_hidden
+    if renumbering == "split":
+        moved = make_reply(members["animation"], reload(Topic, waiting.id), "Une digression.")
+        moderation.split_topic(
+            members["animation"],
+            reload(Topic, waiting.id),
+            [moved.id],
+            "La digression",
+            category("premier-entretien"),
+        )
+    else:
+        later = make_topic(members["animation"], title="Un sujet voisin", body="Plus récent.")
+        moderation.merge_topics(
+            members["animation"], reload(Topic, later.id), reload(Topic, waiting.id)
+        )
+    db.session.commit()
+    numbered = [(p.body_source, p.number) for p in posts_of(waiting.id)]
+    assert numbered[:2] == [("Ma QUESTIONMOT.", 1), ("Réponse de l'animatrice.", 2)]
+    page = client_for(members["pilot_pair"]).get(f"/t/{waiting.id}").text
+    assert page.index("QUESTIONMOT") < page.index("Réponse de l")
     assert_counters_right()
