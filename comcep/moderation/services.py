@@ -7,7 +7,7 @@ import json
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import and_, case, delete, exists, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, case, delete, exists, func, or_, select, update
 
 from comcep import policy
 from comcep.analytics import rollups
@@ -190,6 +190,9 @@ def hide_post(actor: Member | None, post: Post, topic: Topic, reason: str) -> No
         raise ComcepError("Indiquez la raison : elle sera montrée à l'auteur.")
     author = db.session.get(Member, post.author_id) if post.author_id else None
     refusing = post.is_pending
+    if refusing and not _claim_unpublished(post, topic, Post.is_pending.is_(True)):
+        # « Valider » at the same moment gave it a place: refused there, it left a gap.
+        raise ComcepError("Ce message vient d'être publié : masquez-le si besoin.")
     # The author hears of it, as in Discourse (a pending post is hidden until published).
     if author is not None and (refusing or not post.is_hidden):
         kind = "post_refused" if refusing else "post_hidden"
@@ -452,14 +455,7 @@ def _publish(actor: Member, post: Post, topic: Topic, reason: str) -> None:
     « Valider » at the same moment (a double click, two animatrices) read it unpublished
     too, and numbered it again after the first, leaving readers a gap and a « non lu »
     too many; it is refused instead."""
-    _hold_topics(topic.id)
-    claimed = db.session.execute(
-        update(Post)
-        .where(Post.id == post.id, or_(Post.is_pending, Post.is_refused))
-        .values(is_pending=False, is_refused=False)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if not claimed:
+    if not _claim_unpublished(post, topic, or_(Post.is_pending, Post.is_refused)):
         raise ComcepError("Ce message est déjà publié.")
     if post.number != 1:
         caught_up = topic.last_post_number  # the last post readers could see while it waited
@@ -607,6 +603,20 @@ def _hold_topics(*topic_ids: int) -> None:
     db.session.execute(
         select(Topic.id).where(Topic.id.in_(topic_ids)).order_by(Topic.id).with_for_update()
     )
+
+
+def _claim_unpublished(post: Post, topic: Topic, state: ColumnElement[bool]) -> bool:
+    """Whether the post is still in `state` (waiting, or refused), its row then held until
+    commit, after its topic's (the order of a split): a decision on it read it so, and
+    another one taken at the same moment (« Valider », « Refuser ») may have changed it."""
+    _hold_topics(topic.id)
+    claimed = db.session.execute(
+        update(Post)
+        .where(Post.id == post.id, state)
+        .values(is_pending=False)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    return bool(claimed)
 
 
 def _renumber(topic_id: int, opening_id: int | None = None) -> int:

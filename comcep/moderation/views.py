@@ -231,7 +231,12 @@ def hide(post_id: int) -> ResponseReturnValue:
     form = forms.ReasonForm()
     if form.validate_on_submit():
         was_pending = post.is_pending
-        services.hide_post(current_user, post, topic, form.reason.data)
+        try:
+            services.hide_post(current_user, post, topic, form.reason.data)
+        except ComcepError as error:  # published meanwhile (another « Valider »)
+            db.session.rollback()
+            flash(error.message, "error")
+            return redirect(url_for("forum.post", post_id=post_id)), 303
         services.close_reports(current_user, post, "hidden", form.reason.data)
         if was_pending:  # refused from the waiting list: back to it, as « valider » does
             return _done("Le message n'est pas publié ; son auteur en est informé.", _queue())

@@ -173,3 +173,34 @@ def test_a_topic_validated_after_the_animatrice_answered_it_keeps_its_opening_po
     page = client_for(members["pilot_pair"]).get(f"/t/{waiting.id}").text
     assert page.index("QUESTIONMOT") < page.index("Réponse de l")
     assert_counters_right()
+
+
+def test_a_reply_refused_as_it_is_validated_elsewhere_is_not_refused_in_its_place(
+    app, members, client_for, newcomer
+) -> None:
+    """« Refuser » on a reply another animatrice validated at the same moment: the refusal,
+    read it waiting, marked it refused where it now held a place (n° 3): readers saw a gap
+    where the numbers follow each other, its author was told both. It is refused instead."""
+    topic = make_topic(members["pair"], title="Un sujet", body="Premier message.")
+    make_reply(members["other_pair"], topic, "Deuxième message.")
+    pending = _waiting_reply(members, client_for, newcomer, topic)
+    staff_id, pending_id = members["animation"].id, pending.id
+    post, stale_topic = reload(Post, pending_id), reload(Topic, topic.id)
+    staff = reload(Member, staff_id)
+    assert post.is_pending
+
+    def approve() -> None:
+        other = db.session.get(Post, pending_id)
+        actor = db.session.get(Member, staff_id)
+        moderation.approve_post(actor, other, db.session.get(Topic, other.topic_id))
+
+    thread = _in_another_transaction(app, approve)
+    thread.join(timeout=30)
+    assert not thread.is_alive()
+
+    with pytest.raises(ComcepError):
+        moderation.hide_post(staff, post, stale_topic, "Hors charte.")
+    db.session.rollback()
+    published = reload(Post, pending_id)
+    assert (published.number, published.is_refused, published.is_hidden) == (3, False, False)
+    assert_counters_right()
