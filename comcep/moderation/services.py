@@ -188,9 +188,10 @@ def hide_post(actor: Member | None, post: Post, topic: Topic, reason: str) -> No
     (`Post.is_refused`), where a published one hidden leaves « Message masqué »."""
     if not reason.strip():
         raise ComcepError("Indiquez la raison : elle sera montrée à l'auteur.")
+    _hold_topics(topic.id)  # before the post's row, as a split takes them (`_hold_topics`)
     author = db.session.get(Member, post.author_id) if post.author_id else None
     refusing = post.is_pending
-    if refusing and not _claim_unpublished(post, topic, Post.is_pending.is_(True)):
+    if refusing and not _claim_unpublished(post, Post.is_pending.is_(True)):
         # « Valider » at the same moment gave it a place: refused there, it left a gap.
         raise ComcepError("Ce message vient d'être publié : masquez-le si besoin.")
     # The author hears of it, as in Discourse (a pending post is hidden until published).
@@ -378,6 +379,7 @@ def restore_post(actor: Member, post: Post, topic: Topic, reason: str = "") -> N
     as « Valider » does (`approve_post`), numbered after the posts written meanwhile, dated
     now, and told to those it concerns; a refusal is a decision the moderation may revise,
     not a post put back in the past where nobody would see it « non lu »."""
+    _hold_topics(topic.id)  # before the post's row, as a split takes them (`_hold_topics`)
     if not restorable(post):
         raise ComcepError(
             "Ce message a été retiré à la demande de son auteur, à son départ : il ne peut pas "
@@ -439,6 +441,7 @@ def approve_post(actor: Member, post: Post, topic: Topic) -> None:
     """Publish a pre-moderated post (its notifications go out now)."""
     if not post.is_pending:
         raise ComcepError("Ce message n'est pas en attente de validation.")
+    _hold_topics(topic.id)  # before the post's row, as a split takes them (`_hold_topics`)
     _publish(actor, post, topic, "Message validé (pré-modération).")
 
 
@@ -451,11 +454,11 @@ def _publish(actor: Member, post: Post, topic: Topic, reason: str) -> None:
     message » and first reply, read from its posts, follow what its readers could see.
     (A reply waiting had no place yet: numbered below 0, `Post.number`.)
 
-    Claimed on its row first, its topic's held before (the order of a split): a second
-    « Valider » at the same moment (a double click, two animatrices) read it unpublished
-    too, and numbered it again after the first, leaving readers a gap and a « non lu »
-    too many; it is refused instead."""
-    if not _claim_unpublished(post, topic, or_(Post.is_pending, Post.is_refused)):
+    Claimed on its row first (its caller holds its topic's): a second « Valider » at the
+    same moment (a double click, two animatrices) read it unpublished too, and numbered it
+    again after the first, leaving readers a gap and a « non lu » too many; it is refused
+    instead."""
+    if not _claim_unpublished(post, or_(Post.is_pending, Post.is_refused)):
         raise ComcepError("Ce message est déjà publié.")
     if post.number != 1:
         caught_up = topic.last_post_number  # the last post readers could see while it waited
@@ -598,18 +601,20 @@ def _hold_topics(*topic_ids: int) -> None:
     numbered again (split, merge): a reply or a publication takes its number by writing
     its topic's row first (`forum.services._add_post`, `_publish`), so it waits for the
     renumbering instead of landing between its read and its writes, numbered below 0 as
-    if still waiting, or the two deadlocking. In id order, as two merges may cross.
+    if still waiting, or the two deadlocking. In id order, as two merges may cross. The
+    moderation's decisions on one post (hide, refuse, restore, validate) hold its topic
+    too before writing the post's row: in the other order, they deadlocked with a split.
     (SQLite writes one transaction at a time: nothing to hold there.)"""
     db.session.execute(
         select(Topic.id).where(Topic.id.in_(topic_ids)).order_by(Topic.id).with_for_update()
     )
 
 
-def _claim_unpublished(post: Post, topic: Topic, state: ColumnElement[bool]) -> bool:
+def _claim_unpublished(post: Post, state: ColumnElement[bool]) -> bool:
     """Whether the post is still in `state` (waiting, or refused), its row then held until
-    commit, after its topic's (the order of a split): a decision on it read it so, and
-    another one taken at the same moment (« Valider », « Refuser ») may have changed it."""
-    _hold_topics(topic.id)
+    commit (its topic's held before by the caller, `_hold_topics`): a decision on it read
+    it so, and another one taken at the same moment (« Valider », « Refuser ») may have
+    changed it."""
     claimed = db.session.execute(
         update(Post)
         .where(Post.id == post.id, state)

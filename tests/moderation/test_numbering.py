@@ -204,3 +204,47 @@ def test_a_reply_refused_as_it_is_validated_elsewhere_is_not_refused_in_its_plac
     published = reload(Post, pending_id)
     assert (published.number, published.is_refused, published.is_hidden) == (3, False, False)
     assert_counters_right()
+
+
+def test_a_reply_hidden_while_a_split_renumbers_its_topic_waits_for_it(
+    app, monkeypatch, members, client_for
+) -> None:
+    """A split holds its topic, then numbers its posts again; hiding a post of it at the
+    same moment took the post's row, then waited for the topic's: the two deadlocked, and
+    one animatrice got an error page. Hiding now waits for the topic first, as the split."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite writes one transaction at a time")
+    topic = make_topic(members["pair"], title="Un sujet", body="Premier message.")
+    kept = make_reply(members["other_pair"], topic, "Deuxième message, à masquer.")
+    moved = make_reply(members["other_pair"], topic, "Troisième message, à déplacer.")
+    staff_id, kept_id = members["animation"].id, kept.id
+
+    def hide() -> None:
+        post = db.session.get(Post, kept_id)
+        staff = db.session.get(Member, staff_id)
+        moderation.hide_post(staff, post, db.session.get(Topic, post.topic_id), "Hors charte.")
+
+    was_published = policy.was_published
+    started: list[threading.Thread] = []
+
+    def hide_meanwhile(post) -> bool:  # noqa: ANN001
+        if post.id == kept_id and not started:
+            started.append(_in_another_transaction(app, hide))
+            started[0].join(timeout=2)  # blocks, if the split holds the topic
+        return was_published(post)
+
+    monkeypatch.setattr(policy, "was_published", hide_meanwhile)
+    moderation.split_topic(
+        members["animation"],
+        reload(Topic, topic.id),
+        [moved.id],
+        "Un sujet à part",
+        category("premier-entretien"),
+    )
+    db.session.commit()
+    started[0].join(timeout=30)
+    assert not started[0].is_alive()
+    hidden = reload(Post, kept_id)
+    assert (hidden.number, hidden.is_hidden) == (2, True)
+    assert reload(Topic, topic.id).last_number == 2
+    assert_counters_right()
