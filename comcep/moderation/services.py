@@ -636,7 +636,8 @@ def _renumber(topic_id: int, opening_id: int | None = None) -> int:
     published (waiting, or refused) take no place: -1, -2… in date order (`Post.number`).
     Its own n° 1 stays ahead of its own replies (posts a merge brings, numbered below
     -MERGED_OFFSET, go by date): a topic validated after pre-moderation is dated then
-    (`_publish`), after a reply the animatrice wrote while it waited."""
+    (`_publish`), after a reply the animatrice wrote while it waited. A hidden topic (or one
+    awaiting validation) keeps its hidden n° 1 first likewise."""
     db.session.flush()
     shown = db.session.scalar(select(Topic.is_hidden).where(Topic.id == topic_id)) is False
     rows = db.session.execute(
@@ -648,8 +649,13 @@ def _renumber(topic_id: int, opening_id: int | None = None) -> int:
     opening_at = next((i for i in own if rows[i].number == 1), None)
     if opening_at is not None:
         rows.insert(own[0], rows.pop(opening_at))
-    if shown and rows and rows[0].is_hidden:
-        opening = next((row for row in rows if row.number == 1 and not row.is_hidden), None)
+    if rows and rows[0].is_hidden == shown:
+        # Date order would open the topic on a post whose state is not the topic's: a shown
+        # topic on a hidden post, or a topic hidden (or awaiting validation) on a published
+        # post brought in by a merge, which a later « Restaurer » of that post would take
+        # for the opening post and show the topic with, its title never validated. The
+        # topic keeps its own n° 1 first.
+        opening = next((row for row in rows if row.number == 1 and row.is_hidden != shown), None)
         if opening is not None:
             rows.remove(opening)
             rows.insert(0, opening)

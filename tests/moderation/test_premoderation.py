@@ -777,3 +777,34 @@ def test_a_merge_keeps_a_waiting_reply_out_of_the_numbers(
     assert reload(Topic, target.id).last_number == 3
     assert reload(Post, pending.id).is_pending
     assert_counters_right()
+
+
+def test_a_published_topic_merged_into_one_awaiting_validation_does_not_publish_it(
+    members, client_for, newcomer, topic
+) -> None:
+    """An older published topic merged into a newcomer's topic awaiting validation took
+    its n° 1 by date: the topic stayed hidden on a published first post, and hiding then
+    restoring that post (« Restaurer ») showed the topic to everyone, its title never
+    validated and its own first post still waiting."""
+    set_premoderation(client_for(members["admin"]), "1")
+    sent = client_for(newcomer).post(
+        "/r/premier-entretien/nouveau-sujet",
+        data={"title": "Un titre jamais validé", "body": "En attente de relecture."},
+    )
+    assert sent.status_code == 302
+    waiting = db.session.scalar(select(Topic).where(Topic.title == "Un titre jamais validé"))
+    older = posts_of(topic.id)[0]
+    anim = client_for(members["animation"])
+    merged = anim.post(
+        f"/t/{topic.id}/fusionner",
+        data={"target": str(waiting.id), "reason": "", "confirm_widening": "y"},
+    )
+    assert merged.status_code == 302
+    first = posts_of(waiting.id)[0]
+    assert first.is_pending  # the topic still opens on its own waiting post
+    assert anim.post(f"/p/{older.id}/masquer", data={"reason": "À revoir."}).status_code == 302
+    assert anim.post(f"/p/{older.id}/restaurer", data={"reason": ""}).status_code == 302
+    assert reload(Topic, waiting.id).is_hidden
+    listing = client_for(members["other_pair"]).get("/r/premier-entretien").text
+    assert "Un titre jamais validé" not in listing
+    assert_counters_right()
