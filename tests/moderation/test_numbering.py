@@ -52,6 +52,39 @@ def _in_another_transaction(app: Flask, work: Callable[[], None]) -> threading.T
     return thread
 
 
+def _split_while(
+    app: Flask,
+    monkeypatch,
+    members,
+    topic: Topic,
+    moved: Post,
+    post_id: int,
+    work,  # noqa: ANN001
+) -> None:
+    """Split `moved` off `topic`, running `work` in another transaction once the split has
+    read the post `post_id` to number it again; both must end, neither deadlocked."""
+    was_published = policy.was_published
+    started: list[threading.Thread] = []
+
+    def work_meanwhile(post) -> bool:  # noqa: ANN001
+        if post.id == post_id and not started:
+            started.append(_in_another_transaction(app, work))
+            started[0].join(timeout=2)  # blocks, if the split holds the topic
+        return was_published(post)
+
+    monkeypatch.setattr(policy, "was_published", work_meanwhile)
+    moderation.split_topic(
+        members["animation"],
+        reload(Topic, topic.id),
+        [moved.id],
+        "Un sujet à part",
+        category("premier-entretien"),
+    )
+    db.session.commit()
+    started[0].join(timeout=30)
+    assert not started[0].is_alive()
+
+
 def test_a_reply_approved_while_a_split_renumbers_its_topic_keeps_its_place(
     app, monkeypatch, members, client_for, newcomer
 ) -> None:
@@ -71,27 +104,8 @@ def test_a_reply_approved_while_a_split_renumbers_its_topic_keeps_its_place(
         staff = db.session.get(Member, staff_id)
         moderation.approve_post(staff, post, db.session.get(Topic, post.topic_id))
 
-    was_published = policy.was_published
-    started: list[threading.Thread] = []
-
-    def approve_meanwhile(post) -> bool:  # noqa: ANN001
-        """The approval runs once the split has read the waiting reply to number it."""
-        if post.id == pending_id and not started:
-            started.append(_in_another_transaction(app, approve))
-            started[0].join(timeout=2)  # blocks, if the split holds the topic
-        return was_published(post)
-
-    monkeypatch.setattr(policy, "was_published", approve_meanwhile)
-    moderation.split_topic(
-        members["animation"],
-        reload(Topic, topic.id),
-        [moved.id],
-        "Un sujet à part",
-        category("premier-entretien"),
-    )
-    db.session.commit()
-    started[0].join(timeout=30)
-    assert not started[0].is_alive()
+    # The approval runs once the split has read the waiting reply to number it.
+    _split_while(app, monkeypatch, members, topic, moved, pending_id, approve)
 
     assert [(p.id, p.number) for p in posts_of(topic.id)][-1] == (pending_id, 3)
     assert reload(Topic, topic.id).last_number == 3
@@ -224,26 +238,7 @@ def test_a_reply_hidden_while_a_split_renumbers_its_topic_waits_for_it(
         staff = db.session.get(Member, staff_id)
         moderation.hide_post(staff, post, db.session.get(Topic, post.topic_id), "Hors charte.")
 
-    was_published = policy.was_published
-    started: list[threading.Thread] = []
-
-    def hide_meanwhile(post) -> bool:  # noqa: ANN001
-        if post.id == kept_id and not started:
-            started.append(_in_another_transaction(app, hide))
-            started[0].join(timeout=2)  # blocks, if the split holds the topic
-        return was_published(post)
-
-    monkeypatch.setattr(policy, "was_published", hide_meanwhile)
-    moderation.split_topic(
-        members["animation"],
-        reload(Topic, topic.id),
-        [moved.id],
-        "Un sujet à part",
-        category("premier-entretien"),
-    )
-    db.session.commit()
-    started[0].join(timeout=30)
-    assert not started[0].is_alive()
+    _split_while(app, monkeypatch, members, topic, moved, kept_id, hide)
     hidden = reload(Post, kept_id)
     assert (hidden.number, hidden.is_hidden) == (2, True)
     assert reload(Topic, topic.id).last_number == 2
