@@ -14,6 +14,7 @@ from flask import current_app
 from flask_sqlalchemy.pagination import Pagination, SelectPagination
 from sqlalchemy import (
     ColumnElement,
+    CompoundSelect,
     Exists,
     Row,
     Select,
@@ -767,12 +768,14 @@ class PagePost:
 
 
 @functools.cache
-def _topic_posts_statement(staff: bool) -> Select:
+def _topic_posts_statement(staff: bool) -> CompoundSelect:
     """A page of posts the reader is listed (`policy.listed_posts`), with what their
     headers show of the author; built once per variant. Two ranges of numbers, each read
     from the index in order: the page's places, then (the last page binds a range that
     holds them) the replies waiting or refused, numbered below 0 (`Post.number`), after
-    them in the order written (-1, -2…)."""
+    them in the order written (-1, -2…). No ORDER BY: `topic_posts` puts the few rows in
+    order; sorting them in SQL copied each body into SQLite's sorter, which made the
+    statement four times as slow (24 → 93 µs on the bench's topic)."""
 
     def posts_numbered(low: str, high: str | int) -> Select:
         upper = bindparam(high) if isinstance(high, str) else high
@@ -807,9 +810,12 @@ def _topic_posts_statement(staff: bool) -> Select:
             )
         )
 
-    page = union_all(posts_numbered("first", "last"), posts_numbered("waiting_from", -1))
-    rows = page.subquery()
-    return select(rows).order_by(rows.c.number < 0, func.abs(rows.c.number))
+    return union_all(posts_numbered("first", "last"), posts_numbered("waiting_from", -1))
+
+
+def _page_order(row: Row) -> tuple[bool, int]:
+    """The page's places in order, then the replies not published: -1, -2…"""
+    return row.number < 0, abs(row.number)
 
 
 def topic_posts(
@@ -834,7 +840,9 @@ def topic_posts(
             *row[:13],
             author=None if row[2] is None else PostAuthor(row[2], *row[13:]),
         )
-        for row in read_columns(_topic_posts_statement(viewer.is_staff), params)
+        for row in sorted(
+            read_columns(_topic_posts_statement(viewer.is_staff), params), key=_page_order
+        )
     ]
 
 

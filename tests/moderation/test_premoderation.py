@@ -759,6 +759,28 @@ def test_its_author_and_the_staff_find_a_waiting_reply_last_without_reading_past
     assert "1 non lu" in _unread_in_list(author)
 
 
+def test_waiting_replies_come_after_the_last_page_s_places_in_the_order_written(
+    app, monkeypatch, members, client_for, newcomer, topic
+) -> None:
+    """The page's two ranges (its places, then the replies numbered -1, -2…) are put in
+    order by `topic_posts`, not by SQL: places first, then the waiting replies as written."""
+    monkeypatch.setitem(app.config, "POSTS_PER_PAGE", 2)
+    make_reply(members["other_pair"], topic, "Deuxième message.")
+    make_reply(members["other_pair"], topic, "Troisième message.")
+    set_premoderation(client_for(members["admin"]), "1")
+    author = client_for(newcomer)
+    for body in ("Réponse PREMIEREATTENTE.", "Réponse SECONDEATTENTE."):
+        sent = author.post(f"/t/{topic.id}/repondre", data={"body": body, "submit": "1"})
+        assert sent.status_code == 302
+    assert [p.number for p in posts_of(topic.id) if p.is_pending] == [-1, -2]
+    last = plain(client_for(members["animation"]).get(f"/t/{topic.id}?page=2").text)
+    assert (
+        last.index("Troisième message.")
+        < last.index("PREMIEREATTENTE")
+        < last.index("SECONDEATTENTE")
+    )
+
+
 def test_a_merge_keeps_a_waiting_reply_out_of_the_numbers(
     members, client_for, newcomer, topic
 ) -> None:
