@@ -52,6 +52,19 @@ def _in_another_transaction(app: Flask, work: Callable[[], None]) -> threading.T
     return thread
 
 
+def _approved_elsewhere(app: Flask, pending_id: int, staff_id: int) -> None:
+    """« Valider » on the post by another request, committed before this one goes on."""
+
+    def approve() -> None:
+        other = db.session.get(Post, pending_id)
+        actor = db.session.get(Member, staff_id)
+        moderation.approve_post(actor, other, db.session.get(Topic, other.topic_id))
+
+    thread = _in_another_transaction(app, approve)
+    thread.join(timeout=30)
+    assert not thread.is_alive()
+
+
 def _split_while(
     app: Flask,
     monkeypatch,
@@ -128,14 +141,7 @@ def test_a_reply_approved_twice_at_the_same_moment_is_numbered_once(
     staff = reload(Member, staff_id)
     assert post.is_pending
 
-    def approve() -> None:  # …while another request published it
-        other = db.session.get(Post, pending_id)
-        actor = db.session.get(Member, staff_id)
-        moderation.approve_post(actor, other, db.session.get(Topic, other.topic_id))
-
-    thread = _in_another_transaction(app, approve)
-    thread.join(timeout=30)
-    assert not thread.is_alive()
+    _approved_elsewhere(app, pending_id, staff_id)  # …while another request published it
 
     with pytest.raises(ComcepError):
         moderation.approve_post(staff, post, stale_topic)
@@ -203,14 +209,7 @@ def test_a_reply_refused_as_it_is_validated_elsewhere_is_not_refused_in_its_plac
     staff = reload(Member, staff_id)
     assert post.is_pending
 
-    def approve() -> None:
-        other = db.session.get(Post, pending_id)
-        actor = db.session.get(Member, staff_id)
-        moderation.approve_post(actor, other, db.session.get(Topic, other.topic_id))
-
-    thread = _in_another_transaction(app, approve)
-    thread.join(timeout=30)
-    assert not thread.is_alive()
+    _approved_elsewhere(app, pending_id, staff_id)
 
     with pytest.raises(ComcepError):
         moderation.hide_post(staff, post, stale_topic, "Hors charte.")
