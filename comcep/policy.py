@@ -25,7 +25,7 @@ from sqlalchemy import (
 )
 from werkzeug.exceptions import Forbidden, NotFound
 
-from comcep.extensions import db, read_columns, utcnow
+from comcep.extensions import db, inline_list_param, read_columns, utcnow
 from comcep.filters import date_fr
 from comcep.forum.models import Category, MemberCategoryStats, Post, PostRevision, Topic
 from comcep.members.models import PAIRS_ONLY_ROLES, STAFF_ROLES, Member, member_groups
@@ -241,6 +241,7 @@ def visible_categories(viewer: Viewer) -> ColumnElement[bool]:
 # it): these predicates take the viewer's visible rubriques as the bound parameter
 # VISIBLE, filled in by `visibility_params(viewer)`; `staff` picks the variant.
 VISIBLE = "visible_category_ids"
+inline_list_param(VISIBLE)  # `read_columns` writes the ids into the statement
 
 
 def visibility_params(viewer: Viewer) -> dict[str, list[int]]:

@@ -1,12 +1,15 @@
 """`extensions.read_columns`: column reads past the ORM's result layer still see the
-session's pending changes, as the ORM's autoflush would make them seen."""
+session's pending changes, as the ORM's autoflush would make them seen; the viewer's visible
+rubriques are written into the statement, each list in its own copy."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, bindparam, func, select
 
+from comcep import policy
 from comcep.extensions import db, read_columns
 from comcep.forum.models import Category
 from comcep.members.models import Member
@@ -34,3 +37,33 @@ def test_no_autoflush_is_respected(make_member: Callable[..., Member]) -> None:
 
         assert _hors_pair_rubriques() == before
     db.session.rollback()
+
+
+@functools.cache
+def _slugs_statement() -> Select:
+    """Built once, as the pages' statements are: the copies are kept per statement."""
+    return (
+        select(Category.slug)
+        .where(Category.id.in_(bindparam(policy.VISIBLE, expanding=True)))
+        .order_by(Category.slug)
+    )
+
+
+def _slugs(ids: list[int]) -> list[str]:
+    return list(read_columns(_slugs_statement(), {policy.VISIBLE: ids}).scalars())
+
+
+def test_each_list_of_visible_rubriques_reads_its_own_rows(
+    count_queries: Callable, make_member: Callable[..., Member]
+) -> None:
+    slugs = ("divers", "premier-entretien", "echanges-de-pratiques")
+    first, second, third = (category(slug) for slug in slugs)
+
+    with count_queries() as statements:
+        assert _slugs([first.id, second.id]) == ["divers", "premier-entretien"]
+    assert _slugs([third.id]) == ["echanges-de-pratiques"]  # not the first list's copy
+    assert _slugs([first.id, second.id]) == ["divers", "premier-entretien"]
+    assert _slugs([]) == []  # SQLAlchemy's own empty IN
+
+    # Written into the SQL, not one placeholder per id spelled out on each execution.
+    assert f"IN ({first.id}, {second.id})" in statements[0], statements[0]

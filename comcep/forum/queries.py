@@ -35,7 +35,7 @@ from werkzeug.exceptions import NotFound
 
 from comcep import policy
 from comcep.attachments.models import Attachment
-from comcep.extensions import db, read_columns
+from comcep.extensions import db, lists_written, read_columns
 from comcep.forum.models import (
     Category,
     Post,
@@ -358,7 +358,7 @@ def active_topics(
     if viewer.is_staff:
         return _topic_list("active", viewer, member, page, total=_visible_topic_total(viewer))
     params = policy.visibility_params(viewer)
-    total, everything = db.session.execute(_topic_sums_statement(), params).one()
+    total, everything = read_columns(_topic_sums_statement(), params).one()
     per_page = current_app.config["TOPICS_PER_PAGE"]
     walk = walk_pays(page, per_page, total, everything)
     return _topic_list("active", viewer, member, page, total=total, walk=walk)
@@ -389,7 +389,7 @@ def _visible_topic_total(viewer: Viewer, category: Category | None = None) -> in
         return db.session.scalar(query) or 0
     if category is not None:
         return category.topic_count
-    return db.session.execute(_topic_sums_statement(), policy.visibility_params(viewer)).one()[0]
+    return read_columns(_topic_sums_statement(), policy.visibility_params(viewer)).one()[0]
 
 
 @functools.cache
@@ -498,7 +498,8 @@ class RowPagination(SelectPagination):
         statement = _page_statement(args["select"], key, backwards)
         params = {**args.get("params", {}), "page_limit": limit, "page_offset": offset}
         row_type = args.get("row_type", TopicRow)
-        return [row_type(*row) for row in args["session"].execute(statement, params)]
+        rows = args["session"].execute(*lists_written(statement, params))  # mapped rows
+        return [row_type(*row) for row in rows]
 
     @property
     def has_next(self) -> bool:
@@ -517,7 +518,7 @@ class RowPagination(SelectPagination):
         if args.get("total") is not None:
             return int(args["total"])
         statement = _count_statement(args["select"], args.get("key"), args.get("count_cap"))
-        return args["session"].scalar(statement, args.get("params", {}))
+        return read_columns(statement, args.get("params", {})).scalar_one()
 
 
 def tag_topics(viewer: Viewer, member: Member, tag: Tag, page: int) -> Pagination:
@@ -525,7 +526,7 @@ def tag_topics(viewer: Viewer, member: Member, tag: Tag, page: int) -> Paginatio
     the sum of the mot-clé's counters in the rubriques the viewer reads (exact: far pages
     are found from the end)."""
     params = {**policy.visibility_params(viewer), "tag_id": tag.id}
-    total = db.session.scalar(_tag_total_statement(viewer.is_staff), params) or 0
+    total = read_columns(_tag_total_statement(viewer.is_staff), params).scalar_one() or 0
     return _topic_list("tag", viewer, member, page, total=total, tag_id=tag.id)
 
 

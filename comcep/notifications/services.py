@@ -386,8 +386,14 @@ outbox.register(EDIT_KIND, handle_edited_posts)
 OWN_POST_KINDS = ("post_hidden", "post_refused")
 
 
+def _fixed(kinds: tuple[str, ...]) -> list[ColumnElement[str]]:
+    """Kinds as plain bound values: a list of values would be an « expanding » parameter,
+    which SQLAlchemy spells out again on every execution of the header's statement."""
+    return [literal(kind) for kind in kinds]
+
+
 def _own_post_notice(member_id: ColumnElement | int, topics: ColumnElement[bool]):  # noqa: ANN202
-    return Notification.kind.in_(OWN_POST_KINDS) & (
+    return Notification.kind.in_(_fixed(OWN_POST_KINDS)) & (
         select(Post.id)
         .join(Topic, Topic.id == Post.topic_id)
         .where(Post.id == Notification.post_id, Post.author_id == member_id, topics)
@@ -461,8 +467,8 @@ def unread_count_column(staff: bool) -> ScalarSelect[int]:
         .limit(SHOWN_NOTIFICATIONS)
         .subquery("latest_unread")
     )
-    by_topic = latest.c.kind.in_(GROUPED_KINDS)
-    by_post = latest.c.kind.in_(GROUPED_BY_POST_KINDS)
+    by_topic = latest.c.kind.in_(_fixed(GROUPED_KINDS))
+    by_post = latest.c.kind.in_(_fixed(GROUPED_BY_POST_KINDS))
     lines = (
         func.count(case((~by_topic & ~by_post, latest.c.id)))
         + func.count(case((by_topic, latest.c.topic_id)).distinct())
