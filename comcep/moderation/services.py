@@ -271,6 +271,10 @@ def hide_member_posts(actor: Member, member: Member, reason: str = LEFT_WITH_POS
     as the moderation hides one (the text kept, a topic hidden with its opening post), one
     already hidden kept so for good; their open reports closed; one journal entry;
     counters, « dernier message » and the index refreshed once. How many were removed."""
+    # Their topics held first, as for the moderation's decisions on one post (`_hold_topics`):
+    # a « Valider » at the same moment published a waiting one between its read here and
+    # its removal, which then marked it refused where it held a place.
+    _hold(Topic.id.in_(select(Post.topic_id).where(Post.author_id == member.id)))
     rows = db.session.execute(
         select(Post, Topic)
         .join(Topic, Topic.id == Post.topic_id)
@@ -457,9 +461,11 @@ def _publish(actor: Member, post: Post, topic: Topic, reason: str) -> None:
     Claimed on its row first (its caller holds its topic's): a second « Valider » at the
     same moment (a double click, two animatrices) read it unpublished too, and numbered it
     again after the first, leaving readers a gap and a « non lu » too many; it is refused
-    instead."""
-    if not _claim_unpublished(post, or_(Post.is_pending, Post.is_refused)):
-        raise ComcepError("Ce message est déjà publié.")
+    instead. Nor is one its author withdrew as they left, at the same moment (`restorable`
+    read it before)."""
+    never_shown = and_(or_(Post.is_pending, Post.is_refused), Post.hidden_reason != LEFT_WITH_POSTS)
+    if not _claim_unpublished(post, never_shown):
+        raise ComcepError("Ce message vient d'être publié, ou retiré par son auteur à son départ.")
     if post.number != 1:
         caught_up = topic.last_post_number  # the last post readers could see while it waited
         author = db.session.get(Member, post.author_id) if post.author_id else None
@@ -606,11 +612,13 @@ def _hold_topics(*topic_ids: int) -> None:
     too before writing the post's row: in the other order, they deadlocked with a split.
     (SQLite writes one transaction at a time, and has no FOR UPDATE: nothing to hold, no
     statement to run.)"""
+    _hold(Topic.id.in_(topic_ids))
+
+
+def _hold(topics: ColumnElement[bool]) -> None:
     if db.session.get_bind().dialect.name == "sqlite":
         return
-    db.session.execute(
-        select(Topic.id).where(Topic.id.in_(topic_ids)).order_by(Topic.id).with_for_update()
-    )
+    db.session.execute(select(Topic.id).where(topics).order_by(Topic.id).with_for_update())
 
 
 def _claim_unpublished(post: Post, state: ColumnElement[bool]) -> bool:

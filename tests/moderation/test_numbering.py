@@ -242,3 +242,82 @@ def test_a_reply_hidden_while_a_split_renumbers_its_topic_waits_for_it(
     assert (hidden.number, hidden.is_hidden) == (2, True)
     assert reload(Topic, topic.id).last_number == 2
     assert_counters_right()
+
+
+def test_a_reply_validated_as_its_author_leaves_with_their_posts_is_not_refused_in_its_place(
+    app, monkeypatch, members, client_for, newcomer
+) -> None:
+    """A member leaves with their posts while an animatrice validates their waiting reply:
+    the removal read it waiting, the validation numbered it (n° 3), then the removal marked
+    it refused where it held a place, a gap readers saw. The removal now holds the topics
+    first: the validation waits for it, then finds the reply withdrawn, which it no longer
+    publishes (it took « refusé » for a refusal it may revise)."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite writes one transaction at a time")
+    topic = make_topic(members["pair"], title="Un sujet", body="Premier message.")
+    make_reply(members["other_pair"], topic, "Deuxième message.")
+    pending = _waiting_reply(members, client_for, newcomer, topic)
+    staff_id, pending_id = members["animation"].id, pending.id
+    refused: list[str] = []
+
+    def approve() -> None:
+        post = db.session.get(Post, pending_id)
+        staff = db.session.get(Member, staff_id)
+        try:
+            moderation.approve_post(staff, post, db.session.get(Topic, post.topic_id))
+        except ComcepError as error:
+            refused.append(error.message)
+
+    started: list[threading.Thread] = []
+    utcnow = moderation.utcnow
+
+    def validated_meanwhile():  # noqa: ANN202 - once the removal has read the posts
+        if not started:
+            started.append(_in_another_transaction(app, approve))
+            started[0].join(timeout=2)  # blocks, if the removal holds the topic
+        return utcnow()
+
+    monkeypatch.setattr(moderation, "utcnow", validated_meanwhile)
+    moderation.hide_member_posts(reload(Member, newcomer.id), reload(Member, newcomer.id))
+    db.session.commit()
+    started[0].join(timeout=30)
+    assert not started[0].is_alive()
+
+    withdrawn = reload(Post, pending_id)
+    assert (withdrawn.number, withdrawn.is_refused, withdrawn.is_hidden) == (-1, True, True)
+    assert refused  # the validation was told the reply is no longer waiting
+    assert [p.number for p in posts_of(topic.id) if p.number > 0] == [1, 2]
+    assert reload(Topic, topic.id).last_number == 2
+    assert_counters_right()
+
+
+def test_a_refused_reply_restored_as_its_author_leaves_with_their_posts_stays_withdrawn(
+    app, members, client_for, newcomer
+) -> None:
+    """« Restaurer » on a refused reply, read restorable, while its author left with their
+    posts: the removal withdrew it for good, and the restoration published it anyway."""
+    topic = make_topic(members["pair"], title="Un sujet", body="Premier message.")
+    pending = _waiting_reply(members, client_for, newcomer, topic)
+    staff_id, pending_id, newcomer_id = members["animation"].id, pending.id, newcomer.id
+    moderation.hide_post(reload(Member, staff_id), pending, reload(Topic, topic.id), "Hors charte.")
+    db.session.commit()
+    post, stale_topic = reload(Post, pending_id), reload(Topic, topic.id)
+    staff = reload(Member, staff_id)
+    assert post.is_refused
+    assert moderation.restorable(post)
+
+    def leave() -> None:
+        member = db.session.get(Member, newcomer_id)
+        moderation.hide_member_posts(member, member)
+
+    thread = _in_another_transaction(app, leave)
+    thread.join(timeout=30)
+    assert not thread.is_alive()
+
+    with pytest.raises(ComcepError):
+        moderation.restore_post(staff, post, stale_topic)
+    db.session.rollback()
+    withdrawn = reload(Post, pending_id)
+    assert (withdrawn.number, withdrawn.is_refused) == (-1, True)
+    assert withdrawn.hidden_reason == moderation.LEFT_WITH_POSTS
+    assert_counters_right()
