@@ -137,7 +137,7 @@ def read_columns(statement: Executable, params: Mapping[str, Any] | None = None)
 # statement and list (a few lists: viewers with the same rubriques share one), the SQL is
 # compiled once and then only run.
 _INLINED_LISTS: set[str] = set()
-_WRITTEN_CACHE_SIZE = 4096
+_WRITTEN_CACHE_SIZE = 512  # statements × lists: a few dozen × a few lists
 _written: dict[tuple[int, str, tuple[int, ...]], tuple[Executable, Executable]] = {}
 
 
