@@ -194,6 +194,8 @@ def hide_post(actor: Member | None, post: Post, topic: Topic, reason: str) -> No
     if refusing and not _claim_unpublished(post, Post.is_pending.is_(True)):
         # « Valider » at the same moment gave it a place: refused there, it left a gap.
         raise ComcepError("Ce message vient d'être publié : masquez-le si besoin.")
+    if not refusing and _withdrawn_meanwhile(post):  # its new reason would make it restorable
+        raise ComcepError(WITHDRAWN_ON_LEAVING + ".")
     # The author hears of it, as in Discourse (a pending post is hidden until published).
     if author is not None and (refusing or not post.is_hidden):
         kind = "post_refused" if refusing else "post_hidden"
@@ -368,6 +370,17 @@ def _notifications_follow(topic_id: int) -> None:
     )
 
 
+WITHDRAWN_ON_LEAVING = "Ce message a été retiré à la demande de son auteur, à son départ"
+
+
+def _withdrawn_meanwhile(post: Post) -> bool:
+    """Whether its author withdrew the post as they left since the page read it: read
+    again once its topic is held, which `hide_member_posts` holds too. Shown again, or
+    hidden for another reason (then restorable), it would go against their request."""
+    reason = db.session.scalar(select(Post.hidden_reason).where(Post.id == post.id))
+    return reason == LEFT_WITH_POSTS
+
+
 def restorable(post: Post | PagePost) -> bool:
     """Whether « Restaurer » may show the post again: not one its author removed on
     leaving (SPEC §4: their posts stay unless they ask removal)."""
@@ -384,11 +397,8 @@ def restore_post(actor: Member, post: Post, topic: Topic, reason: str = "") -> N
     now, and told to those it concerns; a refusal is a decision the moderation may revise,
     not a post put back in the past where nobody would see it « non lu »."""
     _hold_topics(topic.id)  # before the post's row, as a split takes them (`_hold_topics`)
-    if not restorable(post):
-        raise ComcepError(
-            "Ce message a été retiré à la demande de son auteur, à son départ : il ne peut pas "
-            "être rétabli."
-        )
+    if not restorable(post) or _withdrawn_meanwhile(post):
+        raise ComcepError(WITHDRAWN_ON_LEAVING + " : il ne peut pas être rétabli.")
     if post.is_pending or post.is_refused:
         _publish(actor, post, topic, reason.strip() or PUBLISHED_AFTER_REFUSAL)
         return

@@ -1,5 +1,6 @@
 """Post numbers under moderation: a reply takes a place (1..n) when published, never two,
-whatever runs at the same moment (a split, a merge, another publication)."""
+whatever runs at the same moment (a split, a merge, another publication); and a decision
+taken as its author leaves with their posts never undoes their withdrawal."""
 
 from __future__ import annotations
 
@@ -319,5 +320,45 @@ def test_a_refused_reply_restored_as_its_author_leaves_with_their_posts_stays_wi
     db.session.rollback()
     withdrawn = reload(Post, pending_id)
     assert (withdrawn.number, withdrawn.is_refused) == (-1, True)
+    assert withdrawn.hidden_reason == moderation.LEFT_WITH_POSTS
+    assert_counters_right()
+
+
+@pytest.mark.parametrize("decision", ["Restaurer", "Masquer"])
+def test_a_decision_read_before_its_author_left_with_their_posts_keeps_the_post_withdrawn(
+    app, members, newcomer, decision
+) -> None:
+    """« Restaurer » on a hidden reply, or « Masquer » on a shown one, read before its
+    author left with their posts: the restoration showed it again, and the new reason made
+    it restorable, against their request (SPEC §4)."""
+    topic = make_topic(members["pair"], title="Un sujet", body="Premier message.")
+    reply = make_reply(newcomer, topic, "Deuxième message.")
+    staff_id, reply_id, newcomer_id = members["animation"].id, reply.id, newcomer.id
+    if decision == "Restaurer":
+        moderation.hide_post(reload(Member, staff_id), reply, reload(Topic, topic.id), "Vu.")
+        db.session.commit()
+    post, stale_topic = reload(Post, reply_id), reload(Topic, topic.id)
+    staff = reload(Member, staff_id)
+    assert moderation.restorable(post)
+
+    def leave() -> None:
+        member = db.session.get(Member, newcomer_id)
+        moderation.hide_member_posts(member, member)
+
+    thread = _in_another_transaction(app, leave)
+    thread.join(timeout=30)
+    assert not thread.is_alive()
+
+    def decide() -> None:
+        if decision == "Restaurer":
+            moderation.restore_post(staff, post, stale_topic)
+        else:
+            moderation.hide_post(staff, post, stale_topic, "Hors charte.")
+
+    with pytest.raises(ComcepError):
+        decide()
+    db.session.rollback()
+    withdrawn = reload(Post, reply_id)
+    assert withdrawn.is_hidden
     assert withdrawn.hidden_reason == moderation.LEFT_WITH_POSTS
     assert_counters_right()
