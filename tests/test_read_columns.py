@@ -7,9 +7,10 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 
+import pytest
 from sqlalchemy import Select, bindparam, func, select
 
-from comcep import policy
+from comcep import extensions, policy
 from comcep.extensions import db, read_columns
 from comcep.forum.models import Category
 from comcep.members.models import Member
@@ -53,6 +54,13 @@ def _slugs(ids: list[int]) -> list[str]:
     return list(read_columns(_slugs_statement(), {policy.VISIBLE: ids}).scalars())
 
 
+@pytest.fixture
+def no_list_written_yet(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Lists written so far by the tests of this process (`extensions.WRITTEN_LISTS`)."""
+    monkeypatch.setattr(extensions, "_lists", set())
+
+
+@pytest.mark.usefixtures("no_list_written_yet")
 def test_each_list_of_visible_rubriques_reads_its_own_rows(
     count_queries: Callable, make_member: Callable[..., Member]
 ) -> None:
@@ -67,3 +75,21 @@ def test_each_list_of_visible_rubriques_reads_its_own_rows(
 
     # Written into the SQL, not one placeholder per id spelled out on each execution.
     assert f"IN ({first.id}, {second.id})" in statements[0], statements[0]
+
+
+@pytest.mark.usefixtures("no_list_written_yet")
+def test_past_the_lists_written_a_list_is_bound_and_reads_its_rows(
+    count_queries: Callable, monkeypatch: pytest.MonkeyPatch, make_member: Callable[..., Member]
+) -> None:
+    """Writing a list costs a copy of every statement: a process writes only the first
+    lists it meets (those nearly every request binds), and binds any other as before."""
+    monkeypatch.setattr(extensions, "WRITTEN_LISTS", 1)
+    first, second = category("divers"), category("premier-entretien")
+    assert _slugs([first.id]) == ["divers"]
+
+    with count_queries() as statements:
+        assert _slugs([first.id, second.id]) == ["divers", "premier-entretien"]
+        assert _slugs([first.id]) == ["divers"]
+
+    assert "IN (?, ?)" in statements[0] or "IN (%(" in statements[0], statements[0]
+    assert f"IN ({first.id})" in statements[1], statements[1]
