@@ -626,9 +626,13 @@ def _hold_topics(*topic_ids: int) -> None:
 
 
 def _hold(topics: ColumnElement[bool]) -> None:
+    # FOR NO KEY UPDATE: the lock an UPDATE of the row takes, which waits for another
+    # writer of it, but lets rows that point at the topic be written meanwhile (a read
+    # mark, a notification: FOR UPDATE made them wait for the whole split or departure).
     if db.session.get_bind().dialect.name == "sqlite":
         return
-    db.session.execute(select(Topic.id).where(topics).order_by(Topic.id).with_for_update())
+    held = select(Topic.id).where(topics).order_by(Topic.id).with_for_update(key_share=True)
+    db.session.execute(held)
 
 
 def _claim_unpublished(post: Post, state: ColumnElement[bool]) -> bool:
