@@ -66,6 +66,19 @@ def _approved_elsewhere(app: Flask, pending_id: int, staff_id: int) -> None:
     assert not thread.is_alive()
 
 
+def _left_elsewhere(app: Flask, member_id: int) -> None:
+    """The member leaves with their posts, in another request committed before this one
+    goes on."""
+
+    def leave() -> None:
+        member = db.session.get(Member, member_id)
+        moderation.hide_member_posts(member, member)
+
+    thread = _in_another_transaction(app, leave)
+    thread.join(timeout=30)
+    assert not thread.is_alive()
+
+
 def _split_while(
     app: Flask,
     monkeypatch,
@@ -307,13 +320,7 @@ def test_a_refused_reply_restored_as_its_author_leaves_with_their_posts_stays_wi
     assert post.is_refused
     assert moderation.restorable(post)
 
-    def leave() -> None:
-        member = db.session.get(Member, newcomer_id)
-        moderation.hide_member_posts(member, member)
-
-    thread = _in_another_transaction(app, leave)
-    thread.join(timeout=30)
-    assert not thread.is_alive()
+    _left_elsewhere(app, newcomer_id)
 
     with pytest.raises(ComcepError):
         moderation.restore_post(staff, post, stale_topic)
@@ -341,13 +348,7 @@ def test_a_decision_read_before_its_author_left_with_their_posts_keeps_the_post_
     staff = reload(Member, staff_id)
     assert moderation.restorable(post)
 
-    def leave() -> None:
-        member = db.session.get(Member, newcomer_id)
-        moderation.hide_member_posts(member, member)
-
-    thread = _in_another_transaction(app, leave)
-    thread.join(timeout=30)
-    assert not thread.is_alive()
+    _left_elsewhere(app, newcomer_id)
 
     def decide() -> None:
         if decision == "Restaurer":
