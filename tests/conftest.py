@@ -8,12 +8,14 @@ import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
+import psycopg
 import pytest
 from flask import Flask, g
 from flask.testing import FlaskClient
 from flask_login import FlaskLoginClient
-from sqlalchemy import event, text
+from sqlalchemy import event, make_url, text
 from werkzeug.security import generate_password_hash
 
 from comcep import create_app
@@ -28,9 +30,52 @@ from tests.clients import RequestScopedClient
 PASSWORD = "mot-de-passe-solide"
 
 
+def _xdist_worker() -> str | None:
+    """pytest-xdist's name for this process (gw0, gw1, …), None when the suite runs in one."""
+    return os.environ.get("PYTEST_XDIST_WORKER")
+
+
 def _database_url(tmp_root: Path) -> str:
     url = os.environ.get("COMCEP_TEST_DATABASE_URL")
-    return url or f"sqlite:///{tmp_root / 'test.sqlite3'}"
+    if not url:
+        return f"sqlite:///{tmp_root / 'test.sqlite3'}"  # tmp_root is already per worker
+    worker = _xdist_worker()
+    return _own_postgres_database(url, worker) if worker else url
+
+
+def _own_postgres_database(url: str, worker: str) -> str:
+    """A database of this worker's own beside the one named (comcep_test_gw0, …), made empty:
+    the suite empties its database after every test, which no two workers may share."""
+    target = make_url(url).set(database=f"{make_url(url).database}_{worker}")
+    server = make_url(url).set(drivername="postgresql", database="postgres")
+    name = target.database
+    with psycopg.connect(server.render_as_string(hide_password=False), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return target.render_as_string(hide_password=False)
+
+
+def _drop_own_postgres_database(url: str) -> None:
+    if not _xdist_worker() or not url.startswith("postgresql"):
+        return
+    name = make_url(url).database
+    server = make_url(url).set(drivername="postgresql", database="postgres")
+    with psycopg.connect(server.render_as_string(hide_password=False), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def redis_test_url() -> str:
+    """COMCEP_TEST_REDIS_URL, or Redis's database 15 on loopback. Under pytest-xdist each
+    worker takes a database of its own counting down from it (15, 14, …): a worker's wake-up
+    pushed in one test must not be taken by a worker started in another."""
+    url = os.environ.get("COMCEP_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+    worker = _xdist_worker()
+    if not worker:
+        return url
+    parts = urlsplit(url)
+    base = int(parts.path.strip("/") or 0)
+    number = (base - int(worker.removeprefix("gw"))) % 16
+    return urlunsplit(parts._replace(path=f"/{number}"))
 
 
 @pytest.fixture(scope="session")
@@ -58,6 +103,7 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
     with app.app_context():
         db.session.remove()
         db.engine.dispose()
+    _drop_own_postgres_database(url)
 
 
 def _forget_previous_request() -> None:

@@ -29,10 +29,10 @@ from sqlalchemy import func, select
 from comcep.extensions import db
 from comcep.mail import MailMessage
 from comcep.outbox import OutboxEvent
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, redis_test_url
 
 BIN = Path(sys.executable).parent
-REDIS_URL = os.environ.get("COMCEP_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+REDIS_URL = redis_test_url()
 
 
 def _free_port() -> int:

@@ -20,8 +20,9 @@ from comcep.extensions import db
 from comcep.members import membership
 from comcep.notifications import services as notifications
 from comcep.worker import Worker
+from tests.conftest import redis_test_url
 
-REDIS_URL = os.environ.get("COMCEP_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+REDIS_URL = redis_test_url()
 KIND = "test.worker"
 
 
