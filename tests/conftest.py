@@ -15,7 +15,7 @@ import pytest
 from flask import Flask, g
 from flask.testing import FlaskClient
 from flask_login import FlaskLoginClient
-from sqlalchemy import event, make_url, text
+from sqlalchemy import Connection, event, make_url, text
 from werkzeug.security import generate_password_hash
 
 from comcep import create_app
@@ -45,13 +45,16 @@ def _database_url(tmp_root: Path) -> str:
 
 def _own_postgres_database(url: str, worker: str) -> str:
     """A database of this worker's own beside the one named (comcep_test_gw0, …), made empty:
-    the suite empties its database after every test, which no two workers may share."""
+    the suite empties its database after every test, which no two workers may share. Its
+    commits do not wait for the disk (the suite makes tens of thousands): nothing here outlives
+    a crash of the server."""
     target = make_url(url).set(database=f"{make_url(url).database}_{worker}")
     server = make_url(url).set(drivername="postgresql", database="postgres")
     name = target.database
     with psycopg.connect(server.render_as_string(hide_password=False), autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{name}"')
+        conn.execute(f'ALTER DATABASE "{name}" SET synchronous_commit = off')
     return target.render_as_string(hide_password=False)
 
 
@@ -136,7 +139,7 @@ def reset_database() -> None:
             conn.execute(text("SET CONSTRAINTS ALL DEFERRED"))
         names = [t.name for t in reversed(db.metadata.sorted_tables)]
         if conn.dialect.name == "postgresql":
-            conn.execute(text(f"TRUNCATE {', '.join(names)} RESTART IDENTITY CASCADE"))
+            _empty_postgres(conn, names)
         else:
             for name in names:
                 conn.execute(text(f"DELETE FROM {name}"))
@@ -152,6 +155,24 @@ def reset_database() -> None:
     if stats is not None:
         # Each pooled connection keeps the statistics it loaded: open fresh ones.
         db.engine.dispose()
+
+
+def _empty_postgres(conn: Connection, names: list[str]) -> None:
+    """What `TRUNCATE … RESTART IDENTITY` does, at a fraction of its cost after each test: a
+    TRUNCATE makes new files for every table and index, a test fills a few tables with a
+    few rows. Those are deleted (children first, as `names` comes), then every sequence is
+    set back to 1."""
+    probe = " UNION ALL ".join(f"SELECT '{n}' WHERE EXISTS (SELECT FROM {n})" for n in names)
+    filled = set(conn.execute(text(probe)).scalars())
+    for name in names:
+        if name in filled:
+            conn.execute(text(f"DELETE FROM {name}"))
+    conn.execute(
+        text(
+            "SELECT setval(c.oid, 1, false) FROM pg_class c"
+            " WHERE c.relkind = 'S' AND c.relnamespace = current_schema()::regnamespace"
+        )
+    )
 
 
 @pytest.fixture(autouse=True)
