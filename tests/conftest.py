@@ -40,31 +40,47 @@ def _database_url(tmp_root: Path) -> str:
     if not url:
         return f"sqlite:///{tmp_root / 'test.sqlite3'}"  # tmp_root is already per worker
     worker = _xdist_worker()
-    return _own_postgres_database(url, worker) if worker else url
+    return _postgres_database_beside(url, worker) if worker else url
 
 
-def _own_postgres_database(url: str, worker: str) -> str:
-    """A database of this worker's own beside the one named (comcep_test_gw0, …), made empty:
-    the suite empties its database after every test, which no two workers may share. Its
-    commits do not wait for the disk (the suite makes tens of thousands): nothing here outlives
-    a crash of the server."""
-    target = make_url(url).set(database=f"{make_url(url).database}_{worker}")
-    server = make_url(url).set(drivername="postgresql", database="postgres")
+def _postgres_database_beside(url: str, suffix: str) -> str:
+    """An empty database beside the one named, `<name>_<suffix>`: a worker's own
+    (comcep_test_gw0, …), since the suite empties its database after every test and no two
+    workers may share one; or a test's own. Its commits do not wait for the disk (the suite
+    makes tens of thousands): nothing here outlives a crash of the server."""
+    target = make_url(url).set(database=f"{make_url(url).database}_{suffix}")
     name = target.database
-    with psycopg.connect(server.render_as_string(hide_password=False), autocommit=True) as conn:
+    with _postgres_server(url) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{name}"')
         conn.execute(f'ALTER DATABASE "{name}" SET synchronous_commit = off')
     return target.render_as_string(hide_password=False)
 
 
-def _drop_own_postgres_database(url: str) -> None:
-    if not _xdist_worker() or not url.startswith("postgresql"):
-        return
-    name = make_url(url).database
+def _drop_postgres_database(url: str) -> None:
+    with _postgres_server(url) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
+
+
+def _postgres_server(url: str) -> psycopg.Connection:
     server = make_url(url).set(drivername="postgresql", database="postgres")
-    with psycopg.connect(server.render_as_string(hide_password=False), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    return psycopg.connect(server.render_as_string(hide_password=False), autocommit=True)
+
+
+@pytest.fixture
+def fresh_database_url(tmp_path: Path) -> Iterator[str]:
+    """An empty database of the test's own, which the suite's emptying never touches (a
+    migration test goes down and up revisions on it): a SQLite file, or in the PostgreSQL
+    pass a PostgreSQL database beside the suite's, dropped afterwards."""
+    url = os.environ.get("COMCEP_TEST_DATABASE_URL")
+    if not url:
+        yield f"sqlite:///{tmp_path / 'fresh.sqlite3'}"
+        return
+    fresh = _postgres_database_beside(url, f"{_xdist_worker() or 'main'}_fresh")
+    try:
+        yield normalise_database_url(fresh)
+    finally:
+        _drop_postgres_database(fresh)
 
 
 def redis_test_url() -> str:
@@ -106,7 +122,8 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
     with app.app_context():
         db.session.remove()
         db.engine.dispose()
-    _drop_own_postgres_database(url)
+    if _xdist_worker() and url.startswith("postgresql"):
+        _drop_postgres_database(url)
 
 
 def _forget_previous_request() -> None:

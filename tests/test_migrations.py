@@ -3,6 +3,7 @@ the models describe, on SQLite as on PostgreSQL."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from unittest.mock import ANY
 
@@ -75,6 +76,17 @@ def test_every_foreign_key_is_indexed(app: Flask) -> None:
         assert unindexed == []
 
 
+def _moment(value: object) -> object:
+    """A date read by plain SQL as one instant in UTC, whether the database gave it as text
+    (SQLite, UTC as stored) or as a `datetime` (PostgreSQL, with its zone); anything else as
+    it is."""
+    if isinstance(value, str) and value[:2] == "20":
+        value = datetime.fromisoformat(value)
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    return value
+
+
 def _fresh_app(tmp_path: Path, url: str) -> Flask:
     """An app on a SQLite file of its own: the shared test database is left alone."""
     return create_app(
@@ -86,9 +98,12 @@ def _fresh_app(tmp_path: Path, url: str) -> Flask:
     )
 
 
-def test_migrations_go_down_to_base_and_up_again_on_an_empty_database(tmp_path: Path) -> None:
-    """A fresh SQLite file of its own: the shared test database is left alone."""
-    url = f"sqlite:///{tmp_path / 'fresh.sqlite3'}"
+def test_migrations_go_down_to_base_and_up_again_on_an_empty_database(
+    tmp_path: Path, fresh_database_url: str
+) -> None:
+    """A database of its own (SQLite, or PostgreSQL in its pass): the shared test database is
+    left alone."""
+    url = fresh_database_url
     fresh = _fresh_app(tmp_path, url)
     with fresh.app_context():
         try:
@@ -112,12 +127,14 @@ def test_migrations_go_down_to_base_and_up_again_on_an_empty_database(tmp_path: 
         engine.dispose()
 
 
-def test_the_kept_cells_are_converted_in_place_and_back(tmp_path: Path) -> None:
+def test_the_kept_cells_are_converted_in_place_and_back(
+    tmp_path: Path, fresh_database_url: str
+) -> None:
     """Revision 8a4f1c7e2d90 writes the kept delays in hex and each month's total into its
     « month » cell: the figures stay exact and nothing has to be counted again."""
     from comcep.analytics import rollups
 
-    fresh = _fresh_app(tmp_path, f"sqlite:///{tmp_path / 'cells.sqlite3'}")
+    fresh = _fresh_app(tmp_path, fresh_database_url)
     insert = text(
         "INSERT INTO analytics_month_cells (month, kind, key_id, items, extra, people, sample,"
         " delays) VALUES (:m, :k, :r, :n, 0, :p, :s, :d)"
@@ -161,12 +178,14 @@ def test_the_kept_cells_are_converted_in_place_and_back(tmp_path: Path) -> None:
             db.engine.dispose()
 
 
-def test_the_kept_delays_are_put_in_increasing_order(tmp_path: Path) -> None:
+def test_the_kept_delays_are_put_in_increasing_order(
+    tmp_path: Path, fresh_database_url: str
+) -> None:
     """Revision 7c1e5a9d3b28 sorts the delays of the cells kept before `keep_delays` wrote
     them in order (its medians partition them quicker); a cell in order is left as it is."""
     from comcep.analytics import rollups
 
-    fresh = _fresh_app(tmp_path, f"sqlite:///{tmp_path / 'order.sqlite3'}")
+    fresh = _fresh_app(tmp_path, fresh_database_url)
     insert = text(
         "INSERT INTO analytics_month_cells (month, kind, key_id, items, extra, people, sample,"
         " delays) VALUES (:m, :k, 0, 1, 0, 1, '1', :d)"
@@ -201,11 +220,13 @@ def test_the_kept_delays_are_put_in_increasing_order(tmp_path: Path) -> None:
             db.engine.dispose()
 
 
-def test_the_invitations_pending_before_their_table_get_a_row(tmp_path: Path) -> None:
+def test_the_invitations_pending_before_their_table_get_a_row(
+    tmp_path: Path, fresh_database_url: str
+) -> None:
     """Revision f743b57cebd0 gives each invitation pending at the time its row: who sent it
     (from the journal), when, and until when its link (14 days) is valid; an accepted one
     gets none."""
-    fresh = _fresh_app(tmp_path, f"sqlite:///{tmp_path / 'invitations.sqlite3'}")
+    fresh = _fresh_app(tmp_path, fresh_database_url)
     member = text(
         "INSERT INTO members (email, password_hash, display_name, name_key, statut,"
         " organisation, roles, state, motivation, created_at, registration_status,"
@@ -252,17 +273,25 @@ def test_the_invitations_pending_before_their_table_get_a_row(tmp_path: Path) ->
                     " accepted_at, revoked_at FROM invitations ORDER BY member_id"
                 )
             ).all()
-            assert [tuple(row) for row in found] == [
+            assert [tuple(map(_moment, row)) for row in found] == [
                 (
                     ids["invite@exemple.fr"],
                     ids["admin@exemple.fr"],
-                    invited,
-                    invited,
-                    "2026-12-15 10:00:00.000000",
+                    _moment(invited),
+                    _moment(invited),
+                    _moment("2026-12-15 10:00:00.000000"),
                     None,
                     None,
                 ),
-                (ids["ancien@exemple.fr"], None, invited, invited, ANY, None, None),
+                (
+                    ids["ancien@exemple.fr"],
+                    None,
+                    _moment(invited),
+                    _moment(invited),
+                    ANY,
+                    None,
+                    None,
+                ),
             ]
             db.session.remove()
             downgrade(revision="3f9a7c2e5b14")
@@ -274,30 +303,30 @@ def test_the_invitations_pending_before_their_table_get_a_row(tmp_path: Path) ->
 
 
 def test_the_posts_refused_before_publication_are_told_apart_from_hidden_ones(
-    tmp_path: Path,
+    tmp_path: Path, fresh_database_url: str
 ) -> None:
     """Revision a7d3e9f1c482 marks `is_refused` the hidden posts whose author was told
     « n'a pas publié votre message » (`post_refused`) and that no « restore_post » showed
     since; a post hidden after publication, a pending one and a refused one published
     since are left alone."""
-    fresh = _fresh_app(tmp_path, f"sqlite:///{tmp_path / 'refused.sqlite3'}")
+    fresh = _fresh_app(tmp_path, fresh_database_url)
     member = text(
         "INSERT INTO members (email, password_hash, display_name, name_key, statut,"
         " organisation, roles, state, motivation, created_at, registration_status,"
         " refusal_reason, pending_email, token_nonce, email_frequency, moderation_reason)"
         " VALUES ('auteur@exemple.fr', '', 'Auteur', '', 'pair', '', '', 'active', '',"
-        " :at, 'approved', '', '', 'n', 'immediate', '')"
+        " :at, 'approved', '', '', 'n', 'immediate', '') RETURNING id"
     )
     topic = text(
         "INSERT INTO topics (category_id, author_id, title, slug, created_at, is_pinned,"
         " is_announcement, is_locked, is_hidden, post_count, last_number, last_post_number,"
         " last_post_at) VALUES ((SELECT min(id) FROM categories), :author, 'Sujet', 'sujet',"
-        " :at, 0, 0, 0, 0, 1, 6, 1, :at)"
+        " :at, false, false, false, false, 1, 6, 1, :at) RETURNING id"
     )
     post = text(
         "INSERT INTO posts (topic_id, number, author_id, body_source, body_html, created_at,"
         " revision_count, is_hidden, hidden_reason, is_pending) VALUES (:topic, :number,"
-        " :author, '', '', :at, 0, :hidden, '', :pending)"
+        " :author, '', '', :at, 0, :hidden, '', :pending) RETURNING id"
     )
     told = text(
         "INSERT INTO notifications (member_id, kind, post_id, created_at)"
@@ -320,13 +349,13 @@ def test_the_posts_refused_before_publication_are_told_apart_from_hidden_ones(
     with fresh.app_context():
         try:
             upgrade(revision="e9b4a7c2d815")
-            author = db.session.execute(member.bindparams(at=at)).lastrowid
-            topic_id = db.session.execute(topic, {"author": author, "at": at}).lastrowid
+            author = db.session.scalar(member, {"at": at})
+            topic_id = db.session.scalar(topic, {"author": author, "at": at})
             ids = {}
             for number, (hidden, pending, kind, action) in rows.items():
                 values = {"topic": topic_id, "number": number, "author": author, "at": at}
                 values |= {"hidden": hidden, "pending": pending}
-                ids[number] = db.session.execute(post, values).lastrowid
+                ids[number] = db.session.scalar(post, values)
                 if kind:
                     db.session.execute(
                         told, {"author": author, "kind": kind, "post": ids[number], "at": at}
@@ -349,30 +378,33 @@ def test_the_posts_refused_before_publication_are_told_apart_from_hidden_ones(
             db.engine.dispose()
 
 
-def test_the_replies_never_published_leave_their_places_in_the_numbers(tmp_path: Path) -> None:
+def test_the_replies_never_published_leave_their_places_in_the_numbers(
+    tmp_path: Path, fresh_database_url: str
+) -> None:
     """Revision 63d5bfbd74e7 numbers the replies waiting or refused at pre-moderation -1,
     -2… in each topic in the order written; the places they held at the end of a topic are
     given back (`last_number`, read marks and notes past them come back to its last post
     still numbered); a post hidden after publication, and another topic, are left alone.
-    Downgraded, they take places after the last post again."""
-    fresh = _fresh_app(tmp_path, f"sqlite:///{tmp_path / 'numbers.sqlite3'}")
+    Downgraded, they take places after the last post again. On SQLite, and on PostgreSQL in
+    its pass."""
+    fresh = _fresh_app(tmp_path, fresh_database_url)
     member = text(
         "INSERT INTO members (email, password_hash, display_name, name_key, statut,"
         " organisation, roles, state, motivation, created_at, registration_status,"
         " refusal_reason, pending_email, token_nonce, email_frequency, moderation_reason)"
         " VALUES (:email, '', :email, '', 'pair', '', '', 'active', '',"
-        " :at, 'approved', '', '', 'n', 'immediate', '')"
+        " :at, 'approved', '', '', 'n', 'immediate', '') RETURNING id"
     )
     topic = text(
         "INSERT INTO topics (category_id, author_id, title, slug, created_at, is_pinned,"
         " is_announcement, is_locked, is_hidden, post_count, last_number, last_post_number,"
         " last_post_at) VALUES ((SELECT min(id) FROM categories), :author, 'Sujet', 'sujet',"
-        " :at, 0, 0, 0, 0, :count, :last, :shown, :at)"
+        " :at, false, false, false, false, :count, :last, :shown, :at) RETURNING id"
     )
     post = text(
         "INSERT INTO posts (topic_id, number, author_id, body_source, body_html, created_at,"
         " revision_count, is_hidden, hidden_reason, is_pending, is_refused) VALUES (:topic,"
-        " :number, :author, '', '', :at, 0, :hidden, '', :pending, :refused)"
+        " :number, :author, '', '', :at, 0, :hidden, '', :pending, :refused) RETURNING id"
     )
     read = text(
         "INSERT INTO topic_reads (member_id, topic_id, last_read_number, updated_at)"
@@ -405,18 +437,18 @@ def test_the_replies_never_published_leave_their_places_in_the_numbers(tmp_path:
             upgrade(revision="c5f2a8d3e614")
             ids = {}
             for email in ("auteur@exemple.fr", "lecteur@exemple.fr"):
-                ids[email] = db.session.execute(member, {"email": email, "at": at}).lastrowid
+                ids[email] = db.session.scalar(member, {"email": email, "at": at})
             author, reader = ids["auteur@exemple.fr"], ids["lecteur@exemple.fr"]
             topics, posts = {}, {}
             for name, topic_rows in rows.items():
                 shown = max(n for n, (hidden, *_) in topic_rows.items() if not hidden)
                 values = {"author": author, "at": at, "count": 1, "last": len(topic_rows)}
-                topics[name] = db.session.execute(topic, values | {"shown": shown}).lastrowid
+                topics[name] = db.session.scalar(topic, values | {"shown": shown})
                 for number, (hidden, pending, refused) in topic_rows.items():
                     values = {"topic": topics[name], "number": number, "author": author}
                     values |= {"hidden": hidden, "pending": pending, "refused": refused}
                     values["at"] = f"2026-12-01 10:00:0{number}.000000"
-                    posts[name, number] = db.session.execute(post, values).lastrowid
+                    posts[name, number] = db.session.scalar(post, values)
             for member_id, topic_name, number in (
                 (reader, "mixed", 3),
                 (author, "mixed", 5),
