@@ -50,6 +50,8 @@ def _postgres_database_beside(url: str, suffix: str) -> str:
     makes tens of thousands): nothing here outlives a crash of the server."""
     target = make_url(url).set(database=f"{make_url(url).database}_{suffix}")
     name = target.database
+    if len(name.encode()) > 63:  # PostgreSQL would cut it, maybe to another database's name
+        raise ValueError(f"nom de base trop long pour PostgreSQL : {name}")
     with _postgres_server(url) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{name}"')
@@ -77,6 +79,10 @@ def fresh_database_url(tmp_path: Path) -> Iterator[str]:
         yield f"sqlite:///{tmp_path / 'fresh.sqlite3'}"
         return
     fresh = _postgres_database_beside(url, f"{_xdist_worker() or 'main'}_fresh")
+    # The dates these tests write by plain SQL are UTC, as the app stores them: read them so,
+    # whatever the server's own zone.
+    with _postgres_server(url) as conn:
+        conn.execute(f"ALTER DATABASE \"{make_url(fresh).database}\" SET timezone = 'UTC'")
     try:
         yield normalise_database_url(fresh)
     finally:
@@ -92,8 +98,10 @@ def redis_test_url() -> str:
     if not worker:
         return url
     parts = urlsplit(url)
-    base = int(parts.path.strip("/") or 0)
-    number = (base - int(worker.removeprefix("gw"))) % 16
+    base, number = int(parts.path.strip("/") or 0), int(worker.removeprefix("gw"))
+    if number > base:  # .ci/test-passes runs 8 workers at most
+        raise RuntimeError(f"{worker} : plus de workers que de bases Redis sous {url}")
+    number = base - number
     return urlunsplit(parts._replace(path=f"/{number}"))
 
 
@@ -174,13 +182,28 @@ def reset_database() -> None:
         db.engine.dispose()
 
 
+# A table whose file has grown past this is truncated rather than emptied row by row: with
+# autovacuum off (as on the CI's server) the rows deleted after each test stay in the file,
+# and so do the planner's figures of a test that ran ANALYZE; TRUNCATE starts both afresh.
+_TRUNCATE_PAST_BYTES = 1 << 20
+
+
 def _empty_postgres(conn: Connection, names: list[str]) -> None:
-    """What `TRUNCATE … RESTART IDENTITY` does, at a fraction of its cost after each test: a
+    """What `TRUNCATE … RESTART IDENTITY` did after each test, at a fraction of its cost: a
     TRUNCATE makes new files for every table and index, a test fills a few tables with a
-    few rows. Those are deleted (children first, as `names` comes), then every sequence is
-    set back to 1."""
-    probe = " UNION ALL ".join(f"SELECT '{n}' WHERE EXISTS (SELECT FROM {n})" for n in names)
-    filled = set(conn.execute(text(probe)).scalars())
+    few rows. The tables are locked against writers first, as TRUNCATE did (a request
+    still in flight in the browser tests' server commits before, or after the next test
+    starts), then a grown table is truncated, the others holding rows are deleted from
+    (children first, as `names` comes), and every sequence is set back to 1."""
+    conn.execute(text(f"LOCK TABLE {', '.join(names)} IN EXCLUSIVE MODE"))
+    probe = " UNION ALL ".join(
+        f"SELECT '{n}', EXISTS (SELECT FROM {n}), pg_relation_size('{n}')" for n in names
+    )
+    found = conn.execute(text(probe)).all()
+    grown = [name for name, _, size in found if size > _TRUNCATE_PAST_BYTES]
+    if grown:
+        conn.execute(text(f"TRUNCATE {', '.join(grown)} CASCADE"))
+    filled = {name for name, holds_rows, _ in found if holds_rows and name not in grown}
     for name in names:
         if name in filled:
             conn.execute(text(f"DELETE FROM {name}"))

@@ -12,6 +12,7 @@ where a missing browser is a failure.
 
 from __future__ import annotations
 
+import fcntl
 import functools
 import gc
 import os
@@ -79,11 +80,19 @@ def _apt_get(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def _provide_chromium() -> str | None:
-    """Install Debian's chromium when missing and allowed; the reason it is absent, or None."""
+    """Install Debian's chromium when missing and allowed; the reason it is absent, or None.
+    The test processes (pytest-xdist) take turns: apt-get's wait for dpkg's lock does not
+    cover the lock of its package lists: a second `apt-get update` at the same moment fails."""
     if CHROMIUM.exists():
         return None
     if os.geteuid() != 0:
         return f"{CHROMIUM} est absent et l'installer (apt-get install chromium) demande root"
+    with open("/tmp/comcep-tests-chromium.lock", "w") as lock:  # noqa: S108 - root only, here
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return None if CHROMIUM.exists() else _install_chromium()
+
+
+def _install_chromium() -> str | None:
     result = _apt_get("install", "-y", "chromium")
     if result.returncode != 0:
         _apt_get("update")
