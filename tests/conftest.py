@@ -191,10 +191,10 @@ _TRUNCATE_PAST_BYTES = 1 << 20
 def _empty_postgres(conn: Connection, names: list[str]) -> None:
     """What `TRUNCATE … RESTART IDENTITY` did after each test, at a fraction of its cost: a
     TRUNCATE makes new files for every table and index, a test fills a few tables with a
-    few rows. The tables are locked against writers first, as TRUNCATE did (a request
-    still in flight in the browser tests' server commits before, or after the next test
-    starts), then a grown table is truncated, the others holding rows are deleted from
-    (children first, as `names` comes), and every sequence is set back to 1."""
+    few rows. The tables are locked against writers first, as TRUNCATE did: a request
+    still in flight in the browser tests' server then commits before the reset, not into
+    the next test. Then a grown table is truncated, the others holding rows are deleted
+    from (children first, as `names` comes), and every sequence is set back to 1."""
     conn.execute(text(f"LOCK TABLE {', '.join(names)} IN EXCLUSIVE MODE"))
     probe = " UNION ALL ".join(
         f"SELECT '{n}', EXISTS (SELECT FROM {n}), pg_relation_size('{n}')" for n in names
