@@ -72,8 +72,9 @@ def _postgres_server(url: str) -> psycopg.Connection:
 @pytest.fixture
 def fresh_database_url(tmp_path: Path) -> Iterator[str]:
     """An empty database of the test's own, which the suite's emptying never touches (a
-    migration test goes down and up revisions on it): a SQLite file, or in the PostgreSQL
-    pass a PostgreSQL database beside the suite's, dropped afterwards."""
+    migration test goes down and up revisions on it, a backup is restored into it): a
+    SQLite file, or in the PostgreSQL pass a PostgreSQL database beside the suite's,
+    dropped afterwards."""
     url = os.environ.get("COMCEP_TEST_DATABASE_URL")
     if not url:
         yield f"sqlite:///{tmp_path / 'fresh.sqlite3'}"

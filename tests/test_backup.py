@@ -12,7 +12,6 @@ import shutil
 import sqlite3
 import subprocess
 import tarfile
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from html import unescape
@@ -86,23 +85,6 @@ def _snapshot() -> dict:
     }
 
 
-@contextmanager
-def _fresh_database(source: URL, tmp_path: Path) -> Iterator[URL]:
-    """An empty database of the same kind: a new SQLite path, or a new PostgreSQL database."""
-    if source.get_backend_name() == "sqlite":
-        yield make_url(f"sqlite:///{tmp_path / 'restauree' / 'comcep.sqlite3'}")
-        return
-    name = f"comcep_restore_{uuid.uuid4().hex[:12]}"
-    admin = source.set(drivername="postgresql", database="postgres")
-    with psycopg.connect(admin.render_as_string(hide_password=False), autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield source.set(database=name)
-    finally:
-        with psycopg.connect(admin.render_as_string(hide_password=False), autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
 def _restore(backup_file: Path, target: URL) -> None:
     """The README's restore step for each database."""
     if target.get_backend_name() == "sqlite":
@@ -147,7 +129,7 @@ def _restored_app(target: URL, instance: Path) -> Iterator[Flask]:
 
 
 def test_a_backup_restored_into_a_fresh_instance_holds_every_topic(
-    app: Flask, runner, forum: dict, tmp_path: Path
+    app: Flask, runner, forum: dict, tmp_path: Path, fresh_database_url: str
 ) -> None:
     before = _snapshot()
     output = tmp_path / "sauvegardes" / "comcep-test.sauvegarde"
@@ -158,41 +140,41 @@ def test_a_backup_restored_into_a_fresh_instance_holds_every_topic(
     assert f"Pièces jointes archivées dans {archive}" in result.output
 
     instance = tmp_path / "restauree"
-    with _fresh_database(db.engine.url, tmp_path) as target:
-        _restore(output, target)
-        instance.mkdir(exist_ok=True)
-        with tarfile.open(archive) as tar:
-            tar.extractall(instance, filter="data")
-        with _restored_app(target, instance) as restored, restored.app_context():
-            # Commands run against the app of the current context: the restored one here.
-            cli = restored.test_cli_runner()
-            upgrade = cli.invoke(args=["db", "upgrade"])
-            assert upgrade.exit_code == 0, upgrade.output
-            rebuild = cli.invoke(args=["search", "rebuild"])
-            assert rebuild.exit_code == 0, rebuild.output
-            assert f"{len(before['posts'])} messages indexés." in rebuild.output
-            check = cli.invoke(args=["search", "check"])
-            assert check.exit_code == 0, check.output
-            after = _snapshot()
-            assert after == before
+    target = make_url(fresh_database_url)  # empty, of the suite's kind
+    _restore(output, target)
+    instance.mkdir(exist_ok=True)
+    with tarfile.open(archive) as tar:
+        tar.extractall(instance, filter="data")
+    with _restored_app(target, instance) as restored, restored.app_context():
+        # Commands run against the app of the current context: the restored one here.
+        cli = restored.test_cli_runner()
+        upgrade = cli.invoke(args=["db", "upgrade"])
+        assert upgrade.exit_code == 0, upgrade.output
+        rebuild = cli.invoke(args=["search", "rebuild"])
+        assert rebuild.exit_code == 0, rebuild.output
+        assert f"{len(before['posts'])} messages indexés." in rebuild.output
+        check = cli.invoke(args=["search", "check"])
+        assert check.exit_code == 0, check.output
+        after = _snapshot()
+        assert after == before
 
-            # The restored site shows every topic, the attachment and search results.
-            reader = restored.test_client(user=forum["reader"])
-            for topic_id, title, post_count, _last in before["topics"]:
-                page = reader.get(f"/t/{topic_id}", follow_redirects=True)
-                assert page.status_code == 200
-                html = page.get_data(as_text=True)
-                assert title in unescape(html)
-                post_ids = [p.id for p in before["posts"] if p.topic_id == topic_id]
-                assert len(post_ids) == post_count
-                for post_id in post_ids:
-                    assert f'id="p{post_id}"' in html
-            attachment = reader.get(f"/pj/{forum['attachment_id']}/grille.txt")
-            assert attachment.status_code == 200
-            assert attachment.data == ATTACHMENT
-            attachment.close()
-            results = reader.get("/recherche?q=zygomatique").get_data(as_text=True)
-            assert "Une grille d'entretien" in unescape(results)
+        # The restored site shows every topic, the attachment and search results.
+        reader = restored.test_client(user=forum["reader"])
+        for topic_id, title, post_count, _last in before["topics"]:
+            page = reader.get(f"/t/{topic_id}", follow_redirects=True)
+            assert page.status_code == 200
+            html = page.get_data(as_text=True)
+            assert title in unescape(html)
+            post_ids = [p.id for p in before["posts"] if p.topic_id == topic_id]
+            assert len(post_ids) == post_count
+            for post_id in post_ids:
+                assert f'id="p{post_id}"' in html
+        attachment = reader.get(f"/pj/{forum['attachment_id']}/grille.txt")
+        assert attachment.status_code == 200
+        assert attachment.data == ATTACHMENT
+        attachment.close()
+        results = reader.get("/recherche?q=zygomatique").get_data(as_text=True)
+        assert "Une grille d'entretien" in unescape(results)
 
 
 def test_the_backup_is_a_snapshot_taken_while_a_writer_holds_a_transaction(
